@@ -1,0 +1,11 @@
+//! releasebot: build, deploy and release services on a Rancher 2.x PaaS from chat.
+//!
+//! The crate is layered as `design.md` describes: chat adapters turn platform events
+//! into commands, the release engine drives the PaaS through the one [`paas`] client,
+//! and the [`sim`] module serves a Rancher-compatible simulator for tests, benchmarks
+//! and demos.
+
+pub mod clock;
+pub mod paas;
+pub mod secret;
+pub mod sim;

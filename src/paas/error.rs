@@ -1,0 +1,111 @@
+//! The ways a PaaS call can fail, each told in one plain sentence a chat user can act on.
+
+use std::time::Duration;
+
+/// A failed PaaS call. `Display` is a full sentence meant for chat; it never holds
+/// the token (the client scrubs anything the PaaS echoes back).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PaasError {
+    #[error(
+        "The PaaS rejected releasebot's API token (401 Unauthorized); an operator must set a valid RANCHER_TOKEN."
+    )]
+    Unauthorized,
+    #[error("The PaaS token is not allowed to do this (403 {code}: {message}).")]
+    Forbidden { code: String, message: String },
+    #[error("The PaaS has no such {what} (404 {code}: {message}).")]
+    NotFound {
+        what: &'static str,
+        code: String,
+        message: String,
+    },
+    #[error("The PaaS refused the request ({status} {code}: {message}).")]
+    Invalid {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error("The PaaS failed with a server error ({status} {detail}).")]
+    Server { status: u16, detail: String },
+    #[error("The PaaS is rate limiting releasebot (429){}.", retry_hint(.retry_after))]
+    RateLimited { retry_after: Option<Duration> },
+    #[error("The PaaS did not answer within {}.", crate::clock::short_duration(*.after))]
+    Timeout { after: Duration },
+    #[error("The PaaS at {host} cannot be reached ({detail}).")]
+    Unreachable { host: String, detail: String },
+    #[error("The PaaS sent a {what} releasebot cannot read ({excerpt}).")]
+    Undecodable { what: &'static str, excerpt: String },
+    #[error(
+        "The PaaS did not answer the {action} request and shows no sign that it was carried out; releasebot did not send it again, so that nothing runs twice."
+    )]
+    Unconfirmed { action: &'static str },
+}
+
+fn retry_hint(after: &Option<Duration>) -> String {
+    match after {
+        Some(d) => format!("; retry after {}", crate::clock::short_duration(*d)),
+        None => String::new(),
+    }
+}
+
+impl PaasError {
+    /// Worth retrying a read for: the PaaS may answer next time.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            PaasError::Timeout { .. }
+            | PaasError::Unreachable { .. }
+            | PaasError::RateLimited { .. } => true,
+            PaasError::Server { status, .. } => matches!(status, 502..=504),
+            _ => false,
+        }
+    }
+
+    /// Retrying will not help until an operator changes something (token, rights).
+    pub fn needs_operator(&self) -> bool {
+        matches!(self, PaasError::Unauthorized | PaasError::Forbidden { .. })
+    }
+
+    /// A short label for metrics and logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PaasError::Unauthorized => "unauthorized",
+            PaasError::Forbidden { .. } => "forbidden",
+            PaasError::NotFound { .. } => "not_found",
+            PaasError::Invalid { .. } => "invalid",
+            PaasError::Server { .. } => "server",
+            PaasError::RateLimited { .. } => "rate_limited",
+            PaasError::Timeout { .. } => "timeout",
+            PaasError::Unreachable { .. } => "unreachable",
+            PaasError::Undecodable { .. } => "undecodable",
+            PaasError::Unconfirmed { .. } => "unconfirmed",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_is_one_sentence() {
+        let errors = [
+            PaasError::Unauthorized,
+            PaasError::Forbidden {
+                code: "PermissionDenied".into(),
+                message: "nope".into(),
+            },
+            PaasError::RateLimited {
+                retry_after: Some(Duration::from_secs(3)),
+            },
+            PaasError::Timeout {
+                after: Duration::from_secs(15),
+            },
+            PaasError::Unconfirmed { action: "run" },
+        ];
+        for e in errors {
+            let s = e.to_string();
+            assert!(s.starts_with("The PaaS"), "{s}");
+            assert!(s.ends_with('.'), "{s}");
+            assert_eq!(s.matches(". ").count(), 0, "{s}");
+        }
+    }
+}

@@ -1,0 +1,416 @@
+//! A Rancher-compatible PaaS simulator, for the bot's tests, its benchmarks and
+//! users' demos.
+//!
+//! It serves the endpoints the PaaS client uses with JSON shaped as `paas-api.md`
+//! describes: pipeline runs that go through Initialized → Provisioned → Built with
+//! the `Clone` stage Rancher prepends, stages that lose their `state` after a failure,
+//! the misleading derived `state`, the in-house `dockerImage`/`versionTag`, apps that
+//! go installing → deploying → active (or fail with a helm error), deploy logs in
+//! every accepted shape, Bearer auth with Rancher's odd 401 body, norman error bodies
+//! and the `stop` action. Faults (5xx, HTML 502s, 429s, slow or truncated responses,
+//! an outage) are injected per object, at random or one at a time.
+//!
+//! Its clock is simulated time = tokio time × `speed` + whatever tests advance it by,
+//! so a test on tokio's paused clock, or one that calls [`Simulator::advance`], runs a
+//! 10-minute build in milliseconds.
+
+mod listener;
+mod model;
+pub mod scenario;
+mod server;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub use scenario::{AppScenario, Faults, LogShape, PipelineScenario, Scenario, StageSpec};
+
+use crate::secret::Secret;
+use model::{SimApp, SimExecution};
+
+/// The simulator's clock: tokio time scaled by `speed`, plus manual advances.
+pub(crate) struct SimClock {
+    epoch: SystemTime,
+    start: tokio::time::Instant,
+    speed: f64,
+    offset: Mutex<Duration>,
+}
+
+impl SimClock {
+    fn new(speed: f64) -> Self {
+        SimClock {
+            epoch: SystemTime::now(),
+            start: tokio::time::Instant::now(),
+            speed,
+            offset: Mutex::new(Duration::ZERO),
+        }
+    }
+
+    /// Simulated time since the simulator started.
+    pub fn now(&self) -> Duration {
+        let offset = *self.offset.lock().unwrap_or_else(|e| e.into_inner());
+        self.start.elapsed().mul_f64(self.speed) + offset
+    }
+
+    /// How long real (tokio) time takes to cover `d` of simulated time.
+    pub fn real(&self, d: Duration) -> Duration {
+        d.div_f64(self.speed)
+    }
+}
+
+/// Which endpoint a request hit, for counting and for aiming injected faults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Route {
+    Root,
+    GetPipeline,
+    Run,
+    GetExecution,
+    ListExecutions,
+    Stop,
+    GetApp,
+    Upgrade,
+    DeployLogs,
+    Admin,
+    Unknown,
+}
+
+impl Route {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Route::Root => "root",
+            Route::GetPipeline => "get_pipeline",
+            Route::Run => "run",
+            Route::GetExecution => "get_execution",
+            Route::ListExecutions => "list_executions",
+            Route::Stop => "stop",
+            Route::GetApp => "get_app",
+            Route::Upgrade => "upgrade",
+            Route::DeployLogs => "deploy_logs",
+            Route::Admin => "admin",
+            Route::Unknown => "unknown",
+        }
+    }
+}
+
+/// One fault, injected for the next `times` requests to `route` (any route if none).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InjectedFault {
+    #[serde(default)]
+    pub route: Option<Route>,
+    pub fault: Fault,
+    #[serde(default = "one")]
+    pub times: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// What goes wrong with a request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Fault {
+    /// A norman 500 `ServerError` before anything is done.
+    ServerError,
+    /// A norman 503 `ClusterUnavailable` before anything is done.
+    Unavailable,
+    /// 429 with `Retry-After` before anything is done.
+    RateLimited { retry_after_seconds: f64 },
+    /// 401 with Rancher's odd body, as if the token had been revoked.
+    Unauthorized,
+    /// An ingress's HTML 502 page, after the request was carried out.
+    Html502,
+    /// The JSON cut off half way, after the request was carried out.
+    Truncated,
+    /// The response held back this long (tokio time), after the request was carried out.
+    Slow { ms: u64 },
+    /// 403 `PermissionDenied` before anything is done.
+    Forbidden,
+}
+
+impl Fault {
+    /// Faults that stop a request before it does anything.
+    fn is_before(&self) -> bool {
+        matches!(
+            self,
+            Fault::ServerError
+                | Fault::Unavailable
+                | Fault::RateLimited { .. }
+                | Fault::Unauthorized
+                | Fault::Forbidden
+        )
+    }
+}
+
+/// What the simulator has seen, for tests and benchmarks to assert on.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SimStats {
+    /// Every request, authorised or not.
+    pub requests: u64,
+    /// Requests by route name.
+    pub by_route: BTreeMap<String, u64>,
+    /// Executions created, by pipeline id (`p-5tfq9:p-tpk2x`).
+    pub runs: BTreeMap<String, u64>,
+    /// Upgrades accepted, by app id (`p-5tfq9:project-deploy`).
+    pub upgrades: BTreeMap<String, u64>,
+    /// Builds stopped.
+    pub stops: u64,
+    /// Requests refused for a missing or wrong token.
+    pub unauthorized: u64,
+    /// Faults served.
+    pub faults: u64,
+}
+
+impl SimStats {
+    /// Executions created in all.
+    pub fn total_runs(&self) -> u64 {
+        self.runs.values().sum()
+    }
+
+    /// Upgrades accepted in all.
+    pub fn total_upgrades(&self) -> u64 {
+        self.upgrades.values().sum()
+    }
+}
+
+pub(crate) struct SimPipeline {
+    pub spec: PipelineScenario,
+    pub executions: BTreeMap<u64, SimExecution>,
+    pub next_run: u64,
+}
+
+/// Everything that changes, behind one lock that is never held across an await.
+pub(crate) struct SimState {
+    pub global_faults: Faults,
+    pub page_size: usize,
+    /// Keyed by (`c-64wdm:p-5tfq9`, `p-tpk2x`).
+    pub pipelines: HashMap<(String, String), SimPipeline>,
+    /// Keyed by (`c-64wdm:p-5tfq9`, `project-deploy`).
+    pub apps: HashMap<(String, String), SimApp>,
+    pub rng: fastrand::Rng,
+    pub stats: SimStats,
+    pub injected: Vec<InjectedFault>,
+}
+
+pub(crate) struct Shared {
+    pub token: Secret,
+    pub clock: SimClock,
+    pub base_url: String,
+    state: Mutex<SimState>,
+    down: watch::Sender<bool>,
+    down_flag: Arc<AtomicBool>,
+}
+
+impl Shared {
+    pub fn state(&self) -> MutexGuard<'_, SimState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A handle on a running simulator: drive its clock, change its scenario, inject
+/// faults, read what it saw. Cheap to clone.
+#[derive(Clone)]
+pub struct Simulator {
+    shared: Arc<Shared>,
+}
+
+impl Simulator {
+    /// Moves simulated time forward at once.
+    pub fn advance(&self, by: Duration) {
+        *self
+            .shared
+            .clock
+            .offset
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) += by;
+    }
+
+    /// The simulated wall-clock time.
+    pub fn now(&self) -> SystemTime {
+        self.shared.clock.epoch + self.shared.clock.now()
+    }
+
+    /// How long real (tokio) time takes to cover `d` of simulated time.
+    pub fn real_time(&self, d: Duration) -> Duration {
+        self.shared.clock.real(d)
+    }
+
+    pub fn stats(&self) -> SimStats {
+        self.shared.state().stats.clone()
+    }
+
+    /// Adds a pipeline or replaces its scenario; its past runs and numbering stay.
+    pub fn upsert_pipeline(&self, spec: PipelineScenario) -> Result<(), String> {
+        let check = Scenario {
+            pipelines: vec![spec.clone()],
+            ..Scenario::default()
+        };
+        check.validate()?;
+        let mut state = self.shared.state();
+        let key = (
+            format!("{}:{}", spec.cluster, spec.project),
+            spec.pipeline.clone(),
+        );
+        match state.pipelines.get_mut(&key) {
+            Some(p) => p.spec = spec,
+            None => {
+                state.pipelines.insert(
+                    key,
+                    SimPipeline {
+                        spec,
+                        executions: BTreeMap::new(),
+                        next_run: 1,
+                    },
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds an app or replaces its scenario; its deployed tag stays.
+    pub fn upsert_app(&self, spec: AppScenario) -> Result<(), String> {
+        let check = Scenario {
+            apps: vec![spec.clone()],
+            ..Scenario::default()
+        };
+        check.validate()?;
+        let now = self.shared.clock.now();
+        let mut state = self.shared.state();
+        let project_ref = format!("{}:{}", spec.cluster, spec.project);
+        let key = (project_ref.clone(), spec.app.clone());
+        match state.apps.get_mut(&key) {
+            Some(a) => a.spec = spec,
+            None => {
+                state.apps.insert(key, SimApp::new(&project_ref, spec, now));
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces the faults applied to every request.
+    pub fn set_faults(&self, faults: Faults) {
+        self.shared.state().global_faults = faults;
+    }
+
+    /// Queues a fault for the next matching requests.
+    pub fn inject(&self, fault: InjectedFault) {
+        self.shared.state().injected.push(fault);
+    }
+
+    /// Takes the PaaS down (connections refused, open ones reset) or brings it back.
+    pub fn set_down(&self, down: bool) {
+        self.shared.down_flag.store(down, Ordering::SeqCst);
+        self.shared.down.send_replace(down);
+    }
+
+    /// Sets the number of the next run of a pipeline (to test run numbers past 9).
+    pub fn set_next_run(&self, project_ref: &str, pipeline: &str, run: u64) {
+        if let Some(p) = self
+            .shared
+            .state()
+            .pipelines
+            .get_mut(&(project_ref.to_string(), pipeline.to_string()))
+        {
+            p.next_run = run;
+        }
+    }
+
+    pub fn token(&self) -> &Secret {
+        &self.shared.token
+    }
+
+    pub fn url(&self) -> &str {
+        &self.shared.base_url
+    }
+}
+
+/// A simulator serving on 127.0.0.1; stops when dropped.
+pub struct SimHandle {
+    sim: Simulator,
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SimHandle {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn simulator(&self) -> Simulator {
+        self.sim.clone()
+    }
+}
+
+impl std::ops::Deref for SimHandle {
+    type Target = Simulator;
+    fn deref(&self) -> &Simulator {
+        &self.sim
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts a simulator on a free port of 127.0.0.1.
+pub async fn spawn(token: Secret, scenario: Scenario) -> std::io::Result<SimHandle> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    start(listener, token, scenario)
+}
+
+/// Starts a simulator on a listener the caller bound.
+pub fn start(
+    listener: TcpListener,
+    token: Secret,
+    scenario: Scenario,
+) -> std::io::Result<SimHandle> {
+    scenario
+        .validate()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let addr = listener.local_addr()?;
+    let (down, down_rx) = watch::channel(false);
+    let down_flag = Arc::new(AtomicBool::new(false));
+    let shared = Arc::new(Shared {
+        token,
+        clock: SimClock::new(scenario.speed),
+        base_url: format!("http://{addr}"),
+        state: Mutex::new(SimState {
+            global_faults: scenario.faults.clone(),
+            page_size: scenario.page_size,
+            pipelines: HashMap::new(),
+            apps: HashMap::new(),
+            rng: fastrand::Rng::with_seed(scenario.seed),
+            stats: SimStats::default(),
+            injected: Vec::new(),
+        }),
+        down,
+        down_flag: down_flag.clone(),
+    });
+    let sim = Simulator { shared };
+    for p in scenario.pipelines {
+        sim.upsert_pipeline(p)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    }
+    for a in scenario.apps {
+        sim.upsert_app(a)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    }
+    let listener = listener::OutageListener::new(listener, down_rx, down_flag)?;
+    let router = server::router(sim.shared.clone());
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(error = %e, "simulator stopped");
+        }
+    });
+    Ok(SimHandle { sim, addr, task })
+}

@@ -1,0 +1,400 @@
+//! What the simulator serves: pipelines, apps and faults, set from a file (TOML or
+//! JSON) or the admin endpoint, and the demo catalogue served when none is given.
+
+use serde::{Deserialize, Serialize};
+
+/// Everything the simulator serves.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// How much faster than real time the simulator's clock runs (1 = real time).
+    #[serde(default = "one")]
+    pub speed: f64,
+    /// Seed for the random faults, so a run can be repeated.
+    #[serde(default)]
+    pub seed: u64,
+    /// Page size of execution listings (Rancher's default is 1000).
+    #[serde(default = "page_size")]
+    pub page_size: usize,
+    #[serde(default)]
+    pub pipelines: Vec<PipelineScenario>,
+    #[serde(default)]
+    pub apps: Vec<AppScenario>,
+    /// Faults applied to every request.
+    #[serde(default)]
+    pub faults: Faults,
+}
+
+fn one() -> f64 {
+    1.0
+}
+fn page_size() -> usize {
+    1000
+}
+fn clone_seconds() -> f64 {
+    4.0
+}
+fn provision_seconds() -> f64 {
+    3.0
+}
+fn install_seconds() -> f64 {
+    5.0
+}
+fn rollout_seconds() -> f64 {
+    10.0
+}
+fn yes() -> bool {
+    true
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Scenario {
+            speed: 1.0,
+            seed: 0,
+            page_size: 1000,
+            pipelines: Vec::new(),
+            apps: Vec::new(),
+            faults: Faults::default(),
+        }
+    }
+}
+
+/// One pipeline and how its runs go.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineScenario {
+    pub cluster: String,
+    pub project: String,
+    pub pipeline: String,
+    /// The image repository the build publishes, e.g. `harbor.example.com/team/web`.
+    #[serde(default)]
+    pub image: Option<String>,
+    /// The configured stages. Rancher prepends a `Clone` stage of `clone_seconds`.
+    pub stages: Vec<StageSpec>,
+    #[serde(default = "clone_seconds")]
+    pub clone_seconds: f64,
+    /// Time from the run request to the first stage (Initialized → Provisioned).
+    #[serde(default = "provision_seconds")]
+    pub provision_seconds: f64,
+    /// The stage that fails, by name.
+    #[serde(default)]
+    pub fail_at: Option<String>,
+    /// Branches that have a pipeline file; others get Rancher's 500. Empty: all.
+    #[serde(default)]
+    pub branches: Vec<String>,
+    /// Whether successful runs carry the in-house `dockerImage` and `versionTag`
+    /// (false: behave like a stock Rancher).
+    #[serde(default = "yes")]
+    pub version_tags: bool,
+    #[serde(default)]
+    pub faults: Faults,
+}
+
+/// One stage of a pipeline.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StageSpec {
+    pub name: String,
+    pub seconds: f64,
+    /// The stage packages a Helm chart and reports its version in its output.
+    #[serde(default)]
+    pub chart: bool,
+}
+
+/// One app and how its upgrades go.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AppScenario {
+    pub cluster: String,
+    pub project: String,
+    pub app: String,
+    /// The version deployed before any upgrade.
+    #[serde(default)]
+    pub current_tag: Option<String>,
+    /// Time in `installing` (helm upgrade).
+    #[serde(default = "install_seconds")]
+    pub install_seconds: f64,
+    /// Time in `deploying` (workloads rolling).
+    #[serde(default = "rollout_seconds")]
+    pub rollout_seconds: f64,
+    /// A helm error: the upgrade fails with this message after `install_seconds`.
+    #[serde(default)]
+    pub fail: Option<String>,
+    #[serde(default)]
+    pub logs: LogShape,
+    /// The log lines served (default: a plausible start-up log).
+    #[serde(default)]
+    pub log_lines: Option<Vec<String>>,
+    #[serde(default)]
+    pub faults: Faults,
+}
+
+/// The shape in which deploy logs are served.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogShape {
+    /// `text/plain`, one line per line.
+    #[default]
+    Text,
+    /// A JSON string holding the lines.
+    JsonString,
+    /// A JSON array of lines.
+    JsonArray,
+    /// `{"data": [lines]}`.
+    JsonObject,
+    /// 404: the endpoint does not exist.
+    Missing,
+}
+
+/// Random faults, each a probability per request (0 to 1).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Faults {
+    /// A norman 500/503 error before anything is done.
+    #[serde(default)]
+    pub error_rate: f64,
+    /// An HTML 502 page from an "ingress". For actions, after the action was done.
+    #[serde(default)]
+    pub html_502_rate: f64,
+    /// 429 with `Retry-After`, before anything is done.
+    #[serde(default)]
+    pub rate_limit_rate: f64,
+    #[serde(default)]
+    pub retry_after_seconds: Option<f64>,
+    /// JSON cut off half way (status 200).
+    #[serde(default)]
+    pub truncated_rate: f64,
+    /// Every response is delayed this long (simulated time does not apply: this is
+    /// tokio time, so it is instant in a paused test).
+    #[serde(default)]
+    pub slow_ms: u64,
+}
+
+impl Faults {
+    pub fn is_empty(&self) -> bool {
+        *self == Faults::default()
+    }
+
+    /// The two sets together: rates add up, delays take the larger.
+    pub fn merged(&self, other: &Faults) -> Faults {
+        Faults {
+            error_rate: self.error_rate + other.error_rate,
+            html_502_rate: self.html_502_rate + other.html_502_rate,
+            rate_limit_rate: self.rate_limit_rate + other.rate_limit_rate,
+            retry_after_seconds: self.retry_after_seconds.or(other.retry_after_seconds),
+            truncated_rate: self.truncated_rate + other.truncated_rate,
+            slow_ms: self.slow_ms.max(other.slow_ms),
+        }
+    }
+}
+
+impl Scenario {
+    /// Reads a scenario from TOML (`.toml`) or JSON (anything else).
+    pub fn from_file(path: &std::path::Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the scenario {}: {e}", path.display()))?;
+        let scenario: Scenario = if path.extension().is_some_and(|e| e == "toml") {
+            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
+        } else {
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
+        };
+        scenario.validate()?;
+        Ok(scenario)
+    }
+
+    /// Checks what serde cannot: ids, durations, rates.
+    pub fn validate(&self) -> Result<(), String> {
+        use crate::paas::{AppId, ClusterId, PipelineId, ProjectId};
+        if !(self.speed.is_finite() && self.speed > 0.0) {
+            return Err("speed must be a positive number".into());
+        }
+        if self.page_size == 0 {
+            return Err("page_size must be at least 1".into());
+        }
+        self.faults.validate("faults")?;
+        for p in &self.pipelines {
+            let at = format!("pipeline {}", p.pipeline);
+            ClusterId::parse(&p.cluster).map_err(|e| format!("{at}: {e}"))?;
+            ProjectId::parse(&p.project).map_err(|e| format!("{at}: {e}"))?;
+            PipelineId::parse(&p.pipeline).map_err(|e| format!("{at}: {e}"))?;
+            let all = p
+                .stages
+                .iter()
+                .map(|s| s.seconds)
+                .chain([p.clone_seconds, p.provision_seconds]);
+            if all.clone().any(|s| !(s.is_finite() && s >= 0.0)) {
+                return Err(format!(
+                    "{at}: stage durations must be zero or more seconds"
+                ));
+            }
+            if let Some(f) = &p.fail_at
+                && f != "Clone"
+                && !p.stages.iter().any(|s| &s.name == f)
+            {
+                return Err(format!("{at}: fail_at names no stage ({f:?})"));
+            }
+            p.faults.validate(&at)?;
+        }
+        for a in &self.apps {
+            let at = format!("app {}", a.app);
+            ClusterId::parse(&a.cluster).map_err(|e| format!("{at}: {e}"))?;
+            ProjectId::parse(&a.project).map_err(|e| format!("{at}: {e}"))?;
+            AppId::parse(&a.app).map_err(|e| format!("{at}: {e}"))?;
+            for s in [a.install_seconds, a.rollout_seconds] {
+                if !(s.is_finite() && s >= 0.0) {
+                    return Err(format!("{at}: durations must be zero or more seconds"));
+                }
+            }
+            a.faults.validate(&at)?;
+        }
+        Ok(())
+    }
+
+    /// The demo catalogue: three projects and their apps, matching the bot's built-in
+    /// demo configuration (`config::DEMO_CONFIG`). Stage durations are realistic; the
+    /// demo runs the clock faster.
+    pub fn demo() -> Self {
+        let pipeline =
+            |project: &str, pipeline: &str, image: &str, stages: &[(&str, f64, bool)]| {
+                PipelineScenario {
+                    cluster: "c-64wdm".into(),
+                    project: project.into(),
+                    pipeline: pipeline.into(),
+                    image: Some(format!("harbor.example.com/team/{image}")),
+                    stages: stages
+                        .iter()
+                        .map(|(name, seconds, chart)| StageSpec {
+                            name: (*name).into(),
+                            seconds: *seconds,
+                            chart: *chart,
+                        })
+                        .collect(),
+                    clone_seconds: 4.0,
+                    provision_seconds: 3.0,
+                    fail_at: None,
+                    branches: Vec::new(),
+                    version_tags: true,
+                    faults: Faults::default(),
+                }
+            };
+        let app = |project: &str, app: &str, tag: &str| AppScenario {
+            cluster: "c-64wdm".into(),
+            project: project.into(),
+            app: app.into(),
+            current_tag: Some(tag.into()),
+            install_seconds: 6.0,
+            rollout_seconds: 14.0,
+            fail: None,
+            logs: LogShape::Text,
+            log_lines: None,
+            faults: Faults::default(),
+        };
+        Scenario {
+            speed: 1.0,
+            seed: 0,
+            page_size: 1000,
+            pipelines: vec![
+                pipeline(
+                    "p-5tfq9",
+                    "p-tpk2x",
+                    "web",
+                    &[
+                        ("Build", 51.0, false),
+                        ("Publish Image", 22.0, false),
+                        ("Chart", 6.0, true),
+                    ],
+                ),
+                pipeline(
+                    "p-5tfq9",
+                    "p-8kd2m",
+                    "api",
+                    &[
+                        ("Test", 40.0, false),
+                        ("Build", 35.0, false),
+                        ("Publish Image", 18.0, false),
+                    ],
+                ),
+                pipeline(
+                    "p-7hw3c",
+                    "p-w0rk1",
+                    "worker",
+                    &[("Build", 30.0, false), ("Publish Image", 15.0, false)],
+                ),
+            ],
+            apps: vec![
+                app("p-5tfq9", "project-deploy", "master-56-9ae1b20"),
+                app("p-5tfq9", "api-deploy", "master-12-51c0d3e"),
+                app("p-7hw3c", "worker-deploy", "master-7-0b8e4f1"),
+            ],
+            faults: Faults::default(),
+        }
+    }
+}
+
+impl Faults {
+    fn validate(&self, at: &str) -> Result<(), String> {
+        for (name, rate) in [
+            ("error_rate", self.error_rate),
+            ("html_502_rate", self.html_502_rate),
+            ("rate_limit_rate", self.rate_limit_rate),
+            ("truncated_rate", self.truncated_rate),
+        ] {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(format!("{at}: {name} must be between 0 and 1"));
+            }
+        }
+        if let Some(s) = self.retry_after_seconds
+            && !(s.is_finite() && s >= 0.0)
+        {
+            return Err(format!("{at}: retry_after_seconds must be zero or more"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_catalogue_is_valid() {
+        Scenario::demo().validate().unwrap();
+    }
+
+    #[test]
+    fn scenarios_read_from_toml() {
+        let s: Scenario = toml::from_str(
+            r#"
+            speed = 60.0
+            [[pipelines]]
+            cluster = "c-1"
+            project = "p-1"
+            pipeline = "p-2"
+            fail_at = "Build"
+            stages = [{ name = "Build", seconds = 30 }]
+            faults = { html_502_rate = 0.5 }
+            [[apps]]
+            cluster = "c-1"
+            project = "p-1"
+            app = "web"
+            logs = "json-array"
+            "#,
+        )
+        .unwrap();
+        s.validate().unwrap();
+        assert_eq!(s.apps[0].logs, LogShape::JsonArray);
+        assert_eq!(s.pipelines[0].faults.html_502_rate, 0.5);
+    }
+
+    #[test]
+    fn bad_scenarios_are_refused() {
+        let mut s = Scenario::demo();
+        s.pipelines[0].fail_at = Some("Nope".into());
+        assert!(s.validate().is_err());
+        let mut s = Scenario::demo();
+        s.faults.error_rate = 2.0;
+        assert!(s.validate().is_err());
+        assert!(toml::from_str::<Scenario>("spede = 2").is_err());
+    }
+}
