@@ -5,7 +5,12 @@
 //! and the [`sim`] module serves a Rancher-compatible simulator for tests, benchmarks
 //! and demos.
 
+pub mod chat;
 pub mod clock;
+pub mod commands;
+pub mod config;
+pub mod engine;
+pub mod names;
 pub mod paas;
 pub mod secret;
 pub mod sim;

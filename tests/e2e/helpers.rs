@@ -46,10 +46,155 @@ pub fn web_app() -> AppRef {
     AppRef::new(web_project(), AppId::parse("project-deploy").unwrap())
 }
 
+/// The demo catalogue's `api` app (no approval needed).
+pub fn api_app() -> AppRef {
+    AppRef::new(web_project(), AppId::parse("api-deploy").unwrap())
+}
+
 /// Reads a fixture from `tests/fixtures` (copied unchanged from the shared fixtures).
 pub fn fixture(name: &str) -> Vec<u8> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+use std::sync::Arc;
+
+use releasebot::chat::memory::MemoryChat;
+use releasebot::chat::paced::Limits;
+use releasebot::chat::{EventSink, MessageRef, Reply};
+use releasebot::config::Config;
+use releasebot::engine::job::JobRecord;
+use releasebot::engine::{Engine, EngineDeps};
+use releasebot::names::JobId;
+
+/// The channel tests speak in.
+pub const CHANNEL: &str = "releases";
+
+/// The bot on the in-memory chat and the simulator, with a cast of users:
+/// alice (developer), bob and carol (lead), dave (no role), root (admin).
+pub struct TestBot {
+    pub sim: SimHandle,
+    pub chat: Arc<MemoryChat>,
+    pub engine: Engine,
+    _sink: Arc<dyn EventSink>,
+}
+
+/// The demo configuration, changed by `change`.
+pub fn demo_config(change: impl FnOnce(&mut Config)) -> Config {
+    let mut config = Config::demo();
+    change(&mut config);
+    config
+}
+
+pub async fn spawn_bot(scenario: Scenario, config: Config) -> TestBot {
+    let sim = spawn_sim(scenario).await;
+    let chat = MemoryChat::new();
+    for (user, roles) in [
+        ("alice", &["developer"][..]),
+        ("bob", &["lead"][..]),
+        ("carol", &["lead"][..]),
+        ("dave", &[][..]),
+        ("root", &["admin"][..]),
+    ] {
+        chat.add_user(user, roles);
+    }
+    let engine = Engine::new(EngineDeps {
+        config: Arc::new(config),
+        paas: client(&sim),
+        chat: chat.clone(),
+        chat_limits: Limits::default(),
+        clock: Clock::new(),
+        secrets: vec![Secret::new(TOKEN)],
+    });
+    let sink: Arc<dyn EventSink> = Arc::new(engine.clone());
+    chat.connect(Arc::downgrade(&sink));
+    TestBot {
+        sim,
+        chat,
+        engine,
+        _sink: sink,
+    }
+}
+
+impl TestBot {
+    /// `user` types `text` in the releases channel.
+    pub async fn say(&self, user: &str, text: &str) -> Reply {
+        self.chat
+            .say(user, CHANNEL, text)
+            .await
+            .expect("the bot answers every command")
+    }
+
+    /// Types a command that must start a job; returns its id.
+    pub async fn start(&self, user: &str, text: &str) -> JobId {
+        match self.say(user, text).await {
+            Reply::Started { job, .. } => job,
+            other => panic!("{text:?} did not start a job: {other:?}"),
+        }
+    }
+
+    pub fn record(&self, job: JobId) -> JobRecord {
+        self.engine.job_record(job).expect("the job exists")
+    }
+
+    /// The job's progress message.
+    pub fn progress_ref(&self, job: JobId) -> MessageRef {
+        self.record(job)
+            .progress
+            .expect("the job has a progress message")
+    }
+
+    /// What the job's progress message shows now.
+    pub fn progress(&self, job: JobId) -> String {
+        self.chat
+            .message(&self.progress_ref(job))
+            .expect("the message exists")
+            .text
+    }
+
+    /// The job's approval message.
+    pub fn approval_ref(&self, job: JobId) -> MessageRef {
+        self.record(job)
+            .approval_message
+            .expect("the job has an approval message")
+    }
+
+    pub fn approval_text(&self, job: JobId) -> String {
+        self.chat
+            .message(&self.approval_ref(job))
+            .expect("the message exists")
+            .text
+    }
+
+    /// Waits (on tokio's clock, which tests pause) until `check` holds for the job.
+    pub async fn wait_for(
+        &self,
+        job: JobId,
+        what: &str,
+        check: impl Fn(&JobRecord) -> bool,
+    ) -> JobRecord {
+        for _ in 0..20_000 {
+            if let Some(r) = self.engine.job_record(job)
+                && check(&r)
+            {
+                return r;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        panic!(
+            "{job} never became {what}: {:?}",
+            self.engine.job_record(job).map(|r| r.state)
+        );
+    }
+
+    /// Waits until the job has ended and its final message is delivered.
+    pub async fn finished(&self, job: JobId) -> JobRecord {
+        // A job leaves the live set once its final message is delivered.
+        self.wait_for(job, "finished", |r| {
+            r.state.is_final() && !self.engine.is_live(r.id)
+        })
+        .await
+    }
 }

@@ -1,0 +1,435 @@
+//! An in-memory chat for tests and benchmarks: it records every thread, post, edit and
+//! reaction with the (tokio) time it happened, knows users and their roles, and lets a
+//! test speak, react and press buttons as any of them.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::{Actor, Chat, ChatError, ChatEvent, EventSink, Message, MessageRef, Reply, ThreadRef};
+
+/// One thing the bot (or a user) did in the chat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    Thread {
+        at: Duration,
+        thread: ThreadRef,
+        title: String,
+    },
+    Post {
+        at: Duration,
+        target: MessageRef,
+        message: Message,
+    },
+    Edit {
+        at: Duration,
+        target: MessageRef,
+        message: Message,
+    },
+    React {
+        at: Duration,
+        target: MessageRef,
+        emoji: String,
+        user: String,
+    },
+    Unreact {
+        at: Duration,
+        target: MessageRef,
+        emoji: String,
+        user: String,
+    },
+    /// A reaction the bot refused, with the reason it gave.
+    Refused {
+        at: Duration,
+        target: MessageRef,
+        emoji: String,
+        user: String,
+        why: String,
+    },
+}
+
+impl Record {
+    pub fn at(&self) -> Duration {
+        match self {
+            Record::Thread { at, .. }
+            | Record::Post { at, .. }
+            | Record::Edit { at, .. }
+            | Record::React { at, .. }
+            | Record::Unreact { at, .. }
+            | Record::Refused { at, .. } => *at,
+        }
+    }
+
+    /// The channel or thread the record happened in.
+    pub fn channel(&self) -> &str {
+        match self {
+            Record::Thread { thread, .. } => &thread.channel,
+            Record::Post { target, .. }
+            | Record::Edit { target, .. }
+            | Record::React { target, .. }
+            | Record::Unreact { target, .. }
+            | Record::Refused { target, .. } => &target.channel,
+        }
+    }
+}
+
+/// A thread as a person sees it in the channel list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadInfo {
+    pub thread: ThreadRef,
+    pub title: String,
+}
+
+#[derive(Default)]
+struct State {
+    records: Vec<Record>,
+    /// Current content of each message, by id.
+    messages: HashMap<String, (MessageRef, Message)>,
+    /// Message ids in the order they were posted, per channel.
+    order: BTreeMap<String, Vec<String>>,
+    threads: Vec<ThreadInfo>,
+    next_id: u64,
+    edit_failures: VecDeque<ChatError>,
+    users: BTreeMap<String, Vec<String>>,
+}
+
+/// The in-memory chat.
+pub struct MemoryChat {
+    state: Mutex<State>,
+    start: tokio::time::Instant,
+    sink: RwLock<Option<Weak<dyn EventSink>>>,
+}
+
+impl Default for MemoryChat {
+    fn default() -> Self {
+        MemoryChat {
+            state: Mutex::new(State::default()),
+            start: tokio::time::Instant::now(),
+            sink: RwLock::new(None),
+        }
+    }
+}
+
+impl MemoryChat {
+    pub fn new() -> Arc<Self> {
+        Arc::new(MemoryChat::default())
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn now(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    /// Delivers events to `sink` (held weakly: the bot owns the chat, not the reverse).
+    pub fn connect(&self, sink: Weak<dyn EventSink>) {
+        *self.sink.write().unwrap_or_else(|e| e.into_inner()) = Some(sink);
+    }
+
+    /// Adds a user with roles (or replaces their roles).
+    pub fn add_user(&self, name: &str, roles: &[&str]) {
+        self.state().users.insert(
+            name.to_string(),
+            roles.iter().map(|r| r.to_string()).collect(),
+        );
+    }
+
+    /// The actor for a user name; unknown users have no roles.
+    pub fn actor(&self, name: &str) -> Actor {
+        let roles = self.state().users.get(name).cloned().unwrap_or_default();
+        Actor::new(name, name, roles)
+    }
+
+    async fn deliver(&self, event: ChatEvent) -> Option<Reply> {
+        let sink = self
+            .sink
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .and_then(Weak::upgrade)?;
+        sink.handle(event).await
+    }
+
+    /// `user` types `text` in `channel`.
+    pub async fn say(&self, user: &str, channel: &str, text: &str) -> Option<Reply> {
+        let actor = self.actor(user);
+        self.deliver(ChatEvent::Command {
+            actor,
+            channel: channel.to_string(),
+            text: text.to_string(),
+        })
+        .await
+    }
+
+    /// `user` adds a reaction.
+    pub async fn react_as(&self, user: &str, target: &MessageRef, emoji: &str) -> Option<Reply> {
+        let at = self.now();
+        self.state().records.push(Record::React {
+            at,
+            target: target.clone(),
+            emoji: emoji.to_string(),
+            user: user.to_string(),
+        });
+        let actor = self.actor(user);
+        self.deliver(ChatEvent::Reaction {
+            actor,
+            target: target.clone(),
+            emoji: emoji.to_string(),
+            added: true,
+        })
+        .await
+    }
+
+    /// `user` removes a reaction.
+    pub async fn unreact_as(&self, user: &str, target: &MessageRef, emoji: &str) -> Option<Reply> {
+        let at = self.now();
+        self.state().records.push(Record::Unreact {
+            at,
+            target: target.clone(),
+            emoji: emoji.to_string(),
+            user: user.to_string(),
+        });
+        let actor = self.actor(user);
+        self.deliver(ChatEvent::Reaction {
+            actor,
+            target: target.clone(),
+            emoji: emoji.to_string(),
+            added: false,
+        })
+        .await
+    }
+
+    /// `user` presses the button `id` under a message.
+    pub async fn press(&self, user: &str, target: &MessageRef, id: &str) -> Option<Reply> {
+        let actor = self.actor(user);
+        self.deliver(ChatEvent::Button {
+            actor,
+            target: target.clone(),
+            id: id.to_string(),
+        })
+        .await
+    }
+
+    /// The next `count` edits fail with `error`.
+    pub fn fail_next_edits(&self, count: usize, error: ChatError) {
+        let mut state = self.state();
+        for _ in 0..count {
+            state.edit_failures.push_back(error.clone());
+        }
+    }
+
+    pub fn records(&self) -> Vec<Record> {
+        self.state().records.clone()
+    }
+
+    pub fn threads(&self) -> Vec<ThreadInfo> {
+        self.state().threads.clone()
+    }
+
+    /// The thread whose title starts with `prefix` (such as `#3 `).
+    pub fn thread(&self, prefix: &str) -> Option<ThreadInfo> {
+        self.state()
+            .threads
+            .iter()
+            .find(|t| t.title.starts_with(prefix))
+            .cloned()
+    }
+
+    /// A message's current content.
+    pub fn message(&self, target: &MessageRef) -> Option<Message> {
+        self.state()
+            .messages
+            .get(&target.message)
+            .map(|(_, m)| m.clone())
+    }
+
+    /// The messages of a channel or thread in the order they were posted, as they read now.
+    pub fn messages_in(&self, channel: &str) -> Vec<(MessageRef, Message)> {
+        let state = self.state();
+        state
+            .order
+            .get(channel)
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(|id| state.messages.get(id).cloned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// How many times a message was edited.
+    pub fn edit_count(&self, target: &MessageRef) -> usize {
+        self.state()
+            .records
+            .iter()
+            .filter(|r| matches!(r, Record::Edit { target: t, .. } if t == target))
+            .count()
+    }
+
+    /// Every content a message had, with when.
+    pub fn history(&self, target: &MessageRef) -> Vec<(Duration, String)> {
+        self.state()
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Post {
+                    at,
+                    target: t,
+                    message,
+                }
+                | Record::Edit {
+                    at,
+                    target: t,
+                    message,
+                } if t == target => Some((*at, message.text.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The reactions on a message now, as (user, emoji).
+    pub fn reactions(&self, target: &MessageRef) -> Vec<(String, String)> {
+        let mut on: Vec<(String, String)> = Vec::new();
+        for r in self.state().records.iter() {
+            match r {
+                Record::React {
+                    target: t,
+                    emoji,
+                    user,
+                    ..
+                } if t == target => {
+                    on.push((user.clone(), emoji.clone()));
+                }
+                Record::Unreact {
+                    target: t,
+                    emoji,
+                    user,
+                    ..
+                } if t == target => {
+                    on.retain(|(u, e)| !(u == user && e == emoji));
+                }
+                _ => {}
+            }
+        }
+        on
+    }
+
+    fn next_id(state: &mut State, prefix: &str) -> String {
+        state.next_id += 1;
+        format!("{prefix}{}", state.next_id)
+    }
+
+    fn store_post(&self, state: &mut State, channel: &str, message: &Message) -> MessageRef {
+        let target = MessageRef {
+            channel: channel.to_string(),
+            message: Self::next_id(state, "m"),
+        };
+        state
+            .messages
+            .insert(target.message.clone(), (target.clone(), message.clone()));
+        state
+            .order
+            .entry(channel.to_string())
+            .or_default()
+            .push(target.message.clone());
+        state.records.push(Record::Post {
+            at: self.now(),
+            target: target.clone(),
+            message: message.clone(),
+        });
+        target
+    }
+}
+
+#[async_trait]
+impl Chat for MemoryChat {
+    async fn open_thread(
+        &self,
+        channel: &str,
+        summary: &Message,
+        title: &str,
+    ) -> Result<ThreadRef, ChatError> {
+        let mut state = self.state();
+        let summary = self.store_post(&mut state, channel, summary);
+        let thread = ThreadRef {
+            channel: channel.to_string(),
+            thread: Self::next_id(&mut state, "t"),
+            summary,
+        };
+        state.threads.push(ThreadInfo {
+            thread: thread.clone(),
+            title: title.to_string(),
+        });
+        state.records.push(Record::Thread {
+            at: self.now(),
+            thread: thread.clone(),
+            title: title.to_string(),
+        });
+        Ok(thread)
+    }
+
+    async fn post(&self, channel: &str, message: &Message) -> Result<MessageRef, ChatError> {
+        if message.text.is_empty() {
+            return Err(ChatError::permanent("cannot send an empty message"));
+        }
+        let mut state = self.state();
+        Ok(self.store_post(&mut state, channel, message))
+    }
+
+    async fn edit(&self, target: &MessageRef, message: &Message) -> Result<(), ChatError> {
+        let mut state = self.state();
+        if let Some(e) = state.edit_failures.pop_front() {
+            return Err(e);
+        }
+        let Some(stored) = state.messages.get_mut(&target.message) else {
+            return Err(ChatError::permanent("unknown message"));
+        };
+        stored.1 = message.clone();
+        state.records.push(Record::Edit {
+            at: self.now(),
+            target: target.clone(),
+            message: message.clone(),
+        });
+        Ok(())
+    }
+
+    async fn react(&self, target: &MessageRef, emoji: &str) -> Result<(), ChatError> {
+        let at = self.now();
+        self.state().records.push(Record::React {
+            at,
+            target: target.clone(),
+            emoji: emoji.to_string(),
+            user: "releasebot".into(),
+        });
+        Ok(())
+    }
+
+    async fn refuse_reaction(
+        &self,
+        target: &MessageRef,
+        emoji: &str,
+        actor: &Actor,
+        why: &str,
+    ) -> Result<(), ChatError> {
+        let at = self.now();
+        let mut state = self.state();
+        state.records.push(Record::Unreact {
+            at,
+            target: target.clone(),
+            emoji: emoji.to_string(),
+            user: actor.id.clone(),
+        });
+        state.records.push(Record::Refused {
+            at,
+            target: target.clone(),
+            emoji: emoji.to_string(),
+            user: actor.id.clone(),
+            why: why.to_string(),
+        });
+        Ok(())
+    }
+}

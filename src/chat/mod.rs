@@ -1,0 +1,221 @@
+//! What the release engine needs from a chat platform, and nothing more.
+//!
+//! The engine opens a thread for a request, posts and edits messages in it and adds
+//! reactions; it receives commands, reactions and button presses as [`ChatEvent`]s
+//! from whichever adapter is running (terminal, Discord, or the in-memory chat of the
+//! tests). Nothing here knows a platform: a new adapter is a new module implementing
+//! [`Chat`] and feeding events to an [`EventSink`].
+
+pub mod memory;
+pub mod paced;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+/// A person acting in chat, with the roles the adapter found for them (role names,
+/// and on Discord role ids too).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// A stable id on the platform (the Discord user id, the terminal user name).
+    pub id: String,
+    /// The name shown to people.
+    pub name: String,
+    pub roles: Vec<String>,
+}
+
+impl Actor {
+    pub fn new(id: impl Into<String>, name: impl Into<String>, roles: Vec<String>) -> Self {
+        Actor {
+            id: id.into(),
+            name: name.into(),
+            roles,
+        }
+    }
+
+    /// Whether the actor holds one of `roles` (compared without regard to case).
+    pub fn has_any_role(&self, roles: &[String]) -> bool {
+        roles.iter().any(|want| {
+            self.roles
+                .iter()
+                .any(|have| have.eq_ignore_ascii_case(want))
+        })
+    }
+}
+
+/// A message on the platform: its channel (or thread) and its id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MessageRef {
+    pub channel: String,
+    pub message: String,
+}
+
+/// A thread opened for one request, on a summary message in the channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadRef {
+    /// The channel the request came from.
+    pub channel: String,
+    /// The thread (a channel of its own on Discord).
+    pub thread: String,
+    /// The one-line summary in the channel that the thread hangs from.
+    pub summary: MessageRef,
+}
+
+/// What a message shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub text: String,
+    /// Roles this message may notify (an approval asking its approvers). Nothing else
+    /// in a message ever notifies anyone.
+    #[serde(default)]
+    pub mention_roles: Vec<String>,
+    #[serde(default)]
+    pub buttons: Vec<Button>,
+}
+
+impl Message {
+    pub fn text(text: impl Into<String>) -> Self {
+        Message {
+            text: text.into(),
+            ..Message::default()
+        }
+    }
+}
+
+/// A button under a message; pressing it arrives as [`ChatEvent::Button`] with its id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Button {
+    pub id: String,
+    pub label: String,
+    pub style: ButtonStyle,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ButtonStyle {
+    Success,
+    Danger,
+    Secondary,
+}
+
+/// A chat call that failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ChatError {
+    pub message: String,
+    /// The platform asked to wait this long (a 429).
+    pub retry_after: Option<Duration>,
+    /// Retrying cannot help (the message is gone, the bot lacks a permission).
+    pub permanent: bool,
+}
+
+impl ChatError {
+    pub fn transient(message: impl Into<String>) -> Self {
+        ChatError {
+            message: message.into(),
+            retry_after: None,
+            permanent: false,
+        }
+    }
+
+    pub fn permanent(message: impl Into<String>) -> Self {
+        ChatError {
+            message: message.into(),
+            retry_after: None,
+            permanent: true,
+        }
+    }
+}
+
+/// What the engine asks of a chat platform.
+#[async_trait]
+pub trait Chat: Send + Sync {
+    /// Posts `summary` in `channel` and opens a thread named `title` on it.
+    async fn open_thread(
+        &self,
+        channel: &str,
+        summary: &Message,
+        title: &str,
+    ) -> Result<ThreadRef, ChatError>;
+
+    /// Posts a message in a channel or thread.
+    async fn post(&self, channel: &str, message: &Message) -> Result<MessageRef, ChatError>;
+
+    /// Replaces a message's content.
+    async fn edit(&self, target: &MessageRef, message: &Message) -> Result<(), ChatError>;
+
+    /// Adds the bot's reaction to a message.
+    async fn react(&self, target: &MessageRef, emoji: &str) -> Result<(), ChatError>;
+
+    /// Answers a reaction that changed nothing (the person may not vote, or the vote
+    /// is closed): where the platform allows, the reaction is removed and the person
+    /// told why. The default does nothing.
+    async fn refuse_reaction(
+        &self,
+        _target: &MessageRef,
+        _emoji: &str,
+        _actor: &Actor,
+        _why: &str,
+    ) -> Result<(), ChatError> {
+        Ok(())
+    }
+}
+
+/// Something that happened in chat, as an adapter delivers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChatEvent {
+    /// A command line such as `/build web master`.
+    Command {
+        actor: Actor,
+        channel: String,
+        text: String,
+    },
+    /// A reaction added to or removed from a message.
+    Reaction {
+        actor: Actor,
+        target: MessageRef,
+        emoji: String,
+        added: bool,
+    },
+    /// A button pressed under a message.
+    Button {
+        actor: Actor,
+        target: MessageRef,
+        id: String,
+    },
+}
+
+/// The answer to the person who sent an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// A job started; its progress is in its thread.
+    Started {
+        job: crate::names::JobId,
+        text: String,
+    },
+    /// Information: status, history, logs, help, a vote counted.
+    Info(String),
+    /// The event changed nothing, and why (with the usage where it helps).
+    Refused(String),
+}
+
+impl Reply {
+    pub fn text(&self) -> &str {
+        match self {
+            Reply::Started { text, .. } | Reply::Info(text) | Reply::Refused(text) => text,
+        }
+    }
+
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, Reply::Refused(_))
+    }
+}
+
+/// Where adapters deliver events: the bot.
+#[async_trait]
+pub trait EventSink: Send + Sync {
+    async fn handle(&self, event: ChatEvent) -> Option<Reply>;
+}
+
+pub const APPROVE: &str = "✅";
+pub const REJECT: &str = "❌";

@@ -1,0 +1,58 @@
+//! `/build <project> [branch]`: run the project's pipeline on a branch.
+
+use super::access::{self, Action};
+use super::{Context, arity, project, refuse};
+use crate::chat::Reply;
+use crate::config::Config;
+use crate::engine::Started;
+use crate::names::{Branch, ProjectName};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Build {
+    pub project: ProjectName,
+    pub branch: Branch,
+}
+
+impl Build {
+    pub fn parse(args: &[&str], config: &Config) -> Result<Self, String> {
+        arity("build", args, 1, 2)?;
+        let p = project("build", args[0], config)?;
+        let branch = match args.get(1) {
+            Some(b) => Branch::parse(b).map_err(|e| refuse("build", e))?,
+            None => p.branch.clone(),
+        };
+        Ok(Build {
+            project: p.name.clone(),
+            branch,
+        })
+    }
+
+    pub fn apply(self, cx: &Context<'_>) -> Reply {
+        let config = cx.engine.config();
+        let Some(project) = config.projects.get(&self.project) else {
+            return Reply::Refused(format!(
+                "The project {} is no longer configured.",
+                self.project
+            ));
+        };
+        if let Err(why) = access::project(config, cx.actor, cx.channel, project, Action::Build) {
+            return Reply::Refused(why);
+        }
+        match cx
+            .engine
+            .start_build(cx.actor, cx.channel, &self.project, &self.branch)
+        {
+            Started::New(job) => Reply::Started {
+                job,
+                text: format!(
+                    "Started {job}: build {}@{}; follow it in its thread.",
+                    self.project, self.branch
+                ),
+            },
+            Started::Existing(job) => Reply::Info(format!(
+                "{}@{} is already building as {job}; follow it there.",
+                self.project, self.branch
+            )),
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! `/release <project> [branch]`: build, then deploy the built tag to the project's app.
+
+use super::access::{self, Action};
+use super::{Context, arity, project, refuse};
+use crate::chat::Reply;
+use crate::config::Config;
+use crate::engine::Started;
+use crate::names::{Branch, ProjectName};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Release {
+    pub project: ProjectName,
+    pub branch: Branch,
+}
+
+impl Release {
+    pub fn parse(args: &[&str], config: &Config) -> Result<Self, String> {
+        arity("release", args, 1, 2)?;
+        let p = project("release", args[0], config)?;
+        if p.deploys.is_none() {
+            return Err(refuse(
+                "release",
+                format!(
+                    "{} deploys no app (set deploys in [projects.{}]), so only /build works for it.",
+                    p.name, p.name
+                ),
+            ));
+        }
+        let branch = match args.get(1) {
+            Some(b) => Branch::parse(b).map_err(|e| refuse("release", e))?,
+            None => p.branch.clone(),
+        };
+        Ok(Release {
+            project: p.name.clone(),
+            branch,
+        })
+    }
+
+    pub fn apply(self, cx: &Context<'_>) -> Reply {
+        let config = cx.engine.config();
+        let Some(project) = config.projects.get(&self.project) else {
+            return Reply::Refused(format!(
+                "The project {} is no longer configured.",
+                self.project
+            ));
+        };
+        if let Err(why) = access::project(config, cx.actor, cx.channel, project, Action::Release) {
+            return Reply::Refused(why);
+        }
+        if let Some(app) = project.deploys.as_ref().and_then(|a| config.apps.get(a))
+            && let Err(why) = access::app(config, cx.actor, cx.channel, app, Action::Deploy)
+        {
+            return Reply::Refused(why);
+        }
+        match cx
+            .engine
+            .start_release(cx.actor, cx.channel, &self.project, &self.branch)
+        {
+            Started::New(job) => Reply::Started {
+                job,
+                text: format!(
+                    "Started {job}: release {}@{}; follow it in its thread.",
+                    self.project, self.branch
+                ),
+            },
+            Started::Existing(job) => Reply::Info(format!(
+                "{}@{} is already being released as {job}; follow it there.",
+                self.project, self.branch
+            )),
+        }
+    }
+}

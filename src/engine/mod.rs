@@ -1,0 +1,662 @@
+//! The release engine: each chat request becomes a job, a tokio task that drives the
+//! PaaS and keeps one chat message true. It knows no chat platform (`design.md`).
+//!
+//! The [`Engine`] owns the live jobs (a `DashMap`), the per-app deploy queues, the
+//! shared PaaS watchers and the chat it posts to (paced to the platform's limits).
+//! Commands call its methods; the job tasks live in [`run`].
+
+pub mod approval;
+pub mod job;
+pub mod progress;
+pub mod redact;
+pub mod registry;
+pub mod render;
+mod run;
+pub mod watch;
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use dashmap::DashMap;
+use tokio::sync::{Notify, watch as tokio_watch};
+
+use crate::chat::paced::{Limits, PacedChat};
+use crate::chat::{APPROVE, Actor, Chat, MessageRef, REJECT, Reply};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::names::{AppName, Branch, JobId, ProjectName, VersionTag};
+use crate::paas::PaasClient;
+use crate::secret::Secret;
+use approval::{ApprovalStatus, VoteResult};
+use job::{AuditAction, BuildInfo, JobKind, JobRecord, JobState};
+use progress::ProgressWriter;
+use redact::Redactor;
+use registry::AppQueues;
+use watch::{WatchHub, WatchSettings};
+
+/// What the engine is built from.
+pub struct EngineDeps {
+    pub config: Arc<Config>,
+    pub paas: PaasClient,
+    /// The chat to post to; the engine paces its calls with `chat_limits`.
+    pub chat: Arc<dyn Chat>,
+    pub chat_limits: Limits,
+    pub clock: Clock,
+    /// Values to redact from everything posted (the tokens).
+    pub secrets: Vec<Secret>,
+}
+
+/// The answer to a request to start a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Started {
+    New(JobId),
+    /// An equal job is already running: this one.
+    Existing(JobId),
+}
+
+/// A running job: its record and the handles of its task.
+pub(crate) struct Job {
+    pub id: JobId,
+    record: Mutex<JobRecord>,
+    /// Who cancelled it, once someone has.
+    cancel: tokio_watch::Sender<Option<String>>,
+    /// Rings when something outside the task changed the job (a vote).
+    wake: Notify,
+    progress: Mutex<Option<ProgressWriter>>,
+    approval_writer: Mutex<Option<ProgressWriter>>,
+}
+
+impl Job {
+    fn new(record: JobRecord) -> Arc<Self> {
+        Arc::new(Job {
+            id: record.id,
+            record: Mutex::new(record),
+            cancel: tokio_watch::channel(None).0,
+            wake: Notify::new(),
+            progress: Mutex::new(None),
+            approval_writer: Mutex::new(None),
+        })
+    }
+
+    pub fn record(&self) -> JobRecord {
+        self.lock().clone()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, JobRecord> {
+        self.record.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn cancelled_by(&self) -> Option<String> {
+        self.cancel.borrow().clone()
+    }
+
+    /// Resolves when the job is cancelled, with who cancelled it.
+    async fn cancelled(&self) -> String {
+        let mut rx = self.cancel.subscribe();
+        let by = match rx.wait_for(Option::is_some).await {
+            Ok(by) => by.clone(),
+            Err(_) => None,
+        };
+        match by {
+            Some(by) => by,
+            None => std::future::pending().await,
+        }
+    }
+}
+
+struct Inner {
+    config: Arc<Config>,
+    paas: PaasClient,
+    chat: Arc<dyn Chat>,
+    clock: Clock,
+    redactor: Redactor,
+    watch: Arc<WatchHub>,
+    queues: Arc<AppQueues>,
+    jobs: DashMap<JobId, Arc<Job>>,
+    finished: Mutex<VecDeque<JobRecord>>,
+    /// Approval message id → its job.
+    approval_messages: DashMap<String, JobId>,
+    next_id: AtomicU64,
+    /// Serialises "is an equal build running?" with starting one.
+    start_lock: Mutex<()>,
+    changed: Notify,
+}
+
+/// The release engine. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+/// How many finished jobs are kept in memory for `/status` and `/history`.
+const FINISHED_KEPT: usize = 1000;
+
+impl Engine {
+    pub fn new(deps: EngineDeps) -> Engine {
+        let settings = WatchSettings {
+            interval: deps.config.jobs.poll_interval,
+            push_interval: deps.config.jobs.push_poll_interval,
+            max_backoff: Duration::from_secs(60),
+        };
+        Engine {
+            inner: Arc::new(Inner {
+                watch: WatchHub::new(deps.paas.clone(), settings),
+                chat: Arc::new(PacedChat::new(deps.chat, deps.chat_limits)),
+                redactor: Redactor::new(deps.secrets),
+                config: deps.config,
+                paas: deps.paas,
+                clock: deps.clock,
+                queues: Arc::new(AppQueues::default()),
+                jobs: DashMap::new(),
+                finished: Mutex::new(VecDeque::new()),
+                approval_messages: DashMap::new(),
+                next_id: AtomicU64::new(1),
+                start_lock: Mutex::new(()),
+                changed: Notify::new(),
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn paas(&self) -> &PaasClient {
+        &self.inner.paas
+    }
+
+    pub fn watchers(&self) -> &Arc<WatchHub> {
+        &self.inner.watch
+    }
+
+    pub fn clock(&self) -> Clock {
+        self.inner.clock
+    }
+
+    /// Starts a build, or answers with the build of the same project and branch that
+    /// is already running.
+    pub fn start_build(
+        &self,
+        actor: &Actor,
+        channel: &str,
+        project: &ProjectName,
+        branch: &Branch,
+    ) -> Started {
+        let _guard = self
+            .inner
+            .start_lock
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(running) = self.running_build(project, branch, None) {
+            return Started::Existing(running);
+        }
+        let job = self.new_job(JobKind::Build, actor, channel, |r| {
+            r.project = Some(project.clone());
+            r.branch = Some(branch.clone());
+            r.build = Some(BuildInfo::default());
+            r.state = JobState::Triggering;
+        });
+        Started::New(self.spawn(job))
+    }
+
+    /// Starts a release: a build, then a deploy of the tag it produced.
+    pub fn start_release(
+        &self,
+        actor: &Actor,
+        channel: &str,
+        project: &ProjectName,
+        branch: &Branch,
+    ) -> Started {
+        let _guard = self
+            .inner
+            .start_lock
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(running) = self.running_job(|r| {
+            r.kind == JobKind::Release
+                && r.project.as_ref() == Some(project)
+                && r.branch.as_ref() == Some(branch)
+        }) {
+            return Started::Existing(running);
+        }
+        let app = self
+            .inner
+            .config
+            .projects
+            .get(project)
+            .and_then(|p| p.deploys.clone());
+        let job = self.new_job(JobKind::Release, actor, channel, |r| {
+            r.project = Some(project.clone());
+            r.branch = Some(branch.clone());
+            r.app = app;
+            r.build = Some(BuildInfo::default());
+            r.state = JobState::Triggering;
+        });
+        Started::New(self.spawn(job))
+    }
+
+    /// Starts a deploy of `tag` to `app`.
+    pub fn start_deploy(
+        &self,
+        actor: &Actor,
+        channel: &str,
+        app: &AppName,
+        tag: &VersionTag,
+    ) -> JobId {
+        let job = self.new_job(JobKind::Deploy, actor, channel, |r| {
+            r.app = Some(app.clone());
+            r.tag = Some(tag.clone());
+            r.state = JobState::Queued;
+        });
+        self.spawn(job)
+    }
+
+    fn new_job(
+        &self,
+        kind: JobKind,
+        actor: &Actor,
+        channel: &str,
+        fill: impl FnOnce(&mut JobRecord),
+    ) -> Arc<Job> {
+        let id = JobId(self.inner.next_id.fetch_add(1, Ordering::SeqCst));
+        let now = self.inner.clock.now_ms();
+        let mut record = JobRecord {
+            id,
+            kind,
+            requester_id: actor.id.clone(),
+            requester: actor.name.clone(),
+            channel: channel.to_string(),
+            project: None,
+            branch: None,
+            app: None,
+            tag: None,
+            state: JobState::Queued,
+            created_ms: now,
+            updated_ms: now,
+            ended_ms: None,
+            thread: None,
+            progress: None,
+            approval_message: None,
+            queued_behind: None,
+            build: None,
+            deploy: None,
+            approval: None,
+            logs: None,
+            outcome: None,
+            notice: None,
+            audit: Vec::new(),
+        };
+        fill(&mut record);
+        let target = record.target();
+        record.audit(
+            now,
+            Some(&actor.name),
+            AuditAction::Request,
+            format!("{} {target}", kind.as_str()),
+        );
+        Job::new(record)
+    }
+
+    fn spawn(&self, job: Arc<Job>) -> JobId {
+        let id = job.id;
+        self.inner.jobs.insert(id, job.clone());
+        self.inner.changed.notify_waiters();
+        let engine = self.clone();
+        tokio::spawn(async move { run::run_job(engine, job).await });
+        id
+    }
+
+    /// A live build or release of `project`@`branch` still in its build phase.
+    fn running_build(
+        &self,
+        project: &ProjectName,
+        branch: &Branch,
+        except: Option<JobId>,
+    ) -> Option<JobId> {
+        self.running_job(|r| {
+            Some(r.id) != except
+                && matches!(r.kind, JobKind::Build | JobKind::Release)
+                && r.project.as_ref() == Some(project)
+                && r.branch.as_ref() == Some(branch)
+                && r.build.as_ref().is_some_and(|b| !b.finished)
+                && !r.state.is_final()
+        })
+    }
+
+    fn running_job(&self, matches: impl Fn(&JobRecord) -> bool) -> Option<JobId> {
+        let mut found: Vec<JobId> = self
+            .inner
+            .jobs
+            .iter()
+            .filter(|j| matches(&j.lock()))
+            .map(|j| j.id)
+            .collect();
+        found.sort();
+        found.first().copied()
+    }
+
+    /// The execution another live job is building for `project`@`branch`, to follow it
+    /// instead of starting a second build of the same thing.
+    fn shared_execution(
+        &self,
+        except: JobId,
+        project: &ProjectName,
+        branch: &Branch,
+    ) -> Option<String> {
+        let id = self.running_build(project, branch, Some(except))?;
+        let job = self.inner.jobs.get(&id)?;
+        let r = job.lock();
+        r.build.as_ref().and_then(|b| b.execution.clone())
+    }
+
+    /// Whether another live job follows the same execution.
+    fn execution_shared(&self, except: JobId, execution: &str) -> bool {
+        self.inner.jobs.iter().any(|j| {
+            j.id != except
+                && j.lock()
+                    .build
+                    .as_ref()
+                    .is_some_and(|b| !b.finished && b.execution.as_deref() == Some(execution))
+        })
+    }
+
+    fn job(&self, id: JobId) -> Option<Arc<Job>> {
+        self.inner.jobs.get(&id).map(|j| j.clone())
+    }
+
+    /// A job's record, live or finished.
+    pub fn job_record(&self, id: JobId) -> Option<JobRecord> {
+        self.job(id).map(|j| j.record()).or_else(|| {
+            self.inner
+                .finished
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .find(|r| r.id == id)
+                .cloned()
+        })
+    }
+
+    /// Whether the job is still running (its final message not yet delivered).
+    pub fn is_live(&self, id: JobId) -> bool {
+        self.inner.jobs.contains_key(&id)
+    }
+
+    /// Every live job's record, oldest first.
+    pub fn live_jobs(&self) -> Vec<JobRecord> {
+        let mut all: Vec<JobRecord> = self.inner.jobs.iter().map(|j| j.record()).collect();
+        all.sort_by_key(|r| r.id);
+        all
+    }
+
+    /// Finished jobs, newest first.
+    pub fn finished_jobs(&self) -> Vec<JobRecord> {
+        self.inner
+            .finished
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .rev()
+            .cloned()
+            .collect()
+    }
+
+    /// Deploys waiting behind another deploy of the same app.
+    pub fn queue_depth(&self) -> usize {
+        self.inner.queues.waiting()
+    }
+
+    /// Cancels a job: stops a running build, withdraws a queued or pending request.
+    /// The caller has checked that `actor` may.
+    pub fn cancel(&self, actor: &Actor, id: JobId) -> Result<String, String> {
+        let Some(job) = self.job(id) else {
+            return Err(match self.job_record(id) {
+                Some(r) => format!("{id} has already ended ({}).", r.state.as_str()),
+                None => format!("There is no job {id}."),
+            });
+        };
+        let state = job.lock().state;
+        if matches!(state, JobState::Deploying | JobState::FetchingLogs) {
+            return Err(format!(
+                "{id} is already rolling out and cannot be stopped half way; deploy another version instead."
+            ));
+        }
+        if job.cancelled_by().is_some() {
+            return Err(format!("{id} is already being cancelled."));
+        }
+        let now = self.inner.clock.now_ms();
+        self.update(&job, |r| {
+            r.audit(
+                now,
+                Some(&actor.name),
+                AuditAction::Cancel,
+                format!("while {}", state.as_str()),
+            )
+        });
+        job.cancel.send_replace(Some(actor.name.clone()));
+        Ok(format!("Cancelling {id} ({}).", state.as_str()))
+    }
+
+    /// An approver's vote from `/approve` or `/reject`.
+    pub fn vote(&self, actor: &Actor, id: JobId, approve: bool) -> Reply {
+        let Some(job) = self.job(id) else {
+            return Reply::Refused(match self.job_record(id) {
+                Some(r) => format!("{id} has already ended ({}).", r.state.as_str()),
+                None => format!("There is no job {id}."),
+            });
+        };
+        let now = self.inner.clock.now_ms();
+        let result = self.update(&job, |r| {
+            let Some(approval) = r.approval.as_mut() else {
+                return VoteResult::Refused(format!("{id} is not waiting for an approval."));
+            };
+            let result = if approve {
+                approval.approve(actor, id, now)
+            } else {
+                approval.reject(actor, id, now)
+            };
+            let (action, detail) = match &result {
+                VoteResult::Counted { have, need } => {
+                    (AuditAction::Vote, format!("approve ({have} of {need})"))
+                }
+                VoteResult::Approved => {
+                    (AuditAction::Approve, "approved: quorum reached".to_string())
+                }
+                VoteResult::Rejected => (AuditAction::Reject, "rejected".to_string()),
+                _ => return result,
+            };
+            r.audit(now, Some(&actor.name), action, detail);
+            result
+        });
+        job.wake.notify_one();
+        vote_reply(id, result)
+    }
+
+    /// A reaction on a message. Only ✅ and ❌ on approval messages mean anything.
+    pub async fn on_reaction(
+        &self,
+        actor: &Actor,
+        target: &MessageRef,
+        emoji: &str,
+        added: bool,
+    ) -> Option<Reply> {
+        let id = *self.inner.approval_messages.get(&target.message)?;
+        let reply = match (emoji, added) {
+            (APPROVE, true) => self.vote(actor, id, true),
+            (REJECT, true) => self.vote(actor, id, false),
+            (APPROVE, false) => {
+                let job = self.job(id)?;
+                let now = self.inner.clock.now_ms();
+                let result = self.update(&job, |r| {
+                    let result = r.approval.as_mut().map(|a| a.withdraw(actor, id))?;
+                    if let VoteResult::Withdrawn { have, need } = &result {
+                        r.audit(
+                            now,
+                            Some(&actor.name),
+                            AuditAction::Withdraw,
+                            format!("({have} of {need})"),
+                        );
+                    }
+                    Some(result)
+                })?;
+                job.wake.notify_one();
+                // Removing a reaction that never counted needs no answer.
+                match result {
+                    VoteResult::Refused(_) => return None,
+                    other => vote_reply(id, other),
+                }
+            }
+            _ => return None,
+        };
+        if let Reply::Refused(why) = &reply
+            && added
+            && let Err(e) = self
+                .inner
+                .chat
+                .refuse_reaction(target, emoji, actor, why)
+                .await
+        {
+            tracing::debug!(error = %e, "could not answer a refused reaction");
+        }
+        Some(reply)
+    }
+
+    /// Applies `f` to a job's record; if anything changed, shows it and wakes waiters.
+    fn update<R>(&self, job: &Job, f: impl FnOnce(&mut JobRecord) -> R) -> R {
+        let (out, shown) = {
+            let mut r = job.lock();
+            let before = r.clone();
+            let out = f(&mut r);
+            if *r == before {
+                return out;
+            }
+            r.updated_ms = self.inner.clock.now_ms();
+            let approval = r.approval.as_ref().map(|_| render::approval(&r));
+            (out, (render::progress(&r), approval))
+        };
+        if let Some(w) = job
+            .progress
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            w.show(shown.0);
+        }
+        if let (Some(w), Some(m)) = (
+            job.approval_writer
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref(),
+            shown.1,
+        ) {
+            w.show(m);
+        }
+        self.inner.changed.notify_waiters();
+        out
+    }
+
+    /// Marks older pending approvals for the same app as superseded by `newer`.
+    fn supersede_older(&self, newer: JobId, app: &AppName) {
+        let now = self.inner.clock.now_ms();
+        let older: Vec<Arc<Job>> = self
+            .inner
+            .jobs
+            .iter()
+            .filter(|j| j.id < newer)
+            .filter(|j| {
+                let r = j.lock();
+                r.app.as_ref() == Some(app)
+                    && r.state == JobState::AwaitingApproval
+                    && r.approval.as_ref().is_some_and(|a| a.status.is_pending())
+            })
+            .map(|j| j.clone())
+            .collect();
+        for job in older {
+            self.update(&job, |r| {
+                if let Some(a) = r.approval.as_mut() {
+                    a.close(ApprovalStatus::Superseded {
+                        by: newer,
+                        at_ms: now,
+                    });
+                }
+                r.audit(
+                    now,
+                    None,
+                    AuditAction::Supersede,
+                    format!("superseded by {newer}"),
+                );
+            });
+            job.wake.notify_one();
+        }
+    }
+
+    /// Waits until every job has finished or waits on a person (an approval).
+    pub async fn wait_idle(&self) {
+        loop {
+            let notified = self.inner.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let busy = self
+                .inner
+                .jobs
+                .iter()
+                .any(|j| j.lock().state != JobState::AwaitingApproval);
+            if !busy {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Redacts log lines with the configured secrets and the usual patterns.
+    pub fn redact(&self, lines: &[String]) -> Vec<String> {
+        self.inner.redactor.lines(lines)
+    }
+
+    /// The redacted last lines of a deploy log, as many as configured.
+    pub fn log_excerpt(&self, lines: &[String]) -> Vec<String> {
+        run::excerpt(self, lines)
+    }
+
+    fn finish(&self, record: JobRecord) {
+        self.inner.jobs.remove(&record.id);
+        if let Some(m) = &record.approval_message {
+            self.inner.approval_messages.remove(&m.message);
+        }
+        let mut finished = self
+            .inner
+            .finished
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        finished.push_back(record);
+        while finished.len() > FINISHED_KEPT {
+            finished.pop_front();
+        }
+        drop(finished);
+        self.inner.changed.notify_waiters();
+    }
+}
+
+fn vote_reply(id: JobId, result: VoteResult) -> Reply {
+    match result {
+        VoteResult::Counted { have, need } => {
+            Reply::Info(format!("Your approval of {id} counts ({have} of {need})."))
+        }
+        VoteResult::Approved => Reply::Info(format!("{id} is approved; deploying.")),
+        VoteResult::Rejected => Reply::Info(format!("{id} is rejected; nothing will be deployed.")),
+        VoteResult::Withdrawn { have, need } => Reply::Info(format!(
+            "Your approval of {id} is withdrawn ({have} of {need})."
+        )),
+        VoteResult::Refused(why) => Reply::Refused(why),
+    }
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("jobs", &self.inner.jobs.len())
+            .finish()
+    }
+}

@@ -1,0 +1,175 @@
+//! Keeps one chat message showing the latest rendering of a job, without flooding the
+//! channel: it edits only when the content changed, at most once per window per
+//! message (bursts are coalesced into the last state), retries failed edits, and
+//! always delivers the final content.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::chat::{Chat, Message, MessageRef};
+
+/// The longest wait between retries of a failed edit.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
+
+/// A handle on the task that keeps one message up to date.
+pub struct ProgressWriter {
+    tx: watch::Sender<Message>,
+    task: JoinHandle<()>,
+}
+
+impl ProgressWriter {
+    /// Starts keeping `target` (which shows `shown` now) up to date.
+    pub fn spawn(
+        chat: Arc<dyn Chat>,
+        target: MessageRef,
+        shown: Message,
+        window: Duration,
+    ) -> Self {
+        let (tx, rx) = watch::channel(shown.clone());
+        let task = tokio::spawn(write(chat, target, shown, rx, window));
+        ProgressWriter { tx, task }
+    }
+
+    /// Asks for `content` to be shown; returns at once.
+    pub fn show(&self, content: Message) {
+        self.tx.send_if_modified(|current| {
+            if *current == content {
+                false
+            } else {
+                *current = content;
+                true
+            }
+        });
+    }
+
+    /// Shows `content` and waits until it is delivered.
+    pub async fn finish(self, content: Message) {
+        self.show(content);
+        drop(self.tx);
+        let _ = self.task.await;
+    }
+}
+
+async fn write(
+    chat: Arc<dyn Chat>,
+    target: MessageRef,
+    mut shown: Message,
+    mut rx: watch::Receiver<Message>,
+    window: Duration,
+) {
+    let mut last_edit: Option<Instant> = None;
+    loop {
+        let open = rx.changed().await.is_ok();
+        if open && let Some(at) = last_edit {
+            tokio::time::sleep_until(at + window).await;
+        }
+        let mut failures = 0u32;
+        loop {
+            let want = rx.borrow_and_update().clone();
+            if want == shown {
+                break;
+            }
+            match chat.edit(&target, &want).await {
+                Ok(()) => {
+                    shown = want;
+                    last_edit = Some(Instant::now());
+                    break;
+                }
+                Err(e) if e.permanent => {
+                    tracing::warn!(message = %target.message, error = %e, "cannot edit the progress message");
+                    return;
+                }
+                Err(e) => {
+                    failures += 1;
+                    let wait = e.retry_after.unwrap_or_else(|| {
+                        Duration::from_millis(500)
+                            .saturating_mul(1 << failures.min(6))
+                            .min(MAX_RETRY_WAIT)
+                    });
+                    tracing::debug!(message = %target.message, error = %e, ?wait, "edit failed; retrying");
+                    tokio::time::sleep(wait.min(MAX_RETRY_WAIT)).await;
+                }
+            }
+        }
+        if !open {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::ChatError;
+    use crate::chat::memory::MemoryChat;
+
+    #[tokio::test(start_paused = true)]
+    async fn bursts_are_coalesced_and_the_final_state_is_delivered() {
+        let chat = MemoryChat::new();
+        let target = chat.post("t", &Message::text("0")).await.unwrap();
+        let writer = ProgressWriter::spawn(
+            chat.clone(),
+            target.clone(),
+            Message::text("0"),
+            Duration::from_secs(1),
+        );
+        for i in 1..=50 {
+            writer.show(Message::text(format!("{i}")));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        writer.finish(Message::text("done")).await;
+        let history = chat.history(&target);
+        assert_eq!(history.last().unwrap().1, "done");
+        // 1 s of updates plus the final: a handful of edits, at least 1 s apart.
+        assert!(chat.edit_count(&target) <= 3, "{history:?}");
+        for pair in history[1..].windows(2) {
+            assert!(
+                pair[1].0 - pair[0].0 >= Duration::from_secs(1),
+                "{history:?}"
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failed_edits_are_retried_until_delivered() {
+        let chat = MemoryChat::new();
+        let target = chat.post("t", &Message::text("0")).await.unwrap();
+        chat.fail_next_edits(
+            3,
+            ChatError {
+                message: "429".into(),
+                retry_after: Some(Duration::from_secs(2)),
+                permanent: false,
+            },
+        );
+        chat.fail_next_edits(2, ChatError::transient("502"));
+        let writer = ProgressWriter::spawn(
+            chat.clone(),
+            target.clone(),
+            Message::text("0"),
+            Duration::from_secs(1),
+        );
+        writer.finish(Message::text("final")).await;
+        assert_eq!(chat.message(&target).unwrap().text, "final");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unchanged_content_is_not_edited() {
+        let chat = MemoryChat::new();
+        let target = chat.post("t", &Message::text("same")).await.unwrap();
+        let writer = ProgressWriter::spawn(
+            chat.clone(),
+            target.clone(),
+            Message::text("same"),
+            Duration::from_secs(1),
+        );
+        writer.show(Message::text("other"));
+        writer.show(Message::text("same"));
+        writer.finish(Message::text("same")).await;
+        assert_eq!(chat.edit_count(&target), 0);
+    }
+}

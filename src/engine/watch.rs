@@ -1,0 +1,308 @@
+//! One watcher per PaaS object, however many jobs follow it.
+//!
+//! A watcher polls its execution or app and publishes what it sees on a
+//! `tokio::sync::watch` channel; every job following the object holds a receiver. It
+//! polls at the configured interval with ±10% jitter, sooner right after a change
+//! (changes come in bursts: a stage ends and the next starts, a rollout goes from
+//! installing to deploying), backs off while the PaaS fails, and stops when its last
+//! follower leaves. A hint (a webhook call) makes it poll at once; a pushed resource
+//! (the subscribe WebSocket) is published without polling at all.
+
+use std::fmt::Display;
+use std::future::Future;
+use std::hash::Hash;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use dashmap::DashMap;
+use tokio::sync::{Notify, watch};
+
+use crate::paas::{App, AppRef, Execution, ExecutionRef, PaasClient, PaasError};
+
+/// What a watcher last learned about its object.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Observed<T> {
+    /// Nothing yet.
+    Pending,
+    Seen(T),
+    /// The last `failures` polls failed with transient errors; polling goes on.
+    Trouble {
+        error: PaasError,
+        failures: u32,
+    },
+    /// Polling stopped: the PaaS refused in a way retrying cannot fix.
+    Fatal(PaasError),
+}
+
+/// How often watchers poll.
+#[derive(Debug, Clone, Copy)]
+pub struct WatchSettings {
+    pub interval: Duration,
+    /// The slower safety-net interval while changes are pushed.
+    pub push_interval: Duration,
+    /// The longest wait between polls while the PaaS fails.
+    pub max_backoff: Duration,
+}
+
+pub(crate) struct Slot<T> {
+    tx: watch::Sender<Observed<T>>,
+    poke: Notify,
+}
+
+/// Something a watcher can follow.
+pub(crate) trait Watched: Clone + PartialEq + Send + Sync + 'static {
+    type Key: Clone + Eq + Hash + Display + Send + Sync + 'static;
+    fn fetch(
+        paas: &PaasClient,
+        key: &Self::Key,
+    ) -> impl Future<Output = Result<Self, PaasError>> + Send;
+    /// The object will not change any more (a finished build).
+    fn is_final(&self) -> bool;
+    fn slots(hub: &WatchHub) -> &DashMap<Self::Key, Arc<Slot<Self>>>;
+}
+
+impl Watched for Execution {
+    type Key = ExecutionRef;
+    fn fetch(
+        paas: &PaasClient,
+        key: &ExecutionRef,
+    ) -> impl Future<Output = Result<Self, PaasError>> + Send {
+        paas.get_execution(key)
+    }
+    fn is_final(&self) -> bool {
+        self.status().is_final()
+    }
+    fn slots(hub: &WatchHub) -> &DashMap<ExecutionRef, Arc<Slot<Self>>> {
+        &hub.executions
+    }
+}
+
+impl Watched for App {
+    type Key = AppRef;
+    fn fetch(
+        paas: &PaasClient,
+        key: &AppRef,
+    ) -> impl Future<Output = Result<Self, PaasError>> + Send {
+        paas.get_app(key)
+    }
+    fn is_final(&self) -> bool {
+        // An app lives on; its watcher ends when nobody follows it.
+        false
+    }
+    fn slots(hub: &WatchHub) -> &DashMap<AppRef, Arc<Slot<Self>>> {
+        &hub.apps
+    }
+}
+
+/// All watchers.
+pub struct WatchHub {
+    paas: PaasClient,
+    settings: WatchSettings,
+    executions: DashMap<ExecutionRef, Arc<Slot<Execution>>>,
+    apps: DashMap<AppRef, Arc<Slot<App>>>,
+    /// Set while the subscribe WebSocket delivers changes: poll only as a safety net.
+    pushing: AtomicBool,
+    polls: AtomicU64,
+}
+
+impl WatchHub {
+    pub fn new(paas: PaasClient, settings: WatchSettings) -> Arc<Self> {
+        Arc::new(WatchHub {
+            paas,
+            settings,
+            executions: DashMap::new(),
+            apps: DashMap::new(),
+            pushing: AtomicBool::new(false),
+            polls: AtomicU64::new(0),
+        })
+    }
+
+    /// Follows an execution.
+    pub fn execution(self: &Arc<Self>, key: &ExecutionRef) -> watch::Receiver<Observed<Execution>> {
+        self.subscribe::<Execution>(key)
+    }
+
+    /// Follows an app.
+    pub fn app(self: &Arc<Self>, key: &AppRef) -> watch::Receiver<Observed<App>> {
+        self.subscribe::<App>(key)
+    }
+
+    /// Makes the watcher of an execution poll now (a webhook's hint).
+    pub fn poke_execution(&self, key: &ExecutionRef) -> bool {
+        self.poke::<Execution>(key)
+    }
+
+    /// Makes the watcher of an app poll now.
+    pub fn poke_app(&self, key: &AppRef) -> bool {
+        self.poke::<App>(key)
+    }
+
+    /// Publishes a pushed execution to its followers, if it has any.
+    pub fn offer_execution(&self, key: &ExecutionRef, value: Execution) -> bool {
+        self.offer(key, value)
+    }
+
+    /// Publishes a pushed app to its followers, if it has any.
+    pub fn offer_app(&self, key: &AppRef, value: App) -> bool {
+        self.offer(key, value)
+    }
+
+    /// Switches between polling at the normal interval and the safety-net interval.
+    pub fn set_pushing(&self, pushing: bool) {
+        self.pushing.store(pushing, Ordering::Relaxed);
+    }
+
+    /// The objects being watched now (executions, apps).
+    pub fn watched(&self) -> (usize, usize) {
+        (self.executions.len(), self.apps.len())
+    }
+
+    /// Every project with something watched, for the push connections.
+    pub fn watched_projects(&self) -> Vec<crate::paas::ProjectRef> {
+        let mut projects: Vec<_> = self
+            .executions
+            .iter()
+            .map(|e| e.key().project.clone())
+            .chain(self.apps.iter().map(|a| a.key().project.clone()))
+            .collect();
+        projects.sort();
+        projects.dedup();
+        projects
+    }
+
+    /// Polls made so far.
+    pub fn polls(&self) -> u64 {
+        self.polls.load(Ordering::Relaxed)
+    }
+
+    fn subscribe<T: Watched>(self: &Arc<Self>, key: &T::Key) -> watch::Receiver<Observed<T>> {
+        let slots = T::slots(self);
+        let slot = slots.entry(key.clone()).or_insert_with(|| {
+            let slot = Arc::new(Slot {
+                tx: watch::channel(Observed::Pending).0,
+                poke: Notify::new(),
+            });
+            tokio::spawn(run::<T>(self.clone(), key.clone(), slot.clone()));
+            slot
+        });
+        slot.tx.subscribe()
+    }
+
+    fn poke<T: Watched>(&self, key: &T::Key) -> bool {
+        match T::slots(self).get(key) {
+            Some(slot) => {
+                slot.poke.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn offer<T: Watched>(&self, key: &T::Key, value: T) -> bool {
+        match T::slots(self).get(key) {
+            Some(slot) => {
+                slot.tx.send_if_modified(|current| {
+                    if matches!(current, Observed::Seen(v) if *v == value) {
+                        false
+                    } else {
+                        *current = Observed::Seen(value);
+                        true
+                    }
+                });
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Removes a watcher that nobody follows; false if someone started following it.
+    fn retire<T: Watched>(&self, key: &T::Key, slot: &Arc<Slot<T>>) -> bool {
+        T::slots(self)
+            .remove_if(key, |_, s| {
+                Arc::ptr_eq(s, slot) && s.tx.receiver_count() == 0
+            })
+            .is_some()
+    }
+
+    fn interval(&self) -> Duration {
+        if self.pushing.load(Ordering::Relaxed) {
+            self.settings.push_interval
+        } else {
+            self.settings.interval
+        }
+    }
+}
+
+fn jitter(d: Duration) -> Duration {
+    d.mul_f64(0.9 + fastrand::f64() * 0.2)
+}
+
+async fn run<T: Watched>(hub: Arc<WatchHub>, key: T::Key, slot: Arc<Slot<T>>) {
+    let mut last: Option<T> = None;
+    let mut delay = Duration::ZERO;
+    let mut failures = 0u32;
+    loop {
+        if !delay.is_zero() {
+            tokio::select! {
+                _ = tokio::time::sleep(jitter(delay)) => {}
+                _ = slot.poke.notified() => {}
+                _ = slot.tx.closed() => {}
+            }
+        }
+        if slot.tx.receiver_count() == 0 && hub.retire(&key, &slot) {
+            return;
+        }
+        hub.polls.fetch_add(1, Ordering::Relaxed);
+        let base = hub.interval();
+        match T::fetch(&hub.paas, &key).await {
+            Ok(value) => {
+                failures = 0;
+                // A pushed value may already be published: compare with what followers see.
+                let changed = slot.tx.send_if_modified(|current| {
+                    if matches!(current, Observed::Seen(v) if *v == value) {
+                        false
+                    } else {
+                        *current = Observed::Seen(value.clone());
+                        true
+                    }
+                });
+                let changed = changed && last.as_ref() != Some(&value);
+                let done = value.is_final();
+                last = Some(value);
+                if done {
+                    // Keep the final value for late followers until the last one leaves.
+                    loop {
+                        slot.tx.closed().await;
+                        if hub.retire(&key, &slot) {
+                            return;
+                        }
+                    }
+                }
+                delay = if changed || delay.is_zero() {
+                    base / 2
+                } else {
+                    delay.mul_f64(1.5).min(base)
+                };
+            }
+            Err(error) if error.is_transient() => {
+                failures += 1;
+                tracing::debug!(object = %key, %error, failures, "poll failed");
+                slot.tx.send_replace(Observed::Trouble { error, failures });
+                delay = base
+                    .saturating_mul(1 << failures.min(6))
+                    .min(hub.settings.max_backoff.max(base));
+            }
+            Err(error) => {
+                tracing::warn!(object = %key, %error, "stopped watching");
+                slot.tx.send_replace(Observed::Fatal(error));
+                loop {
+                    slot.tx.closed().await;
+                    if hub.retire(&key, &slot) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
