@@ -568,19 +568,39 @@ impl Config {
             ..crate::sim::Scenario::default()
         };
         for (i, p) in self.projects.values().enumerate() {
-            let mut spec = demo.pipelines[i % demo.pipelines.len()].clone();
-            spec.cluster = p.pipeline.project.cluster.to_string();
-            spec.project = p.pipeline.project.project.to_string();
-            spec.pipeline = p.pipeline.pipeline.to_string();
+            let (cluster, project, pipeline) = (
+                p.pipeline.project.cluster.to_string(),
+                p.pipeline.project.project.to_string(),
+                p.pipeline.pipeline.to_string(),
+            );
+            // A pipeline of the demo catalogue keeps its stages; others borrow some.
+            let mut spec = demo
+                .pipelines
+                .iter()
+                .find(|d| d.cluster == cluster && d.project == project && d.pipeline == pipeline)
+                .unwrap_or(&demo.pipelines[i % demo.pipelines.len()])
+                .clone();
+            spec.cluster = cluster;
+            spec.project = project;
+            spec.pipeline = pipeline;
             spec.image = Some(format!("harbor.example.com/team/{}", p.name));
             scenario.pipelines.push(spec);
         }
         for a in self.apps.values() {
-            let mut spec = demo.apps[0].clone();
-            spec.cluster = a.app.project.cluster.to_string();
-            spec.project = a.app.project.project.to_string();
-            spec.app = a.app.app.to_string();
-            spec.current_tag = Some("v1.0.0".into());
+            let (cluster, project, app) = (
+                a.app.project.cluster.to_string(),
+                a.app.project.project.to_string(),
+                a.app.app.to_string(),
+            );
+            let mut spec = demo
+                .apps
+                .iter()
+                .find(|d| d.cluster == cluster && d.project == project && d.app == app)
+                .unwrap_or(&demo.apps[0])
+                .clone();
+            spec.cluster = cluster;
+            spec.project = project;
+            spec.app = app;
             scenario.apps.push(spec);
         }
         scenario

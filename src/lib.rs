@@ -5,6 +5,7 @@
 //! and the [`sim`] module serves a Rancher-compatible simulator for tests, benchmarks
 //! and demos.
 
+pub mod bot;
 pub mod chat;
 pub mod clock;
 pub mod commands;
@@ -13,4 +14,5 @@ pub mod engine;
 pub mod names;
 pub mod paas;
 pub mod secret;
+pub mod shell;
 pub mod sim;

@@ -130,6 +130,12 @@ impl ChatError {
 /// What the engine asks of a chat platform.
 #[async_trait]
 pub trait Chat: Send + Sync {
+    /// The call rates the platform allows; the engine keeps under them. The default is
+    /// Discord's: 5 messages or edits per 5 s in a channel, 50 requests per second.
+    fn limits(&self) -> paced::Limits {
+        paced::Limits::default()
+    }
+
     /// Posts `summary` in `channel` and opens a thread named `title` on it.
     async fn open_thread(
         &self,

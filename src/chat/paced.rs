@@ -21,6 +21,18 @@ pub struct Limits {
     pub global_window: Duration,
 }
 
+impl Limits {
+    /// No limits worth the name (a terminal).
+    pub fn unlimited() -> Self {
+        Limits {
+            per_channel: usize::MAX / 2,
+            channel_window: Duration::from_millis(1),
+            global: usize::MAX / 2,
+            global_window: Duration::from_millis(1),
+        }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
@@ -47,9 +59,9 @@ impl Window {
         (now < oldest + window).then_some(oldest + window)
     }
 
-    fn record(&mut self, limit: usize, now: Instant) {
+    fn record(&mut self, limit: usize, window: Duration, now: Instant) {
         self.0.push_back(now);
-        while self.0.len() > limit {
+        while self.0.len() > limit || self.0.front().is_some_and(|t| *t + window <= now) {
             self.0.pop_front();
         }
     }
@@ -69,7 +81,12 @@ pub struct PacedChat {
 }
 
 impl PacedChat {
-    pub fn new(inner: Arc<dyn Chat>, limits: Limits) -> Self {
+    /// Paces `inner` with the limits it declares.
+    pub fn new(inner: Arc<dyn Chat>) -> Self {
+        Self::with_limits(inner.clone(), inner.limits())
+    }
+
+    pub fn with_limits(inner: Arc<dyn Chat>, limits: Limits) -> Self {
         PacedChat {
             inner,
             limits,
@@ -92,7 +109,7 @@ impl PacedChat {
                 match channel_wait.max(global_wait) {
                     Some(until) => until,
                     None => {
-                        w.global.record(l.global, now);
+                        w.global.record(l.global, l.global_window, now);
                         if w.channels.len() > 10_000 {
                             // Forget channels that have been quiet for a whole window.
                             w.channels.retain(|_, c| {
@@ -100,10 +117,11 @@ impl PacedChat {
                             });
                         }
                         if let Some(channel) = channel {
-                            w.channels
-                                .entry(channel.to_string())
-                                .or_default()
-                                .record(l.per_channel, now);
+                            w.channels.entry(channel.to_string()).or_default().record(
+                                l.per_channel,
+                                l.channel_window,
+                                now,
+                            );
                         }
                         return;
                     }
@@ -161,7 +179,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn never_more_than_five_calls_in_any_five_seconds_per_channel() {
         let memory = MemoryChat::new();
-        let paced = Arc::new(PacedChat::new(memory.clone(), Limits::default()));
+        let paced = Arc::new(PacedChat::new(memory.clone()));
         let target = paced.post("t1", &Message::text("x")).await.unwrap();
         let mut tasks = Vec::new();
         for i in 0..20 {
@@ -195,7 +213,7 @@ mod tests {
             global: 10,
             ..Limits::default()
         };
-        let paced = Arc::new(PacedChat::new(memory.clone(), limits));
+        let paced = Arc::new(PacedChat::with_limits(memory.clone(), limits));
         let mut tasks = Vec::new();
         for i in 0..40 {
             let paced = paced.clone();

@@ -22,7 +22,7 @@ use std::time::Duration;
 use dashmap::DashMap;
 use tokio::sync::{Notify, watch as tokio_watch};
 
-use crate::chat::paced::{Limits, PacedChat};
+use crate::chat::paced::PacedChat;
 use crate::chat::{APPROVE, Actor, Chat, MessageRef, REJECT, Reply};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -40,9 +40,8 @@ use watch::{WatchHub, WatchSettings};
 pub struct EngineDeps {
     pub config: Arc<Config>,
     pub paas: PaasClient,
-    /// The chat to post to; the engine paces its calls with `chat_limits`.
+    /// The chat to post to; the engine paces its calls to the limits it declares.
     pub chat: Arc<dyn Chat>,
-    pub chat_limits: Limits,
     pub clock: Clock,
     /// Values to redact from everything posted (the tokens).
     pub secrets: Vec<Secret>,
@@ -86,6 +85,20 @@ impl Job {
 
     fn lock(&self) -> MutexGuard<'_, JobRecord> {
         self.record.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits until the job's messages show its latest state.
+    async fn settled(&self) {
+        let writers: Vec<_> = [&self.progress, &self.approval_writer]
+            .iter()
+            .filter_map(|w| {
+                let w = w.lock().unwrap_or_else(|e| e.into_inner());
+                w.as_ref().map(|w| (w.asked_now(), w.settled_rx()))
+            })
+            .collect();
+        for (asked, mut rx) in writers {
+            let _ = rx.wait_for(|done| *done >= asked).await;
+        }
     }
 
     fn cancelled_by(&self) -> Option<String> {
@@ -143,7 +156,7 @@ impl Engine {
         Engine {
             inner: Arc::new(Inner {
                 watch: WatchHub::new(deps.paas.clone(), settings),
-                chat: Arc::new(PacedChat::new(deps.chat, deps.chat_limits)),
+                chat: Arc::new(PacedChat::new(deps.chat)),
                 redactor: Redactor::new(deps.secrets),
                 config: deps.config,
                 paas: deps.paas,
@@ -592,21 +605,25 @@ impl Engine {
         }
     }
 
-    /// Waits until every job has finished or waits on a person (an approval).
+    /// Waits until every job has finished or waits on a person (an approval that has
+    /// been asked for), and what they show is on screen.
     pub async fn wait_idle(&self) {
         loop {
             let notified = self.inner.changed.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let busy = self
-                .inner
-                .jobs
-                .iter()
-                .any(|j| j.lock().state != JobState::AwaitingApproval);
+            let busy = self.inner.jobs.iter().any(|j| {
+                let r = j.lock();
+                r.state != JobState::AwaitingApproval || r.approval_message.is_none()
+            });
             if !busy {
-                return;
+                break;
             }
             notified.await;
+        }
+        let jobs: Vec<Arc<Job>> = self.inner.jobs.iter().map(|j| j.clone()).collect();
+        for job in jobs {
+            job.settled().await;
         }
     }
 

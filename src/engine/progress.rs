@@ -4,6 +4,7 @@
 //! always delivers the final content.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -18,6 +19,9 @@ const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
 /// A handle on the task that keeps one message up to date.
 pub struct ProgressWriter {
     tx: watch::Sender<Message>,
+    /// How many contents were asked for, and how many of them the task has dealt with.
+    asked: Arc<AtomicU64>,
+    settled: watch::Receiver<u64>,
     task: JoinHandle<()>,
 }
 
@@ -30,8 +34,23 @@ impl ProgressWriter {
         window: Duration,
     ) -> Self {
         let (tx, rx) = watch::channel(shown.clone());
-        let task = tokio::spawn(write(chat, target, shown, rx, window));
-        ProgressWriter { tx, task }
+        let asked = Arc::new(AtomicU64::new(0));
+        let (settled_tx, settled) = watch::channel(0);
+        let task = tokio::spawn(write(
+            chat,
+            target,
+            shown,
+            rx,
+            window,
+            asked.clone(),
+            settled_tx,
+        ));
+        ProgressWriter {
+            tx,
+            asked,
+            settled,
+            task,
+        }
     }
 
     /// Asks for `content` to be shown; returns at once.
@@ -41,9 +60,20 @@ impl ProgressWriter {
                 false
             } else {
                 *current = content;
+                self.asked.fetch_add(1, Ordering::SeqCst);
                 true
             }
         });
+    }
+
+    /// How many contents have been asked for so far.
+    pub fn asked_now(&self) -> u64 {
+        self.asked.load(Ordering::SeqCst)
+    }
+
+    /// Counts the contents dealt with; wait on it for [`Self::asked_now`].
+    pub fn settled_rx(&self) -> watch::Receiver<u64> {
+        self.settled.clone()
     }
 
     /// Shows `content` and waits until it is delivered.
@@ -60,6 +90,8 @@ async fn write(
     mut shown: Message,
     mut rx: watch::Receiver<Message>,
     window: Duration,
+    asked: Arc<AtomicU64>,
+    settled: watch::Sender<u64>,
 ) {
     let mut last_edit: Option<Instant> = None;
     loop {
@@ -69,18 +101,22 @@ async fn write(
         }
         let mut failures = 0u32;
         loop {
+            let version = asked.load(Ordering::SeqCst);
             let want = rx.borrow_and_update().clone();
             if want == shown {
+                settled.send_replace(version);
                 break;
             }
             match chat.edit(&target, &want).await {
                 Ok(()) => {
                     shown = want;
                     last_edit = Some(Instant::now());
+                    settled.send_replace(version);
                     break;
                 }
                 Err(e) if e.permanent => {
                     tracing::warn!(message = %target.message, error = %e, "cannot edit the progress message");
+                    settled.send_replace(u64::MAX);
                     return;
                 }
                 Err(e) => {

@@ -256,7 +256,10 @@ pub fn approval(r: &JobRecord) -> Message {
         .iter()
         .map(|role| format!("@{role}"))
         .collect();
-    let mut lines = vec![format!("✋ {} asks to {what} ({})", a.requester, r.id)];
+    let mut lines = vec![format!(
+        "✋ Approval needed for {}: {what}, requested by {}",
+        r.id, a.requester
+    )];
     if let Some(image) = &a.image {
         lines.push(format!("image  {image}"));
     }
@@ -381,7 +384,11 @@ pub fn history_line(r: &JobRecord) -> String {
     if !approvers.is_empty() {
         line.push_str(&format!(" · approved by {}", approvers.join(", ")));
     }
-    line.push_str(&format!(" · {} in {}", r.state.as_str(), elapsed(r)));
+    if r.state.is_final() {
+        line.push_str(&format!(" · {} in {}", r.state.as_str(), elapsed(r)));
+    } else {
+        line.push_str(&format!(" · {} for {}", r.state.as_str(), elapsed(r)));
+    }
     if let Some(outcome) = &r.outcome {
         line.push_str(&format!(" — {outcome}"));
     }

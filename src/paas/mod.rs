@@ -84,6 +84,8 @@ impl ClientConfig {
 /// The operations the client performs, for metrics and logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Operation {
+    Root,
+    GetPipeline,
     RunPipeline,
     GetExecution,
     ListExecutions,
@@ -96,6 +98,8 @@ pub enum Operation {
 impl Operation {
     pub fn as_str(self) -> &'static str {
         match self {
+            Operation::Root => "root",
+            Operation::GetPipeline => "get_pipeline",
             Operation::RunPipeline => "run_pipeline",
             Operation::GetExecution => "get_execution",
             Operation::ListExecutions => "list_executions",
@@ -362,6 +366,25 @@ impl PaasClient {
                 Err(PaasError::Unconfirmed { action: "upgrade" })
             }
         }
+    }
+
+    /// Checks that the PaaS answers and accepts the token (`GET /v3`).
+    pub async fn check_token(&self) -> Result<(), PaasError> {
+        let url = format!("{}/v3", self.base_url());
+        self.read(Operation::Root, &url, "API root")
+            .await
+            .map(|_| ())
+    }
+
+    /// Checks that a pipeline exists (`GET …/pipelines/{id}`).
+    pub async fn get_pipeline(&self, pipeline: &PipelineRef) -> Result<(), PaasError> {
+        self.read(
+            Operation::GetPipeline,
+            &self.pipeline_url(pipeline),
+            "pipeline",
+        )
+        .await
+        .map(|_| ())
     }
 
     /// The app's deploy log lines, or `None` when the PaaS has none (404).

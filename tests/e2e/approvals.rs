@@ -45,7 +45,7 @@ async fn a_quorum_of_two_with_a_withdrawn_vote() {
     assert!(
         message
             .text
-            .contains("✋ alice asks to deploy web → v1.2.3 (#1)"),
+            .contains("✋ Approval needed for #1: deploy web → v1.2.3, requested by alice"),
         "{}",
         message.text
     );
@@ -299,7 +299,9 @@ async fn a_release_asks_after_its_build_and_deploys_the_built_tag() {
     let image = r.build.as_ref().and_then(|b| b.image.clone()).unwrap();
     let text = bot.approval_text(job);
     assert!(
-        text.contains(&format!("asks to release web → {tag}")),
+        text.contains(&format!(
+            "Approval needed for #1: release web → {tag}, requested by alice"
+        )),
         "{text}"
     );
     assert!(text.contains(&format!("image  {image}")), "{text}");

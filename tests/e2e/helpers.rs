@@ -62,7 +62,6 @@ pub fn fixture(name: &str) -> Vec<u8> {
 use std::sync::Arc;
 
 use releasebot::chat::memory::MemoryChat;
-use releasebot::chat::paced::Limits;
 use releasebot::chat::{EventSink, MessageRef, Reply};
 use releasebot::config::Config;
 use releasebot::engine::job::JobRecord;
@@ -104,7 +103,6 @@ pub async fn spawn_bot(scenario: Scenario, config: Config) -> TestBot {
         config: Arc::new(config),
         paas: client(&sim),
         chat: chat.clone(),
-        chat_limits: Limits::default(),
         clock: Clock::new(),
         secrets: vec![Secret::new(TOKEN)],
     });

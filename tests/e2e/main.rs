@@ -1,6 +1,7 @@
 //! releasebot's integration tests: one binary, one module per area (one link step).
 
 mod approvals;
+mod cli;
 mod decoding;
 mod engine;
 mod helpers;

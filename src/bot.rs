@@ -1,0 +1,145 @@
+//! Putting releasebot together from its environment and configuration: which PaaS
+//! (the real one, or the built-in simulator), which chat, and the engine between them.
+
+use std::sync::Arc;
+
+use crate::chat::Chat;
+use crate::clock::Clock;
+use crate::config::{Config, Env};
+use crate::engine::{Engine, EngineDeps};
+use crate::paas::{ClientConfig, PaasClient, PaasError};
+use crate::secret::Secret;
+use crate::sim::{self, SimHandle};
+
+/// Why releasebot cannot start, with the exit code it should end with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartError {
+    pub code: u8,
+    pub message: String,
+}
+
+impl StartError {
+    /// A problem with the configuration or the command line (exit code 2).
+    pub fn config(message: impl Into<String>) -> Self {
+        StartError {
+            code: 2,
+            message: message.into(),
+        }
+    }
+
+    /// A problem with something outside (exit code 1).
+    pub fn runtime(message: impl Into<String>) -> Self {
+        StartError {
+            code: 1,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// The configuration: the file if there is one (or if `RELEASEBOT_CONFIG` names one),
+/// otherwise the built-in demo. Returns whether it is the demo.
+pub fn load_config(env: &Env) -> Result<(Config, bool), StartError> {
+    if env.config_named || env.config_path.exists() {
+        let config = Config::load(&env.config_path).map_err(|e| StartError::config(e.0))?;
+        Ok((config, false))
+    } else {
+        Ok((Config::demo(), true))
+    }
+}
+
+/// The PaaS the bot talks to.
+pub struct Paas {
+    pub client: PaasClient,
+    /// The built-in simulator, when no PaaS URL is set.
+    pub sim: Option<SimHandle>,
+    /// One line saying what it is.
+    pub description: String,
+    /// The token in use, to redact.
+    pub token: Secret,
+}
+
+/// Connects to the configured PaaS (checking that it accepts the token), or starts the
+/// built-in simulator serving the configured projects and apps.
+pub async fn connect_paas(env: &Env, config: &Config, clock: Clock) -> Result<Paas, StartError> {
+    let url = env.rancher_url.clone().or_else(|| config.paas.url.clone());
+    let (url, token, sim, description) = match url {
+        Some(url) => {
+            let Some(token) = env.rancher_token.clone() else {
+                return Err(StartError::config(format!(
+                    "RANCHER_TOKEN is not set: create an API key in Rancher and put its token in RANCHER_TOKEN (the PaaS is {url})."
+                )));
+            };
+            let description = format!("the PaaS at {url}");
+            (url, token, None, description)
+        }
+        None => {
+            let token = Secret::new(format!("sim-{}", fastrand_token()));
+            let handle = sim::spawn(token.clone(), config.sim_scenario())
+                .await
+                .map_err(|e| {
+                    StartError::runtime(format!("cannot start the built-in PaaS simulator: {e}"))
+                })?;
+            let url = handle.url().to_string();
+            let description = format!(
+                "the built-in PaaS simulator at {url} (clock ×{})",
+                config.sim_speed
+            );
+            (url, token, Some(handle), description)
+        }
+    };
+    let mut settings = ClientConfig::new(url, token.clone());
+    settings.connect_timeout = config.paas.connect_timeout;
+    settings.request_timeout = config.paas.request_timeout;
+    let client = PaasClient::new(settings, clock).map_err(StartError::config)?;
+    match client.check_token().await {
+        Ok(()) => {}
+        Err(e @ (PaasError::Unauthorized | PaasError::Forbidden { .. })) => {
+            return Err(StartError::runtime(format!(
+                "{description} refused releasebot: {e}"
+            )));
+        }
+        Err(e) => tracing::warn!(error = %e, "the PaaS did not answer at start; carrying on"),
+    }
+    Ok(Paas {
+        client,
+        sim,
+        description,
+        token,
+    })
+}
+
+/// Against the built-in simulator, whose clock runs `sim_speed` times faster, the bot
+/// polls that much more often, so a demo shows every step a real run would.
+pub fn scale_to_simulator(config: &mut Config) {
+    let speed = config.sim_speed.max(1.0);
+    let scaled = config.jobs.poll_interval.div_f64(speed);
+    config.jobs.poll_interval = scaled.max(std::time::Duration::from_millis(50));
+    config.jobs.push_poll_interval = config
+        .jobs
+        .push_poll_interval
+        .div_f64(speed)
+        .max(config.jobs.poll_interval);
+}
+
+fn fastrand_token() -> String {
+    (0..32).map(|_| fastrand::alphanumeric()).collect()
+}
+
+/// The engine for a chat.
+pub fn engine(config: Config, paas: &Paas, env: &Env, chat: Arc<dyn Chat>, clock: Clock) -> Engine {
+    let mut secrets = env.secrets();
+    secrets.push(paas.token.clone());
+    Engine::new(EngineDeps {
+        config: Arc::new(config),
+        paas: paas.client.clone(),
+        chat,
+        clock,
+        secrets,
+    })
+}

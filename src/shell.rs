@@ -1,0 +1,231 @@
+//! The terminal adapter: a chat in the terminal, for trying releasebot with no account
+//! anywhere and for scripting it.
+//!
+//! Each input line is a command; `@bob /approve 3` acts as user `bob` (roles from
+//! `[shell.users]`), otherwise the user is `$USER`. Everything the bot posts or edits is
+//! printed in full. On a terminal, an edit of the message printed last redraws it in
+//! place; otherwise every post and edit is its own block, labelled with its thread and
+//! message, so the output reads as a transcript.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::chat::{
+    Actor, Chat, ChatError, ChatEvent, EventSink, Message, MessageRef, Reply, ThreadRef,
+};
+
+/// The channel commands typed in the terminal come from.
+pub const CHANNEL: &str = "terminal";
+
+struct Screen {
+    /// Thread id → its title, for labels.
+    threads: HashMap<String, String>,
+    /// The message printed last and how many lines it took, to redraw it in place.
+    last: Option<(String, usize)>,
+}
+
+/// The terminal as a chat.
+pub struct ShellChat {
+    screen: Mutex<Screen>,
+    next_id: AtomicU64,
+    redraw: bool,
+}
+
+impl ShellChat {
+    pub fn new() -> Self {
+        ShellChat {
+            screen: Mutex::new(Screen {
+                threads: HashMap::new(),
+                last: None,
+            }),
+            next_id: AtomicU64::new(1),
+            redraw: std::io::stdout().is_terminal(),
+        }
+    }
+
+    fn id(&self, prefix: &str) -> String {
+        format!("{prefix}{}", self.next_id.fetch_add(1, Ordering::Relaxed))
+    }
+
+    fn label(screen: &Screen, channel: &str) -> String {
+        match screen.threads.get(channel) {
+            Some(title) => format!("thread \"{title}\""),
+            None => format!("#{channel}"),
+        }
+    }
+
+    /// Prints a block, or redraws the last one in place when it is the same message.
+    fn print(&self, channel: &str, message: &str, body: &str, edited: bool) {
+        let mut screen = self.screen.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = std::io::stdout().lock();
+        let same = screen
+            .last
+            .as_ref()
+            .filter(|(m, _)| m == message)
+            .map(|(_, n)| *n);
+        if let (true, true, Some(lines)) = (self.redraw, edited, same) {
+            // Up over the old block, then clear to the end of the screen.
+            let _ = write!(out, "\x1b[{lines}A\x1b[J");
+        }
+        let label = Self::label(&screen, channel);
+        let header = format!(
+            "── {label} · message {message}{} ──",
+            if edited { " (edited)" } else { "" }
+        );
+        let _ = writeln!(out, "{header}\n{body}");
+        let _ = out.flush();
+        screen.last = Some((message.to_string(), body.lines().count() + 1));
+    }
+
+    /// Prints a reply to the person who typed a command.
+    pub fn print_reply(&self, actor: &Actor, reply: &Reply) {
+        let mark = if reply.is_refusal() { "✋" } else { "→" };
+        let mut screen = self.screen.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{mark} {}: {}", actor.name, reply.text());
+        let _ = out.flush();
+        screen.last = None;
+    }
+
+    pub fn print_note(&self, note: &str) {
+        let mut screen = self.screen.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "· {note}");
+        let _ = out.flush();
+        screen.last = None;
+    }
+}
+
+impl Default for ShellChat {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[async_trait]
+impl Chat for ShellChat {
+    fn limits(&self) -> crate::chat::paced::Limits {
+        crate::chat::paced::Limits::unlimited()
+    }
+
+    async fn open_thread(
+        &self,
+        channel: &str,
+        summary: &Message,
+        title: &str,
+    ) -> Result<ThreadRef, ChatError> {
+        let summary_ref = MessageRef {
+            channel: channel.to_string(),
+            message: self.id("m"),
+        };
+        self.print(channel, &summary_ref.message, &summary.text, false);
+        let thread = self.id("t");
+        self.screen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .threads
+            .insert(thread.clone(), title.to_string());
+        Ok(ThreadRef {
+            channel: channel.to_string(),
+            thread,
+            summary: summary_ref,
+        })
+    }
+
+    async fn post(&self, channel: &str, message: &Message) -> Result<MessageRef, ChatError> {
+        let target = MessageRef {
+            channel: channel.to_string(),
+            message: self.id("m"),
+        };
+        self.print(channel, &target.message, &message.text, false);
+        Ok(target)
+    }
+
+    async fn edit(&self, target: &MessageRef, message: &Message) -> Result<(), ChatError> {
+        self.print(&target.channel, &target.message, &message.text, true);
+        Ok(())
+    }
+
+    async fn react(&self, _target: &MessageRef, _emoji: &str) -> Result<(), ChatError> {
+        // Reactions cannot be shown usefully in a terminal; /approve and /reject work.
+        Ok(())
+    }
+}
+
+/// Splits `@bob /approve 3` into the user and the command.
+pub fn split_user<'a>(line: &'a str, default_user: &'a str) -> (&'a str, &'a str) {
+    let line = line.trim();
+    match line.strip_prefix('@') {
+        Some(rest) => match rest.split_once(char::is_whitespace) {
+            Some((user, command)) if !user.is_empty() => (user, command.trim_start()),
+            _ => (rest, ""),
+        },
+        None => (default_user, line),
+    }
+}
+
+/// Reads commands from stdin until it ends, handing each to `sink` as `user`.
+pub async fn read_commands(
+    chat: &ShellChat,
+    sink: &dyn EventSink,
+    default_user: &str,
+    users: &BTreeMap<String, Vec<String>>,
+) {
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    loop {
+        let line = match lines.next_line().await {
+            Ok(Some(line)) => line,
+            Ok(None) => return,
+            Err(e) => {
+                chat.print_note(&format!("cannot read input: {e}"));
+                return;
+            }
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let (user, command) = split_user(&line, default_user);
+        let valid_user = !user.is_empty()
+            && user.len() <= 64
+            && user
+                .chars()
+                .all(|c| c.is_alphanumeric() || "-_.".contains(c));
+        if !valid_user {
+            chat.print_note("a user is written @name, with letters, digits, '-', '_' or '.'");
+            continue;
+        }
+        let actor = Actor::new(user, user, users.get(user).cloned().unwrap_or_default());
+        let event = ChatEvent::Command {
+            actor: actor.clone(),
+            channel: CHANNEL.to_string(),
+            text: command.to_string(),
+        };
+        if let Some(reply) = sink.handle(event).await {
+            chat.print_reply(&actor, &reply);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_leading_at_names_the_user() {
+        assert_eq!(
+            split_user("@bob /approve 3", "alice"),
+            ("bob", "/approve 3")
+        );
+        assert_eq!(split_user("/build web", "alice"), ("alice", "/build web"));
+        assert_eq!(
+            split_user("  @carol   /status ", "alice"),
+            ("carol", "/status")
+        );
+        assert_eq!(split_user("@bob", "alice"), ("bob", ""));
+    }
+}
