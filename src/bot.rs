@@ -10,6 +10,7 @@ use crate::engine::{Engine, EngineDeps};
 use crate::paas::{ClientConfig, PaasClient, PaasError};
 use crate::secret::Secret;
 use crate::sim::{self, SimHandle};
+use crate::store::Store;
 
 /// Why releasebot cannot start, with the exit code it should end with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,8 +132,22 @@ fn fastrand_token() -> String {
     (0..32).map(|_| fastrand::alphanumeric()).collect()
 }
 
-/// The engine for a chat.
-pub fn engine(config: Config, paas: &Paas, env: &Env, chat: Arc<dyn Chat>, clock: Clock) -> Engine {
+/// Opens the state file named by `RELEASEBOT_DB`.
+pub fn open_store(env: &Env) -> Result<Arc<Store>, StartError> {
+    Store::open(&env.db_path)
+        .map(Arc::new)
+        .map_err(|e| StartError::runtime(e.0))
+}
+
+/// The engine for a chat, on the store.
+pub fn engine(
+    config: Config,
+    paas: &Paas,
+    env: &Env,
+    chat: Arc<dyn Chat>,
+    clock: Clock,
+    store: Arc<Store>,
+) -> Result<Engine, StartError> {
     let mut secrets = env.secrets();
     secrets.push(paas.token.clone());
     Engine::new(EngineDeps {
@@ -141,5 +156,7 @@ pub fn engine(config: Config, paas: &Paas, env: &Env, chat: Arc<dyn Chat>, clock
         chat,
         clock,
         secrets,
+        store,
     })
+    .map_err(|e| StartError::runtime(e.0))
 }

@@ -16,3 +16,4 @@ pub mod paas;
 pub mod secret;
 pub mod shell;
 pub mod sim;
+pub mod store;

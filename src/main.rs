@@ -72,6 +72,7 @@ fn init_logging(env: &Env, command: Option<&str>) {
 
 async fn run_bot(env: Env, force_shell: bool) -> Result<(), StartError> {
     let (mut config, demo) = bot::load_config(&env)?;
+    let store = bot::open_store(&env)?;
     let clock = Clock::new();
     let paas = bot::connect_paas(&env, &config, clock).await?;
     if paas.sim.is_some() {
@@ -93,12 +94,19 @@ async fn run_bot(env: Env, force_shell: bool) -> Result<(), StartError> {
     } else {
         config.source.clone()
     };
-    let engine = bot::engine(config, &paas, &env, chat.clone(), clock);
+    let engine = bot::engine(config, &paas, &env, chat.clone(), clock, store)?;
     eprintln!(
         "releasebot {}: terminal chat as {user}, {source}, {}. Type /help.",
         env!("CARGO_PKG_VERSION"),
         paas.description
     );
+    let resumed = engine.resume().map_err(|e| StartError::runtime(e.0))?;
+    if resumed > 0 {
+        chat.print_note(&format!(
+            "resuming {resumed} unfinished job{}",
+            if resumed == 1 { "" } else { "s" }
+        ));
+    }
     let sink: &dyn EventSink = &engine;
     tokio::select! {
         _ = async {
@@ -106,7 +114,10 @@ async fn run_bot(env: Env, force_shell: bool) -> Result<(), StartError> {
             // End of input: let every job finish, or reach a point where only a person can help.
             engine.wait_idle().await;
             for job in engine.live_jobs() {
-                chat.print_note(&format!("{} is waiting for approval; it stays pending.", job.id));
+                chat.print_note(&format!(
+                    "{} is waiting for approval; it stays pending and resumes when releasebot starts again.",
+                    job.id
+                ));
             }
         } => {}
         _ = tokio::signal::ctrl_c() => {

@@ -42,14 +42,15 @@ impl Build {
             .engine
             .start_build(cx.actor, cx.channel, &self.project, &self.branch)
         {
-            Started::New(job) => Reply::Started {
+            Err(why) => Reply::Refused(why),
+            Ok(Started::New(job)) => Reply::Started {
                 job,
                 text: format!(
                     "Started {job}: build {}@{}; follow it in its thread.",
                     self.project, self.branch
                 ),
             },
-            Started::Existing(job) => Reply::Info(format!(
+            Ok(Started::Existing(job)) => Reply::Info(format!(
                 "{}@{} is already building as {job}; follow it there.",
                 self.project, self.branch
             )),

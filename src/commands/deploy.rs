@@ -32,9 +32,13 @@ impl Deploy {
         if let Err(why) = access::app(config, cx.actor, cx.channel, app, Action::Deploy) {
             return Reply::Refused(why);
         }
-        let job = cx
+        let job = match cx
             .engine
-            .start_deploy(cx.actor, cx.channel, &self.app, &self.tag);
+            .start_deploy(cx.actor, cx.channel, &self.app, &self.tag)
+        {
+            Ok(job) => job,
+            Err(why) => return Reply::Refused(why),
+        };
         let approval = if app.policy.required() {
             format!(
                 "; it needs {} approval{} from {}",

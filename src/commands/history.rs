@@ -47,20 +47,10 @@ impl History {
     }
 
     pub fn apply(self, cx: &Context<'_>) -> Reply {
-        let matches = |r: &crate::engine::job::JobRecord| {
-            r.project.as_ref().is_some_and(|p| p.as_str() == self.name)
-                || r.app.as_ref().is_some_and(|a| a.as_str() == self.name)
+        let jobs = match cx.engine.history(&self.name, self.count) {
+            Ok(jobs) => jobs,
+            Err(why) => return Reply::Refused(why),
         };
-        let mut jobs: Vec<_> = cx
-            .engine
-            .live_jobs()
-            .into_iter()
-            .rev()
-            .filter(|r| matches(r))
-            .collect();
-        jobs.extend(cx.engine.finished_jobs().into_iter().filter(|r| matches(r)));
-        jobs.sort_by_key(|r| std::cmp::Reverse(r.id));
-        jobs.truncate(self.count);
         if jobs.is_empty() {
             return Reply::Info(format!("Nothing has run for {} yet.", self.name));
         }

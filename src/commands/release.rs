@@ -56,14 +56,15 @@ impl Release {
             .engine
             .start_release(cx.actor, cx.channel, &self.project, &self.branch)
         {
-            Started::New(job) => Reply::Started {
+            Err(why) => Reply::Refused(why),
+            Ok(Started::New(job)) => Reply::Started {
                 job,
                 text: format!(
                     "Started {job}: release {}@{}; follow it in its thread.",
                     self.project, self.branch
                 ),
             },
-            Started::Existing(job) => Reply::Info(format!(
+            Ok(Started::Existing(job)) => Reply::Info(format!(
                 "{}@{} is already being released as {job}; follow it there.",
                 self.project, self.branch
             )),

@@ -307,6 +307,9 @@ pub struct JobRecord {
     pub progress: Option<MessageRef>,
     pub approval_message: Option<MessageRef>,
     pub queued_behind: Option<JobId>,
+    /// When it joined its app's deploy queue, to keep the order across a restart.
+    #[serde(default)]
+    pub queued_ms: Option<i64>,
     pub build: Option<BuildInfo>,
     pub deploy: Option<DeployInfo>,
     pub approval: Option<Approval>,

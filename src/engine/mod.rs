@@ -14,7 +14,6 @@ pub mod render;
 mod run;
 pub mod watch;
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -29,6 +28,7 @@ use crate::config::Config;
 use crate::names::{AppName, Branch, JobId, ProjectName, VersionTag};
 use crate::paas::PaasClient;
 use crate::secret::Secret;
+use crate::store::{Store, StoreError};
 use approval::{ApprovalStatus, VoteResult};
 use job::{AuditAction, BuildInfo, JobKind, JobRecord, JobState};
 use progress::ProgressWriter;
@@ -45,6 +45,8 @@ pub struct EngineDeps {
     pub clock: Clock,
     /// Values to redact from everything posted (the tokens).
     pub secrets: Vec<Secret>,
+    /// Where jobs are recorded, before each thing they do.
+    pub store: Arc<Store>,
 }
 
 /// The answer to a request to start a job.
@@ -65,6 +67,9 @@ pub(crate) struct Job {
     wake: Notify,
     progress: Mutex<Option<ProgressWriter>>,
     approval_writer: Mutex<Option<ProgressWriter>>,
+    /// A place in its app's deploy queue, taken at resume to keep the queue's order.
+    ticket: Mutex<Option<registry::QueueTicket>>,
+    task: Mutex<Option<tokio::task::AbortHandle>>,
 }
 
 impl Job {
@@ -76,6 +81,8 @@ impl Job {
             wake: Notify::new(),
             progress: Mutex::new(None),
             approval_writer: Mutex::new(None),
+            ticket: Mutex::new(None),
+            task: Mutex::new(None),
         })
     }
 
@@ -128,7 +135,9 @@ struct Inner {
     watch: Arc<WatchHub>,
     queues: Arc<AppQueues>,
     jobs: DashMap<JobId, Arc<Job>>,
-    finished: Mutex<VecDeque<JobRecord>>,
+    /// The latest finished jobs, so `/status` of a job that just ended needs no read.
+    recent: Mutex<std::collections::VecDeque<JobRecord>>,
+    store: Arc<Store>,
     /// Approval message id → its job.
     approval_messages: DashMap<String, JobId>,
     next_id: AtomicU64,
@@ -143,17 +152,19 @@ pub struct Engine {
     inner: Arc<Inner>,
 }
 
-/// How many finished jobs are kept in memory for `/status` and `/history`.
-const FINISHED_KEPT: usize = 1000;
+/// How many finished jobs are kept in memory besides the store.
+const RECENT_KEPT: usize = 256;
 
 impl Engine {
-    pub fn new(deps: EngineDeps) -> Engine {
+    /// Builds the engine; job numbers continue from the store's.
+    pub fn new(deps: EngineDeps) -> Result<Engine, StoreError> {
+        let next_id = deps.store.next_job_id()?;
         let settings = WatchSettings {
             interval: deps.config.jobs.poll_interval,
             push_interval: deps.config.jobs.push_poll_interval,
             max_backoff: Duration::from_secs(60),
         };
-        Engine {
+        Ok(Engine {
             inner: Arc::new(Inner {
                 watch: WatchHub::new(deps.paas.clone(), settings),
                 chat: Arc::new(PacedChat::new(deps.chat)),
@@ -163,13 +174,14 @@ impl Engine {
                 clock: deps.clock,
                 queues: Arc::new(AppQueues::default()),
                 jobs: DashMap::new(),
-                finished: Mutex::new(VecDeque::new()),
+                recent: Mutex::new(std::collections::VecDeque::new()),
+                store: deps.store,
                 approval_messages: DashMap::new(),
-                next_id: AtomicU64::new(1),
+                next_id: AtomicU64::new(next_id),
                 start_lock: Mutex::new(()),
                 changed: Notify::new(),
             }),
-        }
+        })
     }
 
     pub fn config(&self) -> &Config {
@@ -196,14 +208,14 @@ impl Engine {
         channel: &str,
         project: &ProjectName,
         branch: &Branch,
-    ) -> Started {
+    ) -> Result<Started, String> {
         let _guard = self
             .inner
             .start_lock
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         if let Some(running) = self.running_build(project, branch, None) {
-            return Started::Existing(running);
+            return Ok(Started::Existing(running));
         }
         let job = self.new_job(JobKind::Build, actor, channel, |r| {
             r.project = Some(project.clone());
@@ -211,7 +223,7 @@ impl Engine {
             r.build = Some(BuildInfo::default());
             r.state = JobState::Triggering;
         });
-        Started::New(self.spawn(job))
+        self.spawn(job).map(Started::New)
     }
 
     /// Starts a release: a build, then a deploy of the tag it produced.
@@ -221,7 +233,7 @@ impl Engine {
         channel: &str,
         project: &ProjectName,
         branch: &Branch,
-    ) -> Started {
+    ) -> Result<Started, String> {
         let _guard = self
             .inner
             .start_lock
@@ -232,7 +244,7 @@ impl Engine {
                 && r.project.as_ref() == Some(project)
                 && r.branch.as_ref() == Some(branch)
         }) {
-            return Started::Existing(running);
+            return Ok(Started::Existing(running));
         }
         let app = self
             .inner
@@ -247,7 +259,7 @@ impl Engine {
             r.build = Some(BuildInfo::default());
             r.state = JobState::Triggering;
         });
-        Started::New(self.spawn(job))
+        self.spawn(job).map(Started::New)
     }
 
     /// Starts a deploy of `tag` to `app`.
@@ -257,11 +269,21 @@ impl Engine {
         channel: &str,
         app: &AppName,
         tag: &VersionTag,
-    ) -> JobId {
+    ) -> Result<JobId, String> {
+        let needs_approval = self
+            .inner
+            .config
+            .apps
+            .get(app)
+            .is_some_and(|a| a.policy.required());
         let job = self.new_job(JobKind::Deploy, actor, channel, |r| {
             r.app = Some(app.clone());
             r.tag = Some(tag.clone());
-            r.state = JobState::Queued;
+            r.state = if needs_approval {
+                JobState::AwaitingApproval
+            } else {
+                JobState::Queued
+            };
         });
         self.spawn(job)
     }
@@ -293,6 +315,7 @@ impl Engine {
             progress: None,
             approval_message: None,
             queued_behind: None,
+            queued_ms: None,
             build: None,
             deploy: None,
             approval: None,
@@ -312,13 +335,25 @@ impl Engine {
         Job::new(record)
     }
 
-    fn spawn(&self, job: Arc<Job>) -> JobId {
+    /// Records a new job, then starts its task.
+    fn spawn(&self, job: Arc<Job>) -> Result<JobId, String> {
         let id = job.id;
-        self.inner.jobs.insert(id, job.clone());
+        if let Err(e) = self.inner.store.save(&job.record()) {
+            tracing::error!(job = %id, error = %e, "cannot record a new job");
+            return Err(format!(
+                "releasebot cannot record new jobs right now, so it started nothing ({e})."
+            ));
+        }
+        self.launch(job);
+        Ok(id)
+    }
+
+    fn launch(&self, job: Arc<Job>) {
+        self.inner.jobs.insert(job.id, job.clone());
         self.inner.changed.notify_waiters();
         let engine = self.clone();
-        tokio::spawn(async move { run::run_job(engine, job).await });
-        id
+        let task = tokio::spawn(run::run_job(engine, job.clone()));
+        *job.task.lock().unwrap_or_else(|e| e.into_inner()) = Some(task.abort_handle());
     }
 
     /// A live build or release of `project`@`branch` still in its build phase.
@@ -381,14 +416,23 @@ impl Engine {
 
     /// A job's record, live or finished.
     pub fn job_record(&self, id: JobId) -> Option<JobRecord> {
-        self.job(id).map(|j| j.record()).or_else(|| {
-            self.inner
-                .finished
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .iter()
-                .find(|r| r.id == id)
-                .cloned()
+        if let Some(job) = self.job(id) {
+            return Some(job.record());
+        }
+        let recent = self
+            .inner
+            .recent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|r| r.id == id)
+            .cloned();
+        recent.or_else(|| match self.inner.store.load(id) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(job = %id, error = %e, "cannot read a job");
+                None
+            }
         })
     }
 
@@ -404,16 +448,20 @@ impl Engine {
         all
     }
 
-    /// Finished jobs, newest first.
-    pub fn finished_jobs(&self) -> Vec<JobRecord> {
+    /// The latest finished jobs, newest first.
+    pub fn finished_jobs(&self, n: usize) -> Vec<JobRecord> {
+        self.inner.store.finished(n).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "cannot read finished jobs");
+            Vec::new()
+        })
+    }
+
+    /// The latest `n` jobs of a project or app, newest first (from the store).
+    pub fn history(&self, name: &str, n: usize) -> Result<Vec<JobRecord>, String> {
         self.inner
-            .finished
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .rev()
-            .cloned()
-            .collect()
+            .store
+            .history(name, n)
+            .map_err(|e| format!("The history cannot be read right now ({e})."))
     }
 
     /// Deploys waiting behind another deploy of the same app.
@@ -536,18 +584,46 @@ impl Engine {
         Some(reply)
     }
 
-    /// Applies `f` to a job's record; if anything changed, shows it and wakes waiters.
+    /// Applies `f` to a job's record; if anything changed, records it, shows it and
+    /// wakes waiters. A failed write is shown in the job's message and logged.
     fn update<R>(&self, job: &Job, f: impl FnOnce(&mut JobRecord) -> R) -> R {
-        let (out, shown) = {
+        self.change(job, f).0
+    }
+
+    /// Like [`Self::update`], for a change that must be on disk before the job acts on
+    /// the world (the intent to run a build or an upgrade).
+    fn update_durably<R>(
+        &self,
+        job: &Job,
+        f: impl FnOnce(&mut JobRecord) -> R,
+    ) -> Result<R, StoreError> {
+        let (out, saved) = self.change(job, f);
+        saved.map(|()| out)
+    }
+
+    fn change<R>(
+        &self,
+        job: &Job,
+        f: impl FnOnce(&mut JobRecord) -> R,
+    ) -> (R, Result<(), StoreError>) {
+        let (out, saved, shown) = {
             let mut r = job.lock();
             let before = r.clone();
             let out = f(&mut r);
             if *r == before {
-                return out;
+                return (out, Ok(()));
             }
             r.updated_ms = self.inner.clock.now_ms();
+            // Written under the job's lock, so writes of one job land in order.
+            let saved = self.inner.store.save(&r);
+            if let Err(e) = &saved {
+                tracing::error!(job = %r.id, error = %e, "cannot record the job's state");
+                r.notice = Some(format!(
+                    "releasebot could not save this job's state, so it may not resume after a restart ({e})."
+                ));
+            }
             let approval = r.approval.as_ref().map(|_| render::approval(&r));
-            (out, (render::progress(&r), approval))
+            (out, saved, (render::progress(&r), approval))
         };
         if let Some(w) = job
             .progress
@@ -567,7 +643,7 @@ impl Engine {
             w.show(m);
         }
         self.inner.changed.notify_waiters();
-        out
+        (out, saved)
     }
 
     /// Marks older pending approvals for the same app as superseded by `newer`.
@@ -638,21 +714,100 @@ impl Engine {
     }
 
     fn finish(&self, record: JobRecord) {
-        self.inner.jobs.remove(&record.id);
         if let Some(m) = &record.approval_message {
             self.inner.approval_messages.remove(&m.message);
         }
-        let mut finished = self
-            .inner
-            .finished
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        finished.push_back(record);
-        while finished.len() > FINISHED_KEPT {
-            finished.pop_front();
+        let id = record.id;
+        {
+            let mut recent = self.inner.recent.lock().unwrap_or_else(|e| e.into_inner());
+            recent.push_back(record);
+            if recent.len() > RECENT_KEPT {
+                recent.pop_front();
+            }
         }
-        drop(finished);
+        self.inner.jobs.remove(&id);
         self.inner.changed.notify_waiters();
+    }
+
+    /// Resumes every job the store holds as unfinished: each continues from its last
+    /// recorded step, editing the same messages. Deploys rejoin their app's queue in
+    /// the order they had. Returns how many resumed.
+    pub fn resume(&self) -> Result<usize, StoreError> {
+        let records = self.inner.store.unfinished()?;
+        let count = records.len();
+        let now = self.inner.clock.now_ms();
+        let mut jobs = Vec::new();
+        for mut record in records {
+            if self.inner.jobs.contains_key(&record.id) {
+                continue;
+            }
+            record.audit(
+                now,
+                None,
+                AuditAction::Resume,
+                format!("resumed while {}", record.state.as_str()),
+            );
+            self.inner.store.save(&record)?;
+            jobs.push(Job::new(record));
+        }
+        // The deploying one first, then the queued ones in their order.
+        let mut queued: Vec<&Arc<Job>> = jobs
+            .iter()
+            .filter(|j| {
+                matches!(
+                    j.lock().state,
+                    JobState::Queued | JobState::Deploying | JobState::FetchingLogs
+                ) && j
+                    .lock()
+                    .approval
+                    .as_ref()
+                    .is_none_or(|a| !a.status.is_pending())
+            })
+            .collect();
+        queued.sort_by_key(|j| {
+            let r = j.lock();
+            (
+                r.state == JobState::Queued,
+                r.queued_ms.unwrap_or(r.created_ms),
+                r.id,
+            )
+        });
+        for job in queued {
+            let app = job.lock().app.clone();
+            if let Some(app) = app {
+                *job.ticket.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some(self.inner.queues.join(&app, job.id));
+            }
+        }
+        for job in jobs {
+            tracing::info!(job = %job.id, "resuming");
+            // Votes may come in as soon as the bot is back, before the task runs.
+            if let Some(m) = job.lock().approval_message.clone() {
+                self.inner.approval_messages.insert(m.message, job.id);
+            }
+            self.launch(job);
+        }
+        Ok(count)
+    }
+
+    /// Stops every job where it stands, as a crash would, and closes the store. The
+    /// next engine on the same store resumes them.
+    pub fn halt(&self) {
+        let jobs: Vec<Arc<Job>> = self.inner.jobs.iter().map(|j| j.clone()).collect();
+        for job in &jobs {
+            if let Some(task) = job.task.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                task.abort();
+            }
+            for writer in [&job.progress, &job.approval_writer] {
+                if let Some(w) = writer.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                    w.abort();
+                }
+            }
+            job.ticket.lock().unwrap_or_else(|e| e.into_inner()).take();
+        }
+        self.inner.jobs.clear();
+        self.inner.approval_messages.clear();
+        self.inner.store.close();
     }
 }
 

@@ -66,6 +66,11 @@ impl ProgressWriter {
         });
     }
 
+    /// Stops the writer where it stands (a crash, in tests), delivering nothing more.
+    pub fn abort(self) {
+        self.task.abort();
+    }
+
     /// How many contents have been asked for so far.
     pub fn asked_now(&self) -> u64 {
         self.asked.load(Ordering::SeqCst)

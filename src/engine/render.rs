@@ -177,6 +177,17 @@ pub fn progress(r: &JobRecord) -> Message {
         }
         lines.push(line);
     }
+    if let Some(resumed) = r
+        .audit
+        .iter()
+        .rev()
+        .find(|a| a.action == super::job::AuditAction::Resume)
+    {
+        lines.push(format!(
+            "↻ resumed after a restart at {}",
+            time_of_day(resumed.at_ms)
+        ));
+    }
     if let Some(notice) = &r.notice {
         lines.push(format!("⚠️ {notice}"));
     }

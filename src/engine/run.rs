@@ -13,7 +13,7 @@ use super::progress::ProgressWriter;
 use super::watch::Observed;
 use super::{Engine, Job, render};
 use crate::chat::{APPROVE, Actor, ChatError, REJECT};
-use crate::clock::short_duration;
+use crate::clock::{from_ms, short_duration};
 use crate::names::VersionTag;
 use crate::paas::{BuildStatus, ExecutionId, ExecutionRef, Rollout, StopOutcome};
 
@@ -170,43 +170,7 @@ async fn build(engine: &Engine, job: &Arc<Job>) -> Result<Built, End> {
                 });
                 shared
             }
-            None => {
-                if let Some(by) = job.cancelled_by() {
-                    return Err(End::Cancelled(format!(
-                        "Cancelled by {by} before the build started."
-                    )));
-                }
-                let now = engine.inner.clock.now_ms();
-                engine.update(job, |r| {
-                    r.state = JobState::Triggering;
-                    r.build.get_or_insert_with(Default::default).run_intent_ms = Some(now);
-                });
-                let started = engine
-                    .inner
-                    .paas
-                    .run_pipeline(&config.pipeline, branch.as_str(), None)
-                    .await
-                    .map_err(|e| {
-                        End::Failed(format!(
-                            "The build of {project}@{branch} could not start. {e}"
-                        ))
-                    })?;
-                let id = started.id.to_string();
-                let now = engine.inner.clock.now_ms();
-                engine.update(job, |r| {
-                    let b = r.build.get_or_insert_with(Default::default);
-                    b.observe(&started);
-                    b.started_here = true;
-                    r.state = JobState::Building;
-                    r.audit(
-                        now,
-                        None,
-                        AuditAction::BuildStart,
-                        format!("run {}", started.id.name()),
-                    );
-                });
-                id
-            }
+            None => start_execution(engine, job, &config, &project, &branch).await?,
         },
     };
     let execution_id = ExecutionId::parse(&execution).map_err(|e| {
@@ -216,6 +180,92 @@ async fn build(engine: &Engine, job: &Arc<Job>) -> Result<Built, End> {
     })?;
     let target = ExecutionRef::new(config.pipeline.project.clone(), execution_id);
     follow_build(engine, job, &target).await
+}
+
+/// Sends the run request, recorded first. A request recorded but never answered (the
+/// bot stopped in between) may have started a build: it is looked for before sending
+/// another, so a restart never starts a second build.
+async fn start_execution(
+    engine: &Engine,
+    job: &Arc<Job>,
+    config: &crate::config::Project,
+    project: &crate::names::ProjectName,
+    branch: &crate::names::Branch,
+) -> Result<String, End> {
+    let paas = &engine.inner.paas;
+    let intent = job.lock().build.as_ref().and_then(|b| b.run_intent_ms);
+    if let Some(intent) = intent {
+        let claimed = engine
+            .inner
+            .store
+            .claimed_executions(job.id)
+            .unwrap_or_default();
+        let found = paas
+            .find_execution_since(&config.pipeline, branch.as_str(), from_ms(intent))
+            .await
+            .map_err(|e| {
+                End::Failed(format!(
+                    "After a restart releasebot could not learn whether the build of {project}@{branch} had started, so it started no other. {e}"
+                ))
+            })?;
+        if let Some(execution) = found
+            .into_iter()
+            .find(|e| !claimed.contains(&e.id.to_string()))
+        {
+            let now = engine.inner.clock.now_ms();
+            engine.update(job, |r| {
+                let b = r.build.get_or_insert_with(Default::default);
+                b.observe(&execution);
+                b.started_here = true;
+                r.state = JobState::Building;
+                r.audit(
+                    now,
+                    None,
+                    AuditAction::BuildStart,
+                    format!("found run {} sent before a restart", execution.id.name()),
+                );
+            });
+            return Ok(execution.id.to_string());
+        }
+    }
+    if let Some(by) = job.cancelled_by() {
+        return Err(End::Cancelled(format!(
+            "Cancelled by {by} before the build started."
+        )));
+    }
+    let now = engine.inner.clock.now_ms();
+    engine
+        .update_durably(job, |r| {
+            r.state = JobState::Triggering;
+            r.build.get_or_insert_with(Default::default).run_intent_ms = Some(now);
+        })
+        .map_err(|e| {
+            End::Failed(format!(
+                "releasebot could not record the build before starting it, so it started nothing ({e})."
+            ))
+        })?;
+    let started = paas
+        .run_pipeline(&config.pipeline, branch.as_str(), None)
+        .await
+        .map_err(|e| {
+            End::Failed(format!(
+                "The build of {project}@{branch} could not start. {e}"
+            ))
+        })?;
+    let now = engine.inner.clock.now_ms();
+    engine.update(job, |r| {
+        let b = r.build.get_or_insert_with(Default::default);
+        b.observe(&started);
+        b.started_here = true;
+        r.state = JobState::Building;
+        r.audit(
+            now,
+            None,
+            AuditAction::BuildStart,
+            format!("run {}", started.id.name()),
+        );
+    });
+    Ok(started.id.to_string())
 }
 
 async fn follow_build(
@@ -368,7 +418,16 @@ async fn deploy(
         await_approval(engine, job, &app, &tag, image).await?;
     }
 
-    let mut ticket = engine.inner.queues.join(&app_name, job.id);
+    // A resumed job may hold its place already (taken in the queue's old order).
+    let held = job.ticket.lock().unwrap_or_else(|e| e.into_inner()).take();
+    let mut ticket = match held {
+        Some(ticket) => ticket,
+        None => {
+            let now = engine.inner.clock.now_ms();
+            engine.update(job, |r| r.queued_ms = Some(now));
+            engine.inner.queues.join(&app_name, job.id)
+        }
+    };
     loop {
         let ahead = ticket.ahead();
         match ahead {
@@ -539,29 +598,48 @@ async fn roll_out(
                 app.name
             ))
         })?;
-        let now = engine.inner.clock.now_ms();
-        engine.update(job, |r| {
-            let d = r.deploy.get_or_insert_with(Default::default);
-            d.baseline = Some(AppMark::of(&before));
-            d.upgrade_intent_ms = Some(now);
-            r.audit(
-                now,
-                None,
-                AuditAction::DeployStart,
-                format!("upgrade {} to {tag}", app.app.app),
-            );
-        });
-        paas.upgrade_app(&app.app, tag.as_str(), &before)
-            .await
-            .map_err(|e| {
-                End::Failed(format!(
-                    "The deploy of {tag} to {} was refused. {e}",
-                    app.name
-                ))
-            })?;
-        engine.update(job, |r| {
-            r.deploy.get_or_insert_with(Default::default).upgraded = true
-        });
+        // An upgrade recorded but never answered (the bot stopped in between) may have
+        // been carried out: if the app moved since, it was, and it is not sent again.
+        let recorded = job.lock().deploy.clone().unwrap_or_default();
+        let already = recorded.upgrade_intent_ms.is_some()
+            && recorded.baseline.as_ref().is_some_and(|b| {
+                *b != AppMark::of(&before) || before.version_tag.as_deref() == Some(tag.as_str())
+            });
+        if already {
+            engine.update(job, |r| {
+                r.deploy.get_or_insert_with(Default::default).upgraded = true
+            });
+        } else {
+            let now = engine.inner.clock.now_ms();
+            engine
+                .update_durably(job, |r| {
+                    let d = r.deploy.get_or_insert_with(Default::default);
+                    d.baseline = Some(AppMark::of(&before));
+                    d.upgrade_intent_ms = Some(now);
+                    r.audit(
+                        now,
+                        None,
+                        AuditAction::DeployStart,
+                        format!("upgrade {} to {tag}", app.app.app),
+                    );
+                })
+                .map_err(|e| {
+                    End::Failed(format!(
+                        "releasebot could not record the deploy before starting it, so it deployed nothing ({e})."
+                    ))
+                })?;
+            paas.upgrade_app(&app.app, tag.as_str(), &before)
+                .await
+                .map_err(|e| {
+                    End::Failed(format!(
+                        "The deploy of {tag} to {} was refused. {e}",
+                        app.name
+                    ))
+                })?;
+            engine.update(job, |r| {
+                r.deploy.get_or_insert_with(Default::default).upgraded = true
+            });
+        }
     }
     let (baseline, since) = {
         let r = job.lock();

@@ -147,6 +147,11 @@ impl Cli {
         );
     }
 
+    /// Kills the process with SIGKILL, as a crash would.
+    pub async fn kill(mut self) {
+        self.child.kill().await.expect("the process can be killed");
+    }
+
     /// Closes stdin and waits for the exit code (at most 60 s).
     pub async fn finish(mut self) -> (i32, String, String) {
         drop(self.stdin.take());

@@ -67,6 +67,7 @@ use releasebot::config::Config;
 use releasebot::engine::job::JobRecord;
 use releasebot::engine::{Engine, EngineDeps};
 use releasebot::names::JobId;
+use releasebot::store::Store;
 
 /// The channel tests speak in.
 pub const CHANNEL: &str = "releases";
@@ -77,6 +78,9 @@ pub struct TestBot {
     pub sim: SimHandle,
     pub chat: Arc<MemoryChat>,
     pub engine: Engine,
+    config: Config,
+    /// One clock across restarts, as one machine has.
+    clock: Clock,
     _sink: Arc<dyn EventSink>,
 }
 
@@ -88,6 +92,11 @@ pub fn demo_config(change: impl FnOnce(&mut Config)) -> Config {
 }
 
 pub async fn spawn_bot(scenario: Scenario, config: Config) -> TestBot {
+    spawn_bot_on(scenario, config, Arc::new(Store::open_in_memory().unwrap())).await
+}
+
+/// A bot whose jobs are recorded in `store`.
+pub async fn spawn_bot_on(scenario: Scenario, config: Config, store: Arc<Store>) -> TestBot {
     let sim = spawn_sim(scenario).await;
     let chat = MemoryChat::new();
     for (user, roles) in [
@@ -99,24 +108,81 @@ pub async fn spawn_bot(scenario: Scenario, config: Config) -> TestBot {
     ] {
         chat.add_user(user, roles);
     }
-    let engine = Engine::new(EngineDeps {
-        config: Arc::new(config),
-        paas: client(&sim),
-        chat: chat.clone(),
-        clock: Clock::new(),
-        secrets: vec![Secret::new(TOKEN)],
-    });
-    let sink: Arc<dyn EventSink> = Arc::new(engine.clone());
-    chat.connect(Arc::downgrade(&sink));
+    let clock = Clock::new();
+    let (engine, sink) = connect_engine(&sim, &chat, config.clone(), store, clock);
     TestBot {
         sim,
         chat,
         engine,
+        config,
+        clock,
         _sink: sink,
     }
 }
 
+fn connect_engine(
+    sim: &SimHandle,
+    chat: &Arc<MemoryChat>,
+    config: Config,
+    store: Arc<Store>,
+    clock: Clock,
+) -> (Engine, Arc<dyn EventSink>) {
+    let engine = Engine::new(EngineDeps {
+        config: Arc::new(config),
+        paas: client(sim),
+        chat: chat.clone(),
+        clock,
+        secrets: vec![Secret::new(TOKEN)],
+        store,
+    })
+    .expect("the engine starts");
+    let sink: Arc<dyn EventSink> = Arc::new(engine.clone());
+    chat.connect(Arc::downgrade(&sink));
+    (engine, sink)
+}
+
+/// A state file under the temp dir, removed (with its WAL) when dropped.
+pub struct TempDb(pub std::path::PathBuf);
+
+impl TempDb {
+    pub fn new(name: &str) -> Self {
+        TempDb(std::env::temp_dir().join(format!(
+            "releasebot-e2e-{name}-{}-{}.db",
+            std::process::id(),
+            fastrand::u64(..)
+        )))
+    }
+
+    pub fn open(&self) -> Arc<Store> {
+        Arc::new(Store::open(&self.0).expect("the state file opens"))
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+        }
+    }
+}
+
 impl TestBot {
+    /// Stops the bot where it stands, as a crash would, and starts a new one on
+    /// `store` (the same file), with the same chat and PaaS. Returns how many resumed.
+    pub fn restart(&mut self, store: impl FnOnce() -> Arc<Store>) -> usize {
+        self.engine.halt();
+        let (engine, sink) = connect_engine(
+            &self.sim,
+            &self.chat,
+            self.config.clone(),
+            store(),
+            self.clock,
+        );
+        self.engine = engine;
+        self._sink = sink;
+        self.engine.resume().expect("the jobs resume")
+    }
+
     /// `user` types `text` in the releases channel.
     pub async fn say(&self, user: &str, text: &str) -> Reply {
         self.chat

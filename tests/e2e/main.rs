@@ -6,3 +6,4 @@ mod decoding;
 mod engine;
 mod helpers;
 mod paas_client;
+mod restart;

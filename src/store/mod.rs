@@ -1,0 +1,488 @@
+//! The durable store: every job, its approval and votes, and the audit trail, in one
+//! SQLite file (`RELEASEBOT_DB`). The only module that touches the database.
+//!
+//! A job is written before each thing it does to the world, so a restarted bot knows
+//! what was in flight and resumes it: the intent to run a pipeline is recorded before
+//! the run request, the execution id as soon as it is known, the chat message ids as
+//! soon as they exist. The file is opened in WAL mode with an exclusive lock held for
+//! the life of the process, so a second releasebot on the same file is refused instead
+//! of both acting on the same jobs.
+
+mod schema;
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use serde_json::Value;
+
+use crate::engine::approval::{Approval, ApprovalStatus, Vote};
+use crate::engine::job::{AuditEntry, JobRecord};
+use crate::names::JobId;
+
+/// A store problem, as one sentence for an operator.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct StoreError(pub String);
+
+/// The store. Writes are serialised on one connection.
+pub struct Store {
+    /// `None` once closed.
+    conn: Mutex<Option<Connection>>,
+    path: String,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+/// A locked, open connection.
+struct ConnGuard<'a>(MutexGuard<'a, Option<Connection>>);
+
+impl std::ops::Deref for ConnGuard<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        // Checked when the guard was made.
+        self.0
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("the connection is open"))
+    }
+}
+
+impl std::ops::DerefMut for ConnGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.0
+            .as_mut()
+            .unwrap_or_else(|| unreachable!("the connection is open"))
+    }
+}
+
+fn sql_error(path: &str, e: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode;
+    let code = match &e {
+        rusqlite::Error::SqliteFailure(f, _) => Some(f.code),
+        _ => None,
+    };
+    StoreError(match code {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            format!(
+                "the state file {path} is in use by another running releasebot (database is locked)"
+            )
+        }
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => format!(
+            "the state file {path} is not a releasebot database or is damaged ({e}); move it away to start afresh"
+        ),
+        Some(ErrorCode::CannotOpen | ErrorCode::PermissionDenied | ErrorCode::ReadOnly) => {
+            format!("cannot open the state file {path} ({e})")
+        }
+        Some(ErrorCode::DiskFull) => format!("the disk holding {path} is full ({e})"),
+        _ => format!("the state file {path} failed ({e})"),
+    })
+}
+
+impl Store {
+    /// Opens (or creates) the store at `path`, migrates its schema and takes the
+    /// exclusive lock. Refuses a file that is locked, damaged or from a newer version.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let shown = path.display().to_string();
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| sql_error(&shown, e))?;
+        Self::prepare(conn, shown)
+    }
+
+    /// A store that lives in memory, for tests and benchmarks.
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        let conn = Connection::open_in_memory().map_err(|e| sql_error(":memory:", e))?;
+        Self::prepare(conn, ":memory:".into())
+    }
+
+    fn prepare(conn: Connection, path: String) -> Result<Store, StoreError> {
+        let err = |e| sql_error(&path, e);
+        conn.busy_timeout(std::time::Duration::from_millis(250))
+            .map_err(err)?;
+        // The exclusive lock is taken by the first write below and kept until exit.
+        conn.pragma_update(None, "locking_mode", "EXCLUSIVE")
+            .map_err(err)?;
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(err)?;
+        if path != ":memory:" && !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError(format!(
+                "the state file {path} cannot use WAL mode (it is in {mode} mode)"
+            )));
+        }
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(err)?;
+        let check: String = conn
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+            .map_err(err)?;
+        if check != "ok" {
+            return Err(StoreError(format!(
+                "the state file {path} is damaged ({check}); move it away to start afresh"
+            )));
+        }
+        schema::migrate(&conn).map_err(|e| match e {
+            schema::MigrateError::Sql(e) => err(e),
+            schema::MigrateError::Newer(v) => StoreError(format!(
+                "the state file {path} was written by a newer releasebot (schema {v}); upgrade releasebot"
+            )),
+        })?;
+        // Take the lock now: a second process fails here, not in the middle of a job.
+        conn.execute("UPDATE meta SET value = value WHERE key = 'schema'", [])
+            .map_err(err)?;
+        Ok(Store {
+            conn: Mutex::new(Some(conn)),
+            path,
+        })
+    }
+
+    /// The connection, unless the store was closed.
+    fn conn(&self) -> Result<ConnGuard<'_>, StoreError> {
+        let guard = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        if guard.is_none() {
+            return Err(StoreError(format!(
+                "the state file {} is closed",
+                self.path
+            )));
+        }
+        Ok(ConnGuard(guard))
+    }
+
+    /// Closes the file and releases its lock; later calls fail.
+    pub fn close(&self) {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+
+    fn err(&self, e: rusqlite::Error) -> StoreError {
+        sql_error(&self.path, e)
+    }
+
+    /// The id the next job gets: one more than any job ever stored.
+    pub fn next_job_id(&self) -> Result<u64, StoreError> {
+        let conn = self.conn()?;
+        let max: Option<i64> = conn
+            .query_row("SELECT MAX(id) FROM jobs", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        Ok(max.map_or(1, |m| m as u64 + 1))
+    }
+
+    /// Writes a job: its row, its approval and votes, and audit entries not yet stored.
+    pub fn save(&self, r: &JobRecord) -> Result<(), StoreError> {
+        let mut details = serde_json::to_value(r)
+            .map_err(|e| StoreError(format!("cannot encode job {}: {e}", r.id)))?;
+        if let Value::Object(map) = &mut details {
+            // Kept in their own tables.
+            map.remove("approval");
+            map.remove("audit");
+        }
+        let mut conn = self.conn()?;
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        let thread = r.thread.as_ref();
+        tx.execute(
+            "INSERT INTO jobs (id, kind, state, requester_id, requester, channel, project, branch, app, tag,
+                               execution, created_ms, updated_ms, ended_ms, thread_channel, thread_id,
+                               summary_message, progress_message, approval_message, details)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
+             ON CONFLICT(id) DO UPDATE SET state = excluded.state, tag = excluded.tag,
+                 execution = excluded.execution, updated_ms = excluded.updated_ms,
+                 ended_ms = excluded.ended_ms, thread_channel = excluded.thread_channel,
+                 thread_id = excluded.thread_id, summary_message = excluded.summary_message,
+                 progress_message = excluded.progress_message,
+                 approval_message = excluded.approval_message, details = excluded.details",
+            params![
+                r.id.0 as i64,
+                r.kind.as_str(),
+                serde_plain(&r.state),
+                r.requester_id,
+                r.requester,
+                r.channel,
+                r.project.as_ref().map(|p| p.as_str()),
+                r.branch.as_ref().map(|b| b.as_str()),
+                r.app.as_ref().map(|a| a.as_str()),
+                r.tag.as_ref().map(|t| t.as_str()),
+                r.build.as_ref().and_then(|b| b.execution.as_deref()),
+                r.created_ms,
+                r.updated_ms,
+                r.ended_ms,
+                thread.map(|t| t.channel.as_str()),
+                thread.map(|t| t.thread.as_str()),
+                thread.map(|t| t.summary.message.as_str()),
+                r.progress.as_ref().map(|m| m.message.as_str()),
+                r.approval_message.as_ref().map(|m| m.message.as_str()),
+                details.to_string(),
+            ],
+        )
+        .map_err(|e| self.err(e))?;
+        if let Some(a) = &r.approval {
+            let (decided_by, decided_ms) = decision(&a.status);
+            tx.execute(
+                "INSERT INTO approvals (job_id, app, tag, image, requester_id, requester, policy,
+                                        requested_ms, deadline_ms, status, decided_by, decided_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                 ON CONFLICT(job_id) DO UPDATE SET app = excluded.app, tag = excluded.tag,
+                     image = excluded.image, policy = excluded.policy,
+                     requested_ms = excluded.requested_ms, deadline_ms = excluded.deadline_ms,
+                     status = excluded.status, decided_by = excluded.decided_by,
+                     decided_ms = excluded.decided_ms",
+                params![
+                    r.id.0 as i64,
+                    a.app,
+                    a.tag,
+                    a.image,
+                    a.requester_id,
+                    a.requester,
+                    serde_json::to_string(&a.policy).unwrap_or_default(),
+                    a.requested_ms,
+                    a.deadline_ms,
+                    serde_json::to_string(&a.status).unwrap_or_default(),
+                    decided_by,
+                    decided_ms,
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+            tx.execute(
+                "DELETE FROM votes WHERE job_id = ?1",
+                params![r.id.0 as i64],
+            )
+            .map_err(|e| self.err(e))?;
+            for v in &a.votes {
+                tx.execute(
+                    "INSERT INTO votes (job_id, user_id, name, at_ms) VALUES (?1, ?2, ?3, ?4)",
+                    params![r.id.0 as i64, v.user_id, v.name, v.at_ms],
+                )
+                .map_err(|e| self.err(e))?;
+            }
+        }
+        let stored: i64 = tx
+            .query_row(
+                "SELECT COUNT(*) FROM audit WHERE job_id = ?1",
+                params![r.id.0 as i64],
+                |row| row.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        for entry in r.audit.iter().skip(stored.max(0) as usize) {
+            tx.execute(
+                "INSERT INTO audit (job_id, at_ms, actor, action, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![r.id.0 as i64, entry.at_ms, entry.actor, entry.action.as_str(), entry.detail],
+            )
+            .map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// One job.
+    pub fn load(&self, id: JobId) -> Result<Option<JobRecord>, StoreError> {
+        let conn = self.conn()?;
+        let details: Option<String> = conn
+            .query_row(
+                "SELECT details FROM jobs WHERE id = ?1",
+                params![id.0 as i64],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        match details {
+            Some(d) => self.assemble(&conn, id, &d).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Jobs that had not ended when the bot stopped, oldest first.
+    pub fn unfinished(&self) -> Result<Vec<JobRecord>, StoreError> {
+        self.query(
+            "SELECT id, details FROM jobs WHERE ended_ms IS NULL ORDER BY id",
+            params![],
+        )
+    }
+
+    /// The latest `n` jobs of a project or app (`name` as configured), newest first.
+    pub fn history(&self, name: &str, n: usize) -> Result<Vec<JobRecord>, StoreError> {
+        self.query(
+            "SELECT id, details FROM jobs WHERE project = ?1 OR app = ?1 ORDER BY id DESC LIMIT ?2",
+            params![name, n as i64],
+        )
+    }
+
+    /// The latest `n` finished jobs, newest first.
+    pub fn finished(&self, n: usize) -> Result<Vec<JobRecord>, StoreError> {
+        self.query(
+            "SELECT id, details FROM jobs WHERE ended_ms IS NOT NULL ORDER BY id DESC LIMIT ?1",
+            params![n as i64],
+        )
+    }
+
+    /// Execution ids that jobs other than `except` follow or followed.
+    pub fn claimed_executions(&self, except: JobId) -> Result<Vec<String>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare("SELECT execution FROM jobs WHERE execution IS NOT NULL AND id != ?1")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![except.0 as i64], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    fn query(&self, sql: &str, args: impl rusqlite::Params) -> Result<Vec<JobRecord>, StoreError> {
+        let conn = self.conn()?;
+        let rows: Vec<(i64, String)> = {
+            let mut stmt = conn.prepare(sql).map_err(|e| self.err(e))?;
+            let mapped = stmt
+                .query_map(args, |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(|e| self.err(e))?;
+            mapped.collect::<Result<_, _>>().map_err(|e| self.err(e))?
+        };
+        rows.into_iter()
+            .map(|(id, details)| self.assemble(&conn, JobId(id as u64), &details))
+            .collect()
+    }
+
+    /// A job's record from its row's details, its approval and votes, and its audit.
+    fn assemble(
+        &self,
+        conn: &Connection,
+        id: JobId,
+        details: &str,
+    ) -> Result<JobRecord, StoreError> {
+        let bad =
+            |what: &str| StoreError(format!("job {id} in {} cannot be read ({what})", self.path));
+        let mut value: Value = serde_json::from_str(details).map_err(|e| bad(&e.to_string()))?;
+        let approval = conn
+            .query_row(
+                "SELECT app, tag, image, requester_id, requester, policy, requested_ms, deadline_ms, status
+                 FROM approvals WHERE job_id = ?1",
+                params![id.0 as i64],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, String>(5)?,
+                        r.get::<_, i64>(6)?,
+                        r.get::<_, i64>(7)?,
+                        r.get::<_, String>(8)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        let approval = match approval {
+            Some((
+                app,
+                tag,
+                image,
+                requester_id,
+                requester,
+                policy,
+                requested_ms,
+                deadline_ms,
+                status,
+            )) => {
+                let mut stmt = conn
+                    .prepare("SELECT user_id, name, at_ms FROM votes WHERE job_id = ?1 ORDER BY at_ms, rowid")
+                    .map_err(|e| self.err(e))?;
+                let votes = stmt
+                    .query_map(params![id.0 as i64], |r| {
+                        Ok(Vote {
+                            user_id: r.get(0)?,
+                            name: r.get(1)?,
+                            at_ms: r.get(2)?,
+                        })
+                    })
+                    .map_err(|e| self.err(e))?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| self.err(e))?;
+                Some(Approval {
+                    app,
+                    tag,
+                    image,
+                    requester_id,
+                    requester,
+                    policy: serde_json::from_str(&policy).map_err(|e| bad(&e.to_string()))?,
+                    requested_ms,
+                    deadline_ms,
+                    votes,
+                    status: serde_json::from_str(&status).map_err(|e| bad(&e.to_string()))?,
+                })
+            }
+            None => None,
+        };
+        let audit: Vec<AuditEntry> = {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT at_ms, actor, action, detail FROM audit WHERE job_id = ?1 ORDER BY id",
+                )
+                .map_err(|e| self.err(e))?;
+            let rows = stmt
+                .query_map(params![id.0 as i64], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                })
+                .map_err(|e| self.err(e))?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| self.err(e))?;
+            rows.into_iter()
+                .map(|(at_ms, actor, action, detail)| {
+                    Ok(AuditEntry {
+                        at_ms,
+                        actor,
+                        action: serde_json::from_value(Value::String(action))
+                            .map_err(|e| bad(&e.to_string()))?,
+                        detail,
+                    })
+                })
+                .collect::<Result<_, StoreError>>()?
+        };
+        if let Value::Object(map) = &mut value {
+            map.insert(
+                "approval".into(),
+                serde_json::to_value(&approval).unwrap_or(Value::Null),
+            );
+            map.insert(
+                "audit".into(),
+                serde_json::to_value(&audit).unwrap_or(Value::Null),
+            );
+        }
+        serde_json::from_value(value).map_err(|e| bad(&e.to_string()))
+    }
+}
+
+/// Who decided an approval and when, for its row.
+fn decision(status: &ApprovalStatus) -> (Option<String>, Option<i64>) {
+    match status {
+        ApprovalStatus::Pending => (None, None),
+        ApprovalStatus::Approved { at_ms } | ApprovalStatus::Expired { at_ms } => {
+            (None, Some(*at_ms))
+        }
+        ApprovalStatus::Rejected { by, at_ms } | ApprovalStatus::Cancelled { by, at_ms } => {
+            (Some(by.clone()), Some(*at_ms))
+        }
+        ApprovalStatus::Superseded { by, at_ms } => (Some(by.to_string()), Some(*at_ms)),
+    }
+}
+
+/// A unit enum's serde name (`awaiting_approval`).
+fn serde_plain<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

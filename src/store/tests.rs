@@ -1,0 +1,219 @@
+use std::time::Duration;
+
+use super::*;
+use crate::chat::{Actor, MessageRef, ThreadRef};
+use crate::config::ApprovalPolicy;
+use crate::engine::job::{AuditAction, BuildInfo, JobKind, JobState};
+use crate::names::{AppName, Branch, ProjectName, VersionTag};
+
+fn temp_path(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
+        "releasebot-store-{name}-{}-{}.db",
+        std::process::id(),
+        fastrand::u64(..)
+    ))
+}
+
+fn record(id: u64) -> JobRecord {
+    let mut r = JobRecord {
+        id: JobId(id),
+        kind: JobKind::Release,
+        requester_id: "u1".into(),
+        requester: "alice".into(),
+        channel: "releases".into(),
+        project: Some(ProjectName::parse("web").unwrap()),
+        branch: Some(Branch::parse("master").unwrap()),
+        app: Some(AppName::parse("web").unwrap()),
+        tag: Some(VersionTag::parse("master-1-abc").unwrap()),
+        state: JobState::AwaitingApproval,
+        created_ms: 1000,
+        updated_ms: 2000,
+        ended_ms: None,
+        thread: Some(ThreadRef {
+            channel: "releases".into(),
+            thread: "t1".into(),
+            summary: MessageRef {
+                channel: "releases".into(),
+                message: "m1".into(),
+            },
+        }),
+        progress: Some(MessageRef {
+            channel: "t1".into(),
+            message: "m2".into(),
+        }),
+        approval_message: None,
+        queued_behind: None,
+        queued_ms: None,
+        build: Some(BuildInfo {
+            execution: Some("p-5tfq9:p-tpk2x-1".into()),
+            run_intent_ms: Some(1500),
+            ..BuildInfo::default()
+        }),
+        deploy: None,
+        approval: None,
+        logs: None,
+        outcome: None,
+        notice: None,
+        audit: Vec::new(),
+    };
+    let policy = ApprovalPolicy {
+        approvers: vec!["lead".into()],
+        votes: 2,
+        timeout: Duration::from_secs(3600),
+        allow_self_approval: false,
+    };
+    let mut a = Approval::new(
+        "web",
+        "master-1-abc",
+        Some("img:master-1-abc".into()),
+        &Actor::new("u1", "alice", vec![]),
+        policy,
+        1000,
+    );
+    a.approve(
+        &Actor::new("u2", "bob", vec!["lead".into()]),
+        JobId(id),
+        1500,
+    );
+    r.approval = Some(a);
+    r.audit(
+        1000,
+        Some("alice"),
+        AuditAction::Request,
+        "release web@master",
+    );
+    r.audit(1500, Some("bob"), AuditAction::Vote, "approve (1 of 2)");
+    r
+}
+
+#[test]
+fn a_job_round_trips_with_its_approval_votes_and_audit() {
+    let store = Store::open_in_memory().unwrap();
+    let r = record(7);
+    store.save(&r).unwrap();
+    assert_eq!(store.load(JobId(7)).unwrap(), Some(r.clone()));
+    // Saving again adds only the new audit entries and replaces the votes.
+    let mut r2 = r.clone();
+    r2.audit(1600, Some("carol"), AuditAction::Approve, "approved");
+    r2.approval.as_mut().unwrap().approve(
+        &Actor::new("u3", "carol", vec!["lead".into()]),
+        JobId(7),
+        1600,
+    );
+    store.save(&r2).unwrap();
+    let loaded = store.load(JobId(7)).unwrap().unwrap();
+    assert_eq!(loaded, r2);
+    assert_eq!(loaded.audit.len(), 3);
+    assert_eq!(loaded.approval.unwrap().votes.len(), 2);
+    assert_eq!(store.next_job_id().unwrap(), 8);
+}
+
+#[test]
+fn unfinished_history_and_claims_are_queried() {
+    let store = Store::open_in_memory().unwrap();
+    let mut done = record(1);
+    done.ended_ms = Some(5000);
+    done.state = JobState::Succeeded;
+    store.save(&done).unwrap();
+    let mut other = record(2);
+    other.build.as_mut().unwrap().execution = Some("p-5tfq9:p-tpk2x-2".into());
+    store.save(&other).unwrap();
+    assert_eq!(
+        store
+            .unfinished()
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect::<Vec<_>>(),
+        [JobId(2)]
+    );
+    assert_eq!(
+        store
+            .history("web", 10)
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect::<Vec<_>>(),
+        [JobId(2), JobId(1)]
+    );
+    assert_eq!(store.history("web", 1).unwrap().len(), 1);
+    assert!(store.history("api", 10).unwrap().is_empty());
+    assert_eq!(store.finished(10).unwrap().len(), 1);
+    assert_eq!(
+        store.claimed_executions(JobId(2)).unwrap(),
+        ["p-5tfq9:p-tpk2x-1"]
+    );
+}
+
+#[test]
+fn a_file_survives_reopening() {
+    let path = temp_path("reopen");
+    {
+        let store = Store::open(&path).unwrap();
+        store.save(&record(3)).unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.load(JobId(3)).unwrap(), Some(record(3)));
+    assert_eq!(store.next_job_id().unwrap(), 4);
+    drop(store);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
+
+#[test]
+fn a_second_releasebot_on_the_same_file_is_refused() {
+    let path = temp_path("locked");
+    let first = Store::open(&path).unwrap();
+    let second = Store::open(&path).unwrap_err();
+    assert!(
+        second.0.contains("in use by another running releasebot"),
+        "{second}"
+    );
+    drop(first);
+    assert!(
+        Store::open(&path).is_ok(),
+        "the lock goes with the first process"
+    );
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
+
+#[test]
+fn a_damaged_or_foreign_file_is_refused_not_replaced() {
+    let path = temp_path("corrupt");
+    std::fs::write(
+        &path,
+        b"this is not an SQLite database, it is a text file that someone left here",
+    )
+    .unwrap();
+    let e = Store::open(&path).unwrap_err();
+    assert!(
+        e.0.contains("not a releasebot database or is damaged"),
+        "{e}"
+    );
+    assert!(
+        std::fs::read(&path).unwrap().starts_with(b"this is not"),
+        "the file was left alone"
+    );
+    let _ = std::fs::remove_file(&path);
+
+    let e = Store::open(std::path::Path::new("/nonexistent-dir/releasebot.db")).unwrap_err();
+    assert!(
+        e.0.contains("cannot open the state file /nonexistent-dir/releasebot.db"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let path = temp_path("newer");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+    }
+    let e = Store::open(&path).unwrap_err();
+    assert!(e.0.contains("newer releasebot"), "{e}");
+    let _ = std::fs::remove_file(&path);
+}
