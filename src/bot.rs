@@ -7,6 +7,7 @@ use crate::chat::Chat;
 use crate::clock::Clock;
 use crate::config::{Config, Env};
 use crate::engine::{Engine, EngineDeps};
+use crate::metrics::Metrics;
 use crate::paas::{ClientConfig, PaasClient, PaasError};
 use crate::secret::Secret;
 use crate::sim::{self, SimHandle};
@@ -67,7 +68,12 @@ pub struct Paas {
 
 /// Connects to the configured PaaS (checking that it accepts the token), or starts the
 /// built-in simulator serving the configured projects and apps.
-pub async fn connect_paas(env: &Env, config: &Config, clock: Clock) -> Result<Paas, StartError> {
+pub async fn connect_paas(
+    env: &Env,
+    config: &Config,
+    clock: Clock,
+    metrics: Arc<Metrics>,
+) -> Result<Paas, StartError> {
     let url = env.rancher_url.clone().or_else(|| config.paas.url.clone());
     let (url, token, sim, description) = match url {
         Some(url) => {
@@ -97,7 +103,9 @@ pub async fn connect_paas(env: &Env, config: &Config, clock: Clock) -> Result<Pa
     let mut settings = ClientConfig::new(url, token.clone());
     settings.connect_timeout = config.paas.connect_timeout;
     settings.request_timeout = config.paas.request_timeout;
-    let client = PaasClient::new(settings, clock).map_err(StartError::config)?;
+    let client = PaasClient::new(settings, clock)
+        .map_err(StartError::config)?
+        .with_observer(Arc::new(move |r| metrics.paas_request(r)));
     match client.check_token().await {
         Ok(()) => {}
         Err(e @ (PaasError::Unauthorized | PaasError::Forbidden { .. })) => {
@@ -147,7 +155,21 @@ pub fn engine(
     chat: Arc<dyn Chat>,
     clock: Clock,
     store: Arc<Store>,
+    metrics: Arc<Metrics>,
 ) -> Result<Engine, StartError> {
+    // The PaaS calls this on each change of a build; the secret is kept across restarts
+    // so builds started before one can still call.
+    let webhook_url = match &env.public_url {
+        Some(base) => {
+            let secret = store
+                .meta("webhook_secret", || {
+                    (0..40).map(|_| fastrand::alphanumeric()).collect()
+                })
+                .map_err(|e| StartError::runtime(e.0))?;
+            Some(format!("{}/webhook/{secret}", base.trim_end_matches('/')))
+        }
+        None => None,
+    };
     let mut secrets = env.secrets();
     secrets.push(paas.token.clone());
     Engine::new(EngineDeps {
@@ -157,6 +179,29 @@ pub fn engine(
         clock,
         secrets,
         store,
+        metrics,
+        webhook_url,
     })
     .map_err(|e| StartError::runtime(e.0))
+}
+
+/// Serves `/healthz`, `/readyz`, `/metrics` and the webhook on `RELEASEBOT_HTTP_ADDR`
+/// (default `0.0.0.0:8080`); returns the address it listens on.
+pub async fn serve_http(env: &Env, engine: &Engine) -> Result<std::net::SocketAddr, String> {
+    let addr = env
+        .http_addr
+        .clone()
+        .unwrap_or_else(|| "0.0.0.0:8080".into());
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr} ({e})"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    let secret = engine.webhook_url().and_then(crate::http::webhook_secret);
+    let router = crate::http::router(engine.clone(), secret);
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(error = %e, "the HTTP server stopped");
+        }
+    });
+    Ok(bound)
 }

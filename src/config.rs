@@ -148,6 +148,8 @@ impl Default for JobSettings {
 pub struct PaasSettings {
     /// `None`: run against the built-in simulator.
     pub url: Option<String>,
+    /// Learn of changes from Rancher's subscribe WebSocket (polling stays the safety net).
+    pub subscribe: bool,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
 }
@@ -193,6 +195,7 @@ struct RawConfig {
 #[serde(deny_unknown_fields)]
 struct RawPaas {
     url: Option<String>,
+    subscribe: Option<bool>,
     poll_interval: Option<String>,
     push_poll_interval: Option<String>,
     connect_timeout: Option<String>,
@@ -385,6 +388,7 @@ impl Config {
                 }
                 _ => None,
             },
+            subscribe: raw.paas.subscribe.unwrap_or(true),
             connect_timeout: duration(
                 "paas.connect_timeout",
                 raw.paas.connect_timeout.as_deref(),

@@ -11,6 +11,8 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod engine;
+pub mod http;
+pub mod metrics;
 pub mod names;
 pub mod paas;
 pub mod secret;

@@ -7,6 +7,7 @@ use releasebot::bot::{self, StartError};
 use releasebot::chat::EventSink;
 use releasebot::clock::Clock;
 use releasebot::config::Env;
+use releasebot::metrics::Metrics;
 use releasebot::secret::Secret;
 use releasebot::shell::{self, ShellChat};
 use releasebot::sim::{self, Scenario};
@@ -74,7 +75,8 @@ async fn run_bot(env: Env, force_shell: bool) -> Result<(), StartError> {
     let (mut config, demo) = bot::load_config(&env)?;
     let store = bot::open_store(&env)?;
     let clock = Clock::new();
-    let paas = bot::connect_paas(&env, &config, clock).await?;
+    let metrics = Arc::new(Metrics::default());
+    let paas = bot::connect_paas(&env, &config, clock, metrics.clone()).await?;
     if paas.sim.is_some() {
         bot::scale_to_simulator(&mut config);
     }
@@ -94,9 +96,18 @@ async fn run_bot(env: Env, force_shell: bool) -> Result<(), StartError> {
     } else {
         config.source.clone()
     };
-    let engine = bot::engine(config, &paas, &env, chat.clone(), clock, store)?;
+    let engine = bot::engine(config, &paas, &env, chat.clone(), clock, store, metrics)?;
+    engine.set_chat_connected(true);
+    let http = bot::serve_http(&env, &engine).await;
+    let http = match http {
+        Ok(addr) => format!(", HTTP on {addr}"),
+        Err(e) => {
+            eprintln!("releasebot: {e}; /healthz, /readyz, /metrics and the webhook are off");
+            String::new()
+        }
+    };
     eprintln!(
-        "releasebot {}: terminal chat as {user}, {source}, {}. Type /help.",
+        "releasebot {}: terminal chat as {user}, {source}, {}{http}. Type /help.",
         env!("CARGO_PKG_VERSION"),
         paas.description
     );

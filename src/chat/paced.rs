@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 
 use super::{Actor, Chat, ChatError, Message, MessageRef, ThreadRef};
+use crate::metrics::Metrics;
 
 /// The limits a [`PacedChat`] keeps.
 #[derive(Debug, Clone, Copy)]
@@ -78,20 +79,31 @@ pub struct PacedChat {
     inner: Arc<dyn Chat>,
     limits: Limits,
     windows: Mutex<Windows>,
+    metrics: Arc<Metrics>,
 }
 
 impl PacedChat {
-    /// Paces `inner` with the limits it declares.
-    pub fn new(inner: Arc<dyn Chat>) -> Self {
-        Self::with_limits(inner.clone(), inner.limits())
+    /// Paces `inner` with the limits it declares, counting calls in `metrics`.
+    pub fn new(inner: Arc<dyn Chat>, metrics: Arc<Metrics>) -> Self {
+        Self::with_limits(inner.clone(), inner.limits(), metrics)
     }
 
-    pub fn with_limits(inner: Arc<dyn Chat>, limits: Limits) -> Self {
+    pub fn with_limits(inner: Arc<dyn Chat>, limits: Limits, metrics: Arc<Metrics>) -> Self {
         PacedChat {
             inner,
             limits,
             windows: Mutex::new(Windows::default()),
+            metrics,
         }
+    }
+
+    fn count<T>(&self, result: Result<T, ChatError>, edit: bool) -> Result<T, ChatError> {
+        match &result {
+            Ok(_) if edit => self.metrics.chat_edit(),
+            Ok(_) => self.metrics.chat_post(),
+            Err(_) => self.metrics.chat_failure(),
+        }
+        result
     }
 
     /// Waits until a call in `channel` fits both limits, then counts it. Reactions
@@ -141,17 +153,20 @@ impl Chat for PacedChat {
         title: &str,
     ) -> Result<ThreadRef, ChatError> {
         self.admit(Some(channel)).await;
-        self.inner.open_thread(channel, summary, title).await
+        let result = self.inner.open_thread(channel, summary, title).await;
+        self.count(result, false)
     }
 
     async fn post(&self, channel: &str, message: &Message) -> Result<MessageRef, ChatError> {
         self.admit(Some(channel)).await;
-        self.inner.post(channel, message).await
+        let result = self.inner.post(channel, message).await;
+        self.count(result, false)
     }
 
     async fn edit(&self, target: &MessageRef, message: &Message) -> Result<(), ChatError> {
         self.admit(Some(&target.channel)).await;
-        self.inner.edit(target, message).await
+        let result = self.inner.edit(target, message).await;
+        self.count(result, true)
     }
 
     async fn react(&self, target: &MessageRef, emoji: &str) -> Result<(), ChatError> {
@@ -179,7 +194,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn never_more_than_five_calls_in_any_five_seconds_per_channel() {
         let memory = MemoryChat::new();
-        let paced = Arc::new(PacedChat::new(memory.clone()));
+        let paced = Arc::new(PacedChat::new(memory.clone(), Arc::default()));
         let target = paced.post("t1", &Message::text("x")).await.unwrap();
         let mut tasks = Vec::new();
         for i in 0..20 {
@@ -213,7 +228,11 @@ mod tests {
             global: 10,
             ..Limits::default()
         };
-        let paced = Arc::new(PacedChat::with_limits(memory.clone(), limits));
+        let paced = Arc::new(PacedChat::with_limits(
+            memory.clone(),
+            limits,
+            Arc::default(),
+        ));
         let mut tasks = Vec::new();
         for i in 0..40 {
             let paced = paced.clone();

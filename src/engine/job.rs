@@ -78,6 +78,16 @@ impl JobState {
         }
     }
 
+    /// The state as a metric label: `awaiting_approval`.
+    pub fn as_str_snake(self) -> &'static str {
+        match self {
+            JobState::AwaitingApproval => "awaiting_approval",
+            JobState::FetchingLogs => "fetching_logs",
+            JobState::TimedOut => "timed_out",
+            other => other.as_str(),
+        }
+    }
+
     pub const ALL: [JobState; 11] = [
         JobState::Queued,
         JobState::Triggering,

@@ -8,6 +8,7 @@
 pub mod approval;
 pub mod job;
 pub mod progress;
+mod push;
 pub mod redact;
 pub mod registry;
 pub mod render;
@@ -25,6 +26,7 @@ use crate::chat::paced::PacedChat;
 use crate::chat::{APPROVE, Actor, Chat, MessageRef, REJECT, Reply};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::metrics::{Gauges, Metrics};
 use crate::names::{AppName, Branch, JobId, ProjectName, VersionTag};
 use crate::paas::PaasClient;
 use crate::secret::Secret;
@@ -47,6 +49,9 @@ pub struct EngineDeps {
     pub secrets: Vec<Secret>,
     /// Where jobs are recorded, before each thing they do.
     pub store: Arc<Store>,
+    pub metrics: Arc<Metrics>,
+    /// The URL the PaaS calls on each change of a build (`webhook` in the run request).
+    pub webhook_url: Option<String>,
 }
 
 /// The answer to a request to start a job.
@@ -138,6 +143,10 @@ struct Inner {
     /// The latest finished jobs, so `/status` of a job that just ended needs no read.
     recent: Mutex<std::collections::VecDeque<JobRecord>>,
     store: Arc<Store>,
+    metrics: Arc<Metrics>,
+    webhook_url: Option<String>,
+    push: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    chat_connected: std::sync::atomic::AtomicBool,
     /// Approval message id → its job.
     approval_messages: DashMap<String, JobId>,
     next_id: AtomicU64,
@@ -159,15 +168,16 @@ impl Engine {
     /// Builds the engine; job numbers continue from the store's.
     pub fn new(deps: EngineDeps) -> Result<Engine, StoreError> {
         let next_id = deps.store.next_job_id()?;
+        let subscribe = deps.config.paas.subscribe;
         let settings = WatchSettings {
             interval: deps.config.jobs.poll_interval,
             push_interval: deps.config.jobs.push_poll_interval,
             max_backoff: Duration::from_secs(60),
         };
-        Ok(Engine {
+        let engine = Engine {
             inner: Arc::new(Inner {
                 watch: WatchHub::new(deps.paas.clone(), settings),
-                chat: Arc::new(PacedChat::new(deps.chat)),
+                chat: Arc::new(PacedChat::new(deps.chat, deps.metrics.clone())),
                 redactor: Redactor::new(deps.secrets),
                 config: deps.config,
                 paas: deps.paas,
@@ -176,12 +186,76 @@ impl Engine {
                 jobs: DashMap::new(),
                 recent: Mutex::new(std::collections::VecDeque::new()),
                 store: deps.store,
+                metrics: deps.metrics,
+                webhook_url: deps.webhook_url,
+                push: Mutex::new(None),
+                chat_connected: std::sync::atomic::AtomicBool::new(false),
                 approval_messages: DashMap::new(),
                 next_id: AtomicU64::new(next_id),
                 start_lock: Mutex::new(()),
                 changed: Notify::new(),
             }),
-        })
+        };
+        if subscribe {
+            let task = tokio::spawn(push::manage(
+                engine.inner.watch.clone(),
+                engine.inner.paas.clone(),
+                engine.inner.metrics.clone(),
+            ));
+            *engine.inner.push.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
+        }
+        Ok(engine)
+    }
+
+    /// The webhook URL run requests carry, if any.
+    pub fn webhook_url(&self) -> Option<&str> {
+        self.inner.webhook_url.as_deref()
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
+    }
+
+    /// The adapter says whether it is connected to its chat platform (for `/readyz`).
+    pub fn set_chat_connected(&self, connected: bool) {
+        self.inner
+            .chat_connected
+            .store(connected, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn chat_connected(&self) -> bool {
+        self.inner
+            .chat_connected
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether the store takes writes (for `/readyz`).
+    pub fn store_writable(&self) -> Result<(), String> {
+        self.inner.store.ping().map_err(|e| e.0)
+    }
+
+    /// The engine's gauges, for `/metrics`.
+    pub fn gauges(&self) -> Gauges {
+        let mut jobs = std::collections::BTreeMap::new();
+        let mut approvals_pending = 0;
+        for job in self.inner.jobs.iter() {
+            let r = job.lock();
+            *jobs
+                .entry((r.kind.as_str(), r.state.as_str_snake()))
+                .or_default() += 1;
+            if r.approval.as_ref().is_some_and(|a| a.status.is_pending()) {
+                approvals_pending += 1;
+            }
+        }
+        let (executions_watched, apps_watched) = self.inner.watch.watched();
+        Gauges {
+            jobs,
+            queue_depth: self.inner.queues.waiting(),
+            approvals_pending,
+            executions_watched,
+            apps_watched,
+            polls: self.inner.watch.polls(),
+        }
     }
 
     pub fn config(&self) -> &Config {
@@ -714,6 +788,9 @@ impl Engine {
     }
 
     fn finish(&self, record: JobRecord) {
+        self.inner
+            .metrics
+            .job_finished(record.kind.as_str(), record.state.as_str_snake());
         if let Some(m) = &record.approval_message {
             self.inner.approval_messages.remove(&m.message);
         }
@@ -807,6 +884,15 @@ impl Engine {
         }
         self.inner.jobs.clear();
         self.inner.approval_messages.clear();
+        if let Some(task) = self
+            .inner
+            .push
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            task.abort();
+        }
         self.inner.store.close();
     }
 }

@@ -245,7 +245,11 @@ async fn start_execution(
             ))
         })?;
     let started = paas
-        .run_pipeline(&config.pipeline, branch.as_str(), None)
+        .run_pipeline(
+            &config.pipeline,
+            branch.as_str(),
+            engine.inner.webhook_url.as_deref(),
+        )
         .await
         .map_err(|e| {
             End::Failed(format!(

@@ -12,13 +12,15 @@ use std::fmt::Display;
 use std::future::Future;
 use std::hash::Hash;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use dashmap::DashMap;
 use tokio::sync::{Notify, watch};
 
-use crate::paas::{App, AppRef, Execution, ExecutionRef, PaasClient, PaasError};
+use crate::paas::{
+    App, AppRef, Execution, ExecutionId, ExecutionRef, PaasClient, PaasError, ProjectRef,
+};
 
 /// What a watcher last learned about its object.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +59,8 @@ pub(crate) trait Watched: Clone + PartialEq + Send + Sync + 'static {
         paas: &PaasClient,
         key: &Self::Key,
     ) -> impl Future<Output = Result<Self, PaasError>> + Send;
+    /// The Rancher project the object lives in.
+    fn project(key: &Self::Key) -> &ProjectRef;
     /// The object will not change any more (a finished build).
     fn is_final(&self) -> bool;
     fn slots(hub: &WatchHub) -> &DashMap<Self::Key, Arc<Slot<Self>>>;
@@ -69,6 +73,9 @@ impl Watched for Execution {
         key: &ExecutionRef,
     ) -> impl Future<Output = Result<Self, PaasError>> + Send {
         paas.get_execution(key)
+    }
+    fn project(key: &ExecutionRef) -> &ProjectRef {
+        &key.project
     }
     fn is_final(&self) -> bool {
         self.status().is_final()
@@ -86,6 +93,9 @@ impl Watched for App {
     ) -> impl Future<Output = Result<Self, PaasError>> + Send {
         paas.get_app(key)
     }
+    fn project(key: &AppRef) -> &ProjectRef {
+        &key.project
+    }
     fn is_final(&self) -> bool {
         // An app lives on; its watcher ends when nobody follows it.
         false
@@ -101,8 +111,8 @@ pub struct WatchHub {
     settings: WatchSettings,
     executions: DashMap<ExecutionRef, Arc<Slot<Execution>>>,
     apps: DashMap<AppRef, Arc<Slot<App>>>,
-    /// Set while the subscribe WebSocket delivers changes: poll only as a safety net.
-    pushing: AtomicBool,
+    /// Projects whose subscribe WebSocket delivers changes: poll them only as a safety net.
+    pushing: DashMap<ProjectRef, ()>,
     polls: AtomicU64,
 }
 
@@ -113,7 +123,7 @@ impl WatchHub {
             settings,
             executions: DashMap::new(),
             apps: DashMap::new(),
-            pushing: AtomicBool::new(false),
+            pushing: DashMap::new(),
             polls: AtomicU64::new(0),
         })
     }
@@ -148,9 +158,47 @@ impl WatchHub {
         self.offer(key, value)
     }
 
-    /// Switches between polling at the normal interval and the safety-net interval.
-    pub fn set_pushing(&self, pushing: bool) {
-        self.pushing.store(pushing, Ordering::Relaxed);
+    /// Switches a project between polling at the normal interval and the safety-net
+    /// interval (while its changes are pushed).
+    pub fn set_pushing(&self, project: &ProjectRef, pushing: bool) {
+        if pushing {
+            self.pushing.insert(project.clone(), ());
+        } else {
+            self.pushing.remove(project);
+        }
+    }
+
+    /// Makes every watcher of a project poll now (after a push connection opened or
+    /// closed, changes may have been missed).
+    pub fn poke_project(&self, project: &ProjectRef) {
+        for slot in self
+            .executions
+            .iter()
+            .filter(|s| &s.key().project == project)
+        {
+            slot.poke.notify_one();
+        }
+        for slot in self.apps.iter().filter(|s| &s.key().project == project) {
+            slot.poke.notify_one();
+        }
+    }
+
+    /// Makes the watchers of executions with this id poll now; false if none is watched.
+    pub fn poke_execution_id(&self, id: &ExecutionId) -> bool {
+        let mut poked = false;
+        for slot in self.executions.iter().filter(|s| &s.key().execution == id) {
+            slot.poke.notify_one();
+            poked = true;
+        }
+        poked
+    }
+
+    /// Makes every execution watcher poll now; how many there are.
+    pub fn poke_all_executions(&self) -> usize {
+        self.executions
+            .iter()
+            .map(|slot| slot.poke.notify_one())
+            .count()
     }
 
     /// The objects being watched now (executions, apps).
@@ -225,8 +273,8 @@ impl WatchHub {
             .is_some()
     }
 
-    fn interval(&self) -> Duration {
-        if self.pushing.load(Ordering::Relaxed) {
+    fn interval(&self, project: &ProjectRef) -> Duration {
+        if self.pushing.contains_key(project) {
             self.settings.push_interval
         } else {
             self.settings.interval
@@ -254,7 +302,7 @@ async fn run<T: Watched>(hub: Arc<WatchHub>, key: T::Key, slot: Arc<Slot<T>>) {
             return;
         }
         hub.polls.fetch_add(1, Ordering::Relaxed);
-        let base = hub.interval();
+        let base = hub.interval(T::project(&key));
         match T::fetch(&hub.paas, &key).await {
             Ok(value) => {
                 failures = 0;

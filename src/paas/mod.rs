@@ -10,6 +10,7 @@
 pub mod error;
 pub mod ids;
 pub mod model;
+pub mod subscribe;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};

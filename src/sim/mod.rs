@@ -16,6 +16,7 @@
 
 mod listener;
 mod model;
+mod push;
 pub mod scenario;
 mod server;
 
@@ -167,6 +168,12 @@ pub struct SimStats {
     pub unauthorized: u64,
     /// Faults served.
     pub faults: u64,
+    /// Subscribe WebSocket connections opened.
+    pub subscriptions: u64,
+    /// Changes pushed over them.
+    pub pushed: u64,
+    /// Webhook calls made.
+    pub webhook_calls: u64,
 }
 
 impl SimStats {
@@ -207,6 +214,14 @@ pub(crate) struct Shared {
     state: Mutex<SimState>,
     down: watch::Sender<bool>,
     down_flag: Arc<AtomicBool>,
+    /// Rings when something changed other than by the passing of time (an action, a
+    /// clock advance), so pushers look again.
+    pub changed: tokio::sync::Notify,
+    /// Rings to drop every subscribe connection.
+    pub drop_subscriptions: tokio::sync::Notify,
+    pub subscribe: bool,
+    pub subscribe_max: Duration,
+    pub http: reqwest::Client,
 }
 
 impl Shared {
@@ -231,6 +246,12 @@ impl Simulator {
             .offset
             .lock()
             .unwrap_or_else(|e| e.into_inner()) += by;
+        self.shared.changed.notify_waiters();
+    }
+
+    /// Drops every open subscribe connection, as Rancher does every half hour.
+    pub fn drop_subscriptions(&self) {
+        self.shared.drop_subscriptions.notify_waiters();
     }
 
     /// The simulated wall-clock time.
@@ -395,6 +416,14 @@ pub fn start(
         }),
         down,
         down_flag: down_flag.clone(),
+        changed: tokio::sync::Notify::new(),
+        drop_subscriptions: tokio::sync::Notify::new(),
+        subscribe: scenario.subscribe,
+        subscribe_max: Duration::from_secs_f64(scenario.subscribe_max_seconds / scenario.speed),
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .map_err(std::io::Error::other)?,
     });
     let sim = Simulator { shared };
     for p in scenario.pipelines {

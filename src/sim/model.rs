@@ -56,8 +56,6 @@ pub(crate) struct SimExecution {
     pub run: u64,
     pub branch: String,
     pub created: Duration,
-    #[allow(dead_code, reason = "kept for the webhook notifier")]
-    pub webhook: Option<String>,
     pub commit: String,
     /// Every stage, the automatic `Clone` first.
     pub stages: Vec<StageSpec>,
@@ -79,7 +77,6 @@ impl SimExecution {
         run: u64,
         branch: &str,
         created: Duration,
-        webhook: Option<String>,
     ) -> Self {
         let mut stages = vec![StageSpec {
             name: "Clone".into(),
@@ -104,7 +101,6 @@ impl SimExecution {
             run,
             branch: branch.to_string(),
             created,
-            webhook,
             stages,
             provision: secs(spec.provision_seconds),
             fail_at,
@@ -171,7 +167,6 @@ impl SimExecution {
     }
 
     /// The next simulated moment after `now` at which the JSON changes, if any.
-    #[allow(dead_code, reason = "used by the change notifier")]
     pub fn next_change(&self, now: Duration) -> Option<Duration> {
         if self.phase(now).is_final() {
             return None;
@@ -435,7 +430,6 @@ impl SimApp {
         }
     }
 
-    #[allow(dead_code, reason = "used by the change notifier")]
     pub fn next_change(&self, now: Duration) -> Option<Duration> {
         let u = self.upgrade.as_ref()?;
         let install = u.at + u.install;
@@ -635,7 +629,7 @@ mod tests {
 
     fn web_run() -> SimExecution {
         let spec = &Scenario::demo().pipelines[0];
-        SimExecution::new("c-64wdm:p-5tfq9", spec, 57, "master", Duration::ZERO, None)
+        SimExecution::new("c-64wdm:p-5tfq9", spec, 57, "master", Duration::ZERO)
     }
 
     #[test]

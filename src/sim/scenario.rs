@@ -23,6 +23,17 @@ pub struct Scenario {
     /// Faults applied to every request.
     #[serde(default)]
     pub faults: Faults,
+    /// Whether the subscribe WebSocket is served (a PaaS without it answers 404).
+    #[serde(default = "yes")]
+    pub subscribe: bool,
+    /// Simulated seconds after which the PaaS drops a subscribe connection (Rancher:
+    /// about 30 minutes).
+    #[serde(default = "subscribe_max_seconds")]
+    pub subscribe_max_seconds: f64,
+}
+
+fn subscribe_max_seconds() -> f64 {
+    1800.0
 }
 
 fn one() -> f64 {
@@ -56,6 +67,8 @@ impl Default for Scenario {
             pipelines: Vec::new(),
             apps: Vec::new(),
             faults: Faults::default(),
+            subscribe: true,
+            subscribe_max_seconds: 1800.0,
         }
     }
 }
@@ -209,6 +222,9 @@ impl Scenario {
         if !(self.speed.is_finite() && self.speed > 0.0) {
             return Err("speed must be a positive number".into());
         }
+        if !(self.subscribe_max_seconds.is_finite() && self.subscribe_max_seconds > 0.0) {
+            return Err("subscribe_max_seconds must be a positive number".into());
+        }
         if self.page_size == 0 {
             return Err("page_size must be at least 1".into());
         }
@@ -328,6 +344,8 @@ impl Scenario {
                 app("p-7hw3c", "worker-deploy", "master-7-0b8e4f1"),
             ],
             faults: Faults::default(),
+            subscribe: true,
+            subscribe_max_seconds: 1800.0,
         }
     }
 }

@@ -38,12 +38,14 @@ pub(crate) fn router(shared: Shared_) -> Router {
             get(get_app).post(app_action),
         )
         .route("/v3/project/{project}/deployLogs/{app}", get(deploy_logs))
+        .route("/v3/project/{project}/subscribe", get(subscribe))
         .route("/admin/stats", get(admin_stats))
         .route("/admin/advance", post(admin_advance))
         .route("/admin/pipelines", post(admin_pipeline))
         .route("/admin/apps", post(admin_app))
         .route("/admin/faults", post(admin_fault))
         .route("/admin/down", post(admin_down))
+        .route("/admin/drop-subscriptions", post(admin_drop_subscriptions))
         .fallback(unknown)
         .with_state(shared)
 }
@@ -204,6 +206,12 @@ impl Shared {
             let mut state = self.state();
             act(&mut state, &ctx, now)
         };
+        if matches!(
+            route,
+            Route::Run | Route::Stop | Route::Upgrade | Route::Admin
+        ) {
+            self.changed.notify_waiters();
+        }
         let response = match fault {
             Some(Fault::Html502) => SimResponse::html_502(),
             Some(Fault::Truncated) => SimResponse {
@@ -334,6 +342,7 @@ async fn pipeline_action(
     } else {
         Route::Unknown
     };
+    let shared = s.clone();
     s.respond(
         route,
         &headers,
@@ -373,10 +382,20 @@ async fn pipeline_action(
             let webhook = body
                 .get("webhook")
                 .and_then(Value::as_str)
+                .filter(|w| w.starts_with("http://") || w.starts_with("https://"))
                 .map(str::to_string);
             let run = p.next_run;
             p.next_run += 1;
-            let execution = SimExecution::new(&project, &p.spec, run, branch, now, webhook);
+            let execution = SimExecution::new(&project, &p.spec, run, branch, now);
+            if let Some(url) = webhook {
+                tokio::spawn(super::push::call_webhook(
+                    shared,
+                    project.clone(),
+                    name.clone(),
+                    run,
+                    url,
+                ));
+            }
             let rendered = execution.render(ctx, now, false);
             p.executions.insert(run, execution);
             *state.stats.runs.entry(pipeline.clone()).or_default() += 1;
@@ -765,5 +784,36 @@ async fn admin_down(State(s): State<Shared_>, headers: HeaderMap, body: Bytes) -
             None => bad_request("expected {\"seconds\": <number>}"),
         },
     )
+    .await
+}
+
+/// Rancher's subscribe WebSocket for one project.
+async fn subscribe(
+    State(s): State<Shared_>,
+    Path(project): Path<String>,
+    headers: HeaderMap,
+    upgrade: axum::extract::WebSocketUpgrade,
+) -> Response {
+    {
+        let mut state = s.state();
+        state.stats.requests += 1;
+        *state.stats.by_route.entry("subscribe".into()).or_default() += 1;
+        if !s.authorized(&headers) {
+            state.stats.unauthorized += 1;
+            return SimResponse::unauthorized().into_response();
+        }
+    }
+    if !s.subscribe {
+        return SimResponse::not_found("the requested resource could not be found").into_response();
+    }
+    upgrade.on_upgrade(move |socket| super::push::subscription(socket, s, project))
+}
+
+async fn admin_drop_subscriptions(State(s): State<Shared_>, headers: HeaderMap) -> Response {
+    let sim = super::Simulator { shared: s.clone() };
+    s.respond(Route::Admin, &headers, Target::None, |_, _, _| {
+        sim.drop_subscriptions();
+        SimResponse::ok(&json!({"ok": true}))
+    })
     .await
 }

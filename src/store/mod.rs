@@ -166,6 +166,35 @@ impl Store {
         sql_error(&self.path, e)
     }
 
+    /// Checks that the store takes a write.
+    pub fn ping(&self) -> Result<(), StoreError> {
+        let conn = self.conn()?;
+        conn.execute("UPDATE meta SET value = value WHERE key = 'schema'", [])
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// A value kept in the store (created by `make` the first time).
+    pub fn meta(&self, key: &str, make: impl FnOnce() -> String) -> Result<String, StoreError> {
+        let conn = self.conn()?;
+        let found: Option<String> = conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.err(e))?;
+        if let Some(v) = found {
+            return Ok(v);
+        }
+        let value = make();
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+            params![key, value],
+        )
+        .map_err(|e| self.err(e))?;
+        Ok(value)
+    }
+
     /// The id the next job gets: one more than any job ever stored.
     pub fn next_job_id(&self) -> Result<u64, StoreError> {
         let conn = self.conn()?;

@@ -69,6 +69,7 @@ pub fn spawn_cli(args: &[&str], env: &[(&str, &str)], dir: TempDir) -> Cli {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("USER", "alice")
         .env("RELEASEBOT_DB", dir.0.join("releasebot.db"))
+        .env("RELEASEBOT_HTTP_ADDR", "127.0.0.1:0")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

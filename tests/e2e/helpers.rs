@@ -66,6 +66,7 @@ use releasebot::chat::{EventSink, MessageRef, Reply};
 use releasebot::config::Config;
 use releasebot::engine::job::JobRecord;
 use releasebot::engine::{Engine, EngineDeps};
+use releasebot::metrics::Metrics;
 use releasebot::names::JobId;
 use releasebot::store::Store;
 
@@ -81,6 +82,10 @@ pub struct TestBot {
     config: Config,
     /// One clock across restarts, as one machine has.
     clock: Clock,
+    webhook_url: Option<String>,
+    /// Where the bot's HTTP surface listens.
+    pub http_addr: std::net::SocketAddr,
+    _http: AbortOnDrop,
     _sink: Arc<dyn EventSink>,
 }
 
@@ -97,6 +102,23 @@ pub async fn spawn_bot(scenario: Scenario, config: Config) -> TestBot {
 
 /// A bot whose jobs are recorded in `store`.
 pub async fn spawn_bot_on(scenario: Scenario, config: Config, store: Arc<Store>) -> TestBot {
+    spawn_bot_with(scenario, config, store, false).await
+}
+
+/// The webhook secret of test bots that ask the PaaS to call them.
+pub const WEBHOOK_SECRET: &str = "w3bh00ks3cr3t";
+
+/// A bot with its HTTP surface on a free port; with `webhook`, every run request asks
+/// the PaaS to call it there.
+pub async fn spawn_bot_with(
+    scenario: Scenario,
+    config: Config,
+    store: Arc<Store>,
+    webhook: bool,
+) -> TestBot {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let http_addr = listener.local_addr().unwrap();
+    let webhook_url = webhook.then(|| format!("http://{http_addr}/webhook/{WEBHOOK_SECRET}"));
     let sim = spawn_sim(scenario).await;
     let chat = MemoryChat::new();
     for (user, roles) in [
@@ -109,14 +131,43 @@ pub async fn spawn_bot_on(scenario: Scenario, config: Config, store: Arc<Store>)
         chat.add_user(user, roles);
     }
     let clock = Clock::new();
-    let (engine, sink) = connect_engine(&sim, &chat, config.clone(), store, clock);
+    let (engine, sink) = connect_engine(
+        &sim,
+        &chat,
+        config.clone(),
+        store,
+        clock,
+        webhook_url.clone(),
+    );
+    engine.set_chat_connected(true);
+    let router = releasebot::http::router(
+        engine.clone(),
+        webhook_url
+            .as_deref()
+            .and_then(releasebot::http::webhook_secret),
+    );
+    let http = tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
     TestBot {
         sim,
         chat,
         engine,
         config,
         clock,
+        webhook_url,
+        http_addr,
+        _http: AbortOnDrop(http),
         _sink: sink,
+    }
+}
+
+/// Aborts a task when dropped.
+pub struct AbortOnDrop(pub tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -126,14 +177,20 @@ fn connect_engine(
     config: Config,
     store: Arc<Store>,
     clock: Clock,
+    webhook_url: Option<String>,
 ) -> (Engine, Arc<dyn EventSink>) {
+    let metrics = Arc::new(Metrics::default());
+    let observer = metrics.clone();
+    let paas = client(sim).with_observer(Arc::new(move |r| observer.paas_request(r)));
     let engine = Engine::new(EngineDeps {
         config: Arc::new(config),
-        paas: client(sim),
+        paas,
         chat: chat.clone(),
         clock,
         secrets: vec![Secret::new(TOKEN)],
         store,
+        metrics,
+        webhook_url,
     })
     .expect("the engine starts");
     let sink: Arc<dyn EventSink> = Arc::new(engine.clone());
@@ -177,7 +234,9 @@ impl TestBot {
             self.config.clone(),
             store(),
             self.clock,
+            self.webhook_url.clone(),
         );
+        engine.set_chat_connected(true);
         self.engine = engine;
         self._sink = sink;
         self.engine.resume().expect("the jobs resume")

@@ -6,4 +6,5 @@ mod decoding;
 mod engine;
 mod helpers;
 mod paas_client;
+mod push;
 mod restart;

@@ -1,0 +1,233 @@
+//! The bot's own HTTP surface (axum, `RELEASEBOT_HTTP_ADDR`): `/healthz`, `/readyz`,
+//! `/metrics`, and the webhook the PaaS calls when a build changes.
+//!
+//! A webhook call is only a hint to poll the named execution now: its payload is never
+//! taken as state, so a forged call cannot mark a build as done. A wrong secret gets
+//! 404, a body over 64 KiB gets 413, and calls beyond a steady rate get 429.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::Value;
+use tokio::time::Instant;
+
+use crate::engine::Engine;
+use crate::paas::ExecutionId;
+
+/// The largest webhook body accepted.
+pub const MAX_WEBHOOK_BODY: usize = 64 * 1024;
+/// Webhook calls allowed per second, and in a burst.
+const WEBHOOK_RATE: f64 = 20.0;
+const WEBHOOK_BURST: f64 = 40.0;
+/// How long a PaaS reachability check is reused by `/readyz`.
+const READY_CACHE: Duration = Duration::from_secs(5);
+
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+struct HttpState {
+    engine: Engine,
+    webhook_secret: Option<String>,
+    bucket: Mutex<Bucket>,
+    paas_check: tokio::sync::Mutex<Option<(Instant, Result<(), String>)>>,
+}
+
+/// The router; `webhook_secret` is the last path segment of the webhook URL.
+pub fn router(engine: Engine, webhook_secret: Option<String>) -> Router {
+    let state = Arc::new(HttpState {
+        engine,
+        webhook_secret,
+        bucket: Mutex::new(Bucket {
+            tokens: WEBHOOK_BURST,
+            at: Instant::now(),
+        }),
+        paas_check: tokio::sync::Mutex::new(None),
+    });
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route(
+            "/webhook/{secret}",
+            post(webhook).layer(DefaultBodyLimit::max(MAX_WEBHOOK_BODY)),
+        )
+        .with_state(state)
+}
+
+/// The secret at the end of a webhook URL.
+pub fn webhook_secret(url: &str) -> Option<String> {
+    url.rsplit_once("/webhook/").map(|(_, s)| s.to_string())
+}
+
+async fn readyz(State(s): State<Arc<HttpState>>) -> Response {
+    let chat = if s.engine.chat_connected() {
+        Ok(())
+    } else {
+        Err("not connected".to_string())
+    };
+    let paas = {
+        let mut cached = s.paas_check.lock().await;
+        match cached.as_ref() {
+            Some((at, result)) if at.elapsed() < READY_CACHE => result.clone(),
+            _ => {
+                let result = s
+                    .engine
+                    .paas()
+                    .check_token()
+                    .await
+                    .map_err(|e| e.to_string());
+                *cached = Some((Instant::now(), result.clone()));
+                result
+            }
+        }
+    };
+    let store = s.engine.store_writable();
+    let mut ready = true;
+    let mut body = String::new();
+    for (name, result) in [("chat", chat), ("paas", paas), ("store", store)] {
+        match result {
+            Ok(()) => body.push_str(&format!("{name} ok\n")),
+            Err(e) => {
+                ready = false;
+                body.push_str(&format!("{name} failing: {e}\n"));
+            }
+        }
+    }
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, body).into_response()
+}
+
+async fn metrics(State(s): State<Arc<HttpState>>) -> Response {
+    let text = s.engine.metrics().render(&s.engine.gauges());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+async fn webhook(
+    State(s): State<Arc<HttpState>>,
+    Path(secret): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let metrics = s.engine.metrics();
+    let known = s
+        .webhook_secret
+        .as_deref()
+        .is_some_and(|want| constant_time_eq(want.as_bytes(), secret.as_bytes()));
+    if !known {
+        metrics.webhook_call("unknown_secret");
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let body = match body {
+        Ok(b) => b,
+        Err(rejection) => {
+            let status = rejection.status();
+            metrics.webhook_call(if status == StatusCode::PAYLOAD_TOO_LARGE {
+                "too_large"
+            } else {
+                "bad_body"
+            });
+            return status.into_response();
+        }
+    };
+    if !s.admit() {
+        metrics.webhook_call("rate_limited");
+        return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "1")]).into_response();
+    }
+    // The payload only says which build to look at; what it claims about the build
+    // is ignored.
+    let hub = s.engine.watchers();
+    let named = execution_ids(&body);
+    let mut polled = named.iter().filter(|id| hub.poke_execution_id(id)).count();
+    if named.is_empty() {
+        polled = hub.poke_all_executions();
+    }
+    metrics.webhook_call("polled");
+    (StatusCode::ACCEPTED, format!("{{\"polled\":{polled}}}\n")).into_response()
+}
+
+impl HttpState {
+    fn admit(&self) -> bool {
+        let mut b = self.bucket.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        b.tokens =
+            (b.tokens + now.duration_since(b.at).as_secs_f64() * WEBHOOK_RATE).min(WEBHOOK_BURST);
+        b.at = now;
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Execution ids named anywhere in a JSON body (a few levels deep), or in plain text.
+fn execution_ids(body: &[u8]) -> Vec<ExecutionId> {
+    fn walk(v: &Value, depth: usize, out: &mut Vec<ExecutionId>) {
+        if depth > 4 || out.len() >= 16 {
+            return;
+        }
+        match v {
+            Value::String(s) => {
+                if let Ok(id) = ExecutionId::parse(s.trim()) {
+                    out.push(id);
+                }
+            }
+            Value::Array(items) => items.iter().take(64).for_each(|i| walk(i, depth + 1, out)),
+            Value::Object(map) => map.values().take(64).for_each(|i| walk(i, depth + 1, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    match serde_json::from_slice::<Value>(body) {
+        Ok(v) => walk(&v, 0, &mut out),
+        Err(_) => {
+            let text = String::from_utf8_lossy(body);
+            out.extend(
+                text.split_whitespace()
+                    .take(64)
+                    .filter_map(|w| ExecutionId::parse(w).ok()),
+            );
+        }
+    }
+    out.dedup();
+    out
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn execution_ids_are_found_in_any_body() {
+        let ids = execution_ids(br#"{"id":"p-5tfq9:p-tpk2x-10","executionState":"Success"}"#);
+        assert_eq!(ids, [ExecutionId::parse("p-5tfq9:p-tpk2x-10").unwrap()]);
+        assert_eq!(
+            execution_ids(br#"{"data":{"pipelineExecution":{"id":"p-1:p-2-3"}}}"#).len(),
+            1
+        );
+        assert_eq!(execution_ids(b"p-1:p-2-3 changed").len(), 1);
+        assert!(execution_ids(b"").is_empty());
+        assert!(execution_ids(br#"{"id": "../../etc/passwd"}"#).is_empty());
+        assert_eq!(
+            webhook_secret("https://bot.example.com/webhook/abc"),
+            Some("abc".into())
+        );
+    }
+}

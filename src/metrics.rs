@@ -1,0 +1,340 @@
+//! Counters for operators, rendered in the Prometheus text format at `/metrics`.
+//! Hand-written: a handful of counters and one histogram do not need a crate.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::paas::RequestRecord;
+
+/// Upper bounds (seconds) of the PaaS latency histogram's buckets.
+const BUCKETS: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+#[derive(Default)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+impl Histogram {
+    fn observe(&mut self, d: Duration) {
+        let secs = d.as_secs_f64();
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            if secs <= *bound {
+                self.counts[i] += 1;
+            }
+        }
+        self.count += 1;
+        self.sum += secs;
+    }
+}
+
+/// Everything counted.
+#[derive(Default)]
+pub struct Metrics {
+    /// PaaS requests by (operation, status); status is the HTTP code or "error".
+    paas_requests: Mutex<BTreeMap<(&'static str, String), u64>>,
+    paas_latency: Mutex<BTreeMap<&'static str, Histogram>>,
+    chat_posts: AtomicU64,
+    chat_edits: AtomicU64,
+    chat_failures: AtomicU64,
+    /// Webhook calls by result.
+    webhook_calls: Mutex<BTreeMap<&'static str, u64>>,
+    /// Subscribe connections: open now, and opened in all.
+    subscribe_open: Mutex<BTreeMap<String, bool>>,
+    subscribe_connects: AtomicU64,
+    pushed_changes: AtomicU64,
+    /// Finished jobs by (kind, state).
+    jobs_finished: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
+}
+
+/// Gauges read from the engine when `/metrics` is rendered.
+pub struct Gauges {
+    /// Live jobs by (kind, state).
+    pub jobs: BTreeMap<(&'static str, &'static str), u64>,
+    pub queue_depth: usize,
+    pub approvals_pending: usize,
+    pub executions_watched: usize,
+    pub apps_watched: usize,
+    pub polls: u64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Metrics {
+    pub fn paas_request(&self, r: &RequestRecord) {
+        let status = r
+            .status
+            .map_or_else(|| "error".to_string(), |s| s.to_string());
+        *lock(&self.paas_requests)
+            .entry((r.operation.as_str(), status))
+            .or_default() += 1;
+        lock(&self.paas_latency)
+            .entry(r.operation.as_str())
+            .or_default()
+            .observe(r.elapsed);
+    }
+
+    /// PaaS requests made in all.
+    pub fn paas_total(&self) -> u64 {
+        lock(&self.paas_requests).values().sum()
+    }
+
+    pub fn chat_post(&self) {
+        self.chat_posts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn chat_edit(&self) {
+        self.chat_edits.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn chat_failure(&self) {
+        self.chat_failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn chat_edits(&self) -> u64 {
+        self.chat_edits.load(Ordering::Relaxed)
+    }
+
+    pub fn webhook_call(&self, result: &'static str) {
+        *lock(&self.webhook_calls).entry(result).or_default() += 1;
+    }
+
+    pub fn subscribe_state(&self, project: &str, open: bool) {
+        if open {
+            self.subscribe_connects.fetch_add(1, Ordering::Relaxed);
+        }
+        lock(&self.subscribe_open).insert(project.to_string(), open);
+    }
+
+    pub fn subscribe_forget(&self, project: &str) {
+        lock(&self.subscribe_open).remove(project);
+    }
+
+    pub fn pushed_change(&self) {
+        self.pushed_changes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn job_finished(&self, kind: &'static str, state: &'static str) {
+        *lock(&self.jobs_finished).entry((kind, state)).or_default() += 1;
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self, g: &Gauges) -> String {
+        let mut out = String::new();
+        let emit = |out: &mut String, name: &str, kind: &str, help: &str, lines: Vec<String>| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for l in lines {
+                out.push_str(&l);
+                out.push('\n');
+            }
+        };
+        emit(
+            &mut out,
+            "releasebot_jobs",
+            "gauge",
+            "Live jobs by kind and state.",
+            g.jobs
+                .iter()
+                .map(|((kind, state), n)| {
+                    format!("releasebot_jobs{{kind=\"{kind}\",state=\"{state}\"}} {n}")
+                })
+                .collect(),
+        );
+        emit(
+            &mut out,
+            "releasebot_jobs_finished_total",
+            "counter",
+            "Jobs that ended, by kind and final state.",
+            lock(&self.jobs_finished)
+                .iter()
+                .map(|((k, s), n)| {
+                    format!("releasebot_jobs_finished_total{{kind=\"{k}\",state=\"{s}\"}} {n}")
+                })
+                .collect(),
+        );
+        emit(
+            &mut out,
+            "releasebot_deploy_queue_depth",
+            "gauge",
+            "Deploys waiting behind another deploy of the same app.",
+            vec![format!("releasebot_deploy_queue_depth {}", g.queue_depth)],
+        );
+        emit(
+            &mut out,
+            "releasebot_approvals_pending",
+            "gauge",
+            "Approval requests waiting for votes.",
+            vec![format!(
+                "releasebot_approvals_pending {}",
+                g.approvals_pending
+            )],
+        );
+        emit(
+            &mut out,
+            "releasebot_watched_objects",
+            "gauge",
+            "PaaS objects followed by a watcher.",
+            vec![
+                format!(
+                    "releasebot_watched_objects{{type=\"execution\"}} {}",
+                    g.executions_watched
+                ),
+                format!(
+                    "releasebot_watched_objects{{type=\"app\"}} {}",
+                    g.apps_watched
+                ),
+            ],
+        );
+        emit(
+            &mut out,
+            "releasebot_polls_total",
+            "counter",
+            "Polls made by the watchers.",
+            vec![format!("releasebot_polls_total {}", g.polls)],
+        );
+        emit(
+            &mut out,
+            "releasebot_paas_requests_total",
+            "counter",
+            "PaaS requests by operation and HTTP status (error: no response).",
+            lock(&self.paas_requests)
+                .iter()
+                .map(|((op, status), n)| format!("releasebot_paas_requests_total{{operation=\"{op}\",status=\"{status}\"}} {n}"))
+                .collect(),
+        );
+        let mut latency = Vec::new();
+        for (op, h) in lock(&self.paas_latency).iter() {
+            for (i, bound) in BUCKETS.iter().enumerate() {
+                latency.push(format!("releasebot_paas_request_duration_seconds_bucket{{operation=\"{op}\",le=\"{bound}\"}} {}", h.counts[i]));
+            }
+            latency.push(format!("releasebot_paas_request_duration_seconds_bucket{{operation=\"{op}\",le=\"+Inf\"}} {}", h.count));
+            latency.push(format!(
+                "releasebot_paas_request_duration_seconds_sum{{operation=\"{op}\"}} {}",
+                h.sum
+            ));
+            latency.push(format!(
+                "releasebot_paas_request_duration_seconds_count{{operation=\"{op}\"}} {}",
+                h.count
+            ));
+        }
+        emit(
+            &mut out,
+            "releasebot_paas_request_duration_seconds",
+            "histogram",
+            "PaaS request latency by operation.",
+            latency,
+        );
+        emit(
+            &mut out,
+            "releasebot_chat_requests_total",
+            "counter",
+            "Chat calls by kind (failures: calls the platform refused).",
+            vec![
+                format!(
+                    "releasebot_chat_requests_total{{kind=\"post\"}} {}",
+                    self.chat_posts.load(Ordering::Relaxed)
+                ),
+                format!(
+                    "releasebot_chat_requests_total{{kind=\"edit\"}} {}",
+                    self.chat_edits.load(Ordering::Relaxed)
+                ),
+                format!(
+                    "releasebot_chat_requests_total{{kind=\"failure\"}} {}",
+                    self.chat_failures.load(Ordering::Relaxed)
+                ),
+            ],
+        );
+        emit(
+            &mut out,
+            "releasebot_subscribe_connected",
+            "gauge",
+            "Whether the subscribe WebSocket of a Rancher project is connected.",
+            lock(&self.subscribe_open)
+                .iter()
+                .map(|(p, open)| {
+                    format!(
+                        "releasebot_subscribe_connected{{project=\"{p}\"}} {}",
+                        u8::from(*open)
+                    )
+                })
+                .collect(),
+        );
+        emit(
+            &mut out,
+            "releasebot_subscribe_connects_total",
+            "counter",
+            "Subscribe connections opened.",
+            vec![format!(
+                "releasebot_subscribe_connects_total {}",
+                self.subscribe_connects.load(Ordering::Relaxed)
+            )],
+        );
+        emit(
+            &mut out,
+            "releasebot_pushed_changes_total",
+            "counter",
+            "Changes received over the subscribe WebSocket.",
+            vec![format!(
+                "releasebot_pushed_changes_total {}",
+                self.pushed_changes.load(Ordering::Relaxed)
+            )],
+        );
+        emit(
+            &mut out,
+            "releasebot_webhook_calls_total",
+            "counter",
+            "Webhook calls by result.",
+            lock(&self.webhook_calls)
+                .iter()
+                .map(|(r, n)| format!("releasebot_webhook_calls_total{{result=\"{r}\"}} {n}"))
+                .collect(),
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::paas::Operation;
+
+    #[test]
+    fn the_exposition_has_each_family_and_counts() {
+        let m = Metrics::default();
+        m.paas_request(&RequestRecord {
+            operation: Operation::GetExecution,
+            status: Some(200),
+            elapsed: Duration::from_millis(20),
+        });
+        m.chat_edit();
+        m.job_finished("build", "succeeded");
+        let gauges = Gauges {
+            jobs: BTreeMap::from([(("deploy", "queued"), 2)]),
+            queue_depth: 1,
+            approvals_pending: 0,
+            executions_watched: 3,
+            apps_watched: 1,
+            polls: 9,
+        };
+        let text = m.render(&gauges);
+        for want in [
+            "releasebot_jobs{kind=\"deploy\",state=\"queued\"} 2",
+            "releasebot_jobs_finished_total{kind=\"build\",state=\"succeeded\"} 1",
+            "releasebot_paas_requests_total{operation=\"get_execution\",status=\"200\"} 1",
+            "releasebot_paas_request_duration_seconds_bucket{operation=\"get_execution\",le=\"0.025\"} 1",
+            "releasebot_paas_request_duration_seconds_bucket{operation=\"get_execution\",le=\"0.01\"} 0",
+            "releasebot_chat_requests_total{kind=\"edit\"} 1",
+            "# TYPE releasebot_paas_request_duration_seconds histogram",
+        ] {
+            assert!(text.contains(want), "missing {want}\n{text}");
+        }
+    }
+}
