@@ -7,6 +7,7 @@
 
 pub mod bot;
 pub mod chat;
+pub mod check;
 pub mod clock;
 pub mod commands;
 pub mod config;

@@ -17,6 +17,7 @@ const USAGE: &str = "usage:
                           this terminal; against RANCHER_URL when set, otherwise against
                           the built-in PaaS simulator
   releasebot shell        run the bot in this terminal whatever is configured
+  releasebot check        check the configuration and every connection, change nothing
   releasebot sim [--listen ADDR] [--token TOKEN] [--scenario FILE] [--speed N]
                           serve the Rancher-compatible PaaS simulator on its own
                           (default 127.0.0.1:8090, token from RANCHER_TOKEN or
@@ -35,6 +36,15 @@ async fn main() -> ExitCode {
         None => run_bot(env, false).await,
         Some("shell") if args.len() == 1 => run_bot(env, true).await,
         Some("sim") => run_sim(&args[1..]).await,
+        Some("check") if args.len() == 1 => {
+            let rows = releasebot::check::run(&env).await;
+            print!("{}", releasebot::check::table(&rows));
+            if rows.iter().all(|r| r.ok) {
+                Ok(())
+            } else {
+                Err(StartError::runtime("the check found problems"))
+            }
+        }
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(())
@@ -131,11 +141,35 @@ async fn run_bot(env: Env, force_shell: bool) -> Result<(), StartError> {
                 ));
             }
         } => {}
-        _ = tokio::signal::ctrl_c() => {
-            chat.print_note("interrupted; stopping");
+        signal = stop_signal() => {
+            chat.print_note(&format!("{signal}: stopping; unfinished jobs resume at the next start"));
+            engine.shutdown(std::time::Duration::from_secs(5)).await;
         }
     }
     Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C, naming which.
+async fn stop_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = tokio::signal::ctrl_c() => "interrupted",
+            },
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                "interrupted"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "interrupted"
+    }
 }
 
 async fn run_sim(args: &[String]) -> Result<(), StartError> {

@@ -170,6 +170,9 @@ impl Command {
 
 /// Parses and carries out one command line.
 pub async fn run(engine: &Engine, actor: &Actor, channel: &str, line: &str) -> Reply {
+    if engine.is_stopping() {
+        return Reply::Refused("releasebot is restarting; try again in a minute.".into());
+    }
     match Command::parse(line, engine.config()) {
         Ok(command) => {
             command

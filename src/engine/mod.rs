@@ -147,6 +147,8 @@ struct Inner {
     webhook_url: Option<String>,
     push: Mutex<Option<tokio::task::JoinHandle<()>>>,
     chat_connected: std::sync::atomic::AtomicBool,
+    /// Set once shutting down: no new commands are taken.
+    stopping: std::sync::atomic::AtomicBool,
     /// Approval message id → its job.
     approval_messages: DashMap<String, JobId>,
     next_id: AtomicU64,
@@ -190,6 +192,7 @@ impl Engine {
                 webhook_url: deps.webhook_url,
                 push: Mutex::new(None),
                 chat_connected: std::sync::atomic::AtomicBool::new(false),
+                stopping: std::sync::atomic::AtomicBool::new(false),
                 approval_messages: DashMap::new(),
                 next_id: AtomicU64::new(next_id),
                 start_lock: Mutex::new(()),
@@ -423,10 +426,13 @@ impl Engine {
     }
 
     fn launch(&self, job: Arc<Job>) {
+        use tracing::Instrument;
         self.inner.jobs.insert(job.id, job.clone());
         self.inner.changed.notify_waiters();
         let engine = self.clone();
-        let task = tokio::spawn(run::run_job(engine, job.clone()));
+        let kind = job.lock().kind.as_str();
+        let span = tracing::info_span!("job", id = %job.id, kind);
+        let task = tokio::spawn(run::run_job(engine, job.clone()).instrument(span));
         *job.task.lock().unwrap_or_else(|e| e.into_inner()) = Some(task.abort_handle());
     }
 
@@ -824,7 +830,10 @@ impl Engine {
                 AuditAction::Resume,
                 format!("resumed while {}", record.state.as_str()),
             );
+            // A note left by the shutdown ("restarting") is over now.
+            record.notice = None;
             self.inner.store.save(&record)?;
+
             jobs.push(Job::new(record));
         }
         // The deploying one first, then the queued ones in their order.
@@ -865,6 +874,43 @@ impl Engine {
             self.launch(job);
         }
         Ok(count)
+    }
+
+    /// Whether the engine is shutting down (commands are refused).
+    pub fn is_stopping(&self) -> bool {
+        self.inner
+            .stopping
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Stops for a restart: takes no more commands, notes in each running job's message
+    /// that the bot is restarting and the job will resume, waits (at most `grace`) for
+    /// those notes and every pending write to be delivered, then stops every job where
+    /// it stands. The next start resumes them.
+    pub async fn shutdown(&self, grace: Duration) {
+        self.inner
+            .stopping
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        let jobs: Vec<Arc<Job>> = self.inner.jobs.iter().map(|j| j.clone()).collect();
+        for job in &jobs {
+            self.update(job, |r| {
+                r.notice =
+                    Some("releasebot is restarting; this job resumes when it is back.".into())
+            });
+        }
+        let settled = async {
+            for job in &jobs {
+                job.settled().await;
+            }
+        };
+        if tokio::time::timeout(grace, settled).await.is_err() {
+            tracing::warn!("some messages were not updated before the shutdown");
+        }
+        tracing::info!(
+            jobs = jobs.len(),
+            "stopped; unfinished jobs resume at the next start"
+        );
+        self.halt();
     }
 
     /// Stops every job where it stands, as a crash would, and closes the store. The

@@ -35,6 +35,11 @@ struct Built {
 }
 
 pub(super) async fn run_job(engine: Engine, job: Arc<Job>) {
+    let (target, state) = {
+        let r = job.lock();
+        (r.target(), r.state)
+    };
+    tracing::info!(%target, state = state.as_str(), "job running");
     let end = drive(&engine, &job).await;
     finish(&engine, &job, end).await;
 }

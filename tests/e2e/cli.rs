@@ -148,6 +148,16 @@ impl Cli {
         );
     }
 
+    /// Sends a signal (`TERM`, `INT`) to the process.
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.id().expect("the process runs").to_string();
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{name}"), &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
     /// Kills the process with SIGKILL, as a crash would.
     pub async fn kill(mut self) {
         self.child.kill().await.expect("the process can be killed");

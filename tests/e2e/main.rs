@@ -1,10 +1,12 @@
 //! releasebot's integration tests: one binary, one module per area (one link step).
 
 mod approvals;
+mod chart;
 mod cli;
 mod decoding;
 mod engine;
 mod helpers;
+mod ops;
 mod paas_client;
 mod push;
 mod restart;
