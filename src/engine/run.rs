@@ -156,6 +156,8 @@ async fn build(engine: &Engine, job: &Arc<Job>) -> Result<Built, End> {
         )));
     };
     let known = record.build.as_ref().and_then(|b| b.execution.clone());
+    // The run request's answer, when this job just sent it: the watcher starts from it.
+    let mut seen = None;
     let execution = match known {
         Some(id) => id,
         None => match engine.shared_execution(job.id, &project, &branch) {
@@ -175,7 +177,12 @@ async fn build(engine: &Engine, job: &Arc<Job>) -> Result<Built, End> {
                 });
                 shared
             }
-            None => start_execution(engine, job, &config, &project, &branch).await?,
+            None => {
+                let started = start_execution(engine, job, &config, &project, &branch).await?;
+                let id = started.id.to_string();
+                seen = Some(started);
+                id
+            }
         },
     };
     let execution_id = ExecutionId::parse(&execution).map_err(|e| {
@@ -184,7 +191,7 @@ async fn build(engine: &Engine, job: &Arc<Job>) -> Result<Built, End> {
         ))
     })?;
     let target = ExecutionRef::new(config.pipeline.project.clone(), execution_id);
-    follow_build(engine, job, &target).await
+    follow_build(engine, job, &target, seen).await
 }
 
 /// Sends the run request, recorded first. A request recorded but never answered (the
@@ -196,7 +203,7 @@ async fn start_execution(
     config: &crate::config::Project,
     project: &crate::names::ProjectName,
     branch: &crate::names::Branch,
-) -> Result<String, End> {
+) -> Result<crate::paas::Execution, End> {
     let paas = &engine.inner.paas;
     let intent = job.lock().build.as_ref().and_then(|b| b.run_intent_ms);
     if let Some(intent) = intent {
@@ -230,7 +237,7 @@ async fn start_execution(
                     format!("found run {} sent before a restart", execution.id.name()),
                 );
             });
-            return Ok(execution.id.to_string());
+            return Ok(execution);
         }
     }
     if let Some(by) = job.cancelled_by() {
@@ -274,13 +281,14 @@ async fn start_execution(
             format!("run {}", started.id.name()),
         );
     });
-    Ok(started.id.to_string())
+    Ok(started)
 }
 
 async fn follow_build(
     engine: &Engine,
     job: &Arc<Job>,
     target: &ExecutionRef,
+    seen: Option<crate::paas::Execution>,
 ) -> Result<Built, End> {
     let name = target.execution.name();
     let since = {
@@ -292,7 +300,10 @@ async fn follow_build(
     };
     let timeout = engine.inner.config.jobs.build_timeout;
     let until = deadline(engine, since, timeout);
-    let mut rx = engine.inner.watch.execution(target);
+    let mut rx = match seen {
+        Some(execution) => engine.inner.watch.execution_from(target, execution),
+        None => engine.inner.watch.execution(target),
+    };
     loop {
         let seen = rx.borrow_and_update().clone();
         match seen {
@@ -661,7 +672,10 @@ async fn roll_out(
     let timeout = engine.inner.config.jobs.deploy_timeout;
     let until = deadline(engine, since, timeout);
     let mut rx = engine.inner.watch.app(&app.app);
-    engine.inner.watch.poke_app(&app.app);
+    // Pushed changes will say what the upgrade does; otherwise look now.
+    if !engine.inner.watch.is_pushing(&app.app.project) {
+        engine.inner.watch.poke_app(&app.app);
+    }
     loop {
         let seen = rx.borrow_and_update().clone();
         match seen {

@@ -225,17 +225,37 @@ impl WatchHub {
     }
 
     fn subscribe<T: Watched>(self: &Arc<Self>, key: &T::Key) -> watch::Receiver<Observed<T>> {
+        self.subscribe_from(key, None)
+    }
+
+    /// Follows an execution already seen (in the run request's answer): its watcher
+    /// starts from that value and need not poll at once.
+    pub fn execution_from(self: &Arc<Self>, key: &ExecutionRef, seen: Execution) -> watch::Receiver<Observed<Execution>> {
+        self.subscribe_from(key, Some(seen))
+    }
+
+    fn subscribe_from<T: Watched>(self: &Arc<Self>, key: &T::Key, seen: Option<T>) -> watch::Receiver<Observed<T>> {
         let slots = T::slots(self);
         let slot = slots.entry(key.clone()).or_insert_with(|| {
+            let initial = match &seen {
+                Some(v) => Observed::Seen(v.clone()),
+                None => Observed::Pending,
+            };
             let slot = Arc::new(Slot {
-                tx: watch::channel(Observed::Pending).0,
+                tx: watch::channel(initial).0,
                 poke: Notify::new(),
             });
-            tokio::spawn(run::<T>(self.clone(), key.clone(), slot.clone()));
+            tokio::spawn(run::<T>(self.clone(), key.clone(), slot.clone(), seen.clone()));
             slot
         });
         slot.tx.subscribe()
     }
+
+    /// Whether a project's changes are being pushed.
+    pub fn is_pushing(&self, project: &ProjectRef) -> bool {
+        self.pushing.contains_key(project)
+    }
+
 
     fn poke<T: Watched>(&self, key: &T::Key) -> bool {
         match T::slots(self).get(key) {
@@ -286,9 +306,14 @@ fn jitter(d: Duration) -> Duration {
     d.mul_f64(0.9 + fastrand::f64() * 0.2)
 }
 
-async fn run<T: Watched>(hub: Arc<WatchHub>, key: T::Key, slot: Arc<Slot<T>>) {
-    let mut last: Option<T> = None;
-    let mut delay = Duration::ZERO;
+async fn run<T: Watched>(hub: Arc<WatchHub>, key: T::Key, slot: Arc<Slot<T>>, seen: Option<T>) {
+    // Starting from a value just seen, the first poll can wait a whole interval.
+    let mut delay = match &seen {
+        Some(_) => hub.interval(T::project(&key)),
+        None => Duration::ZERO,
+    };
+    let mut last: Option<T> = seen;
+
     let mut failures = 0u32;
     loop {
         if !delay.is_zero() {

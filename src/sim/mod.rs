@@ -63,7 +63,38 @@ impl SimClock {
     pub fn real(&self, d: Duration) -> Duration {
         d.div_f64(self.speed)
     }
+
+    /// The real wall-clock time at which simulated time reaches `t` (ignoring later
+    /// manual advances).
+    pub fn wall_of(&self, t: Duration) -> SystemTime {
+        let offset = *self.offset.lock().unwrap_or_else(|e| e.into_inner());
+        self.epoch + t.saturating_sub(offset).div_f64(self.speed)
+    }
 }
+
+/// What happened to every execution and app, in real wall-clock time: for measuring
+/// how soon a change reaches the chat.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timeline {
+    pub executions: Vec<ObjectEvents>,
+    pub upgrades: Vec<ObjectEvents>,
+}
+
+/// The changes of one object (an execution id, or an app id with the upgrade's tag).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObjectEvents {
+    pub id: String,
+    pub tag: Option<String>,
+    pub events: Vec<TimedEvent>,
+}
+
+/// A change, and the text a progress message shows once it has seen it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimedEvent {
+    pub at_ms: i64,
+    pub shows: String,
+}
+
 
 /// Which endpoint a request hit, for counting and for aiming injected faults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -267,6 +298,45 @@ impl Simulator {
     pub fn stats(&self) -> SimStats {
         self.shared.state().stats.clone()
     }
+
+    /// Every change so far, with when it happened.
+    pub fn timeline(&self) -> Timeline {
+        let clock = &self.shared.clock;
+        let now = clock.now();
+        let at = |t: Duration| crate::clock::to_ms(clock.wall_of(t));
+        let state = self.shared.state();
+        let mut timeline = Timeline::default();
+        for p in state.pipelines.values() {
+            for e in p.executions.values() {
+                timeline.executions.push(ObjectEvents {
+                    id: e.id(),
+                    tag: None,
+                    events: e
+                        .events(now)
+                        .into_iter()
+                        .map(|(t, shows)| TimedEvent { at_ms: at(t), shows })
+                        .collect(),
+                });
+            }
+        }
+        for a in state.apps.values() {
+            for (tag, events) in a.upgrade_events(now) {
+                timeline.upgrades.push(ObjectEvents {
+                    id: a.id(),
+                    tag: Some(tag),
+                    events: events
+                        .into_iter()
+                        .map(|(t, shows)| TimedEvent {
+                            at_ms: at(t),
+                            shows: shows.to_string(),
+                        })
+                        .collect(),
+                });
+            }
+        }
+        timeline
+    }
+
 
     /// Adds a pipeline or replaces its scenario; its past runs and numbering stay.
     pub fn upsert_pipeline(&self, spec: PipelineScenario) -> Result<(), String> {

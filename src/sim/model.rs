@@ -126,6 +126,26 @@ impl SimExecution {
             .collect()
     }
 
+    /// What the run went through up to `now`, as (time, what a progress message shows
+    /// for it): `🔄 Build` when a stage starts, `✅ Build ` when it succeeds.
+    pub fn events(&self, now: Duration) -> Vec<(Duration, String)> {
+        let end = self.end().unwrap_or(now).min(now);
+        let mut events = Vec::new();
+        for (i, ((start, stop), stage)) in self.timeline().into_iter().zip(&self.stages).enumerate() {
+            if start <= end && start < stop {
+                events.push((start, format!("🔄 {}", stage.name)));
+            }
+            if stop <= end {
+                let mark = if self.fail_at == Some(i) { "❌" } else { "✅" };
+                events.push((stop, format!("{mark} {} ", stage.name)));
+            }
+            if self.fail_at == Some(i) {
+                break;
+            }
+        }
+        events
+    }
+
     /// When the run ends by itself (success, or the failing stage's end).
     fn natural_end(&self) -> Duration {
         let timeline = self.timeline();
@@ -397,6 +417,8 @@ pub(crate) struct SimApp {
     pub revision: u64,
     pub upgrade: Option<SimUpgrade>,
     pub created: Duration,
+    /// Every upgrade so far, with its tag, for the timeline.
+    pub history: Vec<(String, SimUpgrade)>,
 }
 
 impl SimApp {
@@ -408,6 +430,8 @@ impl SimApp {
             revision: 1,
             upgrade: None,
             created,
+            history: Vec::new(),
+
         }
     }
 
@@ -445,14 +469,37 @@ impl SimApp {
         let from = self.live_tag(now);
         self.tag = tag.to_string();
         self.revision += 1;
-        self.upgrade = Some(SimUpgrade {
+        let upgrade = SimUpgrade {
             at: now,
             from,
             install: secs(self.spec.install_seconds),
             rollout: secs(self.spec.rollout_seconds),
             fail: self.spec.fail.clone(),
-        });
+        };
+        self.history.push((tag.to_string(), upgrade.clone()));
+        self.upgrade = Some(upgrade);
     }
+
+    /// What each upgrade went through up to `now`, as (time, what a progress message
+    /// shows for it): `installing`, `deploying`, `✅ active`. An upgrade replaced by a
+    /// later one stops where it was.
+    pub fn upgrade_events(&self, now: Duration) -> Vec<(String, Vec<(Duration, &'static str)>)> {
+        self.history
+            .iter()
+            .enumerate()
+            .map(|(i, (tag, u))| {
+                let until = self.history.get(i + 1).map_or(now, |(_, next)| next.at.min(now));
+                let mut events = vec![(u.at, "installing")];
+                if u.fail.is_none() {
+                    events.push((u.at + u.install, "deploying"));
+                    events.push((u.at + u.install + u.rollout, "✅ active"));
+                }
+                events.retain(|(t, _)| *t <= until);
+                (tag.clone(), events)
+            })
+            .collect()
+    }
+
 
     /// The tag the running pods have: the new one once an upgrade succeeded.
     pub fn live_tag(&self, now: Duration) -> String {

@@ -40,6 +40,8 @@ pub(crate) fn router(shared: Shared_) -> Router {
         .route("/v3/project/{project}/deployLogs/{app}", get(deploy_logs))
         .route("/v3/project/{project}/subscribe", get(subscribe))
         .route("/admin/stats", get(admin_stats))
+        .route("/admin/timeline", get(admin_timeline))
+
         .route("/admin/advance", post(admin_advance))
         .route("/admin/pipelines", post(admin_pipeline))
         .route("/admin/apps", post(admin_app))
@@ -816,4 +818,12 @@ async fn admin_drop_subscriptions(State(s): State<Shared_>, headers: HeaderMap) 
         SimResponse::ok(&json!({"ok": true}))
     })
     .await
+}
+
+async fn admin_timeline(State(s): State<Shared_>, headers: HeaderMap) -> Response {
+    if !s.authorized(&headers) {
+        return SimResponse::unauthorized().into_response();
+    }
+    let timeline = super::Simulator { shared: s.clone() }.timeline();
+    SimResponse::ok(&serde_json::to_value(timeline).unwrap_or(Value::Null)).into_response()
 }
