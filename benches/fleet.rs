@@ -23,13 +23,17 @@ use releasebot::chat::memory::{MemoryChat, Record};
 use releasebot::chat::{Chat, EventSink, Message, MessageRef, Reply};
 use releasebot::clock::{Clock, to_ms};
 use releasebot::config::Config;
-use releasebot::engine::job::{AppMark, BuildInfo, DeployInfo, JobKind, JobRecord, JobState, LogExcerpt};
+use releasebot::engine::job::{
+    AppMark, BuildInfo, DeployInfo, JobKind, JobRecord, JobState, LogExcerpt,
+};
 use releasebot::engine::{Engine, EngineDeps, render};
 use releasebot::metrics::Metrics;
 use releasebot::names::{AppName, Branch, JobId, ProjectName, VersionTag};
 use releasebot::paas::{BuildStatus, ClientConfig, ExecutionRef, PaasClient, Rollout};
 use releasebot::secret::Secret;
-use releasebot::sim::{AppScenario, Faults, LogShape, PipelineScenario, Scenario, SimStats, StageSpec, Timeline};
+use releasebot::sim::{
+    AppScenario, Faults, LogShape, PipelineScenario, Scenario, SimStats, StageSpec, Timeline,
+};
 use releasebot::store::Store;
 use serde::{Deserialize, Serialize};
 
@@ -53,7 +57,9 @@ impl Mode {
     }
 
     fn parse(s: &str) -> Option<Mode> {
-        [Mode::Polling, Mode::Push, Mode::Naive].into_iter().find(|m| m.arg() == s)
+        [Mode::Polling, Mode::Push, Mode::Naive]
+            .into_iter()
+            .find(|m| m.arg() == s)
     }
 }
 
@@ -82,7 +88,11 @@ impl Options {
         let args: Vec<String> = std::env::args().skip(1).collect();
         let mut it = args.iter();
         while let Some(a) = it.next() {
-            let mut value = || it.next().cloned().unwrap_or_else(|| panic!("{a} needs a value"));
+            let mut value = || {
+                it.next()
+                    .cloned()
+                    .unwrap_or_else(|| panic!("{a} needs a value"))
+            };
             match a.as_str() {
                 "--jobs" => o.jobs = value().parse().expect("--jobs N"),
                 "--poll" => o.poll = humantime::parse_duration(&value()).expect("--poll 5s"),
@@ -90,7 +100,9 @@ impl Options {
                 "--ramp" => o.ramp = humantime::parse_duration(&value()).expect("--ramp 120s"),
                 "--scale" => o.scale = value().parse().expect("--scale X"),
                 "--projects" => o.projects = value().parse().expect("--projects N"),
-                "--child" => o.child = Some(Mode::parse(&value()).expect("--child polling|push|naive")),
+                "--child" => {
+                    o.child = Some(Mode::parse(&value()).expect("--child polling|push|naive"))
+                }
                 // Passed by `cargo bench`.
                 "--bench" => {}
                 _ => {}
@@ -199,21 +211,62 @@ fn report(options: &Options, outcomes: &[Outcome]) {
     let naive = outcomes.iter().find(|o| o.mode == "naive");
     type Cell = Box<dyn Fn(&Outcome) -> String>;
     let rows: Vec<(&str, Cell)> = vec![
-        ("commands / jobs", Box::new(|o| format!("{} / {}", o.commands, o.jobs))),
+        (
+            "commands / jobs",
+            Box::new(|o| format!("{} / {}", o.commands, o.jobs)),
+        ),
         ("succeeded", Box::new(|o| o.succeeded.to_string())),
-        ("wall time", Box::new(|o| format!("{:.0} s", o.wall_seconds))),
+        (
+            "wall time",
+            Box::new(|o| format!("{:.0} s", o.wall_seconds)),
+        ),
         ("PaaS requests", Box::new(|o| o.paas_requests.to_string())),
-        ("PaaS requests / command", Box::new(|o| format!("{:.1}", o.paas_requests_per_command))),
-        ("builds run / upgrades", Box::new(|o| format!("{} / {}", o.runs, o.upgrades))),
-        ("chat edits / job", Box::new(|o| format!("{:.1}", o.chat_edits_per_job))),
-        ("edits / visible state", Box::new(|o| format!("{:.2}", o.edits_per_visible_state))),
-        ("max edits in 5 s, one thread", Box::new(|o| o.max_edits_in_5s_per_thread.to_string())),
-        ("max chat calls in 1 s", Box::new(|o| o.max_chat_calls_per_second.to_string())),
-        ("change→edit p50 / p99", Box::new(|o| format!("{:.0} / {:.0} ms", o.change_to_edit_p50_ms, o.change_to_edit_p99_ms))),
-        ("changes measured / not shown", Box::new(|o| format!("{} / {}", o.changes_measured, o.changes_not_shown))),
-        ("command ack p50 / p99", Box::new(|o| format!("{:.2} / {:.2} ms", o.ack_p50_ms, o.ack_p99_ms))),
+        (
+            "PaaS requests / command",
+            Box::new(|o| format!("{:.1}", o.paas_requests_per_command)),
+        ),
+        (
+            "builds run / upgrades",
+            Box::new(|o| format!("{} / {}", o.runs, o.upgrades)),
+        ),
+        (
+            "chat edits / job",
+            Box::new(|o| format!("{:.1}", o.chat_edits_per_job)),
+        ),
+        (
+            "edits / visible state",
+            Box::new(|o| format!("{:.2}", o.edits_per_visible_state)),
+        ),
+        (
+            "max edits in 5 s, one thread",
+            Box::new(|o| o.max_edits_in_5s_per_thread.to_string()),
+        ),
+        (
+            "max chat calls in 1 s",
+            Box::new(|o| o.max_chat_calls_per_second.to_string()),
+        ),
+        (
+            "change→edit p50 / p99",
+            Box::new(|o| {
+                format!(
+                    "{:.0} / {:.0} ms",
+                    o.change_to_edit_p50_ms, o.change_to_edit_p99_ms
+                )
+            }),
+        ),
+        (
+            "changes measured / not shown",
+            Box::new(|o| format!("{} / {}", o.changes_measured, o.changes_not_shown)),
+        ),
+        (
+            "command ack p50 / p99",
+            Box::new(|o| format!("{:.2} / {:.2} ms", o.ack_p50_ms, o.ack_p99_ms)),
+        ),
         ("peak RSS", Box::new(|o| format!("{:.1} MB", o.peak_rss_mb))),
-        ("CPU", Box::new(|o| format!("{:.1} s, {:.3} cores", o.cpu_seconds, o.cpu_cores_average))),
+        (
+            "CPU",
+            Box::new(|o| format!("{:.1} s, {:.3} cores", o.cpu_seconds, o.cpu_cores_average)),
+        ),
     ];
     let mut header = format!("{:<30}", "");
     for o in outcomes {
@@ -253,27 +306,46 @@ fn report(options: &Options, outcomes: &[Outcome]) {
         let mut checks = vec![
             ("peak RSS < 100 MB", o.peak_rss_mb < 100.0),
             ("command ack p99 < 20 ms", o.ack_p99_ms < 20.0),
-            ("edits per visible state ≤ 1.5", o.edits_per_visible_state <= 1.5),
-            ("≤ 5 edits per 5 s in a thread", o.max_edits_in_5s_per_thread <= 5),
-            ("≤ 50 chat calls per second", o.max_chat_calls_per_second <= 50),
+            (
+                "edits per visible state ≤ 1.5",
+                o.edits_per_visible_state <= 1.5,
+            ),
+            (
+                "≤ 5 edits per 5 s in a thread",
+                o.max_edits_in_5s_per_thread <= 5,
+            ),
+            (
+                "≤ 50 chat calls per second",
+                o.max_chat_calls_per_second <= 50,
+            ),
         ];
         if o.mode == "polling" {
             checks.push(("CPU < 0.2 cores", o.cpu_cores_average < 0.2));
-            checks.push(("change→edit p99 < 1.2 × poll", o.change_to_edit_p99_ms < 1.2 * poll_ms));
+            checks.push((
+                "change→edit p99 < 1.2 × poll",
+                o.change_to_edit_p99_ms < 1.2 * poll_ms,
+            ));
             if let Some(n) = naive {
-                checks.push(("PaaS requests ≤ ½ naive", o.paas_requests_per_command <= n.paas_requests_per_command / 2.0));
+                checks.push((
+                    "PaaS requests ≤ ½ naive",
+                    o.paas_requests_per_command <= n.paas_requests_per_command / 2.0,
+                ));
             }
         } else {
             checks.push(("change→edit p99 < 100 ms", o.change_to_edit_p99_ms < 100.0));
             if let Some(n) = naive {
-                checks.push(("PaaS requests ≤ 1/20 naive", o.paas_requests_per_command <= n.paas_requests_per_command / 20.0));
+                checks.push((
+                    "PaaS requests ≤ 1/20 naive",
+                    o.paas_requests_per_command <= n.paas_requests_per_command / 20.0,
+                ));
             }
         }
         for (what, ok) in checks {
             println!("{:<6} {} {what}", if ok { "met" } else { "MISSED" }, o.mode);
         }
     }
-    let dir = PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into())).join("bench");
+    let dir = PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()))
+        .join("bench");
     let _ = std::fs::create_dir_all(&dir);
     let json = serde_json::json!({
         "command": format!("cargo bench --bench fleet -- --jobs {} --poll {} --push {} --ramp {} --scale {} --projects {}",
@@ -284,7 +356,8 @@ fn report(options: &Options, outcomes: &[Outcome]) {
         "ratios": ratios,
     });
     let path = dir.join("fleet.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&json).expect("json")).expect("write fleet.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&json).expect("json"))
+        .expect("write fleet.json");
     println!("written to {}", path.display());
 }
 
@@ -300,14 +373,19 @@ fn scenario(options: &Options, push: bool) -> Scenario {
                 project: format!("p-b{i:03}"),
                 pipeline: format!("p-pl{i:03}"),
                 image: Some(format!("harbor.example.com/bench/svc{i:03}")),
-                stages: [("Test", 90.0), ("Build", 120.0), ("Publish Image", 45.0), ("Chart", 10.0)]
-                    .iter()
-                    .map(|(name, secs)| StageSpec {
-                        name: (*name).into(),
-                        seconds: s(*secs),
-                        chart: *name == "Chart",
-                    })
-                    .collect(),
+                stages: [
+                    ("Test", 90.0),
+                    ("Build", 120.0),
+                    ("Publish Image", 45.0),
+                    ("Chart", 10.0),
+                ]
+                .iter()
+                .map(|(name, secs)| StageSpec {
+                    name: (*name).into(),
+                    seconds: s(*secs),
+                    chart: *name == "Chart",
+                })
+                .collect(),
                 clone_seconds: s(5.0),
                 provision_seconds: s(3.0),
                 fail_at: None,
@@ -398,9 +476,17 @@ impl Drop for SimProcess {
 
 fn start_sim(scenario: &Scenario, dir: &std::path::Path) -> SimProcess {
     let path = dir.join("scenario.json");
-    std::fs::write(&path, serde_json::to_string(scenario).expect("json")).expect("write the scenario");
+    std::fs::write(&path, serde_json::to_string(scenario).expect("json"))
+        .expect("write the scenario");
     let mut child = Command::new(env!("CARGO_BIN_EXE_releasebot"))
-        .args(["sim", "--listen", "127.0.0.1:0", "--token", TOKEN, "--scenario"])
+        .args([
+            "sim",
+            "--listen",
+            "127.0.0.1:0",
+            "--token",
+            TOKEN,
+            "--scenario",
+        ])
         .arg(&path)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
@@ -409,7 +495,9 @@ fn start_sim(scenario: &Scenario, dir: &std::path::Path) -> SimProcess {
         .expect("the simulator starts");
     let stdout = child.stdout.take().expect("stdout");
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("the simulator says where it serves");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("the simulator says where it serves");
     let url = line
         .split_whitespace()
         .find(|w| w.starts_with("http://"))
@@ -434,9 +522,20 @@ async fn admin<T: for<'de> Deserialize<'de>>(url: &str, path: &str) -> T {
 /// CPU seconds this process has used.
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks: f64 = fields.get(11).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0)
-        + fields.get(12).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks: f64 = fields
+        .get(11)
+        .and_then(|f| f.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        + fields
+            .get(12)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0);
     ticks / 100.0
 }
 
@@ -460,7 +559,11 @@ fn percentile(values: &mut [f64], p: f64) -> f64 {
 }
 
 async fn child(mode: Mode, options: &Options) -> Outcome {
-    let dir = std::env::temp_dir().join(format!("releasebot-fleet-{}-{}", mode.arg(), std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "releasebot-fleet-{}-{}",
+        mode.arg(),
+        std::process::id()
+    ));
     std::fs::create_dir_all(&dir).expect("a temp dir");
     let push = mode == Mode::Push;
     let sim = start_sim(&scenario(options, push), &dir);
@@ -518,7 +621,9 @@ async fn child(mode: Mode, options: &Options) -> Outcome {
                 }
             }
             let last = engine.live_jobs().len() + engine.finished_jobs(100_000).len();
-            (1..=last as u64).filter_map(|id| engine.job_record(JobId(id))).collect()
+            (1..=last as u64)
+                .filter_map(|id| engine.job_record(JobId(id)))
+                .collect()
         }
         Mode::Naive => {
             let mut tasks = Vec::new();
@@ -529,7 +634,8 @@ async fn child(mode: Mode, options: &Options) -> Outcome {
                 .await;
                 let t = Instant::now();
                 let job = naive::parse(i as u64 + 1, user, command, &config);
-                let (paas, chat, config, poll) = (paas.clone(), chat.clone(), config.clone(), options.poll);
+                let (paas, chat, config, poll) =
+                    (paas.clone(), chat.clone(), config.clone(), options.poll);
                 tasks.push(tokio::spawn(naive::run(job, paas, chat, config, poll)));
                 acks.push(t.elapsed().as_secs_f64() * 1000.0);
             }
@@ -544,7 +650,9 @@ async fn child(mode: Mode, options: &Options) -> Outcome {
     let cpu = cpu_seconds() - cpu_start;
     let stats: SimStats = admin(&sim.url, "/admin/stats").await;
     let timeline: Timeline = admin(&sim.url, "/admin/timeline").await;
-    let outcome = measure(mode, options, &records, &chat, chat_epoch, &stats, &timeline, acks, wall, cpu);
+    let outcome = measure(
+        mode, options, &records, &chat, chat_epoch, &stats, &timeline, acks, wall, cpu,
+    );
     let _ = std::fs::remove_dir_all(&dir);
     outcome
 }
@@ -565,8 +673,11 @@ fn measure(
     let epoch_ms = to_ms(chat_epoch) as f64;
     let all = chat.records();
     let wall_ms = |at: Duration| epoch_ms + at.as_secs_f64() * 1000.0;
-    let executions: HashMap<&str, &Vec<releasebot::sim::TimedEvent>> =
-        timeline.executions.iter().map(|e| (e.id.as_str(), &e.events)).collect();
+    let executions: HashMap<&str, &Vec<releasebot::sim::TimedEvent>> = timeline
+        .executions
+        .iter()
+        .map(|e| (e.id.as_str(), &e.events))
+        .collect();
     let upgrades: HashMap<(&str, &str), &Vec<releasebot::sim::TimedEvent>> = timeline
         .upgrades
         .iter()
@@ -578,7 +689,9 @@ fn measure(
     let mut edits = 0usize;
     let mut messages = 0usize;
     for r in records {
-        let Some(progress) = &r.progress else { continue };
+        let Some(progress) = &r.progress else {
+            continue;
+        };
         messages += 1;
         let history: Vec<(f64, String)> = chat
             .history(progress)
@@ -587,7 +700,12 @@ fn measure(
             .collect();
         edits += history.len().saturating_sub(1);
         let mut events: Vec<&releasebot::sim::TimedEvent> = Vec::new();
-        if let Some(e) = r.build.as_ref().and_then(|b| b.execution.as_deref()).and_then(|id| executions.get(id)) {
+        if let Some(e) = r
+            .build
+            .as_ref()
+            .and_then(|b| b.execution.as_deref())
+            .and_then(|id| executions.get(id))
+        {
             events.extend(e.iter());
         }
         if let (Some(d), Some(tag)) = (&r.deploy, &r.tag) {
@@ -600,7 +718,10 @@ fn measure(
         visible += events.len() + 2;
         for event in events {
             let at = event.at_ms as f64;
-            match history.iter().find(|(t, text)| *t >= at - 1.0 && text.contains(&event.shows)) {
+            match history
+                .iter()
+                .find(|(t, text)| *t >= at - 1.0 && text.contains(&event.shows))
+            {
                 Some((t, _)) => delays.push(t - at),
                 None => not_shown += 1,
             }
@@ -612,7 +733,10 @@ fn measure(
     for rec in &all {
         match rec {
             Record::Edit { at, target, .. } => {
-                per_channel.entry(target.channel.clone()).or_default().push(*at);
+                per_channel
+                    .entry(target.channel.clone())
+                    .or_default()
+                    .push(*at);
                 calls.push(*at);
             }
             Record::Post { at, .. } | Record::Thread { at, .. } => calls.push(*at),
@@ -644,7 +768,10 @@ fn measure(
         mode: mode.arg().into(),
         commands: options.jobs,
         jobs: messages,
-        succeeded: records.iter().filter(|r| r.state == JobState::Succeeded).count(),
+        succeeded: records
+            .iter()
+            .filter(|r| r.state == JobState::Succeeded)
+            .count(),
         wall_seconds: wall,
         paas_requests,
         paas_requests_per_command: paas_requests as f64 / options.jobs as f64,
@@ -653,7 +780,11 @@ fn measure(
         chat_edits: edits,
         chat_edits_per_job: edits as f64 / jobs as f64,
         visible_states_per_job: visible as f64 / jobs as f64,
-        edits_per_visible_state: if visible > 0 { edits as f64 / visible as f64 } else { 0.0 },
+        edits_per_visible_state: if visible > 0 {
+            edits as f64 / visible as f64
+        } else {
+            0.0
+        },
         max_edits_in_5s_per_thread: max_thread,
         max_chat_calls_per_second: max_global,
         changes_measured: delays.len(),
@@ -670,7 +801,12 @@ fn measure(
 
 /// The Rancher project of a job's app (`p-b007` for `svc007`).
 fn project_of(r: &JobRecord) -> String {
-    let name = r.app.as_ref().map(|a| a.as_str()).or(r.project.as_ref().map(|p| p.as_str())).unwrap_or("");
+    let name = r
+        .app
+        .as_ref()
+        .map(|a| a.as_str())
+        .or(r.project.as_ref().map(|p| p.as_str()))
+        .unwrap_or("");
     format!("p-b{}", name.trim_start_matches("svc"))
 }
 
@@ -687,9 +823,12 @@ mod naive {
             _ => JobKind::Release,
         };
         let name = words[1];
-        let project = ProjectName::parse(name).ok().filter(|_| kind != JobKind::Deploy);
+        let project = ProjectName::parse(name)
+            .ok()
+            .filter(|_| kind != JobKind::Deploy);
         let app = AppName::parse(name).ok().filter(|_| kind != JobKind::Build);
-        let branch = (kind != JobKind::Deploy).then(|| Branch::parse(words.get(2).copied().unwrap_or("master")).expect("a branch"));
+        let branch = (kind != JobKind::Deploy)
+            .then(|| Branch::parse(words.get(2).copied().unwrap_or("master")).expect("a branch"));
         let tag = (kind == JobKind::Deploy).then(|| VersionTag::parse(words[2]).expect("a tag"));
         let _ = config;
         JobRecord {
@@ -737,12 +876,21 @@ mod naive {
         }
     }
 
-    pub async fn run(mut r: JobRecord, paas: PaasClient, chat: Arc<MemoryChat>, config: Arc<Config>, poll: Duration) -> JobRecord {
+    pub async fn run(
+        mut r: JobRecord,
+        paas: PaasClient,
+        chat: Arc<MemoryChat>,
+        config: Arc<Config>,
+        poll: Duration,
+    ) -> JobRecord {
         let clock = Clock::new();
         r.created_ms = clock.now_ms();
         r.updated_ms = r.created_ms;
         let channel = r.channel.clone();
-        let Ok(thread) = chat.open_thread(&channel, &render::summary(&r), &render::thread_title(&r)).await else {
+        let Ok(thread) = chat
+            .open_thread(&channel, &render::summary(&r), &render::thread_title(&r))
+            .await
+        else {
             return r;
         };
         let first = render::progress(&r);
@@ -751,19 +899,34 @@ mod naive {
         };
         r.thread = Some(thread);
         r.progress = Some(target.clone());
-        let mut shown = Shown { chat, target, last: first };
-        if let Some(project) = r.project.clone().and_then(|p| config.projects.get(&p).cloned()) {
+        let mut shown = Shown {
+            chat,
+            target,
+            last: first,
+        };
+        if let Some(project) = r
+            .project
+            .clone()
+            .and_then(|p| config.projects.get(&p).cloned())
+        {
             let branch = r.branch.clone().expect("a branch");
-            let Ok(execution) = paas.run_pipeline(&project.pipeline, branch.as_str(), None).await else {
+            let Ok(execution) = paas
+                .run_pipeline(&project.pipeline, branch.as_str(), None)
+                .await
+            else {
                 r.state = JobState::Failed;
                 return r;
             };
             let target = ExecutionRef::new(project.pipeline.project.clone(), execution.id.clone());
             r.state = JobState::Building;
-            r.build.get_or_insert_with(Default::default).observe(&execution);
+            r.build
+                .get_or_insert_with(Default::default)
+                .observe(&execution);
             loop {
                 tokio::time::sleep(poll).await;
-                let Ok(e) = paas.get_execution(&target).await else { continue };
+                let Ok(e) = paas.get_execution(&target).await else {
+                    continue;
+                };
                 r.build.get_or_insert_with(Default::default).observe(&e);
                 r.updated_ms = clock.now_ms();
                 shown.show(&r).await;
@@ -794,13 +957,19 @@ mod naive {
                 upgraded: true,
                 ..DeployInfo::default()
             };
-            if paas.upgrade_app(&app.app, tag.as_str(), &before).await.is_err() {
+            if paas
+                .upgrade_app(&app.app, tag.as_str(), &before)
+                .await
+                .is_err()
+            {
                 r.state = JobState::Failed;
                 return r;
             }
             loop {
                 tokio::time::sleep(poll).await;
-                let Ok(now) = paas.get_app(&app.app).await else { continue };
+                let Ok(now) = paas.get_app(&app.app).await else {
+                    continue;
+                };
                 let done = match now.rollout() {
                     Rollout::Installing { .. } => {
                         deploy.saw("installing");

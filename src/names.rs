@@ -124,7 +124,8 @@ impl Branch {
         if s.contains("@{") {
             return bad("it contains '@{'");
         }
-        if s == "@" || s == "HEAD" {
+        // `@` alone is a valid branch for git (`refs/heads/@`); `HEAD` is not.
+        if s == "HEAD" {
             return bad("it is a reserved name");
         }
         if s.starts_with('/') || s.ends_with('/') || s.contains("//") {
@@ -325,8 +326,9 @@ mod tests {
             ("a//b", "//"),
             ("a/.b", "component starting with ."),
             ("a.", "trailing ."),
-            ("@", "@"),
+            ("HEAD", "HEAD"),
         ];
+
         for (bad, rule) in cases {
             assert!(
                 Branch::parse(bad).is_err(),

@@ -770,7 +770,9 @@ impl Engine {
             notified.as_mut().enable();
             let busy = self.inner.jobs.iter().any(|j| {
                 let r = j.lock();
-                r.state != JobState::AwaitingApproval || r.approval_message.is_none()
+                !(r.state == JobState::AwaitingApproval
+                    && r.approval_message.is_some()
+                    && r.approval.as_ref().is_some_and(|a| a.status.is_pending()))
             });
             if !busy {
                 break;

@@ -15,7 +15,7 @@ use super::{Engine, Job, render};
 use crate::chat::{APPROVE, Actor, ChatError, REJECT};
 use crate::clock::{from_ms, short_duration};
 use crate::names::VersionTag;
-use crate::paas::{BuildStatus, ExecutionId, ExecutionRef, Rollout, StopOutcome};
+use crate::paas::{BuildStatus, ExecutionId, ExecutionRef, PaasError, Rollout, StopOutcome};
 
 /// How a job ends when it does not succeed, with the one sentence that says why.
 pub(super) enum End {
@@ -23,6 +23,47 @@ pub(super) enum End {
     Rejected(String),
     Cancelled(String),
     TimedOut(String),
+}
+
+/// How long a step that is safe to repeat keeps trying through transient errors.
+const PATIENCE: Duration = Duration::from_secs(10 * 60);
+
+/// Runs a PaaS call that is safe to repeat, retrying transient errors with backoff for
+/// up to [`PATIENCE`] and saying in the job's message that the PaaS is unreachable
+/// meanwhile. Other errors come back at once.
+async fn patiently<T, F, Fut>(
+    engine: &Engine,
+    job: &Arc<Job>,
+    retry: fn(&crate::paas::PaasError) -> bool,
+    mut call: F,
+) -> Result<T, crate::paas::PaasError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, crate::paas::PaasError>>,
+{
+    let until = Instant::now() + PATIENCE;
+    let mut failures = 0u32;
+    loop {
+        match call().await {
+            Ok(v) => {
+                if failures > 0 {
+                    engine.update(job, |r| r.notice = None);
+                }
+                return Ok(v);
+            }
+            Err(e) if retry(&e) && Instant::now() < until => {
+                failures += 1;
+                let wait = Duration::from_secs(1)
+                    .saturating_mul(1 << failures.min(5))
+                    .min(Duration::from_secs(30));
+                engine.update(job, |r| {
+                    r.notice = Some(format!("PaaS unreachable, retrying. {e}"))
+                });
+                tokio::time::sleep(wait).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Failed polls in a row before the message says the PaaS is unreachable.
@@ -212,10 +253,11 @@ async fn start_execution(
             .store
             .claimed_executions(job.id)
             .unwrap_or_default();
-        let found = paas
-            .find_execution_since(&config.pipeline, branch.as_str(), from_ms(intent))
-            .await
-            .map_err(|e| {
+        let found = patiently(engine, job, PaasError::is_transient, || {
+            paas.find_execution_since(&config.pipeline, branch.as_str(), from_ms(intent))
+        })
+        .await
+        .map_err(|e| {
                 End::Failed(format!(
                     "After a restart releasebot could not learn whether the build of {project}@{branch} had started, so it started no other. {e}"
                 ))
@@ -256,18 +298,21 @@ async fn start_execution(
                 "releasebot could not record the build before starting it, so it started nothing ({e})."
             ))
         })?;
-    let started = paas
-        .run_pipeline(
+    // Only errors that prove the request never reached the PaaS are retried (an
+    // ambiguous one comes back as `Unconfirmed`).
+    let started = patiently(engine, job, PaasError::is_safe_to_resend, || {
+        paas.run_pipeline(
             &config.pipeline,
             branch.as_str(),
             engine.inner.webhook_url.as_deref(),
         )
-        .await
-        .map_err(|e| {
-            End::Failed(format!(
-                "The build of {project}@{branch} could not start. {e}"
-            ))
-        })?;
+    })
+    .await
+    .map_err(|e| {
+        End::Failed(format!(
+            "The build of {project}@{branch} could not start. {e}"
+        ))
+    })?;
     let now = engine.inner.clock.now_ms();
     engine.update(job, |r| {
         let b = r.build.get_or_insert_with(Default::default);
@@ -612,7 +657,11 @@ async fn roll_out(
     let paas = &engine.inner.paas;
     let upgraded = job.lock().deploy.as_ref().is_some_and(|d| d.upgraded);
     if !upgraded {
-        let before = paas.get_app(&app.app).await.map_err(|e| {
+        let before = patiently(engine, job, PaasError::is_transient, || {
+            paas.get_app(&app.app)
+        })
+        .await
+        .map_err(|e| {
             End::Failed(format!(
                 "releasebot could not read the app {} before deploying. {e}",
                 app.name
@@ -648,14 +697,16 @@ async fn roll_out(
                         "releasebot could not record the deploy before starting it, so it deployed nothing ({e})."
                     ))
                 })?;
-            paas.upgrade_app(&app.app, tag.as_str(), &before)
-                .await
-                .map_err(|e| {
-                    End::Failed(format!(
-                        "The deploy of {tag} to {} was refused. {e}",
-                        app.name
-                    ))
-                })?;
+            patiently(engine, job, PaasError::is_safe_to_resend, || {
+                paas.upgrade_app(&app.app, tag.as_str(), &before)
+            })
+            .await
+            .map_err(|e| {
+                End::Failed(format!(
+                    "The deploy of {tag} to {} was refused. {e}",
+                    app.name
+                ))
+            })?;
             engine.update(job, |r| {
                 r.deploy.get_or_insert_with(Default::default).upgraded = true
             });
@@ -771,7 +822,11 @@ async fn roll_out(
 /// Pulls the deploy logs once the rollout is active. Missing logs are not a failure.
 async fn fetch_logs(engine: &Engine, job: &Arc<Job>, app: &crate::config::App) {
     engine.update(job, |r| r.state = JobState::FetchingLogs);
-    let excerpt = match engine.inner.paas.deploy_logs(&app.app).await {
+    let excerpt = match patiently(engine, job, PaasError::is_transient, || {
+        engine.inner.paas.deploy_logs(&app.app)
+    })
+    .await
+    {
         Ok(Some(lines)) => LogExcerpt {
             lines: excerpt(engine, &lines),
             ..LogExcerpt::default()

@@ -230,11 +230,19 @@ impl WatchHub {
 
     /// Follows an execution already seen (in the run request's answer): its watcher
     /// starts from that value and need not poll at once.
-    pub fn execution_from(self: &Arc<Self>, key: &ExecutionRef, seen: Execution) -> watch::Receiver<Observed<Execution>> {
+    pub fn execution_from(
+        self: &Arc<Self>,
+        key: &ExecutionRef,
+        seen: Execution,
+    ) -> watch::Receiver<Observed<Execution>> {
         self.subscribe_from(key, Some(seen))
     }
 
-    fn subscribe_from<T: Watched>(self: &Arc<Self>, key: &T::Key, seen: Option<T>) -> watch::Receiver<Observed<T>> {
+    fn subscribe_from<T: Watched>(
+        self: &Arc<Self>,
+        key: &T::Key,
+        seen: Option<T>,
+    ) -> watch::Receiver<Observed<T>> {
         let slots = T::slots(self);
         let slot = slots.entry(key.clone()).or_insert_with(|| {
             let initial = match &seen {
@@ -245,7 +253,12 @@ impl WatchHub {
                 tx: watch::channel(initial).0,
                 poke: Notify::new(),
             });
-            tokio::spawn(run::<T>(self.clone(), key.clone(), slot.clone(), seen.clone()));
+            tokio::spawn(run::<T>(
+                self.clone(),
+                key.clone(),
+                slot.clone(),
+                seen.clone(),
+            ));
             slot
         });
         slot.tx.subscribe()
@@ -255,7 +268,6 @@ impl WatchHub {
     pub fn is_pushing(&self, project: &ProjectRef) -> bool {
         self.pushing.contains_key(project)
     }
-
 
     fn poke<T: Watched>(&self, key: &T::Key) -> bool {
         match T::slots(self).get(key) {

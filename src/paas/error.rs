@@ -48,13 +48,26 @@ fn retry_hint(after: &Option<Duration>) -> String {
 }
 
 impl PaasError {
-    /// Worth retrying a read for: the PaaS may answer next time.
+    /// Worth retrying a read for: the PaaS may answer next time. A body that cannot be
+    /// read counts: a proxy cutting a response short is a passing fault.
     pub fn is_transient(&self) -> bool {
-        match self {
+        matches!(
+            self,
             PaasError::Timeout { .. }
-            | PaasError::Unreachable { .. }
-            | PaasError::RateLimited { .. } => true,
-            PaasError::Server { status, .. } => matches!(status, 502..=504),
+                | PaasError::Unreachable { .. }
+                | PaasError::RateLimited { .. }
+                | PaasError::Undecodable { .. }
+                | PaasError::Server { .. }
+        )
+    }
+
+    /// A request that changes something and failed this way never reached the PaaS
+    /// (refused connection, rate limit, cluster unavailable), so it may be sent again.
+    /// A 500 may mean the PaaS refused it for good ("no pipeline config"): not resent.
+    pub fn is_safe_to_resend(&self) -> bool {
+        match self {
+            PaasError::Unreachable { .. } | PaasError::RateLimited { .. } => true,
+            PaasError::Server { status, .. } => *status == 503,
             _ => false,
         }
     }

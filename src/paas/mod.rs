@@ -227,22 +227,25 @@ impl PaasClient {
         let sent = self
             .send_change(Operation::RunPipeline, &url, Some(&body))
             .await;
-        match sent {
-            Ok(reply) => self.decode(&reply.body, "pipeline execution", Execution::decode),
-            Err(SendFailure::NotSent(e)) => Err(e),
-            Err(SendFailure::Ambiguous(e)) => {
-                tracing::warn!(pipeline = %pipeline, error = %e, "run request ambiguous; looking for its execution");
-                for wait in [1u64, 2, 4] {
-                    tokio::time::sleep(Duration::from_secs(wait)).await;
-                    if let Ok(found) = self.find_execution_since(pipeline, branch, since).await
-                        && let Some(execution) = found.into_iter().next()
-                    {
-                        return Ok(execution);
-                    }
-                }
-                Err(PaasError::Unconfirmed { action: "run" })
+        let ambiguous = match sent {
+            // An answer that cannot be read still means the run was accepted.
+            Ok(reply) => match self.decode(&reply.body, "pipeline execution", Execution::decode) {
+                Ok(execution) => return Ok(execution),
+                Err(e) => e,
+            },
+            Err(SendFailure::NotSent(e)) => return Err(e),
+            Err(SendFailure::Ambiguous(e)) => e,
+        };
+        tracing::warn!(pipeline = %pipeline, error = %ambiguous, "run request ambiguous; looking for its execution");
+        for wait in [1u64, 2, 4] {
+            tokio::time::sleep(Duration::from_secs(wait)).await;
+            if let Ok(found) = self.find_execution_since(pipeline, branch, since).await
+                && let Some(execution) = found.into_iter().next()
+            {
+                return Ok(execution);
             }
         }
+        Err(PaasError::Unconfirmed { action: "run" })
     }
 
     /// Executions of `pipeline` on `branch` created at or after `since` (allowing a
@@ -572,7 +575,7 @@ impl PaasClient {
                 Err(f) => f,
             };
             match failure {
-                SendFailure::NotSent(e) if e.is_transient() && attempt < attempts => {
+                SendFailure::NotSent(e) if e.is_safe_to_resend() && attempt < attempts => {
                     let wait = match &e {
                         PaasError::RateLimited {
                             retry_after: Some(d),

@@ -95,7 +95,6 @@ pub struct TimedEvent {
     pub shows: String,
 }
 
-
 /// Which endpoint a request hit, for counting and for aiming injected faults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -314,7 +313,10 @@ impl Simulator {
                     events: e
                         .events(now)
                         .into_iter()
-                        .map(|(t, shows)| TimedEvent { at_ms: at(t), shows })
+                        .map(|(t, shows)| TimedEvent {
+                            at_ms: at(t),
+                            shows,
+                        })
                         .collect(),
                 });
             }
@@ -336,7 +338,6 @@ impl Simulator {
         }
         timeline
     }
-
 
     /// Adds a pipeline or replaces its scenario; its past runs and numbering stay.
     pub fn upsert_pipeline(&self, spec: PipelineScenario) -> Result<(), String> {

@@ -131,12 +131,17 @@ impl SimExecution {
     pub fn events(&self, now: Duration) -> Vec<(Duration, String)> {
         let end = self.end().unwrap_or(now).min(now);
         let mut events = Vec::new();
-        for (i, ((start, stop), stage)) in self.timeline().into_iter().zip(&self.stages).enumerate() {
+        for (i, ((start, stop), stage)) in self.timeline().into_iter().zip(&self.stages).enumerate()
+        {
             if start <= end && start < stop {
                 events.push((start, format!("🔄 {}", stage.name)));
             }
             if stop <= end {
-                let mark = if self.fail_at == Some(i) { "❌" } else { "✅" };
+                let mark = if self.fail_at == Some(i) {
+                    "❌"
+                } else {
+                    "✅"
+                };
                 events.push((stop, format!("{mark} {} ", stage.name)));
             }
             if self.fail_at == Some(i) {
@@ -431,7 +436,6 @@ impl SimApp {
             upgrade: None,
             created,
             history: Vec::new(),
-
         }
     }
 
@@ -488,7 +492,10 @@ impl SimApp {
             .iter()
             .enumerate()
             .map(|(i, (tag, u))| {
-                let until = self.history.get(i + 1).map_or(now, |(_, next)| next.at.min(now));
+                let until = self
+                    .history
+                    .get(i + 1)
+                    .map_or(now, |(_, next)| next.at.min(now));
                 let mut events = vec![(u.at, "installing")];
                 if u.fail.is_none() {
                     events.push((u.at + u.install, "deploying"));
@@ -499,7 +506,6 @@ impl SimApp {
             })
             .collect()
     }
-
 
     /// The tag the running pods have: the new one once an upgrade succeeded.
     pub fn live_tag(&self, now: Duration) -> String {

@@ -41,7 +41,6 @@ pub(crate) fn router(shared: Shared_) -> Router {
         .route("/v3/project/{project}/subscribe", get(subscribe))
         .route("/admin/stats", get(admin_stats))
         .route("/admin/timeline", get(admin_timeline))
-
         .route("/admin/advance", post(admin_advance))
         .route("/admin/pipelines", post(admin_pipeline))
         .route("/admin/apps", post(admin_app))

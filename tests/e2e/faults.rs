@@ -1,0 +1,367 @@
+//! Faults injected with the simulator: each scenario runs a real release and checks
+//! what the people in the thread see, and that nothing was started twice or lost.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use releasebot::chat::{ChatError, Reply};
+use releasebot::engine::job::JobState;
+use releasebot::names::JobId;
+use releasebot::sim::{Fault, InjectedFault, Route, Scenario};
+
+use crate::cli::{Cli, TempDir, fast_config, spawn_cli};
+use crate::helpers::{TOKEN, TestBot, demo_config, spawn_bot, spawn_sim};
+
+/// Faults served and processes killed over the suite, for the README's figures.
+pub static FAULTS_SERVED: AtomicU64 = AtomicU64::new(0);
+pub static KILLS: AtomicU64 = AtomicU64::new(0);
+
+fn storm(fault: Fault, times: u32) -> InjectedFault {
+    InjectedFault {
+        route: None,
+        fault,
+        times,
+    }
+}
+
+/// Runs `/release api` to its end and checks it succeeded with one build and one upgrade.
+async fn release_survives(bot: &TestBot, during_build: impl FnOnce(&TestBot)) {
+    let job = bot.start("alice", "/release api").await;
+    bot.wait_for(job, "building", |r| r.state == JobState::Building)
+        .await;
+    during_build(bot);
+    let r = bot.finished(job).await;
+    let text = bot.progress(job);
+    assert_eq!(r.state, JobState::Succeeded, "{text}");
+    assert!(text.contains("✅ active"), "{text}");
+    assert!(
+        !text.contains("unreachable"),
+        "the outage notice is gone:\n{text}"
+    );
+    let stats = bot.sim.stats();
+    assert_eq!(stats.total_runs(), 1, "one build: {stats:?}");
+    assert_eq!(stats.total_upgrades(), 1, "one upgrade: {stats:?}");
+    FAULTS_SERVED.fetch_add(stats.faults, Ordering::Relaxed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_paas_refusing_connections_for_two_minutes_mid_build() {
+    let bot = spawn_bot(Scenario::demo(), demo_config(|_| {})).await;
+    let job = bot.start("alice", "/release api").await;
+    bot.wait_for(job, "building", |r| r.state == JobState::Building)
+        .await;
+    bot.sim.set_down(true);
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    assert!(
+        bot.progress(job).contains("⚠️ PaaS unreachable, retrying."),
+        "{}",
+        bot.progress(job)
+    );
+    bot.sim.set_down(false);
+    let r = bot.finished(job).await;
+    assert_eq!(r.state, JobState::Succeeded, "{}", bot.progress(job));
+    assert_eq!(bot.sim.stats().total_runs(), 1);
+    assert_eq!(bot.sim.stats().total_upgrades(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn storms_of_429_502_slow_and_broken_answers_are_ridden_out() {
+    let storms = [
+        Fault::RateLimited {
+            retry_after_seconds: 2.0,
+        },
+        Fault::Html502,
+        Fault::Slow { ms: 10_000 },
+        Fault::Truncated,
+        Fault::ServerError,
+        Fault::Unavailable,
+    ];
+    for fault in storms {
+        let bot = spawn_bot(Scenario::demo(), demo_config(|_| {})).await;
+        let f = fault.clone();
+        release_survives(&bot, move |bot| bot.sim.inject(storm(f, 12))).await;
+        eprintln!("reliability: storm of {fault:?} survived");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn random_faults_on_every_request_from_the_start() {
+    let mut scenario = Scenario::demo();
+    scenario.seed = 11;
+    scenario.faults.error_rate = 0.08;
+    scenario.faults.html_502_rate = 0.08;
+    scenario.faults.rate_limit_rate = 0.08;
+    scenario.faults.truncated_rate = 0.08;
+    // Polling only, so there are many requests to fail.
+    let bot = spawn_bot(scenario, demo_config(|c| c.paas.subscribe = false)).await;
+    let mut jobs = Vec::new();
+    for (user, line) in [
+        ("alice", "/release api"),
+        ("bob", "/build web develop"),
+        ("carol", "/build worker"),
+    ] {
+        jobs.push(bot.start(user, line).await);
+    }
+    let mut succeeded = 0;
+    for job in &jobs {
+        let r = bot.finished(*job).await;
+        // A fault may end a job (a run that cannot be confirmed), never duplicate one.
+        if r.state == JobState::Succeeded {
+            succeeded += 1;
+        } else {
+            assert!(r.outcome.is_some(), "a failure says why");
+        }
+    }
+    let stats = bot.sim.stats();
+    assert!(stats.faults > 10, "{stats:?}");
+    assert!(
+        stats.total_runs() <= 3,
+        "never two builds for one request: {stats:?}"
+    );
+    assert!(stats.total_upgrades() <= 1, "{stats:?}");
+    assert!(succeeded >= 2, "most jobs get through: {succeeded} of 3");
+    FAULTS_SERVED.fetch_add(stats.faults, Ordering::Relaxed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_token_revoked_mid_job_fails_it_once_and_clearly() {
+    let bot = spawn_bot(Scenario::demo(), demo_config(|_| {})).await;
+    let job = bot.start("alice", "/release api").await;
+    bot.wait_for(job, "building", |r| r.state == JobState::Building)
+        .await;
+    bot.sim.inject(InjectedFault {
+        route: None,
+        fault: Fault::Unauthorized,
+        times: 1_000_000,
+    });
+    let r = bot.finished(job).await;
+    assert_eq!(r.state, JobState::Failed);
+    let text = bot.progress(job);
+    assert!(
+        text.contains("The PaaS rejected releasebot's API token (401 Unauthorized)"),
+        "{text}"
+    );
+    let refused = bot.sim.stats().unauthorized;
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    let after = bot.sim.stats().unauthorized;
+    assert!(refused <= 3, "no retry loop: {refused} refused requests");
+    assert!(
+        after - refused <= 3,
+        "nothing keeps knocking: {} more",
+        after - refused
+    );
+    assert_eq!(bot.sim.stats().total_upgrades(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_chat_refusing_edits_for_a_while_still_gets_the_final_state() {
+    let bot = spawn_bot(Scenario::demo(), demo_config(|_| {})).await;
+    let job = bot.start("alice", "/release api").await;
+    bot.wait_for(job, "building", |r| r.state == JobState::Building)
+        .await;
+    bot.chat.fail_next_edits(
+        15,
+        ChatError {
+            message: "429 Too Many Requests".into(),
+            retry_after: Some(Duration::from_secs(3)),
+            permanent: false,
+        },
+    );
+    bot.chat
+        .fail_next_edits(15, ChatError::transient("502 Bad Gateway"));
+    let r = bot.finished(job).await;
+    assert_eq!(r.state, JobState::Succeeded);
+    let text = bot.progress(job);
+    assert!(text.starts_with("✅ #1 release api@master"), "{text}");
+    assert!(text.contains("logs (last 5 lines, redacted)"), "{text}");
+    FAULTS_SERVED.fetch_add(30, Ordering::Relaxed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn two_hundred_commands_from_twenty_users_in_one_burst() {
+    let bot = spawn_bot(Scenario::demo(), demo_config(|_| {})).await;
+    let lines: Vec<(String, String)> = (0..200)
+        .map(|i| {
+            let user = format!("user{}", i % 20);
+            let line = match i % 4 {
+                0 => format!("/build web b{}", i % 7),
+                1 => format!("/deploy api v{i}"),
+                2 => "/build api".to_string(),
+                _ => "/status".to_string(),
+            };
+            (user, line)
+        })
+        .collect();
+    let replies = futures_util::future::join_all(
+        lines
+            .iter()
+            .map(|(u, l)| bot.chat.say(u, crate::helpers::CHANNEL, l)),
+    )
+    .await;
+    let mut started = Vec::new();
+    for ((user, line), reply) in lines.iter().zip(&replies) {
+        match reply {
+            Some(Reply::Started { job, .. }) => started.push(*job),
+            Some(Reply::Info(_)) => {}
+            other => panic!("{user}: {line} was answered {other:?}"),
+        }
+    }
+    // 7 web branches + 1 api build + 50 deploys; the other builds joined running ones.
+    assert_eq!(started.len(), 58, "{started:?}");
+    for job in &started {
+        assert!(bot.finished(*job).await.state.is_final());
+    }
+    let finished: Vec<JobId> = bot
+        .engine
+        .finished_jobs(1000)
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    for job in &started {
+        assert!(finished.contains(job), "{job} was lost");
+    }
+    assert_eq!(bot.sim.stats().total_runs(), 8);
+    assert_eq!(bot.sim.stats().total_upgrades(), 50);
+}
+
+/// The real binary, killed with SIGKILL at one step of a release and started again:
+/// exactly one run and at most one upgrade reach the PaaS, and the release ends well.
+async fn killed_at(
+    step: &str,
+    project: &str,
+    fault: Option<InjectedFault>,
+    until: impl Fn(&Cli, &releasebot::sim::SimStats) -> bool,
+    approve: bool,
+) {
+    let mut scenario = Scenario::demo();
+    scenario.speed = 60.0;
+    let sim = spawn_sim(scenario).await;
+    let dir = TempDir::new(&format!("kill-{step}"));
+    let config = dir
+        .write("releasebot.toml", &fast_config())
+        .display()
+        .to_string();
+    let db = dir.0.join("state.db").display().to_string();
+    let env = [
+        ("RELEASEBOT_CONFIG", config.as_str()),
+        ("RELEASEBOT_DB", db.as_str()),
+        ("RANCHER_URL", sim.url()),
+        ("RANCHER_TOKEN", TOKEN),
+    ];
+    if let Some(f) = fault {
+        sim.inject(f);
+    }
+    let mut first = spawn_cli(&["shell"], &env, TempDir::new("kill-a"));
+    first.send(&format!("/release {project}")).await;
+    for _ in 0..600 {
+        if until(&first, &sim.stats()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        until(&first, &sim.stats()),
+        "{step}: never reached the step:\n{}",
+        first.stdout()
+    );
+    first.kill().await;
+    KILLS.fetch_add(1, Ordering::Relaxed);
+    let mut second = spawn_cli(&["shell"], &env, TempDir::new("kill-b"));
+    if approve {
+        second.expect("resuming 1 unfinished job").await;
+        second.send("@bob /approve 1").await;
+    }
+    let (code, out, err) = second.finish().await;
+    assert_eq!(code, 0, "{step}: {err}");
+    assert!(
+        out.contains(&format!(
+            "✅ #1 release {project}@master · requested by alice · succeeded"
+        )),
+        "{step}:\n{out}"
+    );
+    let stats = sim.stats();
+    assert_eq!(stats.total_runs(), 1, "{step}: one run: {stats:?}");
+    assert_eq!(stats.total_upgrades(), 1, "{step}: one upgrade: {stats:?}");
+}
+
+#[tokio::test]
+async fn killed_before_the_run_request() {
+    let hold = InjectedFault {
+        route: Some(Route::Run),
+        fault: Fault::RateLimited {
+            retry_after_seconds: 3600.0,
+        },
+        times: 1,
+    };
+    killed_at(
+        "before the run",
+        "api",
+        Some(hold),
+        |cli, _| cli.stdout().contains("triggering"),
+        false,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn killed_after_the_run_request() {
+    let hold = InjectedFault {
+        route: Some(Route::Run),
+        fault: Fault::Slow { ms: 60_000 },
+        times: 1,
+    };
+    killed_at(
+        "after the run",
+        "api",
+        Some(hold),
+        |_, stats| stats.total_runs() == 1,
+        false,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn killed_during_the_approval() {
+    killed_at(
+        "during approval",
+        "web",
+        None,
+        |cli, _| cli.stdout().contains("✋ Approval needed for #1"),
+        true,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn killed_after_the_upgrade_request() {
+    let hold = InjectedFault {
+        route: Some(Route::Upgrade),
+        fault: Fault::Slow { ms: 60_000 },
+        times: 1,
+    };
+    killed_at(
+        "after upgradeoutter",
+        "api",
+        Some(hold),
+        |_, stats| stats.total_upgrades() == 1,
+        false,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn killed_while_fetching_the_logs() {
+    let hold = InjectedFault {
+        route: Some(Route::DeployLogs),
+        fault: Fault::Slow { ms: 60_000 },
+        times: 1,
+    };
+    killed_at(
+        "while fetching logs",
+        "api",
+        Some(hold),
+        |_, stats| stats.by_route.get("deploy_logs").copied().unwrap_or(0) >= 1,
+        false,
+    )
+    .await;
+}
