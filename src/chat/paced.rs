@@ -152,8 +152,11 @@ impl Chat for PacedChat {
         summary: &Message,
         title: &str,
     ) -> Result<ThreadRef, ChatError> {
+        // Two requests on Discord: the summary message, then the thread on it.
+        self.admit(Some(channel)).await;
         self.admit(Some(channel)).await;
         let result = self.inner.open_thread(channel, summary, title).await;
+
         self.count(result, false)
     }
 

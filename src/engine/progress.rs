@@ -13,7 +13,11 @@ use tokio::time::Instant;
 
 use crate::chat::{Chat, Message, MessageRef};
 
+/// How long a change waits for the rest of its burst before it is shown.
+const SETTLE: Duration = Duration::from_millis(25);
+
 /// The longest wait between retries of a failed edit.
+
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
 
 /// A handle on the task that keeps one message up to date.
@@ -101,9 +105,15 @@ async fn write(
     let mut last_edit: Option<Instant> = None;
     loop {
         let open = rx.changed().await.is_ok();
-        if open && let Some(at) = last_edit {
-            tokio::time::sleep_until(at + window).await;
+        if open {
+            // Changes come in bursts (a build ends and the deploy starts a few
+            // milliseconds later): wait a moment so one edit shows them all, and keep
+            // to one edit per window.
+            let settle = Instant::now() + SETTLE.min(window);
+            let spaced = last_edit.map_or(settle, |at| (at + window).max(settle));
+            tokio::time::sleep_until(spaced).await;
         }
+
         let mut failures = 0u32;
         loop {
             let version = asked.load(Ordering::SeqCst);
