@@ -17,7 +17,6 @@ use crate::chat::{Chat, Message, MessageRef};
 const SETTLE: Duration = Duration::from_millis(25);
 
 /// The longest wait between retries of a failed edit.
-
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
 
 /// A handle on the task that keeps one message up to date.
