@@ -3,16 +3,12 @@
 //! bodies against the bot's HTTP surface.
 
 use std::process::Command as Process;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use releasebot::commands::Command;
 use releasebot::config::Config;
 use releasebot::names::{Branch, JobId, VersionTag};
-
-/// How many generated inputs the suite tried, for the README's figures.
-pub static INPUTS_TRIED: AtomicU64 = AtomicU64::new(0);
 
 fn config() -> &'static Config {
     static CONFIG: std::sync::OnceLock<Config> = std::sync::OnceLock::new();
@@ -71,13 +67,11 @@ proptest! {
 
     #[test]
     fn arbitrary_text_never_panics_the_parser(line in commandish()) {
-        INPUTS_TRIED.fetch_add(1, Ordering::Relaxed);
         let _ = Command::parse(&line, config());
     }
 
     #[test]
     fn arbitrary_unicode_never_panics_any_validator(s in any::<String>()) {
-        INPUTS_TRIED.fetch_add(1, Ordering::Relaxed);
         let _ = Command::parse(&s, config());
         let _ = Branch::parse(&s);
         let _ = VersionTag::parse(&s);
@@ -96,7 +90,6 @@ proptest! {
         job in 1u64..100_000,
         hash in any::<bool>(),
     ) {
-        INPUTS_TRIED.fetch_add(1, Ordering::Relaxed);
         let job_text = if hash { format!("#{job}") } else { job.to_string() };
         let parsed = Command::parse(&format!("/build {project} {branch}"), config()).unwrap();
         prop_assert_eq!(format!("{parsed:?}"), format!("Build(Build {{ project: ProjectName({project:?}), branch: Branch({branch:?}) }})"));
@@ -117,7 +110,6 @@ proptest! {
         at in any::<prop::sample::Index>(),
         lead in prop::sample::select(vec!['.', '-']),
     ) {
-        INPUTS_TRIED.fetch_add(1, Ordering::Relaxed);
         prop_assert!(VersionTag::parse(&tag).is_ok(), "{}", tag);
         let mut broken: Vec<char> = tag.chars().collect();
         let i = at.index(broken.len() + 1);
@@ -140,7 +132,6 @@ proptest! {
         prop_assume!(git_available());
         // Only git's own rules: the 255-byte cap is releasebot's.
         prop_assume!(name.len() <= 255);
-        INPUTS_TRIED.fetch_add(1, Ordering::Relaxed);
         let git = Process::new("git")
             .args(["check-ref-format", "--branch", &name])
             .current_dir(std::env::temp_dir())
@@ -185,7 +176,6 @@ fn arbitrary_webhook_calls_never_harm_the_bot() {
             cases.push(strategy.new_tree(&mut runner).unwrap().current());
         }
         for (path, body) in cases {
-            INPUTS_TRIED.fetch_add(1, Ordering::Relaxed);
             let encoded: String = percent_encode(&path);
             let response = client
                 .post(format!("http://{}/webhook/{encoded}", bot.http_addr))
