@@ -10,6 +10,7 @@ pub mod chat;
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod discord;
 pub mod engine;
 pub mod names;
 pub mod paas;

@@ -72,15 +72,17 @@ fn init_logging(env: &Env, command: Option<&str>) {
 
 async fn run_bot(env: Env, force_shell: bool) -> Result<(), StartError> {
     let (mut config, demo) = bot::load_config(&env)?;
+    let discord = match force_shell {
+        true => None,
+        false => releasebot::discord::Settings::from_env(&env)?,
+    };
     let clock = Clock::new();
     let paas = bot::connect_paas(&env, &config, clock).await?;
     if paas.sim.is_some() {
         bot::scale_to_simulator(&mut config);
     }
-    if env.discord_token.is_some() && !force_shell {
-        eprintln!(
-            "releasebot: the Discord adapter is not part of this build yet; running in the terminal"
-        );
+    if let Some(settings) = discord {
+        return releasebot::discord::run(settings, &env, config, &paas, clock).await;
     }
     let user = std::env::var("USER")
         .ok()
