@@ -154,9 +154,16 @@ impl DiscordBot {
     }
 
     /// Closes the gateway connection.
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
         self.shards.shutdown_all().await;
-        let _ = self.task.await;
+        // serenity's `shutdown_all` returns without ending `Client::start` when no shard
+        // has started yet (a stop right after start), so the wait is bounded.
+        if tokio::time::timeout(Duration::from_secs(5), &mut self.task)
+            .await
+            .is_err()
+        {
+            self.task.abort();
+        }
     }
 }
 

@@ -3,6 +3,8 @@
 mod approvals;
 mod cli;
 mod decoding;
+mod discord;
 mod engine;
+mod fake_discord;
 mod helpers;
 mod paas_client;
