@@ -20,7 +20,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serenity::all::{
-    ClientBuilder, CreateAllowedMentions, GatewayIntents, GuildId, HttpBuilder, ShardManager,
+    ClientBuilder, CreateAllowedMentions, GatewayIntents, GuildId, HttpBuilder, Permissions,
+    ShardManager,
 };
 use tokio::task::JoinHandle;
 
@@ -35,6 +36,13 @@ pub use chat::DiscordChat;
 
 /// The gateway intents releasebot asks for: reactions on guild messages, for votes.
 pub const INTENTS: GatewayIntents = GatewayIntents::GUILD_MESSAGE_REACTIONS;
+
+/// The bot permissions to invite releasebot with (README, *Run it on Discord*).
+pub const PERMISSIONS: Permissions = Permissions::SEND_MESSAGES
+    .union(Permissions::CREATE_PUBLIC_THREADS)
+    .union(Permissions::SEND_MESSAGES_IN_THREADS)
+    .union(Permissions::ADD_REACTIONS)
+    .union(Permissions::READ_MESSAGE_HISTORY);
 
 /// How releasebot connects to Discord.
 #[derive(Clone)]
@@ -257,6 +265,12 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_readme_asks_for_these_permissions_and_no_privileged_intent() {
+        assert_eq!(PERMISSIONS.bits(), 309_237_712_960);
+        assert!(!INTENTS.is_privileged());
+    }
 
     #[test]
     fn settings_come_from_the_environment() {
