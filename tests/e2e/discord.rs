@@ -20,6 +20,7 @@ use releasebot::engine::{Engine, EngineDeps};
 use releasebot::names::{AppName, JobId, ProjectName};
 use releasebot::sim::{Scenario, SimHandle};
 
+use crate::cli::{TempDir, fast_config, spawn_cli};
 use crate::fake_discord::{APP, CHANNEL, Call, FakeDiscord, GUILD, LEAD, Posted};
 use crate::helpers::{client, demo_config, spawn_sim};
 
@@ -821,4 +822,72 @@ async fn the_rest_calls_of_one_release() {
         .count();
     assert_eq!(posts, 4, "summary, thread, progress, approval: {routes:?}");
     t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_runs_on_discord_when_a_token_is_set() {
+    let fake = FakeDiscord::start().await;
+    let proxy = fake.settings().proxy.expect("the plain fake is a proxy");
+    let dir = TempDir::new("discord");
+    let config = dir.write("releasebot.toml", &fast_config());
+    let config = config.display().to_string();
+    let cli = spawn_cli(
+        &[],
+        &[
+            ("RELEASEBOT_CONFIG", &config),
+            ("DISCORD_TOKEN", crate::fake_discord::TOKEN),
+            ("DISCORD_GUILD_ID", &GUILD.to_string()),
+            ("DISCORD_PROXY_URL", &proxy),
+        ],
+        dir,
+    );
+    fake.wait_ready().await;
+    let token = fake.command("alice", "release", &[("project", json!("api"))]);
+    assert_eq!(
+        fake.answer(&token).await,
+        "Started #1: release api@master; follow it in its thread."
+    );
+    // The summary, its thread and the progress message in it. (The release itself is
+    // paced at Discord's 5 edits per 5 s per channel, which the tests above cover.)
+    let summary = fake
+        .wait_for("post the summary", |f| {
+            f.messages_in(CHANNEL).first().cloned()
+        })
+        .await;
+    assert_eq!(
+        summary.content,
+        "🚀 #1 release api@master — requested by alice"
+    );
+    let progress = fake
+        .wait_for("post the progress in the thread", |f| {
+            f.messages_in(summary.id).first().cloned()
+        })
+        .await;
+    assert!(
+        progress.content.starts_with("🔨 #1 release api@master"),
+        "{}",
+        progress.content
+    );
+    fake.wait_for("say it runs on Discord", |_| {
+        cli.stderr()
+            .contains("on Discord as releasebot")
+            .then_some(())
+    })
+    .await;
+    assert!(!cli.stderr().contains(crate::fake_discord::TOKEN));
+}
+
+#[tokio::test]
+async fn a_malformed_discord_token_is_refused_before_anything_starts() {
+    let cli = spawn_cli(
+        &[],
+        &[("DISCORD_TOKEN", "not-a-token")],
+        TempDir::new("badtoken"),
+    );
+    let (code, _, err) = cli.finish().await;
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("DISCORD_TOKEN does not look like a bot token"),
+        "{err}"
+    );
 }
