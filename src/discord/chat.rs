@@ -218,7 +218,9 @@ impl DiscordChat {
         {
             let wanted = &message.mention_roles;
             let known = self
-                .guild_roles(guild, |known| !role_ids_for(wanted, known).is_empty())
+                .guild_roles(guild, |known| {
+                    role_ids_for(wanted, known).len() == wanted.len()
+                })
                 .await;
             for (name, id) in role_ids_for(wanted, &known) {
                 text = mention(&text, &name, id);
@@ -263,11 +265,18 @@ impl Chat for DiscordChat {
                 Err(e) if code(&e) == Some(THREAD_EXISTS) => {
                     break ChannelId::new(message_id.get());
                 }
+                // No thread can be had here (the bot lacks Create Public Threads, or
+                // the command came from a thread or a forum): the request is followed
+                // in the channel itself rather than not at all.
+                Err(e) if chat_error(&e, "open a thread", &self.token).permanent => {
+                    tracing::warn!(channel = %channel_id, error = %describe(&e, &self.token), "cannot open a thread; following the request in the channel");
+                    break channel_id;
+                }
                 Err(e) => {
                     let err = chat_error(&e, "open a thread", &self.token);
                     attempt += 1;
-                    if err.permanent || attempt >= 3 {
-                        // Leave no summary without its thread: the engine will retry the
+                    if attempt >= 3 {
+                        // Leave no summary without its thread: the engine retries the
                         // whole step.
                         let _ = self
                             .rest(|| channel_id.delete_message(&**http, message_id))

@@ -12,10 +12,10 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use serenity::all::{
-    Command, CommandInteraction, ComponentInteraction, Context, CreateAutocompleteResponse,
-    CreateInteractionResponse, CreateInteractionResponseMessage, EditInteractionResponse,
-    EventHandler, GuildId, Interaction, Member, RatelimitInfo, Reaction, ReactionType, Ready,
-    ResumedEvent, User, UserId,
+    Command, CommandInteraction, ComponentInteraction, Context, CreateAllowedMentions,
+    CreateAutocompleteResponse, CreateInteractionResponse, CreateInteractionResponseMessage,
+    EditInteractionResponse, EventHandler, GuildId, Interaction, Member, RatelimitInfo, Reaction,
+    ReactionType, Ready, ResumedEvent, User, UserId,
 };
 
 use super::chat::{DiscordChat, describe, fit};
@@ -126,7 +126,9 @@ impl Handler {
             Err(why) => Some(Reply::Refused(why)),
         };
         let text = reply.as_ref().map_or("Done.", Reply::text);
-        let answer = EditInteractionResponse::new().content(fit(text));
+        let answer = EditInteractionResponse::new()
+            .content(fit(text))
+            .allowed_mentions(CreateAllowedMentions::new());
         if let Err(e) = self
             .chat
             .rest(|| command.edit_response(&ctx.http, answer.clone()))
@@ -186,7 +188,9 @@ impl Handler {
         let text = reply
             .as_ref()
             .map_or("That button does nothing any more.", Reply::text);
-        let answer = EditInteractionResponse::new().content(fit(text));
+        let answer = EditInteractionResponse::new()
+            .content(fit(text))
+            .allowed_mentions(CreateAllowedMentions::new());
         if let Err(e) = self
             .chat
             .rest(|| press.edit_response(&ctx.http, answer.clone()))

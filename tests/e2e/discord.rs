@@ -586,6 +586,39 @@ async fn an_unknown_project_is_answered_only_to_the_person_who_asked() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_thread_the_request_is_followed_in_the_channel() {
+    let t = on_discord(FakeDiscord::start().await, |_| {}).await;
+    // The bot lacks Create Public Threads.
+    t.fake
+        .fail_next("POST", &format!("/channels/{CHANNEL}/messages/"), 403, None);
+    let token = t
+        .fake
+        .command("alice", "build", &[("project", json!("web"))]);
+    t.fake.answer(&token).await;
+    let progress = t
+        .fake
+        .wait_for("post the progress in the channel", |f| {
+            f.messages_in(CHANNEL).get(1).cloned()
+        })
+        .await;
+    assert!(
+        progress.content.starts_with("🔨 #1 build web@master"),
+        "{}",
+        progress.content
+    );
+    t.build_for(1, 200).await;
+    t.fake
+        .wait_message(progress.id, "finish the build", |c| c.contains("succeeded"))
+        .await;
+    assert_eq!(
+        t.fake.messages_in(CHANNEL).len(),
+        2,
+        "the summary and the progress"
+    );
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rate_limited_edit_waits_and_still_delivers_the_final_state() {
     // Over TLS as discord.com, with serenity's own rate limiter.
     let t = on_discord(FakeDiscord::start_tls().await, |_| {}).await;
