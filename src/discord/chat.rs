@@ -75,8 +75,8 @@ impl DiscordChat {
     }
 
     /// The bot token, to scrub from anything logged.
-    pub(super) fn token(&self) -> Secret {
-        self.token.clone()
+    pub(super) fn token(&self) -> &Secret {
+        &self.token
     }
 
     /// Hands over the serenity client's `Http`, sharing its rate limiter.
@@ -238,6 +238,8 @@ impl Chat for DiscordChat {
         self.limits
     }
 
+    /// Posts the summary as a normal bot message and starts a public thread on it,
+    /// archived after a day of silence (longer than any job waits).
     async fn open_thread(
         &self,
         channel: &str,

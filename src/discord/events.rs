@@ -85,13 +85,9 @@ impl Handler {
             Ok(n) => tracing::info!(commands = n, guild = ?self.guild, "slash commands registered"),
             Err(e) => {
                 self.registered.store(false, Ordering::SeqCst);
-                tracing::warn!(error = %describe(&e, &self.chat_token()), "the slash commands could not be registered; they will be tried again at the next connection");
+                tracing::warn!(error = %describe(&e, self.chat.token()), "the slash commands could not be registered; they will be tried again at the next connection");
             }
         }
-    }
-
-    fn chat_token(&self) -> crate::secret::Secret {
-        self.chat.token()
     }
 
     async fn on_command(&self, ctx: &Context, command: CommandInteraction) {
@@ -103,7 +99,7 @@ impl Handler {
             .rest(|| command.create_response(&ctx.http, defer.clone()))
             .await
         {
-            tracing::warn!(command = %command.data.name, error = %describe(&e, &self.chat_token()), "could not acknowledge a command");
+            tracing::warn!(command = %command.data.name, error = %describe(&e, self.chat.token()), "could not acknowledge a command");
             return;
         }
         if let Some(guild) = command.guild_id {
@@ -134,7 +130,7 @@ impl Handler {
             .rest(|| command.edit_response(&ctx.http, answer.clone()))
             .await
         {
-            tracing::warn!(command = %command.data.name, error = %describe(&e, &self.chat_token()), "could not answer a command");
+            tracing::warn!(command = %command.data.name, error = %describe(&e, self.chat.token()), "could not answer a command");
         }
     }
 
@@ -152,7 +148,7 @@ impl Handler {
             .rest(|| request.create_response(&ctx.http, answer.clone()))
             .await
         {
-            tracing::debug!(error = %describe(&e, &self.chat_token()), "could not answer an autocomplete request");
+            tracing::debug!(error = %describe(&e, self.chat.token()), "could not answer an autocomplete request");
         }
     }
 
@@ -165,7 +161,7 @@ impl Handler {
             .rest(|| press.create_response(&ctx.http, defer.clone()))
             .await
         {
-            tracing::warn!(error = %describe(&e, &self.chat_token()), "could not acknowledge a button");
+            tracing::warn!(error = %describe(&e, self.chat.token()), "could not acknowledge a button");
             return;
         }
         if let Some(guild) = press.guild_id {
@@ -196,8 +192,44 @@ impl Handler {
             .rest(|| press.edit_response(&ctx.http, answer.clone()))
             .await
         {
-            tracing::warn!(error = %describe(&e, &self.chat_token()), "could not answer a button");
+            tracing::warn!(error = %describe(&e, self.chat.token()), "could not answer a button");
         }
+    }
+
+    /// Who reacted. An added reaction carries the member with their roles; a removal
+    /// carries only the user id, and withdrawing a vote needs no role, so the name seen
+    /// before will do. Otherwise the member is looked up.
+    async fn reactor(
+        &self,
+        ctx: &Context,
+        reaction: &Reaction,
+        user: UserId,
+        added: bool,
+    ) -> Actor {
+        if let Some(member) = &reaction.member {
+            return self
+                .actor(reaction.guild_id, &member.user, Some(member))
+                .await;
+        }
+        let seen = self
+            .names
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&user)
+            .cloned();
+        if let (Some(name), false) = (&seen, added) {
+            return Actor::new(user.to_string(), name.clone(), Vec::new());
+        }
+        if let Some(guild) = reaction.guild_id {
+            match self.chat.rest(|| guild.member(&ctx.http, user)).await {
+                Ok(member) => return self.actor(Some(guild), &member.user, Some(&member)).await,
+                Err(e) => {
+                    tracing::debug!(error = %describe(&e, self.chat.token()), "cannot look up who reacted")
+                }
+            }
+        }
+        let name = seen.unwrap_or_else(|| user.to_string());
+        Actor::new(user.to_string(), name, Vec::new())
     }
 
     /// A ✅ or ❌ added or removed: a vote, if it is on an approval message. The engine
@@ -217,38 +249,7 @@ impl Handler {
         if let Some(guild) = reaction.guild_id {
             self.chat.remember(reaction.channel_id, guild);
         }
-        let actor = match (&reaction.member, reaction.guild_id) {
-            (Some(member), guild) => self.actor(guild, &member.user, Some(member)).await,
-            // A removal carries no member: the name seen before will do (withdrawing a
-            // vote needs no role), or the member is looked up.
-            (None, guild) => {
-                let name = self
-                    .names
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .get(&user)
-                    .cloned();
-                match (name, guild) {
-                    (Some(name), _) if !added => Actor::new(user.to_string(), name, Vec::new()),
-                    (_, Some(guild)) => {
-                        match self.chat.rest(|| guild.member(&ctx.http, user)).await {
-                            Ok(member) => {
-                                self.actor(Some(guild), &member.user, Some(&member)).await
-                            }
-                            Err(e) => {
-                                tracing::debug!(error = %describe(&e, &self.chat_token()), "cannot look up who reacted");
-                                Actor::new(user.to_string(), user.to_string(), Vec::new())
-                            }
-                        }
-                    }
-                    (name, None) => Actor::new(
-                        user.to_string(),
-                        name.unwrap_or_else(|| user.to_string()),
-                        Vec::new(),
-                    ),
-                }
-            }
-        };
+        let actor = self.reactor(ctx, &reaction, user, added).await;
         let reply = self
             .engine
             .handle(ChatEvent::Reaction {
