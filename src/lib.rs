@@ -11,6 +11,7 @@ pub mod check;
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod discord;
 pub mod engine;
 pub mod http;
 pub mod metrics;

@@ -83,6 +83,10 @@ fn init_logging(env: &Env, command: Option<&str>) {
 
 async fn run_bot(env: Env, force_shell: bool) -> Result<(), StartError> {
     let (mut config, demo) = bot::load_config(&env)?;
+    let discord = match force_shell {
+        true => None,
+        false => releasebot::discord::Settings::from_env(&env)?,
+    };
     let store = bot::open_store(&env)?;
     let clock = Clock::new();
     let metrics = Arc::new(Metrics::default());
@@ -90,10 +94,16 @@ async fn run_bot(env: Env, force_shell: bool) -> Result<(), StartError> {
     if paas.sim.is_some() {
         bot::scale_to_simulator(&mut config);
     }
-    if env.discord_token.is_some() && !force_shell {
-        eprintln!(
-            "releasebot: the Discord adapter is not part of this build yet; running in the terminal"
-        );
+    if let Some(settings) = discord {
+        let runtime = releasebot::discord::Runtime {
+            env: &env,
+            config,
+            paas: &paas,
+            clock,
+            store,
+            metrics,
+        };
+        return releasebot::discord::run(settings, runtime).await;
     }
     let user = std::env::var("USER")
         .ok()
@@ -141,35 +151,12 @@ async fn run_bot(env: Env, force_shell: bool) -> Result<(), StartError> {
                 ));
             }
         } => {}
-        signal = stop_signal() => {
+        signal = bot::stop_signal() => {
             chat.print_note(&format!("{signal}: stopping; unfinished jobs resume at the next start"));
             engine.shutdown(std::time::Duration::from_secs(5)).await;
         }
     }
     Ok(())
-}
-
-/// Resolves on SIGTERM or Ctrl-C, naming which.
-async fn stop_signal() -> &'static str {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => tokio::select! {
-                _ = term.recv() => "SIGTERM",
-                _ = tokio::signal::ctrl_c() => "interrupted",
-            },
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                "interrupted"
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-        "interrupted"
-    }
 }
 
 async fn run_sim(args: &[String]) -> Result<(), StartError> {

@@ -17,6 +17,7 @@ mod logs;
 mod reject;
 mod release;
 mod status;
+pub mod suggest;
 
 use async_trait::async_trait;
 

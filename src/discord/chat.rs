@@ -1,0 +1,632 @@
+//! The engine's [`Chat`] on Discord: every REST call releasebot makes goes through
+//! [`DiscordChat`], with the bot token, by channel and message id.
+//!
+//! Editing by id (`ChannelId::edit_message`) rather than through a cached
+//! `serenity::model::channel::Message` or an interaction token is what lets a job keep
+//! editing its one message across gateway reconnects and bot restarts: the ids in the
+//! job's record are all it needs, and interaction tokens expire after 15 minutes.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serenity::all::{
+    ButtonStyle as DiscordButtonStyle, ChannelId, CreateActionRow, CreateAllowedMentions,
+    CreateButton, CreateMessage, CreateThread, EditMessage, GuildId, Http, HttpError, MessageId,
+    ReactionType, RoleId, UserId,
+};
+use serenity::model::channel::{AutoArchiveDuration, Channel};
+use tokio::time::Instant;
+
+use super::Settings;
+use crate::chat::paced::Limits;
+use crate::chat::{Actor, Button, ButtonStyle, Chat, ChatError, Message, MessageRef, ThreadRef};
+use crate::secret::Secret;
+
+/// Discord's content limit, in characters.
+pub const MAX_CONTENT: usize = 2000;
+
+/// How many times a rate-limited call is retried when serenity's limiter is off.
+const PROXY_RETRIES: u32 = 5;
+
+/// The Discord code for "a thread has already been created for this message".
+const THREAD_EXISTS: isize = 160_004;
+
+/// Role names are looked up again after this long, so renamed roles are noticed.
+const ROLES_FRESH_FOR: Duration = Duration::from_secs(60);
+/// An unknown role id triggers a new look-up, but not more often than this.
+const ROLES_REFETCH_AFTER: Duration = Duration::from_secs(5);
+
+/// A guild's roles as last fetched.
+struct KnownRoles {
+    roles: Vec<(RoleId, String)>,
+    fetched: Instant,
+}
+
+/// Talks to Discord's REST API for the engine and for the event handler.
+pub struct DiscordChat {
+    /// Set once the serenity client exists: it owns the one `Http` (and rate limiter).
+    http: OnceLock<Arc<Http>>,
+    /// Serenity's limiter is off (a rate-limiting proxy is in front): retry 429s here.
+    own_retries: bool,
+    retry_base: Duration,
+    limits: Limits,
+    token: Secret,
+    default_guild: Option<GuildId>,
+    /// The guild of each channel and thread seen, to map role names to ids.
+    guilds: Mutex<HashMap<ChannelId, GuildId>>,
+    roles: tokio::sync::Mutex<HashMap<GuildId, KnownRoles>>,
+}
+
+impl DiscordChat {
+    pub(super) fn new(settings: &Settings) -> Self {
+        DiscordChat {
+            http: OnceLock::new(),
+            own_retries: settings.proxy.is_some(),
+            retry_base: settings.proxy_backoff,
+            limits: settings.limits,
+            token: settings.token.clone(),
+            default_guild: settings.guild,
+            guilds: Mutex::new(HashMap::new()),
+            roles: tokio::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The bot token, to scrub from anything logged.
+    pub(super) fn token(&self) -> &Secret {
+        &self.token
+    }
+
+    /// Hands over the serenity client's `Http`, sharing its rate limiter.
+    pub(super) fn connect(&self, http: Arc<Http>) {
+        let _ = self.http.set(http);
+    }
+
+    pub(super) fn http(&self) -> Result<&Arc<Http>, ChatError> {
+        self.http
+            .get()
+            .ok_or_else(|| ChatError::transient("releasebot is not connected to Discord yet"))
+    }
+
+    /// Runs one REST call. Behind a rate-limiting proxy serenity's limiter is off and a
+    /// 429 comes back as an error without its `Retry-After` (discord-testing.md), so it
+    /// is retried here with a doubling back-off; otherwise serenity has already waited.
+    pub(super) async fn rest<T, F, Fut>(&self, mut call: F) -> serenity::Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = serenity::Result<T>>,
+    {
+        let mut attempt = 0;
+        loop {
+            match call().await {
+                Err(e)
+                    if self.own_retries && attempt < PROXY_RETRIES && status(&e) == Some(429) =>
+                {
+                    let wait = self.retry_base.saturating_mul(1 << attempt);
+                    tracing::debug!(?wait, "Discord answered 429 through the proxy; retrying");
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Remembers which guild a channel (or thread) belongs to.
+    pub(super) fn remember(&self, channel: ChannelId, guild: GuildId) {
+        let mut guilds = self.guilds.lock().unwrap_or_else(|e| e.into_inner());
+        if guilds.len() > 50_000 {
+            guilds.clear();
+        }
+        guilds.insert(channel, guild);
+    }
+
+    /// The guild of a channel: remembered, else asked of Discord, else the configured one.
+    async fn guild_of(&self, channel: ChannelId) -> Option<GuildId> {
+        let known = self
+            .guilds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&channel)
+            .copied();
+        if known.is_some() {
+            return known;
+        }
+        let http = self.http().ok()?;
+        match self.rest(|| channel.to_channel(&**http)).await {
+            Ok(Channel::Guild(c)) => {
+                self.remember(channel, c.guild_id);
+                Some(c.guild_id)
+            }
+            Ok(_) => self.default_guild,
+            Err(e) => {
+                tracing::debug!(channel = %channel, error = %describe(&e, &self.token), "cannot tell the channel's guild");
+                self.default_guild
+            }
+        }
+    }
+
+    /// A guild's roles, fetched when unknown, stale, or when `wanted` finds them lacking.
+    async fn guild_roles(
+        &self,
+        guild: GuildId,
+        wanted: impl Fn(&[(RoleId, String)]) -> bool,
+    ) -> Vec<(RoleId, String)> {
+        let mut cache = self.roles.lock().await;
+        if let Some(known) = cache.get(&guild) {
+            let age = known.fetched.elapsed();
+            let enough = wanted(&known.roles) && age < ROLES_FRESH_FOR;
+            if enough || age < ROLES_REFETCH_AFTER {
+                return known.roles.clone();
+            }
+        }
+        let fetched = match self.http() {
+            Ok(http) => self.rest(|| guild.roles(&**http)).await,
+            Err(_) => return Vec::new(),
+        };
+        match fetched {
+            Ok(roles) => {
+                let roles: Vec<(RoleId, String)> =
+                    roles.into_iter().map(|(id, r)| (id, r.name)).collect();
+                cache.insert(
+                    guild,
+                    KnownRoles {
+                        roles: roles.clone(),
+                        fetched: Instant::now(),
+                    },
+                );
+                roles
+            }
+            Err(e) => {
+                tracing::warn!(guild = %guild, error = %describe(&e, &self.token), "cannot read the server's roles; role names are not matched");
+                cache
+                    .get(&guild)
+                    .map(|k| k.roles.clone())
+                    .unwrap_or_default()
+            }
+        }
+    }
+
+    /// What the configuration can match a member's roles by: each role's id and name.
+    pub(super) async fn role_labels(&self, guild: GuildId, member_roles: &[RoleId]) -> Vec<String> {
+        if member_roles.is_empty() {
+            return Vec::new();
+        }
+        let known = self
+            .guild_roles(guild, |known| {
+                member_roles
+                    .iter()
+                    .all(|id| known.iter().any(|(k, _)| k == id))
+            })
+            .await;
+        role_labels(member_roles, &known)
+    }
+
+    /// The content and allowed mentions of a message: the roles it may notify become
+    /// `<@&id>` mentions, and nothing else in it can notify anyone.
+    async fn rendered(
+        &self,
+        channel: ChannelId,
+        message: &Message,
+    ) -> (String, CreateAllowedMentions) {
+        let mut text = message.text.clone();
+        let mut ids = Vec::new();
+        if !message.mention_roles.is_empty()
+            && let Some(guild) = self.guild_of(channel).await
+        {
+            let wanted = &message.mention_roles;
+            let known = self
+                .guild_roles(guild, |known| {
+                    role_ids_for(wanted, known).len() == wanted.len()
+                })
+                .await;
+            for (name, id) in role_ids_for(wanted, &known) {
+                text = mention(&text, &name, id);
+                ids.push(id);
+            }
+        }
+        let allowed = CreateAllowedMentions::new().roles(ids);
+        (fit(&text), allowed)
+    }
+}
+
+#[async_trait]
+impl Chat for DiscordChat {
+    fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Posts the summary as a normal bot message and starts a public thread on it,
+    /// archived after a day of silence (longer than any job waits).
+    async fn open_thread(
+        &self,
+        channel: &str,
+        summary: &Message,
+        title: &str,
+    ) -> Result<ThreadRef, ChatError> {
+        let http = self.http()?;
+        let channel_id = channel_id(channel)?;
+        let posted = self.post(channel, summary).await?;
+        let message_id = message_id(&posted.message)?;
+        let name = thread_name(title);
+        let mut attempt = 0;
+        let thread = loop {
+            let builder =
+                CreateThread::new(name.clone()).auto_archive_duration(AutoArchiveDuration::OneDay);
+            match self
+                .rest(|| {
+                    channel_id.create_thread_from_message(&**http, message_id, builder.clone())
+                })
+                .await
+            {
+                Ok(thread) => break thread.id,
+                // An earlier attempt did create it; a thread started from a message
+                // has the message's id.
+                Err(e) if code(&e) == Some(THREAD_EXISTS) => {
+                    break ChannelId::new(message_id.get());
+                }
+                // No thread can be had here (the bot lacks Create Public Threads, or
+                // the command came from a thread or a forum): the request is followed
+                // in the channel itself rather than not at all.
+                Err(e) if chat_error(&e, "open a thread", &self.token).permanent => {
+                    tracing::warn!(channel = %channel_id, error = %describe(&e, &self.token), "cannot open a thread; following the request in the channel");
+                    break channel_id;
+                }
+                Err(e) => {
+                    let err = chat_error(&e, "open a thread", &self.token);
+                    attempt += 1;
+                    if attempt >= 3 {
+                        // Leave no summary without its thread: the engine retries the
+                        // whole step.
+                        let _ = self
+                            .rest(|| channel_id.delete_message(&**http, message_id))
+                            .await;
+                        return Err(err);
+                    }
+                    tokio::time::sleep(err.retry_after.unwrap_or(Duration::from_millis(500))).await;
+                }
+            }
+        };
+        let guild = self
+            .guilds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&channel_id)
+            .copied();
+        if let Some(guild) = guild {
+            self.remember(thread, guild);
+        }
+        Ok(ThreadRef {
+            channel: channel.to_string(),
+            thread: thread.to_string(),
+            summary: posted,
+        })
+    }
+
+    async fn post(&self, channel: &str, message: &Message) -> Result<MessageRef, ChatError> {
+        let http = self.http()?;
+        let channel_id = channel_id(channel)?;
+        let (content, allowed) = self.rendered(channel_id, message).await;
+        let builder = CreateMessage::new()
+            .content(content)
+            .allowed_mentions(allowed)
+            .components(components(&message.buttons));
+        let posted = self
+            .rest(|| channel_id.send_message(&**http, builder.clone()))
+            .await
+            .map_err(|e| chat_error(&e, "post a message", &self.token))?;
+        Ok(MessageRef {
+            channel: channel.to_string(),
+            message: posted.id.to_string(),
+        })
+    }
+
+    async fn edit(&self, target: &MessageRef, message: &Message) -> Result<(), ChatError> {
+        let http = self.http()?;
+        let channel_id = channel_id(&target.channel)?;
+        let message_id = message_id(&target.message)?;
+        let (content, allowed) = self.rendered(channel_id, message).await;
+        // Components are always sent, so a closed approval loses its buttons.
+        let builder = EditMessage::new()
+            .content(content)
+            .allowed_mentions(allowed)
+            .components(components(&message.buttons));
+        self.rest(|| channel_id.edit_message(&**http, message_id, builder.clone()))
+            .await
+            .map(|_| ())
+            .map_err(|e| chat_error(&e, "edit a message", &self.token))
+    }
+
+    async fn react(&self, target: &MessageRef, emoji: &str) -> Result<(), ChatError> {
+        let http = self.http()?;
+        let channel_id = channel_id(&target.channel)?;
+        let message_id = message_id(&target.message)?;
+        let emoji = ReactionType::Unicode(emoji.to_string());
+        self.rest(|| channel_id.create_reaction(&**http, message_id, emoji.clone()))
+            .await
+            .map_err(|e| chat_error(&e, "add a reaction", &self.token))
+    }
+
+    /// Removes the reaction (which needs the optional Manage Messages permission) and
+    /// tells the person why in the request's thread, notifying only them.
+    async fn refuse_reaction(
+        &self,
+        target: &MessageRef,
+        emoji: &str,
+        actor: &Actor,
+        why: &str,
+    ) -> Result<(), ChatError> {
+        let http = self.http()?;
+        let channel_id = channel_id(&target.channel)?;
+        let message_id = message_id(&target.message)?;
+        let Some(user) = snowflake(&actor.id).map(UserId::new) else {
+            return Err(ChatError::permanent(format!(
+                "{:?} is not a Discord user id",
+                actor.id
+            )));
+        };
+        let reaction = ReactionType::Unicode(emoji.to_string());
+        if let Err(e) = self
+            .rest(|| channel_id.delete_reaction(&**http, message_id, Some(user), reaction.clone()))
+            .await
+        {
+            tracing::debug!(error = %describe(&e, &self.token), "cannot remove a refused reaction (Manage Messages is optional)");
+        }
+        let notice = CreateMessage::new()
+            .content(fit(&format!(
+                "<@{user}> your {emoji} changed nothing: {why}"
+            )))
+            .allowed_mentions(CreateAllowedMentions::new().users([user]));
+        self.rest(|| channel_id.send_message(&**http, notice.clone()))
+            .await
+            .map(|_| ())
+            .map_err(|e| chat_error(&e, "answer a reaction", &self.token))
+    }
+}
+
+/// A Discord id (a non-zero number).
+pub(super) fn snowflake(s: &str) -> Option<u64> {
+    s.parse::<u64>().ok().filter(|n| *n != 0)
+}
+
+fn channel_id(s: &str) -> Result<ChannelId, ChatError> {
+    snowflake(s)
+        .map(ChannelId::new)
+        .ok_or_else(|| ChatError::permanent(format!("{s:?} is not a Discord channel id")))
+}
+
+fn message_id(s: &str) -> Result<MessageId, ChatError> {
+    snowflake(s)
+        .map(MessageId::new)
+        .ok_or_else(|| ChatError::permanent(format!("{s:?} is not a Discord message id")))
+}
+
+/// Thread names are 1 to 100 characters.
+fn thread_name(title: &str) -> String {
+    let name: String = title.trim().chars().take(100).collect();
+    if name.is_empty() {
+        "releasebot".to_string()
+    } else {
+        name
+    }
+}
+
+/// Content within Discord's limits: never empty (50006), at most 2,000 characters.
+pub(super) fn fit(text: &str) -> String {
+    if text.trim().is_empty() {
+        return "…".to_string();
+    }
+    if text.chars().count() <= MAX_CONTENT {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(MAX_CONTENT - 1).collect();
+    cut.push('…');
+    cut
+}
+
+/// Buttons in rows of five (Discord's limit per row).
+fn components(buttons: &[Button]) -> Vec<CreateActionRow> {
+    buttons
+        .chunks(5)
+        .map(|row| {
+            CreateActionRow::Buttons(
+                row.iter()
+                    .map(|b| {
+                        CreateButton::new(b.id.clone())
+                            .label(b.label.clone())
+                            .style(match b.style {
+                                ButtonStyle::Success => DiscordButtonStyle::Success,
+                                ButtonStyle::Danger => DiscordButtonStyle::Danger,
+                                ButtonStyle::Secondary => DiscordButtonStyle::Secondary,
+                            })
+                    })
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// A member's roles as ids and, where known, names.
+fn role_labels(member_roles: &[RoleId], known: &[(RoleId, String)]) -> Vec<String> {
+    let mut labels: Vec<String> = member_roles.iter().map(|id| id.to_string()).collect();
+    labels.extend(
+        member_roles
+            .iter()
+            .filter_map(|id| known.iter().find(|(k, _)| k == id))
+            .map(|(_, name)| name.clone()),
+    );
+    labels
+}
+
+/// The configured roles found in the guild (by name, without regard to case, or by id),
+/// each with the name it is written with in messages.
+fn role_ids_for(configured: &[String], known: &[(RoleId, String)]) -> Vec<(String, RoleId)> {
+    configured
+        .iter()
+        .filter_map(|want| {
+            known
+                .iter()
+                .find(|(id, name)| name.eq_ignore_ascii_case(want) || id.to_string() == *want)
+                .map(|(id, _)| (want.clone(), *id))
+        })
+        .collect()
+}
+
+/// Replaces `@name` with a role mention where it stands as a whole name.
+fn mention(text: &str, name: &str, id: RoleId) -> String {
+    let needle = format!("@{name}");
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(&needle) {
+        let after = &rest[at + needle.len()..];
+        let whole = !after
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '-');
+        out.push_str(&rest[..at]);
+        if whole {
+            out.push_str(&format!("<@&{id}>"));
+        } else {
+            out.push_str(&needle);
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The HTTP status of a failed call, if Discord answered.
+pub(super) fn status(e: &serenity::Error) -> Option<u16> {
+    match e {
+        serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) => Some(r.status_code.as_u16()),
+        _ => None,
+    }
+}
+
+fn code(e: &serenity::Error) -> Option<isize> {
+    match e {
+        serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) => Some(r.error.code),
+        _ => None,
+    }
+}
+
+/// A failure in a few words, without URLs (an interaction route holds its token) and
+/// without the bot token.
+pub(super) fn describe(e: &serenity::Error, token: &Secret) -> String {
+    let text = match e {
+        serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) => format!(
+            "Discord answered {} ({}, code {})",
+            r.status_code.as_u16(),
+            r.error.message.trim_end_matches('.'),
+            r.error.code
+        ),
+        serenity::Error::Http(HttpError::Request(r)) if r.is_timeout() => {
+            "Discord did not answer in time".to_string()
+        }
+        serenity::Error::Http(HttpError::Request(r)) if r.is_connect() => {
+            "Discord could not be reached".to_string()
+        }
+        serenity::Error::Http(HttpError::Request(_)) => "the request to Discord failed".to_string(),
+        serenity::Error::Http(other) => format!("the request to Discord failed ({other})"),
+        other => other.to_string(),
+    };
+    token.scrub(&text)
+}
+
+/// Maps a serenity error to the engine's: refusals (4xx, Discord's 50xxx codes) are
+/// permanent, rate limits and outages transient.
+pub(super) fn chat_error(e: &serenity::Error, what: &str, token: &Secret) -> ChatError {
+    let message = format!("{} when releasebot tried to {what}", describe(e, token));
+    let permanent = match (status(e), code(e)) {
+        (Some(429 | 408), _) => false,
+        (_, Some(c)) if (50_000..60_000).contains(&c) => true,
+        (Some(s), _) => (400..500).contains(&s),
+        (None, _) => matches!(e, serenity::Error::Model(_)),
+    };
+    ChatError {
+        message,
+        retry_after: None,
+        permanent,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configured_roles_match_by_name_or_id() {
+        let known = vec![
+            (RoleId::new(101), "Team Lead".to_string()),
+            (RoleId::new(102), "dev".to_string()),
+        ];
+        assert_eq!(
+            role_ids_for(&["team lead".into(), "102".into(), "nope".into()], &known),
+            [
+                ("team lead".to_string(), RoleId::new(101)),
+                ("102".to_string(), RoleId::new(102))
+            ]
+        );
+        assert_eq!(
+            role_labels(&[RoleId::new(102), RoleId::new(999)], &known),
+            ["102", "999", "dev"]
+        );
+    }
+
+    #[test]
+    fn only_whole_role_names_become_mentions() {
+        let id = RoleId::new(101);
+        assert_eq!(
+            mention("needs @lead or @leads, @lead.", "lead", id),
+            "needs <@&101> or @leads, <@&101>."
+        );
+        assert_eq!(
+            mention("from @Team Lead · x", "Team Lead", id),
+            "from <@&101> · x"
+        );
+        assert_eq!(mention("no mention", "lead", id), "no mention");
+    }
+
+    #[test]
+    fn content_is_never_empty_nor_too_long() {
+        assert_eq!(fit(""), "…");
+        assert_eq!(fit("  \n"), "…");
+        let long = "é".repeat(3000);
+        let cut = fit(&long);
+        assert_eq!(cut.chars().count(), MAX_CONTENT);
+        assert!(cut.ends_with('…'));
+        assert_eq!(fit("ok"), "ok");
+    }
+
+    #[test]
+    fn buttons_go_in_rows_of_five() {
+        let buttons: Vec<Button> = (0..7)
+            .map(|i| Button {
+                id: format!("b:{i}"),
+                label: "x".into(),
+                style: ButtonStyle::Secondary,
+            })
+            .collect();
+        let rows = serde_json::to_value(components(&buttons)).unwrap();
+        assert_eq!(rows.as_array().unwrap().len(), 2);
+        assert_eq!(rows[0]["components"].as_array().unwrap().len(), 5);
+        assert_eq!(rows[1]["components"][1]["custom_id"], "b:6");
+        assert!(components(&[]).is_empty());
+    }
+
+    #[test]
+    fn ids_must_be_discord_snowflakes() {
+        assert_eq!(snowflake("123"), Some(123));
+        assert_eq!(snowflake("0"), None);
+        assert_eq!(snowflake("terminal"), None);
+        assert!(channel_id("x").unwrap_err().permanent);
+    }
+
+    #[test]
+    fn thread_names_fit_discord() {
+        assert_eq!(thread_name(" "), "releasebot");
+        assert_eq!(thread_name(&"x".repeat(150)).len(), 100);
+    }
+}

@@ -1,0 +1,930 @@
+//! releasebot on Discord, end to end: the real serenity client against the fake Discord
+//! of `fake_discord.rs`, the engine against the PaaS simulator. Each test reads as what
+//! people in #releases do and see.
+//!
+//! The simulator's clock runs at real speed and the tests move it on
+//! (`Simulator::advance`) when they want a build or a rollout to progress, so what the
+//! bot shows at each step is certain, and nothing waits for seconds.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use releasebot::chat::{Chat, Message, MessageRef};
+use releasebot::clock::Clock;
+use releasebot::config::{App, Config};
+use releasebot::discord::{self, DiscordBot, Settings};
+use releasebot::engine::job::{AuditAction, JobRecord, JobState};
+use releasebot::engine::{Engine, EngineDeps};
+use releasebot::names::{AppName, JobId, ProjectName};
+use releasebot::sim::{Scenario, SimHandle};
+
+use crate::cli::{TempDir, fast_config, spawn_cli};
+use crate::fake_discord::{APP, CHANNEL, Call, FakeDiscord, GUILD, LEAD, Posted};
+use crate::helpers::{client, demo_config, spawn_sim};
+
+/// The bot on Discord, with the fake Discord and the simulator it runs against.
+struct OnDiscord {
+    fake: FakeDiscord,
+    sim: SimHandle,
+    bot: DiscordBot,
+    /// The slash commands the bot registered.
+    commands: Vec<Value>,
+}
+
+fn web_app(c: &mut Config) -> &mut App {
+    c.apps.get_mut(&AppName::parse("web").unwrap()).unwrap()
+}
+
+/// Starts the bot against `fake` with the demo configuration, changed by `change`.
+async fn on_discord(fake: FakeDiscord, change: impl FnOnce(&mut Config)) -> OnDiscord {
+    let (sim, bot) = start_bot(fake.settings(), change, |_| {}).await;
+    let commands = fake.wait_ready().await;
+    OnDiscord {
+        fake,
+        sim,
+        bot,
+        commands,
+    }
+}
+
+async fn start_bot(
+    settings: Settings,
+    change: impl FnOnce(&mut Config),
+    keep_chat: impl FnOnce(Arc<dyn Chat>),
+) -> (SimHandle, DiscordBot) {
+    let sim = spawn_sim(Scenario::demo()).await;
+    let config = demo_config(|c| {
+        c.jobs.poll_interval = Duration::from_millis(20);
+        c.jobs.push_poll_interval = Duration::from_millis(20);
+        c.jobs.edit_window = Duration::from_millis(20);
+        change(c);
+    });
+    let paas = client(&sim);
+    let bot = discord::start(settings, |chat| {
+        keep_chat(chat.clone());
+        Engine::new(EngineDeps {
+            config: Arc::new(config),
+            paas,
+            chat,
+            clock: Clock::new(),
+            secrets: Vec::new(),
+            store: Arc::new(releasebot::store::Store::open_in_memory().expect("a store")),
+            metrics: Arc::default(),
+            webhook_url: None,
+        })
+        .map_err(|e| releasebot::bot::StartError::runtime(e.0))
+    })
+    .await
+    .expect("the bot connects to the fake Discord");
+    (sim, bot)
+}
+
+impl OnDiscord {
+    /// Waits until job `#n` satisfies `check` (real time, bounded).
+    async fn wait_job(&self, n: u64, what: &str, check: impl Fn(&JobRecord) -> bool) {
+        let engine = self.bot.engine();
+        self.fake
+            .wait_for(what, |_| {
+                engine.job_record(JobId(n)).filter(|r| check(r)).map(|_| ())
+            })
+            .await;
+    }
+
+    /// Once job `#n`'s build has started on the PaaS, moves the simulator's clock on.
+    async fn build_for(&self, n: u64, seconds: u64) {
+        self.wait_job(n, "start the build", |r| {
+            r.build.as_ref().is_some_and(|b| b.execution.is_some())
+        })
+        .await;
+        self.advance(seconds);
+    }
+
+    /// Once job `#n` has asked the PaaS to upgrade its app, moves the clock on.
+    async fn roll_out_for(&self, n: u64, seconds: u64) {
+        self.wait_job(n, "upgrade the app", |r| {
+            r.deploy.as_ref().is_some_and(|d| d.upgraded)
+        })
+        .await;
+        self.advance(seconds);
+    }
+
+    fn advance(&self, seconds: u64) {
+        self.sim.simulator().advance(Duration::from_secs(seconds));
+    }
+
+    /// The thread of job `#n` (its id is the summary message's), once it is open.
+    async fn thread(&self, n: u64) -> u64 {
+        let prefix = format!("🚀 #{n} ");
+        let summary = self
+            .fake
+            .wait_for("post the summary in the channel", |f| {
+                f.messages_in(CHANNEL)
+                    .into_iter()
+                    .find(|m| m.versions[0].starts_with(&prefix))
+            })
+            .await;
+        let path = format!("/channels/{CHANNEL}/messages/{}/threads", summary.id);
+        self.fake
+            .wait_call("open a thread on the summary", |c| c.is("POST", &path))
+            .await;
+        summary.id
+    }
+
+    /// The `n`th message the bot posted in a thread (0: the progress message).
+    async fn posted_in(&self, thread: u64, n: usize) -> Posted {
+        self.fake
+            .wait_for("post in the thread", |f| {
+                f.messages_in(thread).get(n).cloned()
+            })
+            .await
+    }
+
+    /// The approval request in a thread, once the bot has added its ✅ and ❌ (so
+    /// people can vote: the bot knows the message by then).
+    async fn approval_request(&self, thread: u64) -> Posted {
+        let approval = self.posted_in(thread, 1).await;
+        for emoji in ["✅", "❌"] {
+            let path = format!(
+                "/channels/{thread}/messages/{}/reactions/{emoji}/@me",
+                approval.id
+            );
+            self.fake
+                .wait_call("add the voting reactions", |c| c.is("PUT", &path))
+                .await;
+        }
+        approval
+    }
+
+    fn record(&self, job: u64) -> JobRecord {
+        self.bot
+            .engine()
+            .job_record(JobId(job))
+            .expect("the job exists")
+    }
+
+    async fn stop(self) {
+        self.bot.stop().await;
+    }
+}
+
+fn acknowledgement(fake: &FakeDiscord, token: &str) -> Option<(usize, Call)> {
+    let suffix = format!("/{token}/callback");
+    fake.calls()
+        .into_iter()
+        .enumerate()
+        .find(|(_, c)| c.method == "POST" && c.path.ends_with(&suffix))
+}
+
+fn no_mentions() -> Value {
+    json!({"parse": [], "users": [], "roles": []})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_build_is_acknowledged_then_followed_in_its_thread_to_the_image_and_tag() {
+    let t = on_discord(FakeDiscord::start().await, |_| {}).await;
+    let names: Vec<&str> = t
+        .commands
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "build", "deploy", "release", "status", "history", "cancel", "approve", "reject",
+            "logs", "help"
+        ],
+        "every command is a slash command"
+    );
+
+    let token = t
+        .fake
+        .command("alice", "build", &[("project", json!("web"))]);
+    let (_, ack) = t
+        .fake
+        .wait_for("acknowledge the command", |f| acknowledgement(f, &token))
+        .await;
+    assert_eq!(ack.body["type"], 5, "deferred: {}", ack.body);
+    assert_eq!(ack.body["data"]["flags"], 64, "ephemeral: {}", ack.body);
+    assert_eq!(
+        t.fake.answer(&token).await,
+        "Started #1: build web@master; follow it in its thread."
+    );
+
+    let thread = t.thread(1).await;
+    let summary = t.fake.message(thread);
+    assert_eq!(
+        summary.content,
+        "🚀 #1 build web@master — requested by alice"
+    );
+    assert_eq!(summary.allowed_mentions, no_mentions());
+    let opened = t
+        .fake
+        .calls()
+        .into_iter()
+        .find(|c| c.path.ends_with("/threads"))
+        .unwrap();
+    assert_eq!(opened.body["name"], "#1 web@master");
+    assert_eq!(opened.body["auto_archive_duration"], 1440);
+
+    let progress = t.posted_in(thread, 0).await;
+    assert!(
+        progress
+            .content
+            .starts_with("🔨 #1 build web@master · requested by alice"),
+        "{}",
+        progress.content
+    );
+    t.build_for(1, 10).await;
+    t.fake
+        .wait_message(progress.id, "show the clone done", |c| {
+            c.contains("✅ Clone 4s") && c.contains("🔄 Build")
+        })
+        .await;
+    t.advance(120);
+    let done = t
+        .fake
+        .wait_message(progress.id, "show the build succeeded", |c| {
+            c.contains("succeeded")
+        })
+        .await;
+    let tag = done
+        .lines()
+        .find_map(|l| l.strip_prefix("tag  "))
+        .and_then(|l| l.split(' ').next())
+        .expect("a tag line")
+        .to_string();
+    assert!(tag.starts_with("master-1-"), "{done}");
+    for want in [
+        "✅ #1 build web@master · requested by alice · succeeded",
+        "✅ Clone 4s",
+        "✅ Build 51s",
+        "✅ Publish Image 22s",
+        "✅ Chart 6s",
+        &format!("image  harbor.example.com/team/web:{tag}"),
+    ] {
+        assert!(done.contains(want), "missing {want:?} in:\n{done}");
+    }
+    let summary = t
+        .fake
+        .wait_message(thread, "say in the channel how it ended", |c| {
+            c.starts_with("✅")
+        })
+        .await;
+    assert!(
+        summary.starts_with("✅ #1 build web@master — requested by alice — succeeded in"),
+        "{summary}"
+    );
+
+    // One message in the thread, edited in place through the bot token; the
+    // interaction token answered once, in the first moments.
+    let progress = t.fake.message(progress.id);
+    assert_eq!(t.fake.messages_in(thread).len(), 1);
+    assert!(progress.versions.len() >= 3, "{:?}", progress.versions);
+    let calls = t.fake.calls();
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| c.path.starts_with("/webhooks/"))
+            .count(),
+        1
+    );
+    let writes = calls.iter().filter(|c| {
+        c.path.starts_with("/channels/")
+            && !c.path.ends_with("/threads")
+            && matches!(c.method.as_str(), "POST" | "PATCH")
+    });
+    for c in writes {
+        assert_eq!(
+            c.body["allowed_mentions"],
+            no_mentions(),
+            "{} {}",
+            c.method,
+            c.path
+        );
+    }
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approvers_vote_with_reactions_and_only_theirs_count() {
+    let t = on_discord(FakeDiscord::start().await, |c| web_app(c).policy.votes = 2).await;
+    // bob, a lead himself, asks.
+    let token = t.fake.command(
+        "bob",
+        "deploy",
+        &[("app", json!("web")), ("version", json!("v1.2.3"))],
+    );
+    assert_eq!(
+        t.fake.answer(&token).await,
+        "Started #1: deploy web v1.2.3; it needs 2 approvals from lead."
+    );
+    let thread = t.thread(1).await;
+    let progress = t.posted_in(thread, 0).await;
+    let approval = t.approval_request(thread).await;
+    assert!(
+        approval
+            .content
+            .contains("needs 2 approvals from <@&102> · expires"),
+        "{}",
+        approval.content
+    );
+    // The approver role is notified, and nobody else can be.
+    assert_eq!(
+        approval.allowed_mentions,
+        json!({"parse": [], "users": [], "roles": [LEAD.to_string()]})
+    );
+    let buttons = &approval.components[0]["components"];
+    assert_eq!(buttons[0]["custom_id"], "approve:1");
+    assert_eq!(buttons[1]["custom_id"], "reject:1");
+    // Someone without the role: removed where possible, told why, nothing changes.
+    t.fake.react("dave", approval.id, "✅", true);
+    let notice = t
+        .fake
+        .wait_for("tell dave why his vote did not count", |f| {
+            f.messages_in(thread)
+                .into_iter()
+                .find(|m| m.content.starts_with("<@4>"))
+        })
+        .await;
+    assert_eq!(
+        notice.content,
+        "<@4> your ✅ changed nothing: Approving deploys of web needs the role lead; your vote was not counted."
+    );
+    assert_eq!(
+        notice.allowed_mentions,
+        json!({"parse": [], "users": ["4"], "roles": []})
+    );
+    let remove = format!("/channels/{thread}/messages/{}/reactions/✅/4", approval.id);
+    t.fake
+        .wait_call("try to remove dave's reaction", |c| c.is("DELETE", &remove))
+        .await;
+
+    // The requester's own ✅.
+    t.fake.react("bob", approval.id, "✅", true);
+    t.fake
+        .wait_for("tell bob he cannot approve his own request", |f| {
+            f.messages_in(thread).into_iter().find(|m| {
+                m.content
+                    == "<@2> your ✅ changed nothing: You requested #1, so you cannot approve it; another approver must."
+            })
+        })
+        .await;
+    let r = t.record(1);
+    assert_eq!(r.state, JobState::AwaitingApproval);
+    assert!(r.approval.unwrap().votes.is_empty());
+
+    // carol approves, then takes it back before the quorum.
+    t.fake.react("carol", approval.id, "✅", true);
+    t.fake
+        .wait_message(approval.id, "count carol's vote", |c| {
+            c.contains("votes  ✅ carol (") && c.contains("— 1 of 2")
+        })
+        .await;
+    t.fake.react("carol", approval.id, "✅", false);
+    t.fake
+        .wait_message(approval.id, "withdraw carol's vote", |c| {
+            !c.contains("votes")
+        })
+        .await;
+    assert!(
+        t.record(1)
+            .audit
+            .iter()
+            .any(|a| a.action == AuditAction::Withdraw && a.actor.as_deref() == Some("carol"))
+    );
+
+    // Two approvers: it deploys.
+    t.fake.react("carol", approval.id, "✅", true);
+    t.fake.react("erin", approval.id, "✅", true);
+    let approved = t
+        .fake
+        .wait_message(approval.id, "close the approval", |c| {
+            c.contains("✅ Approved at")
+        })
+        .await;
+    assert!(approved.contains("✅ carol (") && approved.contains("✅ erin ("));
+    t.fake
+        .wait_for("remove the buttons", |f| {
+            (f.message(approval.id).components == json!([])).then_some(())
+        })
+        .await;
+    t.roll_out_for(1, 60).await;
+    let done = t
+        .fake
+        .wait_message(progress.id, "finish the deploy", |c| {
+            c.contains("succeeded")
+        })
+        .await;
+    assert!(done.contains("✅ active"), "{done}");
+
+    // A second request, and one ❌ rejects it.
+    let token = t.fake.command(
+        "alice",
+        "deploy",
+        &[("app", json!("web")), ("version", json!("v1.2.4"))],
+    );
+    t.fake.answer(&token).await;
+    let thread = t.thread(2).await;
+    let progress = t.posted_in(thread, 0).await;
+    let approval = t.approval_request(thread).await;
+    t.fake.react("carol", approval.id, "❌", true);
+    let rejected = t
+        .fake
+        .wait_message(progress.id, "end the rejected deploy", |c| {
+            c.contains("Rejected by carol; nothing was deployed.")
+        })
+        .await;
+    assert!(
+        rejected.starts_with("⛔ #2 deploy web v1.2.4"),
+        "{rejected}"
+    );
+    t.fake
+        .wait_message(approval.id, "show the rejection", |c| {
+            c.contains("❌ Rejected by carol")
+        })
+        .await;
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_approve_button_works_for_an_approver_role_given_by_id() {
+    let t = on_discord(FakeDiscord::start().await, |c| {
+        web_app(c).policy.approvers = vec![LEAD.to_string()]
+    })
+    .await;
+    let token = t.fake.command(
+        "alice",
+        "deploy",
+        &[("app", json!("web")), ("version", json!("v2.0.0"))],
+    );
+    t.fake.answer(&token).await;
+    let thread = t.thread(1).await;
+    let progress = t.posted_in(thread, 0).await;
+    let approval = t.approval_request(thread).await;
+    assert!(approval.content.contains("<@&102>"), "{}", approval.content);
+
+    let press = t.fake.press("dave", approval.id, "approve:1");
+    assert_eq!(
+        t.fake.answer(&press).await,
+        "Approving deploys of web needs the role 102; your vote was not counted."
+    );
+    let press = t.fake.press("bob", approval.id, "approve:1");
+    let (_, ack) = t
+        .fake
+        .wait_for("acknowledge the button", |f| acknowledgement(f, &press))
+        .await;
+    assert_eq!(ack.body["data"]["flags"], 64);
+    assert_eq!(t.fake.answer(&press).await, "#1 is approved; deploying.");
+    t.fake
+        .wait_for("remove the buttons", |f| {
+            (f.message(approval.id).components == json!([])).then_some(())
+        })
+        .await;
+    t.roll_out_for(1, 60).await;
+    t.fake
+        .wait_message(progress.id, "finish the deploy", |c| {
+            c.contains("succeeded")
+        })
+        .await;
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autocomplete_offers_what_each_person_may_use() {
+    let t = on_discord(FakeDiscord::start().await, |c| {
+        let worker = c
+            .projects
+            .get_mut(&ProjectName::parse("worker").unwrap())
+            .unwrap();
+        worker.access.build = Some(vec!["lead".into()]);
+    })
+    .await;
+    let names = |choices: Vec<(String, Value)>| -> Vec<Value> {
+        choices.into_iter().map(|(_, v)| v).collect()
+    };
+    let alice = t
+        .fake
+        .autocomplete("alice", "build", &[], "project", "")
+        .await;
+    assert_eq!(names(alice), [json!("api"), json!("web")]);
+    let bob = t
+        .fake
+        .autocomplete("bob", "build", &[], "project", "")
+        .await;
+    assert_eq!(names(bob), [json!("api"), json!("web"), json!("worker")]);
+    let typed = t
+        .fake
+        .autocomplete("bob", "build", &[], "project", "wor")
+        .await;
+    assert_eq!(names(typed), [json!("worker")]);
+    let branches = t
+        .fake
+        .autocomplete("alice", "build", &[("project", "web")], "branch", "")
+        .await;
+    assert_eq!(
+        branches,
+        [("master (default)".to_string(), json!("master"))]
+    );
+
+    // A successful build makes its tag worth deploying.
+    let token = t
+        .fake
+        .command("alice", "build", &[("project", json!("web"))]);
+    t.fake.answer(&token).await;
+    let thread = t.thread(1).await;
+    let progress = t.posted_in(thread, 0).await;
+    t.build_for(1, 200).await;
+    t.fake
+        .wait_message(progress.id, "finish the build", |c| c.contains("succeeded"))
+        .await;
+    let tag = t.record(1).build.unwrap().tag.unwrap();
+    let tags = t
+        .fake
+        .autocomplete("alice", "deploy", &[("app", "web")], "version", "")
+        .await;
+    assert_eq!(tags, [(format!("{tag} (master, build #1)"), json!(tag))]);
+    let jobs = t.fake.autocomplete("alice", "status", &[], "job", "").await;
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].1, json!(1), "a job number: {jobs:?}");
+    assert!(jobs[0].0.starts_with("✅ #1 build web@master"), "{jobs:?}");
+    assert!(
+        t.fake
+            .autocomplete("alice", "cancel", &[], "job", "")
+            .await
+            .is_empty()
+    );
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_project_is_answered_only_to_the_person_who_asked() {
+    let t = on_discord(FakeDiscord::start().await, |_| {}).await;
+    // Through the proxy serenity's limiter is off: releasebot retries the 429 itself.
+    t.fake.fail_next("PATCH", "/webhooks/", 429, Some(0.05));
+    let token = t
+        .fake
+        .command("alice", "build", &[("project", json!("nope"))]);
+    let (_, ack) = t
+        .fake
+        .wait_for("acknowledge the command", |f| acknowledgement(f, &token))
+        .await;
+    assert_eq!(ack.body["data"]["flags"], 64);
+    let answer = t.fake.answer(&token).await;
+    assert!(
+        answer.starts_with("There is no project \"nope\"")
+            && answer.ends_with("Usage: /build <project> [branch]"),
+        "{answer}"
+    );
+    let answers: Vec<u16> = t
+        .fake
+        .calls()
+        .iter()
+        .filter(|c| c.path.starts_with("/webhooks/"))
+        .map(|c| c.status)
+        .collect();
+    assert_eq!(answers, [429, 200]);
+    assert!(t.fake.messages_in(CHANNEL).is_empty(), "nothing public");
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_thread_the_request_is_followed_in_the_channel() {
+    let t = on_discord(FakeDiscord::start().await, |_| {}).await;
+    // The bot lacks Create Public Threads.
+    t.fake
+        .fail_next("POST", &format!("/channels/{CHANNEL}/messages/"), 403, None);
+    let token = t
+        .fake
+        .command("alice", "build", &[("project", json!("web"))]);
+    t.fake.answer(&token).await;
+    let progress = t
+        .fake
+        .wait_for("post the progress in the channel", |f| {
+            f.messages_in(CHANNEL).get(1).cloned()
+        })
+        .await;
+    assert!(
+        progress.content.starts_with("🔨 #1 build web@master"),
+        "{}",
+        progress.content
+    );
+    t.build_for(1, 200).await;
+    t.fake
+        .wait_message(progress.id, "finish the build", |c| c.contains("succeeded"))
+        .await;
+    assert_eq!(
+        t.fake.messages_in(CHANNEL).len(),
+        2,
+        "the summary and the progress"
+    );
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_edit_waits_and_still_delivers_the_final_state() {
+    // Over TLS as discord.com, with serenity's own rate limiter.
+    let t = on_discord(FakeDiscord::start_tls().await, |_| {}).await;
+    t.fake.fail_next("PATCH", "/channels/", 429, Some(0.3));
+    let token = t
+        .fake
+        .command("alice", "build", &[("project", json!("web"))]);
+    t.fake.answer(&token).await;
+    let thread = t.thread(1).await;
+    let progress = t.posted_in(thread, 0).await;
+    t.build_for(1, 200).await;
+    let done = t
+        .fake
+        .wait_message(progress.id, "deliver the final state", |c| {
+            c.contains("succeeded")
+        })
+        .await;
+    assert!(done.contains("✅ Chart 6s"), "{done}");
+    let edits: Vec<Call> = t
+        .fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "PATCH" && c.path.starts_with("/channels/"))
+        .collect();
+    assert_eq!(edits[0].status, 429);
+    assert_eq!(edits[1].status, 200);
+    assert_eq!(edits[0].path, edits[1].path, "the same edit, retried");
+    let waited = edits[1].at - edits[0].at;
+    assert!(
+        waited >= Duration::from_millis(300),
+        "retried after {waited:?}"
+    );
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_reconnect_mid_build_keeps_editing_the_same_message() {
+    let t = on_discord(FakeDiscord::start().await, |_| {}).await;
+    let token = t
+        .fake
+        .command("alice", "build", &[("project", json!("web"))]);
+    t.fake.answer(&token).await;
+    let thread = t.thread(1).await;
+    let progress = t.posted_in(thread, 0).await;
+
+    t.fake.ask_to_reconnect();
+    t.fake
+        .wait_for("resume the gateway session", |f| {
+            (f.gateway_counts() == (2, 1, 1)).then_some(())
+        })
+        .await;
+    // Events flow on the resumed connection.
+    let status = t.fake.command("bob", "status", &[]);
+    let running = t.fake.answer(&status).await;
+    assert!(
+        running.starts_with("1 running:\n🔨 #1 build web@master · alice"),
+        "{running}"
+    );
+
+    t.build_for(1, 200).await;
+    t.fake
+        .wait_message(progress.id, "finish the build", |c| c.contains("succeeded"))
+        .await;
+    assert_eq!(t.fake.messages_in(thread).len(), 1, "still one message");
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_restart_a_message_is_edited_by_its_ids_alone() {
+    let t = on_discord(FakeDiscord::start().await, |_| {}).await;
+    let token = t
+        .fake
+        .command("alice", "build", &[("project", json!("web"))]);
+    t.fake.answer(&token).await;
+    let thread = t.thread(1).await;
+    let progress = t.posted_in(thread, 0).await;
+    let OnDiscord {
+        fake,
+        sim: _sim,
+        bot,
+        ..
+    } = t;
+    bot.stop().await;
+
+    // A new process: no cache, no interaction, only the ids kept in the job's record.
+    let kept: Arc<Mutex<Option<Arc<dyn Chat>>>> = Arc::default();
+    let slot = kept.clone();
+    let (_sim2, bot) = start_bot(
+        fake.settings(),
+        |_| {},
+        move |chat| *slot.lock().unwrap() = Some(chat),
+    )
+    .await;
+    fake.wait_for("connect again", |f| {
+        (f.gateway_counts().1 == 2).then_some(())
+    })
+    .await;
+    let before = fake.calls().len();
+    let chat = kept.lock().unwrap().clone().unwrap();
+    let target = MessageRef {
+        channel: thread.to_string(),
+        message: progress.id.to_string(),
+    };
+    chat.edit(&target, &Message::text("🔨 #1 build web@master · resumed"))
+        .await
+        .expect("the edit goes through");
+    let after: Vec<Call> = fake.calls().split_off(before);
+    let edit = format!("/channels/{thread}/messages/{}", progress.id);
+    assert!(after.iter().any(|c| c.is("PATCH", &edit)), "{after:?}");
+    assert!(
+        after.iter().all(|c| c.method != "GET"),
+        "nothing looked up first: {after:?}"
+    );
+    assert_eq!(
+        fake.message(progress.id).content,
+        "🔨 #1 build web@master · resumed"
+    );
+    bot.stop().await;
+}
+
+/// Names a call by its route, with the ids replaced by what they are.
+fn route(c: &Call, thread: u64, progress: u64, approval: u64) -> String {
+    let path = c
+        .path
+        .replace(
+            &format!("/channels/{thread}/messages/{progress}"),
+            "/channels/{thread}/messages/{progress}",
+        )
+        .replace(
+            &format!("/channels/{thread}/messages/{approval}"),
+            "/channels/{thread}/messages/{approval}",
+        )
+        .replace(
+            &format!("/channels/{CHANNEL}/messages/{thread}"),
+            "/channels/{channel}/messages/{summary}",
+        )
+        .replace(&format!("/channels/{thread}/"), "/channels/{thread}/")
+        .replace(&format!("/channels/{CHANNEL}/"), "/channels/{channel}/")
+        .replace(&format!("/guilds/{GUILD}/"), "/guilds/{guild}/")
+        .replace(&format!("/webhooks/{APP}/"), "/webhooks/{application}/");
+    let path = path
+        .split('/')
+        .map(|s| {
+            if s.starts_with("interaction-token-") {
+                "{token}"
+            } else if s.chars().all(|c| c.is_ascii_digit()) && !s.is_empty() {
+                "{id}"
+            } else {
+                s
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/");
+    let what = match (c.method.as_str(), path.as_str()) {
+        ("POST", "/channels/{channel}/messages") => " (summary)",
+        ("POST", "/channels/{thread}/messages") if c.body["components"] == json!([]) => {
+            " (progress)"
+        }
+        ("POST", "/channels/{thread}/messages") => " (approval request)",
+        _ => "",
+    };
+    format!("{} {path}{what}", c.method)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rest_calls_of_one_release() {
+    let t = on_discord(FakeDiscord::start().await, |_| {}).await;
+    let start = t.fake.calls().len();
+    let token = t
+        .fake
+        .command("alice", "release", &[("project", json!("web"))]);
+    assert_eq!(
+        t.fake.answer(&token).await,
+        "Started #1: release web@master; follow it in its thread."
+    );
+    let thread = t.thread(1).await;
+    let progress = t.posted_in(thread, 0).await;
+    t.build_for(1, 200).await;
+    let approval = t.approval_request(thread).await;
+    t.fake.react("bob", approval.id, "✅", true);
+    t.fake
+        .wait_message(approval.id, "close the approval", |c| {
+            c.contains("✅ Approved at")
+        })
+        .await;
+    t.roll_out_for(1, 60).await;
+    t.fake
+        .wait_message(progress.id, "finish the release", |c| {
+            c.contains("succeeded")
+        })
+        .await;
+    t.fake
+        .wait_message(thread, "say in the channel how it ended", |c| {
+            c.starts_with("✅")
+        })
+        .await;
+
+    let mut routes: Vec<String> = t.fake.calls()[start..]
+        .iter()
+        .map(|c| route(c, thread, progress.id, approval.id))
+        .collect();
+    routes.dedup();
+    println!("The REST calls of one /release:\n{}", routes.join("\n"));
+    let skeleton = [
+        "POST /interactions/{id}/{token}/callback",
+        "GET /guilds/{guild}/roles",
+        "POST /channels/{channel}/messages (summary)",
+        "POST /channels/{channel}/messages/{summary}/threads",
+        "POST /channels/{thread}/messages (progress)",
+        "PATCH /channels/{thread}/messages/{progress}",
+        "POST /channels/{thread}/messages (approval request)",
+        "PUT /channels/{thread}/messages/{approval}/reactions/✅/@me",
+        "PUT /channels/{thread}/messages/{approval}/reactions/❌/@me",
+        "PATCH /channels/{thread}/messages/{approval}",
+        "PATCH /channels/{thread}/messages/{progress}",
+        "PATCH /channels/{channel}/messages/{summary}",
+    ];
+    let mut rest = routes.iter();
+    for want in skeleton {
+        assert!(
+            rest.any(|r| r == want),
+            "{want:?} missing or out of order in:\n{}",
+            routes.join("\n")
+        );
+    }
+    let answers = routes
+        .iter()
+        .filter(|r| r.starts_with("PATCH /webhooks/{application}/{token}/messages/@original"))
+        .count();
+    assert_eq!(answers, 1, "{routes:?}");
+    let posts = routes
+        .iter()
+        .filter(|r| r.starts_with("POST /channels/"))
+        .count();
+    assert_eq!(posts, 4, "summary, thread, progress, approval: {routes:?}");
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_runs_on_discord_when_a_token_is_set() {
+    let fake = FakeDiscord::start().await;
+    let proxy = fake.settings().proxy.expect("the plain fake is a proxy");
+    let dir = TempDir::new("discord");
+    let config = dir.write("releasebot.toml", &fast_config());
+    let config = config.display().to_string();
+    let cli = spawn_cli(
+        &[],
+        &[
+            ("RELEASEBOT_CONFIG", &config),
+            ("DISCORD_TOKEN", crate::fake_discord::TOKEN),
+            ("DISCORD_GUILD_ID", &GUILD.to_string()),
+            ("DISCORD_PROXY_URL", &proxy),
+        ],
+        dir,
+    );
+    fake.wait_ready().await;
+    let token = fake.command("alice", "release", &[("project", json!("api"))]);
+    assert_eq!(
+        fake.answer(&token).await,
+        "Started #1: release api@master; follow it in its thread."
+    );
+    // The summary, its thread and the progress message in it. (The release itself is
+    // paced at Discord's 5 edits per 5 s per channel, which the tests above cover.)
+    let summary = fake
+        .wait_for("post the summary", |f| {
+            f.messages_in(CHANNEL).first().cloned()
+        })
+        .await;
+    assert_eq!(
+        summary.content,
+        "🚀 #1 release api@master — requested by alice"
+    );
+    let progress = fake
+        .wait_for("post the progress in the thread", |f| {
+            f.messages_in(summary.id).first().cloned()
+        })
+        .await;
+    assert!(
+        progress.content.starts_with("🔨 #1 release api@master"),
+        "{}",
+        progress.content
+    );
+    fake.wait_for("say it runs on Discord", |_| {
+        cli.stderr()
+            .contains("on Discord as releasebot")
+            .then_some(())
+    })
+    .await;
+    assert!(!cli.stderr().contains(crate::fake_discord::TOKEN));
+}
+
+#[tokio::test]
+async fn a_malformed_discord_token_is_refused_before_anything_starts() {
+    let cli = spawn_cli(
+        &[],
+        &[("DISCORD_TOKEN", "not-a-token")],
+        TempDir::new("badtoken"),
+    );
+    let (code, _, err) = cli.finish().await;
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("DISCORD_TOKEN does not look like a bot token"),
+        "{err}"
+    );
+}
