@@ -175,12 +175,9 @@ impl DiscordBot {
     }
 }
 
-/// Connects to Discord: checks the token, builds the engine on the Discord chat with
-/// `make_engine`, and starts the gateway connection in the background.
-pub async fn start(
-    settings: Settings,
-    make_engine: impl FnOnce(Arc<dyn Chat>) -> Result<Engine, StartError>,
-) -> Result<DiscordBot, StartError> {
+/// The REST client: rustls with timeouts, no mentions unless a message allows them,
+/// through the proxy (with serenity's limiter off) when one is set.
+fn rest_client(settings: &Settings) -> Result<serenity::http::Http, StartError> {
     let client = match settings.http_client.clone() {
         Some(client) => client,
         None => reqwest::Client::builder()
@@ -197,7 +194,62 @@ pub async fn start(
         // serenity ignores the proxy while its own limiter is on (serenity#1739).
         builder = builder.proxy(proxy.clone()).ratelimiter_disabled(true);
     }
-    let http = builder.build();
+    Ok(builder.build())
+}
+
+/// For `releasebot check`: the token is accepted and the bot can see its server.
+pub async fn check(settings: &Settings) -> Vec<crate::check::Row> {
+    use crate::check::Row;
+    let http = match rest_client(settings) {
+        Ok(http) => http,
+        Err(e) => return vec![Row::failed("discord", e.message)],
+    };
+    let chat = DiscordChat::new(settings);
+    let mut rows = Vec::new();
+    match chat.rest(|| http.get_current_user()).await {
+        Ok(me) => rows.push(Row::ok(
+            "discord",
+            format!("the token is accepted (bot {})", me.name),
+        )),
+        Err(e) => {
+            let why = match chat::status(&e) {
+                Some(401) => "Discord refused DISCORD_TOKEN (401)".to_string(),
+                _ => format!(
+                    "cannot reach Discord: {}",
+                    chat::describe(&e, &settings.token)
+                ),
+            };
+            rows.push(Row::failed("discord", why));
+            return rows;
+        }
+    }
+    if let Some(guild) = settings.guild {
+        // Reading the server's roles needs the bot to be a member: the roles are also
+        // what approvers are matched by.
+        rows.push(match chat.rest(|| http.get_guild_roles(guild)).await {
+            Ok(roles) => Row::ok(
+                "discord server",
+                format!("server {guild} is visible to the bot ({} roles)", roles.len()),
+            ),
+            Err(e) => Row::failed(
+                "discord server",
+                format!(
+                    "the bot cannot see server {guild} ({}): invite it with the scopes bot and applications.commands",
+                    chat::describe(&e, &settings.token)
+                ),
+            ),
+        });
+    }
+    rows
+}
+
+/// Connects to Discord: checks the token, builds the engine on the Discord chat with
+/// `make_engine`, and starts the gateway connection in the background.
+pub async fn start(
+    settings: Settings,
+    make_engine: impl FnOnce(Arc<dyn Chat>) -> Result<Engine, StartError>,
+) -> Result<DiscordBot, StartError> {
+    let http = rest_client(&settings)?;
     let chat = Arc::new(DiscordChat::new(&settings));
     let me = chat
         .rest(|| http.get_current_user())

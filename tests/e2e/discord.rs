@@ -928,3 +928,18 @@ async fn a_malformed_discord_token_is_refused_before_anything_starts() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn check_confirms_the_token_and_the_server() {
+    let fake = FakeDiscord::start().await;
+    let rows = discord::check(&fake.settings()).await;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(rows.iter().all(|r| r.ok), "{rows:?}");
+    assert!(
+        rows[0]
+            .detail
+            .contains("the token is accepted (bot releasebot)"),
+        "{rows:?}"
+    );
+    assert!(rows[1].detail.contains("is visible to the bot"), "{rows:?}");
+}
