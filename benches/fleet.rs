@@ -176,6 +176,7 @@ fn main() {
 
 fn parent(options: &Options) {
     let modes: Vec<Mode> = match options.push.as_str() {
+        "only" => vec![Mode::Push],
         "on" => vec![Mode::Push, Mode::Naive],
         "off" => vec![Mode::Polling, Mode::Naive],
         _ => vec![Mode::Polling, Mode::Push, Mode::Naive],
@@ -714,6 +715,11 @@ fn measure(
                 events.extend(e.iter());
             }
         }
+        // A job that joins a build already running sees its earlier changes when it
+        // starts: those are neither delays nor states of its own. Only changes after
+        // its message exists count.
+        let posted = history.first().map_or(f64::MAX, |(t, _)| *t);
+        events.retain(|e| e.at_ms as f64 >= posted);
         // Start and end are visible states of their own.
         visible += events.len() + 2;
         for event in events {
@@ -722,7 +728,26 @@ fn measure(
                 .iter()
                 .find(|(t, text)| *t >= at - 1.0 && text.contains(&event.shows))
             {
-                Some((t, _)) => delays.push(t - at),
+                Some((t, _)) => {
+                    delays.push(t - at);
+                    if std::env::var_os("FLEET_DEBUG").is_some() && t - at > 5000.0 {
+                        let before = history
+                            .iter()
+                            .rev()
+                            .find(|(h, _)| *h < *t)
+                            .map_or(0.0, |(h, _)| *h);
+                        eprintln!(
+                            "late: {} {} {:?} shown {:.0} ms after the change; posted {:.0} ms before it; the edit before came {:.0} ms before it; {} edits",
+                            r.id,
+                            r.kind.as_str(),
+                            event.shows,
+                            t - at,
+                            at - posted,
+                            at - before,
+                            history.len()
+                        );
+                    }
+                }
                 None => not_shown += 1,
             }
         }
