@@ -1,7 +1,7 @@
 //! `/build <project> [branch]`: run the project's pipeline on a branch.
 
 use super::access::{self, Action};
-use super::{Context, arity, project, refuse};
+use super::{Context, project_and_branch};
 use crate::chat::Reply;
 use crate::config::Config;
 use crate::engine::Started;
@@ -15,12 +15,7 @@ pub struct Build {
 
 impl Build {
     pub fn parse(args: &[&str], config: &Config) -> Result<Self, String> {
-        arity("build", args, 1, 2)?;
-        let p = project("build", args[0], config)?;
-        let branch = match args.get(1) {
-            Some(b) => Branch::parse(b).map_err(|e| refuse("build", e))?,
-            None => p.branch.clone(),
-        };
+        let (p, branch) = project_and_branch("build", args, config)?;
         Ok(Build {
             project: p.name.clone(),
             branch,

@@ -241,6 +241,22 @@ fn unknown(kind: &str, raw: &str, names: &[&str]) -> String {
     }
 }
 
+/// `<project> [branch]`: a configured project and a valid branch (its default when
+/// none is named).
+fn project_and_branch<'c>(
+    name: &str,
+    args: &[&str],
+    config: &'c Config,
+) -> Result<(&'c Project, crate::names::Branch), String> {
+    arity(name, args, 1, 2)?;
+    let p = project(name, args[0], config)?;
+    let branch = match args.get(1) {
+        Some(b) => crate::names::Branch::parse(b).map_err(|e| refuse(name, e))?,
+        None => p.branch.clone(),
+    };
+    Ok((p, branch))
+}
+
 fn job_id(name: &str, raw: &str) -> Result<JobId, String> {
     JobId::parse(raw).map_err(|e| refuse(name, e))
 }

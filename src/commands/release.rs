@@ -1,7 +1,7 @@
 //! `/release <project> [branch]`: build, then deploy the built tag to the project's app.
 
 use super::access::{self, Action};
-use super::{Context, arity, project, refuse};
+use super::{Context, project_and_branch, refuse};
 use crate::chat::Reply;
 use crate::config::Config;
 use crate::engine::Started;
@@ -15,8 +15,7 @@ pub struct Release {
 
 impl Release {
     pub fn parse(args: &[&str], config: &Config) -> Result<Self, String> {
-        arity("release", args, 1, 2)?;
-        let p = project("release", args[0], config)?;
+        let (p, branch) = project_and_branch("release", args, config)?;
         if p.deploys.is_none() {
             return Err(refuse(
                 "release",
@@ -26,10 +25,6 @@ impl Release {
                 ),
             ));
         }
-        let branch = match args.get(1) {
-            Some(b) => Branch::parse(b).map_err(|e| refuse("release", e))?,
-            None => p.branch.clone(),
-        };
         Ok(Release {
             project: p.name.clone(),
             branch,

@@ -286,26 +286,24 @@ impl Engine {
         project: &ProjectName,
         branch: &Branch,
     ) -> Result<Started, String> {
-        let _guard = self
-            .inner
-            .start_lock
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if let Some(running) = self.running_build(project, branch, None) {
-            return Ok(Started::Existing(running));
-        }
-        let job = self.new_job(JobKind::Build, actor, channel, |r| {
-            r.project = Some(project.clone());
-            r.branch = Some(branch.clone());
-            r.build = Some(BuildInfo::default());
-            r.state = JobState::Triggering;
-        });
-        self.spawn(job).map(Started::New)
+        self.start_from_branch(JobKind::Build, actor, channel, project, branch)
     }
 
-    /// Starts a release: a build, then a deploy of the tag it produced.
+    /// Starts a release: a build, then a deploy of the tag it produced. A release of the
+    /// same project and branch already running answers instead.
     pub fn start_release(
         &self,
+        actor: &Actor,
+        channel: &str,
+        project: &ProjectName,
+        branch: &Branch,
+    ) -> Result<Started, String> {
+        self.start_from_branch(JobKind::Release, actor, channel, project, branch)
+    }
+
+    fn start_from_branch(
+        &self,
+        kind: JobKind,
         actor: &Actor,
         channel: &str,
         project: &ProjectName,
@@ -316,20 +314,28 @@ impl Engine {
             .start_lock
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        if let Some(running) = self.running_job(|r| {
-            r.kind == JobKind::Release
-                && r.project.as_ref() == Some(project)
-                && r.branch.as_ref() == Some(branch)
-        }) {
+        let running = match kind {
+            // Any job building this project and branch (a release too) answers a build.
+            JobKind::Build => self.running_build(project, branch, None),
+            _ => self.running_job(|r| {
+                r.kind == kind
+                    && r.project.as_ref() == Some(project)
+                    && r.branch.as_ref() == Some(branch)
+            }),
+        };
+        if let Some(running) = running {
             return Ok(Started::Existing(running));
         }
-        let app = self
-            .inner
-            .config
-            .projects
-            .get(project)
-            .and_then(|p| p.deploys.clone());
-        let job = self.new_job(JobKind::Release, actor, channel, |r| {
+        let app = match kind {
+            JobKind::Release => self
+                .inner
+                .config
+                .projects
+                .get(project)
+                .and_then(|p| p.deploys.clone()),
+            _ => None,
+        };
+        let job = self.new_job(kind, actor, channel, |r| {
             r.project = Some(project.clone());
             r.branch = Some(branch.clone());
             r.app = app;

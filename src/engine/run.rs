@@ -25,6 +25,32 @@ pub(super) enum End {
     TimedOut(String),
 }
 
+/// What a watcher says, as the job sees it: the object when there is one, nothing
+/// while waiting (saying so in the message after failures in a row), and the end of
+/// the job when the watcher gave up.
+fn observed<T>(
+    engine: &Engine,
+    job: &Job,
+    observed: Observed<T>,
+    following: &str,
+) -> Result<Option<T>, End> {
+    match observed {
+        Observed::Pending => Ok(None),
+        Observed::Seen(value) => Ok(Some(value)),
+        Observed::Trouble { error, failures } => {
+            if failures >= TROUBLE_AFTER {
+                engine.update(job, |r| {
+                    r.notice = Some(format!("PaaS unreachable, retrying. {error}"))
+                });
+            }
+            Ok(None)
+        }
+        Observed::Fatal(error) => Err(End::Failed(format!(
+            "releasebot lost track of {following}. {error}"
+        ))),
+    }
+}
+
 /// How long a step that is safe to repeat keeps trying through transient errors.
 const PATIENCE: Duration = Duration::from_secs(10 * 60);
 
@@ -349,70 +375,56 @@ async fn follow_build(
         Some(execution) => engine.inner.watch.execution_from(target, execution),
         None => engine.inner.watch.execution(target),
     };
+    let following = format!("the build {name}");
     loop {
-        let seen = rx.borrow_and_update().clone();
-        match seen {
-            Observed::Pending => {}
-            Observed::Seen(execution) => {
-                let status = execution.status();
-                engine.update(job, |r| {
-                    r.build
-                        .get_or_insert_with(Default::default)
-                        .observe(&execution);
-                    r.notice = None;
-                    if r.state == JobState::Triggering {
-                        r.state = JobState::Building;
-                    }
-                });
-                let now = engine.inner.clock.now_ms();
-                let end_build = |detail: String| {
-                    engine.update(job, |r| {
-                        if let Some(b) = r.build.as_mut() {
-                            b.finished = true;
-                        }
-                        r.audit(now, None, AuditAction::BuildEnd, detail);
-                    })
-                };
-                match status {
-                    BuildStatus::Running { .. } => {}
-                    BuildStatus::Succeeded => {
-                        end_build(format!("{name} succeeded"));
-                        return Ok(Built {
-                            tag: execution.deployable_tag().map(str::to_string),
-                            image: execution.docker_image.clone(),
-                        });
-                    }
-                    BuildStatus::Failed { stage, message } => {
-                        end_build(format!("{name} failed"));
-                        let at = stage.map(|s| format!(" at stage {s}")).unwrap_or_default();
-                        return Err(End::Failed(format!(
-                            "The build {name} failed{at}: {message}."
-                        )));
-                    }
-                    BuildStatus::Aborted { message } => {
-                        end_build(format!("{name} aborted"));
-                        return Err(match job.cancelled_by() {
-                            Some(by) => End::Cancelled(format!(
-                                "Cancelled by {by}; the build {name} was stopped."
-                            )),
-                            None => End::Failed(format!(
-                                "The build {name} was stopped on the PaaS ({message})."
-                            )),
-                        });
-                    }
+        if let Some(execution) = observed(engine, job, rx.borrow_and_update().clone(), &following)?
+        {
+            let status = execution.status();
+            engine.update(job, |r| {
+                r.build
+                    .get_or_insert_with(Default::default)
+                    .observe(&execution);
+                r.notice = None;
+                if r.state == JobState::Triggering {
+                    r.state = JobState::Building;
                 }
-            }
-            Observed::Trouble { error, failures } => {
-                if failures >= TROUBLE_AFTER {
-                    engine.update(job, |r| {
-                        r.notice = Some(format!("PaaS unreachable, retrying. {error}"))
+            });
+            let now = engine.inner.clock.now_ms();
+            let end_build = |detail: String| {
+                engine.update(job, |r| {
+                    if let Some(b) = r.build.as_mut() {
+                        b.finished = true;
+                    }
+                    r.audit(now, None, AuditAction::BuildEnd, detail);
+                })
+            };
+            match status {
+                BuildStatus::Running { .. } => {}
+                BuildStatus::Succeeded => {
+                    end_build(format!("{name} succeeded"));
+                    return Ok(Built {
+                        tag: execution.deployable_tag().map(str::to_string),
+                        image: execution.docker_image.clone(),
                     });
                 }
-            }
-            Observed::Fatal(error) => {
-                return Err(End::Failed(format!(
-                    "releasebot lost track of the build {name}. {error}"
-                )));
+                BuildStatus::Failed { stage, message } => {
+                    end_build(format!("{name} failed"));
+                    let at = stage.map(|s| format!(" at stage {s}")).unwrap_or_default();
+                    return Err(End::Failed(format!(
+                        "The build {name} failed{at}: {message}."
+                    )));
+                }
+                BuildStatus::Aborted { message } => {
+                    end_build(format!("{name} aborted"));
+                    return Err(match job.cancelled_by() {
+                        Some(by) => End::Cancelled(format!(
+                            "Cancelled by {by}; the build {name} was stopped."
+                        )),
+                        None => End::Failed(format!(
+                            "The build {name} was stopped on the PaaS ({message})."
+                        )),
+                    });
+                }
             }
         }
         tokio::select! {
@@ -727,79 +739,63 @@ async fn roll_out(
     if !engine.inner.watch.is_pushing(&app.app.project) {
         engine.inner.watch.poke_app(&app.app);
     }
+    let following = format!("the deploy to {}", app.name);
     loop {
-        let seen = rx.borrow_and_update().clone();
-        match seen {
-            Observed::Pending => {}
-            Observed::Seen(current) => {
-                // Until the app differs from before the upgrade, what it shows is the old
-                // rollout (the PaaS has not picked the upgrade up yet).
-                let moved = AppMark::of(&current) != baseline
-                    || job
-                        .lock()
-                        .deploy
-                        .as_ref()
-                        .is_some_and(|d| !d.phases.is_empty());
-                if moved {
-                    let rollout = current.rollout();
-                    engine.update(job, |r| {
-                        r.notice = None;
-                        let d = r.deploy.get_or_insert_with(Default::default);
-                        match &rollout {
-                            Rollout::Installing { message } => {
-                                d.saw("installing");
-                                d.message = message.clone();
-                            }
-                            Rollout::Deploying { message } => {
-                                d.saw("deploying");
-                                d.message = message.clone();
-                            }
-                            Rollout::Active => {
-                                d.saw("active");
-                                d.message = None;
-                                d.finished = true;
-                            }
-                            Rollout::Failed { message } => {
-                                d.saw("failed");
-                                d.message = Some(message.clone());
-                                d.finished = true;
-                            }
-                            Rollout::Other { state } => d.saw(state),
+        if let Some(current) = observed(engine, job, rx.borrow_and_update().clone(), &following)? {
+            // Until the app differs from before the upgrade, what it shows is the old
+            // rollout (the PaaS has not picked the upgrade up yet).
+            let moved = AppMark::of(&current) != baseline
+                || job
+                    .lock()
+                    .deploy
+                    .as_ref()
+                    .is_some_and(|d| !d.phases.is_empty());
+            if moved {
+                let rollout = current.rollout();
+                engine.update(job, |r| {
+                    r.notice = None;
+                    let d = r.deploy.get_or_insert_with(Default::default);
+                    match &rollout {
+                        Rollout::Installing { message } => {
+                            d.saw("installing");
+                            d.message = message.clone();
                         }
-                    });
-                    let now = engine.inner.clock.now_ms();
-                    match rollout {
+                        Rollout::Deploying { message } => {
+                            d.saw("deploying");
+                            d.message = message.clone();
+                        }
                         Rollout::Active => {
-                            engine.update(job, |r| {
-                                r.audit(now, None, AuditAction::DeployEnd, format!("{tag} active"))
-                            });
-                            return Ok(());
+                            d.saw("active");
+                            d.message = None;
+                            d.finished = true;
                         }
                         Rollout::Failed { message } => {
-                            engine.update(job, |r| {
-                                r.audit(now, None, AuditAction::DeployEnd, format!("{tag} failed"))
-                            });
-                            return Err(End::Failed(format!(
-                                "The deploy of {tag} to {} failed: {message}",
-                                app.name
-                            )));
+                            d.saw("failed");
+                            d.message = Some(message.clone());
+                            d.finished = true;
                         }
-                        _ => {}
+                        Rollout::Other { state } => d.saw(state),
                     }
+                });
+                let now = engine.inner.clock.now_ms();
+                match rollout {
+                    Rollout::Active => {
+                        engine.update(job, |r| {
+                            r.audit(now, None, AuditAction::DeployEnd, format!("{tag} active"))
+                        });
+                        return Ok(());
+                    }
+                    Rollout::Failed { message } => {
+                        engine.update(job, |r| {
+                            r.audit(now, None, AuditAction::DeployEnd, format!("{tag} failed"))
+                        });
+                        return Err(End::Failed(format!(
+                            "The deploy of {tag} to {} failed: {message}",
+                            app.name
+                        )));
+                    }
+                    _ => {}
                 }
-            }
-            Observed::Trouble { error, failures } => {
-                if failures >= TROUBLE_AFTER {
-                    engine.update(job, |r| {
-                        r.notice = Some(format!("PaaS unreachable, retrying. {error}"))
-                    });
-                }
-            }
-            Observed::Fatal(error) => {
-                return Err(End::Failed(format!(
-                    "releasebot lost track of the deploy to {}. {error}",
-                    app.name
-                )));
             }
         }
         tokio::select! {

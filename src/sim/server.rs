@@ -82,6 +82,14 @@ impl SimResponse {
         )
     }
 
+    fn action_not_available(action: &str) -> Self {
+        Self::error(
+            StatusCode::NOT_FOUND,
+            "ActionNotAvailable",
+            &format!("action {action:?} not available"),
+        )
+    }
+
     fn not_found(message: &str) -> Self {
         Self::error(StatusCode::NOT_FOUND, "NotFound", message)
     }
@@ -355,11 +363,7 @@ async fn pipeline_action(
                 ));
             };
             if action != "run" {
-                return SimResponse::error(
-                    StatusCode::NOT_FOUND,
-                    "ActionNotAvailable",
-                    &format!("action {action:?} not available"),
-                );
+                return SimResponse::action_not_available(&action);
             }
             let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
             let Some(branch) = body
@@ -472,11 +476,7 @@ async fn execution_action(
                 return SimResponse::not_found("pipelineexecution not found");
             };
             if action != "stop" {
-                return SimResponse::error(
-                    StatusCode::NOT_FOUND,
-                    "ActionNotAvailable",
-                    &format!("action {action:?} not available"),
-                );
+                return SimResponse::action_not_available(&action);
             }
             if e.phase(now).is_final() {
                 return SimResponse::error(
@@ -592,11 +592,7 @@ async fn app_action(
                 ));
             };
             if action != "upgradeoutter" {
-                return SimResponse::error(
-                    StatusCode::NOT_FOUND,
-                    "ActionNotAvailable",
-                    &format!("action {action:?} not available"),
-                );
+                return SimResponse::action_not_available(&action);
             }
             let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
             let Some(tag) = body

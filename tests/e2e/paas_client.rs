@@ -476,6 +476,8 @@ async fn a_run_that_cannot_be_confirmed_is_not_sent_twice() {
 async fn a_paas_that_is_down_gets_no_build() {
     let sim = spawn_sim(Scenario::demo()).await;
     sim.set_down(true);
+    // Let the simulator close its socket.
+    tokio::time::sleep(Duration::from_millis(50)).await;
     // A new connection is refused: the request never left, so it is retried, then
     // reported as unreachable.
     let fresh = client(&sim);
