@@ -15,11 +15,9 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::engine::Engine;
-use crate::paas::ExecutionId;
 
 /// The largest webhook body accepted.
 pub const MAX_WEBHOOK_BODY: usize = 64 * 1024;
@@ -148,7 +146,7 @@ async fn webhook(
     // The payload only says which build to look at; what it claims about the build
     // is ignored.
     let hub = s.engine.watchers();
-    let named = execution_ids(&body);
+    let named = crate::paas::webhook_execution_ids(&body);
     let mut polled = named.iter().filter(|id| hub.poke_execution_id(id)).count();
     if named.is_empty() {
         polled = hub.poke_all_executions();
@@ -173,39 +171,6 @@ impl HttpState {
     }
 }
 
-/// Execution ids named anywhere in a JSON body (a few levels deep), or in plain text.
-fn execution_ids(body: &[u8]) -> Vec<ExecutionId> {
-    fn walk(v: &Value, depth: usize, out: &mut Vec<ExecutionId>) {
-        if depth > 4 || out.len() >= 16 {
-            return;
-        }
-        match v {
-            Value::String(s) => {
-                if let Ok(id) = ExecutionId::parse(s.trim()) {
-                    out.push(id);
-                }
-            }
-            Value::Array(items) => items.iter().take(64).for_each(|i| walk(i, depth + 1, out)),
-            Value::Object(map) => map.values().take(64).for_each(|i| walk(i, depth + 1, out)),
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    match serde_json::from_slice::<Value>(body) {
-        Ok(v) => walk(&v, 0, &mut out),
-        Err(_) => {
-            let text = String::from_utf8_lossy(body);
-            out.extend(
-                text.split_whitespace()
-                    .take(64)
-                    .filter_map(|w| ExecutionId::parse(w).ok()),
-            );
-        }
-    }
-    out.dedup();
-    out
-}
-
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -215,19 +180,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn execution_ids_are_found_in_any_body() {
-        let ids = execution_ids(br#"{"id":"p-5tfq9:p-tpk2x-10","executionState":"Success"}"#);
-        assert_eq!(ids, [ExecutionId::parse("p-5tfq9:p-tpk2x-10").unwrap()]);
-        assert_eq!(
-            execution_ids(br#"{"data":{"pipelineExecution":{"id":"p-1:p-2-3"}}}"#).len(),
-            1
-        );
-        assert_eq!(execution_ids(b"p-1:p-2-3 changed").len(), 1);
-        assert!(execution_ids(b"").is_empty());
-        assert!(execution_ids(br#"{"id": "../../etc/passwd"}"#).is_empty());
+    fn the_secret_is_the_last_segment_of_the_webhook_url() {
         assert_eq!(
             webhook_secret("https://bot.example.com/webhook/abc"),
             Some("abc".into())
         );
+        assert_eq!(webhook_secret("https://bot.example.com/"), None);
     }
 }

@@ -796,6 +796,41 @@ fn host_of(url: &Url) -> String {
     }
 }
 
+/// Execution ids named anywhere in a webhook call's body (JSON, a few levels deep, or
+/// plain text). The body's format is not specified by the PaaS, and nothing else in it
+/// is believed: it only says which builds to look at now.
+pub fn webhook_execution_ids(body: &[u8]) -> Vec<ExecutionId> {
+    fn walk(v: &Value, depth: usize, out: &mut Vec<ExecutionId>) {
+        if depth > 4 || out.len() >= 16 {
+            return;
+        }
+        match v {
+            Value::String(s) => {
+                if let Ok(id) = ExecutionId::parse(s.trim()) {
+                    out.push(id);
+                }
+            }
+            Value::Array(items) => items.iter().take(64).for_each(|i| walk(i, depth + 1, out)),
+            Value::Object(map) => map.values().take(64).for_each(|i| walk(i, depth + 1, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    match serde_json::from_slice::<Value>(body) {
+        Ok(v) => walk(&v, 0, &mut out),
+        Err(_) => {
+            let text = String::from_utf8_lossy(body);
+            out.extend(
+                text.split_whitespace()
+                    .take(64)
+                    .filter_map(|w| ExecutionId::parse(w).ok()),
+            );
+        }
+    }
+    out.dedup();
+    out
+}
+
 /// Checks a PaaS base URL: http or https, with a host, nothing after the path.
 pub fn parse_base_url(s: &str) -> Result<Url, String> {
     let url = Url::parse(s.trim()).map_err(|e| format!("{s:?} is not a URL ({e})"))?;
@@ -834,6 +869,20 @@ mod tests {
         assert!(parse_base_url("ftp://x").is_err());
         assert!(parse_base_url("rancher.example.com").is_err());
         assert!(parse_base_url("https://user:pw@rancher.example.com").is_err());
+    }
+
+    #[test]
+    fn execution_ids_are_found_in_any_body() {
+        let ids =
+            webhook_execution_ids(br#"{"id":"p-5tfq9:p-tpk2x-10","executionState":"Success"}"#);
+        assert_eq!(ids, [ExecutionId::parse("p-5tfq9:p-tpk2x-10").unwrap()]);
+        assert_eq!(
+            webhook_execution_ids(br#"{"data":{"pipelineExecution":{"id":"p-1:p-2-3"}}}"#).len(),
+            1
+        );
+        assert_eq!(webhook_execution_ids(b"p-1:p-2-3 changed").len(), 1);
+        assert!(webhook_execution_ids(b"").is_empty());
+        assert!(webhook_execution_ids(br#"{"id": "../../etc/passwd"}"#).is_empty());
     }
 
     #[test]
