@@ -41,6 +41,19 @@ impl Drop for TempDir {
     }
 }
 
+/// The environment of runs against a simulator outside the binary: `config` and a
+/// state file in `dir`, shared by every run given the same environment.
+pub fn against_sim(sim_url: &str, dir: &TempDir, config: &str) -> Vec<(String, String)> {
+    let config = dir.write("releasebot.toml", config).display().to_string();
+    let db = dir.0.join("state.db").display().to_string();
+    vec![
+        ("RELEASEBOT_CONFIG".into(), config),
+        ("RELEASEBOT_DB".into(), db),
+        ("RANCHER_URL".into(), sim_url.into()),
+        ("RANCHER_TOKEN".into(), crate::helpers::TOKEN.into()),
+    ]
+}
+
 /// The demo configuration with short intervals and a fast simulator clock.
 pub fn fast_config() -> String {
     DEMO_CONFIG
@@ -60,7 +73,11 @@ pub struct Cli {
 
 /// Starts `releasebot` with `args` in a fresh directory, with only the environment
 /// given (plus PATH), as user alice.
-pub fn spawn_cli(args: &[&str], env: &[(&str, &str)], dir: TempDir) -> Cli {
+pub fn spawn_cli<K: AsRef<std::ffi::OsStr>, V: AsRef<std::ffi::OsStr>>(
+    args: &[&str],
+    env: &[(K, V)],
+    dir: TempDir,
+) -> Cli {
     let mut command = Command::new(env!("CARGO_BIN_EXE_releasebot"));
     command
         .args(args)
@@ -75,7 +92,7 @@ pub fn spawn_cli(args: &[&str], env: &[(&str, &str)], dir: TempDir) -> Cli {
         .stderr(Stdio::piped())
         .kill_on_drop(true);
     for (k, v) in env {
-        command.env(k, v);
+        command.env(k.as_ref(), v.as_ref());
     }
     let mut child = command.spawn().expect("the binary starts");
     let stdout = Arc::new(Mutex::new(String::new()));
@@ -185,7 +202,7 @@ fn with_fast_config(name: &str) -> (TempDir, String) {
 #[tokio::test]
 async fn a_release_runs_in_the_terminal_against_the_built_in_simulator() {
     let (dir, config) = with_fast_config("release");
-    let mut cli = spawn_cli(&[], &[("RELEASEBOT_CONFIG", &config)], dir);
+    let mut cli = spawn_cli(&[], &[("RELEASEBOT_CONFIG", config.as_str())], dir);
     cli.send("/release api master").await;
     let (code, out, err) = cli.finish().await;
     assert_eq!(code, 0, "{err}");
@@ -206,7 +223,7 @@ async fn a_release_runs_in_the_terminal_against_the_built_in_simulator() {
 #[tokio::test]
 async fn a_build_in_the_terminal_reports_its_image() {
     let (dir, config) = with_fast_config("build");
-    let mut cli = spawn_cli(&["shell"], &[("RELEASEBOT_CONFIG", &config)], dir);
+    let mut cli = spawn_cli(&["shell"], &[("RELEASEBOT_CONFIG", config.as_str())], dir);
     cli.send("/build web").await;
     let (code, out, _) = cli.finish().await;
     assert_eq!(code, 0);
@@ -223,7 +240,7 @@ async fn a_build_in_the_terminal_reports_its_image() {
 #[tokio::test]
 async fn a_deploy_is_approved_by_a_second_user() {
     let (dir, config) = with_fast_config("approve");
-    let mut cli = spawn_cli(&[], &[("RELEASEBOT_CONFIG", &config)], dir);
+    let mut cli = spawn_cli(&[], &[("RELEASEBOT_CONFIG", config.as_str())], dir);
     cli.send("@alice /deploy web v1.2.3").await;
     cli.expect("✋ Approval needed for #1: deploy web → v1.2.3, requested by alice")
         .await;
@@ -253,7 +270,7 @@ async fn bad_input_is_refused_and_nothing_reaches_the_paas() {
     let mut cli = spawn_cli(
         &["shell"],
         &[
-            ("RELEASEBOT_CONFIG", &config),
+            ("RELEASEBOT_CONFIG", config.as_str()),
             ("RANCHER_URL", sim.url()),
             ("RANCHER_TOKEN", TOKEN),
         ],
@@ -335,7 +352,7 @@ async fn a_bad_config_file_is_refused_before_connecting() {
     let cli = spawn_cli(
         &[],
         &[
-            ("RELEASEBOT_CONFIG", &config.display().to_string()),
+            ("RELEASEBOT_CONFIG", config.display().to_string().as_str()),
             ("RANCHER_URL", sim.url()),
             ("RANCHER_TOKEN", TOKEN),
         ],
@@ -384,7 +401,7 @@ async fn a_rejected_paas_token_is_explained_without_printing_it() {
     let cli = spawn_cli(
         &[],
         &[
-            ("RELEASEBOT_CONFIG", &config),
+            ("RELEASEBOT_CONFIG", config.as_str()),
             ("RANCHER_URL", sim.url()),
             ("RANCHER_TOKEN", wrong),
         ],
@@ -405,7 +422,10 @@ async fn a_rejected_paas_token_is_explained_without_printing_it() {
     let (dir, config) = with_fast_config("no-token");
     let cli = spawn_cli(
         &[],
-        &[("RELEASEBOT_CONFIG", &config), ("RANCHER_URL", sim.url())],
+        &[
+            ("RELEASEBOT_CONFIG", config.as_str()),
+            ("RANCHER_URL", sim.url()),
+        ],
         dir,
     );
     let (code, _, err) = cli.finish().await;

@@ -871,7 +871,7 @@ async fn the_binary_runs_on_discord_when_a_token_is_set() {
     let cli = spawn_cli(
         &[],
         &[
-            ("RELEASEBOT_CONFIG", &config),
+            ("RELEASEBOT_CONFIG", config.as_str()),
             ("DISCORD_TOKEN", crate::fake_discord::TOKEN),
             ("DISCORD_GUILD_ID", &GUILD.to_string()),
             ("DISCORD_PROXY_URL", &proxy),

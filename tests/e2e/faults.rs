@@ -8,8 +8,8 @@ use releasebot::engine::job::JobState;
 use releasebot::names::JobId;
 use releasebot::sim::{Fault, InjectedFault, Route, Scenario};
 
-use crate::cli::{Cli, TempDir, fast_config, spawn_cli};
-use crate::helpers::{TOKEN, TestBot, demo_config, spawn_bot, spawn_sim};
+use crate::cli::{Cli, TempDir, against_sim, fast_config, spawn_cli};
+use crate::helpers::{TestBot, demo_config, spawn_bot, spawn_sim};
 
 fn storm(fault: Fault, times: u32) -> InjectedFault {
     InjectedFault {
@@ -233,17 +233,7 @@ async fn killed_at(
     scenario.speed = 60.0;
     let sim = spawn_sim(scenario).await;
     let dir = TempDir::new(&format!("kill-{step}"));
-    let config = dir
-        .write("releasebot.toml", &fast_config())
-        .display()
-        .to_string();
-    let db = dir.0.join("state.db").display().to_string();
-    let env = [
-        ("RELEASEBOT_CONFIG", config.as_str()),
-        ("RELEASEBOT_DB", db.as_str()),
-        ("RANCHER_URL", sim.url()),
-        ("RANCHER_TOKEN", TOKEN),
-    ];
+    let env = against_sim(sim.url(), &dir, &fast_config());
     if let Some(f) = fault {
         sim.inject(f);
     }

@@ -3,22 +3,14 @@
 use releasebot::sim::Scenario;
 use serde_json::Value;
 
-use crate::cli::{TempDir, fast_config, spawn_cli};
-use crate::helpers::{TOKEN, spawn_sim};
+use crate::cli::{TempDir, against_sim, fast_config, spawn_cli};
+use crate::helpers::spawn_sim;
 
 #[tokio::test]
 async fn check_passes_on_a_good_configuration() {
     let sim = spawn_sim(Scenario::demo()).await;
     let dir = TempDir::new("check-good");
-    let config = dir
-        .write("releasebot.toml", &fast_config())
-        .display()
-        .to_string();
-    let env = [
-        ("RELEASEBOT_CONFIG", config.as_str()),
-        ("RANCHER_URL", sim.url()),
-        ("RANCHER_TOKEN", TOKEN),
-    ];
+    let env = against_sim(sim.url(), &dir, &fast_config());
     let (code, out, err) = spawn_cli(&["check"], &env, dir).finish().await;
     assert_eq!(code, 0, "{out}{err}");
     for want in [
@@ -46,12 +38,7 @@ async fn check_lists_every_problem_and_fails() {
     let broken = fast_config()
         .replace("pipeline = \"p-8kd2m\"", "pipeline = \"p-gone1\"")
         .replace("app = \"worker-deploy\"", "app = \"worker-gone\"");
-    let config = dir.write("releasebot.toml", &broken).display().to_string();
-    let env = [
-        ("RELEASEBOT_CONFIG", config.as_str()),
-        ("RANCHER_URL", sim.url()),
-        ("RANCHER_TOKEN", TOKEN),
-    ];
+    let env = against_sim(sim.url(), &dir, &broken);
     let (code, out, _) = spawn_cli(&["check"], &env, dir).finish().await;
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("FAIL  project api"), "{out}");
@@ -86,17 +73,7 @@ async fn sigterm_notes_the_restart_and_the_next_start_resumes() {
     scenario.speed = 60.0;
     let sim = spawn_sim(scenario).await;
     let dir = TempDir::new("sigterm");
-    let config = dir
-        .write("releasebot.toml", &fast_config())
-        .display()
-        .to_string();
-    let db = dir.0.join("state.db").display().to_string();
-    let env = [
-        ("RELEASEBOT_CONFIG", config.as_str()),
-        ("RELEASEBOT_DB", db.as_str()),
-        ("RANCHER_URL", sim.url()),
-        ("RANCHER_TOKEN", TOKEN),
-    ];
+    let env = against_sim(sim.url(), &dir, &fast_config());
     let mut first = spawn_cli(&["shell"], &env, TempDir::new("sigterm-a"));
     first.send("/build web").await;
     first.expect("🔄 Build").await;

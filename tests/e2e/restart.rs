@@ -9,8 +9,8 @@ use releasebot::engine::job::{AuditAction, JobState};
 use releasebot::names::JobId;
 use releasebot::sim::{Fault, InjectedFault, Route, Scenario};
 
-use crate::cli::{TempDir, fast_config, spawn_cli};
-use crate::helpers::{TOKEN, TempDb, demo_config, spawn_bot_on, spawn_sim};
+use crate::cli::{TempDir, against_sim, fast_config, spawn_cli};
+use crate::helpers::{TempDb, demo_config, spawn_bot_on, spawn_sim};
 
 /// The job's thread holds exactly these many messages, and the channel one summary.
 fn assert_one_thread(bot: &crate::helpers::TestBot, job: JobId, messages: usize) {
@@ -268,17 +268,7 @@ async fn the_real_binary_killed_mid_build_resumes_and_follows_the_build_to_its_i
     scenario.speed = 60.0;
     let sim = spawn_sim(scenario).await;
     let dir = TempDir::new("sigkill");
-    let config = dir
-        .write("releasebot.toml", &fast_config())
-        .display()
-        .to_string();
-    let db = dir.0.join("state.db").display().to_string();
-    let env = [
-        ("RELEASEBOT_CONFIG", config.as_str()),
-        ("RELEASEBOT_DB", db.as_str()),
-        ("RANCHER_URL", sim.url()),
-        ("RANCHER_TOKEN", TOKEN),
-    ];
+    let env = against_sim(sim.url(), &dir, &fast_config());
     let mut first = spawn_cli(&["shell"], &env, TempDir::new("sigkill-a"));
     first.send("/build web").await;
     first.expect("🔄 Build").await;
