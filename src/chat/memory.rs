@@ -167,38 +167,48 @@ impl MemoryChat {
 
     /// `user` adds a reaction.
     pub async fn react_as(&self, user: &str, target: &MessageRef, emoji: &str) -> Option<Reply> {
-        let at = self.now();
-        self.state().records.push(Record::React {
-            at,
-            target: target.clone(),
-            emoji: emoji.to_string(),
-            user: user.to_string(),
-        });
-        let actor = self.actor(user);
-        self.deliver(ChatEvent::Reaction {
-            actor,
-            target: target.clone(),
-            emoji: emoji.to_string(),
-            added: true,
-        })
-        .await
+        self.reaction_as(user, target, emoji, true).await
     }
 
     /// `user` removes a reaction.
     pub async fn unreact_as(&self, user: &str, target: &MessageRef, emoji: &str) -> Option<Reply> {
-        let at = self.now();
-        self.state().records.push(Record::Unreact {
-            at,
-            target: target.clone(),
-            emoji: emoji.to_string(),
-            user: user.to_string(),
+        self.reaction_as(user, target, emoji, false).await
+    }
+
+    async fn reaction_as(
+        &self,
+        user: &str,
+        target: &MessageRef,
+        emoji: &str,
+        added: bool,
+    ) -> Option<Reply> {
+        let (at, target_, emoji_, user_) = (
+            self.now(),
+            target.clone(),
+            emoji.to_string(),
+            user.to_string(),
+        );
+        self.state().records.push(if added {
+            Record::React {
+                at,
+                target: target_,
+                emoji: emoji_,
+                user: user_,
+            }
+        } else {
+            Record::Unreact {
+                at,
+                target: target_,
+                emoji: emoji_,
+                user: user_,
+            }
         });
         let actor = self.actor(user);
         self.deliver(ChatEvent::Reaction {
             actor,
             target: target.clone(),
             emoji: emoji.to_string(),
-            added: false,
+            added,
         })
         .await
     }

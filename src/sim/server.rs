@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::model::{RenderContext, SimExecution};
-use super::scenario::{AppScenario, LogShape, PipelineScenario};
+use super::scenario::LogShape;
 use super::{Fault, InjectedFault, Route, Shared, SimState};
 
 type Shared_ = Arc<Shared>;
@@ -696,38 +696,29 @@ async fn admin_advance(State(s): State<Shared_>, headers: HeaderMap, body: Bytes
 }
 
 async fn admin_pipeline(State(s): State<Shared_>, headers: HeaderMap, body: Bytes) -> Response {
-    let sim = super::Simulator { shared: s.clone() };
-    let parsed: Result<PipelineScenario, _> = serde_json::from_slice(&body);
-    let authorized = s.authorized(&headers);
-    let result = match parsed {
-        Ok(spec) if authorized => sim.upsert_pipeline(spec),
-        Ok(_) => Ok(()),
-        Err(e) => Err(e.to_string()),
-    };
-    s.respond(
-        Route::Admin,
-        &headers,
-        Target::None,
-        |_, _, _| match result {
-            Ok(()) => SimResponse::ok(&json!({"ok": true})),
-            Err(e) => bad_request(&e),
-        },
-    )
-    .await
+    admin_upsert(s, &headers, &body, super::Simulator::upsert_pipeline).await
 }
 
 async fn admin_app(State(s): State<Shared_>, headers: HeaderMap, body: Bytes) -> Response {
+    admin_upsert(s, &headers, &body, super::Simulator::upsert_app).await
+}
+
+/// Adds or replaces a pipeline or an app from its scenario in the body.
+async fn admin_upsert<T: serde::de::DeserializeOwned>(
+    s: Shared_,
+    headers: &HeaderMap,
+    body: &[u8],
+    upsert: fn(&super::Simulator, T) -> Result<(), String>,
+) -> Response {
     let sim = super::Simulator { shared: s.clone() };
-    let parsed: Result<AppScenario, _> = serde_json::from_slice(&body);
-    let authorized = s.authorized(&headers);
-    let result = match parsed {
-        Ok(spec) if authorized => sim.upsert_app(spec),
+    let result = match serde_json::from_slice::<T>(body) {
+        Ok(spec) if s.authorized(headers) => upsert(&sim, spec),
         Ok(_) => Ok(()),
         Err(e) => Err(e.to_string()),
     };
     s.respond(
         Route::Admin,
-        &headers,
+        headers,
         Target::None,
         |_, _, _| match result {
             Ok(()) => SimResponse::ok(&json!({"ok": true})),
