@@ -292,19 +292,8 @@ async fn start_execution(
             .into_iter()
             .find(|e| !claimed.contains(&e.id.to_string()))
         {
-            let now = engine.inner.clock.now_ms();
-            engine.update(job, |r| {
-                let b = r.build.get_or_insert_with(Default::default);
-                b.observe(&execution);
-                b.started_here = true;
-                r.state = JobState::Building;
-                r.audit(
-                    now,
-                    None,
-                    AuditAction::BuildStart,
-                    format!("found run {} sent before a restart", execution.id.name()),
-                );
-            });
+            let detail = format!("found run {} sent before a restart", execution.id.name());
+            started_here(engine, job, &execution, detail);
             return Ok(execution);
         }
     }
@@ -339,20 +328,25 @@ async fn start_execution(
             "The build of {project}@{branch} could not start. {e}"
         ))
     })?;
+    started_here(engine, job, &started, format!("run {}", started.id.name()));
+    Ok(started)
+}
+
+/// Records that the build this job started is `execution`.
+fn started_here(
+    engine: &Engine,
+    job: &Arc<Job>,
+    execution: &crate::paas::Execution,
+    detail: String,
+) {
     let now = engine.inner.clock.now_ms();
     engine.update(job, |r| {
         let b = r.build.get_or_insert_with(Default::default);
-        b.observe(&started);
+        b.observe(execution);
         b.started_here = true;
         r.state = JobState::Building;
-        r.audit(
-            now,
-            None,
-            AuditAction::BuildStart,
-            format!("run {}", started.id.name()),
-        );
+        r.audit(now, None, AuditAction::BuildStart, detail);
     });
-    Ok(started)
 }
 
 async fn follow_build(
