@@ -82,11 +82,6 @@ impl Metrics {
             .observe(r.elapsed);
     }
 
-    /// PaaS requests made in all.
-    pub fn paas_total(&self) -> u64 {
-        lock(&self.paas_requests).values().sum()
-    }
-
     pub fn chat_post(&self) {
         self.chat_posts.fetch_add(1, Ordering::Relaxed);
     }
@@ -97,10 +92,6 @@ impl Metrics {
 
     pub fn chat_failure(&self) {
         self.chat_failures.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub fn chat_edits(&self) -> u64 {
-        self.chat_edits.load(Ordering::Relaxed)
     }
 
     pub fn webhook_call(&self, result: &'static str) {

@@ -61,18 +61,6 @@ impl Record {
             | Record::Refused { at, .. } => *at,
         }
     }
-
-    /// The channel or thread the record happened in.
-    pub fn channel(&self) -> &str {
-        match self {
-            Record::Thread { thread, .. } => &thread.channel,
-            Record::Post { target, .. }
-            | Record::Edit { target, .. }
-            | Record::React { target, .. }
-            | Record::Unreact { target, .. }
-            | Record::Refused { target, .. } => &target.channel,
-        }
-    }
 }
 
 /// A thread as a person sees it in the channel list.

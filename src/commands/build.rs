@@ -1,7 +1,7 @@
 //! `/build <project> [branch]`: run the project's pipeline on a branch.
 
-use super::access::{self, Action};
-use super::{Context, project_and_branch};
+use super::access::Action;
+use super::{Context, allowed_project, project_and_branch};
 use crate::chat::Reply;
 use crate::config::Config;
 use crate::engine::Started;
@@ -23,15 +23,8 @@ impl Build {
     }
 
     pub fn apply(self, cx: &Context<'_>) -> Reply {
-        let config = cx.engine.config();
-        let Some(project) = config.projects.get(&self.project) else {
-            return Reply::Refused(format!(
-                "The project {} is no longer configured.",
-                self.project
-            ));
-        };
-        if let Err(why) = access::project(config, cx.actor, cx.channel, project, Action::Build) {
-            return Reply::Refused(why);
+        if let Err(refusal) = allowed_project(cx, &self.project, Action::Build) {
+            return refusal;
         }
         match cx
             .engine

@@ -257,6 +257,23 @@ fn project_and_branch<'c>(
     Ok((p, branch))
 }
 
+/// The configured project that the person may run `action` on from here, or the
+/// refusal to answer with.
+fn allowed_project<'a>(
+    cx: &Context<'a>,
+    name: &ProjectName,
+    action: access::Action,
+) -> Result<&'a Project, Reply> {
+    let config = cx.engine.config();
+    let Some(project) = config.projects.get(name) else {
+        return Err(Reply::Refused(format!(
+            "The project {name} is no longer configured."
+        )));
+    };
+    access::project(config, cx.actor, cx.channel, project, action).map_err(Reply::Refused)?;
+    Ok(project)
+}
+
 fn job_id(name: &str, raw: &str) -> Result<JobId, String> {
     JobId::parse(raw).map_err(|e| refuse(name, e))
 }

@@ -1,7 +1,7 @@
 //! `/release <project> [branch]`: build, then deploy the built tag to the project's app.
 
 use super::access::{self, Action};
-use super::{Context, project_and_branch, refuse};
+use super::{Context, allowed_project, project_and_branch, refuse};
 use crate::chat::Reply;
 use crate::config::Config;
 use crate::engine::Started;
@@ -33,15 +33,10 @@ impl Release {
 
     pub fn apply(self, cx: &Context<'_>) -> Reply {
         let config = cx.engine.config();
-        let Some(project) = config.projects.get(&self.project) else {
-            return Reply::Refused(format!(
-                "The project {} is no longer configured.",
-                self.project
-            ));
+        let project = match allowed_project(cx, &self.project, Action::Release) {
+            Ok(project) => project,
+            Err(refusal) => return refusal,
         };
-        if let Err(why) = access::project(config, cx.actor, cx.channel, project, Action::Release) {
-            return Reply::Refused(why);
-        }
         if let Some(app) = project.deploys.as_ref().and_then(|a| config.apps.get(a))
             && let Err(why) = access::app(config, cx.actor, cx.channel, app, Action::Deploy)
         {

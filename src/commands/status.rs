@@ -40,7 +40,7 @@ impl Status {
             None => {
                 let live = cx.engine.live_jobs();
                 if live.is_empty() {
-                    let last = cx.engine.finished_jobs(1).into_iter().next();
+                    let last = cx.engine.recent_jobs().into_iter().next();
                     Reply::Info(match last {
                         Some(r) => format!("Nothing is running. Last: {}", render::status_line(&r)),
                         None => "Nothing is running.".into(),

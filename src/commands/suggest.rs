@@ -9,7 +9,6 @@
 use super::access::{self, Action};
 use crate::chat::Actor;
 use crate::config::Config;
-use crate::engine::Engine;
 use crate::engine::job::{JobKind, JobRecord, JobState};
 use crate::engine::render;
 use crate::names::VersionTag;
@@ -43,15 +42,6 @@ pub enum JobsFor {
     Cancel,
     /// `/approve` and `/reject`: jobs waiting for an approval.
     Vote,
-}
-
-/// Every job the engine knows, newest first: the live ones and the finished it keeps.
-pub fn recent_jobs(engine: &Engine) -> Vec<JobRecord> {
-    let mut all = engine.live_jobs();
-    all.extend(engine.finished_jobs(200));
-    all.sort_by_key(|r| std::cmp::Reverse(r.id));
-    all.dedup_by_key(|r| r.id);
-    all
 }
 
 /// The projects `actor` may build (or release) from `channel`.

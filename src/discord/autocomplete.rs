@@ -32,17 +32,15 @@ pub fn choices(
         Completion::HistoryTarget => suggest::history_targets(config, typed),
         Completion::Branch => match commands::given(data, "project") {
             Some(project) => {
-                suggest::branches(config, project.trim(), &suggest::recent_jobs(engine), typed)
+                suggest::branches(config, project.trim(), &engine.recent_jobs(), typed)
             }
             None => Vec::new(),
         },
         Completion::VersionTag => match commands::given(data, "app") {
-            Some(app) => {
-                suggest::version_tags(config, app.trim(), &suggest::recent_jobs(engine), typed)
-            }
+            Some(app) => suggest::version_tags(config, app.trim(), &engine.recent_jobs(), typed),
             None => Vec::new(),
         },
-        Completion::Job(which) => suggest::jobs(&suggest::recent_jobs(engine), which, typed),
+        Completion::Job(which) => suggest::jobs(&engine.recent_jobs(), which, typed),
     };
     suggestions
         .into_iter()

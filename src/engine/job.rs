@@ -87,20 +87,6 @@ impl JobState {
             other => other.as_str(),
         }
     }
-
-    pub const ALL: [JobState; 11] = [
-        JobState::Queued,
-        JobState::Triggering,
-        JobState::Building,
-        JobState::AwaitingApproval,
-        JobState::Deploying,
-        JobState::FetchingLogs,
-        JobState::Succeeded,
-        JobState::Failed,
-        JobState::Rejected,
-        JobState::Cancelled,
-        JobState::TimedOut,
-    ];
 }
 
 /// A stage as the progress message shows it.

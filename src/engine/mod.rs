@@ -170,6 +170,10 @@ impl Engine {
     /// Builds the engine; job numbers continue from the store's.
     pub fn new(deps: EngineDeps) -> Result<Engine, StoreError> {
         let next_id = deps.store.next_job_id()?;
+        // Read once, so suggestions and `/status` never query the store as people type.
+        let mut recent: std::collections::VecDeque<JobRecord> =
+            deps.store.finished(RECENT_KEPT)?.into();
+        recent.make_contiguous().reverse();
         let subscribe = deps.config.paas.subscribe;
         let settings = WatchSettings {
             interval: deps.config.jobs.poll_interval,
@@ -186,7 +190,7 @@ impl Engine {
                 clock: deps.clock,
                 queues: Arc::new(AppQueues::default()),
                 jobs: DashMap::new(),
-                recent: Mutex::new(std::collections::VecDeque::new()),
+                recent: Mutex::new(recent),
                 store: deps.store,
                 metrics: deps.metrics,
                 webhook_url: deps.webhook_url,
@@ -271,10 +275,6 @@ impl Engine {
 
     pub fn watchers(&self) -> &Arc<WatchHub> {
         &self.inner.watch
-    }
-
-    pub fn clock(&self) -> Clock {
-        self.inner.clock
     }
 
     /// Starts a build, or answers with the build of the same project and branch that
@@ -534,7 +534,23 @@ impl Engine {
         all
     }
 
-    /// The latest finished jobs, newest first.
+    /// The live jobs and the latest finished ones, newest first, from memory.
+    pub fn recent_jobs(&self) -> Vec<JobRecord> {
+        let mut all = self.live_jobs();
+        all.extend(
+            self.inner
+                .recent
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .cloned(),
+        );
+        all.sort_by_key(|r| std::cmp::Reverse(r.id));
+        all.dedup_by_key(|r| r.id);
+        all
+    }
+
+    /// The latest finished jobs, newest first, from the store.
     pub fn finished_jobs(&self, n: usize) -> Vec<JobRecord> {
         self.inner.store.finished(n).unwrap_or_else(|e| {
             tracing::error!(error = %e, "cannot read finished jobs");
@@ -548,11 +564,6 @@ impl Engine {
             .store
             .history(name, n)
             .map_err(|e| format!("The history cannot be read right now ({e})."))
-    }
-
-    /// Deploys waiting behind another deploy of the same app.
-    pub fn queue_depth(&self) -> usize {
-        self.inner.queues.waiting()
     }
 
     /// Cancels a job: stops a running build, withdraws a queued or pending request.

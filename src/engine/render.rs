@@ -71,18 +71,23 @@ pub fn summary(r: &JobRecord) -> Message {
     Message::text(text)
 }
 
-/// The progress message: one message, edited in place, from request to result.
-pub fn progress(r: &JobRecord) -> Message {
-    let mut lines = vec![format!(
-        "{} {} {} {} · requested by {} · {} · {}",
+/// `✅ #1 build web@master · <who> · succeeded · 1m42s`: the first line of a job's
+/// message and its `/status` line.
+fn headline(r: &JobRecord, who: &str) -> String {
+    format!(
+        "{} {} {} {} · {who} · {} · {}",
         state_symbol(r.state),
         r.id,
         r.kind.as_str(),
         r.target(),
-        r.requester,
         r.state.as_str(),
         elapsed(r)
-    )];
+    )
+}
+
+/// The progress message: one message, edited in place, from request to result.
+pub fn progress(r: &JobRecord) -> Message {
+    let mut lines = vec![headline(r, &format!("requested by {}", r.requester))];
     if let (JobState::Queued, Some(behind)) = (r.state, r.queued_behind) {
         lines.push(format!("queued behind {behind}"));
     }
@@ -356,16 +361,7 @@ fn date_time(ms: i64) -> String {
 
 /// One line for `/status`.
 pub fn status_line(r: &JobRecord) -> String {
-    let mut line = format!(
-        "{} {} {} {} · {} · {} · {}",
-        state_symbol(r.state),
-        r.id,
-        r.kind.as_str(),
-        r.target(),
-        r.requester,
-        r.state.as_str(),
-        elapsed(r)
-    );
+    let mut line = headline(r, &r.requester);
     if let (JobState::Queued, Some(b)) = (r.state, r.queued_behind) {
         line.push_str(&format!(" behind {b}"));
     }

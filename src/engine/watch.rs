@@ -138,11 +138,6 @@ impl WatchHub {
         self.subscribe::<App>(key)
     }
 
-    /// Makes the watcher of an execution poll now (a webhook's hint).
-    pub fn poke_execution(&self, key: &ExecutionRef) -> bool {
-        self.poke::<Execution>(key)
-    }
-
     /// Makes the watcher of an app poll now.
     pub fn poke_app(&self, key: &AppRef) -> bool {
         self.poke::<App>(key)

@@ -71,27 +71,6 @@ impl PaasError {
             _ => false,
         }
     }
-
-    /// Retrying will not help until an operator changes something (token, rights).
-    pub fn needs_operator(&self) -> bool {
-        matches!(self, PaasError::Unauthorized | PaasError::Forbidden { .. })
-    }
-
-    /// A short label for metrics and logs.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            PaasError::Unauthorized => "unauthorized",
-            PaasError::Forbidden { .. } => "forbidden",
-            PaasError::NotFound { .. } => "not_found",
-            PaasError::Invalid { .. } => "invalid",
-            PaasError::Server { .. } => "server",
-            PaasError::RateLimited { .. } => "rate_limited",
-            PaasError::Timeout { .. } => "timeout",
-            PaasError::Unreachable { .. } => "unreachable",
-            PaasError::Undecodable { .. } => "undecodable",
-            PaasError::Unconfirmed { .. } => "unconfirmed",
-        }
-    }
 }
 
 #[cfg(test)]

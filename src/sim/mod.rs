@@ -289,11 +289,6 @@ impl Simulator {
         self.shared.clock.epoch + self.shared.clock.now()
     }
 
-    /// How long real (tokio) time takes to cover `d` of simulated time.
-    pub fn real_time(&self, d: Duration) -> Duration {
-        self.shared.clock.real(d)
-    }
-
     pub fn stats(&self) -> SimStats {
         self.shared.state().stats.clone()
     }
@@ -385,11 +380,6 @@ impl Simulator {
             }
         }
         Ok(())
-    }
-
-    /// Replaces the faults applied to every request.
-    pub fn set_faults(&self, faults: Faults) {
-        self.shared.state().global_faults = faults;
     }
 
     /// Queues a fault for the next matching requests.

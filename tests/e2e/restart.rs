@@ -374,3 +374,26 @@ async fn a_store_that_fails_is_reported_and_starts_nothing_new() {
     );
     assert_eq!(bot.sim.stats().total_runs(), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn jobs_finished_before_a_restart_are_still_suggested_and_shown() {
+    let db = TempDb::new("restart-recent");
+    let mut bot = spawn_bot_on(Scenario::demo(), demo_config(|_| {}), db.open()).await;
+    let job = bot.start("alice", "/build web").await;
+    let tag = bot.finished(job).await.build.unwrap().tag.unwrap();
+    assert_eq!(bot.restart(|| db.open()), 0);
+    // Read once at start, so autocomplete and /status need no store read.
+    let recent = bot.engine.recent_jobs();
+    assert_eq!(recent.len(), 1);
+    assert_eq!(
+        recent[0].build.as_ref().unwrap().tag.as_deref(),
+        Some(tag.as_str())
+    );
+    let status = bot.say("dave", "/status").await;
+    assert!(
+        status
+            .text()
+            .starts_with("Nothing is running. Last: ✅ #1 build web@master"),
+        "{status:?}"
+    );
+}
