@@ -23,13 +23,15 @@ use releasebot::chat::memory::{MemoryChat, Record};
 use releasebot::chat::{Chat, EventSink, Message, MessageRef, Reply};
 use releasebot::clock::{Clock, to_ms};
 use releasebot::config::Config;
-use releasebot::engine::job::{
-    AppMark, BuildInfo, DeployInfo, JobKind, JobRecord, JobState, LogExcerpt,
+use releasebot::engine::{Engine, EngineDeps};
+use releasebot::job::{
+    AppSnapshot, DeployOrigin, DeployProgress, JobRecord, JobSpec, JobState, LogExcerpt, Person,
+    Phase, Reading, Upgrade,
 };
-use releasebot::engine::{Engine, EngineDeps, render};
 use releasebot::metrics::Metrics;
 use releasebot::names::{AppName, Branch, JobId, ProjectName, VersionTag};
-use releasebot::paas::{BuildStatus, ClientConfig, ExecutionRef, PaasClient, Rollout};
+use releasebot::paas::{BuildStatus, ClientConfig, ExecutionRef, PaasClient};
+use releasebot::render;
 use releasebot::secret::Secret;
 use releasebot::sim::{
     AppScenario, Faults, LogShape, PipelineScenario, Scenario, SimStats, StageSpec, Timeline,
@@ -621,7 +623,7 @@ async fn child(mode: Mode, options: &Options) -> Outcome {
                     panic!("the jobs did not finish within an hour");
                 }
             }
-            let last = engine.live_jobs().len() + engine.finished_jobs(100_000).len();
+            let last = engine.recent_jobs().len();
             (1..=last as u64)
                 .filter_map(|id| engine.job_record(JobId(id)))
                 .collect()
@@ -690,7 +692,7 @@ fn measure(
     let mut edits = 0usize;
     let mut messages = 0usize;
     for r in records {
-        let Some(progress) = &r.progress else {
+        let Some(progress) = &r.messages.progress else {
             continue;
         };
         messages += 1;
@@ -704,12 +706,12 @@ fn measure(
         if let Some(e) = r
             .build
             .as_ref()
-            .and_then(|b| b.execution.as_deref())
-            .and_then(|id| executions.get(id))
+            .and_then(|b| b.execution.as_ref())
+            .and_then(|id| executions.get(id.to_string().as_str()))
         {
             events.extend(e.iter());
         }
-        if let (Some(d), Some(tag)) = (&r.deploy, &r.tag) {
+        if let (Some(d), Some(tag)) = (&r.deploy, r.deploy_tag()) {
             let app_id = format!("{}:{}", project_of(r), d.app_id);
             if let Some(e) = upgrades.get(&(app_id.as_str(), tag.as_str())) {
                 events.extend(e.iter());
@@ -739,7 +741,7 @@ fn measure(
                         eprintln!(
                             "late: {} {} {:?} shown {:.0} ms after the change; posted {:.0} ms before it; the edit before came {:.0} ms before it; {} edits",
                             r.id,
-                            r.kind.as_str(),
+                            r.kind().as_str(),
                             event.shows,
                             t - at,
                             at - posted,
@@ -827,10 +829,10 @@ fn measure(
 /// The Rancher project of a job's app (`p-b007` for `svc007`).
 fn project_of(r: &JobRecord) -> String {
     let name = r
-        .app
-        .as_ref()
+        .spec
+        .app()
         .map(|a| a.as_str())
-        .or(r.project.as_ref().map(|p| p.as_str()))
+        .or(r.spec.project().map(|p| p.as_str()))
         .unwrap_or("");
     format!("p-b{}", name.trim_start_matches("svc"))
 }
@@ -842,47 +844,30 @@ mod naive {
 
     pub fn parse(id: u64, user: &str, command: &str, config: &Config) -> JobRecord {
         let words: Vec<&str> = command.split_whitespace().collect();
-        let kind = match words[0] {
-            "/build" => JobKind::Build,
-            "/deploy" => JobKind::Deploy,
-            _ => JobKind::Release,
-        };
         let name = words[1];
-        let project = ProjectName::parse(name)
-            .ok()
-            .filter(|_| kind != JobKind::Deploy);
-        let app = AppName::parse(name).ok().filter(|_| kind != JobKind::Build);
-        let branch = (kind != JobKind::Deploy)
-            .then(|| Branch::parse(words.get(2).copied().unwrap_or("master")).expect("a branch"));
-        let tag = (kind == JobKind::Deploy).then(|| VersionTag::parse(words[2]).expect("a tag"));
+        let branch = || Branch::parse(words.get(2).copied().unwrap_or("master")).expect("a branch");
+        let spec = match words[0] {
+            "/build" => JobSpec::Build {
+                project: ProjectName::parse(name).expect("a project"),
+                branch: branch(),
+            },
+            "/deploy" => JobSpec::Deploy {
+                app: AppName::parse(name).expect("an app"),
+                tag: VersionTag::parse(words[2]).expect("a tag"),
+                origin: DeployOrigin::Request,
+            },
+            _ => JobSpec::Release {
+                project: ProjectName::parse(name).expect("a project"),
+                branch: branch(),
+                app: AppName::parse(name).expect("an app"),
+            },
+        };
         let _ = config;
-        JobRecord {
-            id: JobId(id),
-            kind,
-            requester_id: user.into(),
-            requester: user.into(),
-            channel: channel_of(command),
-            project,
-            branch,
-            app,
-            tag,
-            state: JobState::Triggering,
-            created_ms: 0,
-            updated_ms: 0,
-            ended_ms: None,
-            thread: None,
-            progress: None,
-            approval_message: None,
-            queued_behind: None,
-            queued_ms: None,
-            build: (kind != JobKind::Deploy).then(BuildInfo::default),
-            deploy: None,
-            approval: None,
-            logs: None,
-            outcome: None,
-            notice: None,
-            audit: Vec::new(),
-        }
+        let requester = Person {
+            id: user.into(),
+            name: user.into(),
+        };
+        JobRecord::new(JobId(id), spec, requester, &channel_of(command), 0)
     }
 
     struct Shown {
@@ -893,7 +878,7 @@ mod naive {
 
     impl Shown {
         async fn show(&mut self, r: &JobRecord) {
-            let m = render::progress(r);
+            let m = render::progress(r, &Default::default());
             if m != self.last {
                 let _ = self.chat.edit(&self.target, &m).await;
                 self.last = m;
@@ -918,25 +903,26 @@ mod naive {
         else {
             return r;
         };
-        let first = render::progress(&r);
+        let first = render::progress(&r, &Default::default());
         let Ok(target) = chat.post(&thread.thread, &first).await else {
             return r;
         };
-        r.thread = Some(thread);
-        r.progress = Some(target.clone());
+        r.messages.thread = Some(thread);
+        r.messages.progress = Some(target.clone());
         let mut shown = Shown {
             chat,
             target,
             last: first,
         };
+        let mut built_tag = None;
         if let Some(project) = r
-            .project
-            .clone()
-            .and_then(|p| config.projects.get(&p).cloned())
+            .spec
+            .project()
+            .and_then(|p| config.projects.get(p).cloned())
         {
-            let branch = r.branch.clone().expect("a branch");
+            let branch = r.spec.branch().cloned().expect("a branch");
             let Ok(execution) = paas
-                .run_pipeline(&project.pipeline, branch.as_str(), None)
+                .run_pipeline(&project.pipeline, branch.as_str(), None, None)
                 .await
             else {
                 r.state = JobState::Failed;
@@ -958,7 +944,7 @@ mod naive {
                 match e.status() {
                     BuildStatus::Running { .. } => {}
                     BuildStatus::Succeeded => {
-                        r.tag = e.deployable_tag().and_then(|t| VersionTag::parse(t).ok());
+                        built_tag = e.deployable_tag().and_then(|t| VersionTag::parse(t).ok());
                         break;
                     }
                     _ => {
@@ -968,7 +954,8 @@ mod naive {
                 }
             }
         }
-        if let (Some(app_name), Some(tag)) = (r.app.clone(), r.tag.clone())
+        let tag = r.deploy_tag().cloned().or(built_tag);
+        if let (Some(app_name), Some(tag)) = (r.spec.app().cloned(), tag)
             && let Some(app) = config.apps.get(&app_name).cloned()
         {
             r.state = JobState::Deploying;
@@ -976,11 +963,11 @@ mod naive {
                 r.state = JobState::Failed;
                 return r;
             };
-            let mut deploy = DeployInfo {
-                app_id: app.app.app.to_string(),
-                baseline: Some(AppMark::of(&before)),
-                upgraded: true,
-                ..DeployInfo::default()
+            let mut deploy = DeployProgress::new(app.app.app.clone(), tag.clone());
+            deploy.baseline = Some(AppSnapshot::of(&before));
+            deploy.upgrade = Upgrade::Sent {
+                intent_ms: clock.now_ms(),
+                at_ms: clock.now_ms(),
             };
             if paas
                 .upgrade_app(&app.app, tag.as_str(), &before)
@@ -995,22 +982,16 @@ mod naive {
                 let Ok(now) = paas.get_app(&app.app).await else {
                     continue;
                 };
-                let done = match now.rollout() {
-                    Rollout::Installing { .. } => {
-                        deploy.saw("installing");
-                        false
-                    }
-                    Rollout::Deploying { .. } => {
-                        deploy.saw("deploying");
-                        false
-                    }
-                    Rollout::Active => {
-                        deploy.saw("active");
-                        deploy.finished = true;
-                        true
-                    }
-                    _ => true,
+                let (phase, done) = match AppSnapshot::of(&now).reading() {
+                    Reading::Installing { .. } => (Phase::Installing, false),
+                    Reading::Deploying { .. } => (Phase::Deploying, false),
+                    Reading::Active => (Phase::Active, true),
+                    _ => (Phase::Failed, true),
                 };
+                if deploy.rollout.phases.last() != Some(&phase) {
+                    deploy.rollout.phases.push(phase);
+                }
+                deploy.rollout.done = done;
                 r.deploy = Some(deploy.clone());
                 r.updated_ms = clock.now_ms();
                 shown.show(&r).await;

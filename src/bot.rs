@@ -87,7 +87,7 @@ pub async fn connect_paas(
         }
         None => {
             let token = Secret::new(format!("sim-{}", fastrand_token()));
-            let handle = sim::spawn(token.clone(), config.sim_scenario())
+            let handle = sim::spawn(token.clone(), simulator_scenario(config))
                 .await
                 .map_err(|e| {
                     StartError::runtime(format!("cannot start the built-in PaaS simulator: {e}"))
@@ -136,6 +136,53 @@ pub fn scale_to_simulator(config: &mut Config) {
         .max(config.jobs.poll_interval);
 }
 
+/// A simulator scenario serving every configured pipeline and app, so the bot
+/// runs against the built-in simulator with any configuration.
+fn simulator_scenario(config: &Config) -> crate::sim::Scenario {
+    let demo = crate::sim::Scenario::demo();
+    let mut scenario = crate::sim::Scenario {
+        speed: config.sim_speed,
+        ..crate::sim::Scenario::default()
+    };
+    for (i, p) in config.projects.values().enumerate() {
+        let (cluster, project, pipeline) = (
+            p.pipeline.project.cluster.to_string(),
+            p.pipeline.project.project.to_string(),
+            p.pipeline.pipeline.to_string(),
+        );
+        // A pipeline of the demo catalogue keeps its stages; others borrow some.
+        let mut spec = demo
+            .pipelines
+            .iter()
+            .find(|d| d.cluster == cluster && d.project == project && d.pipeline == pipeline)
+            .unwrap_or(&demo.pipelines[i % demo.pipelines.len()])
+            .clone();
+        spec.cluster = cluster;
+        spec.project = project;
+        spec.pipeline = pipeline;
+        spec.image = Some(format!("harbor.example.com/team/{}", p.name));
+        scenario.pipelines.push(spec);
+    }
+    for a in config.apps.values() {
+        let (cluster, project, app) = (
+            a.app.project.cluster.to_string(),
+            a.app.project.project.to_string(),
+            a.app.app.to_string(),
+        );
+        let mut spec = demo
+            .apps
+            .iter()
+            .find(|d| d.cluster == cluster && d.project == project && d.app == app)
+            .unwrap_or(&demo.apps[0])
+            .clone();
+        spec.cluster = cluster;
+        spec.project = project;
+        spec.app = app;
+        scenario.apps.push(spec);
+    }
+    scenario
+}
+
 fn fastrand_token() -> String {
     (0..32).map(|_| fastrand::alphanumeric()).collect()
 }
@@ -144,7 +191,7 @@ fn fastrand_token() -> String {
 pub fn open_store(env: &Env) -> Result<Arc<Store>, StartError> {
     Store::open(&env.db_path)
         .map(Arc::new)
-        .map_err(|e| StartError::runtime(e.0))
+        .map_err(|e| StartError::runtime(e.to_string()))
 }
 
 /// The engine for a chat, on the store.
@@ -165,7 +212,7 @@ pub fn engine(
                 .meta("webhook_secret", || {
                     (0..40).map(|_| fastrand::alphanumeric()).collect()
                 })
-                .map_err(|e| StartError::runtime(e.0))?;
+                .map_err(|e| StartError::runtime(e.to_string()))?;
             Some(format!("{}/webhook/{secret}", base.trim_end_matches('/')))
         }
         None => None,
@@ -182,7 +229,7 @@ pub fn engine(
         metrics,
         webhook_url,
     })
-    .map_err(|e| StartError::runtime(e.0))
+    .map_err(|e| StartError::runtime(e.to_string()))
 }
 
 /// Serves `/healthz`, `/readyz`, `/metrics` and the webhook on `RELEASEBOT_HTTP_ADDR`

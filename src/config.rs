@@ -46,48 +46,7 @@ impl AccessRoles {
     }
 }
 
-/// How approvals of an app's deploys work.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ApprovalPolicy {
-    /// Roles whose votes count; empty means deploys need no approval.
-    pub approvers: Vec<String>,
-    /// How many distinct approvers must approve.
-    pub votes: u32,
-    /// How long a request waits for its votes.
-    #[serde(with = "duration_secs")]
-    pub timeout: Duration,
-    /// Whether the requester may approve their own request.
-    pub allow_self_approval: bool,
-}
-
-impl ApprovalPolicy {
-    pub fn none() -> Self {
-        ApprovalPolicy {
-            approvers: Vec::new(),
-            votes: 1,
-            timeout: Duration::from_secs(3600),
-            allow_self_approval: false,
-        }
-    }
-
-    pub fn required(&self) -> bool {
-        !self.approvers.is_empty()
-    }
-}
-
-mod duration_secs {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(d.as_secs())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        Ok(Duration::from_secs(u64::deserialize(d)?))
-    }
-}
+pub use crate::job::ApprovalPolicy;
 
 /// A project people build and release.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,6 +87,30 @@ pub struct JobSettings {
     pub edit_window: Duration,
     /// Deploy log lines shown.
     pub log_lines: usize,
+    /// How long a new rollout must keep reading `active` before it counts as done.
+    pub settle: Duration,
+    /// How long an accepted upgrade may show no sign of being taken up.
+    pub pickup: Duration,
+    /// How long a succeeded build's `versionTag` is waited for.
+    pub tag_wait: Duration,
+    /// How long deploy logs keep being read after a rollout.
+    pub logs_window: Duration,
+}
+
+impl JobSettings {
+    /// The limits and windows each job keeps to.
+    pub fn job(&self) -> crate::job::Settings {
+        crate::job::Settings {
+            build_timeout: self.build_timeout,
+            deploy_timeout: self.deploy_timeout,
+            tag_wait: self.tag_wait,
+            settle: self.settle,
+            pickup: self.pickup,
+            logs_window: self.logs_window,
+            // Logs grow for seconds after a rollout: read them at least every 5 s.
+            logs_every: self.poll_interval.min(Duration::from_secs(5)),
+        }
+    }
 }
 
 impl Default for JobSettings {
@@ -139,6 +122,10 @@ impl Default for JobSettings {
             deploy_timeout: Duration::from_secs(30 * 60),
             edit_window: Duration::from_secs(1),
             log_lines: 10,
+            settle: Duration::from_secs(10),
+            pickup: Duration::from_secs(120),
+            tag_wait: Duration::from_secs(60),
+            logs_window: Duration::from_secs(30),
         }
     }
 }
@@ -209,6 +196,10 @@ struct RawJobs {
     deploy_timeout: Option<String>,
     edit_window: Option<String>,
     log_lines: Option<usize>,
+    settle: Option<String>,
+    pickup: Option<String>,
+    tag_wait: Option<String>,
+    logs_window: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -434,6 +425,30 @@ impl Config {
                 defaults.edit_window,
                 Duration::ZERO,
             )?,
+            settle: duration(
+                "jobs.settle",
+                raw.jobs.settle.as_deref(),
+                defaults.settle,
+                Duration::ZERO,
+            )?,
+            pickup: duration(
+                "jobs.pickup",
+                raw.jobs.pickup.as_deref(),
+                defaults.pickup,
+                ms(100),
+            )?,
+            tag_wait: duration(
+                "jobs.tag_wait",
+                raw.jobs.tag_wait.as_deref(),
+                defaults.tag_wait,
+                Duration::ZERO,
+            )?,
+            logs_window: duration(
+                "jobs.logs_window",
+                raw.jobs.logs_window.as_deref(),
+                defaults.logs_window,
+                Duration::ZERO,
+            )?,
             log_lines: match raw.jobs.log_lines {
                 Some(n) if (1..=50).contains(&n) => n,
                 Some(n) => {
@@ -561,53 +576,6 @@ impl Config {
             sim_speed,
             source: source.to_string(),
         })
-    }
-
-    /// A simulator scenario serving every configured pipeline and app, so the bot
-    /// runs against the built-in simulator with any configuration.
-    pub fn sim_scenario(&self) -> crate::sim::Scenario {
-        let demo = crate::sim::Scenario::demo();
-        let mut scenario = crate::sim::Scenario {
-            speed: self.sim_speed,
-            ..crate::sim::Scenario::default()
-        };
-        for (i, p) in self.projects.values().enumerate() {
-            let (cluster, project, pipeline) = (
-                p.pipeline.project.cluster.to_string(),
-                p.pipeline.project.project.to_string(),
-                p.pipeline.pipeline.to_string(),
-            );
-            // A pipeline of the demo catalogue keeps its stages; others borrow some.
-            let mut spec = demo
-                .pipelines
-                .iter()
-                .find(|d| d.cluster == cluster && d.project == project && d.pipeline == pipeline)
-                .unwrap_or(&demo.pipelines[i % demo.pipelines.len()])
-                .clone();
-            spec.cluster = cluster;
-            spec.project = project;
-            spec.pipeline = pipeline;
-            spec.image = Some(format!("harbor.example.com/team/{}", p.name));
-            scenario.pipelines.push(spec);
-        }
-        for a in self.apps.values() {
-            let (cluster, project, app) = (
-                a.app.project.cluster.to_string(),
-                a.app.project.project.to_string(),
-                a.app.app.to_string(),
-            );
-            let mut spec = demo
-                .apps
-                .iter()
-                .find(|d| d.cluster == cluster && d.project == project && d.app == app)
-                .unwrap_or(&demo.apps[0])
-                .clone();
-            spec.cluster = cluster;
-            spec.project = project;
-            spec.app = app;
-            scenario.apps.push(spec);
-        }
-        scenario
     }
 }
 

@@ -88,7 +88,7 @@ async fn readyz(State(s): State<Arc<HttpState>>) -> Response {
             }
         }
     };
-    let store = s.engine.store_writable();
+    let store = s.engine.store_writable().map_err(|e| e.to_string());
     let mut ready = true;
     let mut body = String::new();
     for (name, result) in [("chat", chat), ("paas", paas), ("store", store)] {

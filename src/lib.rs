@@ -5,6 +5,7 @@
 //! and the [`sim`] module serves a Rancher-compatible simulator for tests, benchmarks
 //! and demos.
 
+pub mod backoff;
 pub mod bot;
 pub mod chat;
 pub mod check;
@@ -14,9 +15,11 @@ pub mod config;
 pub mod discord;
 pub mod engine;
 pub mod http;
+pub mod job;
 pub mod metrics;
 pub mod names;
 pub mod paas;
+pub mod render;
 pub mod secret;
 pub mod shell;
 pub mod sim;

@@ -131,7 +131,9 @@ async fn run_bot(env: Env, force_shell: bool) -> Result<(), StartError> {
         env!("CARGO_PKG_VERSION"),
         paas.description
     );
-    let resumed = engine.resume().map_err(|e| StartError::runtime(e.0))?;
+    let resumed = engine
+        .resume()
+        .map_err(|e| StartError::runtime(e.to_string()))?;
     if resumed > 0 {
         chat.print_note(&format!(
             "resuming {resumed} unfinished job{}",

@@ -201,13 +201,15 @@ impl MemoryChat {
         .await
     }
 
-    /// `user` presses the button `id` under a message.
+    /// `user` presses a button under a message; a button id releasebot never made
+    /// does nothing.
     pub async fn press(&self, user: &str, target: &MessageRef, id: &str) -> Option<Reply> {
         let actor = self.actor(user);
+        let action = super::ButtonAction::parse(id)?;
         self.deliver(ChatEvent::Button {
             actor,
             target: target.clone(),
-            id: id.to_string(),
+            action,
         })
         .await
     }

@@ -12,11 +12,10 @@ pub mod paced;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 
 /// A person acting in chat, with the roles the adapter found for them (role names,
 /// and on Discord role ids too).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     /// A stable id on the platform (the Discord user id, the terminal user name).
     pub id: String,
@@ -45,14 +44,14 @@ impl Actor {
 }
 
 /// A message on the platform: its channel (or thread) and its id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MessageRef {
     pub channel: String,
     pub message: String,
 }
 
 /// A thread opened for one request, on a summary message in the channel.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ThreadRef {
     /// The channel the request came from.
     pub channel: String,
@@ -63,14 +62,12 @@ pub struct ThreadRef {
 }
 
 /// What a message shows.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Message {
     pub text: String,
     /// Roles this message may notify (an approval asking its approvers). Nothing else
     /// in a message ever notifies anyone.
-    #[serde(default)]
     pub mention_roles: Vec<String>,
-    #[serde(default)]
     pub buttons: Vec<Button>,
 }
 
@@ -83,15 +80,58 @@ impl Message {
     }
 }
 
-/// A button under a message; pressing it arrives as [`ChatEvent::Button`] with its id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What the platform allows in a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Style {
+    /// The most characters a message may hold.
+    pub max_chars: usize,
+}
+
+impl Default for Style {
+    /// Discord's limits, the tightest of the platforms releasebot speaks to.
+    fn default() -> Self {
+        Style { max_chars: 2000 }
+    }
+}
+
+/// A button under a message; pressing it arrives as [`ChatEvent::Button`].
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Button {
-    pub id: String,
+    pub action: ButtonAction,
     pub label: String,
     pub style: ButtonStyle,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// What pressing a button asks for. Adapters carry it as the button's id
+/// ([`ButtonAction::id`]) and read it back with [`ButtonAction::parse`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ButtonAction {
+    Approve(crate::names::JobId),
+    Reject(crate::names::JobId),
+}
+
+impl ButtonAction {
+    /// The id a platform keeps on the button: `approve:12`.
+    pub fn id(&self) -> String {
+        match self {
+            ButtonAction::Approve(job) => format!("approve:{}", job.0),
+            ButtonAction::Reject(job) => format!("reject:{}", job.0),
+        }
+    }
+
+    /// The action a button id stands for; `None` for an id releasebot never made.
+    pub fn parse(id: &str) -> Option<Self> {
+        let (action, job) = id.split_once(':')?;
+        let job = crate::names::JobId::parse(job).ok()?;
+        match action {
+            "approve" => Some(ButtonAction::Approve(job)),
+            "reject" => Some(ButtonAction::Reject(job)),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ButtonStyle {
     Success,
     Danger,
@@ -134,6 +174,11 @@ pub trait Chat: Send + Sync {
     /// Discord's: 5 messages or edits per 5 s in a channel, 50 requests per second.
     fn limits(&self) -> paced::Limits {
         paced::Limits::default()
+    }
+
+    /// What messages may hold on this platform.
+    fn style(&self) -> Style {
+        Style::default()
     }
 
     /// Posts `summary` in `channel` and opens a thread named `title` on it.
@@ -187,7 +232,7 @@ pub enum ChatEvent {
     Button {
         actor: Actor,
         target: MessageRef,
-        id: String,
+        action: ButtonAction,
     },
 }
 

@@ -4,7 +4,7 @@
 
 use crate::chat::Actor;
 use crate::config::{AccessRoles, App, Config, Project};
-use crate::engine::approval::or_list;
+use crate::render::or_list;
 
 /// A command that is limited by role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

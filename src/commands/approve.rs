@@ -18,6 +18,6 @@ impl Approve {
     }
 
     pub fn apply(self, cx: &Context<'_>) -> Reply {
-        cx.engine.vote(cx.actor, self.job, true)
+        super::vote_reply(&cx.engine.vote(cx.actor, self.job, true))
     }
 }

@@ -5,6 +5,7 @@ use super::{Context, allowed_project, project_and_branch};
 use crate::chat::Reply;
 use crate::config::Config;
 use crate::engine::Started;
+use crate::job::JobSpec;
 use crate::names::{Branch, ProjectName};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,11 +27,12 @@ impl Build {
         if let Err(refusal) = allowed_project(cx, &self.project, Action::Build) {
             return refusal;
         }
-        match cx
-            .engine
-            .start_build(cx.actor, cx.channel, &self.project, &self.branch)
-        {
-            Err(why) => Reply::Refused(why),
+        let spec = JobSpec::Build {
+            project: self.project.clone(),
+            branch: self.branch.clone(),
+        };
+        match cx.engine.start(cx.actor, cx.channel, spec) {
+            Err(e) => super::not_started(&e),
             Ok(Started::New(job)) => Reply::Started {
                 job,
                 text: format!(

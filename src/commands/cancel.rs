@@ -26,23 +26,23 @@ impl Cancel {
             return Reply::Refused(why);
         }
         match cx.engine.cancel(cx.actor, self.job) {
-            Ok(text) => Reply::Info(text),
-            Err(why) => Reply::Refused(why),
+            Ok(state) => Reply::Info(crate::render::cancelling(self.job, state)),
+            Err(e) => Reply::Refused(crate::render::cancel_refusal(&e)),
         }
     }
 }
 
 /// The requester, an approver of the app, an admin, or a holder of a `cancel` role.
-fn may_cancel(cx: &Context<'_>, r: &crate::engine::job::JobRecord) -> Result<(), String> {
+fn may_cancel(cx: &Context<'_>, r: &crate::job::JobRecord) -> Result<(), String> {
     let config = cx.engine.config();
-    if r.requester_id == cx.actor.id || access::is_admin(config, cx.actor) {
+    if r.requester.id == cx.actor.id || access::is_admin(config, cx.actor) {
         return Ok(());
     }
-    let app = r.app.as_ref().and_then(|a| config.apps.get(a));
+    let app = r.spec.app().and_then(|a| config.apps.get(a));
     if app.is_some_and(|a| cx.actor.has_any_role(&a.policy.approvers)) {
         return Ok(());
     }
-    let project = r.project.as_ref().and_then(|p| config.projects.get(p));
+    let project = r.spec.project().and_then(|p| config.projects.get(p));
     let role_list = app
         .map(|a| a.access.or(&config.access))
         .or_else(|| project.map(|p| p.access.or(&config.access)))
@@ -54,6 +54,6 @@ fn may_cancel(cx: &Context<'_>, r: &crate::engine::job::JobRecord) -> Result<(),
     }
     Err(format!(
         "Only {} (who asked), an approver of its app or an admin may cancel {}.",
-        r.requester, r.id
+        r.requester.name, r.id
     ))
 }

@@ -4,8 +4,10 @@ use super::access::{self, Action};
 use super::{Context, app, arity, refuse};
 use crate::chat::Reply;
 use crate::config::Config;
-use crate::engine::approval::or_list;
+use crate::engine::Started;
+use crate::job::{DeployOrigin, JobSpec};
 use crate::names::{AppName, VersionTag};
+use crate::render::or_list;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Deploy {
@@ -32,12 +34,14 @@ impl Deploy {
         if let Err(why) = access::app(config, cx.actor, cx.channel, app, Action::Deploy) {
             return Reply::Refused(why);
         }
-        let job = match cx
-            .engine
-            .start_deploy(cx.actor, cx.channel, &self.app, &self.tag)
-        {
-            Ok(job) => job,
-            Err(why) => return Reply::Refused(why),
+        let spec = JobSpec::Deploy {
+            app: self.app.clone(),
+            tag: self.tag.clone(),
+            origin: DeployOrigin::Request,
+        };
+        let job = match cx.engine.start(cx.actor, cx.channel, spec) {
+            Ok(Started::New(job) | Started::Existing(job)) => job,
+            Err(e) => return super::not_started(&e),
         };
         let approval = if app.policy.required() {
             format!(

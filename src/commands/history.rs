@@ -3,7 +3,7 @@
 use super::{Context, arity, refuse, unknown};
 use crate::chat::Reply;
 use crate::config::Config;
-use crate::engine::render;
+use crate::render;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct History {
@@ -49,7 +49,9 @@ impl History {
     pub fn apply(self, cx: &Context<'_>) -> Reply {
         let jobs = match cx.engine.history(&self.name, self.count) {
             Ok(jobs) => jobs,
-            Err(why) => return Reply::Refused(why),
+            Err(e) => {
+                return Reply::Refused(format!("The history cannot be read right now ({e})."));
+            }
         };
         if jobs.is_empty() {
             return Reply::Info(format!("Nothing has run for {} yet.", self.name));

@@ -101,6 +101,26 @@ pub fn usage(name: &str) -> &'static str {
         .map_or("/help", |(_, u, _)| u)
 }
 
+/// The refusal for a job that could not be started.
+fn not_started(e: &crate::engine::StartError) -> Reply {
+    Reply::Refused(match e {
+        crate::engine::StartError::Stopping => {
+            "releasebot is restarting; try again in a minute.".to_string()
+        }
+        crate::engine::StartError::NotRecorded(e) => {
+            format!("releasebot cannot record new jobs right now, so it started nothing ({e}).")
+        }
+    })
+}
+
+/// The answer to a vote.
+fn vote_reply(outcome: &crate::engine::VoteOutcome) -> Reply {
+    match crate::render::vote(outcome) {
+        (true, text) => Reply::Info(text),
+        (false, text) => Reply::Refused(text),
+    }
+}
+
 /// A refusal with the command's usage.
 fn refuse(name: &str, why: impl std::fmt::Display) -> String {
     format!("{why} Usage: {}", usage(name))
@@ -292,16 +312,14 @@ impl EventSink for Engine {
                 target,
                 emoji,
                 added,
-            } => self.on_reaction(&actor, &target, &emoji, added).await,
-            ChatEvent::Button { actor, id, .. } => {
-                let (action, job) = id.split_once(':')?;
-                let job = JobId::parse(job).ok()?;
-                match action {
-                    "approve" => Some(self.vote(&actor, job, true)),
-                    "reject" => Some(self.vote(&actor, job, false)),
-                    _ => None,
-                }
-            }
+            } => self
+                .on_reaction(&actor, &target, &emoji, added)
+                .await
+                .map(|outcome| vote_reply(&outcome)),
+            ChatEvent::Button { actor, action, .. } => Some(vote_reply(&match action {
+                crate::chat::ButtonAction::Approve(job) => self.vote(&actor, job, true),
+                crate::chat::ButtonAction::Reject(job) => self.vote(&actor, job, false),
+            })),
         }
     }
 }

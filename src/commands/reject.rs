@@ -18,6 +18,6 @@ impl Reject {
     }
 
     pub fn apply(self, cx: &Context<'_>) -> Reply {
-        cx.engine.vote(cx.actor, self.job, false)
+        super::vote_reply(&cx.engine.vote(cx.actor, self.job, false))
     }
 }

@@ -5,6 +5,7 @@ use super::{Context, allowed_project, project_and_branch, refuse};
 use crate::chat::Reply;
 use crate::config::Config;
 use crate::engine::Started;
+use crate::job::JobSpec;
 use crate::names::{Branch, ProjectName};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,16 +38,22 @@ impl Release {
             Ok(project) => project,
             Err(refusal) => return refusal,
         };
-        if let Some(app) = project.deploys.as_ref().and_then(|a| config.apps.get(a))
-            && let Err(why) = access::app(config, cx.actor, cx.channel, app, Action::Deploy)
-        {
+        let Some(app) = project.deploys.as_ref().and_then(|a| config.apps.get(a)) else {
+            return Reply::Refused(format!(
+                "{} deploys no app (set deploys in [projects.{}]), so only /build works for it.",
+                project.name, project.name
+            ));
+        };
+        if let Err(why) = access::app(config, cx.actor, cx.channel, app, Action::Deploy) {
             return Reply::Refused(why);
         }
-        match cx
-            .engine
-            .start_release(cx.actor, cx.channel, &self.project, &self.branch)
-        {
-            Err(why) => Reply::Refused(why),
+        let spec = JobSpec::Release {
+            project: self.project.clone(),
+            branch: self.branch.clone(),
+            app: app.name.clone(),
+        };
+        match cx.engine.start(cx.actor, cx.channel, spec) {
+            Err(e) => super::not_started(&e),
             Ok(Started::New(job)) => Reply::Started {
                 job,
                 text: format!(

@@ -2,8 +2,8 @@
 
 use super::{Context, arity, job_id};
 use crate::chat::Reply;
-use crate::engine::render;
 use crate::names::JobId;
+use crate::render;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Status {
@@ -23,10 +23,10 @@ impl Status {
             Some(id) => match cx.engine.job_record(id) {
                 Some(r) => {
                     let mut text = render::status_line(&r);
-                    if let Some(outcome) = &r.outcome {
+                    if let Some(outcome) = render::outcome(&r) {
                         text.push_str(&format!("\n{outcome}"));
                     }
-                    if let Some(thread) = &r.thread {
+                    if let Some(thread) = &r.messages.thread {
                         text.push_str(&format!(
                             "\nthread: {} ({})",
                             render::thread_title(&r),

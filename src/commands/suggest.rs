@@ -9,9 +9,9 @@
 use super::access::{self, Action};
 use crate::chat::Actor;
 use crate::config::Config;
-use crate::engine::job::{JobKind, JobRecord, JobState};
-use crate::engine::render;
+use crate::job::{JobKind, JobRecord, JobState};
 use crate::names::VersionTag;
+use crate::render;
 
 /// The most suggestions offered at once (Discord shows at most 25).
 pub const MAX: usize = 25;
@@ -104,12 +104,10 @@ pub fn branches(
         value: p.branch.to_string(),
     }];
     for r in recent {
-        if !matches!(r.kind, JobKind::Build | JobKind::Release)
-            || r.project.as_ref() != Some(&p.name)
-        {
+        if !r.spec.builds() || r.spec.project() != Some(&p.name) {
             continue;
         }
-        if let Some(b) = &r.branch
+        if let Some(b) = r.spec.branch()
             && !seen.iter().any(|s| s == b.as_str())
         {
             seen.push(b.to_string());
@@ -135,16 +133,16 @@ pub fn version_tags(
         .collect();
     let mut out: Vec<Suggestion> = Vec::new();
     for r in recent {
-        if !r.project.as_ref().is_some_and(|p| projects.contains(&p)) {
+        if !r.spec.project().is_some_and(|p| projects.contains(&p)) {
             continue;
         }
         let Some(tag) = built_tag(r) else { continue };
         if out.iter().any(|s| s.value == tag) {
             continue;
         }
-        let branch = r.branch.as_ref().map_or("?", |b| b.as_str());
+        let branch = r.spec.branch().map_or("?", |b| b.as_str());
         out.push(Suggestion {
-            label: format!("{tag} ({branch}, {} {})", r.kind.as_str(), r.id),
+            label: format!("{tag} ({branch}, {} {})", r.kind().as_str(), r.id),
             value: tag,
         });
     }
@@ -153,10 +151,10 @@ pub fn version_tags(
 
 /// The tag a job's build produced, if the build succeeded with a deployable tag.
 fn built_tag(r: &JobRecord) -> Option<String> {
-    let tag = match r.kind {
+    let tag = match r.kind() {
         JobKind::Build if r.state == JobState::Succeeded => r.build.as_ref()?.tag.clone()?,
         // A release records the tag only once its build succeeded.
-        JobKind::Release => r.tag.as_ref()?.to_string(),
+        JobKind::Release => r.deploy_tag()?.to_string(),
         _ => return None,
     };
     VersionTag::parse(&tag).ok().map(|t| t.to_string())
@@ -209,7 +207,6 @@ fn matching(items: impl IntoIterator<Item = Suggestion>, typed: &str) -> Vec<Sug
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::job::BuildInfo;
 
     fn config() -> Config {
         Config::parse(
@@ -244,25 +241,32 @@ mod tests {
     }
 
     fn job(id: u64, kind: JobKind, branch: &str, state: JobState, tag: Option<&str>) -> JobRecord {
-        let mut r: JobRecord = serde_json::from_value(serde_json::json!({
-            "id": id, "kind": "build", "requester_id": "1", "requester": "alice",
-            "channel": "c", "project": "web", "branch": branch, "app": null, "tag": null,
-            "state": "queued", "created_ms": 0, "updated_ms": 0, "ended_ms": null,
-            "thread": null, "progress": null, "approval_message": null,
-            "queued_behind": null, "build": null, "deploy": null, "approval": null,
-            "logs": null, "outcome": null, "notice": null, "audit": []
-        }))
-        .unwrap();
-        r.kind = kind;
+        let project = crate::names::ProjectName::parse("web").unwrap();
+        let branch = crate::names::Branch::parse(branch).unwrap();
+        let spec = match kind {
+            JobKind::Release => crate::job::JobSpec::Release {
+                project,
+                branch,
+                app: crate::names::AppName::parse("web").unwrap(),
+            },
+            _ => crate::job::JobSpec::Build { project, branch },
+        };
+        let requester = crate::job::Person {
+            id: "1".into(),
+            name: "alice".into(),
+        };
+        let mut r = JobRecord::new(crate::names::JobId(id), spec, requester, "c", 0);
         r.state = state;
         match kind {
-            JobKind::Release => r.tag = tag.map(|t| VersionTag::parse(t).unwrap()),
-            _ => {
-                r.build = Some(BuildInfo {
-                    tag: tag.map(str::to_string),
-                    ..BuildInfo::default()
+            JobKind::Release => {
+                r.deploy = tag.map(|t| {
+                    crate::job::DeployProgress::new(
+                        crate::paas::AppId::parse("web").unwrap(),
+                        VersionTag::parse(t).unwrap(),
+                    )
                 })
             }
+            _ => r.build.as_mut().unwrap().tag = tag.map(str::to_string),
         }
         r
     }

@@ -434,7 +434,7 @@ fn components(buttons: &[Button]) -> Vec<CreateActionRow> {
             CreateActionRow::Buttons(
                 row.iter()
                     .map(|b| {
-                        CreateButton::new(b.id.clone())
+                        CreateButton::new(b.action.id())
                             .label(b.label.clone())
                             .style(match b.style {
                                 ButtonStyle::Success => DiscordButtonStyle::Success,
@@ -604,7 +604,7 @@ mod tests {
     fn buttons_go_in_rows_of_five() {
         let buttons: Vec<Button> = (0..7)
             .map(|i| Button {
-                id: format!("b:{i}"),
+                action: crate::chat::ButtonAction::Approve(crate::names::JobId(i)),
                 label: "x".into(),
                 style: ButtonStyle::Secondary,
             })
@@ -612,7 +612,7 @@ mod tests {
         let rows = serde_json::to_value(components(&buttons)).unwrap();
         assert_eq!(rows.as_array().unwrap().len(), 2);
         assert_eq!(rows[0]["components"].as_array().unwrap().len(), 5);
-        assert_eq!(rows[1]["components"][1]["custom_id"], "b:6");
+        assert_eq!(rows[1]["components"][1]["custom_id"], "approve:6");
         assert!(components(&[]).is_empty());
     }
 

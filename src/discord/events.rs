@@ -20,7 +20,7 @@ use serenity::all::{
 
 use super::chat::{DiscordChat, describe, fit};
 use super::{autocomplete, commands};
-use crate::chat::{APPROVE, Actor, ChatEvent, EventSink, MessageRef, REJECT, Reply};
+use crate::chat::{APPROVE, Actor, ButtonAction, ChatEvent, EventSink, MessageRef, REJECT, Reply};
 use crate::engine::Engine;
 
 /// Turns gateway events into chat events.
@@ -170,17 +170,21 @@ impl Handler {
         let actor = self
             .actor(press.guild_id, &press.user, press.member.as_ref())
             .await;
-        let reply = self
-            .engine
-            .handle(ChatEvent::Button {
-                actor,
-                target: MessageRef {
-                    channel: press.channel_id.to_string(),
-                    message: press.message.id.to_string(),
-                },
-                id: press.data.custom_id.clone(),
-            })
-            .await;
+        let reply = match ButtonAction::parse(&press.data.custom_id) {
+            Some(action) => {
+                self.engine
+                    .handle(ChatEvent::Button {
+                        actor,
+                        target: MessageRef {
+                            channel: press.channel_id.to_string(),
+                            message: press.message.id.to_string(),
+                        },
+                        action,
+                    })
+                    .await
+            }
+            None => None,
+        };
         let text = reply
             .as_ref()
             .map_or("That button does nothing any more.", Reply::text);

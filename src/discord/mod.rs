@@ -311,7 +311,7 @@ pub async fn run(settings: Settings, rt: Runtime<'_>) -> Result<(), StartError> 
     let resumed = bot
         .engine()
         .resume()
-        .map_err(|e| StartError::runtime(e.0))?;
+        .map_err(|e| StartError::runtime(e.to_string()))?;
     eprintln!(
         "releasebot {} on Discord as {}: {source}, {}, HTTP on {http}, {resumed} unfinished job(s) resumed.",
         env!("CARGO_PKG_VERSION"),

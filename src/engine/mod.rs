@@ -1,41 +1,46 @@
-//! The release engine: each chat request becomes a job, a tokio task that drives the
-//! PaaS and keeps one chat message true. It knows no chat platform (`design.md`).
+//! The release engine: a thin async driver around the job domain. Each request
+//! becomes a job (a tokio task); the task asks the domain what to do next
+//! ([`crate::job::machine::next`]), performs it against the PaaS, the chat and the
+//! store, and feeds what it saw back ([`crate::job::machine::apply`]). It knows no
+//! chat platform (`design.md`).
 //!
-//! The [`Engine`] owns the live jobs (a `DashMap`), the per-app deploy queues, the
-//! shared PaaS watchers and the chat it posts to (paced to the platform's limits).
-//! Commands call its methods; the job tasks live in [`run`].
+//! - [`jobs`]: the registry of live and recent jobs.
+//! - [`driver`]: a job's task, step by step; [`build`] and [`deploy`] perform the steps.
+//! - [`watch`]: one watcher per PaaS object, however many jobs follow it; [`push`]
+//!   feeds it from Rancher's subscribe WebSocket.
+//! - [`progress`]: keeps one chat message showing a job's latest rendering.
+//! - [`deploy_queue`]: one deploy per app at a time.
 
-pub mod approval;
-pub mod job;
+mod build;
+mod deploy;
+pub mod deploy_queue;
+mod driver;
+mod jobs;
+mod live;
 pub mod progress;
 mod push;
 pub mod redact;
-pub mod registry;
-pub mod render;
-mod run;
 pub mod watch;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use dashmap::DashMap;
-use tokio::sync::{Notify, watch as tokio_watch};
-
 use crate::chat::paced::PacedChat;
-use crate::chat::{APPROVE, Actor, Chat, MessageRef, REJECT, Reply};
+use crate::chat::{APPROVE, Actor, Chat, MessageRef, REJECT, Style};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::job::decisions::{self, CancelRefusal};
+use crate::job::{JobKind, JobRecord, JobSpec, JobState, Notice, Person, VoteResult};
 use crate::metrics::{Gauges, Metrics};
-use crate::names::{AppName, Branch, JobId, ProjectName, VersionTag};
+use crate::names::{Branch, JobId, ProjectName};
 use crate::paas::PaasClient;
 use crate::secret::Secret;
 use crate::store::{Store, StoreError};
-use approval::{ApprovalStatus, VoteResult};
-use job::{AuditAction, BuildInfo, JobKind, JobRecord, JobState};
-use progress::ProgressWriter;
+use deploy_queue::AppQueues;
+use jobs::Jobs;
+use live::LiveJob;
 use redact::Redactor;
-use registry::AppQueues;
 use watch::{WatchHub, WatchSettings};
 
 /// What the engine is built from.
@@ -62,99 +67,34 @@ pub enum Started {
     Existing(JobId),
 }
 
-/// A running job: its record and the handles of its task.
-pub(crate) struct Job {
-    pub id: JobId,
-    record: Mutex<JobRecord>,
-    /// Who cancelled it, once someone has.
-    cancel: tokio_watch::Sender<Option<String>>,
-    /// Rings when something outside the task changed the job (a vote).
-    wake: Notify,
-    progress: Mutex<Option<ProgressWriter>>,
-    approval_writer: Mutex<Option<ProgressWriter>>,
-    /// A place in its app's deploy queue, taken at resume to keep the queue's order.
-    ticket: Mutex<Option<registry::QueueTicket>>,
-    task: Mutex<Option<tokio::task::AbortHandle>>,
+/// Why a job was not started.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StartError {
+    #[error("releasebot is stopping")]
+    Stopping,
+    #[error("the new job could not be recorded: {0}")]
+    NotRecorded(StoreError),
 }
 
-impl Job {
-    fn new(record: JobRecord) -> Arc<Self> {
-        Arc::new(Job {
-            id: record.id,
-            record: Mutex::new(record),
-            cancel: tokio_watch::channel(None).0,
-            wake: Notify::new(),
-            progress: Mutex::new(None),
-            approval_writer: Mutex::new(None),
-            ticket: Mutex::new(None),
-            task: Mutex::new(None),
-        })
-    }
-
-    pub fn record(&self) -> JobRecord {
-        self.lock().clone()
-    }
-
-    fn lock(&self) -> MutexGuard<'_, JobRecord> {
-        self.record.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Waits until the job's messages show its latest state.
-    async fn settled(&self) {
-        let writers: Vec<_> = [&self.progress, &self.approval_writer]
-            .iter()
-            .filter_map(|w| {
-                let w = w.lock().unwrap_or_else(|e| e.into_inner());
-                w.as_ref().map(|w| (w.asked_now(), w.settled_rx()))
-            })
-            .collect();
-        for (asked, mut rx) in writers {
-            let _ = rx.wait_for(|done| *done >= asked).await;
-        }
-    }
-
-    fn cancelled_by(&self) -> Option<String> {
-        self.cancel.borrow().clone()
-    }
-
-    /// Resolves when the job is cancelled, with who cancelled it.
-    async fn cancelled(&self) -> String {
-        let mut rx = self.cancel.subscribe();
-        let by = match rx.wait_for(Option::is_some).await {
-            Ok(by) => by.clone(),
-            Err(_) => None,
-        };
-        match by {
-            Some(by) => by,
-            None => std::future::pending().await,
-        }
-    }
-}
+pub use crate::job::decisions::{CancelError, VoteOutcome};
 
 struct Inner {
     config: Arc<Config>,
     paas: PaasClient,
     chat: Arc<dyn Chat>,
+    style: Style,
     clock: Clock,
     redactor: Redactor,
     watch: Arc<WatchHub>,
     queues: Arc<AppQueues>,
-    jobs: DashMap<JobId, Arc<Job>>,
-    /// The latest finished jobs, so `/status` of a job that just ended needs no read.
-    recent: Mutex<std::collections::VecDeque<JobRecord>>,
+    jobs: Jobs,
     store: Arc<Store>,
     metrics: Arc<Metrics>,
     webhook_url: Option<String>,
     push: Mutex<Option<tokio::task::JoinHandle<()>>>,
-    chat_connected: std::sync::atomic::AtomicBool,
+    chat_connected: AtomicBool,
     /// Set once shutting down: no new commands are taken.
-    stopping: std::sync::atomic::AtomicBool,
-    /// Approval message id → its job.
-    approval_messages: DashMap<String, JobId>,
-    next_id: AtomicU64,
-    /// Serialises "is an equal build running?" with starting one.
-    start_lock: Mutex<()>,
-    changed: Notify,
+    stopping: AtomicBool,
 }
 
 /// The release engine. Cheap to clone.
@@ -163,44 +103,36 @@ pub struct Engine {
     inner: Arc<Inner>,
 }
 
-/// How many finished jobs are kept in memory besides the store.
-const RECENT_KEPT: usize = 256;
-
 impl Engine {
     /// Builds the engine; job numbers continue from the store's.
     pub fn new(deps: EngineDeps) -> Result<Engine, StoreError> {
         let next_id = deps.store.next_job_id()?;
         // Read once, so suggestions and `/status` never query the store as people type.
-        let mut recent: std::collections::VecDeque<JobRecord> =
-            deps.store.finished(RECENT_KEPT)?.into();
-        recent.make_contiguous().reverse();
+        let recent = deps.store.finished(256)?;
         let subscribe = deps.config.paas.subscribe;
         let settings = WatchSettings {
             interval: deps.config.jobs.poll_interval,
             push_interval: deps.config.jobs.push_poll_interval,
             max_backoff: Duration::from_secs(60),
         };
+        let style = deps.chat.style();
         let engine = Engine {
             inner: Arc::new(Inner {
                 watch: WatchHub::new(deps.paas.clone(), settings),
                 chat: Arc::new(PacedChat::new(deps.chat, deps.metrics.clone())),
+                style,
                 redactor: Redactor::new(deps.secrets),
                 config: deps.config,
                 paas: deps.paas,
                 clock: deps.clock,
                 queues: Arc::new(AppQueues::default()),
-                jobs: DashMap::new(),
-                recent: Mutex::new(recent),
+                jobs: Jobs::new(next_id, recent),
                 store: deps.store,
                 metrics: deps.metrics,
                 webhook_url: deps.webhook_url,
                 push: Mutex::new(None),
-                chat_connected: std::sync::atomic::AtomicBool::new(false),
-                stopping: std::sync::atomic::AtomicBool::new(false),
-                approval_messages: DashMap::new(),
-                next_id: AtomicU64::new(next_id),
-                start_lock: Mutex::new(()),
-                changed: Notify::new(),
+                chat_connected: AtomicBool::new(false),
+                stopping: AtomicBool::new(false),
             }),
         };
         if subscribe {
@@ -227,28 +159,26 @@ impl Engine {
     pub fn set_chat_connected(&self, connected: bool) {
         self.inner
             .chat_connected
-            .store(connected, std::sync::atomic::Ordering::Relaxed);
+            .store(connected, Ordering::Relaxed);
     }
 
     pub fn chat_connected(&self) -> bool {
-        self.inner
-            .chat_connected
-            .load(std::sync::atomic::Ordering::Relaxed)
+        self.inner.chat_connected.load(Ordering::Relaxed)
     }
 
     /// Whether the store takes writes (for `/readyz`).
-    pub fn store_writable(&self) -> Result<(), String> {
-        self.inner.store.ping().map_err(|e| e.0)
+    pub fn store_writable(&self) -> Result<(), StoreError> {
+        self.inner.store.ping()
     }
 
     /// The engine's gauges, for `/metrics`.
     pub fn gauges(&self) -> Gauges {
         let mut jobs = std::collections::BTreeMap::new();
         let mut approvals_pending = 0;
-        for job in self.inner.jobs.iter() {
+        for job in self.inner.jobs.all() {
             let r = job.lock();
             *jobs
-                .entry((r.kind.as_str(), r.state.as_str_snake()))
+                .entry((r.kind().as_str(), r.state.as_str_snake()))
                 .or_default() += 1;
             if r.approval.as_ref().is_some_and(|a| a.status.is_pending()) {
                 approvals_pending += 1;
@@ -277,169 +207,70 @@ impl Engine {
         &self.inner.watch
     }
 
-    /// Starts a build, or answers with the build of the same project and branch that
-    /// is already running.
-    pub fn start_build(
-        &self,
-        actor: &Actor,
-        channel: &str,
-        project: &ProjectName,
-        branch: &Branch,
-    ) -> Result<Started, String> {
-        self.start_from_branch(JobKind::Build, actor, channel, project, branch)
+    /// What messages may hold on the chat the engine posts to.
+    pub fn style(&self) -> &Style {
+        &self.inner.style
     }
 
-    /// Starts a release: a build, then a deploy of the tag it produced. A release of the
-    /// same project and branch already running answers instead.
-    pub fn start_release(
+    /// Starts a job. A build answers with a running build or release of the same
+    /// project and branch; a release with a running release of them.
+    pub fn start(
         &self,
         actor: &Actor,
         channel: &str,
-        project: &ProjectName,
-        branch: &Branch,
-    ) -> Result<Started, String> {
-        self.start_from_branch(JobKind::Release, actor, channel, project, branch)
-    }
-
-    fn start_from_branch(
-        &self,
-        kind: JobKind,
-        actor: &Actor,
-        channel: &str,
-        project: &ProjectName,
-        branch: &Branch,
-    ) -> Result<Started, String> {
+        spec: JobSpec,
+    ) -> Result<Started, StartError> {
+        if self.is_stopping() {
+            return Err(StartError::Stopping);
+        }
         let _guard = self
             .inner
+            .jobs
             .start_lock
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        let running = match kind {
+        let running = match &spec {
             // Any job building this project and branch (a release too) answers a build.
-            JobKind::Build => self.running_build(project, branch, None),
-            _ => self.running_job(|r| {
-                r.kind == kind
-                    && r.project.as_ref() == Some(project)
-                    && r.branch.as_ref() == Some(branch)
+            JobSpec::Build { project, branch } => self.running_build(project, branch, None),
+            JobSpec::Release {
+                project, branch, ..
+            } => self.inner.jobs.first(|r| {
+                r.kind() == JobKind::Release
+                    && r.spec.project() == Some(project)
+                    && r.spec.branch() == Some(branch)
+                    && !r.state.is_final()
             }),
+            JobSpec::Deploy { .. } => None,
         };
         if let Some(running) = running {
             return Ok(Started::Existing(running));
         }
-        let app = match kind {
-            JobKind::Release => self
-                .inner
-                .config
-                .projects
-                .get(project)
-                .and_then(|p| p.deploys.clone()),
-            _ => None,
+        let id = self.inner.jobs.next_id();
+        let requester = Person {
+            id: actor.id.clone(),
+            name: actor.name.clone(),
         };
-        let job = self.new_job(kind, actor, channel, |r| {
-            r.project = Some(project.clone());
-            r.branch = Some(branch.clone());
-            r.app = app;
-            r.build = Some(BuildInfo::default());
-            r.state = JobState::Triggering;
-        });
-        self.spawn(job).map(Started::New)
-    }
-
-    /// Starts a deploy of `tag` to `app`.
-    pub fn start_deploy(
-        &self,
-        actor: &Actor,
-        channel: &str,
-        app: &AppName,
-        tag: &VersionTag,
-    ) -> Result<JobId, String> {
-        let needs_approval = self
-            .inner
-            .config
-            .apps
-            .get(app)
-            .is_some_and(|a| a.policy.required());
-        let job = self.new_job(JobKind::Deploy, actor, channel, |r| {
-            r.app = Some(app.clone());
-            r.tag = Some(tag.clone());
-            r.state = if needs_approval {
-                JobState::AwaitingApproval
-            } else {
-                JobState::Queued
-            };
-        });
-        self.spawn(job)
-    }
-
-    fn new_job(
-        &self,
-        kind: JobKind,
-        actor: &Actor,
-        channel: &str,
-        fill: impl FnOnce(&mut JobRecord),
-    ) -> Arc<Job> {
-        let id = JobId(self.inner.next_id.fetch_add(1, Ordering::SeqCst));
-        let now = self.inner.clock.now_ms();
-        let mut record = JobRecord {
-            id,
-            kind,
-            requester_id: actor.id.clone(),
-            requester: actor.name.clone(),
-            channel: channel.to_string(),
-            project: None,
-            branch: None,
-            app: None,
-            tag: None,
-            state: JobState::Queued,
-            created_ms: now,
-            updated_ms: now,
-            ended_ms: None,
-            thread: None,
-            progress: None,
-            approval_message: None,
-            queued_behind: None,
-            queued_ms: None,
-            build: None,
-            deploy: None,
-            approval: None,
-            logs: None,
-            outcome: None,
-            notice: None,
-            audit: Vec::new(),
-        };
-        fill(&mut record);
-        let target = record.target();
-        record.audit(
-            now,
-            Some(&actor.name),
-            AuditAction::Request,
-            format!("{} {target}", kind.as_str()),
-        );
-        Job::new(record)
-    }
-
-    /// Records a new job, then starts its task.
-    fn spawn(&self, job: Arc<Job>) -> Result<JobId, String> {
-        let id = job.id;
-        if let Err(e) = self.inner.store.save(&job.record()) {
+        let record = JobRecord::new(id, spec, requester, channel, self.now());
+        if let Err(e) = self.inner.store.save(&record) {
             tracing::error!(job = %id, error = %e, "cannot record a new job");
-            return Err(format!(
-                "releasebot cannot record new jobs right now, so it started nothing ({e})."
-            ));
+            return Err(StartError::NotRecorded(e));
         }
-        self.launch(job);
-        Ok(id)
+        self.launch(Arc::new(LiveJob::new(record)));
+        Ok(Started::New(id))
     }
 
-    fn launch(&self, job: Arc<Job>) {
+    fn launch(&self, job: Arc<LiveJob>) {
         use tracing::Instrument;
-        self.inner.jobs.insert(job.id, job.clone());
-        self.inner.changed.notify_waiters();
+        self.inner.jobs.insert(job.clone());
         let engine = self.clone();
-        let kind = job.lock().kind.as_str();
+        let kind = job.lock().kind().as_str();
         let span = tracing::info_span!("job", id = %job.id, kind);
-        let task = tokio::spawn(run::run_job(engine, job.clone()).instrument(span));
-        *job.task.lock().unwrap_or_else(|e| e.into_inner()) = Some(task.abort_handle());
+        let task = tokio::spawn(driver::run(engine, job.clone()).instrument(span));
+        job.handles().task = Some(task.abort_handle());
+    }
+
+    fn now(&self) -> i64 {
+        self.inner.clock.now_ms()
     }
 
     /// A live build or release of `project`@`branch` still in its build phase.
@@ -449,26 +280,13 @@ impl Engine {
         branch: &Branch,
         except: Option<JobId>,
     ) -> Option<JobId> {
-        self.running_job(|r| {
+        self.inner.jobs.first(|r| {
             Some(r.id) != except
-                && matches!(r.kind, JobKind::Build | JobKind::Release)
-                && r.project.as_ref() == Some(project)
-                && r.branch.as_ref() == Some(branch)
+                && r.spec.project() == Some(project)
+                && r.spec.branch() == Some(branch)
                 && r.build.as_ref().is_some_and(|b| !b.finished)
                 && !r.state.is_final()
         })
-    }
-
-    fn running_job(&self, matches: impl Fn(&JobRecord) -> bool) -> Option<JobId> {
-        let mut found: Vec<JobId> = self
-            .inner
-            .jobs
-            .iter()
-            .filter(|j| matches(&j.lock()))
-            .map(|j| j.id)
-            .collect();
-        found.sort();
-        found.first().copied()
     }
 
     /// The execution another live job is building for `project`@`branch`, to follow it
@@ -478,58 +296,64 @@ impl Engine {
         except: JobId,
         project: &ProjectName,
         branch: &Branch,
-    ) -> Option<String> {
+    ) -> Option<crate::paas::ExecutionId> {
         let id = self.running_build(project, branch, Some(except))?;
-        let job = self.inner.jobs.get(&id)?;
+        let job = self.inner.jobs.get(id)?;
         let r = job.lock();
         r.build.as_ref().and_then(|b| b.execution.clone())
     }
 
     /// Whether another live job follows the same execution.
-    fn execution_shared(&self, except: JobId, execution: &str) -> bool {
-        self.inner.jobs.iter().any(|j| {
-            j.id != except
-                && j.lock()
-                    .build
-                    .as_ref()
-                    .is_some_and(|b| !b.finished && b.execution.as_deref() == Some(execution))
-        })
+    fn execution_shared(&self, except: JobId, execution: &crate::paas::ExecutionId) -> bool {
+        self.inner
+            .jobs
+            .first(|r| {
+                r.id != except
+                    && r.build
+                        .as_ref()
+                        .is_some_and(|b| !b.finished && b.execution.as_ref() == Some(execution))
+            })
+            .is_some()
     }
 
-    fn job(&self, id: JobId) -> Option<Arc<Job>> {
-        self.inner.jobs.get(&id).map(|j| j.clone())
+    /// Closes older pending approvals for the same app: `newer` supersedes them.
+    fn supersede_older(&self, newer: JobId, app: &crate::names::AppName) {
+        let now = self.now();
+        for job in self.inner.jobs.all() {
+            if job.id >= newer || job.lock().spec.app() != Some(app) {
+                continue;
+            }
+            if self.update(&job, |r| decisions::supersede(r, newer, now)) {
+                job.wake.notify_one();
+            }
+        }
     }
 
     /// A job's record, live or finished.
     pub fn job_record(&self, id: JobId) -> Option<JobRecord> {
-        if let Some(job) = self.job(id) {
+        if let Some(job) = self.inner.jobs.get(id) {
             return Some(job.record());
         }
-        let recent = self
-            .inner
-            .recent
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .find(|r| r.id == id)
-            .cloned();
-        recent.or_else(|| match self.inner.store.load(id) {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::error!(job = %id, error = %e, "cannot read a job");
-                None
-            }
-        })
+        self.inner
+            .jobs
+            .recent(id)
+            .or_else(|| match self.inner.store.load(id) {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::error!(job = %id, error = %e, "cannot read a job");
+                    None
+                }
+            })
     }
 
     /// Whether the job is still running (its final message not yet delivered).
     pub fn is_live(&self, id: JobId) -> bool {
-        self.inner.jobs.contains_key(&id)
+        self.inner.jobs.contains(id)
     }
 
     /// Every live job's record, oldest first.
     pub fn live_jobs(&self) -> Vec<JobRecord> {
-        let mut all: Vec<JobRecord> = self.inner.jobs.iter().map(|j| j.record()).collect();
+        let mut all: Vec<JobRecord> = self.inner.jobs.all().iter().map(|j| j.record()).collect();
         all.sort_by_key(|r| r.id);
         all
     }
@@ -537,99 +361,44 @@ impl Engine {
     /// The live jobs and the latest finished ones, newest first, from memory.
     pub fn recent_jobs(&self) -> Vec<JobRecord> {
         let mut all = self.live_jobs();
-        all.extend(
-            self.inner
-                .recent
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .iter()
-                .cloned(),
-        );
+        all.extend(self.inner.jobs.recent_all());
         all.sort_by_key(|r| std::cmp::Reverse(r.id));
         all.dedup_by_key(|r| r.id);
         all
     }
 
-    /// The latest finished jobs, newest first, from the store.
-    pub fn finished_jobs(&self, n: usize) -> Vec<JobRecord> {
-        self.inner.store.finished(n).unwrap_or_else(|e| {
-            tracing::error!(error = %e, "cannot read finished jobs");
-            Vec::new()
-        })
-    }
-
     /// The latest `n` jobs of a project or app, newest first (from the store).
-    pub fn history(&self, name: &str, n: usize) -> Result<Vec<JobRecord>, String> {
-        self.inner
-            .store
-            .history(name, n)
-            .map_err(|e| format!("The history cannot be read right now ({e})."))
+    pub fn history(&self, name: &str, n: usize) -> Result<Vec<JobRecord>, StoreError> {
+        self.inner.store.history(name, n)
     }
 
     /// Cancels a job: stops a running build, withdraws a queued or pending request.
-    /// The caller has checked that `actor` may.
-    pub fn cancel(&self, actor: &Actor, id: JobId) -> Result<String, String> {
-        let Some(job) = self.job(id) else {
+    /// The caller has checked that `actor` may. Returns the state it was cancelled in.
+    pub fn cancel(&self, actor: &Actor, id: JobId) -> Result<JobState, CancelError> {
+        let Some(job) = self.inner.jobs.get(id) else {
             return Err(match self.job_record(id) {
-                Some(r) => format!("{id} has already ended ({}).", r.state.as_str()),
-                None => format!("There is no job {id}."),
+                Some(r) => CancelError::Refused(id, CancelRefusal::Ended(r.state)),
+                None => CancelError::NoSuchJob(id),
             });
         };
-        let state = job.lock().state;
-        if matches!(state, JobState::Deploying | JobState::FetchingLogs) {
-            return Err(format!(
-                "{id} is already rolling out and cannot be stopped half way; deploy another version instead."
-            ));
-        }
-        if job.cancelled_by().is_some() {
-            return Err(format!("{id} is already being cancelled."));
-        }
-        let now = self.inner.clock.now_ms();
-        self.update(&job, |r| {
-            r.audit(
-                now,
-                Some(&actor.name),
-                AuditAction::Cancel,
-                format!("while {}", state.as_str()),
-            )
-        });
-        job.cancel.send_replace(Some(actor.name.clone()));
-        Ok(format!("Cancelling {id} ({}).", state.as_str()))
+        let now = self.now();
+        let result = self.update(&job, |r| decisions::cancel(r, &actor.name, now));
+        job.wake.notify_one();
+        result.map_err(|why| CancelError::Refused(id, why))
     }
 
-    /// An approver's vote from `/approve` or `/reject`.
-    pub fn vote(&self, actor: &Actor, id: JobId, approve: bool) -> Reply {
-        let Some(job) = self.job(id) else {
-            return Reply::Refused(match self.job_record(id) {
-                Some(r) => format!("{id} has already ended ({}).", r.state.as_str()),
-                None => format!("There is no job {id}."),
-            });
+    /// An approver's vote from `/approve`, `/reject` or a button.
+    pub fn vote(&self, actor: &Actor, id: JobId, approve: bool) -> VoteOutcome {
+        let Some(job) = self.inner.jobs.get(id) else {
+            return match self.job_record(id) {
+                Some(r) => VoteOutcome::Ended(id, r.state),
+                None => VoteOutcome::NoSuchJob(id),
+            };
         };
-        let now = self.inner.clock.now_ms();
-        let result = self.update(&job, |r| {
-            let Some(approval) = r.approval.as_mut() else {
-                return VoteResult::Refused(format!("{id} is not waiting for an approval."));
-            };
-            let result = if approve {
-                approval.approve(actor, id, now)
-            } else {
-                approval.reject(actor, id, now)
-            };
-            let (action, detail) = match &result {
-                VoteResult::Counted { have, need } => {
-                    (AuditAction::Vote, format!("approve ({have} of {need})"))
-                }
-                VoteResult::Approved => {
-                    (AuditAction::Approve, "approved: quorum reached".to_string())
-                }
-                VoteResult::Rejected => (AuditAction::Reject, "rejected".to_string()),
-                _ => return result,
-            };
-            r.audit(now, Some(&actor.name), action, detail);
-            result
-        });
+        let now = self.now();
+        let result = self.update(&job, |r| decisions::vote(r, actor, approve, now));
         job.wake.notify_one();
-        vote_reply(id, result)
+        VoteOutcome::Voted(id, result)
     }
 
     /// A reaction on a message. Only ✅ and ❌ on approval messages mean anything.
@@ -639,51 +408,43 @@ impl Engine {
         target: &MessageRef,
         emoji: &str,
         added: bool,
-    ) -> Option<Reply> {
-        let id = *self.inner.approval_messages.get(&target.message)?;
-        let reply = match (emoji, added) {
+    ) -> Option<VoteOutcome> {
+        let id = self.inner.jobs.by_approval_message(&target.message)?;
+        let outcome = match (emoji, added) {
             (APPROVE, true) => self.vote(actor, id, true),
             (REJECT, true) => self.vote(actor, id, false),
             (APPROVE, false) => {
-                let job = self.job(id)?;
-                let now = self.inner.clock.now_ms();
-                let result = self.update(&job, |r| {
-                    let result = r.approval.as_mut().map(|a| a.withdraw(actor, id))?;
-                    if let VoteResult::Withdrawn { have, need } = &result {
-                        r.audit(
-                            now,
-                            Some(&actor.name),
-                            AuditAction::Withdraw,
-                            format!("({have} of {need})"),
-                        );
-                    }
-                    Some(result)
-                })?;
+                let job = self.inner.jobs.get(id)?;
+                let now = self.now();
+                let result = self.update(&job, |r| decisions::withdraw(r, actor, now));
                 job.wake.notify_one();
                 // Removing a reaction that never counted needs no answer.
-                match result {
-                    VoteResult::Refused(_) => return None,
-                    other => vote_reply(id, other),
+                if let VoteResult::Refused(_) = result {
+                    return None;
                 }
+                VoteOutcome::Voted(id, result)
             }
             _ => return None,
         };
-        if let Reply::Refused(why) = &reply
+        if let VoteOutcome::Voted(_, VoteResult::Refused(why)) = &outcome
             && added
-            && let Err(e) = self
+        {
+            let text = crate::render::vote_refusal(id, why);
+            if let Err(e) = self
                 .inner
                 .chat
-                .refuse_reaction(target, emoji, actor, why)
+                .refuse_reaction(target, emoji, actor, &text)
                 .await
-        {
-            tracing::debug!(error = %e, "could not answer a refused reaction");
+            {
+                tracing::debug!(error = %e, "could not answer a refused reaction");
+            }
         }
-        Some(reply)
+        Some(outcome)
     }
 
     /// Applies `f` to a job's record; if anything changed, records it, shows it and
     /// wakes waiters. A failed write is shown in the job's message and logged.
-    fn update<R>(&self, job: &Job, f: impl FnOnce(&mut JobRecord) -> R) -> R {
+    fn update<R>(&self, job: &LiveJob, f: impl FnOnce(&mut JobRecord) -> R) -> R {
         self.change(job, f).0
     }
 
@@ -691,7 +452,7 @@ impl Engine {
     /// the world (the intent to run a build or an upgrade).
     fn update_durably<R>(
         &self,
-        job: &Job,
+        job: &LiveJob,
         f: impl FnOnce(&mut JobRecord) -> R,
     ) -> Result<R, StoreError> {
         let (out, saved) = self.change(job, f);
@@ -700,135 +461,78 @@ impl Engine {
 
     fn change<R>(
         &self,
-        job: &Job,
+        job: &LiveJob,
         f: impl FnOnce(&mut JobRecord) -> R,
     ) -> (R, Result<(), StoreError>) {
-        let (out, saved, shown) = {
+        let style = self.inner.style;
+        let (out, saved, progress, approval) = {
             let mut r = job.lock();
             let before = r.clone();
             let out = f(&mut r);
             if *r == before {
                 return (out, Ok(()));
             }
-            r.updated_ms = self.inner.clock.now_ms();
+            r.updated_ms = self.now();
             // Written under the job's lock, so writes of one job land in order.
             let saved = self.inner.store.save(&r);
             if let Err(e) = &saved {
                 tracing::error!(job = %r.id, error = %e, "cannot record the job's state");
-                r.notice = Some(format!(
-                    "releasebot could not save this job's state, so it may not resume after a restart ({e})."
-                ));
+                r.notice = Some(Notice::NotSaved {
+                    error: e.to_string(),
+                });
             }
-            let approval = r.approval.as_ref().map(|_| render::approval(&r));
-            (out, saved, (render::progress(&r), approval))
+            let approval = r
+                .approval
+                .as_ref()
+                .map(|_| crate::render::approval(&r, &style));
+            (out, saved, crate::render::progress(&r, &style), approval)
         };
-        if let Some(w) = job
-            .progress
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
         {
-            w.show(shown.0);
+            let h = job.handles();
+            if let Some(w) = &h.progress {
+                w.show(progress);
+            }
+            if let (Some(w), Some(m)) = (&h.approval, approval) {
+                w.show(m);
+            }
         }
-        if let (Some(w), Some(m)) = (
-            job.approval_writer
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .as_ref(),
-            shown.1,
-        ) {
-            w.show(m);
-        }
-        self.inner.changed.notify_waiters();
+        self.inner.jobs.changed.notify_waiters();
         (out, saved)
-    }
-
-    /// Marks older pending approvals for the same app as superseded by `newer`.
-    fn supersede_older(&self, newer: JobId, app: &AppName) {
-        let now = self.inner.clock.now_ms();
-        let older: Vec<Arc<Job>> = self
-            .inner
-            .jobs
-            .iter()
-            .filter(|j| j.id < newer)
-            .filter(|j| {
-                let r = j.lock();
-                r.app.as_ref() == Some(app)
-                    && r.state == JobState::AwaitingApproval
-                    && r.approval.as_ref().is_some_and(|a| a.status.is_pending())
-            })
-            .map(|j| j.clone())
-            .collect();
-        for job in older {
-            self.update(&job, |r| {
-                if let Some(a) = r.approval.as_mut() {
-                    a.close(ApprovalStatus::Superseded {
-                        by: newer,
-                        at_ms: now,
-                    });
-                }
-                r.audit(
-                    now,
-                    None,
-                    AuditAction::Supersede,
-                    format!("superseded by {newer}"),
-                );
-            });
-            job.wake.notify_one();
-        }
     }
 
     /// Waits until every job has finished or waits on a person (an approval that has
     /// been asked for), and what they show is on screen.
     pub async fn wait_idle(&self) {
         loop {
-            let notified = self.inner.changed.notified();
+            let notified = self.inner.jobs.changed.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let busy = self.inner.jobs.iter().any(|j| {
-                let r = j.lock();
-                !(r.state == JobState::AwaitingApproval
-                    && r.approval_message.is_some()
-                    && r.approval.as_ref().is_some_and(|a| a.status.is_pending()))
-            });
+            let busy = self
+                .inner
+                .jobs
+                .all()
+                .iter()
+                .any(|j| !j.lock().waits_on_people());
             if !busy {
                 break;
             }
             notified.await;
         }
-        let jobs: Vec<Arc<Job>> = self.inner.jobs.iter().map(|j| j.clone()).collect();
-        for job in jobs {
+        for job in self.inner.jobs.all() {
             job.settled().await;
         }
     }
 
-    /// Redacts log lines with the configured secrets and the usual patterns.
-    pub fn redact(&self, lines: &[String]) -> Vec<String> {
-        self.inner.redactor.lines(lines)
-    }
-
     /// The redacted last lines of a deploy log, as many as configured.
     pub fn log_excerpt(&self, lines: &[String]) -> Vec<String> {
-        run::excerpt(self, lines)
-    }
-
-    fn finish(&self, record: JobRecord) {
-        self.inner
-            .metrics
-            .job_finished(record.kind.as_str(), record.state.as_str_snake());
-        if let Some(m) = &record.approval_message {
-            self.inner.approval_messages.remove(&m.message);
-        }
-        let id = record.id;
-        {
-            let mut recent = self.inner.recent.lock().unwrap_or_else(|e| e.into_inner());
-            recent.push_back(record);
-            if recent.len() > RECENT_KEPT {
-                recent.pop_front();
-            }
-        }
-        self.inner.jobs.remove(&id);
-        self.inner.changed.notify_waiters();
+        // Redact everything first: a private key block may start before the last lines.
+        let redacted = self.inner.redactor.lines(lines);
+        let n = self.inner.config.jobs.log_lines;
+        let lines: Vec<String> = redacted
+            .into_iter()
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        lines[lines.len().saturating_sub(n)..].to_vec()
     }
 
     /// Resumes every job the store holds as unfinished: each continues from its last
@@ -836,60 +540,42 @@ impl Engine {
     /// the order they had. Returns how many resumed.
     pub fn resume(&self) -> Result<usize, StoreError> {
         let records = self.inner.store.unfinished()?;
-        let count = records.len();
-        let now = self.inner.clock.now_ms();
+        let now = self.now();
         let mut jobs = Vec::new();
         for mut record in records {
-            if self.inner.jobs.contains_key(&record.id) {
+            if self.inner.jobs.contains(record.id) {
                 continue;
             }
-            record.audit(
-                now,
-                None,
-                AuditAction::Resume,
-                format!("resumed while {}", record.state.as_str()),
-            );
+            let detail = format!("resumed while {}", record.state.as_str());
+            record.audit(now, None, crate::job::AuditAction::Resume, detail);
             // A note left by the shutdown ("restarting") is over now.
             record.notice = None;
             self.inner.store.save(&record)?;
-
-            jobs.push(Job::new(record));
+            jobs.push(Arc::new(LiveJob::new(record)));
         }
         // The deploying one first, then the queued ones in their order.
-        let mut queued: Vec<&Arc<Job>> = jobs
+        let mut queued: Vec<(bool, i64, JobId, Arc<LiveJob>)> = jobs
             .iter()
-            .filter(|j| {
-                matches!(
-                    j.lock().state,
-                    JobState::Queued | JobState::Deploying | JobState::FetchingLogs
-                ) && j
-                    .lock()
-                    .approval
+            .filter_map(|j| {
+                let r = j.lock();
+                let place = r.queue?;
+                let deploying = r
+                    .deploy
                     .as_ref()
-                    .is_none_or(|a| !a.status.is_pending())
+                    .is_some_and(|d| d.upgrade != crate::job::Upgrade::NotSent);
+                Some((!deploying, place.joined_ms, r.id, j.clone()))
             })
             .collect();
-        queued.sort_by_key(|j| {
-            let r = j.lock();
-            (
-                r.state == JobState::Queued,
-                r.queued_ms.unwrap_or(r.created_ms),
-                r.id,
-            )
-        });
-        for job in queued {
-            let app = job.lock().app.clone();
+        queued.sort_by_key(|(waiting, joined, id, _)| (*waiting, *joined, *id));
+        for (_, _, _, job) in queued {
+            let app = job.lock().spec.app().cloned();
             if let Some(app) = app {
-                *job.ticket.lock().unwrap_or_else(|e| e.into_inner()) =
-                    Some(self.inner.queues.join(&app, job.id));
+                job.handles().ticket = Some(self.inner.queues.join(&app, job.id));
             }
         }
+        let count = jobs.len();
         for job in jobs {
             tracing::info!(job = %job.id, "resuming");
-            // Votes may come in as soon as the bot is back, before the task runs.
-            if let Some(m) = job.lock().approval_message.clone() {
-                self.inner.approval_messages.insert(m.message, job.id);
-            }
             self.launch(job);
         }
         Ok(count)
@@ -897,9 +583,7 @@ impl Engine {
 
     /// Whether the engine is shutting down (commands are refused).
     pub fn is_stopping(&self) -> bool {
-        self.inner
-            .stopping
-            .load(std::sync::atomic::Ordering::Relaxed)
+        self.inner.stopping.load(Ordering::Relaxed)
     }
 
     /// Stops for a restart: takes no more commands, notes in each running job's message
@@ -907,15 +591,10 @@ impl Engine {
     /// those notes and every pending write to be delivered, then stops every job where
     /// it stands. The next start resumes them.
     pub async fn shutdown(&self, grace: Duration) {
-        self.inner
-            .stopping
-            .store(true, std::sync::atomic::Ordering::Relaxed);
-        let jobs: Vec<Arc<Job>> = self.inner.jobs.iter().map(|j| j.clone()).collect();
+        self.inner.stopping.store(true, Ordering::Relaxed);
+        let jobs = self.inner.jobs.all();
         for job in &jobs {
-            self.update(job, |r| {
-                r.notice =
-                    Some("releasebot is restarting; this job resumes when it is back.".into())
-            });
+            self.update(job, |r| r.notice = Some(Notice::Restarting));
         }
         let settled = async {
             for job in &jobs {
@@ -935,20 +614,10 @@ impl Engine {
     /// Stops every job where it stands, as a crash would, and closes the store. The
     /// next engine on the same store resumes them.
     pub fn halt(&self) {
-        let jobs: Vec<Arc<Job>> = self.inner.jobs.iter().map(|j| j.clone()).collect();
-        for job in &jobs {
-            if let Some(task) = job.task.lock().unwrap_or_else(|e| e.into_inner()).take() {
-                task.abort();
-            }
-            for writer in [&job.progress, &job.approval_writer] {
-                if let Some(w) = writer.lock().unwrap_or_else(|e| e.into_inner()).take() {
-                    w.abort();
-                }
-            }
-            job.ticket.lock().unwrap_or_else(|e| e.into_inner()).take();
+        for job in self.inner.jobs.all() {
+            job.abort();
         }
         self.inner.jobs.clear();
-        self.inner.approval_messages.clear();
         if let Some(task) = self
             .inner
             .push
@@ -959,20 +628,6 @@ impl Engine {
             task.abort();
         }
         self.inner.store.close();
-    }
-}
-
-fn vote_reply(id: JobId, result: VoteResult) -> Reply {
-    match result {
-        VoteResult::Counted { have, need } => {
-            Reply::Info(format!("Your approval of {id} counts ({have} of {need})."))
-        }
-        VoteResult::Approved => Reply::Info(format!("{id} is approved; deploying.")),
-        VoteResult::Rejected => Reply::Info(format!("{id} is rejected; nothing will be deployed.")),
-        VoteResult::Withdrawn { have, need } => Reply::Info(format!(
-            "Your approval of {id} is withdrawn ({have} of {need})."
-        )),
-        VoteResult::Refused(why) => Reply::Refused(why),
     }
 }
 

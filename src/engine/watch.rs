@@ -27,12 +27,11 @@ use crate::paas::{
 pub enum Observed<T> {
     /// Nothing yet.
     Pending,
-    Seen(T),
+    /// A reading, with its number among this watcher's readings: every poll (and
+    /// every pushed change) is a new reading, even when the object did not change.
+    Seen(T, u64),
     /// The last `failures` polls failed with transient errors; polling goes on.
-    Trouble {
-        error: PaasError,
-        failures: u32,
-    },
+    Trouble { error: PaasError, failures: u32 },
     /// Polling stopped: the PaaS refused in a way retrying cannot fix.
     Fatal(PaasError),
 }
@@ -50,6 +49,16 @@ pub struct WatchSettings {
 pub(crate) struct Slot<T> {
     tx: watch::Sender<Observed<T>>,
     poke: Notify,
+    /// Readings published so far.
+    readings: AtomicU64,
+}
+
+impl<T: Clone> Slot<T> {
+    /// Publishes a new reading to every follower.
+    fn publish(&self, value: T) {
+        let n = self.readings.fetch_add(1, Ordering::Relaxed) + 1;
+        self.tx.send_replace(Observed::Seen(value, n));
+    }
 }
 
 /// Something a watcher can follow.
@@ -78,7 +87,11 @@ impl Watched for Execution {
         &key.project
     }
     fn is_final(&self) -> bool {
-        self.status().is_final()
+        // A success whose tag is still to come is not over yet.
+        match self.status() {
+            crate::paas::BuildStatus::Succeeded => self.deployable_tag().is_some(),
+            status => status.is_final(),
+        }
     }
     fn slots(hub: &WatchHub) -> &DashMap<ExecutionRef, Arc<Slot<Self>>> {
         &hub.executions
@@ -119,7 +132,8 @@ pub struct WatchHub {
 impl WatchHub {
     pub fn new(paas: PaasClient, settings: WatchSettings) -> Arc<Self> {
         Arc::new(WatchHub {
-            paas,
+            // Polling is the retry: a failed poll is tried again at the next one.
+            paas: paas.once(),
             settings,
             executions: DashMap::new(),
             apps: DashMap::new(),
@@ -241,12 +255,13 @@ impl WatchHub {
         let slots = T::slots(self);
         let slot = slots.entry(key.clone()).or_insert_with(|| {
             let initial = match &seen {
-                Some(v) => Observed::Seen(v.clone()),
+                Some(v) => Observed::Seen(v.clone(), 1),
                 None => Observed::Pending,
             };
             let slot = Arc::new(Slot {
                 tx: watch::channel(initial).0,
                 poke: Notify::new(),
+                readings: AtomicU64::new(u64::from(seen.is_some())),
             });
             tokio::spawn(run::<T>(
                 self.clone(),
@@ -277,14 +292,7 @@ impl WatchHub {
     fn offer<T: Watched>(&self, key: &T::Key, value: T) -> bool {
         match T::slots(self).get(key) {
             Some(slot) => {
-                slot.tx.send_if_modified(|current| {
-                    if matches!(current, Observed::Seen(v) if *v == value) {
-                        false
-                    } else {
-                        *current = Observed::Seen(value);
-                        true
-                    }
-                });
+                slot.publish(value);
                 true
             }
             None => false,
@@ -338,16 +346,10 @@ async fn run<T: Watched>(hub: Arc<WatchHub>, key: T::Key, slot: Arc<Slot<T>>, se
         match T::fetch(&hub.paas, &key).await {
             Ok(value) => {
                 failures = 0;
-                // A pushed value may already be published: compare with what followers see.
-                let changed = slot.tx.send_if_modified(|current| {
-                    if matches!(current, Observed::Seen(v) if *v == value) {
-                        false
-                    } else {
-                        *current = Observed::Seen(value.clone());
-                        true
-                    }
-                });
-                let changed = changed && last.as_ref() != Some(&value);
+                // A pushed value may already be published: compare with what followers saw.
+                let changed = !matches!(&*slot.tx.borrow(), Observed::Seen(v, _) if *v == value)
+                    && last.as_ref() != Some(&value);
+                slot.publish(value.clone());
                 let done = value.is_final();
                 last = Some(value);
                 if done {

@@ -74,7 +74,8 @@ pub enum ExecutionState {
     Queueing,
     Pending,
     Denied,
-    /// A value this version of releasebot does not know; treated as final.
+    /// A value this version of releasebot does not know: the build counts as running
+    /// until the `Built` condition says otherwise (the in-house PaaS is still changing).
     Other(String),
 }
 
@@ -94,12 +95,12 @@ impl ExecutionState {
         }
     }
 
-    /// Unfinished states are `Waiting`, `Building`, `Queueing` and `Pending`; every
-    /// other value is final.
+    /// Unfinished states are `Waiting`, `Building`, `Queueing` and `Pending`, and any
+    /// value not known here; every other value is final.
     pub fn is_final(&self) -> bool {
         !matches!(
             self,
-            Self::Waiting | Self::Building | Self::Queueing | Self::Pending
+            Self::Waiting | Self::Building | Self::Queueing | Self::Pending | Self::Other(_)
         )
     }
 
@@ -301,31 +302,30 @@ impl Execution {
                 .or_else(|| self.transitioning_message.clone())
                 .unwrap_or_else(|| default.to_string()),
         };
+        let by_condition = || match built.map(|c| c.status) {
+            Some(ConditionStatus::True) => BuildStatus::Succeeded,
+            Some(ConditionStatus::False) if built_message.as_deref() == Some("aborted by user") => {
+                BuildStatus::Aborted {
+                    message: "aborted by user".into(),
+                }
+            }
+            Some(ConditionStatus::False) => failed("the build failed"),
+            _ => BuildStatus::Running {
+                stage: self.running_stage(),
+            },
+        };
         match &self.execution_state {
             Some(ExecutionState::Success) => BuildStatus::Succeeded,
             Some(ExecutionState::Failed) => failed("the build failed"),
             Some(ExecutionState::Denied) => failed("the build was denied"),
             Some(ExecutionState::Skipped) => failed("the build was skipped"),
-            Some(ExecutionState::Other(s)) => failed(&format!("the build ended in state {s}")),
             Some(ExecutionState::Aborted) => BuildStatus::Aborted {
                 message: built_message.unwrap_or_else(|| "aborted by user".into()),
             },
+            // A state this releasebot does not know: the `Built` condition decides.
+            Some(ExecutionState::Other(_)) | None => by_condition(),
             Some(_) => BuildStatus::Running {
                 stage: self.running_stage(),
-            },
-            None => match built.map(|c| c.status) {
-                Some(ConditionStatus::True) => BuildStatus::Succeeded,
-                Some(ConditionStatus::False)
-                    if built_message.as_deref() == Some("aborted by user") =>
-                {
-                    BuildStatus::Aborted {
-                        message: "aborted by user".into(),
-                    }
-                }
-                Some(ConditionStatus::False) => failed("the build failed"),
-                _ => BuildStatus::Running {
-                    stage: self.running_stage(),
-                },
             },
         }
     }
@@ -481,28 +481,6 @@ fn token(s: &str) -> Option<String> {
     (!t.is_empty()).then_some(t)
 }
 
-/// How an app's rollout stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Rollout {
-    /// Helm is installing the new release (`state: installing`).
-    Installing {
-        message: Option<String>,
-    },
-    /// Workloads are rolling (`state: deploying`, `Deployed` Unknown).
-    Deploying {
-        message: Option<String>,
-    },
-    Active,
-    /// `Installed` False (the helm error), or the app in an error state.
-    Failed {
-        message: String,
-    },
-    /// Any other state (`removing`, `initializing`, …).
-    Other {
-        state: String,
-    },
-}
-
 /// A Rancher app (a Helm release managed by Rancher).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct App {
@@ -550,51 +528,9 @@ impl App {
         find_condition(&self.conditions, kind)
     }
 
-    /// The rollout as a person would describe it. A helm error (`Installed` False)
-    /// wins over whatever `state` says.
-    pub fn rollout(&self) -> Rollout {
-        let installed = self.condition("Installed");
-        if let Some(c) = installed.filter(|c| c.status == ConditionStatus::False) {
-            return Rollout::Failed {
-                message: c
-                    .message
-                    .clone()
-                    .or_else(|| self.transitioning_message.clone())
-                    .unwrap_or_else(|| "helm reported an error".into()),
-            };
-        }
-        let state = self.state.as_deref().unwrap_or("").to_ascii_lowercase();
-        if self.transitioning.as_deref() == Some("error") || state == "error" {
-            return Rollout::Failed {
-                message: self
-                    .transitioning_message
-                    .clone()
-                    .unwrap_or_else(|| "the app is in an error state".into()),
-            };
-        }
-        match state.as_str() {
-            "installing" => Rollout::Installing {
-                message: self.transitioning_message.clone(),
-            },
-            "deploying" => Rollout::Deploying {
-                message: self
-                    .condition("Deployed")
-                    .and_then(|c| c.message.clone())
-                    .or_else(|| self.transitioning_message.clone()),
-            },
-            "active" => Rollout::Active,
-            "" => Rollout::Other {
-                state: "unknown".into(),
-            },
-            other => Rollout::Other {
-                state: other.to_string(),
-            },
-        }
-    }
-
-    /// What changes when the PaaS picks up an upgrade: the revision, the last update
-    /// of `Installed`, the reported tag. Comparing it before and after tells a
-    /// finished new rollout from the old one still showing `active`.
+    /// What an upgrade changes in the app: the revision, the last update of
+    /// `Installed`, the reported tag. After an ambiguous upgrade request, a change
+    /// shows it was carried out.
     pub fn change_mark(&self) -> (Option<String>, Option<SystemTime>, Option<String>) {
         (
             self.revision.clone(),
@@ -602,6 +538,15 @@ impl App {
             self.version_tag.clone(),
         )
     }
+}
+
+/// A pipeline's `nextRun`: the run number its next execution gets.
+pub fn next_run(v: &Value) -> Result<Option<u64>, DecodeError> {
+    let f = Fields::of(v).ok_or(DecodeError {
+        what: "pipeline",
+        problem: "it is not a JSON object".into(),
+    })?;
+    Ok(f.u64("nextRun").filter(|n| *n > 0))
 }
 
 /// One page of a norman collection.
@@ -658,17 +603,30 @@ impl ErrorBody {
 /// Deploy log lines from a body of any accepted shape: plain text, a JSON string, a
 /// JSON array of lines, or an object holding the lines under a common key
 /// (`paas-api.md`, "Deploy logs").
+/// A body of any other shape (an object with none of the known keys) is shown as it
+/// came, rather than as nothing.
 pub fn decode_logs(body: &[u8]) -> Vec<String> {
+    let raw = || split_lines(&String::from_utf8_lossy(body));
     match serde_json::from_slice::<Value>(body) {
+        Ok(v @ Value::Object(_)) if !has_log_key(&v) => raw(),
         Ok(v @ (Value::String(_) | Value::Array(_) | Value::Object(_))) => log_lines(&v, 0),
-        _ => split_lines(&String::from_utf8_lossy(body)),
+        _ => raw(),
     }
 }
 
+const LOG_KEYS: [&str; 7] = [
+    "data", "logs", "lines", "content", "log", "output", "message",
+];
+
+fn has_log_key(v: &Value) -> bool {
+    v.as_object().is_some_and(|map| {
+        LOG_KEYS
+            .iter()
+            .any(|k| map.get(*k).is_some_and(|v| !v.is_null()))
+    })
+}
+
 fn log_lines(v: &Value, depth: usize) -> Vec<String> {
-    const KEYS: [&str; 7] = [
-        "data", "logs", "lines", "content", "log", "output", "message",
-    ];
     if depth > 4 {
         return Vec::new();
     }
@@ -683,7 +641,7 @@ fn log_lines(v: &Value, depth: usize) -> Vec<String> {
                 other => vec![other.to_string()],
             })
             .collect(),
-        Value::Object(map) => KEYS
+        Value::Object(map) => LOG_KEYS
             .iter()
             .find_map(|k| map.get(*k).filter(|v| !v.is_null()))
             .map(|v| log_lines(v, depth + 1))
@@ -750,6 +708,28 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_execution_state_is_running_until_built_says_otherwise() {
+        let running = json!({"id": "p-1:p-2-3", "executionState": "Starting",
+            "conditions": [{"type": "Built", "status": "Unknown"}]});
+        assert!(matches!(
+            Execution::decode(&running).unwrap().status(),
+            BuildStatus::Running { .. }
+        ));
+        let done = json!({"id": "p-1:p-2-3", "executionState": "Finished",
+            "conditions": [{"type": "Built", "status": "True"}]});
+        assert_eq!(
+            Execution::decode(&done).unwrap().status(),
+            BuildStatus::Succeeded
+        );
+        let failed = json!({"id": "p-1:p-2-3", "executionState": "Broken",
+            "conditions": [{"type": "Built", "status": "False", "message": "Got FAILED status in 'Build' stage"}]});
+        assert!(matches!(
+            Execution::decode(&failed).unwrap().status(),
+            BuildStatus::Failed { .. }
+        ));
+    }
+
+    #[test]
     fn the_running_stage_is_read_from_the_built_message() {
         let v = json!({"id": "p-1:p-2-3", "executionState": "Building",
             "conditions": [{"type": "Built", "status": "Unknown", "message": "Running 'Publish Image' stage"}]});
@@ -786,19 +766,6 @@ mod tests {
     }
 
     #[test]
-    fn a_helm_error_fails_the_rollout_whatever_the_state() {
-        let v = json!({"id": "p-1:web", "state": "installing", "transitioning": "error",
-            "conditions": [{"type": "Installed", "status": "False", "reason": "Error",
-                            "message": "Error: UPGRADE FAILED: timed out waiting for the condition"}]});
-        assert_eq!(
-            App::decode(&v).unwrap().rollout(),
-            Rollout::Failed {
-                message: "Error: UPGRADE FAILED: timed out waiting for the condition".into()
-            }
-        );
-    }
-
-    #[test]
     fn logs_are_accepted_in_every_shape() {
         let want = vec!["a".to_string(), "b".to_string()];
         assert_eq!(decode_logs(b"a\nb\n"), want);
@@ -809,6 +776,11 @@ mod tests {
         assert_eq!(decode_logs(br#"{"lines":["a","b"]}"#), want);
         assert_eq!(decode_logs(br#"{"content":"a\r\nb"}"#), want);
         assert_eq!(decode_logs(b"42"), vec!["42".to_string()]);
+        // A shape with none of the known keys is shown as it came.
+        assert_eq!(
+            decode_logs(br#"{"podLogs":["a","b"]}"#),
+            vec![r#"{"podLogs":["a","b"]}"#.to_string()]
+        );
         assert!(decode_logs(b"").is_empty());
     }
 

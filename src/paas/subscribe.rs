@@ -53,8 +53,8 @@ impl PaasClient {
         };
         let url = format!(
             "{ws_base}/v3/project/{}:{}/subscribe?resourceTypes=pipelineExecution&resourceTypes=app",
-            super::seg(project.cluster.as_str()),
-            super::seg(project.project.as_str())
+            super::transport::seg(project.cluster.as_str()),
+            super::transport::seg(project.project.as_str())
         );
         let mut request = url
             .into_client_request()

@@ -6,30 +6,60 @@
 //! the run request, the execution id as soon as it is known, the chat message ids as
 //! soon as they exist. The file is opened in WAL mode with an exclusive lock held for
 //! the life of the process, so a second releasebot on the same file is refused instead
-//! of both acting on the same jobs.
+//! of both acting on the same jobs. A job's details are kept in a versioned stored
+//! form ([`stored`]), so a newer releasebot reads what an older one wrote.
 
 mod schema;
+mod stored;
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
-use serde_json::Value;
 
-use crate::engine::approval::{Approval, ApprovalStatus, Vote};
-use crate::engine::job::{AuditEntry, JobRecord};
+use crate::job::{Approval, ApprovalStatus, AuditAction, AuditEntry, JobRecord, Vote};
 use crate::names::JobId;
 
-/// A store problem, as one sentence for an operator.
+/// A store problem; `Display` is one sentence for an operator.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct StoreError(pub String);
+pub enum StoreError {
+    #[error("the state file {path} is in use by another running releasebot (database is locked)")]
+    Locked { path: String },
+    #[error(
+        "the state file {path} is not a releasebot database or is damaged ({detail}); move it away to start afresh"
+    )]
+    Damaged { path: String, detail: String },
+    #[error("cannot open the state file {path} ({detail})")]
+    CannotOpen { path: String, detail: String },
+    #[error("the disk holding {path} is full ({detail})")]
+    DiskFull { path: String, detail: String },
+    #[error("the state file {path} cannot use WAL mode (it is in {mode} mode)")]
+    NoWal { path: String, mode: String },
+    #[error(
+        "the state file {path} was written by a newer releasebot (schema {version}); upgrade releasebot"
+    )]
+    Newer { path: String, version: i64 },
+    #[error("the state file {path} is closed")]
+    Closed { path: String },
+    #[error("job {job} in {path} cannot be read ({detail})")]
+    Unreadable {
+        path: String,
+        job: JobId,
+        detail: String,
+    },
+    #[error("the state file {path} failed ({detail})")]
+    Failed { path: String, detail: String },
+}
 
 /// The store. Writes are serialised on one connection.
 pub struct Store {
     /// `None` once closed.
     conn: Mutex<Option<Connection>>,
     path: String,
+    /// How many audit entries of each job are stored, so a save appends only the new
+    /// ones without counting them in the database each time.
+    audited: Mutex<HashMap<JobId, usize>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -65,21 +95,19 @@ fn sql_error(path: &str, e: rusqlite::Error) -> StoreError {
         rusqlite::Error::SqliteFailure(f, _) => Some(f.code),
         _ => None,
     };
-    StoreError(match code {
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
-            format!(
-                "the state file {path} is in use by another running releasebot (database is locked)"
-            )
+    let path = path.to_string();
+    let detail = e.to_string();
+    match code {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Locked { path },
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
+            StoreError::Damaged { path, detail }
         }
-        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => format!(
-            "the state file {path} is not a releasebot database or is damaged ({e}); move it away to start afresh"
-        ),
         Some(ErrorCode::CannotOpen | ErrorCode::PermissionDenied | ErrorCode::ReadOnly) => {
-            format!("cannot open the state file {path} ({e})")
+            StoreError::CannotOpen { path, detail }
         }
-        Some(ErrorCode::DiskFull) => format!("the disk holding {path} is full ({e})"),
-        _ => format!("the state file {path} failed ({e})"),
-    })
+        Some(ErrorCode::DiskFull) => StoreError::DiskFull { path, detail },
+        _ => StoreError::Failed { path, detail },
+    }
 }
 
 impl Store {
@@ -114,9 +142,7 @@ impl Store {
             .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
             .map_err(err)?;
         if path != ":memory:" && !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError(format!(
-                "the state file {path} cannot use WAL mode (it is in {mode} mode)"
-            )));
+            return Err(StoreError::NoWal { path, mode });
         }
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(err)?;
@@ -126,15 +152,17 @@ impl Store {
             .query_row("PRAGMA quick_check", [], |r| r.get(0))
             .map_err(err)?;
         if check != "ok" {
-            return Err(StoreError(format!(
-                "the state file {path} is damaged ({check}); move it away to start afresh"
-            )));
+            return Err(StoreError::Damaged {
+                path,
+                detail: check,
+            });
         }
         schema::migrate(&conn).map_err(|e| match e {
             schema::MigrateError::Sql(e) => err(e),
-            schema::MigrateError::Newer(v) => StoreError(format!(
-                "the state file {path} was written by a newer releasebot (schema {v}); upgrade releasebot"
-            )),
+            schema::MigrateError::Newer(version) => StoreError::Newer {
+                path: path.clone(),
+                version,
+            },
         })?;
         // Take the lock now: a second process fails here, not in the middle of a job.
         conn.execute("UPDATE meta SET value = value WHERE key = 'schema'", [])
@@ -142,6 +170,7 @@ impl Store {
         Ok(Store {
             conn: Mutex::new(Some(conn)),
             path,
+            audited: Mutex::new(HashMap::new()),
         })
     }
 
@@ -149,10 +178,9 @@ impl Store {
     fn conn(&self) -> Result<ConnGuard<'_>, StoreError> {
         let guard = self.conn.lock().unwrap_or_else(|e| e.into_inner());
         if guard.is_none() {
-            return Err(StoreError(format!(
-                "the state file {} is closed",
-                self.path
-            )));
+            return Err(StoreError::Closed {
+                path: self.path.clone(),
+            });
         }
         Ok(ConnGuard(guard))
     }
@@ -164,6 +192,14 @@ impl Store {
 
     fn err(&self, e: rusqlite::Error) -> StoreError {
         sql_error(&self.path, e)
+    }
+
+    fn unreadable(&self, job: JobId, detail: impl Into<String>) -> StoreError {
+        StoreError::Unreadable {
+            path: self.path.clone(),
+            job,
+            detail: detail.into(),
+        }
     }
 
     /// Checks that the store takes a write.
@@ -206,16 +242,11 @@ impl Store {
 
     /// Writes a job: its row, its approval and votes, and audit entries not yet stored.
     pub fn save(&self, r: &JobRecord) -> Result<(), StoreError> {
-        let mut details = serde_json::to_value(r)
-            .map_err(|e| StoreError(format!("cannot encode job {}: {e}", r.id)))?;
-        if let Value::Object(map) = &mut details {
-            // Kept in their own tables.
-            map.remove("approval");
-            map.remove("audit");
-        }
+        let details = stored::encode(r);
+        let id = r.id.0 as i64;
         let mut conn = self.conn()?;
         let tx = conn.transaction().map_err(|e| self.err(e))?;
-        let thread = r.thread.as_ref();
+        let thread = r.messages.thread.as_ref();
         tx.execute(
             "INSERT INTO jobs (id, kind, state, requester_id, requester, channel, project, branch, app, tag,
                                execution, created_ms, updated_ms, ended_ms, thread_channel, thread_id,
@@ -228,26 +259,29 @@ impl Store {
                  progress_message = excluded.progress_message,
                  approval_message = excluded.approval_message, details = excluded.details",
             params![
-                r.id.0 as i64,
-                r.kind.as_str(),
-                serde_plain(&r.state),
-                r.requester_id,
-                r.requester,
+                id,
+                r.kind().as_str(),
+                r.state.as_str_snake(),
+                r.requester.id,
+                r.requester.name,
                 r.channel,
-                r.project.as_ref().map(|p| p.as_str()),
-                r.branch.as_ref().map(|b| b.as_str()),
-                r.app.as_ref().map(|a| a.as_str()),
-                r.tag.as_ref().map(|t| t.as_str()),
-                r.build.as_ref().and_then(|b| b.execution.as_deref()),
+                r.spec.project().map(|p| p.as_str()),
+                r.spec.branch().map(|b| b.as_str()),
+                r.spec.app().map(|a| a.as_str()),
+                r.deploy_tag().map(|t| t.as_str()),
+                r.build
+                    .as_ref()
+                    .and_then(|b| b.execution.as_ref())
+                    .map(ToString::to_string),
                 r.created_ms,
                 r.updated_ms,
                 r.ended_ms,
                 thread.map(|t| t.channel.as_str()),
                 thread.map(|t| t.thread.as_str()),
                 thread.map(|t| t.summary.message.as_str()),
-                r.progress.as_ref().map(|m| m.message.as_str()),
-                r.approval_message.as_ref().map(|m| m.message.as_str()),
-                details.to_string(),
+                r.messages.progress.as_ref().map(|m| m.message.as_str()),
+                r.messages.approval.as_ref().map(|m| m.message.as_str()),
+                details,
             ],
         )
         .map_err(|e| self.err(e))?;
@@ -255,57 +289,73 @@ impl Store {
             let (decided_by, decided_ms) = decision(&a.status);
             tx.execute(
                 "INSERT INTO approvals (job_id, app, tag, image, requester_id, requester, policy,
-                                        requested_ms, deadline_ms, status, decided_by, decided_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                                        requested_ms, deadline_ms, status, decided_by, decided_ms, from_tag)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
                  ON CONFLICT(job_id) DO UPDATE SET app = excluded.app, tag = excluded.tag,
                      image = excluded.image, policy = excluded.policy,
                      requested_ms = excluded.requested_ms, deadline_ms = excluded.deadline_ms,
                      status = excluded.status, decided_by = excluded.decided_by,
-                     decided_ms = excluded.decided_ms",
+                     decided_ms = excluded.decided_ms, from_tag = excluded.from_tag",
                 params![
-                    r.id.0 as i64,
-                    a.app,
-                    a.tag,
+                    id,
+                    a.app.as_str(),
+                    a.tag.as_str(),
                     a.image,
                     a.requester_id,
                     a.requester,
-                    serde_json::to_string(&a.policy).unwrap_or_default(),
+                    stored::encode_policy(&a.policy),
                     a.requested_ms,
                     a.deadline_ms,
-                    serde_json::to_string(&a.status).unwrap_or_default(),
+                    stored::encode_status(&a.status),
                     decided_by,
                     decided_ms,
+                    a.from_tag,
                 ],
             )
             .map_err(|e| self.err(e))?;
-            tx.execute(
-                "DELETE FROM votes WHERE job_id = ?1",
-                params![r.id.0 as i64],
-            )
-            .map_err(|e| self.err(e))?;
+            tx.execute("DELETE FROM votes WHERE job_id = ?1", params![id])
+                .map_err(|e| self.err(e))?;
             for v in &a.votes {
                 tx.execute(
                     "INSERT INTO votes (job_id, user_id, name, at_ms) VALUES (?1, ?2, ?3, ?4)",
-                    params![r.id.0 as i64, v.user_id, v.name, v.at_ms],
+                    params![id, v.user_id, v.name, v.at_ms],
                 )
                 .map_err(|e| self.err(e))?;
             }
         }
-        let stored: i64 = tx
-            .query_row(
-                "SELECT COUNT(*) FROM audit WHERE job_id = ?1",
-                params![r.id.0 as i64],
-                |row| row.get(0),
-            )
-            .map_err(|e| self.err(e))?;
-        for entry in r.audit.iter().skip(stored.max(0) as usize) {
+        let known = self
+            .audited
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&r.id)
+            .copied();
+        let stored = match known {
+            Some(n) => n,
+            None => tx
+                .query_row(
+                    "SELECT COUNT(*) FROM audit WHERE job_id = ?1",
+                    params![id],
+                    |row| row.get::<_, i64>(0),
+                )
+                .map_err(|e| self.err(e))?
+                .max(0) as usize,
+        };
+        for entry in r.audit.iter().skip(stored) {
             tx.execute(
                 "INSERT INTO audit (job_id, at_ms, actor, action, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![r.id.0 as i64, entry.at_ms, entry.actor, entry.action.as_str(), entry.detail],
+                params![id, entry.at_ms, entry.actor, entry.action.as_str(), entry.detail],
             )
             .map_err(|e| self.err(e))?;
         }
-        tx.commit().map_err(|e| self.err(e))
+        tx.commit().map_err(|e| self.err(e))?;
+        let mut audited = self.audited.lock().unwrap_or_else(|e| e.into_inner());
+        if r.ended_ms.is_some() {
+            // A finished job is not saved again in the normal course; forget it.
+            audited.remove(&r.id);
+        } else {
+            audited.insert(r.id, r.audit.len().max(stored));
+        }
+        Ok(())
     }
 
     /// One job.
@@ -349,6 +399,15 @@ impl Store {
         )
     }
 
+    /// The latest `n` deploys and releases of `app` that succeeded, newest first.
+    pub fn deployed(&self, app: &str, n: usize) -> Result<Vec<JobRecord>, StoreError> {
+        self.query(
+            "SELECT id, details FROM jobs WHERE app = ?1 AND state = 'succeeded' AND tag IS NOT NULL
+             ORDER BY ended_ms DESC, id DESC LIMIT ?2",
+            params![app, n as i64],
+        )
+    }
+
     /// Execution ids that jobs other than `except` follow or followed.
     pub fn claimed_executions(&self, except: JobId) -> Result<Vec<String>, StoreError> {
         let conn = self.conn()?;
@@ -382,112 +441,101 @@ impl Store {
         id: JobId,
         details: &str,
     ) -> Result<JobRecord, StoreError> {
-        let bad =
-            |what: &str| StoreError(format!("job {id} in {} cannot be read ({what})", self.path));
-        let mut value: Value = serde_json::from_str(details).map_err(|e| bad(&e.to_string()))?;
-        let approval = conn
+        let parts = stored::Parts {
+            approval: self.approval(conn, id)?,
+            audit: self.audit(conn, id)?,
+        };
+        stored::decode(id, details, parts).map_err(|e| self.unreadable(id, e))
+    }
+
+    fn approval(&self, conn: &Connection, id: JobId) -> Result<Option<Approval>, StoreError> {
+        let row = conn
             .query_row(
-                "SELECT app, tag, image, requester_id, requester, policy, requested_ms, deadline_ms, status
+                "SELECT app, tag, image, requester_id, requester, policy, requested_ms, deadline_ms, status, from_tag
                  FROM approvals WHERE job_id = ?1",
                 params![id.0 as i64],
                 |r| {
                     Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, Option<String>>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
+                        (
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, Option<String>>(2)?,
+                        ),
+                        (r.get::<_, String>(3)?, r.get::<_, String>(4)?),
                         r.get::<_, String>(5)?,
-                        r.get::<_, i64>(6)?,
-                        r.get::<_, i64>(7)?,
+                        (r.get::<_, i64>(6)?, r.get::<_, i64>(7)?),
                         r.get::<_, String>(8)?,
+                        r.get::<_, Option<String>>(9)?,
                     ))
                 },
             )
             .optional()
             .map_err(|e| self.err(e))?;
-        let approval = match approval {
-            Some((
-                app,
-                tag,
-                image,
-                requester_id,
-                requester,
-                policy,
-                requested_ms,
-                deadline_ms,
-                status,
-            )) => {
-                let mut stmt = conn
-                    .prepare("SELECT user_id, name, at_ms FROM votes WHERE job_id = ?1 ORDER BY at_ms, rowid")
-                    .map_err(|e| self.err(e))?;
-                let votes = stmt
-                    .query_map(params![id.0 as i64], |r| {
-                        Ok(Vote {
-                            user_id: r.get(0)?,
-                            name: r.get(1)?,
-                            at_ms: r.get(2)?,
-                        })
-                    })
-                    .map_err(|e| self.err(e))?
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| self.err(e))?;
-                Some(Approval {
-                    app,
-                    tag,
-                    image,
-                    requester_id,
-                    requester,
-                    policy: serde_json::from_str(&policy).map_err(|e| bad(&e.to_string()))?,
-                    requested_ms,
-                    deadline_ms,
-                    votes,
-                    status: serde_json::from_str(&status).map_err(|e| bad(&e.to_string()))?,
-                })
-            }
-            None => None,
+        let Some(((app, tag, image), (requester_id, requester), policy, times, status, from_tag)) =
+            row
+        else {
+            return Ok(None);
         };
-        let audit: Vec<AuditEntry> = {
-            let mut stmt = conn
-                .prepare(
-                    "SELECT at_ms, actor, action, detail FROM audit WHERE job_id = ?1 ORDER BY id",
-                )
-                .map_err(|e| self.err(e))?;
-            let rows = stmt
-                .query_map(params![id.0 as i64], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, Option<String>>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                    ))
+        let mut stmt = conn
+            .prepare(
+                "SELECT user_id, name, at_ms FROM votes WHERE job_id = ?1 ORDER BY at_ms, rowid",
+            )
+            .map_err(|e| self.err(e))?;
+        let votes = stmt
+            .query_map(params![id.0 as i64], |r| {
+                Ok(Vote {
+                    user_id: r.get(0)?,
+                    name: r.get(1)?,
+                    at_ms: r.get(2)?,
                 })
-                .map_err(|e| self.err(e))?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| self.err(e))?;
-            rows.into_iter()
-                .map(|(at_ms, actor, action, detail)| {
-                    Ok(AuditEntry {
-                        at_ms,
-                        actor,
-                        action: serde_json::from_value(Value::String(action))
-                            .map_err(|e| bad(&e.to_string()))?,
-                        detail,
-                    })
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
+        let bad = |e: String| self.unreadable(id, e);
+        Ok(Some(Approval {
+            app: crate::names::AppName::parse(&app).map_err(|e| bad(e.0))?,
+            tag: crate::names::VersionTag::parse(&tag).map_err(|e| bad(e.0))?,
+            image,
+            from_tag,
+            requester_id,
+            requester,
+            policy: stored::decode_policy(&policy).map_err(bad)?,
+            requested_ms: times.0,
+            deadline_ms: times.1,
+            votes,
+            status: stored::decode_status(&status).map_err(bad)?,
+        }))
+    }
+
+    fn audit(&self, conn: &Connection, id: JobId) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut stmt = conn
+            .prepare("SELECT at_ms, actor, action, detail FROM audit WHERE job_id = ?1 ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![id.0 as i64], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
+        rows.into_iter()
+            .map(|(at_ms, actor, action, detail)| {
+                Ok(AuditEntry {
+                    at_ms,
+                    actor,
+                    action: AuditAction::parse(&action).ok_or_else(|| {
+                        self.unreadable(id, format!("an unknown action {action:?}"))
+                    })?,
+                    detail,
                 })
-                .collect::<Result<_, StoreError>>()?
-        };
-        if let Value::Object(map) = &mut value {
-            map.insert(
-                "approval".into(),
-                serde_json::to_value(&approval).unwrap_or(Value::Null),
-            );
-            map.insert(
-                "audit".into(),
-                serde_json::to_value(&audit).unwrap_or(Value::Null),
-            );
-        }
-        serde_json::from_value(value).map_err(|e| bad(&e.to_string()))
+            })
+            .collect()
     }
 }
 
@@ -502,14 +550,6 @@ fn decision(status: &ApprovalStatus) -> (Option<String>, Option<i64>) {
             (Some(by.clone()), Some(*at_ms))
         }
         ApprovalStatus::Superseded { by, at_ms } => (Some(by.to_string()), Some(*at_ms)),
-    }
-}
-
-/// A unit enum's serde name (`awaiting_approval`).
-fn serde_plain<T: serde::Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
-        Ok(Value::String(s)) => s,
-        _ => String::new(),
     }
 }
 

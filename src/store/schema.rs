@@ -15,7 +15,7 @@ impl From<rusqlite::Error> for MigrateError {
 }
 
 /// Each migration takes the schema from its index to the next version.
-const MIGRATIONS: [&str; 1] = [
+const MIGRATIONS: [&str; 2] = [
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
      INSERT INTO meta (key, value) VALUES ('schema', '1');
      CREATE TABLE jobs (
@@ -73,6 +73,10 @@ const MIGRATIONS: [&str; 1] = [
          detail TEXT NOT NULL
      );
      CREATE INDEX audit_job ON audit (job_id, id);",
+    // Version 2: the job's details carry a versioned stored form (`stored.rs`); the
+    // approval remembers the tag that was live when it was asked for.
+    "ALTER TABLE approvals ADD COLUMN from_tag TEXT;
+     UPDATE meta SET value = '2' WHERE key = 'schema';",
 ];
 
 pub(super) fn migrate(conn: &Connection) -> Result<(), MigrateError> {

@@ -2,9 +2,10 @@ use std::time::Duration;
 
 use super::*;
 use crate::chat::{Actor, MessageRef, ThreadRef};
-use crate::config::ApprovalPolicy;
-use crate::engine::job::{AuditAction, BuildInfo, JobKind, JobState};
+use crate::job::approval::Request;
+use crate::job::{ApprovalPolicy, DeployProgress, JobSpec, JobState, Person, RunIntent};
 use crate::names::{AppName, Branch, ProjectName, VersionTag};
+use crate::paas::{AppId, ExecutionId};
 
 fn temp_path(name: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(format!(
@@ -15,73 +16,64 @@ fn temp_path(name: &str) -> std::path::PathBuf {
 }
 
 fn record(id: u64) -> JobRecord {
-    let mut r = JobRecord {
-        id: JobId(id),
-        kind: JobKind::Release,
-        requester_id: "u1".into(),
-        requester: "alice".into(),
-        channel: "releases".into(),
-        project: Some(ProjectName::parse("web").unwrap()),
-        branch: Some(Branch::parse("master").unwrap()),
-        app: Some(AppName::parse("web").unwrap()),
-        tag: Some(VersionTag::parse("master-1-abc").unwrap()),
-        state: JobState::AwaitingApproval,
-        created_ms: 1000,
-        updated_ms: 2000,
-        ended_ms: None,
-        thread: Some(ThreadRef {
-            channel: "releases".into(),
-            thread: "t1".into(),
-            summary: MessageRef {
-                channel: "releases".into(),
-                message: "m1".into(),
-            },
-        }),
-        progress: Some(MessageRef {
-            channel: "t1".into(),
-            message: "m2".into(),
-        }),
-        approval_message: None,
-        queued_behind: None,
-        queued_ms: None,
-        build: Some(BuildInfo {
-            execution: Some("p-5tfq9:p-tpk2x-1".into()),
-            run_intent_ms: Some(1500),
-            ..BuildInfo::default()
-        }),
-        deploy: None,
-        approval: None,
-        logs: None,
-        outcome: None,
-        notice: None,
-        audit: Vec::new(),
+    let spec = JobSpec::Release {
+        project: ProjectName::parse("web").unwrap(),
+        branch: Branch::parse("master").unwrap(),
+        app: AppName::parse("web").unwrap(),
     };
+    let requester = Person {
+        id: "u1".into(),
+        name: "alice".into(),
+    };
+    let mut r = JobRecord::new(JobId(id), spec, requester, "releases", 1000);
+    r.state = JobState::AwaitingApproval;
+    r.updated_ms = 2000;
+    r.messages.thread = Some(ThreadRef {
+        channel: "releases".into(),
+        thread: "t1".into(),
+        summary: MessageRef {
+            channel: "releases".into(),
+            message: "m1".into(),
+        },
+    });
+    r.messages.progress = Some(MessageRef {
+        channel: "t1".into(),
+        message: "m2".into(),
+    });
+    let build = r.build.as_mut().unwrap();
+    build.execution = Some(ExecutionId::parse("p-5tfq9:p-tpk2x-1").unwrap());
+    build.intent = Some(RunIntent {
+        at_ms: 1500,
+        next_run: Some(1),
+    });
+    build.tag = Some("master-1-abc".into());
+    build.finished = true;
+    let tag = VersionTag::parse("master-1-abc").unwrap();
+    r.deploy = Some(DeployProgress::new(
+        AppId::parse("project-deploy").unwrap(),
+        tag.clone(),
+    ));
     let policy = ApprovalPolicy {
         approvers: vec!["lead".into()],
         votes: 2,
         timeout: Duration::from_secs(3600),
         allow_self_approval: false,
     };
+    let app = AppName::parse("web").unwrap();
     let mut a = Approval::new(
-        "web",
-        "master-1-abc",
-        Some("img:master-1-abc".into()),
-        &Actor::new("u1", "alice", vec![]),
+        Request {
+            app: &app,
+            tag: &tag,
+            image: Some("img:master-1-abc".into()),
+            from_tag: Some("master-0-fff".into()),
+            requester_id: "u1",
+            requester: "alice",
+        },
         policy,
         1000,
     );
-    a.approve(
-        &Actor::new("u2", "bob", vec!["lead".into()]),
-        JobId(id),
-        1500,
-    );
+    a.approve(&Actor::new("u2", "bob", vec!["lead".into()]), 1500);
     r.approval = Some(a);
-    r.audit(
-        1000,
-        Some("alice"),
-        AuditAction::Request,
-        "release web@master",
-    );
     r.audit(1500, Some("bob"), AuditAction::Vote, "approve (1 of 2)");
     r
 }
@@ -95,11 +87,10 @@ fn a_job_round_trips_with_its_approval_votes_and_audit() {
     // Saving again adds only the new audit entries and replaces the votes.
     let mut r2 = r.clone();
     r2.audit(1600, Some("carol"), AuditAction::Approve, "approved");
-    r2.approval.as_mut().unwrap().approve(
-        &Actor::new("u3", "carol", vec!["lead".into()]),
-        JobId(7),
-        1600,
-    );
+    r2.approval
+        .as_mut()
+        .unwrap()
+        .approve(&Actor::new("u3", "carol", vec!["lead".into()]), 1600);
     store.save(&r2).unwrap();
     let loaded = store.load(JobId(7)).unwrap().unwrap();
     assert_eq!(loaded, r2);
@@ -116,7 +107,8 @@ fn unfinished_history_and_claims_are_queried() {
     done.state = JobState::Succeeded;
     store.save(&done).unwrap();
     let mut other = record(2);
-    other.build.as_mut().unwrap().execution = Some("p-5tfq9:p-tpk2x-2".into());
+    other.build.as_mut().unwrap().execution =
+        Some(ExecutionId::parse("p-5tfq9:p-tpk2x-2").unwrap());
     store.save(&other).unwrap();
     assert_eq!(
         store
@@ -166,10 +158,7 @@ fn a_second_releasebot_on_the_same_file_is_refused() {
     let path = temp_path("locked");
     let first = Store::open(&path).unwrap();
     let second = Store::open(&path).unwrap_err();
-    assert!(
-        second.0.contains("in use by another running releasebot"),
-        "{second}"
-    );
+    assert!(matches!(second, StoreError::Locked { .. }), "{second}");
     drop(first);
     assert!(
         Store::open(&path).is_ok(),
@@ -189,10 +178,7 @@ fn a_damaged_or_foreign_file_is_refused_not_replaced() {
     )
     .unwrap();
     let e = Store::open(&path).unwrap_err();
-    assert!(
-        e.0.contains("not a releasebot database or is damaged"),
-        "{e}"
-    );
+    assert!(matches!(e, StoreError::Damaged { .. }), "{e}");
     assert!(
         std::fs::read(&path).unwrap().starts_with(b"this is not"),
         "the file was left alone"
@@ -200,10 +186,7 @@ fn a_damaged_or_foreign_file_is_refused_not_replaced() {
     let _ = std::fs::remove_file(&path);
 
     let e = Store::open(std::path::Path::new("/nonexistent-dir/releasebot.db")).unwrap_err();
-    assert!(
-        e.0.contains("cannot open the state file /nonexistent-dir/releasebot.db"),
-        "{e}"
-    );
+    assert!(matches!(e, StoreError::CannotOpen { .. }), "{e}");
 }
 
 #[test]
@@ -214,6 +197,22 @@ fn a_newer_schema_is_refused() {
         conn.pragma_update(None, "user_version", 99).unwrap();
     }
     let e = Store::open(&path).unwrap_err();
-    assert!(e.0.contains("newer releasebot"), "{e}");
+    assert!(matches!(e, StoreError::Newer { version: 99, .. }), "{e}");
     let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn a_finished_job_keeps_its_typed_outcome() {
+    let store = Store::open_in_memory().unwrap();
+    let mut r = record(4);
+    r.end(
+        crate::job::Outcome::NoSignOfUpgrade {
+            app: AppName::parse("web").unwrap(),
+            tag: VersionTag::parse("master-1-abc").unwrap(),
+            shows: "active, tag master-1-abc".into(),
+        },
+        9000,
+    );
+    store.save(&r).unwrap();
+    assert_eq!(store.load(JobId(4)).unwrap(), Some(r));
 }

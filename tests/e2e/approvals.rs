@@ -6,7 +6,7 @@ use std::time::Duration;
 use releasebot::chat::memory::Record;
 use releasebot::chat::{APPROVE, REJECT, Reply};
 use releasebot::config::Config;
-use releasebot::engine::job::{AuditAction, JobState};
+use releasebot::job::{AuditAction, JobState};
 use releasebot::names::{AppName, JobId, ProjectName};
 use releasebot::sim::Scenario;
 
@@ -22,7 +22,7 @@ async fn bot_with(change: impl FnOnce(&mut Config)) -> TestBot {
 
 async fn pending(bot: &TestBot, job: JobId) {
     bot.wait_for(job, "awaiting approval", |r| {
-        r.state == JobState::AwaitingApproval && r.approval_message.is_some()
+        r.state == JobState::AwaitingApproval && r.messages.approval.is_some()
     })
     .await;
 }
@@ -43,9 +43,9 @@ async fn a_quorum_of_two_with_a_withdrawn_vote() {
     let approval = bot.approval_ref(job);
     let message = bot.chat.message(&approval).unwrap();
     assert!(
-        message
-            .text
-            .contains("✋ Approval needed for #1: deploy web → v1.2.3, requested by alice"),
+        message.text.contains(
+            "✋ Approval needed for #1: deploy web: master-56-9ae1b20 → v1.2.3, requested by alice"
+        ),
         "{}",
         message.text
     );
@@ -300,7 +300,7 @@ async fn a_release_asks_after_its_build_and_deploys_the_built_tag() {
     let text = bot.approval_text(job);
     assert!(
         text.contains(&format!(
-            "Approval needed for #1: release web → {tag}, requested by alice"
+            "Approval needed for #1: release web: master-56-9ae1b20 → {tag}, requested by alice"
         )),
         "{text}"
     );

@@ -242,8 +242,10 @@ async fn a_deploy_is_approved_by_a_second_user() {
     let (dir, config) = with_fast_config("approve");
     let mut cli = spawn_cli(&[], &[("RELEASEBOT_CONFIG", config.as_str())], dir);
     cli.send("@alice /deploy web v1.2.3").await;
-    cli.expect("✋ Approval needed for #1: deploy web → v1.2.3, requested by alice")
-        .await;
+    cli.expect(
+        "✋ Approval needed for #1: deploy web: master-56-9ae1b20 → v1.2.3, requested by alice",
+    )
+    .await;
     cli.send("@alice /approve 1").await;
     cli.expect(
         "✋ alice: Approving deploys of web needs the role lead; your vote was not counted.",

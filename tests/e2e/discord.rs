@@ -15,8 +15,8 @@ use releasebot::chat::{Chat, Message, MessageRef};
 use releasebot::clock::Clock;
 use releasebot::config::{App, Config};
 use releasebot::discord::{self, DiscordBot, Settings};
-use releasebot::engine::job::{AuditAction, JobRecord, JobState};
 use releasebot::engine::{Engine, EngineDeps};
+use releasebot::job::{AuditAction, JobRecord, JobState};
 use releasebot::names::{AppName, JobId, ProjectName};
 use releasebot::sim::{Scenario, SimHandle};
 
@@ -74,7 +74,7 @@ async fn start_bot(
             metrics: Arc::default(),
             webhook_url: None,
         })
-        .map_err(|e| releasebot::bot::StartError::runtime(e.0))
+        .map_err(|e| releasebot::bot::StartError::runtime(e.to_string()))
     })
     .await
     .expect("the bot connects to the fake Discord");
@@ -104,7 +104,7 @@ impl OnDiscord {
     /// Once job `#n` has asked the PaaS to upgrade its app, moves the clock on.
     async fn roll_out_for(&self, n: u64, seconds: u64) {
         self.wait_job(n, "upgrade the app", |r| {
-            r.deploy.as_ref().is_some_and(|d| d.upgraded)
+            r.deploy.as_ref().is_some_and(|d| d.sent_ms().is_some())
         })
         .await;
         self.advance(seconds);

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use releasebot::chat::Reply;
-use releasebot::engine::job::JobState;
+use releasebot::job::JobState;
 use releasebot::paas::PaasClient;
 use releasebot::sim::{LogShape, Scenario, StageSpec};
 
@@ -191,7 +191,7 @@ async fn a_deploy_shows_the_rollout_and_redacted_logs() {
     let text = bot.progress(job);
     for want in [
         "✅ #1 deploy api v1.2.3 · requested by alice · succeeded",
-        "deploy  api-deploy → v1.2.3  installing → deploying → ✅ active",
+        "deploy  api: master-12-51c0d3e → v1.2.3 (api-deploy)  installing → deploying → ✅ active",
         "logs (last 5 lines, redacted)",
         "api-deploy starting, version v1.2.3",
         "password=[redacted]",
@@ -241,7 +241,7 @@ async fn two_deploys_to_one_app_go_one_after_the_other() {
     let first = bot.start("alice", "/deploy api v1").await;
     let second = bot.start("alice", "/deploy api v2").await;
     bot.wait_for(second, "queued", |r| {
-        r.state == JobState::Queued && r.queued_behind == Some(first)
+        r.state == JobState::Queued && r.queue.and_then(|q| q.behind) == Some(first)
     })
     .await;
     assert!(
@@ -309,7 +309,7 @@ async fn a_release_deploys_exactly_the_tag_its_build_produced() {
     assert_eq!(r.state, JobState::Succeeded, "{}", bot.progress(job));
     println!("{}", bot.progress(job));
     let built = r.build.as_ref().and_then(|b| b.tag.clone()).unwrap();
-    assert_eq!(r.tag.as_ref().map(|t| t.to_string()), Some(built.clone()));
+    assert_eq!(r.deploy_tag().map(|t| t.to_string()), Some(built.clone()));
     let app = bot
         .engine
         .paas()
@@ -320,7 +320,7 @@ async fn a_release_deploys_exactly_the_tag_its_build_produced() {
     let text = bot.progress(job);
     assert!(
         text.contains(&format!(
-            "deploy  api-deploy → {built}  installing → deploying → ✅ active"
+            "deploy  api: master-12-51c0d3e → {built} (api-deploy)  installing → deploying → ✅ active"
         )),
         "{text}"
     );

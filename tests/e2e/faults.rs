@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use releasebot::chat::{ChatError, Reply};
-use releasebot::engine::job::JobState;
+use releasebot::job::JobState;
 use releasebot::names::JobId;
 use releasebot::sim::{Fault, InjectedFault, Route, Scenario};
 
@@ -207,12 +207,7 @@ async fn two_hundred_commands_from_twenty_users_in_one_burst() {
     for job in &started {
         assert!(bot.finished(*job).await.state.is_final());
     }
-    let finished: Vec<JobId> = bot
-        .engine
-        .finished_jobs(1000)
-        .iter()
-        .map(|r| r.id)
-        .collect();
+    let finished: Vec<JobId> = bot.engine.recent_jobs().iter().map(|r| r.id).collect();
     for job in &started {
         assert!(finished.contains(job), "{job} was lost");
     }

@@ -23,8 +23,8 @@ pub fn test_config(url: &str, token: &str) -> ClientConfig {
     let mut config = ClientConfig::new(url, Secret::new(token));
     config.request_timeout = Duration::from_secs(2);
     config.connect_timeout = Duration::from_secs(1);
-    config.backoff_base = Duration::from_millis(10);
-    config.backoff_max = Duration::from_millis(100);
+    config.backoff =
+        releasebot::backoff::Backoff::new(Duration::from_millis(10), Duration::from_millis(100));
     config
 }
 
@@ -64,8 +64,8 @@ use std::sync::Arc;
 use releasebot::chat::memory::MemoryChat;
 use releasebot::chat::{EventSink, MessageRef, Reply};
 use releasebot::config::Config;
-use releasebot::engine::job::JobRecord;
 use releasebot::engine::{Engine, EngineDeps};
+use releasebot::job::JobRecord;
 use releasebot::metrics::Metrics;
 use releasebot::names::JobId;
 use releasebot::store::Store;
@@ -265,6 +265,7 @@ impl TestBot {
     /// The job's progress message.
     pub fn progress_ref(&self, job: JobId) -> MessageRef {
         self.record(job)
+            .messages
             .progress
             .expect("the job has a progress message")
     }
@@ -280,7 +281,8 @@ impl TestBot {
     /// The job's approval message.
     pub fn approval_ref(&self, job: JobId) -> MessageRef {
         self.record(job)
-            .approval_message
+            .messages
+            .approval
             .expect("the job has an approval message")
     }
 

@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use releasebot::clock::Clock;
+use releasebot::job::{AppSnapshot, Reading};
 use releasebot::paas::{
-    AppRef, BuildStatus, ExecutionRef, PaasClient, PaasError, PipelineId, PipelineRef, Rollout,
-    StopOutcome,
+    AppRef, BuildStatus, ExecutionRef, PaasClient, PaasError, PipelineId, PipelineRef, StopOutcome,
 };
 use releasebot::sim::{Fault, InjectedFault, LogShape, Route, Scenario};
 
@@ -38,7 +38,7 @@ async fn a_build_runs_to_success_with_its_image_tag_and_chart_version() {
     let client = client(&sim);
 
     let started = client
-        .run_pipeline(&web_pipeline(), "master", None)
+        .run_pipeline(&web_pipeline(), "master", None, None)
         .await
         .unwrap();
     assert_eq!(started.id.to_string(), "p-5tfq9:p-tpk2x-1");
@@ -83,7 +83,7 @@ async fn a_failing_stage_is_named_with_rancher_message() {
     let sim = spawn_sim(scenario).await;
     let client = client(&sim);
     let started = client
-        .run_pipeline(&web_pipeline(), "master", None)
+        .run_pipeline(&web_pipeline(), "master", None, None)
         .await
         .unwrap();
     sim.advance(Duration::from_secs(600));
@@ -107,7 +107,7 @@ async fn a_running_build_can_be_stopped_once() {
     let sim = spawn_sim(Scenario::demo()).await;
     let client = client(&sim);
     let started = client
-        .run_pipeline(&web_pipeline(), "master", None)
+        .run_pipeline(&web_pipeline(), "master", None, None)
         .await
         .unwrap();
     sim.advance(Duration::from_secs(20));
@@ -141,13 +141,16 @@ async fn listings_follow_pages_and_sort_runs_numerically() {
     let client = client(&sim);
     for branch in ["master", "develop", "master", "master"] {
         client
-            .run_pipeline(&web_pipeline(), branch, None)
+            .run_pipeline(&web_pipeline(), branch, None, None)
             .await
             .unwrap();
     }
     // Another pipeline's runs in the same project are not listed.
     let api = PipelineRef::new(web_project(), PipelineId::parse("p-8kd2m").unwrap());
-    client.run_pipeline(&api, "master", None).await.unwrap();
+    client
+        .run_pipeline(&api, "master", None, None)
+        .await
+        .unwrap();
 
     let runs: Vec<u64> = client
         .list_executions(&web_pipeline())
@@ -169,7 +172,7 @@ async fn an_upgrade_goes_through_installing_and_deploying_to_active() {
     let sim = spawn_sim(Scenario::demo()).await;
     let client = client(&sim);
     let before = client.get_app(&web_app()).await.unwrap();
-    assert_eq!(before.rollout(), Rollout::Active);
+    assert_eq!(AppSnapshot::of(&before).reading(), Reading::Active);
     assert_eq!(before.version_tag.as_deref(), Some("master-56-9ae1b20"));
 
     client
@@ -177,20 +180,23 @@ async fn an_upgrade_goes_through_installing_and_deploying_to_active() {
         .await
         .unwrap();
     let installing = client.get_app(&web_app()).await.unwrap();
-    assert!(matches!(installing.rollout(), Rollout::Installing { .. }));
+    assert!(matches!(
+        AppSnapshot::of(&installing).reading(),
+        Reading::Installing { .. }
+    ));
     assert_ne!(installing.change_mark(), before.change_mark());
 
     sim.advance(Duration::from_secs(7));
     let deploying = client.get_app(&web_app()).await.unwrap();
-    match deploying.rollout() {
-        Rollout::Deploying { message } => {
+    match AppSnapshot::of(&deploying).reading() {
+        Reading::Deploying { message } => {
             assert!(message.unwrap().contains("workloads are updating"))
         }
         other => panic!("expected deploying, got {other:?}"),
     }
     sim.advance(Duration::from_secs(20));
     let active = client.get_app(&web_app()).await.unwrap();
-    assert_eq!(active.rollout(), Rollout::Active);
+    assert_eq!(AppSnapshot::of(&active).reading(), Reading::Active);
     assert_eq!(active.version_tag.as_deref(), Some("v1.2.3"));
     let logs = client.deploy_logs(&web_app()).await.unwrap().unwrap();
     assert!(logs[0].contains("version v1.2.3"), "{logs:?}");
@@ -207,8 +213,8 @@ async fn a_helm_error_fails_the_rollout_with_its_message() {
     client.upgrade_app(&web_app(), "v2", &before).await.unwrap();
     sim.advance(Duration::from_secs(30));
     assert_eq!(
-        client.get_app(&web_app()).await.unwrap().rollout(),
-        Rollout::Failed {
+        AppSnapshot::of(&client.get_app(&web_app()).await.unwrap()).reading(),
+        Reading::Failed {
             message: "Error: UPGRADE FAILED: another operation is in progress".into()
         }
     );
@@ -272,7 +278,7 @@ async fn each_http_error_class_becomes_its_typed_error() {
 
     let missing = PipelineRef::new(web_project(), PipelineId::parse("p-nope").unwrap());
     match client
-        .run_pipeline(&missing, "master", None)
+        .run_pipeline(&missing, "master", None, None)
         .await
         .unwrap_err()
     {
@@ -284,7 +290,7 @@ async fn each_http_error_class_becomes_its_typed_error() {
     }
 
     match client
-        .run_pipeline(&web_pipeline(), "", None)
+        .run_pipeline(&web_pipeline(), "", None, None)
         .await
         .unwrap_err()
     {
@@ -298,7 +304,7 @@ async fn each_http_error_class_becomes_its_typed_error() {
     only_master.branches = vec!["master".into()];
     sim.upsert_pipeline(only_master).unwrap();
     match client
-        .run_pipeline(&web_pipeline(), "feature-x", None)
+        .run_pipeline(&web_pipeline(), "feature-x", None, None)
         .await
         .unwrap_err()
     {
@@ -421,7 +427,7 @@ async fn an_ambiguous_run_adopts_the_execution_it_started() {
         let client = client(&sim);
         sim.inject(once(Route::Run, fault.clone()));
         let execution = client
-            .run_pipeline(&web_pipeline(), "master", None)
+            .run_pipeline(&web_pipeline(), "master", None, None)
             .await
             .unwrap();
         assert_eq!(execution.run, 1, "{fault:?}");
@@ -430,24 +436,28 @@ async fn an_ambiguous_run_adopts_the_execution_it_started() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_run_refused_before_it_started_is_sent_again_but_a_500_is_not() {
+async fn a_run_refused_before_it_started_is_sent_again_but_a_500_is_never_resent() {
     let sim = spawn_sim(Scenario::demo()).await;
     let client = client(&sim);
     sim.inject(once(Route::Run, Fault::Unavailable));
     client
-        .run_pipeline(&web_pipeline(), "master", None)
+        .run_pipeline(&web_pipeline(), "master", None, None)
         .await
         .unwrap();
     assert_eq!(sim.stats().total_runs(), 1);
 
+    // Rancher's `run` can answer 500 after creating the execution: the client looks
+    // for run 2 (the pipeline's nextRun) for a minute and does not send it again.
     sim.inject(once(Route::Run, Fault::ServerError));
-    assert!(matches!(
+    let next_run = client.next_run(&web_pipeline()).await.unwrap();
+    assert_eq!(next_run, Some(2));
+    assert_eq!(
         client
-            .run_pipeline(&web_pipeline(), "master", None)
+            .run_pipeline(&web_pipeline(), "master", None, next_run)
             .await
             .unwrap_err(),
-        PaasError::Server { status: 500, .. }
-    ));
+        PaasError::Unconfirmed { action: "run" }
+    );
     assert_eq!(sim.stats().total_runs(), 1);
     assert_eq!(sim.stats().by_route["run"], 3);
 }
@@ -460,7 +470,7 @@ async fn a_run_that_cannot_be_confirmed_is_not_sent_twice() {
     sim.inject(always(Route::ListExecutions, Fault::ServerError));
     assert_eq!(
         client
-            .run_pipeline(&web_pipeline(), "master", None)
+            .run_pipeline(&web_pipeline(), "master", None, None)
             .await
             .unwrap_err(),
         PaasError::Unconfirmed { action: "run" }
@@ -483,7 +493,7 @@ async fn a_paas_that_is_down_gets_no_build() {
     let fresh = client(&sim);
     assert!(matches!(
         fresh
-            .run_pipeline(&web_pipeline(), "master", None)
+            .run_pipeline(&web_pipeline(), "master", None, None)
             .await
             .unwrap_err(),
         PaasError::Unreachable { .. }
@@ -496,7 +506,7 @@ async fn a_paas_that_is_down_gets_no_build() {
     warm.get_app(&web_app()).await.unwrap();
     sim.set_down(true);
     let err = warm
-        .run_pipeline(&web_pipeline(), "master", None)
+        .run_pipeline(&web_pipeline(), "master", None, None)
         .await
         .unwrap_err();
     assert!(
@@ -509,7 +519,7 @@ async fn a_paas_that_is_down_gets_no_build() {
     sim.set_down(false);
     assert_eq!(sim.stats().total_runs(), 0);
 
-    warm.run_pipeline(&web_pipeline(), "master", None)
+    warm.run_pipeline(&web_pipeline(), "master", None, None)
         .await
         .unwrap();
     assert_eq!(sim.stats().total_runs(), 1);

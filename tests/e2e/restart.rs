@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use releasebot::chat::{APPROVE, Reply};
-use releasebot::engine::job::{AuditAction, JobState};
+use releasebot::job::{AuditAction, JobState};
 use releasebot::names::JobId;
 use releasebot::sim::{Fault, InjectedFault, Route, Scenario};
 
@@ -15,7 +15,7 @@ use crate::helpers::{TempDb, demo_config, spawn_bot_on, spawn_sim};
 /// The job's thread holds exactly these many messages, and the channel one summary.
 fn assert_one_thread(bot: &crate::helpers::TestBot, job: JobId, messages: usize) {
     let r = bot.record(job);
-    let thread = r.thread.expect("a thread");
+    let thread = r.messages.thread.expect("a thread");
     assert_eq!(bot.chat.threads().len(), 1, "no second thread");
     assert_eq!(
         bot.chat.messages_in(&thread.thread).len(),
@@ -30,7 +30,7 @@ async fn a_restart_during_a_build_keeps_following_it_in_the_same_message() {
     let mut bot = spawn_bot_on(Scenario::demo(), demo_config(|_| {}), db.open()).await;
     let job = bot.start("alice", "/build web").await;
     bot.wait_for(job, "building", |r| {
-        r.state == JobState::Building && r.progress.is_some()
+        r.state == JobState::Building && r.messages.progress.is_some()
     })
     .await;
     let message = bot.progress_ref(job);
@@ -74,7 +74,7 @@ async fn a_restart_during_a_pending_approval_keeps_the_request_and_its_votes() {
     });
     let mut bot = spawn_bot_on(Scenario::demo(), config, db.open()).await;
     let job = bot.start("alice", "/deploy web v1.2.3").await;
-    bot.wait_for(job, "awaiting approval", |r| r.approval_message.is_some())
+    bot.wait_for(job, "awaiting approval", |r| r.messages.approval.is_some())
         .await;
     let approval = bot.approval_ref(job);
     bot.chat.react_as("bob", &approval, APPROVE).await;
@@ -116,7 +116,7 @@ async fn an_approval_deadline_runs_on_through_a_restart() {
     });
     let mut bot = spawn_bot_on(Scenario::demo(), config, db.open()).await;
     let job = bot.start("alice", "/deploy web v1").await;
-    bot.wait_for(job, "awaiting approval", |r| r.approval_message.is_some())
+    bot.wait_for(job, "awaiting approval", |r| r.messages.approval.is_some())
         .await;
     let deadline = bot.record(job).approval.unwrap().deadline_ms;
     tokio::time::sleep(Duration::from_secs(400)).await;
@@ -142,7 +142,7 @@ async fn a_restart_during_a_deploy_follows_the_rollout_without_upgrading_again()
     let mut bot = spawn_bot_on(Scenario::demo(), demo_config(|_| {}), db.open()).await;
     let job = bot.start("alice", "/deploy api v2").await;
     bot.wait_for(job, "deploying", |r| {
-        r.deploy.as_ref().is_some_and(|d| d.upgraded)
+        r.deploy.as_ref().is_some_and(|d| d.sent_ms().is_some())
     })
     .await;
     let message = bot.progress_ref(job);
@@ -172,8 +172,10 @@ async fn deploys_queued_behind_one_keep_their_order_through_a_restart() {
     let first = bot.start("alice", "/deploy api v1").await;
     let second = bot.start("alice", "/deploy api v2").await;
     let third = bot.start("alice", "/deploy api v3").await;
-    bot.wait_for(third, "queued", |r| r.queued_behind == Some(second))
-        .await;
+    bot.wait_for(third, "queued", |r| {
+        r.queue.and_then(|q| q.behind) == Some(second)
+    })
+    .await;
     bot.restart(|| db.open());
     for job in [first, second, third] {
         assert_eq!(bot.finished(job).await.state, JobState::Succeeded);
@@ -211,7 +213,7 @@ async fn a_crash_after_the_run_request_left_adopts_the_build_it_started() {
         .await;
     let r = bot.record(job);
     assert!(
-        r.build.as_ref().unwrap().run_intent_ms.is_some(),
+        r.build.as_ref().unwrap().intent.is_some(),
         "the intent was recorded first"
     );
     assert!(
@@ -251,7 +253,7 @@ async fn a_crash_before_the_run_request_left_runs_it_once() {
     });
     let job = bot.start("alice", "/build web").await;
     bot.wait_for(job, "the intent recorded", |r| {
-        r.build.as_ref().is_some_and(|b| b.run_intent_ms.is_some())
+        r.build.as_ref().is_some_and(|b| b.intent.is_some())
     })
     .await;
     assert_eq!(bot.sim.stats().total_runs(), 0);

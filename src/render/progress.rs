@@ -1,44 +1,10 @@
-//! What people see: pure functions from a job's record to message content, within
-//! Discord's limits (2,000 characters). Nothing here reads a clock: a message changes
-//! only when the job changes, so the progress writer edits only then.
+//! The job's messages: the summary line in the channel, the progress message in the
+//! thread, and the approval request.
 
-use super::approval::{ApprovalStatus, or_list};
-use super::job::{JobKind, JobRecord, JobState};
-use crate::chat::{Button, ButtonStyle, Message};
-use crate::clock::{from_ms, short_duration};
-
-/// Discord's content limit.
-pub const MAX_CONTENT: usize = 2000;
-/// The most the log excerpt may take.
-pub const MAX_LOG_EXCERPT: usize = 1500;
-
-fn state_symbol(state: JobState) -> &'static str {
-    match state {
-        JobState::Queued => "⏳",
-        JobState::Triggering | JobState::Building => "🔨",
-        JobState::AwaitingApproval => "✋",
-        JobState::Deploying => "🚚",
-        JobState::FetchingLogs => "📜",
-        JobState::Succeeded => "✅",
-        JobState::Failed => "❌",
-        JobState::Rejected => "⛔",
-        JobState::Cancelled => "🚫",
-        JobState::TimedOut => "⌛",
-    }
-}
-
-/// `14:02 UTC`.
-pub fn time_of_day(ms: i64) -> String {
-    let t = crate::clock::rfc3339(from_ms(ms));
-    format!("{} UTC", t.get(11..16).unwrap_or("?"))
-}
-
-fn elapsed(r: &JobRecord) -> String {
-    let end = r.ended_ms.unwrap_or(r.updated_ms);
-    short_duration(std::time::Duration::from_millis(
-        (end - r.created_ms).max(0) as u64,
-    ))
-}
+use super::{Style, elapsed, fit, or_list, state_symbol, time_of_day};
+use crate::chat::{Button, ButtonAction, ButtonStyle, Message};
+use crate::clock::short_duration;
+use crate::job::{ApprovalStatus, AuditAction, JobKind, JobRecord, JobState, Phase};
 
 /// The thread's name: `#12 web@master`.
 pub fn thread_title(r: &JobRecord) -> String {
@@ -53,9 +19,9 @@ pub fn summary(r: &JobRecord) -> Message {
             "{} {} {} {} — requested by {} — {} in {}",
             state_symbol(r.state),
             r.id,
-            r.kind.as_str(),
+            r.kind().as_str(),
             r.target(),
-            r.requester,
+            r.requester.name,
             r.state.as_str(),
             elapsed(r)
         )
@@ -63,9 +29,9 @@ pub fn summary(r: &JobRecord) -> Message {
         format!(
             "🚀 {} {} {} — requested by {}",
             r.id,
-            r.kind.as_str(),
+            r.kind().as_str(),
             r.target(),
-            r.requester
+            r.requester.name
         )
     };
     Message::text(text)
@@ -73,22 +39,38 @@ pub fn summary(r: &JobRecord) -> Message {
 
 /// `✅ #1 build web@master · <who> · succeeded · 1m42s`: the first line of a job's
 /// message and its `/status` line.
-fn headline(r: &JobRecord, who: &str) -> String {
+pub(super) fn headline(r: &JobRecord, who: &str) -> String {
     format!(
         "{} {} {} {} · {who} · {} · {}",
         state_symbol(r.state),
         r.id,
-        r.kind.as_str(),
+        r.kind().as_str(),
         r.target(),
         r.state.as_str(),
         elapsed(r)
     )
 }
 
+/// What the deploy changes: `web: v1.2.2 → v1.2.3`, or `web → v1.2.3` when what runs
+/// now is unknown.
+pub(super) fn change(r: &JobRecord) -> Option<String> {
+    let app = r.spec.app()?;
+    let tag = r.deploy_tag()?;
+    let from = r
+        .deploy
+        .as_ref()
+        .and_then(|d| d.from_tag.clone())
+        .or_else(|| r.approval.as_ref().and_then(|a| a.from_tag.clone()));
+    Some(match from {
+        Some(from) => format!("{app}: {from} → {tag}"),
+        None => format!("{app} → {tag}"),
+    })
+}
+
 /// The progress message: one message, edited in place, from request to result.
-pub fn progress(r: &JobRecord) -> Message {
-    let mut lines = vec![headline(r, &format!("requested by {}", r.requester))];
-    if let (JobState::Queued, Some(behind)) = (r.state, r.queued_behind) {
+pub fn progress(r: &JobRecord, style: &Style) -> Message {
+    let mut lines = vec![headline(r, &format!("requested by {}", r.requester.name))];
+    if let (JobState::Queued, Some(behind)) = (r.state, r.queue.and_then(|q| q.behind)) {
         lines.push(format!("queued behind {behind}"));
     }
     if let Some(b) = &r.build {
@@ -105,7 +87,7 @@ pub fn progress(r: &JobRecord) -> Message {
                 None => format!("{} {}", s.mark.symbol(), s.name),
             })
             .collect();
-        let name = b.execution_name().unwrap_or("starting");
+        let name = b.execution_name().unwrap_or_else(|| "starting".into());
         let shared = if b.started_here || b.execution.is_none() {
             ""
         } else {
@@ -129,6 +111,9 @@ pub fn progress(r: &JobRecord) -> Message {
                     .map(|c| format!(" · chart {c}"))
                     .unwrap_or_default()
             )),
+            (None, _) if b.succeeded_ms.is_some() => {
+                lines.push("tag  waiting for the PaaS to report it".into())
+            }
             _ => {}
         }
     }
@@ -151,32 +136,43 @@ pub fn progress(r: &JobRecord) -> Message {
             ApprovalStatus::Superseded { by, .. } => format!("superseded by {by}"),
             ApprovalStatus::Cancelled { by, .. } => format!("cancelled by {by}"),
         };
-        lines.push(format!("approval  {} — {status}", a.needs()));
+        lines.push(format!(
+            "approval  needs {} of {} — {status}",
+            a.need(),
+            or_list(&a.policy.approvers)
+        ));
     }
     if let Some(d) = &r.deploy {
-        let tag = r
-            .tag
-            .as_ref()
-            .map(|t| format!(" → {t}"))
-            .unwrap_or_default();
-        let mut phases: Vec<String> = d.phases.clone();
+        let mut line = format!("deploy  {}", change(r).unwrap_or_default());
+        line.push_str(&format!(" ({})", d.app_id));
+        let mut phases: Vec<String> = d
+            .rollout
+            .phases
+            .iter()
+            .map(|p| p.as_str().to_string())
+            .collect();
         if let Some(last) = phases.last_mut()
-            && d.finished
-            && last == "active"
+            && d.rollout.done
+            && d.rollout.phases.last() == Some(&Phase::Active)
         {
             *last = "✅ active".into();
         }
-        let mut line = format!("deploy  {}{tag}", d.app_id);
         if !phases.is_empty() {
             line.push_str("  ");
             line.push_str(&phases.join(" → "));
-        } else if !d.upgraded {
+        } else if d.sent_ms().is_some() {
+            line.push_str("  upgrade accepted, waiting for the PaaS to pick it up");
+        } else if d.intent_ms().is_some() {
             line.push_str("  upgrading");
         }
-        if let Some(m) = d
+        let settling = d.rollout.active_since_ms.is_some() && !d.rollout.done;
+        if settling {
+            line.push_str(" (making sure it stays active)");
+        } else if let Some(m) = d
+            .rollout
             .message
             .as_ref()
-            .filter(|_| !d.finished || r.state == JobState::Failed)
+            .filter(|_| !d.rollout.done || r.state == JobState::Failed)
         {
             line.push_str(&format!(" ({m})"));
         }
@@ -186,29 +182,31 @@ pub fn progress(r: &JobRecord) -> Message {
         .audit
         .iter()
         .rev()
-        .find(|a| a.action == super::job::AuditAction::Resume)
+        .find(|a| a.action == AuditAction::Resume)
     {
         lines.push(format!(
             "↻ resumed after a restart at {}",
             time_of_day(resumed.at_ms)
         ));
     }
-    if let Some(notice) = &r.notice {
-        lines.push(format!("⚠️ {notice}"));
+    if let Some(n) = &r.notice {
+        lines.push(format!("⚠️ {}", super::notice(n)));
     }
-    if let Some(outcome) = &r.outcome {
-        lines.push(format!("{} {outcome}", state_symbol(r.state)));
+    if let Some(sentence) = super::outcome(r) {
+        lines.push(format!("{} {sentence}", state_symbol(r.state)));
     }
     let head = lines.join("\n");
     let text = match &r.logs {
         Some(l) if l.missing => format!("{head}\nlogs  no logs available"),
-        Some(l) if l.error.is_some() => {
-            format!("{head}\nlogs  {}", l.error.as_deref().unwrap_or(""))
-        }
+        Some(l) if l.error.is_some() => format!(
+            "{head}\nlogs  could not be read. {}",
+            l.error.as_deref().unwrap_or("")
+        ),
         Some(l) if !l.lines.is_empty() => {
-            let room = MAX_CONTENT
+            let room = style
+                .max_chars
                 .saturating_sub(head.chars().count() + 60)
-                .min(MAX_LOG_EXCERPT);
+                .min(super::max_log_excerpt(style));
             let (shown, body) = log_block(&l.lines, room);
             if shown == 0 {
                 format!("{head}\nlogs  too long to show here")
@@ -219,7 +217,7 @@ pub fn progress(r: &JobRecord) -> Message {
         Some(_) => format!("{head}\nlogs  empty"),
         None => head,
     };
-    Message::text(fit(text))
+    Message::text(fit(text, style.max_chars))
 }
 
 /// The last lines that fit in `room` characters, each cut to 200 characters and unable
@@ -247,25 +245,16 @@ fn log_block(lines: &[String], room: usize) -> (usize, String) {
     (kept.len(), kept.join("\n"))
 }
 
-/// Cuts text to the content limit on a character boundary.
-fn fit(text: String) -> String {
-    if text.chars().count() <= MAX_CONTENT {
-        return text;
-    }
-    let mut cut: String = text.chars().take(MAX_CONTENT - 1).collect();
-    cut.push('…');
-    cut
-}
-
 /// The approval message: what is asked, by whom, of whom, until when, and how to answer.
-pub fn approval(r: &JobRecord) -> Message {
+pub fn approval(r: &JobRecord, style: &Style) -> Message {
     let Some(a) = &r.approval else {
         return Message::text(format!("{} needs no approval.", r.id));
     };
-    let what = match r.kind {
-        JobKind::Release => format!("release {} → {}", a.app, a.tag),
-        _ => format!("deploy {} → {}", a.app, a.tag),
+    let verb = match r.kind() {
+        JobKind::Release => "release",
+        _ => "deploy",
     };
+    let what = format!("{verb} {}", change(r).unwrap_or_default());
     let mentions: Vec<String> = a
         .policy
         .approvers
@@ -324,7 +313,7 @@ pub fn approval(r: &JobRecord) -> Message {
         }
     }
     Message {
-        text: fit(lines.join("\n")),
+        text: fit(lines.join("\n"), style.max_chars),
         mention_roles: if pending {
             a.policy.approvers.clone()
         } else {
@@ -333,12 +322,12 @@ pub fn approval(r: &JobRecord) -> Message {
         buttons: if pending {
             vec![
                 Button {
-                    id: format!("approve:{}", r.id.0),
+                    action: ButtonAction::Approve(r.id),
                     label: "Approve".into(),
                     style: ButtonStyle::Success,
                 },
                 Button {
-                    id: format!("reject:{}", r.id.0),
+                    action: ButtonAction::Reject(r.id),
                     label: "Reject".into(),
                     style: ButtonStyle::Danger,
                 },
@@ -347,57 +336,4 @@ pub fn approval(r: &JobRecord) -> Message {
             Vec::new()
         },
     }
-}
-
-/// `2026-11-26 14:02 UTC`.
-fn date_time(ms: i64) -> String {
-    let t = crate::clock::rfc3339(from_ms(ms));
-    format!(
-        "{} {} UTC",
-        t.get(..10).unwrap_or("?"),
-        t.get(11..16).unwrap_or("?")
-    )
-}
-
-/// One line for `/status`.
-pub fn status_line(r: &JobRecord) -> String {
-    let mut line = headline(r, &r.requester);
-    if let (JobState::Queued, Some(b)) = (r.state, r.queued_behind) {
-        line.push_str(&format!(" behind {b}"));
-    }
-    line
-}
-
-/// One line for `/history`: who asked, what ran, who approved, how it ended, how long.
-pub fn history_line(r: &JobRecord) -> String {
-    let mut line = format!(
-        "{} {} {} {} · by {} · {}",
-        state_symbol(r.state),
-        r.id,
-        r.kind.as_str(),
-        r.target(),
-        r.requester,
-        date_time(r.created_ms)
-    );
-    let tag = r
-        .build
-        .as_ref()
-        .and_then(|b| b.tag.clone())
-        .or_else(|| r.tag.as_ref().map(|t| t.to_string()));
-    if let Some(tag) = tag {
-        line.push_str(&format!(" · tag {tag}"));
-    }
-    let approvers = r.approvers();
-    if !approvers.is_empty() {
-        line.push_str(&format!(" · approved by {}", approvers.join(", ")));
-    }
-    if r.state.is_final() {
-        line.push_str(&format!(" · {} in {}", r.state.as_str(), elapsed(r)));
-    } else {
-        line.push_str(&format!(" · {} for {}", r.state.as_str(), elapsed(r)));
-    }
-    if let Some(outcome) = &r.outcome {
-        line.push_str(&format!(" — {outcome}"));
-    }
-    line
 }

@@ -1,0 +1,240 @@
+//! The deploy steps: learn what runs now, ask for approval, wait for the app's turn,
+//! upgrade (recorded first), follow the rollout until the PaaS shows the new one done,
+//! and read the deploy logs.
+
+use super::build::TROUBLE_AFTER;
+use super::driver::{Driver, with_chat_retries};
+use super::watch::Observed;
+use crate::chat::{APPROVE, REJECT};
+use crate::job::machine::{Event, LogsRead};
+use crate::job::{AppSnapshot, ChatStep, Outcome, PaasStep};
+use crate::paas::AppRef;
+use crate::render;
+
+impl Driver {
+    /// The app the job deploys to, while it is configured.
+    fn app(&self) -> Option<crate::config::App> {
+        let r = self.job.lock();
+        let app = r.spec.app()?;
+        self.engine.inner.config.apps.get(app).cloned()
+    }
+
+    /// Holds the app's turn (a place in its deploy queue), joining it if need be.
+    fn hold_turn(&self) -> Option<super::deploy_queue::QueueTicket> {
+        let app = self.app()?;
+        let held = self.job.handles().ticket.take();
+        Some(held.unwrap_or_else(|| self.engine.inner.queues.join(&app.name, self.job.id)))
+    }
+}
+
+/// Reads the tag the app runs now, from the PaaS or else from the last successful
+/// deploy in history, so messages can say what the deploy changes.
+pub(super) async fn look_up_current(d: &mut Driver) {
+    let Some(app) = d.app() else { return };
+    let live = match d.engine.inner.paas.get_app(&app.app).await {
+        Ok(a) => a.version_tag,
+        Err(e) => {
+            tracing::debug!(error = %e, "cannot read what the app runs now");
+            None
+        }
+    };
+    let tag = live.or_else(|| {
+        d.engine
+            .inner
+            .store
+            .deployed(app.name.as_str(), 1)
+            .ok()
+            .and_then(|jobs| {
+                jobs.first()
+                    .and_then(|r| r.deploy_tag().map(ToString::to_string))
+            })
+    });
+    d.apply(Event::CurrentFound(tag));
+}
+
+/// Posts the approval request, mentioning the approvers, with ✅ and ❌ to react
+/// with; older pending requests for the same app are superseded by this one.
+pub(super) async fn request_approval(d: &mut Driver) {
+    let r = d.record();
+    if let Some(app) = r.spec.app() {
+        d.engine.supersede_older(r.id, app);
+    }
+    let Some(thread) = r.messages.thread.clone() else {
+        return;
+    };
+    let chat = d.engine.inner.chat.clone();
+    let content = render::approval(&r, &d.engine.inner.style);
+    let posted = match with_chat_retries(|| chat.post(&thread.thread, &content)).await {
+        Ok(posted) => posted,
+        Err(e) => return d.chat_failed(ChatStep::PostApproval, e),
+    };
+    d.engine
+        .inner
+        .jobs
+        .note_approval_message(&posted.message, r.id);
+    d.apply(Event::ApprovalPosted(posted.clone()));
+    for emoji in [APPROVE, REJECT] {
+        if let Err(e) = chat.react(&posted, emoji).await {
+            tracing::debug!(error = %e, "could not add the approval reactions");
+        }
+    }
+    d.start_approval_writer(posted, content);
+}
+
+/// Waits for the app's earlier deploys, saying whom the job waits for.
+pub(super) async fn await_turn(d: &mut Driver) {
+    let Some(mut ticket) = d.hold_turn() else {
+        return;
+    };
+    let ahead = ticket.ahead();
+    d.apply(Event::QueueAhead(ahead));
+    if ahead.is_some() {
+        tokio::select! {
+            _ = ticket.changed() => {}
+            _ = d.job.wake.notified() => {}
+        }
+    }
+    d.job.handles().ticket = Some(ticket);
+}
+
+/// Reads the app, records the intent with what the app shows (the baseline the
+/// rollout is judged against), then sends the upgrade.
+pub(super) async fn upgrade(d: &mut Driver) {
+    let Some(app) = d.app() else { return };
+    let Some(tag) = d.record().deploy_tag().cloned() else {
+        return;
+    };
+    if let Some(ticket) = d.hold_turn() {
+        d.job.handles().ticket = Some(ticket);
+    }
+    let paas = d.engine.inner.paas.patient();
+    let before = match paas.get_app(&app.app).await {
+        Ok(before) => before,
+        Err(e) => {
+            return d.fail(Outcome::PaasFailed {
+                step: PaasStep::ReadApp,
+                error: e.to_string(),
+            });
+        }
+    };
+    if d.record().cancel.is_some() {
+        return;
+    }
+    let baseline = AppSnapshot::of(&before);
+    if let Err(e) = d.apply_durably(Event::UpgradeIntended { baseline }) {
+        return d.fail(Outcome::NotRecorded {
+            step: PaasStep::Upgrade,
+            error: e.to_string(),
+        });
+    }
+    match paas.upgrade_app(&app.app, tag.as_str(), &before).await {
+        Ok(answer) => d.apply(Event::UpgradeSent {
+            answer: answer.as_ref().map(AppSnapshot::of),
+        }),
+        Err(e) => d.fail(Outcome::PaasFailed {
+            step: PaasStep::Upgrade,
+            error: e.to_string(),
+        }),
+    }
+}
+
+/// After a restart between recording an upgrade and learning its answer: reads the
+/// app, which says whether it was carried out.
+pub(super) async fn recover_upgrade(d: &mut Driver) {
+    let Some(app) = d.app() else { return };
+    if let Some(ticket) = d.hold_turn() {
+        d.job.handles().ticket = Some(ticket);
+    }
+    match d.engine.inner.paas.patient().get_app(&app.app).await {
+        Ok(now) => d.apply(Event::UpgradeChecked(AppSnapshot::of(&now))),
+        Err(e) => d.fail(Outcome::PaasFailed {
+            step: PaasStep::ReadApp,
+            error: e.to_string(),
+        }),
+    }
+}
+
+/// Takes in what the app's watcher shows (only readings made after the upgrade), then
+/// waits for news, a deadline, or the end of a settle window (when the app is read
+/// afresh).
+pub(super) async fn follow_rollout(d: &mut Driver, wake_ms: i64, poke_ms: Option<i64>) {
+    let Some(app) = d.app() else { return };
+    let target: AppRef = app.app.clone();
+    let watch = d.engine.inner.watch.clone();
+    if d.apps.as_ref().is_none_or(|(key, _, _)| *key != target) {
+        let rx = watch.app(&target);
+        // What the watcher shows now may predate the upgrade: only later readings count.
+        let seen = match &*rx.borrow() {
+            Observed::Seen(_, seq) => *seq,
+            _ => 0,
+        };
+        d.apps = Some((target.clone(), rx, seen));
+        // Pushed changes will say what the upgrade does; otherwise look now.
+        if !watch.is_pushing(&target.project) {
+            watch.poke_app(&target);
+        }
+    }
+    let Some((_, rx, after)) = d.apps.as_mut() else {
+        return;
+    };
+    let observed = rx.borrow_and_update().clone();
+    let after = *after;
+    match observed {
+        Observed::Seen(app, seq) if seq > after => d.apply(Event::AppSeen(AppSnapshot::of(&app))),
+        Observed::Seen(..) | Observed::Pending => {}
+        Observed::Trouble { error, failures } if failures >= TROUBLE_AFTER => {
+            d.apply(Event::PaasTrouble(error.to_string()))
+        }
+        Observed::Trouble { .. } => {}
+        Observed::Fatal(error) => {
+            d.apps = None;
+            return d.fail(Outcome::PaasFailed {
+                step: PaasStep::FollowRollout,
+                error: error.to_string(),
+            });
+        }
+    }
+    let r = d.record();
+    if r.state.is_final() || r.deploy.as_ref().is_some_and(|x| x.rollout.done) {
+        d.apps = None;
+        return;
+    }
+    // At the end of a settle window the app is read afresh, once.
+    let poke = poke_ms.filter(|p| d.poked != Some(*p));
+    let poke_at = d.instant(poke.unwrap_or(wake_ms));
+    let until = d.instant(wake_ms);
+    let Some((_, rx, _)) = d.apps.as_mut() else {
+        return;
+    };
+    tokio::select! {
+        changed = rx.changed() => {
+            if changed.is_err() {
+                d.apps = None;
+                d.fail(Outcome::PaasFailed {
+                    step: PaasStep::FollowRollout,
+                    error: "the watcher stopped".into(),
+                });
+            }
+        }
+        _ = d.job.wake.notified() => {}
+        _ = tokio::time::sleep_until(poke_at), if poke.is_some() => {
+            d.poked = poke;
+            watch.poke_app(&target);
+        }
+        _ = tokio::time::sleep_until(until) => {}
+    }
+}
+
+/// Reads the deploy logs at `at_ms`; the rollout is over, so the app's next deploy may
+/// go. A missing endpoint is "no logs", never a failed deploy.
+pub(super) async fn fetch_logs(d: &mut Driver, at_ms: i64) {
+    d.job.handles().ticket.take();
+    tokio::time::sleep_until(d.instant(at_ms)).await;
+    let Some(app) = d.app() else { return };
+    let read = match d.engine.inner.paas.deploy_logs(&app.app).await {
+        Ok(Some(lines)) => LogsRead::Lines(d.engine.log_excerpt(&lines)),
+        Ok(None) => LogsRead::Missing,
+        Err(e) => LogsRead::Error(e.to_string()),
+    };
+    d.apply(Event::LogsRead(read));
+}

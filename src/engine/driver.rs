@@ -1,0 +1,292 @@
+//! A job's task: ask the job domain for the next step, perform it, feed back what was
+//! observed, until the job ends; then deliver its final messages. Every step is one
+//! small function in this module, [`super::build`] or [`super::deploy`].
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::time::Instant;
+
+use super::live::LiveJob;
+use super::progress::ProgressWriter;
+use super::watch::Observed;
+use super::{Engine, build, deploy};
+use crate::chat::{ChatError, Message};
+use crate::job::machine::{self, Context, Event, Step};
+use crate::job::{ChatStep, JobRecord, Outcome};
+use crate::render;
+use crate::store::StoreError;
+
+/// One job's task and what it needs between steps.
+pub(super) struct Driver {
+    pub engine: Engine,
+    pub job: Arc<LiveJob>,
+    /// The run request's answer, when this task just sent it: the watcher starts
+    /// from it instead of polling at once.
+    pub just_started: Option<crate::paas::Execution>,
+    /// The execution followed and its watcher.
+    pub builds: Option<(
+        crate::paas::ExecutionId,
+        tokio::sync::watch::Receiver<Observed<crate::paas::Execution>>,
+    )>,
+    /// The app followed, its watcher, and the last reading made before the upgrade.
+    pub apps: Option<(
+        crate::paas::AppRef,
+        tokio::sync::watch::Receiver<Observed<crate::paas::App>>,
+        u64,
+    )>,
+    /// The settle window's end at which the app was last read afresh.
+    pub poked: Option<i64>,
+}
+
+pub(super) async fn run(engine: Engine, job: Arc<LiveJob>) {
+    let (target, state) = {
+        let r = job.lock();
+        (r.target(), r.state)
+    };
+    tracing::info!(%target, state = state.as_str(), "job running");
+    let mut d = Driver {
+        engine,
+        job,
+        just_started: None,
+        builds: None,
+        apps: None,
+        poked: None,
+    };
+    d.attach_writers();
+    loop {
+        let step = d.next();
+        tracing::debug!(?step, "step");
+        match step {
+            Step::Finish => break,
+            Step::OpenMessages => d.open_messages().await,
+            Step::StartBuild => build::start(&mut d).await,
+            Step::RecoverRun { intent } => build::recover(&mut d, intent).await,
+            Step::FollowBuild { execution, wake_ms } => {
+                build::follow(&mut d, execution, wake_ms).await
+            }
+            Step::StopBuild { execution } => build::stop(&mut d, execution).await,
+            Step::LookUpCurrent => deploy::look_up_current(&mut d).await,
+            Step::RequestApproval => deploy::request_approval(&mut d).await,
+            Step::AwaitApproval { deadline_ms } => d.wait_until(deadline_ms).await,
+            Step::AwaitTurn => deploy::await_turn(&mut d).await,
+            Step::Upgrade => deploy::upgrade(&mut d).await,
+            Step::RecoverUpgrade => deploy::recover_upgrade(&mut d).await,
+            Step::FollowRollout { wake_ms, poke_ms } => {
+                deploy::follow_rollout(&mut d, wake_ms, poke_ms).await
+            }
+            Step::FetchLogs { at_ms } => deploy::fetch_logs(&mut d, at_ms).await,
+        }
+    }
+    d.finish().await;
+}
+
+impl Driver {
+    pub fn now(&self) -> i64 {
+        self.engine.inner.clock.now_ms()
+    }
+
+    /// What the configuration says about this job's targets now.
+    pub fn context(&self) -> Context {
+        let config = &self.engine.inner.config;
+        let r = self.job.lock();
+        let app = r.spec.app().and_then(|a| config.apps.get(a));
+        let waived = matches!(
+            r.spec,
+            crate::job::JobSpec::Deploy {
+                origin: crate::job::DeployOrigin::Rollback { waived: true },
+                ..
+            }
+        );
+        Context {
+            settings: config.jobs.job(),
+            project_configured: r
+                .spec
+                .project()
+                .is_none_or(|p| config.projects.contains_key(p)),
+            app_id: app.map(|a| a.app.app.clone()),
+            approval: app
+                .map(|a| a.policy.clone())
+                .filter(|p| p.required() && !waived),
+        }
+    }
+
+    fn next(&self) -> Step {
+        let cx = self.context();
+        let now = self.now();
+        self.engine
+            .update(&self.job, |r| machine::next(r, now, &cx))
+    }
+
+    /// Takes in an observation.
+    pub fn apply(&self, event: Event) {
+        let cx = self.context();
+        let now = self.now();
+        self.engine
+            .update(&self.job, |r| machine::apply(r, event, now, &cx));
+    }
+
+    /// Takes in an observation that must be on disk before the job acts on it.
+    pub fn apply_durably(&self, event: Event) -> Result<(), StoreError> {
+        let cx = self.context();
+        let now = self.now();
+        self.engine
+            .update_durably(&self.job, |r| machine::apply(r, event, now, &cx))
+    }
+
+    pub fn fail(&self, outcome: Outcome) {
+        self.apply(Event::Failed(outcome));
+    }
+
+    pub fn record(&self) -> JobRecord {
+        self.job.record()
+    }
+
+    /// A tokio deadline for a wall-clock time in milliseconds.
+    pub fn instant(&self, at_ms: i64) -> Instant {
+        let wait = (at_ms - self.now()).max(0) as u64;
+        Instant::now() + std::time::Duration::from_millis(wait)
+    }
+
+    /// Waits until `at_ms`, or until something outside changed the job.
+    pub async fn wait_until(&self, at_ms: i64) {
+        tokio::select! {
+            _ = self.job.wake.notified() => {}
+            _ = tokio::time::sleep_until(self.instant(at_ms)) => {}
+        }
+    }
+
+    /// Starts the writers of the messages the job already has (a resumed job keeps
+    /// editing them; their first edit brings them up to date).
+    fn attach_writers(&self) {
+        let r = self.record();
+        if let Some(progress) = r.messages.progress.clone() {
+            self.start_progress_writer(progress, Message::default());
+        }
+        if let Some(approval) = r.messages.approval.clone() {
+            self.engine
+                .inner
+                .jobs
+                .note_approval_message(&approval.message, r.id);
+            self.start_approval_writer(approval, Message::default());
+        }
+    }
+
+    fn start_progress_writer(&self, target: crate::chat::MessageRef, shown: Message) {
+        let style = self.engine.inner.style;
+        let writer = ProgressWriter::spawn(
+            self.engine.inner.chat.clone(),
+            target,
+            shown,
+            self.engine.inner.config.jobs.edit_window,
+        );
+        writer.show(render::progress(&self.record(), &style));
+        self.job.handles().progress = Some(writer);
+    }
+
+    pub fn start_approval_writer(&self, target: crate::chat::MessageRef, shown: Message) {
+        let style = self.engine.inner.style;
+        let writer = ProgressWriter::spawn(
+            self.engine.inner.chat.clone(),
+            target,
+            shown,
+            self.engine.inner.config.jobs.edit_window,
+        );
+        writer.show(render::approval(&self.record(), &style));
+        self.job.handles().approval = Some(writer);
+    }
+
+    /// Opens the job's thread and posts its progress message, whichever is missing.
+    async fn open_messages(&mut self) {
+        let chat = self.engine.inner.chat.clone();
+        let r = self.record();
+        let thread = match r.messages.thread.clone() {
+            Some(t) => t,
+            None => {
+                let summary = render::summary(&r);
+                let title = render::thread_title(&r);
+                let opened =
+                    with_chat_retries(|| chat.open_thread(&r.channel, &summary, &title)).await;
+                match opened {
+                    Ok(t) => {
+                        self.apply(Event::ThreadOpened(t.clone()));
+                        t
+                    }
+                    Err(e) => return self.chat_failed(ChatStep::OpenThread, e),
+                }
+            }
+        };
+        let content = render::progress(&self.record(), &self.engine.inner.style);
+        match with_chat_retries(|| chat.post(&thread.thread, &content)).await {
+            Ok(posted) => {
+                self.apply(Event::ProgressPosted(posted.clone()));
+                self.start_progress_writer(posted, content);
+            }
+            Err(e) => self.chat_failed(ChatStep::PostProgress, e),
+        }
+    }
+
+    pub fn chat_failed(&self, step: ChatStep, e: ChatError) {
+        self.fail(Outcome::ChatFailed {
+            step,
+            error: e.to_string(),
+        });
+    }
+
+    /// Delivers the job's final messages and leaves the live set.
+    async fn finish(&mut self) {
+        let record = self.record();
+        let style = self.engine.inner.style;
+        tracing::info!(
+            job = %record.id,
+            kind = record.kind().as_str(),
+            state = record.state.as_str(),
+            outcome = render::outcome(&record).unwrap_or_default(),
+            "job ended"
+        );
+        self.engine
+            .inner
+            .metrics
+            .job_finished(record.kind().as_str(), record.state.as_str_snake());
+        let (progress, approval) = {
+            let mut h = self.job.handles();
+            h.ticket.take();
+            (h.progress.take(), h.approval.take())
+        };
+        if let Some(writer) = progress {
+            writer.finish(render::progress(&record, &style)).await;
+        }
+        if let Some(writer) = approval {
+            writer.finish(render::approval(&record, &style)).await;
+        }
+        if let Some(thread) = &record.messages.thread {
+            let summary = render::summary(&record);
+            let chat = self.engine.inner.chat.clone();
+            if let Err(e) = with_chat_retries(|| chat.edit(&thread.summary, &summary)).await {
+                tracing::warn!(job = %record.id, error = %e, "summary not updated");
+            }
+        }
+        self.engine.inner.jobs.retire(record);
+    }
+}
+
+/// Retries a chat call that failed transiently, honouring the platform's retry-after.
+pub(super) async fn with_chat_retries<T, F, Fut>(mut call: F) -> Result<T, ChatError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ChatError>>,
+{
+    let backoff = crate::backoff::Backoff::chat();
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        match call().await {
+            Ok(v) => return Ok(v),
+            Err(e) if e.permanent || attempt >= 6 => return Err(e),
+            Err(e) => {
+                let wait = e.retry_after.unwrap_or_else(|| backoff.delay(attempt));
+                tokio::time::sleep(wait.min(backoff.max)).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! A job while it runs: its record behind one lock, a bell that rings when something
+//! outside its task changed it (a vote, a cancel), and the handles of what works for
+//! it (its task, its message writers, its place in a deploy queue).
+
+use std::sync::{Mutex, MutexGuard};
+
+use tokio::sync::Notify;
+
+use super::deploy_queue::QueueTicket;
+use super::progress::ProgressWriter;
+use crate::job::JobRecord;
+use crate::names::JobId;
+
+/// The tasks and places a running job holds.
+#[derive(Default)]
+pub(super) struct Handles {
+    pub task: Option<tokio::task::AbortHandle>,
+    pub progress: Option<ProgressWriter>,
+    pub approval: Option<ProgressWriter>,
+    pub ticket: Option<QueueTicket>,
+}
+
+pub(super) struct LiveJob {
+    pub id: JobId,
+    record: Mutex<JobRecord>,
+    /// Rings when something outside the task changed the record.
+    pub wake: Notify,
+    handles: Mutex<Handles>,
+}
+
+impl LiveJob {
+    pub fn new(record: JobRecord) -> Self {
+        LiveJob {
+            id: record.id,
+            record: Mutex::new(record),
+            wake: Notify::new(),
+            handles: Mutex::new(Handles::default()),
+        }
+    }
+
+    pub fn record(&self) -> JobRecord {
+        self.lock().clone()
+    }
+
+    pub fn lock(&self) -> MutexGuard<'_, JobRecord> {
+        self.record.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn handles(&self) -> MutexGuard<'_, Handles> {
+        self.handles.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits until the job's messages show its latest state.
+    pub async fn settled(&self) {
+        let writers: Vec<_> = {
+            let h = self.handles();
+            [&h.progress, &h.approval]
+                .into_iter()
+                .flatten()
+                .map(|w| (w.asked_now(), w.settled_rx()))
+                .collect()
+        };
+        for (asked, mut rx) in writers {
+            let _ = rx.wait_for(|done| *done >= asked).await;
+        }
+    }
+
+    /// Stops everything working for the job where it stands (a crash, a halt).
+    pub fn abort(&self) {
+        let mut h = self.handles();
+        if let Some(task) = h.task.take() {
+            task.abort();
+        }
+        for writer in [h.progress.take(), h.approval.take()].into_iter().flatten() {
+            writer.abort();
+        }
+        h.ticket.take();
+    }
+}

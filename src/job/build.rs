@@ -1,0 +1,161 @@
+//! A job's build: what it shows of the execution it follows, and what an observed
+//! execution means for the job.
+
+use crate::paas::{BuildStatus, Execution, ExecutionId, ExecutionState};
+
+/// The run request, written before it is sent: after a restart it says a build may
+/// have started, and how to recognise it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunIntent {
+    pub at_ms: i64,
+    /// The pipeline's `nextRun` read just before sending: an execution of the branch
+    /// with a run number at least this is the one the request started
+    /// (`paas-api.md`). `None` where the PaaS did not say.
+    pub next_run: Option<u64>,
+}
+
+/// The build part of a job.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildProgress {
+    pub intent: Option<RunIntent>,
+    /// The execution followed, once known.
+    pub execution: Option<ExecutionId>,
+    /// Whether this job started the execution (false: it follows another job's).
+    pub started_here: bool,
+    pub stages: Vec<StageView>,
+    pub image: Option<String>,
+    /// The tag as the PaaS reported it; checked as a version tag before it is deployed.
+    pub tag: Option<String>,
+    pub chart: Option<String>,
+    pub commit: Option<String>,
+    /// When the execution was first seen succeeded; the tag may follow a moment later.
+    pub succeeded_ms: Option<i64>,
+    pub finished: bool,
+}
+
+/// A stage as the progress message shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageView {
+    pub name: String,
+    pub mark: StageMark,
+    pub seconds: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StageMark {
+    Waiting,
+    Running,
+    Succeeded,
+    Failed,
+    Aborted,
+    /// Rancher dropped the state (the stages after a failure).
+    NotRun,
+}
+
+impl StageMark {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            StageMark::Waiting => "⏸",
+            StageMark::Running => "🔄",
+            StageMark::Succeeded => "✅",
+            StageMark::Failed => "❌",
+            StageMark::Aborted => "🚫",
+            StageMark::NotRun => "➖",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StageMark::Waiting => "waiting",
+            StageMark::Running => "running",
+            StageMark::Succeeded => "succeeded",
+            StageMark::Failed => "failed",
+            StageMark::Aborted => "aborted",
+            StageMark::NotRun => "not_run",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            StageMark::Waiting,
+            StageMark::Running,
+            StageMark::Succeeded,
+            StageMark::Failed,
+            StageMark::Aborted,
+            StageMark::NotRun,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == s)
+    }
+}
+
+impl BuildProgress {
+    /// Takes what the progress message shows from an execution.
+    pub fn observe(&mut self, e: &Execution) {
+        self.execution = Some(e.id.clone());
+        self.stages = e
+            .stages
+            .iter()
+            .map(|s| StageView {
+                name: s.name.clone(),
+                mark: match &s.state {
+                    None => StageMark::NotRun,
+                    Some(ExecutionState::Success) => StageMark::Succeeded,
+                    Some(ExecutionState::Building) => StageMark::Running,
+                    Some(ExecutionState::Failed | ExecutionState::Denied) => StageMark::Failed,
+                    Some(ExecutionState::Aborted) => StageMark::Aborted,
+                    Some(ExecutionState::Skipped) => StageMark::NotRun,
+                    Some(_) => StageMark::Waiting,
+                },
+                seconds: s.duration().map(|d| d.as_secs()),
+            })
+            .collect();
+        // A later reading without a field keeps what an earlier one showed.
+        if let Some(image) = &e.docker_image {
+            self.image = Some(image.clone());
+        }
+        if let Some(tag) = e.deployable_tag() {
+            self.tag = Some(tag.to_string());
+        }
+        if let Some(chart) = &e.chart_version {
+            self.chart = Some(chart.clone());
+        }
+        if let Some(commit) = &e.commit {
+            self.commit = Some(commit.chars().take(7).collect());
+        }
+    }
+
+    /// The execution's short name, `p-tpk2x-57`.
+    pub fn execution_name(&self) -> Option<String> {
+        self.execution.as_ref().map(ExecutionId::name)
+    }
+}
+
+/// What an observed execution means for the job following it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildVerdict {
+    Running,
+    /// Succeeded with everything there is to wait for.
+    Succeeded,
+    /// Succeeded, but the tag is not there yet (it may be filled a moment later).
+    SucceededWithoutTag,
+    Failed {
+        stage: Option<String>,
+        message: String,
+    },
+    Aborted {
+        message: String,
+    },
+}
+
+/// Reads an execution: its outcome comes from `executionState` and the `Built`
+/// condition (`Execution::status`), never from the derived `state`.
+pub fn verdict(e: &Execution) -> BuildVerdict {
+    match e.status() {
+        BuildStatus::Running { .. } => BuildVerdict::Running,
+        BuildStatus::Succeeded if e.deployable_tag().is_some() => BuildVerdict::Succeeded,
+        BuildStatus::Succeeded => BuildVerdict::SucceededWithoutTag,
+        BuildStatus::Failed { stage, message } => BuildVerdict::Failed { stage, message },
+        BuildStatus::Aborted { message } => BuildVerdict::Aborted { message },
+    }
+}

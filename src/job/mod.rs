@@ -1,0 +1,25 @@
+//! The job domain: what a job is asked to do ([`JobSpec`]), where it stands
+//! ([`JobState`], [`JobRecord`]), and how it moves ([`machine`]): build progress, the
+//! rollout decision, approvals and votes are pure transitions over the record. It does
+//! no I/O: the engine performs the steps it asks for and feeds back what it saw.
+
+pub mod approval;
+pub mod audit;
+pub mod build;
+pub mod decisions;
+pub mod machine;
+pub mod outcome;
+pub mod record;
+pub mod rollout;
+pub mod spec;
+pub mod state;
+
+pub use approval::{Approval, ApprovalPolicy, ApprovalStatus, Vote, VoteRefusal, VoteResult};
+pub use audit::{AuditAction, AuditEntry};
+pub use build::{BuildProgress, RunIntent, StageMark, StageView};
+pub use machine::{Context, Event, LogsRead, Settings, Step, StopResult};
+pub use outcome::{Cancellation, ChatStep, Outcome, PaasStep, Timed};
+pub use record::{CancelRequest, JobRecord, LogExcerpt, Messages, Notice, Person, QueuePlace};
+pub use rollout::{AppSnapshot, DeployProgress, Phase, Reading, Rollout, Upgrade, Verdict};
+pub use spec::{DeployOrigin, JobKind, JobSpec};
+pub use state::JobState;

@@ -1,0 +1,207 @@
+//! A job's record: everything needed to show it, to audit it and to resume it after a
+//! restart. The engine holds it behind a lock and renders it whenever it changes.
+
+use super::approval::Approval;
+use super::audit::{AuditAction, AuditEntry};
+use super::build::BuildProgress;
+use super::outcome::Outcome;
+use super::rollout::DeployProgress;
+use super::spec::{JobKind, JobSpec};
+use super::state::JobState;
+use crate::chat::{MessageRef, ThreadRef};
+use crate::names::{JobId, VersionTag};
+
+/// Who asked for a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    /// A stable id on the chat platform (the Discord user id, the terminal user name).
+    pub id: String,
+    pub name: String,
+}
+
+/// The chat messages a job keeps up to date.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Messages {
+    pub thread: Option<ThreadRef>,
+    pub progress: Option<MessageRef>,
+    pub approval: Option<MessageRef>,
+}
+
+/// A job's place in its app's deploy queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueuePlace {
+    /// When it joined, to keep the order across a restart.
+    pub joined_ms: i64,
+    /// The job right ahead, while there is one.
+    pub behind: Option<JobId>,
+}
+
+/// Someone asked to cancel the job; it stops at the next point where it safely can.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CancelRequest {
+    pub by: String,
+    pub at_ms: i64,
+}
+
+/// A passing remark in the job's message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// The PaaS failed the last few calls; releasebot keeps trying.
+    PaasUnreachable { error: String },
+    /// The store did not take the job's latest state.
+    NotSaved { error: String },
+    /// releasebot is stopping; the job resumes when it is back.
+    Restarting,
+}
+
+/// The redacted end of the deploy logs, kept growing for a short while after the
+/// rollout (`paas-api.md`: logs are pulled in turn by polling).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogExcerpt {
+    /// The last lines, redacted.
+    pub lines: Vec<String>,
+    /// The PaaS has no logs for this app (404).
+    pub missing: bool,
+    /// Why they could not be read, if they could not.
+    pub error: Option<String>,
+    /// When the latest read was made, and the first one.
+    pub read_ms: i64,
+    pub first_ms: i64,
+    /// Reads in a row that showed nothing new.
+    pub unchanged: u32,
+    /// No more reads are made.
+    pub settled: bool,
+}
+
+/// Everything about one job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRecord {
+    pub id: JobId,
+    pub spec: JobSpec,
+    pub requester: Person,
+    /// The channel the request came from.
+    pub channel: String,
+    pub state: JobState,
+    pub created_ms: i64,
+    /// When something visible last changed.
+    pub updated_ms: i64,
+    pub ended_ms: Option<i64>,
+    pub messages: Messages,
+    pub build: Option<BuildProgress>,
+    pub deploy: Option<DeployProgress>,
+    pub approval: Option<Approval>,
+    pub queue: Option<QueuePlace>,
+    pub cancel: Option<CancelRequest>,
+    pub logs: Option<LogExcerpt>,
+    /// How it ended, once it has.
+    pub outcome: Option<Outcome>,
+    pub notice: Option<Notice>,
+    pub audit: Vec<AuditEntry>,
+}
+
+impl JobRecord {
+    /// A new job as requested; nothing has happened yet.
+    pub fn new(id: JobId, spec: JobSpec, requester: Person, channel: &str, now_ms: i64) -> Self {
+        let state = match spec {
+            JobSpec::Deploy { .. } => JobState::Queued,
+            _ => JobState::Triggering,
+        };
+        let build = spec.builds().then(BuildProgress::default);
+        let mut record = JobRecord {
+            id,
+            spec,
+            requester,
+            channel: channel.to_string(),
+            state,
+            created_ms: now_ms,
+            updated_ms: now_ms,
+            ended_ms: None,
+            messages: Messages::default(),
+            build,
+            deploy: None,
+            approval: None,
+            queue: None,
+            cancel: None,
+            logs: None,
+            outcome: None,
+            notice: None,
+            audit: Vec::new(),
+        };
+        let detail = format!("{} {}", record.kind().as_str(), record.target());
+        let who = record.requester.name.clone();
+        record.audit(now_ms, Some(&who), AuditAction::Request, detail);
+        record
+    }
+
+    pub fn kind(&self) -> JobKind {
+        self.spec.kind()
+    }
+
+    /// What the job acts on, as people write it: `web@master` or `web v1.2.3`.
+    pub fn target(&self) -> String {
+        self.spec.target()
+    }
+
+    /// The tag the job deploys (or deployed): the one asked for, or the one its build
+    /// produced.
+    pub fn deploy_tag(&self) -> Option<&VersionTag> {
+        match &self.spec {
+            JobSpec::Deploy { tag, .. } => Some(tag),
+            JobSpec::Release { .. } => self.deploy.as_ref().map(|d| &d.tag),
+            JobSpec::Build { .. } => None,
+        }
+    }
+
+    pub fn audit(
+        &mut self,
+        at_ms: i64,
+        actor: Option<&str>,
+        action: AuditAction,
+        detail: impl Into<String>,
+    ) {
+        self.audit.push(AuditEntry {
+            at_ms,
+            actor: actor.map(str::to_string),
+            action,
+            detail: detail.into(),
+        });
+    }
+
+    /// Ends the job. The first ending stands.
+    pub fn end(&mut self, outcome: Outcome, now_ms: i64) {
+        if self.state.is_final() {
+            return;
+        }
+        self.state = outcome.state();
+        self.outcome = Some(outcome);
+        self.ended_ms = Some(now_ms);
+        self.notice = None;
+        if let Some(q) = self.queue.as_mut() {
+            q.behind = None;
+        }
+        if let Some(a) = self.approval.as_mut() {
+            a.close(super::approval::ApprovalStatus::Cancelled {
+                by: "releasebot".into(),
+                at_ms: now_ms,
+            });
+        }
+    }
+
+    /// Who approved, for history.
+    pub fn approvers(&self) -> Vec<String> {
+        self.approval
+            .as_ref()
+            .map(|a| a.votes.iter().map(|v| v.name.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Whether a pending approval asked of a person holds the job up.
+    pub fn waits_on_people(&self) -> bool {
+        self.state == JobState::AwaitingApproval
+            && self.messages.approval.is_some()
+            && self
+                .approval
+                .as_ref()
+                .is_some_and(|a| a.status.is_pending())
+    }
+}

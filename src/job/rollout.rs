@@ -1,0 +1,380 @@
+//! Deploy truth: deciding from what the app shows whether THIS deploy's rollout has
+//! started, finished or failed (`design.md` rule 8, `paas-api.md` "Rollout timing").
+//!
+//! Stock Rancher's upgrade action only rewrites the app's answers: for a while the app
+//! shows the new tag with the OLD status (the previous rollout `active`, or the
+//! previous deploy's failure). So the tag proves nothing about the rollout. A rollout
+//! counts as this deploy's only once the app shows a sign that the PaaS took the
+//! upgrade up after the action: a new revision, a condition that changed or was
+//! updated later, a new state, `transitioning`. Until then nothing it shows is this
+//! deploy's outcome. After that, success needs the app `active` with `Installed` and
+//! `Deployed` True, seen again after a settle window (an app can show `active` before
+//! its pods rolled); `Installed` False is the helm error.
+
+use crate::clock::to_ms;
+use crate::names::VersionTag;
+use crate::paas::AppId;
+use crate::paas::{App, ConditionStatus};
+
+/// One app condition, as far as the decision needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cond {
+    pub status: ConditionStatus,
+    pub updated_ms: Option<i64>,
+    pub message: Option<String>,
+}
+
+/// What an app showed at one moment, as far as the decision needs it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppSnapshot {
+    /// `state`, lowercased.
+    pub state: Option<String>,
+    pub transitioning: Option<String>,
+    pub message: Option<String>,
+    pub revision: Option<String>,
+    pub installed: Option<Cond>,
+    pub deployed: Option<Cond>,
+    /// The tag the app reports (its answers), which the upgrade rewrites at once.
+    pub tag: Option<String>,
+}
+
+impl AppSnapshot {
+    pub fn of(app: &App) -> Self {
+        let cond = |kind: &str| {
+            app.condition(kind).map(|c| Cond {
+                status: c.status,
+                updated_ms: c.last_update.map(to_ms),
+                message: c.message.clone(),
+            })
+        };
+        AppSnapshot {
+            state: app.state.as_ref().map(|s| s.to_ascii_lowercase()),
+            transitioning: app.transitioning.as_ref().map(|s| s.to_ascii_lowercase()),
+            message: app.transitioning_message.clone(),
+            revision: app.revision.clone(),
+            installed: cond("Installed"),
+            deployed: cond("Deployed"),
+            tag: app.version_tag.clone(),
+        }
+    }
+
+    /// Whether this reading shows the PaaS took an upgrade up since `before` (the app
+    /// read just before the action). The reported tag does not count: the action
+    /// itself rewrites it.
+    pub fn moved_since(&self, before: &AppSnapshot) -> bool {
+        let revision = self.revision.is_some() && self.revision != before.revision;
+        let transitioning = self.transitioning.as_deref() == Some("yes")
+            && before.transitioning.as_deref() != Some("yes");
+        revision
+            || transitioning
+            || self.state != before.state
+            || cond_moved(self.installed.as_ref(), before.installed.as_ref())
+            || cond_moved(self.deployed.as_ref(), before.deployed.as_ref())
+    }
+
+    /// What this reading says of a rollout under way.
+    pub fn reading(&self) -> Reading {
+        let status = |c: &Option<Cond>| c.as_ref().map(|c| c.status);
+        let state = self.state.as_deref().unwrap_or("");
+        if let Some(c) = self
+            .installed
+            .as_ref()
+            .filter(|c| c.status == ConditionStatus::False)
+        {
+            return Reading::Failed {
+                message: c
+                    .message
+                    .clone()
+                    .or_else(|| self.message.clone())
+                    .unwrap_or_else(|| "helm reported an error".into()),
+            };
+        }
+        if self.transitioning.as_deref() == Some("error") || state == "error" {
+            return Reading::Failed {
+                message: self
+                    .message
+                    .clone()
+                    .unwrap_or_else(|| "the app is in an error state".into()),
+            };
+        }
+        if status(&self.installed) == Some(ConditionStatus::Unknown) || state == "installing" {
+            return Reading::Installing {
+                message: self.message.clone(),
+            };
+        }
+        let deployed_pending = self
+            .deployed
+            .as_ref()
+            .is_some_and(|c| c.status != ConditionStatus::True);
+        if deployed_pending || state == "deploying" || self.transitioning.as_deref() == Some("yes")
+        {
+            return Reading::Deploying {
+                message: self
+                    .deployed
+                    .as_ref()
+                    .and_then(|c| c.message.clone())
+                    .or_else(|| self.message.clone()),
+            };
+        }
+        // A PaaS that shows no state at all is judged by its conditions alone.
+        let conditions_say_done = self.installed.is_some() || self.deployed.is_some();
+        if state == "active" || (state.is_empty() && conditions_say_done) {
+            return Reading::Active;
+        }
+        Reading::Other {
+            state: if state.is_empty() {
+                "unknown".into()
+            } else {
+                state.to_string()
+            },
+        }
+    }
+
+    /// What the app shows, for a person: `active, tag v1.2.2, revision apprevision-3`.
+    pub fn describe(&self) -> String {
+        let mut parts = vec![self.state.clone().unwrap_or_else(|| "no state".into())];
+        let cond = |name: &str, c: &Option<Cond>| {
+            c.as_ref().map(|c| {
+                let status = match c.status {
+                    ConditionStatus::True => "True",
+                    ConditionStatus::False => "False",
+                    ConditionStatus::Unknown => "Unknown",
+                };
+                format!("{name} {status}")
+            })
+        };
+        parts.extend(cond("Installed", &self.installed));
+        parts.extend(cond("Deployed", &self.deployed));
+        if let Some(tag) = &self.tag {
+            parts.push(format!("tag {tag}"));
+        }
+        if let Some(revision) = &self.revision {
+            parts.push(format!("revision {revision}"));
+        }
+        parts.join(", ")
+    }
+}
+
+fn cond_moved(now: Option<&Cond>, before: Option<&Cond>) -> bool {
+    match (now, before) {
+        (Some(now), Some(before)) => {
+            now.status != before.status
+                || (now.updated_ms.is_some() && now.updated_ms > before.updated_ms)
+                || (now.status == ConditionStatus::False && now.message != before.message)
+        }
+        // A condition that appears is the controller at work.
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
+/// What one reading of the app says of a rollout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reading {
+    Installing { message: Option<String> },
+    Deploying { message: Option<String> },
+    Active,
+    Failed { message: String },
+    Other { state: String },
+}
+
+/// A phase a rollout went through, as the progress message lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Phase {
+    Installing,
+    Deploying,
+    Active,
+    Failed,
+    Other(String),
+}
+
+impl Phase {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Phase::Installing => "installing",
+            Phase::Deploying => "deploying",
+            Phase::Active => "active",
+            Phase::Failed => "failed",
+            Phase::Other(s) => s,
+        }
+    }
+
+    pub fn parse(s: &str) -> Phase {
+        match s {
+            "installing" => Phase::Installing,
+            "deploying" => Phase::Deploying,
+            "active" => Phase::Active,
+            "failed" => Phase::Failed,
+            other => Phase::Other(other.to_string()),
+        }
+    }
+}
+
+/// Where the upgrade request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upgrade {
+    NotSent,
+    /// Recorded as about to be sent; whether it was is unknown after a restart.
+    Intended {
+        at_ms: i64,
+    },
+    /// Accepted by the PaaS.
+    Sent {
+        intent_ms: i64,
+        at_ms: i64,
+    },
+}
+
+/// The deploy part of a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeployProgress {
+    /// The Rancher app upgraded.
+    pub app_id: AppId,
+    pub tag: VersionTag,
+    /// The tag live before, when known: from the PaaS, or the last successful deploy.
+    pub from_tag: Option<String>,
+    /// Whether `from_tag` has been looked for.
+    pub looked_up: bool,
+    /// The app as read just before the upgrade.
+    pub baseline: Option<AppSnapshot>,
+    pub upgrade: Upgrade,
+    pub rollout: Rollout,
+}
+
+/// What the rollout has shown since the upgrade.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rollout {
+    /// When the app first showed a sign of taking the upgrade up.
+    pub picked_up_ms: Option<i64>,
+    pub phases: Vec<Phase>,
+    /// What Rancher says about the rollout now (workloads updating, the helm error).
+    pub message: Option<String>,
+    /// Since when the new rollout has read `active` without a break.
+    pub active_since_ms: Option<i64>,
+    /// The latest reading, to say what the app shows if it never moves.
+    pub latest: Option<AppSnapshot>,
+    pub done: bool,
+    pub failed: bool,
+}
+
+/// What a reading decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// No sign yet that the PaaS took the upgrade up.
+    NotPickedUp,
+    Rolling,
+    /// Reads `active`; confirmed by a reading at or after `until_ms`.
+    Settling {
+        until_ms: i64,
+    },
+    Done,
+    Failed {
+        message: String,
+    },
+}
+
+impl DeployProgress {
+    pub fn new(app_id: AppId, tag: VersionTag) -> Self {
+        DeployProgress {
+            app_id,
+            tag,
+            from_tag: None,
+            looked_up: false,
+            baseline: None,
+            upgrade: Upgrade::NotSent,
+            rollout: Rollout::default(),
+        }
+    }
+
+    pub fn sent_ms(&self) -> Option<i64> {
+        match self.upgrade {
+            Upgrade::Sent { at_ms, .. } => Some(at_ms),
+            _ => None,
+        }
+    }
+
+    pub fn intent_ms(&self) -> Option<i64> {
+        match self.upgrade {
+            Upgrade::Intended { at_ms }
+            | Upgrade::Sent {
+                intent_ms: at_ms, ..
+            } => Some(at_ms),
+            Upgrade::NotSent => None,
+        }
+    }
+
+    /// Takes one reading of the app after the upgrade was sent.
+    pub fn observe(&mut self, app: &AppSnapshot, now_ms: i64, settle_ms: i64) -> Verdict {
+        let r = &mut self.rollout;
+        r.latest = Some(app.clone());
+        if r.done {
+            return Verdict::Done;
+        }
+        if r.picked_up_ms.is_none() {
+            let before = self.baseline.clone().unwrap_or_default();
+            if !app.moved_since(&before) {
+                return Verdict::NotPickedUp;
+            }
+            r.picked_up_ms = Some(now_ms);
+        }
+        let reading = app.reading();
+        let phase = match &reading {
+            Reading::Installing { .. } => Phase::Installing,
+            Reading::Deploying { .. } => Phase::Deploying,
+            Reading::Active => Phase::Active,
+            Reading::Failed { .. } => Phase::Failed,
+            Reading::Other { state } => Phase::Other(state.clone()),
+        };
+        if r.phases.last() != Some(&phase) {
+            r.phases.push(phase);
+        }
+        match reading {
+            Reading::Active => {
+                r.message = None;
+                let since = *r.active_since_ms.get_or_insert(now_ms);
+                if now_ms >= since.saturating_add(settle_ms) {
+                    r.done = true;
+                    Verdict::Done
+                } else {
+                    Verdict::Settling {
+                        until_ms: since.saturating_add(settle_ms),
+                    }
+                }
+            }
+            Reading::Failed { message } => {
+                r.active_since_ms = None;
+                r.message = Some(message.clone());
+                r.failed = true;
+                Verdict::Failed { message }
+            }
+            Reading::Installing { message } | Reading::Deploying { message } => {
+                r.active_since_ms = None;
+                r.message = message;
+                Verdict::Rolling
+            }
+            Reading::Other { .. } => {
+                r.active_since_ms = None;
+                Verdict::Rolling
+            }
+        }
+    }
+
+    /// The upgrade counts as carried out after a restart when the app shows it: the
+    /// tag it reports moved to ours, or any sign of a rollout since the baseline.
+    pub fn carried_out(&self, app: &AppSnapshot) -> bool {
+        let before = self.baseline.clone().unwrap_or_default();
+        let tag_moved = app.tag.as_deref() == Some(self.tag.as_str())
+            && before.tag.as_deref() != Some(self.tag.as_str());
+        tag_moved || app.moved_since(&before)
+    }
+
+    /// What the app shows, for a deploy the PaaS never took up.
+    pub fn shows(&self) -> String {
+        self.rollout
+            .latest
+            .as_ref()
+            .or(self.baseline.as_ref())
+            .map(AppSnapshot::describe)
+            .unwrap_or_else(|| "nothing".into())
+    }
+}

@@ -1,0 +1,106 @@
+//! What a job was asked to do: exactly the typed fields each kind needs.
+
+use crate::names::{AppName, Branch, ProjectName, VersionTag};
+
+/// What a job does, with exactly the fields that kind needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobSpec {
+    /// Run a project's pipeline on a branch and report the image and tag.
+    Build {
+        project: ProjectName,
+        branch: Branch,
+    },
+    /// Build, then deploy exactly the tag the build produced to the project's app.
+    Release {
+        project: ProjectName,
+        branch: Branch,
+        app: AppName,
+    },
+    /// Upgrade an app to a version tag and report the rollout and logs.
+    Deploy {
+        app: AppName,
+        tag: VersionTag,
+        origin: DeployOrigin,
+    },
+}
+
+/// Why a deploy was asked for: a person naming a tag, or one of the incident commands.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum DeployOrigin {
+    #[default]
+    Request,
+    /// Back to the tag that was live before (`/rollback`); `waived` when the app's
+    /// policy lets rollbacks skip the approval.
+    Rollback { waived: bool },
+    /// The tag live on another app (`/promote`).
+    Promote { from: AppName },
+}
+
+/// The kind of a job, for labels, metrics and the store's index columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    Build,
+    Deploy,
+    Release,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Build => "build",
+            JobKind::Deploy => "deploy",
+            JobKind::Release => "release",
+        }
+    }
+}
+
+impl JobSpec {
+    pub fn kind(&self) -> JobKind {
+        match self {
+            JobSpec::Build { .. } => JobKind::Build,
+            JobSpec::Release { .. } => JobKind::Release,
+            JobSpec::Deploy { .. } => JobKind::Deploy,
+        }
+    }
+
+    /// The project built, for builds and releases.
+    pub fn project(&self) -> Option<&ProjectName> {
+        match self {
+            JobSpec::Build { project, .. } | JobSpec::Release { project, .. } => Some(project),
+            JobSpec::Deploy { .. } => None,
+        }
+    }
+
+    pub fn branch(&self) -> Option<&Branch> {
+        match self {
+            JobSpec::Build { branch, .. } | JobSpec::Release { branch, .. } => Some(branch),
+            JobSpec::Deploy { .. } => None,
+        }
+    }
+
+    /// The app deployed, for deploys and releases.
+    pub fn app(&self) -> Option<&AppName> {
+        match self {
+            JobSpec::Release { app, .. } | JobSpec::Deploy { app, .. } => Some(app),
+            JobSpec::Build { .. } => None,
+        }
+    }
+
+    /// Whether the job builds something first.
+    pub fn builds(&self) -> bool {
+        matches!(self, JobSpec::Build { .. } | JobSpec::Release { .. })
+    }
+
+    /// What the job acts on, as people write it: `web@master` or `web v1.2.3`.
+    pub fn target(&self) -> String {
+        match self {
+            JobSpec::Build {
+                project, branch, ..
+            }
+            | JobSpec::Release {
+                project, branch, ..
+            } => format!("{project}@{branch}"),
+            JobSpec::Deploy { app, tag, .. } => format!("{app} {tag}"),
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! One-line descriptions of jobs, for `/status` and `/history`.
+
+use super::progress::headline;
+use super::{date_time, elapsed, state_symbol};
+use crate::job::{JobRecord, JobState};
+
+/// One line for `/status`.
+pub fn status_line(r: &JobRecord) -> String {
+    let mut line = headline(r, &r.requester.name);
+    if let (JobState::Queued, Some(b)) = (r.state, r.queue.and_then(|q| q.behind)) {
+        line.push_str(&format!(" behind {b}"));
+    }
+    line
+}
+
+/// One line for `/history`: who asked, what ran, who approved, how it ended, how long.
+pub fn history_line(r: &JobRecord) -> String {
+    let mut line = format!(
+        "{} {} {} {} · by {} · {}",
+        state_symbol(r.state),
+        r.id,
+        r.kind().as_str(),
+        r.target(),
+        r.requester.name,
+        date_time(r.created_ms)
+    );
+    let tag = r
+        .deploy_tag()
+        .map(ToString::to_string)
+        .or_else(|| r.build.as_ref().and_then(|b| b.tag.clone()));
+    if let Some(tag) = tag {
+        line.push_str(&format!(" · tag {tag}"));
+    }
+    let approvers = r.approvers();
+    if !approvers.is_empty() {
+        line.push_str(&format!(" · approved by {}", approvers.join(", ")));
+    }
+    if r.state.is_final() {
+        line.push_str(&format!(" · {} in {}", r.state.as_str(), elapsed(r)));
+    } else {
+        line.push_str(&format!(" · {} for {}", r.state.as_str(), elapsed(r)));
+    }
+    if let Some(sentence) = super::outcome(r) {
+        line.push_str(&format!(" — {sentence}"));
+    }
+    line
+}

@@ -1,0 +1,130 @@
+//! A state file written by releasebot 0.1.0 (store schema 1) is read by this one:
+//! every job, with its approval, votes and audit, and the unfinished ones resume.
+
+use std::time::Duration;
+
+use releasebot::job::{ApprovalStatus, JobSpec, JobState, Outcome, Upgrade};
+use releasebot::names::JobId;
+use releasebot::paas::{PipelineId, PipelineRef, ProjectRef};
+use releasebot::sim::Scenario;
+
+use crate::helpers::{TempDb, demo_config, spawn_bot_on};
+
+/// A copy of `tests/fixtures/store-v1.db`, so the fixture itself is never written.
+fn old_state_file() -> TempDb {
+    let db = TempDb::new("store-v1");
+    let fixture =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/store-v1.db");
+    std::fs::copy(&fixture, &db.0).expect("the fixture is there");
+    db
+}
+
+#[test]
+fn every_job_of_release_0_1_0_reads_as_it_was() {
+    let db = old_state_file();
+    let store = db.open();
+    let job = |n| store.load(JobId(n)).unwrap().expect("the job is there");
+
+    let build = job(1);
+    assert!(matches!(build.spec, JobSpec::Build { .. }));
+    assert_eq!(build.state, JobState::Succeeded);
+    assert_eq!(build.outcome, Some(Outcome::Succeeded));
+    let b = build.build.as_ref().unwrap();
+    assert!(b.finished && b.execution.is_some() && b.tag.is_some());
+    assert!(build.messages.progress.is_some() && build.messages.thread.is_some());
+
+    let deploy = job(2);
+    assert_eq!(deploy.state, JobState::Succeeded);
+    let d = deploy.deploy.as_ref().unwrap();
+    assert!(d.rollout.done, "{d:?}");
+    assert!(!deploy.logs.as_ref().unwrap().lines.is_empty());
+
+    let failed = job(3);
+    assert_eq!(failed.state, JobState::Failed);
+    match &failed.outcome {
+        Some(Outcome::Recorded { text, .. }) => assert!(text.contains("UPGRADE FAILED"), "{text}"),
+        other => panic!("{other:?}"),
+    }
+
+    let rejected = job(4);
+    assert_eq!(rejected.state, JobState::Rejected);
+    assert!(matches!(
+        rejected.approval.as_ref().unwrap().status,
+        ApprovalStatus::Rejected { .. }
+    ));
+
+    assert_eq!(job(5).state, JobState::Cancelled);
+
+    let release = job(6);
+    assert_eq!(release.state, JobState::AwaitingApproval);
+    let a = release.approval.as_ref().unwrap();
+    assert_eq!(a.votes.len(), 1, "bob's vote");
+    assert_eq!(a.policy.votes, 2);
+    assert!(release.messages.approval.is_some());
+    assert!(release.build.as_ref().unwrap().finished);
+
+    let building = job(7);
+    assert_eq!(building.state, JobState::Building);
+    assert!(building.build.as_ref().unwrap().intent.is_some());
+
+    let upgrading = job(8);
+    assert!(matches!(
+        upgrading.deploy.as_ref().unwrap().upgrade,
+        Upgrade::Intended { .. }
+    ));
+    let queued = job(9);
+    assert_eq!(queued.queue.unwrap().behind, Some(JobId(8)));
+
+    assert_eq!(store.unfinished().unwrap().len(), 4);
+    assert_eq!(store.history("web", 10).unwrap().len(), 3);
+    assert_eq!(store.next_job_id().unwrap(), 10);
+    // Every job's audit trail came along.
+    assert!(job(6).audit.len() >= 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn jobs_left_unfinished_by_release_0_1_0_resume() {
+    let db = old_state_file();
+    // The fixture's api app was in another simulator's state; without it configured
+    // its two deploys end cleanly instead of judging a different world.
+    let config = demo_config(|c| {
+        c.apps.retain(|name, _| name.as_str() != "api");
+        c.projects.retain(|name, _| name.as_str() != "api");
+    });
+    let mut bot = spawn_bot_on(Scenario::demo(), config, db.open()).await;
+    // The worker build of job #7 was run 1 of its pipeline: this simulator runs it too.
+    let worker = PipelineRef::new(
+        ProjectRef::parse("c-64wdm:p-7hw3c").unwrap(),
+        PipelineId::parse("p-w0rk1").unwrap(),
+    );
+    crate::helpers::client(&bot.sim)
+        .run_pipeline(&worker, "master", None, None)
+        .await
+        .unwrap();
+    assert_eq!(bot.restart(|| db.open()), 4, "#6, #7, #8 and #9 resume");
+
+    // The release waiting for its second vote gets it and deploys, building nothing.
+    bot.wait_for(JobId(6), "awaiting approval", |r| {
+        r.state == JobState::AwaitingApproval
+    })
+    .await;
+    bot.say("carol", "/approve 6").await;
+    let release = bot.finished(JobId(6)).await;
+    assert_eq!(release.state, JobState::Succeeded, "{:?}", release.outcome);
+    assert_eq!(release.approvers(), ["bob", "carol"]);
+
+    // The build half way is followed to its end, not started again.
+    let build = bot.finished(JobId(7)).await;
+    assert_eq!(build.state, JobState::Succeeded, "{:?}", build.outcome);
+    assert_eq!(bot.sim.stats().total_runs(), 1);
+
+    for id in [8, 9] {
+        let r = bot.finished(JobId(id)).await;
+        assert!(
+            matches!(r.outcome, Some(Outcome::NotConfigured { .. })),
+            "{r:?}"
+        );
+    }
+    assert_eq!(bot.sim.stats().total_upgrades(), 1, "the release's");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
