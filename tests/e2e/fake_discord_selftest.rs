@@ -90,15 +90,17 @@ fn code(body: &Value) -> u64 {
 }
 
 /// serenity's own client, pointed at the fake as the bot's is.
-fn serenity_http(fake: &FakeDiscord) -> Arc<Http> {
+fn plain_http(fake: &FakeDiscord) -> Http {
     let proxy = fake.settings().proxy.expect("the plain fake is a proxy");
-    Arc::new(
-        HttpBuilder::new(TOKEN)
-            .proxy(proxy)
-            .ratelimiter_disabled(true)
-            .application_id(ApplicationId::new(APP))
-            .build(),
-    )
+    HttpBuilder::new(TOKEN)
+        .proxy(proxy)
+        .ratelimiter_disabled(true)
+        .application_id(ApplicationId::new(APP))
+        .build()
+}
+
+fn serenity_http(fake: &FakeDiscord) -> Arc<Http> {
+    Arc::new(plain_http(fake))
 }
 
 fn check() -> ReactionType {
@@ -767,4 +769,75 @@ async fn registered_commands_are_kept_globally_and_per_guild() {
         )
         .await;
     assert_eq!((status, code(&body)), (403, 50001), "not installed there");
+}
+
+/// What serenity's own client saw: READY, RESUMED and reactions, in order.
+#[derive(Default, Clone)]
+struct Seen(Arc<std::sync::Mutex<Vec<String>>>);
+
+#[serenity::async_trait]
+impl serenity::all::EventHandler for Seen {
+    async fn ready(&self, _: serenity::all::Context, ready: serenity::all::Ready) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("ready {}", ready.session_id));
+    }
+
+    async fn resume(&self, _: serenity::all::Context, _: serenity::all::ResumedEvent) {
+        self.0.lock().unwrap().push("resumed".into());
+    }
+
+    async fn reaction_add(&self, _: serenity::all::Context, reaction: Reaction) {
+        let who = reaction.user_id.map_or(0, |u| u.get());
+        self.0.lock().unwrap().push(format!("reaction {who}"));
+    }
+}
+
+impl Seen {
+    fn events(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serenity_resumes_after_a_reconnect_and_starts_over_after_an_invalid_session() {
+    let fake = FakeDiscord::start().await;
+    let message = Rest::new(&fake).say(CHANNEL, "vote").await;
+    let seen = Seen::default();
+    let intents = serenity::all::GatewayIntents::GUILD_MESSAGE_REACTIONS;
+    let mut client = serenity::all::ClientBuilder::new_with_http(plain_http(&fake), intents)
+        .event_handler(seen.clone())
+        .await
+        .unwrap();
+    let shards = client.shard_manager.clone();
+    let task = tokio::spawn(async move { client.start().await });
+    let events = |n: usize| {
+        let seen = seen.clone();
+        fake.wait_for("serenity sees the events", move |_| {
+            let events = seen.events();
+            (events.len() >= n).then_some(events)
+        })
+    };
+    events(1).await;
+
+    fake.ask_to_reconnect();
+    events(2).await;
+    fake.react("alice", message, "✅", true);
+    let seen_so_far = events(3).await;
+    assert_eq!(seen_so_far[1..], ["resumed", "reaction 1"]);
+
+    fake.invalidate_session();
+    fake.react("bob", message, "✅", true);
+    let all = events(4).await;
+    assert!(all[3].starts_with("ready fake-session-2"), "{all:?}");
+    fake.react("carol", message, "✅", true);
+    let all = events(5).await;
+    assert_eq!(
+        all[4], "reaction 3",
+        "bob's, sent to no session, never came: {all:?}"
+    );
+    assert_eq!(fake.reactions(message, "✅"), [1, 2, 3]);
+    shards.shutdown_all().await;
+    let _ = task.await;
 }

@@ -274,7 +274,8 @@ fn answer(shared: &Shared, state: &mut FakeState, r: &Request) -> Answer {
             if !state.world.guilds.contains_key(&guild) {
                 return Err(unknown_guild());
             }
-            let user = if *user == "@me" { BOT } else { number(user)? };
+            // (`/guilds/{g}/members/@me` is only for PATCH: the bot asks by its id.)
+            let user = number(user)?;
             match state.world.members_of(guild).iter().find(|m| m.1 == user) {
                 Some((name, _, _)) => Ok(ok(state.world.member_json(guild, name))),
                 None => Err(refuse(404, "Unknown Member", 10007)),
