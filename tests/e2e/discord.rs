@@ -832,7 +832,8 @@ async fn the_rest_calls_of_one_release() {
         "POST /channels/{channel}/messages (summary)",
         "POST /channels/{channel}/messages/{summary}/threads",
         "POST /channels/{thread}/messages (progress)",
-        "PATCH /channels/{thread}/messages/{progress}",
+        // The progress edits of the build may land before or after the approval
+        // request is posted: they are coalesced, the request is not.
         "POST /channels/{thread}/messages (approval request)",
         "PUT /channels/{thread}/messages/{approval}/reactions/✅/@me",
         "PUT /channels/{thread}/messages/{approval}/reactions/❌/@me",

@@ -7,6 +7,7 @@ mod decoding;
 mod discord;
 mod engine;
 mod fake_discord;
+mod fake_discord_selftest;
 mod faults;
 mod fuzz;
 mod helpers;
