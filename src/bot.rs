@@ -124,20 +124,28 @@ pub async fn connect_paas(
 }
 
 /// Against the built-in simulator, whose clock runs `sim_speed` times faster, the bot
-/// polls that much more often, so a demo shows every step a real run would.
+/// polls that much more often, and the windows measured in PaaS time (a rollout's
+/// settle window, the wait for an upgrade to be picked up or a tag to appear, the logs
+/// window) are that much shorter, so a demo shows every step a real run would.
 pub fn scale_to_simulator(config: &mut Config) {
     let speed = config.sim_speed.max(1.0);
-    let scaled = config.jobs.poll_interval.div_f64(speed);
-    config.jobs.poll_interval = scaled.max(std::time::Duration::from_millis(50));
-    config.jobs.push_poll_interval = config
-        .jobs
+    let floor = std::time::Duration::from_millis(50);
+    let jobs = &mut config.jobs;
+    jobs.poll_interval = jobs.poll_interval.div_f64(speed).max(floor);
+    jobs.push_poll_interval = jobs
         .push_poll_interval
         .div_f64(speed)
-        .max(config.jobs.poll_interval);
+        .max(jobs.poll_interval);
+    for window in [
+        &mut jobs.settle,
+        &mut jobs.pickup,
+        &mut jobs.tag_wait,
+        &mut jobs.logs_window,
+    ] {
+        *window = window.div_f64(speed);
+    }
 }
 
-/// A simulator scenario serving every configured pipeline and app, so the bot
-/// runs against the built-in simulator with any configuration.
 fn simulator_scenario(config: &Config) -> crate::sim::Scenario {
     let demo = crate::sim::Scenario::demo();
     let mut scenario = crate::sim::Scenario {

@@ -128,6 +128,29 @@ pub(super) async fn follow(d: &mut Driver, execution: ExecutionId, wake_ms: i64)
         };
         d.builds = Some((execution.clone(), rx));
     }
+    let Some(mut rx) = d.builds.as_ref().map(|(_, rx)| rx.clone()) else {
+        return;
+    };
+    // A new reading is taken in, and the job decides again what to wait for.
+    if fresh || rx.has_changed().unwrap_or(false) {
+        return take_reading(d);
+    }
+    let until = d.instant(wake_ms);
+    tokio::select! {
+        changed = rx.changed() => match changed {
+            Ok(()) => take_reading(d),
+            Err(_) => {
+                d.builds = None;
+                d.paas_failed(PaasStep::FollowBuild, "the watcher stopped");
+            }
+        },
+        _ = d.job.wake.notified() => {}
+        _ = tokio::time::sleep_until(until) => {}
+    }
+}
+
+/// Takes in the execution's watcher's latest reading.
+fn take_reading(d: &mut Driver) {
     let Some((_, rx)) = d.builds.as_mut() else {
         return;
     };
@@ -139,26 +162,14 @@ pub(super) async fn follow(d: &mut Driver, execution: ExecutionId, wake_ms: i64)
             d.apply(Event::PaasTrouble(error.to_string()))
         }
         Observed::Trouble { .. } => {}
-        Observed::Fatal(error) => return d.paas_failed(PaasStep::FollowBuild, error),
+        Observed::Fatal(error) => {
+            d.builds = None;
+            return d.paas_failed(PaasStep::FollowBuild, error);
+        }
     }
     let r = d.record();
     if r.state.is_final() || r.build.as_ref().is_some_and(|b| b.finished) {
         d.builds = None;
-        return;
-    }
-    let until = d.instant(wake_ms);
-    let Some((_, rx)) = d.builds.as_mut() else {
-        return;
-    };
-    tokio::select! {
-        changed = rx.changed() => {
-            if changed.is_err() {
-                d.builds = None;
-                d.paas_failed(PaasStep::FollowBuild, "the watcher stopped");
-            }
-        }
-        _ = d.job.wake.notified() => {}
-        _ = tokio::time::sleep_until(until) => {}
     }
 }
 

@@ -161,7 +161,8 @@ pub(super) async fn follow_rollout(d: &mut Driver, wake_ms: i64, poke_ms: Option
     let Some(app) = d.app() else { return };
     let target: AppRef = app.app.clone();
     let watch = d.engine.inner.watch.clone();
-    if d.apps.as_ref().is_none_or(|(key, _, _)| *key != target) {
+    let fresh = d.apps.as_ref().is_none_or(|(key, _, _)| *key != target);
+    if fresh {
         let rx = watch.app(&target);
         // What the watcher shows now may predate the upgrade: only later readings count.
         let seen = match &*rx.borrow() {
@@ -174,6 +175,39 @@ pub(super) async fn follow_rollout(d: &mut Driver, wake_ms: i64, poke_ms: Option
             watch.poke_app(&target);
         }
     }
+    let Some(mut rx) = d.apps.as_ref().map(|(_, rx, _)| rx.clone()) else {
+        return;
+    };
+    // A new reading is taken in, and the job decides again what to wait for.
+    if fresh || rx.has_changed().unwrap_or(false) {
+        return take_reading(d);
+    }
+    // At the end of a settle window the app is read afresh, once.
+    let poke = poke_ms.filter(|p| d.poked != Some(*p));
+    let poke_at = d.instant(poke.unwrap_or(wake_ms));
+    let until = d.instant(wake_ms);
+    tokio::select! {
+        changed = rx.changed() => match changed {
+            Ok(()) => take_reading(d),
+            Err(_) => {
+                d.apps = None;
+                d.fail(Outcome::PaasFailed {
+                    step: PaasStep::FollowRollout,
+                    error: "the watcher stopped".into(),
+                });
+            }
+        },
+        _ = d.job.wake.notified() => {}
+        _ = tokio::time::sleep_until(poke_at), if poke.is_some() => {
+            d.poked = poke;
+            watch.poke_app(&target);
+        }
+        _ = tokio::time::sleep_until(until) => {}
+    }
+}
+
+/// Takes in the app's watcher's latest reading, if it was made after the upgrade.
+fn take_reading(d: &mut Driver) {
     let Some((_, rx, after)) = d.apps.as_mut() else {
         return;
     };
@@ -197,31 +231,6 @@ pub(super) async fn follow_rollout(d: &mut Driver, wake_ms: i64, poke_ms: Option
     let r = d.record();
     if r.state.is_final() || r.deploy.as_ref().is_some_and(|x| x.rollout.done) {
         d.apps = None;
-        return;
-    }
-    // At the end of a settle window the app is read afresh, once.
-    let poke = poke_ms.filter(|p| d.poked != Some(*p));
-    let poke_at = d.instant(poke.unwrap_or(wake_ms));
-    let until = d.instant(wake_ms);
-    let Some((_, rx, _)) = d.apps.as_mut() else {
-        return;
-    };
-    tokio::select! {
-        changed = rx.changed() => {
-            if changed.is_err() {
-                d.apps = None;
-                d.fail(Outcome::PaasFailed {
-                    step: PaasStep::FollowRollout,
-                    error: "the watcher stopped".into(),
-                });
-            }
-        }
-        _ = d.job.wake.notified() => {}
-        _ = tokio::time::sleep_until(poke_at), if poke.is_some() => {
-            d.poked = poke;
-            watch.poke_app(&target);
-        }
-        _ = tokio::time::sleep_until(until) => {}
     }
 }
 

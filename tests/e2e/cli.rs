@@ -58,7 +58,10 @@ pub fn against_sim(sim_url: &str, dir: &TempDir, config: &str) -> Vec<(String, S
 pub fn fast_config() -> String {
     DEMO_CONFIG
         .replace("poll_interval = \"5s\"", "poll_interval = \"100ms\"")
-        .replace("[jobs]\n", "[jobs]\nedit_window = \"20ms\"\n")
+        .replace(
+            "[jobs]\n",
+            "[jobs]\nedit_window = \"20ms\"\nsettle = \"200ms\"\nlogs_window = \"500ms\"\n",
+        )
         .replace("speed = 10 ", "speed = 200 ")
 }
 

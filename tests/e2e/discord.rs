@@ -59,6 +59,8 @@ async fn start_bot(
         c.jobs.poll_interval = Duration::from_millis(20);
         c.jobs.push_poll_interval = Duration::from_millis(20);
         c.jobs.edit_window = Duration::from_millis(20);
+        c.jobs.settle = Duration::from_millis(100);
+        c.jobs.logs_window = Duration::from_millis(200);
         change(c);
     });
     let paas = client(&sim);
