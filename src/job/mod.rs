@@ -13,6 +13,8 @@ pub mod record;
 pub mod rollout;
 pub mod spec;
 pub mod state;
+#[cfg(test)]
+mod tests;
 
 pub use approval::{Approval, ApprovalPolicy, ApprovalStatus, Vote, VoteRefusal, VoteResult};
 pub use audit::{AuditAction, AuditEntry};
