@@ -107,11 +107,14 @@ fn roll_out(r: &mut JobRecord, cx: &Context, mut now: i64) -> (Vec<Step>, i64) {
             }
             Step::FollowRollout { .. } => {
                 now += 5_000;
-                let reading = match now {
-                    ..=5_000 => app("active", 1),
-                    ..=10_000 => app("installing", 1),
-                    ..=15_000 => app("deploying", 2),
-                    _ => app("active", 2),
+                let reading = if now <= 5_000 {
+                    app("active", 1)
+                } else if now <= 10_000 {
+                    app("installing", 1)
+                } else if now <= 15_000 {
+                    app("deploying", 2)
+                } else {
+                    app("active", 2)
                 };
                 apply(r, Event::AppSeen(reading), now, cx);
             }
