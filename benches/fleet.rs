@@ -19,9 +19,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use releasebot::chat::memory::{MemoryChat, Record};
-use releasebot::chat::{Chat, EventSink, Message, MessageRef, Reply};
+use releasebot::adapters::memory::{MemoryChat, Record};
+use releasebot::chat::{Chat, Message, MessageRef};
 use releasebot::clock::{Clock, to_ms};
+use releasebot::commands::{EventSink, Reply};
 use releasebot::config::Config;
 use releasebot::engine::{Engine, EngineDeps};
 use releasebot::job::{
@@ -609,8 +610,8 @@ async fn child(mode: Mode, options: &Options) -> Outcome {
                 let t = Instant::now();
                 let reply = chat.say(user, &channel_of(command), command).await;
                 acks.push(t.elapsed().as_secs_f64() * 1000.0);
-                if let Some(Reply::Refused(why)) = reply {
-                    eprintln!("refused {command}: {why}");
+                if let Some(reply) = reply.filter(Reply::is_refusal) {
+                    eprintln!("refused {command}: {}", reply.text());
                 }
             }
             // Keep asking for /status while the jobs run: acknowledgements under load.

@@ -95,8 +95,8 @@ pub async fn run(env: &Env) -> Vec<Row> {
             Err(e) => Row::failed(what, format!("{}: {e}", a.app)),
         });
     }
-    match crate::discord::Settings::from_env(env) {
-        Ok(Some(settings)) => rows.extend(crate::discord::check(&settings).await),
+    match crate::adapters::discord::Settings::from_env(env) {
+        Ok(Some(settings)) => rows.extend(crate::adapters::discord::check(&settings).await),
         Ok(None) => rows.push(Row::ok(
             "discord",
             "DISCORD_TOKEN is not set: the terminal adapter runs",

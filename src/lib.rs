@@ -5,6 +5,7 @@
 //! and the [`sim`] module serves a Rancher-compatible simulator for tests, benchmarks
 //! and demos.
 
+pub mod adapters;
 pub mod backoff;
 pub mod bot;
 pub mod chat;
@@ -12,7 +13,6 @@ pub mod check;
 pub mod clock;
 pub mod commands;
 pub mod config;
-pub mod discord;
 pub mod engine;
 pub mod http;
 pub mod job;
@@ -21,6 +21,5 @@ pub mod names;
 pub mod paas;
 pub mod render;
 pub mod secret;
-pub mod shell;
 pub mod sim;
 pub mod store;

@@ -3,13 +3,13 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use releasebot::adapters::shell::{self, ShellChat};
 use releasebot::bot::{self, StartError};
-use releasebot::chat::EventSink;
 use releasebot::clock::Clock;
+use releasebot::commands::EventSink;
 use releasebot::config::Env;
 use releasebot::metrics::Metrics;
 use releasebot::secret::Secret;
-use releasebot::shell::{self, ShellChat};
 use releasebot::sim::{self, Scenario};
 
 const USAGE: &str = "usage:
@@ -85,7 +85,7 @@ async fn run_bot(env: Env, force_shell: bool) -> Result<(), StartError> {
     let (mut config, demo) = bot::load_config(&env)?;
     let discord = match force_shell {
         true => None,
-        false => releasebot::discord::Settings::from_env(&env)?,
+        false => releasebot::adapters::discord::Settings::from_env(&env)?,
     };
     let store = bot::open_store(&env)?;
     let clock = Clock::new();
@@ -95,7 +95,7 @@ async fn run_bot(env: Env, force_shell: bool) -> Result<(), StartError> {
         bot::scale_to_simulator(&mut config);
     }
     if let Some(settings) = discord {
-        let runtime = releasebot::discord::Runtime {
+        let runtime = releasebot::adapters::discord::Runtime {
             env: &env,
             config,
             paas: &paas,
@@ -103,7 +103,7 @@ async fn run_bot(env: Env, force_shell: bool) -> Result<(), StartError> {
             store,
             metrics,
         };
-        return releasebot::discord::run(settings, runtime).await;
+        return releasebot::adapters::discord::run(settings, runtime).await;
     }
     let user = std::env::var("USER")
         .ok()

@@ -1,12 +1,10 @@
 //! What the release engine needs from a chat platform, and nothing more.
 //!
 //! The engine opens a thread for a request, posts and edits messages in it and adds
-//! reactions; it receives commands, reactions and button presses as [`ChatEvent`]s
-//! from whichever adapter is running (terminal, Discord, or the in-memory chat of the
-//! tests). Nothing here knows a platform: a new adapter is a new module implementing
-//! [`Chat`] and feeding events to an [`EventSink`].
+//! reactions. Adapters (terminal, Discord, the in-memory chat of the tests) implement
+//! [`Chat`] and deliver what people do as [`crate::commands::ChatEvent`]s. Nothing
+//! here knows a platform: a new adapter is a new module implementing [`Chat`].
 
-pub mod memory;
 pub mod paced;
 
 use std::time::Duration;
@@ -210,62 +208,6 @@ pub trait Chat: Send + Sync {
     ) -> Result<(), ChatError> {
         Ok(())
     }
-}
-
-/// Something that happened in chat, as an adapter delivers it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChatEvent {
-    /// A command line such as `/build web master`.
-    Command {
-        actor: Actor,
-        channel: String,
-        text: String,
-    },
-    /// A reaction added to or removed from a message.
-    Reaction {
-        actor: Actor,
-        target: MessageRef,
-        emoji: String,
-        added: bool,
-    },
-    /// A button pressed under a message.
-    Button {
-        actor: Actor,
-        target: MessageRef,
-        action: ButtonAction,
-    },
-}
-
-/// The answer to the person who sent an event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reply {
-    /// A job started; its progress is in its thread.
-    Started {
-        job: crate::names::JobId,
-        text: String,
-    },
-    /// Information: status, history, logs, help, a vote counted.
-    Info(String),
-    /// The event changed nothing, and why (with the usage where it helps).
-    Refused(String),
-}
-
-impl Reply {
-    pub fn text(&self) -> &str {
-        match self {
-            Reply::Started { text, .. } | Reply::Info(text) | Reply::Refused(text) => text,
-        }
-    }
-
-    pub fn is_refusal(&self) -> bool {
-        matches!(self, Reply::Refused(_))
-    }
-}
-
-/// Where adapters deliver events: the bot.
-#[async_trait]
-pub trait EventSink: Send + Sync {
-    async fn handle(&self, event: ChatEvent) -> Option<Reply>;
 }
 
 pub const APPROVE: &str = "✅";

@@ -194,7 +194,7 @@ impl Chat for PacedChat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::memory::{MemoryChat, Record};
+    use crate::adapters::memory::{MemoryChat, Record};
 
     #[tokio::test(start_paused = true)]
     async fn never_more_than_five_calls_in_any_five_seconds_per_channel() {

@@ -2,9 +2,9 @@
 //! or id, `[shell.users]` in the terminal); the lists come from `[access]`, overridden
 //! per project and app. An empty list means everyone; admins may do everything.
 
+use super::error::Denied;
 use crate::chat::Actor;
 use crate::config::{AccessRoles, App, Config, Project};
-use crate::render::or_list;
 
 /// A command that is limited by role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,7 +16,7 @@ pub enum Action {
 }
 
 impl Action {
-    fn gerund(self) -> &'static str {
+    pub fn gerund(self) -> &'static str {
         match self {
             Action::Build => "Building",
             Action::Deploy => "Deploying",
@@ -47,22 +47,22 @@ fn check(
     name: &str,
     own: &AccessRoles,
     channels: &[String],
-) -> Result<(), String> {
+) -> Result<(), Denied> {
     if !channels.is_empty() && !channels.iter().any(|c| c == channel) {
-        return Err(format!(
-            "{name} can only be used from its own channels, not from here."
-        ));
+        return Err(Denied::WrongChannel {
+            name: name.to_string(),
+        });
     }
     if is_admin(config, actor) {
         return Ok(());
     }
     let access = own.or(&config.access);
     match action.roles(&access) {
-        Some(roles) if !roles.is_empty() && !actor.has_any_role(roles) => Err(format!(
-            "{} {name} needs the role {}.",
-            action.gerund(),
-            or_list(roles)
-        )),
+        Some(roles) if !roles.is_empty() && !actor.has_any_role(roles) => Err(Denied::NeedsRole {
+            doing: action.gerund(),
+            name: name.to_string(),
+            roles: roles.clone(),
+        }),
         _ => Ok(()),
     }
 }
@@ -74,7 +74,7 @@ pub fn project(
     channel: &str,
     project: &Project,
     action: Action,
-) -> Result<(), String> {
+) -> Result<(), Denied> {
     check(
         config,
         actor,
@@ -93,7 +93,7 @@ pub fn app(
     channel: &str,
     app: &App,
     action: Action,
-) -> Result<(), String> {
+) -> Result<(), Denied> {
     check(
         config,
         actor,
@@ -141,7 +141,11 @@ mod tests {
         let web = &c.apps[&AppName::parse("web").unwrap()];
         assert_eq!(
             app(&c, &actor(&[]), "releases", web, Action::Deploy).unwrap_err(),
-            "Deploying web needs the role deployer."
+            Denied::NeedsRole {
+                doing: "Deploying",
+                name: "web".into(),
+                roles: vec!["deployer".into()]
+            }
         );
         assert!(app(&c, &actor(&["deployer"]), "x", web, Action::Deploy).is_ok());
         assert!(app(&c, &actor(&["admin"]), "x", web, Action::Deploy).is_ok());
@@ -152,16 +156,14 @@ mod tests {
         let c = config();
         let web = &c.projects[&ProjectName::parse("web").unwrap()];
         assert!(project(&c, &actor(&["developer"]), "releases", web, Action::Build).is_ok());
-        assert!(
-            project(&c, &actor(&["developer"]), "general", web, Action::Build)
-                .unwrap_err()
-                .contains("channels")
-        );
-        assert!(
-            project(&c, &actor(&[]), "releases", web, Action::Build)
-                .unwrap_err()
-                .contains("developer")
-        );
+        assert!(matches!(
+            project(&c, &actor(&["developer"]), "general", web, Action::Build),
+            Err(Denied::WrongChannel { .. })
+        ));
+        assert!(matches!(
+            project(&c, &actor(&[]), "releases", web, Action::Build),
+            Err(Denied::NeedsRole { roles, .. }) if roles == ["developer"]
+        ));
         // Release has no list: everyone.
         assert!(project(&c, &actor(&[]), "releases", web, Action::Release).is_ok());
     }

@@ -1,7 +1,9 @@
 //! `/approve <#job>`: the same as reacting ✅ on the approval message.
 
-use super::{Context, arity, job_id};
-use crate::chat::Reply;
+use super::spec::{OptionSpec, Spec};
+use super::suggest::JobsFor;
+use super::{Args, Context, Handler, ParseError, Reply, job_id};
+use crate::config::Config;
 use crate::names::JobId;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -9,15 +11,19 @@ pub struct Approve {
     pub job: JobId,
 }
 
-impl Approve {
-    pub fn parse(args: &[&str]) -> Result<Self, String> {
-        arity("approve", args, 1, 1)?;
-        Ok(Approve {
-            job: job_id("approve", args[0])?,
-        })
+impl Handler for Approve {
+    const SPEC: Spec = Spec {
+        name: "approve",
+        usage: "/approve <#job>",
+        help: "approve a deploy (the same as reacting ✅)",
+        options: &[OptionSpec::job("the deploy to approve", JobsFor::Vote)],
+    };
+
+    fn parse(args: &Args, _config: &Config) -> Result<Self, ParseError> {
+        Ok(Approve { job: job_id(args)? })
     }
 
-    pub fn apply(self, cx: &Context<'_>) -> Reply {
-        super::vote_reply(&cx.engine.vote(cx.actor, self.job, true))
+    async fn apply(self, cx: &Context<'_>) -> Reply {
+        Reply::Vote(cx.engine.vote(cx.actor, self.job, true))
     }
 }

@@ -1,8 +1,10 @@
 //! `/build <project> [branch]`: run the project's pipeline on a branch.
 
 use super::access::Action;
-use super::{Context, allowed_project, project_and_branch};
-use crate::chat::Reply;
+use super::spec::{Completion, OptionSpec, Spec};
+use super::{
+    Args, Context, Handler, ParseError, Refusal, Reply, allowed_project, project_and_branch,
+};
 use crate::config::Config;
 use crate::engine::Started;
 use crate::job::JobSpec;
@@ -14,25 +16,45 @@ pub struct Build {
     pub branch: Branch,
 }
 
-impl Build {
-    pub fn parse(args: &[&str], config: &Config) -> Result<Self, String> {
-        let (p, branch) = project_and_branch("build", args, config)?;
+impl Handler for Build {
+    const SPEC: Spec = Spec {
+        name: "build",
+        usage: "/build <project> [branch]",
+        help: "run the project's pipeline; report stages, image and tag",
+        options: &[
+            OptionSpec::text(
+                "project",
+                "the project to build",
+                true,
+                Completion::Project(Action::Build),
+            ),
+            OptionSpec::text(
+                "branch",
+                "the branch (default: the project's)",
+                false,
+                Completion::Branch,
+            ),
+        ],
+    };
+
+    fn parse(args: &Args, config: &Config) -> Result<Self, ParseError> {
+        let (p, branch) = project_and_branch(args, config)?;
         Ok(Build {
             project: p.name.clone(),
             branch,
         })
     }
 
-    pub fn apply(self, cx: &Context<'_>) -> Reply {
+    async fn apply(self, cx: &Context<'_>) -> Reply {
         if let Err(refusal) = allowed_project(cx, &self.project, Action::Build) {
-            return refusal;
+            return Reply::Refused(refusal);
         }
         let spec = JobSpec::Build {
             project: self.project.clone(),
             branch: self.branch.clone(),
         };
         match cx.engine.start(cx.actor, cx.channel, spec) {
-            Err(e) => super::not_started(&e),
+            Err(e) => Reply::Refused(Refusal::NotStarted(e)),
             Ok(Started::New(job)) => Reply::Started {
                 job,
                 text: format!(

@@ -1,8 +1,11 @@
 //! `/cancel <#job>`: stop a running build, or withdraw a queued or pending request.
 
 use super::access;
-use super::{Context, arity, job_id};
-use crate::chat::Reply;
+use super::spec::{OptionSpec, Spec};
+use super::suggest::JobsFor;
+use super::{Args, Context, Denied, Handler, ParseError, Refusal, Reply, job_id};
+use crate::config::Config;
+use crate::job::JobRecord;
 use crate::names::JobId;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -10,30 +13,37 @@ pub struct Cancel {
     pub job: JobId,
 }
 
-impl Cancel {
-    pub fn parse(args: &[&str]) -> Result<Self, String> {
-        arity("cancel", args, 1, 1)?;
-        Ok(Cancel {
-            job: job_id("cancel", args[0])?,
-        })
+impl Handler for Cancel {
+    const SPEC: Spec = Spec {
+        name: "cancel",
+        usage: "/cancel <#job>",
+        help: "stop a build, or withdraw a queued or pending request",
+        options: &[OptionSpec::job("the job to cancel", JobsFor::Cancel)],
+    };
+
+    fn parse(args: &Args, _config: &Config) -> Result<Self, ParseError> {
+        Ok(Cancel { job: job_id(args)? })
     }
 
-    pub fn apply(self, cx: &Context<'_>) -> Reply {
+    async fn apply(self, cx: &Context<'_>) -> Reply {
         let Some(record) = cx.engine.job_record(self.job) else {
-            return Reply::Refused(format!("There is no job {}.", self.job));
+            return Reply::Refused(Refusal::NoSuchJob(self.job));
         };
-        if let Err(why) = may_cancel(cx, &record) {
-            return Reply::Refused(why);
+        if let Err(denied) = may_cancel(cx, &record) {
+            return Reply::Refused(Refusal::Denied(denied));
         }
         match cx.engine.cancel(cx.actor, self.job) {
-            Ok(state) => Reply::Info(crate::render::cancelling(self.job, state)),
-            Err(e) => Reply::Refused(crate::render::cancel_refusal(&e)),
+            Ok(state) => Reply::Cancelling {
+                job: self.job,
+                state,
+            },
+            Err(e) => Reply::Refused(Refusal::Cancel(e)),
         }
     }
 }
 
 /// The requester, an approver of the app, an admin, or a holder of a `cancel` role.
-fn may_cancel(cx: &Context<'_>, r: &crate::job::JobRecord) -> Result<(), String> {
+fn may_cancel(cx: &Context<'_>, r: &JobRecord) -> Result<(), Denied> {
     let config = cx.engine.config();
     if r.requester.id == cx.actor.id || access::is_admin(config, cx.actor) {
         return Ok(());
@@ -52,8 +62,8 @@ fn may_cancel(cx: &Context<'_>, r: &crate::job::JobRecord) -> Result<(), String>
     {
         return Ok(());
     }
-    Err(format!(
-        "Only {} (who asked), an approver of its app or an admin may cancel {}.",
-        r.requester.name, r.id
-    ))
+    Err(Denied::NotYours {
+        job: r.id,
+        requester: r.requester.name.clone(),
+    })
 }

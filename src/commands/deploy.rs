@@ -1,8 +1,8 @@
 //! `/deploy <app> <versionTag>`: upgrade the app to a version tag.
 
-use super::access::{self, Action};
-use super::{Context, app, arity, refuse};
-use crate::chat::Reply;
+use super::access::Action;
+use super::spec::{Completion, OptionSpec, Spec};
+use super::{Args, Context, Handler, ParseError, Refusal, Reply, allowed_app, app, invalid};
 use crate::config::Config;
 use crate::engine::Started;
 use crate::job::{DeployOrigin, JobSpec};
@@ -15,25 +15,42 @@ pub struct Deploy {
     pub tag: VersionTag,
 }
 
-impl Deploy {
-    pub fn parse(args: &[&str], config: &Config) -> Result<Self, String> {
-        arity("deploy", args, 2, 2)?;
-        let a = app("deploy", args[0], config)?;
-        let tag = VersionTag::parse(args[1]).map_err(|e| refuse("deploy", e))?;
+impl Handler for Deploy {
+    const SPEC: Spec = Spec {
+        name: "deploy",
+        usage: "/deploy <app> <versionTag>",
+        help: "upgrade the app to that tag, after approval where needed",
+        options: &[
+            OptionSpec::text(
+                "app",
+                "the app to deploy",
+                true,
+                Completion::App(Action::Deploy),
+            ),
+            OptionSpec::text(
+                "version",
+                "the version tag to deploy",
+                true,
+                Completion::BuiltTag,
+            ),
+        ],
+    };
+
+    fn parse(args: &Args, config: &Config) -> Result<Self, ParseError> {
+        let a = app("deploy", &args.required("app")?, config)?;
+        let tag =
+            VersionTag::parse(&args.required("version")?).map_err(|e| invalid("deploy", e))?;
         Ok(Deploy {
             app: a.name.clone(),
             tag,
         })
     }
 
-    pub fn apply(self, cx: &Context<'_>) -> Reply {
-        let config = cx.engine.config();
-        let Some(app) = config.apps.get(&self.app) else {
-            return Reply::Refused(format!("The app {} is no longer configured.", self.app));
+    async fn apply(self, cx: &Context<'_>) -> Reply {
+        let app = match allowed_app(cx, &self.app, Action::Deploy) {
+            Ok(app) => app,
+            Err(refusal) => return Reply::Refused(refusal),
         };
-        if let Err(why) = access::app(config, cx.actor, cx.channel, app, Action::Deploy) {
-            return Reply::Refused(why);
-        }
         let spec = JobSpec::Deploy {
             app: self.app.clone(),
             tag: self.tag.clone(),
@@ -41,7 +58,7 @@ impl Deploy {
         };
         let job = match cx.engine.start(cx.actor, cx.channel, spec) {
             Ok(Started::New(job) | Started::Existing(job)) => job,
-            Err(e) => return super::not_started(&e),
+            Err(e) => return Reply::Refused(Refusal::NotStarted(e)),
         };
         let approval = if app.policy.required() {
             format!(

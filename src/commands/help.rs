@@ -1,55 +1,48 @@
 //! `/help`: the commands, projects and apps this user may use.
 
 use super::access::{self, Action};
-use super::{Context, USAGE, arity};
-use crate::chat::Reply;
+use super::spec::{Completion, Spec};
+use super::{Args, Context, Handler, ParseError, Reply, SPECS};
+use crate::config::Config;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Help;
 
-impl Help {
-    pub fn parse(args: &[&str]) -> Result<Self, String> {
-        arity("help", args, 0, 0)?;
+impl Handler for Help {
+    const SPEC: Spec = Spec {
+        name: "help",
+        usage: "/help",
+        help: "what you may do here",
+        options: &[],
+    };
+
+    fn parse(_args: &Args, _config: &Config) -> Result<Self, ParseError> {
         Ok(Help)
     }
 
-    pub fn apply(self, cx: &Context<'_>) -> Reply {
-        let config = cx.engine.config();
-        let may = |action: Action| -> Vec<String> {
-            match action {
-                Action::Deploy => config
-                    .apps
-                    .values()
-                    .filter(|a| access::app(config, cx.actor, cx.channel, a, action).is_ok())
-                    .map(|a| a.name.to_string())
-                    .collect(),
-                _ => config
-                    .projects
-                    .values()
-                    .filter(|p| access::project(config, cx.actor, cx.channel, p, action).is_ok())
-                    .filter(|p| action != Action::Release || p.deploys.is_some())
-                    .map(|p| p.name.to_string())
-                    .collect(),
-            }
-        };
-        let builds = may(Action::Build);
-        let deploys = may(Action::Deploy);
-        let releases = may(Action::Release);
+    async fn apply(self, cx: &Context<'_>) -> Reply {
         let mut lines =
             vec!["releasebot builds, deploys and releases services on the PaaS.".to_string()];
-        for (name, usage, what) in USAGE {
-            let allowed = match name {
-                "build" => Some(&builds),
-                "deploy" | "logs" => Some(&deploys),
-                "release" => Some(&releases),
+        for spec in SPECS {
+            // A command about projects or apps is listed with those this person may use.
+            let target = spec.options.first().map(|o| o.completion);
+            let allowed = match target {
+                Some(Completion::Project(action)) => Some(projects(cx, action)),
+                Some(Completion::App(action)) => Some(apps(cx, action)),
                 _ => None,
             };
             match allowed {
                 Some(list) if list.is_empty() => continue,
-                Some(list) => lines.push(format!("{usage} — {what} ({})", list.join(", "))),
-                None => lines.push(format!("{usage} — {what}")),
+                Some(list) => lines.push(format!(
+                    "{} — {} ({})",
+                    spec.usage,
+                    spec.help,
+                    list.join(", ")
+                )),
+                None => lines.push(format!("{} — {}", spec.usage, spec.help)),
             }
         }
+        let config = cx.engine.config();
         let approves: Vec<String> = config
             .apps
             .values()
@@ -61,4 +54,25 @@ impl Help {
         }
         Reply::Info(lines.join("\n"))
     }
+}
+
+fn projects(cx: &Context<'_>, action: Action) -> Vec<String> {
+    let config = cx.engine.config();
+    config
+        .projects
+        .values()
+        .filter(|p| access::project(config, cx.actor, cx.channel, p, action).is_ok())
+        .filter(|p| action != Action::Release || p.deploys.is_some())
+        .map(|p| p.name.to_string())
+        .collect()
+}
+
+fn apps(cx: &Context<'_>, action: Action) -> Vec<String> {
+    let config = cx.engine.config();
+    config
+        .apps
+        .values()
+        .filter(|a| access::app(config, cx.actor, cx.channel, a, action).is_ok())
+        .map(|a| a.name.to_string())
+        .collect()
 }

@@ -1,7 +1,7 @@
 //! `/history <project|app> [n]`: what ran, who asked, who approved, how it ended.
 
-use super::{Context, arity, refuse, unknown};
-use crate::chat::Reply;
+use super::spec::{Completion, Kind, OptionSpec, Spec};
+use super::{Args, Context, Handler, ParseError, Refusal, Reply, invalid, unknown};
 use crate::config::Config;
 use crate::render;
 
@@ -11,10 +11,30 @@ pub struct History {
     pub count: usize,
 }
 
-impl History {
-    pub fn parse(args: &[&str], config: &Config) -> Result<Self, String> {
-        arity("history", args, 1, 2)?;
-        let name = args[0];
+impl Handler for History {
+    const SPEC: Spec = Spec {
+        name: "history",
+        usage: "/history <project|app> [n]",
+        help: "what ran, who asked, who approved",
+        options: &[
+            OptionSpec::text(
+                "name",
+                "a project or an app",
+                true,
+                Completion::HistoryTarget,
+            ),
+            OptionSpec {
+                name: "count",
+                description: "how many jobs to show (default 10)",
+                kind: Kind::Count,
+                required: false,
+                completion: Completion::Nothing,
+            },
+        ],
+    };
+
+    fn parse(args: &Args, config: &Config) -> Result<Self, ParseError> {
+        let name = args.required("name")?;
         let known = config.projects.keys().any(|p| p.as_str() == name)
             || config.apps.keys().any(|a| a.as_str() == name);
         if !known {
@@ -26,32 +46,27 @@ impl History {
                 .collect();
             names.sort();
             names.dedup();
-            return Err(refuse("history", unknown("project or app", name, &names)));
+            return Err(unknown("history", "project or app", &name, &names));
         }
-        let count = match args.get(1) {
+        let count = match args.text("count") {
             Some(n) => match n.parse::<usize>() {
                 Ok(n) if (1..=50).contains(&n) => n,
                 _ => {
-                    return Err(refuse(
+                    return Err(invalid(
                         "history",
-                        format!("{} is not a count from 1 to 50.", crate::names::shown(n)),
+                        format!("{} is not a count from 1 to 50.", crate::names::shown(&n)),
                     ));
                 }
             },
             None => 10,
         };
-        Ok(History {
-            name: name.to_string(),
-            count,
-        })
+        Ok(History { name, count })
     }
 
-    pub fn apply(self, cx: &Context<'_>) -> Reply {
+    async fn apply(self, cx: &Context<'_>) -> Reply {
         let jobs = match cx.engine.history(&self.name, self.count) {
             Ok(jobs) => jobs,
-            Err(e) => {
-                return Reply::Refused(format!("The history cannot be read right now ({e})."));
-            }
+            Err(e) => return Reply::Refused(Refusal::HistoryUnreadable(e)),
         };
         if jobs.is_empty() {
             return Reply::Info(format!("Nothing has run for {} yet.", self.name));

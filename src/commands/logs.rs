@@ -1,7 +1,8 @@
 //! `/logs <app>`: the latest deploy log excerpt, redacted.
 
-use super::{Context, app, arity};
-use crate::chat::Reply;
+use super::access::Action;
+use super::spec::{Completion, OptionSpec, Spec};
+use super::{Args, Context, Handler, ParseError, Refusal, Reply, app};
 use crate::config::Config;
 use crate::names::AppName;
 
@@ -10,17 +11,30 @@ pub struct Logs {
     pub app: AppName,
 }
 
-impl Logs {
-    pub fn parse(args: &[&str], config: &Config) -> Result<Self, String> {
-        arity("logs", args, 1, 1)?;
+impl Handler for Logs {
+    const SPEC: Spec = Spec {
+        name: "logs",
+        usage: "/logs <app>",
+        help: "the latest deploy log excerpt",
+        options: &[OptionSpec::text(
+            "app",
+            "the app whose deploy logs to show",
+            true,
+            Completion::App(Action::Deploy),
+        )],
+    };
+
+    fn parse(args: &Args, config: &Config) -> Result<Self, ParseError> {
         Ok(Logs {
-            app: app("logs", args[0], config)?.name.clone(),
+            app: app("logs", &args.required("app")?, config)?.name.clone(),
         })
     }
 
-    pub async fn apply(self, cx: &Context<'_>) -> Reply {
+    async fn apply(self, cx: &Context<'_>) -> Reply {
         let Some(app) = cx.engine.config().apps.get(&self.app) else {
-            return Reply::Refused(format!("The app {} is no longer configured.", self.app));
+            return Reply::Refused(Refusal::NotConfigured {
+                name: self.app.to_string(),
+            });
         };
         match cx.engine.paas().deploy_logs(&app.app).await {
             Ok(Some(lines)) => {
@@ -37,10 +51,10 @@ impl Logs {
                 }
             }
             Ok(None) => Reply::Info(format!("No logs are available for {}.", self.app)),
-            Err(e) => Reply::Refused(format!(
-                "The deploy logs of {} could not be read. {e}",
-                self.app
-            )),
+            Err(error) => Reply::Refused(Refusal::LogsUnreadable {
+                app: self.app.to_string(),
+                error,
+            }),
         }
     }
 }

@@ -1,12 +1,20 @@
 //! The commands people type, one grammar for every chat adapter.
 //!
-//! One [`Command`] enum; each command's file holds its parsing and its handling
-//! (`style.md`, after mini-redis). Parsing checks everything that came from outside —
-//! names against the configuration, branches and tags against their grammars, job
-//! numbers — so a command that parses can only ask the engine for something valid.
-//! Bad input is answered with one sentence and the usage, and changes nothing.
+//! Each command is one file: its [`Spec`] (name, usage, help, options and what to
+//! suggest for them), its parse, its handling (`style.md`, after mini-redis). The list
+//! below is the only other place a command is named: it makes the [`Command`] enum,
+//! `/help`, the terminal parser and the Discord definitions. Parsing checks everything
+//! that came from outside — names against the configuration, branches and tags against
+//! their grammars, job numbers — so a command that parses can only ask the engine for
+//! something valid. Bad input is answered with one sentence and the usage, and changes
+//! nothing.
 
 pub mod access;
+pub mod args;
+mod error;
+pub mod spec;
+pub mod suggest;
+
 mod approve;
 mod build;
 mod cancel;
@@ -17,31 +25,79 @@ mod logs;
 mod reject;
 mod release;
 mod status;
-pub mod suggest;
+
+use std::future::Future;
 
 use async_trait::async_trait;
 
-use crate::chat::{Actor, ChatEvent, EventSink, Reply};
+pub use args::{Args, Value};
+pub use error::{Denied, ParseError, Refusal};
+pub use spec::{Completion, Kind, OptionSpec, Spec};
+
+use crate::chat::{Actor, ButtonAction, MessageRef};
 use crate::config::{App, Config, Project};
 use crate::engine::Engine;
+use crate::job::JobState;
+use crate::job::decisions::VoteOutcome;
 use crate::names::{AppName, JobId, ProjectName, closest, shown};
 
 /// The longest command line accepted, in bytes.
 pub const MAX_LINE: usize = 1000;
 
-/// A parsed command.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    Build(build::Build),
-    Deploy(deploy::Deploy),
-    Release(release::Release),
-    Status(status::Status),
-    History(history::History),
-    Cancel(cancel::Cancel),
-    Approve(approve::Approve),
-    Reject(reject::Reject),
-    Logs(logs::Logs),
-    Help(help::Help),
+/// What every command is: a spec, a parse from its arguments, and its handling.
+pub trait Handler: Sized {
+    const SPEC: Spec;
+    fn parse(args: &Args, config: &Config) -> Result<Self, ParseError>;
+    fn apply(self, cx: &Context<'_>) -> impl Future<Output = Reply> + Send;
+}
+
+/// The commands, in the order `/help` lists them: one line each.
+macro_rules! commands {
+    ($($variant:ident => $module:ident :: $command:ident,)*) => {
+        /// A parsed command.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub enum Command {
+            $($variant($module::$command),)*
+        }
+
+        /// Every command's spec, in `/help`'s order.
+        pub const SPECS: &[&Spec] = &[$(&<$module::$command as Handler>::SPEC,)*];
+
+        impl Command {
+            /// The command `name` from its arguments.
+            pub fn from_args(name: &str, args: &Args, config: &Config) -> Option<Result<Command, ParseError>> {
+                $(if name == <$module::$command as Handler>::SPEC.name {
+                    return Some(<$module::$command as Handler>::parse(args, config).map(Command::$variant));
+                })*
+                None
+            }
+
+            /// Carries the command out.
+            pub async fn apply(self, cx: &Context<'_>) -> Reply {
+                match self {
+                    $(Command::$variant(c) => c.apply(cx).await,)*
+                }
+            }
+        }
+    };
+}
+
+commands! {
+    Build => build::Build,
+    Deploy => deploy::Deploy,
+    Release => release::Release,
+    Status => status::Status,
+    History => history::History,
+    Cancel => cancel::Cancel,
+    Approve => approve::Approve,
+    Reject => reject::Reject,
+    Logs => logs::Logs,
+    Help => help::Help,
+}
+
+/// A command's spec by name.
+pub fn spec(name: &str) -> Option<&'static Spec> {
+    SPECS.iter().copied().find(|s| s.name == name)
 }
 
 /// Who is asking, from where, of which engine.
@@ -51,150 +107,155 @@ pub struct Context<'a> {
     pub channel: &'a str,
 }
 
-/// The command names with their usage, in the order `/help` lists them.
-pub const USAGE: [(&str, &str, &str); 10] = [
-    (
-        "build",
-        "/build <project> [branch]",
-        "run the project's pipeline; report stages, image and tag",
-    ),
-    (
-        "deploy",
-        "/deploy <app> <versionTag>",
-        "upgrade the app to that tag, after approval where needed",
-    ),
-    (
-        "release",
-        "/release <project> [branch]",
-        "build, then deploy the built tag to the project's app",
-    ),
-    ("status", "/status [#job]", "what is running, or one job"),
-    (
-        "history",
-        "/history <project|app> [n]",
-        "what ran, who asked, who approved",
-    ),
-    (
-        "cancel",
-        "/cancel <#job>",
-        "stop a build, or withdraw a queued or pending request",
-    ),
-    (
-        "approve",
-        "/approve <#job>",
-        "approve a deploy (the same as reacting ✅)",
-    ),
-    (
-        "reject",
-        "/reject <#job>",
-        "reject a deploy (the same as reacting ❌)",
-    ),
-    ("logs", "/logs <app>", "the latest deploy log excerpt"),
-    ("help", "/help", "what you may do here"),
-];
-
-/// The usage line of a command.
-pub fn usage(name: &str) -> &'static str {
-    USAGE
-        .iter()
-        .find(|(n, _, _)| *n == name)
-        .map_or("/help", |(_, u, _)| u)
+/// The answer to the person who sent an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// A job started; its progress is in its thread.
+    Started { job: JobId, text: String },
+    /// Information: status, history, logs, help.
+    Info(String),
+    /// What a vote (a command, a reaction or a button) did.
+    Vote(VoteOutcome),
+    /// A cancel was taken: the job stops at its next safe point.
+    Cancelling { job: JobId, state: JobState },
+    /// A valid command that changed nothing, and why.
+    Refused(Refusal),
+    /// Input that is not a valid command.
+    Invalid(ParseError),
 }
 
-/// The refusal for a job that could not be started.
-fn not_started(e: &crate::engine::StartError) -> Reply {
-    Reply::Refused(match e {
-        crate::engine::StartError::Stopping => {
-            "releasebot is restarting; try again in a minute.".to_string()
+impl Reply {
+    /// The one sentence (or the information) the person reads.
+    pub fn text(&self) -> String {
+        match self {
+            Reply::Started { text, .. } | Reply::Info(text) => text.clone(),
+            Reply::Vote(outcome) => crate::render::vote(outcome).1,
+            Reply::Cancelling { job, state } => crate::render::cancelling(*job, *state),
+            Reply::Refused(refusal) => refusal.sentence(),
+            Reply::Invalid(e) => match e.command().and_then(spec) {
+                Some(spec) => format!("{} Usage: {}", e.sentence(), spec.usage),
+                None => e.sentence(),
+            },
         }
-        crate::engine::StartError::NotRecorded(e) => {
-            format!("releasebot cannot record new jobs right now, so it started nothing ({e}).")
-        }
-    })
-}
+    }
 
-/// The answer to a vote.
-fn vote_reply(outcome: &crate::engine::VoteOutcome) -> Reply {
-    match crate::render::vote(outcome) {
-        (true, text) => Reply::Info(text),
-        (false, text) => Reply::Refused(text),
+    /// Whether the event changed nothing.
+    pub fn is_refusal(&self) -> bool {
+        match self {
+            Reply::Refused(_) | Reply::Invalid(_) => true,
+            Reply::Vote(outcome) => !crate::render::vote(outcome).0,
+            _ => false,
+        }
     }
 }
 
-/// A refusal with the command's usage.
-fn refuse(name: &str, why: impl std::fmt::Display) -> String {
-    format!("{why} Usage: {}", usage(name))
+/// Something that happened in chat, as an adapter delivers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChatEvent {
+    /// A command, as a line typed or as typed options.
+    Command {
+        actor: Actor,
+        channel: String,
+        input: Input,
+    },
+    /// A reaction added to or removed from a message.
+    Reaction {
+        actor: Actor,
+        target: MessageRef,
+        emoji: String,
+        added: bool,
+    },
+    /// A button pressed under a message.
+    Button {
+        actor: Actor,
+        target: MessageRef,
+        action: ButtonAction,
+    },
+}
+
+/// A command as it came from a chat platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A line such as `/build web master` (the terminal).
+    Line(String),
+    /// A command's name and its options by name (Discord's slash commands).
+    Options {
+        name: String,
+        options: Vec<(String, Value)>,
+    },
+}
+
+/// Where adapters deliver events: the bot.
+#[async_trait]
+pub trait EventSink: Send + Sync {
+    async fn handle(&self, event: ChatEvent) -> Option<Reply>;
 }
 
 impl Command {
     /// Parses one line such as `/build web master`.
-    pub fn parse(line: &str, config: &Config) -> Result<Command, String> {
+    pub fn parse(line: &str, config: &Config) -> Result<Command, ParseError> {
         let line = line.trim_end_matches(['\n', '\r']);
         if line.len() > MAX_LINE {
-            return Err(format!(
-                "That command is too long (at most {MAX_LINE} characters)."
-            ));
+            return Err(ParseError::TooLong { max: MAX_LINE });
         }
         if line.chars().any(char::is_control) {
-            return Err("Commands cannot contain control characters.".into());
+            return Err(ParseError::ControlCharacters);
         }
         let mut words = line.split_whitespace();
         let Some(first) = words.next() else {
-            return Err("Type a command, such as /build web; /help lists them all.".into());
+            return Err(ParseError::Empty);
         };
         let name = first
             .strip_prefix('/')
             .unwrap_or(first)
             .to_ascii_lowercase();
-        let args: Vec<&str> = words.collect();
-        match name.as_str() {
-            "build" => build::Build::parse(&args, config).map(Command::Build),
-            "deploy" => deploy::Deploy::parse(&args, config).map(Command::Deploy),
-            "release" => release::Release::parse(&args, config).map(Command::Release),
-            "status" => status::Status::parse(&args).map(Command::Status),
-            "history" => history::History::parse(&args, config).map(Command::History),
-            "cancel" => cancel::Cancel::parse(&args).map(Command::Cancel),
-            "approve" => approve::Approve::parse(&args).map(Command::Approve),
-            "reject" => reject::Reject::parse(&args).map(Command::Reject),
-            "logs" => logs::Logs::parse(&args, config).map(Command::Logs),
-            "help" => help::Help::parse(&args).map(Command::Help),
-            _ => {
-                let names = USAGE.iter().map(|(n, _, _)| *n);
-                let hint = match closest(&name, names).first() {
-                    Some(n) => format!(" Did you mean /{n}?"),
-                    None => String::new(),
-                };
-                Err(format!(
-                    "{} is not a command.{hint} Type /help for the commands.",
-                    shown(first)
-                ))
-            }
-        }
+        let words: Vec<&str> = words.collect();
+        let Some(spec) = spec(&name) else {
+            return Err(ParseError::UnknownCommand {
+                given: shown(first),
+                near: closest(&name, SPECS.iter().map(|s| s.name))
+                    .first()
+                    .copied(),
+            });
+        };
+        let args = Args::from_words(spec, &words)?;
+        Command::from_args(spec.name, &args, config).unwrap_or(Err(ParseError::Empty))
     }
 
-    /// Carries the command out.
-    pub async fn apply(self, cx: &Context<'_>) -> Reply {
-        match self {
-            Command::Build(c) => c.apply(cx),
-            Command::Deploy(c) => c.apply(cx),
-            Command::Release(c) => c.apply(cx),
-            Command::Status(c) => c.apply(cx),
-            Command::History(c) => c.apply(cx),
-            Command::Cancel(c) => c.apply(cx),
-            Command::Approve(c) => c.apply(cx),
-            Command::Reject(c) => c.apply(cx),
-            Command::Logs(c) => c.apply(cx).await,
-            Command::Help(c) => c.apply(cx),
+    /// The command an adapter's input stands for.
+    pub fn from_input(input: &Input, config: &Config) -> Result<Command, ParseError> {
+        match input {
+            Input::Line(line) => Command::parse(line, config),
+            Input::Options { name, options } => {
+                let Some(spec) = spec(name) else {
+                    return Err(ParseError::UnknownCommand {
+                        given: shown(name),
+                        near: None,
+                    });
+                };
+                let args = Args::from_options(spec, options)?;
+                Command::from_args(spec.name, &args, config).unwrap_or(Err(ParseError::Empty))
+            }
         }
     }
 }
 
 /// Parses and carries out one command line.
 pub async fn run(engine: &Engine, actor: &Actor, channel: &str, line: &str) -> Reply {
+    let command = Command::parse(line, engine.config());
+    carry_out(engine, actor, channel, command).await
+}
+
+async fn carry_out(
+    engine: &Engine,
+    actor: &Actor,
+    channel: &str,
+    command: Result<Command, ParseError>,
+) -> Reply {
     if engine.is_stopping() {
-        return Reply::Refused("releasebot is restarting; try again in a minute.".into());
+        return Reply::Refused(Refusal::Restarting);
     }
-    match Command::parse(line, engine.config()) {
+    match command {
         Ok(command) => {
             command
                 .apply(&Context {
@@ -204,74 +265,94 @@ pub async fn run(engine: &Engine, actor: &Actor, channel: &str, line: &str) -> R
                 })
                 .await
         }
-        Err(why) => Reply::Refused(why),
+        Err(e) => Reply::Invalid(e),
     }
 }
 
-/// Expects between `min` and `max` arguments.
-fn arity(name: &str, args: &[&str], min: usize, max: usize) -> Result<(), String> {
-    if args.len() < min {
-        return Err(refuse(name, "Something is missing."));
+#[async_trait]
+impl EventSink for Engine {
+    async fn handle(&self, event: ChatEvent) -> Option<Reply> {
+        match event {
+            ChatEvent::Command {
+                actor,
+                channel,
+                input,
+            } => {
+                let command = Command::from_input(&input, self.config());
+                Some(carry_out(self, &actor, &channel, command).await)
+            }
+            ChatEvent::Reaction {
+                actor,
+                target,
+                emoji,
+                added,
+            } => self
+                .on_reaction(&actor, &target, &emoji, added)
+                .await
+                .map(Reply::Vote),
+            ChatEvent::Button { actor, action, .. } => Some(Reply::Vote(match action {
+                ButtonAction::Approve(job) => self.vote(&actor, job, true),
+                ButtonAction::Reject(job) => self.vote(&actor, job, false),
+            })),
+        }
     }
-    if args.len() > max {
-        return Err(refuse(
-            name,
-            format!("Too many arguments (from {}).", shown(args[max])),
-        ));
-    }
-    Ok(())
 }
 
-/// A configured project, or a refusal naming the closest ones.
-fn project<'c>(name: &str, raw: &str, config: &'c Config) -> Result<&'c Project, String> {
+/// A configured project, or the refusal naming the closest ones.
+fn project<'c>(
+    command: &'static str,
+    raw: &str,
+    config: &'c Config,
+) -> Result<&'c Project, ParseError> {
     let found = ProjectName::parse(raw)
         .ok()
         .and_then(|p| config.projects.get(&p));
     found.ok_or_else(|| {
         let names: Vec<&str> = config.projects.keys().map(|p| p.as_str()).collect();
-        refuse(name, unknown("project", raw, &names))
+        unknown(command, "project", raw, &names)
     })
 }
 
-/// A configured app, or a refusal naming the closest ones.
-fn app<'c>(name: &str, raw: &str, config: &'c Config) -> Result<&'c App, String> {
+/// A configured app, or the refusal naming the closest ones.
+fn app<'c>(command: &'static str, raw: &str, config: &'c Config) -> Result<&'c App, ParseError> {
     let found = AppName::parse(raw).ok().and_then(|a| config.apps.get(&a));
     found.ok_or_else(|| {
         let names: Vec<&str> = config.apps.keys().map(|a| a.as_str()).collect();
-        refuse(name, unknown("app", raw, &names))
+        unknown(command, "app", raw, &names)
     })
 }
 
-fn unknown(kind: &str, raw: &str, names: &[&str]) -> String {
-    let near = closest(raw, names.iter().copied());
-    if names.is_empty() {
-        format!("There is no {kind} {} (none is configured).", shown(raw))
-    } else if near.is_empty() {
-        format!(
-            "There is no {kind} {}; the {kind}s are {}.",
-            shown(raw),
-            names.join(", ")
-        )
-    } else {
-        format!(
-            "There is no {kind} {}; did you mean {}?",
-            shown(raw),
-            near.join(" or ")
-        )
+fn unknown(command: &'static str, kind: &'static str, raw: &str, names: &[&str]) -> ParseError {
+    ParseError::Unknown {
+        command,
+        kind,
+        given: shown(raw),
+        near: closest(raw, names.iter().copied())
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+        all: names.iter().map(|n| n.to_string()).collect(),
+    }
+}
+
+/// A problem with a value, for the command's usage.
+fn invalid(command: &'static str, problem: impl std::fmt::Display) -> ParseError {
+    ParseError::Invalid {
+        command,
+        problem: problem.to_string(),
     }
 }
 
 /// `<project> [branch]`: a configured project and a valid branch (its default when
 /// none is named).
 fn project_and_branch<'c>(
-    name: &str,
-    args: &[&str],
+    args: &Args,
     config: &'c Config,
-) -> Result<(&'c Project, crate::names::Branch), String> {
-    arity(name, args, 1, 2)?;
-    let p = project(name, args[0], config)?;
-    let branch = match args.get(1) {
-        Some(b) => crate::names::Branch::parse(b).map_err(|e| refuse(name, e))?,
+) -> Result<(&'c Project, crate::names::Branch), ParseError> {
+    let command = args.command();
+    let p = project(command, &args.required("project")?, config)?;
+    let branch = match args.text("branch") {
+        Some(b) => crate::names::Branch::parse(&b).map_err(|e| invalid(command, e))?,
         None => p.branch.clone(),
     };
     Ok((p, branch))
@@ -283,103 +364,40 @@ fn allowed_project<'a>(
     cx: &Context<'a>,
     name: &ProjectName,
     action: access::Action,
-) -> Result<&'a Project, Reply> {
+) -> Result<&'a Project, Refusal> {
     let config = cx.engine.config();
-    let Some(project) = config.projects.get(name) else {
-        return Err(Reply::Refused(format!(
-            "The project {name} is no longer configured."
-        )));
-    };
-    access::project(config, cx.actor, cx.channel, project, action).map_err(Reply::Refused)?;
+    let project = config
+        .projects
+        .get(name)
+        .ok_or_else(|| Refusal::NotConfigured {
+            name: name.to_string(),
+        })?;
+    access::project(config, cx.actor, cx.channel, project, action).map_err(Refusal::Denied)?;
     Ok(project)
 }
 
-fn job_id(name: &str, raw: &str) -> Result<JobId, String> {
-    JobId::parse(raw).map_err(|e| refuse(name, e))
+/// The configured app that the person may run `action` on from here.
+fn allowed_app<'a>(
+    cx: &Context<'a>,
+    name: &AppName,
+    action: access::Action,
+) -> Result<&'a App, Refusal> {
+    let config = cx.engine.config();
+    let app = config
+        .apps
+        .get(name)
+        .ok_or_else(|| Refusal::NotConfigured {
+            name: name.to_string(),
+        })?;
+    access::app(config, cx.actor, cx.channel, app, action).map_err(Refusal::Denied)?;
+    Ok(app)
 }
 
-#[async_trait]
-impl EventSink for Engine {
-    async fn handle(&self, event: ChatEvent) -> Option<Reply> {
-        match event {
-            ChatEvent::Command {
-                actor,
-                channel,
-                text,
-            } => Some(run(self, &actor, &channel, &text).await),
-            ChatEvent::Reaction {
-                actor,
-                target,
-                emoji,
-                added,
-            } => self
-                .on_reaction(&actor, &target, &emoji, added)
-                .await
-                .map(|outcome| vote_reply(&outcome)),
-            ChatEvent::Button { actor, action, .. } => Some(vote_reply(&match action {
-                crate::chat::ButtonAction::Approve(job) => self.vote(&actor, job, true),
-                crate::chat::ButtonAction::Reject(job) => self.vote(&actor, job, false),
-            })),
-        }
-    }
+/// The `job` option.
+fn job_id(args: &Args) -> Result<JobId, ParseError> {
+    let raw = args.required("job")?;
+    JobId::parse(&raw).map_err(|e| invalid(args.command(), e))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(line: &str) -> Result<Command, String> {
-        Command::parse(line, &Config::demo())
-    }
-
-    #[test]
-    fn good_commands_parse() {
-        assert!(matches!(parse("/build web"), Ok(Command::Build(_))));
-        assert!(matches!(
-            parse("/build web feature/x"),
-            Ok(Command::Build(_))
-        ));
-        assert!(matches!(parse("build web"), Ok(Command::Build(_))));
-        assert!(matches!(
-            parse("/deploy web v1.2.3"),
-            Ok(Command::Deploy(_))
-        ));
-        assert!(matches!(
-            parse("/release web master"),
-            Ok(Command::Release(_))
-        ));
-        assert!(matches!(parse("/status"), Ok(Command::Status(_))));
-        assert!(matches!(parse("/status #3"), Ok(Command::Status(_))));
-        assert!(matches!(parse("/history web"), Ok(Command::History(_))));
-        assert!(matches!(parse("/cancel 3"), Ok(Command::Cancel(_))));
-        assert!(matches!(parse("/approve #3"), Ok(Command::Approve(_))));
-        assert!(matches!(parse("/reject #3"), Ok(Command::Reject(_))));
-        assert!(matches!(parse("/logs web"), Ok(Command::Logs(_))));
-        assert!(matches!(parse("/help"), Ok(Command::Help(_))));
-    }
-
-    #[test]
-    fn bad_input_is_answered_with_one_sentence_and_the_usage() {
-        let cases = [
-            ("/build", "Usage: /build"),
-            ("/build wbe", "did you mean web?"),
-            ("/build web a..b", "not a valid branch name"),
-            ("/build web master extra", "Too many arguments"),
-            ("/deploy web", "Usage: /deploy"),
-            ("/deploy web -bad", "not a valid version tag"),
-            ("/deploy nope v1", "the apps are"),
-            ("/cancel", "Usage: /cancel"),
-            ("/cancel x", "not a job number"),
-            ("/buidl web", "Did you mean /build?"),
-            ("/frobnicate", "is not a command"),
-            ("/build web\u{7}", "control characters"),
-            ("", "Type a command"),
-        ];
-        for (line, want) in cases {
-            let err = parse(line).unwrap_err();
-            assert!(err.contains(want), "{line:?} gave {err:?}");
-        }
-        let long = format!("/build web {}", "x".repeat(2000));
-        assert!(parse(&long).unwrap_err().contains("too long"));
-    }
-}
+mod tests;

@@ -1,7 +1,9 @@
 //! `/reject <#job>`: the same as reacting ❌ on the approval message.
 
-use super::{Context, arity, job_id};
-use crate::chat::Reply;
+use super::spec::{OptionSpec, Spec};
+use super::suggest::JobsFor;
+use super::{Args, Context, Handler, ParseError, Reply, job_id};
+use crate::config::Config;
 use crate::names::JobId;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -9,15 +11,19 @@ pub struct Reject {
     pub job: JobId,
 }
 
-impl Reject {
-    pub fn parse(args: &[&str]) -> Result<Self, String> {
-        arity("reject", args, 1, 1)?;
-        Ok(Reject {
-            job: job_id("reject", args[0])?,
-        })
+impl Handler for Reject {
+    const SPEC: Spec = Spec {
+        name: "reject",
+        usage: "/reject <#job>",
+        help: "reject a deploy (the same as reacting ❌)",
+        options: &[OptionSpec::job("the deploy to reject", JobsFor::Vote)],
+    };
+
+    fn parse(args: &Args, _config: &Config) -> Result<Self, ParseError> {
+        Ok(Reject { job: job_id(args)? })
     }
 
-    pub fn apply(self, cx: &Context<'_>) -> Reply {
-        super::vote_reply(&cx.engine.vote(cx.actor, self.job, false))
+    async fn apply(self, cx: &Context<'_>) -> Reply {
+        Reply::Vote(cx.engine.vote(cx.actor, self.job, false))
     }
 }

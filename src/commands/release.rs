@@ -1,8 +1,10 @@
 //! `/release <project> [branch]`: build, then deploy the built tag to the project's app.
 
 use super::access::{self, Action};
-use super::{Context, allowed_project, project_and_branch, refuse};
-use crate::chat::Reply;
+use super::spec::{Completion, OptionSpec, Spec};
+use super::{
+    Args, Context, Handler, ParseError, Refusal, Reply, allowed_project, project_and_branch,
+};
 use crate::config::Config;
 use crate::engine::Started;
 use crate::job::JobSpec;
@@ -14,17 +16,34 @@ pub struct Release {
     pub branch: Branch,
 }
 
-impl Release {
-    pub fn parse(args: &[&str], config: &Config) -> Result<Self, String> {
-        let (p, branch) = project_and_branch("release", args, config)?;
+impl Handler for Release {
+    const SPEC: Spec = Spec {
+        name: "release",
+        usage: "/release <project> [branch]",
+        help: "build, then deploy the built tag to the project's app",
+        options: &[
+            OptionSpec::text(
+                "project",
+                "the project to build and deploy",
+                true,
+                Completion::Project(Action::Release),
+            ),
+            OptionSpec::text(
+                "branch",
+                "the branch (default: the project's)",
+                false,
+                Completion::Branch,
+            ),
+        ],
+    };
+
+    fn parse(args: &Args, config: &Config) -> Result<Self, ParseError> {
+        let (p, branch) = project_and_branch(args, config)?;
         if p.deploys.is_none() {
-            return Err(refuse(
-                "release",
-                format!(
-                    "{} deploys no app (set deploys in [projects.{}]), so only /build works for it.",
-                    p.name, p.name
-                ),
-            ));
+            return Err(ParseError::NothingToDeploy {
+                command: "release",
+                project: p.name.to_string(),
+            });
         }
         Ok(Release {
             project: p.name.clone(),
@@ -32,20 +51,20 @@ impl Release {
         })
     }
 
-    pub fn apply(self, cx: &Context<'_>) -> Reply {
+    async fn apply(self, cx: &Context<'_>) -> Reply {
         let config = cx.engine.config();
         let project = match allowed_project(cx, &self.project, Action::Release) {
             Ok(project) => project,
-            Err(refusal) => return refusal,
+            Err(refusal) => return Reply::Refused(refusal),
         };
         let Some(app) = project.deploys.as_ref().and_then(|a| config.apps.get(a)) else {
-            return Reply::Refused(format!(
-                "{} deploys no app (set deploys in [projects.{}]), so only /build works for it.",
-                project.name, project.name
-            ));
+            return Reply::Invalid(ParseError::NothingToDeploy {
+                command: "release",
+                project: project.name.to_string(),
+            });
         };
-        if let Err(why) = access::app(config, cx.actor, cx.channel, app, Action::Deploy) {
-            return Reply::Refused(why);
+        if let Err(denied) = access::app(config, cx.actor, cx.channel, app, Action::Deploy) {
+            return Reply::Refused(Refusal::Denied(denied));
         }
         let spec = JobSpec::Release {
             project: self.project.clone(),
@@ -53,7 +72,7 @@ impl Release {
             app: app.name.clone(),
         };
         match cx.engine.start(cx.actor, cx.channel, spec) {
-            Err(e) => super::not_started(&e),
+            Err(e) => Reply::Refused(Refusal::NotStarted(e)),
             Ok(Started::New(job)) => Reply::Started {
                 job,
                 text: format!(

@@ -1,7 +1,9 @@
 //! `/status [#job]`: what is running, or one job in detail.
 
-use super::{Context, arity, job_id};
-use crate::chat::Reply;
+use super::spec::{Kind, OptionSpec, Spec};
+use super::suggest::JobsFor;
+use super::{Args, Context, Handler, ParseError, Refusal, Reply, invalid};
+use crate::config::Config;
 use crate::names::JobId;
 use crate::render;
 
@@ -10,15 +12,27 @@ pub struct Status {
     pub job: Option<JobId>,
 }
 
-impl Status {
-    pub fn parse(args: &[&str]) -> Result<Self, String> {
-        arity("status", args, 0, 1)?;
-        Ok(Status {
-            job: args.first().map(|a| job_id("status", a)).transpose()?,
-        })
+impl Handler for Status {
+    const SPEC: Spec = Spec {
+        name: "status",
+        usage: "/status [#job]",
+        help: "what is running, or one job",
+        options: &[OptionSpec {
+            required: false,
+            kind: Kind::Job,
+            ..OptionSpec::job("one job (default: everything running)", JobsFor::Status)
+        }],
+    };
+
+    fn parse(args: &Args, _config: &Config) -> Result<Self, ParseError> {
+        let job = args
+            .text("job")
+            .map(|raw| JobId::parse(&raw).map_err(|e| invalid("status", e)))
+            .transpose()?;
+        Ok(Status { job })
     }
 
-    pub fn apply(self, cx: &Context<'_>) -> Reply {
+    async fn apply(self, cx: &Context<'_>) -> Reply {
         match self.job {
             Some(id) => match cx.engine.job_record(id) {
                 Some(r) => {
@@ -35,7 +49,7 @@ impl Status {
                     }
                     Reply::Info(text)
                 }
-                None => Reply::Refused(format!("There is no job {id}.")),
+                None => Reply::Refused(Refusal::NoSuchJob(id)),
             },
             None => {
                 let live = cx.engine.live_jobs();

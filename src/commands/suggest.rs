@@ -61,12 +61,70 @@ pub fn projects(
     matching(names, typed)
 }
 
-/// The apps `actor` may deploy from `channel` (also the apps whose logs they may read).
-pub fn apps(config: &Config, actor: &Actor, channel: &str, typed: &str) -> Vec<Suggestion> {
+/// What to offer for `option` of a command while `typed` is being typed; `given` reads
+/// the other options already filled in.
+pub fn complete(
+    engine: &crate::engine::Engine,
+    actor: &Actor,
+    channel: &str,
+    option: &super::OptionSpec,
+    given: impl Fn(&str) -> Option<String>,
+    typed: &str,
+) -> Vec<Suggestion> {
+    use super::Completion;
+    let config = engine.config();
+    match option.completion {
+        Completion::Nothing => Vec::new(),
+        Completion::Project(action) => projects(config, actor, channel, action, typed),
+        Completion::App(action) => apps(config, actor, channel, action, typed),
+        Completion::HistoryTarget => history_targets(config, typed),
+        Completion::Branch => match given("project") {
+            Some(project) => branches(config, project.trim(), &engine.recent_jobs(), typed),
+            None => Vec::new(),
+        },
+        Completion::BuiltTag => match given("app") {
+            Some(app) => version_tags(config, app.trim(), &engine.recent_jobs(), typed),
+            None => Vec::new(),
+        },
+        Completion::DeployedTag => match given("app") {
+            Some(app) => deployed_tags(engine, app.trim(), typed),
+            None => Vec::new(),
+        },
+        Completion::Job(which) => jobs(&engine.recent_jobs(), which, typed),
+    }
+}
+
+/// Tags that recent history shows succeeded on `app`, newest first.
+pub fn deployed_tags(engine: &crate::engine::Engine, app: &str, typed: &str) -> Vec<Suggestion> {
+    let mut out: Vec<Suggestion> = Vec::new();
+    let deployed = engine.recent_jobs().into_iter().filter(|r| {
+        r.state == JobState::Succeeded && r.spec.app().is_some_and(|a| a.as_str() == app)
+    });
+    for r in deployed {
+        let Some(tag) = r.deploy_tag() else { continue };
+        if out.iter().any(|s| s.value == tag.as_str()) {
+            continue;
+        }
+        out.push(Suggestion {
+            label: format!("{tag} ({} {})", r.kind().as_str(), r.id),
+            value: tag.to_string(),
+        });
+    }
+    matching(out, typed)
+}
+
+/// The apps `actor` may run `action` on from `channel`.
+pub fn apps(
+    config: &Config,
+    actor: &Actor,
+    channel: &str,
+    action: Action,
+    typed: &str,
+) -> Vec<Suggestion> {
     let names = config
         .apps
         .values()
-        .filter(|a| access::app(config, actor, channel, a, Action::Deploy).is_ok())
+        .filter(|a| access::app(config, actor, channel, a, action).is_ok())
         .map(|a| Suggestion::plain(a.name.as_str()));
     matching(names, typed)
 }
@@ -297,8 +355,14 @@ mod tests {
             values(&projects(&c, &actor(&[]), "x", Action::Release, "")),
             ["web"]
         );
-        assert_eq!(values(&apps(&c, &actor(&[]), "x", "")), ["api"]);
-        assert_eq!(values(&apps(&c, &actor(&["deployer"]), "x", "w")), ["web"]);
+        assert_eq!(
+            values(&apps(&c, &actor(&[]), "x", Action::Deploy, "")),
+            ["api"]
+        );
+        assert_eq!(
+            values(&apps(&c, &actor(&["deployer"]), "x", Action::Deploy, "w")),
+            ["web"]
+        );
         assert_eq!(values(&history_targets(&c, "")), ["api", "web"]);
     }
 

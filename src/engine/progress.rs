@@ -154,8 +154,8 @@ async fn write(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapters::memory::MemoryChat;
     use crate::chat::ChatError;
-    use crate::chat::memory::MemoryChat;
 
     #[tokio::test(start_paused = true)]
     async fn bursts_are_coalesced_and_the_final_state_is_delivered() {

@@ -3,10 +3,13 @@
 
 use std::time::Duration;
 
-use releasebot::chat::memory::Record;
-use releasebot::chat::{APPROVE, REJECT, Reply};
+use releasebot::adapters::memory::Record;
+use releasebot::chat::{APPROVE, REJECT};
+use releasebot::commands::{Denied, Refusal, Reply};
 use releasebot::config::Config;
+use releasebot::job::decisions::VoteOutcome;
 use releasebot::job::{AuditAction, JobState};
+use releasebot::job::{VoteRefusal, VoteResult};
 use releasebot::names::{AppName, JobId, ProjectName};
 use releasebot::sim::Scenario;
 
@@ -71,7 +74,10 @@ async fn a_quorum_of_two_with_a_withdrawn_vote() {
 
     assert_eq!(
         bot.chat.react_as("bob", &approval, APPROVE).await,
-        Some(Reply::Info("Your approval of #1 counts (1 of 2).".into()))
+        Some(Reply::Vote(VoteOutcome::Voted(
+            JobId(1),
+            VoteResult::Counted { have: 1, need: 2 }
+        )))
     );
     // Edits are paced (at most 5 per 5 s in a thread): give it a moment.
     tokio::time::sleep(Duration::from_secs(6)).await;
@@ -82,9 +88,10 @@ async fn a_quorum_of_two_with_a_withdrawn_vote() {
     );
     assert_eq!(
         bot.chat.unreact_as("bob", &approval, APPROVE).await,
-        Some(Reply::Info(
-            "Your approval of #1 is withdrawn (0 of 2).".into()
-        ))
+        Some(Reply::Vote(VoteOutcome::Voted(
+            JobId(1),
+            VoteResult::Withdrawn { have: 0, need: 2 }
+        )))
     );
     bot.chat.react_as("bob", &approval, APPROVE).await;
     assert_eq!(
@@ -94,7 +101,10 @@ async fn a_quorum_of_two_with_a_withdrawn_vote() {
     );
     assert_eq!(
         bot.chat.react_as("carol", &approval, APPROVE).await,
-        Some(Reply::Info("#1 is approved; deploying.".into()))
+        Some(Reply::Vote(VoteOutcome::Voted(
+            JobId(1),
+            VoteResult::Approved
+        )))
     );
     let r = bot.finished(job).await;
     assert_eq!(r.state, JobState::Succeeded, "{}", bot.progress(job));
@@ -143,11 +153,19 @@ async fn reactions_of_people_without_the_role_change_nothing() {
     pending(&bot, job).await;
     let approval = bot.approval_ref(job);
     let reply = bot.chat.react_as("dave", &approval, APPROVE).await.unwrap();
+    assert!(
+        matches!(
+            &reply,
+            Reply::Vote(VoteOutcome::Voted(
+                _,
+                VoteResult::Refused(VoteRefusal::NotAnApprover { .. })
+            ))
+        ),
+        "{reply:?}"
+    );
     assert_eq!(
-        reply,
-        Reply::Refused(
-            "Approving deploys of web needs the role lead; your vote was not counted.".into()
-        )
+        reply.text(),
+        "Approving deploys of web needs the role lead; your vote was not counted."
     );
     // The refused reaction is removed and answered.
     assert!(
@@ -176,7 +194,10 @@ async fn requesters_cannot_approve_themselves_unless_allowed() {
     let reply = bot.say("bob", "/approve #1").await;
     assert_eq!(
         reply,
-        Reply::Refused("You requested #1, so you cannot approve it; another approver must.".into())
+        Reply::Vote(VoteOutcome::Voted(
+            JobId(1),
+            VoteResult::Refused(VoteRefusal::OwnRequest)
+        ))
     );
     assert_eq!(bot.record(job).state, JobState::AwaitingApproval);
 
@@ -185,7 +206,7 @@ async fn requesters_cannot_approve_themselves_unless_allowed() {
     pending(&bot, job).await;
     assert_eq!(
         bot.say("bob", "/approve 1").await,
-        Reply::Info("#1 is approved; deploying.".into())
+        Reply::Vote(VoteOutcome::Voted(JobId(1), VoteResult::Approved))
     );
     assert_eq!(bot.finished(job).await.state, JobState::Succeeded);
 }
@@ -246,7 +267,7 @@ async fn an_unanswered_request_expires_and_deploys_nothing() {
     assert!(audit_actions(&bot, job).contains(&(None, AuditAction::Expire)));
     assert_eq!(
         bot.say("bob", "/approve 1").await,
-        Reply::Refused("#1 has already ended (timed out).".into())
+        Reply::Vote(VoteOutcome::Ended(JobId(1), JobState::TimedOut))
     );
     assert_eq!(bot.sim.stats().total_upgrades(), 0);
 }
@@ -365,11 +386,10 @@ async fn each_command_refuses_people_without_the_role() {
         ("dave", "/approve 1", "There is no job #1."),
     ];
     for (user, line, want) in cases {
-        assert_eq!(
-            bot.say(user, line).await,
-            Reply::Refused(want.into()),
-            "{user}: {line}"
-        );
+        // The wording of each refusal, as people read it.
+        let reply = bot.say(user, line).await;
+        assert!(reply.is_refusal(), "{user}: {line}: {reply:?}");
+        assert_eq!(reply.text(), want, "{user}: {line}");
     }
     assert_eq!(bot.sim.stats().requests, 0, "nothing reached the PaaS");
 
@@ -377,9 +397,10 @@ async fn each_command_refuses_people_without_the_role() {
     let job = bot.start("alice", "/build web").await;
     assert_eq!(
         bot.say("dave", "/cancel 1").await,
-        Reply::Refused(
-            "Only alice (who asked), an approver of its app or an admin may cancel #1.".into()
-        )
+        Reply::Refused(Refusal::Denied(Denied::NotYours {
+            job: JobId(1),
+            requester: "alice".into()
+        }))
     );
     let reply = bot.say("root", "/cancel 1").await;
     assert!(reply.text().starts_with("Cancelling #1"), "{reply:?}");

@@ -284,7 +284,7 @@ async fn bad_input_is_refused_and_nothing_reaches_the_paas() {
     let cases = [
         (
             "/build",
-            "Something is missing. Usage: /build <project> [branch]",
+            "The project is missing. Usage: /build <project> [branch]",
         ),
         (
             "/build wbe",

@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use releasebot::adapters::discord::{self, DiscordBot, Settings};
 use releasebot::chat::{Chat, Message, MessageRef};
 use releasebot::clock::Clock;
 use releasebot::config::{App, Config};
-use releasebot::discord::{self, DiscordBot, Settings};
 use releasebot::engine::{Engine, EngineDeps};
 use releasebot::job::{AuditAction, JobRecord, JobState};
 use releasebot::names::{AppName, JobId, ProjectName};

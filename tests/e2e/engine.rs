@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use releasebot::chat::Reply;
+use releasebot::commands::Reply;
 use releasebot::job::JobState;
 use releasebot::paas::PaasClient;
 use releasebot::sim::{LogShape, Scenario, StageSpec};
@@ -127,7 +127,14 @@ async fn cancel_stops_a_running_build() {
     bot.wait_for(job, "building", |r| r.state == JobState::Building)
         .await;
     let reply = bot.say("alice", &format!("/cancel {}", job.0)).await;
-    assert_eq!(reply, Reply::Info("Cancelling #1 (building).".into()));
+    assert_eq!(
+        reply,
+        Reply::Cancelling {
+            job: releasebot::names::JobId(1),
+            state: JobState::Building
+        }
+    );
+    assert_eq!(reply.text(), "Cancelling #1 (building).");
     let r = bot.finished(job).await;
     assert_eq!(r.state, JobState::Cancelled);
     assert!(

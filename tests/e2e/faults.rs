@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use releasebot::chat::{ChatError, Reply};
+use releasebot::chat::ChatError;
+use releasebot::commands::Reply;
 use releasebot::job::JobState;
 use releasebot::names::JobId;
 use releasebot::sim::{Fault, InjectedFault, Route, Scenario};

@@ -61,8 +61,9 @@ pub fn fixture(name: &str) -> Vec<u8> {
 
 use std::sync::Arc;
 
-use releasebot::chat::memory::MemoryChat;
-use releasebot::chat::{EventSink, MessageRef, Reply};
+use releasebot::adapters::memory::MemoryChat;
+use releasebot::chat::MessageRef;
+use releasebot::commands::{EventSink, Reply};
 use releasebot::config::Config;
 use releasebot::engine::{Engine, EngineDeps};
 use releasebot::job::JobRecord;

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use releasebot::chat::{APPROVE, Reply};
+use releasebot::chat::APPROVE;
+use releasebot::commands::Reply;
 use releasebot::job::{AuditAction, JobState};
 use releasebot::names::JobId;
 use releasebot::sim::{Fault, InjectedFault, Route, Scenario};
@@ -94,7 +95,10 @@ async fn a_restart_during_a_pending_approval_keeps_the_request_and_its_votes() {
     // The vote completing the quorum arrives on the same approval message.
     assert_eq!(
         bot.chat.react_as("carol", &approval, APPROVE).await,
-        Some(Reply::Info("#1 is approved; deploying.".into()))
+        Some(Reply::Vote(releasebot::job::decisions::VoteOutcome::Voted(
+            JobId(1),
+            releasebot::job::VoteResult::Approved
+        )))
     );
     let r = bot.finished(job).await;
     assert_eq!(r.state, JobState::Succeeded, "{}", bot.progress(job));

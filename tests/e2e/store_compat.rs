@@ -85,9 +85,22 @@ fn every_job_of_release_0_1_0_reads_as_it_was() {
 #[tokio::test(start_paused = true)]
 async fn jobs_left_unfinished_by_release_0_1_0_resume() {
     let db = old_state_file();
+    // The fixture ages: move the pending approval's deadline to an hour from now, as
+    // if releasebot had been down for minutes rather than since the fixture was made.
+    {
+        let conn = rusqlite::Connection::open(&db.0).unwrap();
+        let in_an_hour = releasebot::clock::Clock::new().now_ms() + 3_600_000;
+        conn.execute(
+            "UPDATE approvals SET deadline_ms = ?1 WHERE job_id = 6",
+            [in_an_hour],
+        )
+        .unwrap();
+    }
     // The fixture's api app was in another simulator's state; without it configured
     // its two deploys end cleanly instead of judging a different world.
     let config = demo_config(|c| {
+        // The build of job #7 was recorded when the fixture was made.
+        c.jobs.build_timeout = Duration::from_secs(100 * 365 * 24 * 3600);
         c.apps.retain(|name, _| name.as_str() != "api");
         c.projects.retain(|name, _| name.as_str() != "api");
     });

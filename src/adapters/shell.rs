@@ -15,9 +15,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use async_trait::async_trait;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::chat::{
-    Actor, Chat, ChatError, ChatEvent, EventSink, Message, MessageRef, Reply, ThreadRef,
-};
+use crate::chat::{Actor, Chat, ChatError, Message, MessageRef, ThreadRef};
+use crate::commands::{ChatEvent, EventSink, Input, Reply};
 
 /// The channel commands typed in the terminal come from.
 pub const CHANNEL: &str = "terminal";
@@ -203,7 +202,7 @@ pub async fn read_commands(
         let event = ChatEvent::Command {
             actor: actor.clone(),
             channel: CHANNEL.to_string(),
-            text: command.to_string(),
+            input: Input::Line(command.to_string()),
         };
         if let Some(reply) = sink.handle(event).await {
             chat.print_reply(&actor, &reply);

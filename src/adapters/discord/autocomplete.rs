@@ -3,8 +3,9 @@
 
 use serenity::all::{AutocompleteChoice, CommandData};
 
-use super::commands::{self, Completion, Kind};
+use super::commands;
 use crate::chat::Actor;
+use crate::commands::Kind;
 use crate::commands::suggest::{self, Suggestion};
 use crate::engine::Engine;
 
@@ -18,33 +19,13 @@ pub fn choices(
     let Some(focused) = data.autocomplete() else {
         return Vec::new();
     };
-    let Some(spec) = commands::options(&data.name)
-        .and_then(|options| options.iter().find(|o| o.name == focused.name))
-    else {
+    let Some(option) = commands::option_spec(&data.name, focused.name) else {
         return Vec::new();
     };
-    let config = engine.config();
-    let typed = focused.value;
-    let suggestions = match spec.completion {
-        Completion::Nothing => Vec::new(),
-        Completion::Project(action) => suggest::projects(config, actor, channel, action, typed),
-        Completion::App => suggest::apps(config, actor, channel, typed),
-        Completion::HistoryTarget => suggest::history_targets(config, typed),
-        Completion::Branch => match commands::given(data, "project") {
-            Some(project) => {
-                suggest::branches(config, project.trim(), &engine.recent_jobs(), typed)
-            }
-            None => Vec::new(),
-        },
-        Completion::VersionTag => match commands::given(data, "app") {
-            Some(app) => suggest::version_tags(config, app.trim(), &engine.recent_jobs(), typed),
-            None => Vec::new(),
-        },
-        Completion::Job(which) => suggest::jobs(&engine.recent_jobs(), which, typed),
-    };
-    suggestions
+    let given = |name: &str| commands::given(data, name).map(str::to_string);
+    suggest::complete(engine, actor, channel, option, given, focused.value)
         .into_iter()
-        .filter_map(|s| choice(s, spec.kind))
+        .filter_map(|s| choice(s, option.kind))
         .collect()
 }
 
@@ -57,7 +38,7 @@ fn choice(s: Suggestion, kind: Kind) -> Option<AutocompleteChoice> {
             .parse::<i64>()
             .ok()
             .map(|n| AutocompleteChoice::new(s.label, n)),
-        Kind::Text => {
+        Kind::Text | Kind::Rest => {
             (s.value.chars().count() <= 100).then(|| AutocompleteChoice::new(s.label, s.value))
         }
     }

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{Actor, Chat, ChatError, ChatEvent, EventSink, Message, MessageRef, Reply, ThreadRef};
+use crate::chat::{Actor, ButtonAction, Chat, ChatError, Message, MessageRef, ThreadRef};
+use crate::commands::{ChatEvent, EventSink, Input, Reply};
 
 /// One thing the bot (or a user) did in the chat.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,7 +149,7 @@ impl MemoryChat {
         self.deliver(ChatEvent::Command {
             actor,
             channel: channel.to_string(),
-            text: text.to_string(),
+            input: Input::Line(text.to_string()),
         })
         .await
     }
@@ -205,7 +206,7 @@ impl MemoryChat {
     /// does nothing.
     pub async fn press(&self, user: &str, target: &MessageRef, id: &str) -> Option<Reply> {
         let actor = self.actor(user);
-        let action = super::ButtonAction::parse(id)?;
+        let action = ButtonAction::parse(id)?;
         self.deliver(ChatEvent::Button {
             actor,
             target: target.clone(),

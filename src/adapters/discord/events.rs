@@ -20,7 +20,8 @@ use serenity::all::{
 
 use super::chat::{DiscordChat, describe, fit};
 use super::{autocomplete, commands};
-use crate::chat::{APPROVE, Actor, ButtonAction, ChatEvent, EventSink, MessageRef, REJECT, Reply};
+use crate::chat::{APPROVE, Actor, ButtonAction, MessageRef, REJECT};
+use crate::commands::{ChatEvent, EventSink, Reply};
 use crate::engine::Engine;
 
 /// Turns gateway events into chat events.
@@ -105,25 +106,21 @@ impl Handler {
         if let Some(guild) = command.guild_id {
             self.chat.remember(command.channel_id, guild);
         }
-        let reply = match commands::command_line(&command.data) {
-            Ok(line) => {
-                let actor = self
-                    .actor(command.guild_id, &command.user, command.member.as_deref())
-                    .await;
-                tracing::info!(user = %actor.name, command = %line, "command");
-                self.engine
-                    .handle(ChatEvent::Command {
-                        actor,
-                        channel: command.channel_id.to_string(),
-                        text: line,
-                    })
-                    .await
-            }
-            Err(why) => Some(Reply::Refused(why)),
-        };
-        let text = reply.as_ref().map_or("Done.", Reply::text);
+        let actor = self
+            .actor(command.guild_id, &command.user, command.member.as_deref())
+            .await;
+        tracing::info!(user = %actor.name, command = %command.data.name, "command");
+        let reply = self
+            .engine
+            .handle(ChatEvent::Command {
+                actor,
+                channel: command.channel_id.to_string(),
+                input: commands::input(&command.data),
+            })
+            .await;
+        let text = reply.as_ref().map_or("Done.".to_string(), Reply::text);
         let answer = EditInteractionResponse::new()
-            .content(fit(text))
+            .content(fit(&text))
             .allowed_mentions(CreateAllowedMentions::new());
         if let Err(e) = self
             .chat
@@ -185,11 +182,12 @@ impl Handler {
             }
             None => None,
         };
-        let text = reply
-            .as_ref()
-            .map_or("That button does nothing any more.", Reply::text);
+        let text = reply.as_ref().map_or(
+            "That button does nothing any more.".to_string(),
+            Reply::text,
+        );
         let answer = EditInteractionResponse::new()
-            .content(fit(text))
+            .content(fit(&text))
             .allowed_mentions(CreateAllowedMentions::new());
         if let Err(e) = self
             .chat

@@ -1,0 +1,117 @@
+//! A command's arguments, whichever way they came: words typed in a terminal
+//! (`/build web master`) or Discord's typed options. Both become the same [`Args`],
+//! matched to the command's options by position or by name, so one parser serves both.
+
+use super::error::ParseError;
+use super::spec::{Kind, Spec};
+use crate::names::shown;
+
+/// An option's value as it came.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Text(String),
+    Number(i64),
+}
+
+/// The arguments of one command, by option name.
+#[derive(Debug, Clone)]
+pub struct Args {
+    spec: &'static Spec,
+    values: Vec<Option<Value>>,
+}
+
+impl Args {
+    /// Words typed after the command's name, taken in the order of its options; an
+    /// option that takes the rest of the line takes all the words left.
+    pub fn from_words(spec: &'static Spec, words: &[&str]) -> Result<Args, ParseError> {
+        let required = spec.options.iter().filter(|o| o.required).count();
+        if words.len() < required {
+            return Err(ParseError::Missing {
+                command: spec.name,
+                option: spec.options[words.len()].name,
+            });
+        }
+        let mut values = Vec::new();
+        let mut rest = words;
+        for option in spec.options {
+            match (option.kind, rest) {
+                (_, []) => values.push(None),
+                (Kind::Rest, words) => {
+                    values.push(Some(Value::Text(words.join(" "))));
+                    rest = &[];
+                }
+                (_, [word, tail @ ..]) => {
+                    values.push(Some(Value::Text(word.to_string())));
+                    rest = tail;
+                }
+            }
+        }
+        if let Some(extra) = rest.first() {
+            return Err(ParseError::TooMany {
+                command: spec.name,
+                from: shown(extra),
+            });
+        }
+        Ok(Args { spec, values })
+    }
+
+    /// Options given by name (Discord's typed options). Empty text counts as not given;
+    /// a value with a space where a single word is expected is refused.
+    pub fn from_options(
+        spec: &'static Spec,
+        given: &[(String, Value)],
+    ) -> Result<Args, ParseError> {
+        let mut values = Vec::new();
+        for option in spec.options {
+            let value = given
+                .iter()
+                .find(|(name, _)| name == option.name)
+                .map(|(_, v)| match v {
+                    Value::Text(s) => Value::Text(s.trim().to_string()),
+                    other => other.clone(),
+                })
+                .filter(|v| *v != Value::Text(String::new()));
+            if let (Some(Value::Text(s)), Kind::Text) = (&value, option.kind)
+                && s.chars().any(char::is_whitespace)
+            {
+                return Err(ParseError::Spaces {
+                    command: spec.name,
+                    option: option.name,
+                });
+            }
+            if value.is_none() && option.required {
+                return Err(ParseError::Missing {
+                    command: spec.name,
+                    option: option.name,
+                });
+            }
+            values.push(value);
+        }
+        Ok(Args { spec, values })
+    }
+
+    pub fn command(&self) -> &'static str {
+        self.spec.name
+    }
+
+    fn value(&self, name: &str) -> Option<&Value> {
+        let at = self.spec.options.iter().position(|o| o.name == name)?;
+        self.values.get(at)?.as_ref()
+    }
+
+    /// An option's text, if given (a number given where text was expected reads as text).
+    pub fn text(&self, name: &str) -> Option<String> {
+        self.value(name).map(|v| match v {
+            Value::Text(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+        })
+    }
+
+    /// A required option's text.
+    pub fn required(&self, name: &'static str) -> Result<String, ParseError> {
+        self.text(name).ok_or(ParseError::Missing {
+            command: self.spec.name,
+            option: name,
+        })
+    }
+}
