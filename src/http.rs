@@ -61,6 +61,28 @@ pub fn router(engine: Engine, webhook_secret: Option<String>) -> Router {
         .with_state(state)
 }
 
+/// Serves the endpoints on `listener` until `shutdown` fires; the address it listens
+/// on and the server's task.
+pub fn serve(
+    listener: tokio::net::TcpListener,
+    engine: Engine,
+    shutdown: crate::shutdown::Shutdown,
+) -> std::io::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
+    let bound = listener.local_addr()?;
+    let secret = engine.webhook_url().and_then(webhook_secret);
+    let app = router(engine, secret);
+    let task = tokio::spawn(async move {
+        let stopped = async move { shutdown.wait().await };
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(stopped)
+            .await
+        {
+            tracing::error!(error = %e, "the HTTP server stopped");
+        }
+    });
+    Ok((bound, task))
+}
+
 /// The secret at the end of a webhook URL.
 pub fn webhook_secret(url: &str) -> Option<String> {
     url.rsplit_once("/webhook/").map(|(_, s)| s.to_string())

@@ -6,10 +6,9 @@
 //! and demos.
 
 pub mod adapters;
+pub mod app;
 pub mod backoff;
-pub mod bot;
 pub mod chat;
-pub mod check;
 pub mod clock;
 pub mod commands;
 pub mod config;
@@ -21,5 +20,6 @@ pub mod names;
 pub mod paas;
 pub mod render;
 pub mod secret;
+pub mod shutdown;
 pub mod sim;
 pub mod store;

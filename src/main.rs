@@ -1,14 +1,9 @@
 //! The `releasebot` command.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use releasebot::adapters::shell::{self, ShellChat};
-use releasebot::bot::{self, StartError};
-use releasebot::clock::Clock;
-use releasebot::commands::EventSink;
+use releasebot::app::{self, App, StartError};
 use releasebot::config::Env;
-use releasebot::metrics::Metrics;
 use releasebot::secret::Secret;
 use releasebot::sim::{self, Scenario};
 
@@ -33,23 +28,23 @@ async fn main() -> ExitCode {
     let env = Env::from_process();
     init_logging(&env, args.first().map(String::as_str));
     let result = match args.first().map(String::as_str) {
-        None => run_bot(env, false).await,
-        Some("shell") if args.len() == 1 => run_bot(env, true).await,
+        None => run_bot(&env, false).await,
+        Some("shell") if args.len() == 1 => run_bot(&env, true).await,
         Some("sim") => run_sim(&args[1..]).await,
         Some("check") if args.len() == 1 => {
-            let rows = releasebot::check::run(&env).await;
-            print!("{}", releasebot::check::table(&rows));
+            let rows = app::check(&env).await;
+            print!("{}", app::check::table(&rows));
             if rows.iter().all(|r| r.ok) {
                 Ok(())
             } else {
-                Err(StartError::runtime("the check found problems"))
+                Err(StartError::Runtime("the check found problems".into()))
             }
         }
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(())
         }
-        Some(other) => Err(StartError::config(format!(
+        Some(other) => Err(StartError::Config(format!(
             "unknown command {other:?}\n{USAGE}"
         ))),
     };
@@ -57,7 +52,7 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("releasebot: {e}");
-            ExitCode::from(e.code)
+            ExitCode::from(e.code())
         }
     }
 }
@@ -81,84 +76,9 @@ fn init_logging(env: &Env, command: Option<&str>) {
     }
 }
 
-async fn run_bot(env: Env, force_shell: bool) -> Result<(), StartError> {
-    let (mut config, demo) = bot::load_config(&env)?;
-    let discord = match force_shell {
-        true => None,
-        false => releasebot::adapters::discord::Settings::from_env(&env)?,
-    };
-    let store = bot::open_store(&env)?;
-    let clock = Clock::new();
-    let metrics = Arc::new(Metrics::default());
-    let paas = bot::connect_paas(&env, &config, clock, metrics.clone()).await?;
-    if paas.sim.is_some() {
-        bot::scale_to_simulator(&mut config);
-    }
-    if let Some(settings) = discord {
-        let runtime = releasebot::adapters::discord::Runtime {
-            env: &env,
-            config,
-            paas: &paas,
-            clock,
-            store,
-            metrics,
-        };
-        return releasebot::adapters::discord::run(settings, runtime).await;
-    }
-    let user = std::env::var("USER")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| "you".into());
-    let chat = Arc::new(ShellChat::new());
-    let users = config.shell_users.clone();
-    let source = if demo {
-        "the demo configuration".to_string()
-    } else {
-        config.source.clone()
-    };
-    let engine = bot::engine(config, &paas, &env, chat.clone(), clock, store, metrics)?;
-    engine.set_chat_connected(true);
-    let http = bot::serve_http(&env, &engine).await;
-    let http = match http {
-        Ok(addr) => format!(", HTTP on {addr}"),
-        Err(e) => {
-            eprintln!("releasebot: {e}; /healthz, /readyz, /metrics and the webhook are off");
-            String::new()
-        }
-    };
-    eprintln!(
-        "releasebot {}: terminal chat as {user}, {source}, {}{http}. Type /help.",
-        env!("CARGO_PKG_VERSION"),
-        paas.description
-    );
-    let resumed = engine
-        .resume()
-        .map_err(|e| StartError::runtime(e.to_string()))?;
-    if resumed > 0 {
-        chat.print_note(&format!(
-            "resuming {resumed} unfinished job{}",
-            if resumed == 1 { "" } else { "s" }
-        ));
-    }
-    let sink: &dyn EventSink = &engine;
-    tokio::select! {
-        _ = async {
-            shell::read_commands(&chat, sink, &user, &users).await;
-            // End of input: let every job finish, or reach a point where only a person can help.
-            engine.wait_idle().await;
-            for job in engine.live_jobs() {
-                chat.print_note(&format!(
-                    "{} is waiting for approval; it stays pending and resumes when releasebot starts again.",
-                    job.id
-                ));
-            }
-        } => {}
-        signal = bot::stop_signal() => {
-            chat.print_note(&format!("{signal}: stopping; unfinished jobs resume at the next start"));
-            engine.shutdown(std::time::Duration::from_secs(5)).await;
-        }
-    }
-    Ok(())
+/// `releasebot` and `releasebot shell`: the bot until its input ends, SIGTERM or Ctrl-C.
+async fn run_bot(env: &Env, shell: bool) -> Result<(), StartError> {
+    App::build(env, shell).await?.run_until_stopped().await
 }
 
 async fn run_sim(args: &[String]) -> Result<(), StartError> {
@@ -171,24 +91,24 @@ async fn run_sim(args: &[String]) -> Result<(), StartError> {
         let mut value = || {
             it.next()
                 .cloned()
-                .ok_or_else(|| StartError::config(format!("{arg} needs a value")))
+                .ok_or_else(|| StartError::Config(format!("{arg} needs a value")))
         };
         match arg.as_str() {
             "--listen" => listen = value()?,
             "--token" => token = value()?,
             "--scenario" => {
                 scenario = Scenario::from_file(std::path::Path::new(&value()?))
-                    .map_err(StartError::config)?
+                    .map_err(StartError::Config)?
             }
             "--speed" => {
                 let v = value()?;
                 speed =
                     Some(v.parse::<f64>().map_err(|_| {
-                        StartError::config(format!("--speed {v:?} is not a number"))
+                        StartError::Config(format!("--speed {v:?} is not a number"))
                     })?);
             }
             other => {
-                return Err(StartError::config(format!(
+                return Err(StartError::Config(format!(
                     "unknown option {other:?}\n{USAGE}"
                 )));
             }
@@ -197,18 +117,18 @@ async fn run_sim(args: &[String]) -> Result<(), StartError> {
     if let Some(speed) = speed {
         scenario.speed = speed;
     }
-    scenario.validate().map_err(StartError::config)?;
+    scenario.validate().map_err(StartError::Config)?;
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
-        .map_err(|e| StartError::runtime(format!("cannot listen on {listen}: {e}")))?;
+        .map_err(|e| StartError::Runtime(format!("cannot listen on {listen}: {e}")))?;
     let handle = sim::start(listener, Secret::new(token), scenario)
-        .map_err(|e| StartError::runtime(e.to_string()))?;
+        .map_err(|e| StartError::Runtime(e.to_string()))?;
     println!(
         "PaaS simulator serving on http://{} (Ctrl-C stops it)",
         handle.addr()
     );
     tokio::signal::ctrl_c()
         .await
-        .map_err(|e| StartError::runtime(e.to_string()))?;
+        .map_err(|e| StartError::Runtime(e.to_string()))?;
     Ok(())
 }

@@ -89,6 +89,7 @@ pub struct MemoryChat {
     state: Mutex<State>,
     start: tokio::time::Instant,
     sink: RwLock<Option<Weak<dyn EventSink>>>,
+    connected: tokio::sync::Notify,
 }
 
 impl Default for MemoryChat {
@@ -97,6 +98,7 @@ impl Default for MemoryChat {
             state: Mutex::new(State::default()),
             start: tokio::time::Instant::now(),
             sink: RwLock::new(None),
+            connected: tokio::sync::Notify::new(),
         }
     }
 }
@@ -117,6 +119,7 @@ impl MemoryChat {
     /// Delivers events to `sink` (held weakly: the bot owns the chat, not the reverse).
     pub fn connect(&self, sink: Weak<dyn EventSink>) {
         *self.sink.write().unwrap_or_else(|e| e.into_inner()) = Some(sink);
+        self.connected.notify_waiters();
     }
 
     /// Adds a user with roles (or replaces their roles).
@@ -134,13 +137,27 @@ impl MemoryChat {
     }
 
     async fn deliver(&self, event: ChatEvent) -> Option<Reply> {
-        let sink = self
-            .sink
+        // The bot connects as it starts (and again after a restart): what a test says
+        // in between waits for it.
+        let connected = self.connected.notified();
+        tokio::pin!(connected);
+        connected.as_mut().enable();
+        let sink = match self.sink() {
+            Some(sink) => sink,
+            None => {
+                let _ = tokio::time::timeout(Duration::from_secs(60), connected).await;
+                self.sink()?
+            }
+        };
+        sink.handle(event).await
+    }
+
+    fn sink(&self) -> Option<Arc<dyn EventSink>> {
+        self.sink
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .as_ref()
-            .and_then(Weak::upgrade)?;
-        sink.handle(event).await
+            .and_then(Weak::upgrade)
     }
 
     /// `user` types `text` in `channel`.
@@ -432,5 +449,46 @@ impl Chat for MemoryChat {
             why: why.to_string(),
         });
         Ok(())
+    }
+}
+
+/// The in-memory chat as an adapter, for tests and benchmarks that assemble the whole
+/// application: events come from the test (`say`, `react_as`, `press`).
+pub struct MemoryAdapter(pub Arc<MemoryChat>, Option<Arc<dyn EventSink>>);
+
+impl MemoryAdapter {
+    pub fn new(chat: Arc<MemoryChat>) -> Self {
+        MemoryAdapter(chat, None)
+    }
+}
+
+#[async_trait]
+impl super::Adapter for MemoryAdapter {
+    fn describe(&self) -> String {
+        "in-memory chat".into()
+    }
+
+    fn chat(&self) -> Arc<dyn Chat> {
+        self.0.clone()
+    }
+
+    async fn connect(&mut self, sink: Arc<dyn EventSink>) -> Result<(), super::AdapterError> {
+        self.0.connect(Arc::downgrade(&sink));
+        self.1 = Some(sink);
+        Ok(())
+    }
+
+    async fn run(
+        self: Box<Self>,
+        engine: crate::engine::Engine,
+        shutdown: crate::shutdown::Shutdown,
+    ) -> Result<super::Ended, super::AdapterError> {
+        engine.set_chat_connected(true);
+        shutdown.wait().await;
+        Ok(super::Ended::Stopped)
+    }
+
+    async fn check(&self) -> Vec<super::Row> {
+        vec![super::Row::ok("chat", "in-memory")]
     }
 }

@@ -9,14 +9,17 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{IsTerminal, Write};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
+use super::{Adapter, AdapterError, Ended, Row};
 use crate::chat::{Actor, Chat, ChatError, Message, MessageRef, ThreadRef};
 use crate::commands::{ChatEvent, EventSink, Input, Reply};
+use crate::engine::Engine;
+use crate::shutdown::Shutdown;
 
 /// The channel commands typed in the terminal come from.
 pub const CHANNEL: &str = "terminal";
@@ -112,6 +115,10 @@ impl Chat for ShellChat {
         crate::chat::paced::Limits::unlimited()
     }
 
+    fn note(&self, note: &str) {
+        self.print_note(note);
+    }
+
     async fn open_thread(
         &self,
         channel: &str,
@@ -156,6 +163,77 @@ impl Chat for ShellChat {
     }
 }
 
+/// releasebot in this terminal: commands from standard input as `user` (or `@name`),
+/// everything the bot posts printed to standard output.
+pub struct ShellAdapter {
+    chat: Arc<ShellChat>,
+    sink: Option<Arc<dyn EventSink>>,
+    user: String,
+    users: BTreeMap<String, Vec<String>>,
+}
+
+impl ShellAdapter {
+    /// Commands typed as `user` by default; `users` gives each name its roles.
+    pub fn new(user: &str, users: BTreeMap<String, Vec<String>>) -> Self {
+        ShellAdapter {
+            chat: Arc::new(ShellChat::new()),
+            sink: None,
+            user: user.to_string(),
+            users,
+        }
+    }
+}
+
+#[async_trait]
+impl Adapter for ShellAdapter {
+    fn describe(&self) -> String {
+        format!("terminal chat as {}", self.user)
+    }
+
+    fn chat(&self) -> Arc<dyn Chat> {
+        self.chat.clone()
+    }
+
+    async fn connect(&mut self, sink: Arc<dyn EventSink>) -> Result<(), AdapterError> {
+        self.sink = Some(sink);
+        Ok(())
+    }
+
+    /// Reads commands until the input ends, then lets every job finish or reach a
+    /// point where only a person can help.
+    async fn run(
+        self: Box<Self>,
+        engine: Engine,
+        shutdown: Shutdown,
+    ) -> Result<Ended, AdapterError> {
+        let Some(sink) = self.sink.clone() else {
+            return Ok(Ended::Stopped);
+        };
+        engine.set_chat_connected(true);
+        let input = async {
+            read_commands(&self.chat, sink.as_ref(), &self.user, &self.users).await;
+            engine.wait_idle().await;
+            for job in engine.live_jobs() {
+                self.chat.print_note(&format!(
+                    "{} is waiting for approval; it stays pending and resumes when releasebot starts again.",
+                    job.id
+                ));
+            }
+        };
+        tokio::select! {
+            _ = input => Ok(Ended::InputEnded),
+            _ = shutdown.wait() => Ok(Ended::Stopped),
+        }
+    }
+
+    async fn check(&self) -> Vec<Row> {
+        vec![Row::ok(
+            "chat",
+            "DISCORD_TOKEN is not set: the terminal adapter runs",
+        )]
+    }
+}
+
 /// Splits `@bob /approve 3` into the user and the command.
 pub fn split_user<'a>(line: &'a str, default_user: &'a str) -> (&'a str, &'a str) {
     let line = line.trim();
@@ -169,7 +247,7 @@ pub fn split_user<'a>(line: &'a str, default_user: &'a str) -> (&'a str, &'a str
 }
 
 /// Reads commands from stdin until it ends, handing each to `sink` as `user`.
-pub async fn read_commands(
+async fn read_commands(
     chat: &ShellChat,
     sink: &dyn EventSink,
     default_user: &str,

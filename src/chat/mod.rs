@@ -179,6 +179,12 @@ pub trait Chat: Send + Sync {
         Style::default()
     }
 
+    /// A remark from releasebot itself to whoever runs it ("resuming 2 unfinished
+    /// jobs"): the terminal prints it; elsewhere it is only logged.
+    fn note(&self, note: &str) {
+        tracing::info!("{note}");
+    }
+
     /// Posts `summary` in `channel` and opens a thread named `title` on it.
     async fn open_thread(
         &self,

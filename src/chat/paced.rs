@@ -148,6 +148,14 @@ impl PacedChat {
 
 #[async_trait]
 impl Chat for PacedChat {
+    fn style(&self) -> super::Style {
+        self.inner.style()
+    }
+
+    fn note(&self, note: &str) {
+        self.inner.note(note);
+    }
+
     async fn open_thread(
         &self,
         channel: &str,

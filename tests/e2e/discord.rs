@@ -11,11 +11,12 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use releasebot::adapters::discord::{self, DiscordBot, Settings};
+use releasebot::adapters::Adapter;
+use releasebot::adapters::discord::{DiscordAdapter, Settings};
+use releasebot::app::{App as Application, HttpSettings, Paas, Parts, Running};
 use releasebot::chat::{Chat, Message, MessageRef};
 use releasebot::clock::Clock;
 use releasebot::config::{App, Config};
-use releasebot::engine::{Engine, EngineDeps};
 use releasebot::job::{AuditAction, JobRecord, JobState};
 use releasebot::names::{AppName, JobId, ProjectName};
 use releasebot::sim::{Scenario, SimHandle};
@@ -28,7 +29,7 @@ use crate::helpers::{client, demo_config, spawn_sim};
 struct OnDiscord {
     fake: FakeDiscord,
     sim: SimHandle,
-    bot: DiscordBot,
+    bot: Running,
     /// The slash commands the bot registered.
     commands: Vec<Value>,
 }
@@ -53,7 +54,7 @@ async fn start_bot(
     settings: Settings,
     change: impl FnOnce(&mut Config),
     keep_chat: impl FnOnce(Arc<dyn Chat>),
-) -> (SimHandle, DiscordBot) {
+) -> (SimHandle, Running) {
     let sim = spawn_sim(Scenario::demo()).await;
     let config = demo_config(|c| {
         c.jobs.poll_interval = Duration::from_millis(20);
@@ -63,21 +64,25 @@ async fn start_bot(
         c.jobs.logs_window = Duration::from_millis(200);
         change(c);
     });
-    let paas = client(&sim);
-    let bot = discord::start(settings, |chat| {
-        keep_chat(chat.clone());
-        Engine::new(EngineDeps {
-            config: Arc::new(config),
-            paas,
-            chat,
-            clock: Clock::new(),
-            secrets: Vec::new(),
-            store: Arc::new(releasebot::store::Store::open_in_memory().expect("a store")),
-            metrics: Arc::default(),
-            webhook_url: None,
-        })
-        .map_err(|e| releasebot::bot::StartError::runtime(e.to_string()))
+    let adapter = DiscordAdapter::new(settings);
+    keep_chat(adapter.chat());
+    let bot = Application::assemble(Parts {
+        config,
+        source: "the test configuration".into(),
+        adapter: Box::new(adapter),
+        paas: Paas::external(
+            client(&sim),
+            releasebot::secret::Secret::new(crate::helpers::TOKEN),
+        ),
+        store: Arc::new(releasebot::store::Store::open_in_memory().expect("a store")),
+        clock: Clock::new(),
+        metrics: Arc::default(),
+        secrets: Vec::new(),
+        webhook_url: None,
+        http: HttpSettings::Off,
     })
+    .expect("the bot assembles")
+    .start()
     .await
     .expect("the bot connects to the fake Discord");
     (sim, bot)
@@ -935,7 +940,7 @@ async fn a_malformed_discord_token_is_refused_before_anything_starts() {
 #[tokio::test]
 async fn check_confirms_the_token_and_the_server() {
     let fake = FakeDiscord::start().await;
-    let rows = discord::check(&fake.settings()).await;
+    let rows = DiscordAdapter::new(fake.settings()).check().await;
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert!(rows.iter().all(|r| r.ok), "{rows:?}");
     assert!(

@@ -61,11 +61,12 @@ pub fn fixture(name: &str) -> Vec<u8> {
 
 use std::sync::Arc;
 
-use releasebot::adapters::memory::MemoryChat;
+use releasebot::adapters::memory::{MemoryAdapter, MemoryChat};
+use releasebot::app::{App, HttpSettings, Paas, Parts, Running};
 use releasebot::chat::MessageRef;
-use releasebot::commands::{EventSink, Reply};
+use releasebot::commands::Reply;
 use releasebot::config::Config;
-use releasebot::engine::{Engine, EngineDeps};
+use releasebot::engine::Engine;
 use releasebot::job::JobRecord;
 use releasebot::metrics::Metrics;
 use releasebot::names::JobId;
@@ -75,19 +76,19 @@ use releasebot::store::Store;
 pub const CHANNEL: &str = "releases";
 
 /// The bot on the in-memory chat and the simulator, with a cast of users:
-/// alice (developer), bob and carol (lead), dave (no role), root (admin).
+/// alice (developer), bob and carol (lead), dave (no role), root (admin). It is the
+/// application as `main` assembles it, with the in-memory chat as its adapter.
 pub struct TestBot {
     pub sim: SimHandle,
     pub chat: Arc<MemoryChat>,
     pub engine: Engine,
+    running: Running,
     config: Config,
     /// One clock across restarts, as one machine has.
     clock: Clock,
     webhook_url: Option<String>,
     /// Where the bot's HTTP surface listens.
     pub http_addr: std::net::SocketAddr,
-    _http: AbortOnDrop,
-    _sink: Arc<dyn EventSink>,
 }
 
 /// The demo configuration, changed by `change`.
@@ -117,9 +118,6 @@ pub async fn spawn_bot_with(
     store: Arc<Store>,
     webhook: bool,
 ) -> TestBot {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let http_addr = listener.local_addr().unwrap();
-    let webhook_url = webhook.then(|| format!("http://{http_addr}/webhook/{WEBHOOK_SECRET}"));
     let sim = spawn_sim(scenario).await;
     let chat = MemoryChat::new();
     for (user, roles) in [
@@ -132,71 +130,60 @@ pub async fn spawn_bot_with(
         chat.add_user(user, roles);
     }
     let clock = Clock::new();
-    let (engine, sink) = connect_engine(
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let http_addr = listener.local_addr().unwrap();
+    let webhook_url = webhook.then(|| format!("http://{http_addr}/webhook/{WEBHOOK_SECRET}"));
+    let running = start_app(
         &sim,
         &chat,
         config.clone(),
         store,
         clock,
         webhook_url.clone(),
-    );
-    engine.set_chat_connected(true);
-    let router = releasebot::http::router(
-        engine.clone(),
-        webhook_url
-            .as_deref()
-            .and_then(releasebot::http::webhook_secret),
-    );
-    let http = tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
+        HttpSettings::Bound(listener),
+    )
+    .await;
     TestBot {
         sim,
         chat,
-        engine,
+        engine: running.engine().clone(),
+        running,
         config,
         clock,
         webhook_url,
         http_addr,
-        _http: AbortOnDrop(http),
-        _sink: sink,
     }
 }
 
-/// Aborts a task when dropped.
-pub struct AbortOnDrop(pub tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-fn connect_engine(
+/// The application on the in-memory chat and the simulator, started.
+async fn start_app(
     sim: &SimHandle,
     chat: &Arc<MemoryChat>,
     config: Config,
     store: Arc<Store>,
     clock: Clock,
     webhook_url: Option<String>,
-) -> (Engine, Arc<dyn EventSink>) {
+    http: HttpSettings,
+) -> Running {
     let metrics = Arc::new(Metrics::default());
     let observer = metrics.clone();
     let paas = client(sim).with_observer(Arc::new(move |r| observer.paas_request(r)));
-    let engine = Engine::new(EngineDeps {
-        config: Arc::new(config),
-        paas,
-        chat: chat.clone(),
-        clock,
-        secrets: vec![Secret::new(TOKEN)],
+    App::assemble(Parts {
+        config,
+        source: "the test configuration".into(),
+        adapter: Box::new(MemoryAdapter::new(chat.clone())),
+        paas: Paas::external(paas, Secret::new(TOKEN)),
         store,
+        clock,
         metrics,
+        secrets: vec![Secret::new(TOKEN)],
         webhook_url,
+        http,
     })
-    .expect("the engine starts");
-    let sink: Arc<dyn EventSink> = Arc::new(engine.clone());
-    chat.connect(Arc::downgrade(&sink));
-    (engine, sink)
+    .expect("the bot assembles")
+    .start()
+    .await
+    .expect("the bot starts")
 }
 
 /// A state file under the temp dir, removed (with its WAL) when dropped.
@@ -227,20 +214,22 @@ impl Drop for TempDb {
 impl TestBot {
     /// Stops the bot where it stands, as a crash would, and starts a new one on
     /// `store` (the same file), with the same chat and PaaS. Returns how many resumed.
-    pub fn restart(&mut self, store: impl FnOnce() -> Arc<Store>) -> usize {
-        self.engine.halt();
-        let (engine, sink) = connect_engine(
+    pub async fn restart(&mut self, store: impl FnOnce() -> Arc<Store>) -> usize {
+        self.running.halt();
+        let store = store();
+        let running = start_app(
             &self.sim,
             &self.chat,
             self.config.clone(),
-            store(),
+            store,
             self.clock,
             self.webhook_url.clone(),
-        );
-        engine.set_chat_connected(true);
-        self.engine = engine;
-        self._sink = sink;
-        self.engine.resume().expect("the jobs resume")
+            HttpSettings::Off,
+        )
+        .await;
+        self.engine = running.engine().clone();
+        self.running = running;
+        self.running.resumed()
     }
 
     /// `user` types `text` in the releases channel.

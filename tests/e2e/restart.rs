@@ -37,7 +37,7 @@ async fn a_restart_during_a_build_keeps_following_it_in_the_same_message() {
     let message = bot.progress_ref(job);
     tokio::time::sleep(Duration::from_secs(20)).await;
 
-    assert_eq!(bot.restart(|| db.open()), 1);
+    assert_eq!(bot.restart(|| db.open()).await, 1);
     let r = bot.finished(job).await;
     assert_eq!(r.state, JobState::Succeeded);
     assert_eq!(bot.progress_ref(job), message, "the same message");
@@ -81,7 +81,7 @@ async fn a_restart_during_a_pending_approval_keeps_the_request_and_its_votes() {
     bot.chat.react_as("bob", &approval, APPROVE).await;
     tokio::time::sleep(Duration::from_secs(30)).await;
 
-    bot.restart(|| db.open());
+    bot.restart(|| db.open()).await;
     let r = bot
         .wait_for(job, "waiting again", |r| {
             r.state == JobState::AwaitingApproval
@@ -124,7 +124,7 @@ async fn an_approval_deadline_runs_on_through_a_restart() {
         .await;
     let deadline = bot.record(job).approval.unwrap().deadline_ms;
     tokio::time::sleep(Duration::from_secs(400)).await;
-    bot.restart(|| db.open());
+    bot.restart(|| db.open()).await;
     let r = bot.finished(job).await;
     assert_eq!(r.state, JobState::TimedOut);
     assert_eq!(
@@ -150,7 +150,7 @@ async fn a_restart_during_a_deploy_follows_the_rollout_without_upgrading_again()
     })
     .await;
     let message = bot.progress_ref(job);
-    bot.restart(|| db.open());
+    bot.restart(|| db.open()).await;
     let r = bot.finished(job).await;
     assert_eq!(r.state, JobState::Succeeded, "{}", bot.progress(job));
     assert_eq!(bot.progress_ref(job), message);
@@ -180,7 +180,7 @@ async fn deploys_queued_behind_one_keep_their_order_through_a_restart() {
         r.queue.and_then(|q| q.behind) == Some(second)
     })
     .await;
-    bot.restart(|| db.open());
+    bot.restart(|| db.open()).await;
     for job in [first, second, third] {
         assert_eq!(bot.finished(job).await.state, JobState::Succeeded);
     }
@@ -225,7 +225,7 @@ async fn a_crash_after_the_run_request_left_adopts_the_build_it_started() {
         "the crash comes before the answer"
     );
 
-    bot.restart(|| db.open());
+    bot.restart(|| db.open()).await;
     let r = bot.finished(job).await;
     assert_eq!(r.state, JobState::Succeeded, "{}", bot.progress(job));
     assert_eq!(
@@ -261,7 +261,7 @@ async fn a_crash_before_the_run_request_left_runs_it_once() {
     })
     .await;
     assert_eq!(bot.sim.stats().total_runs(), 0);
-    bot.restart(|| db.open());
+    bot.restart(|| db.open()).await;
     let r = bot.finished(job).await;
     assert_eq!(r.state, JobState::Succeeded, "{}", bot.progress(job));
     assert_eq!(bot.sim.stats().total_runs(), 1);
@@ -387,7 +387,7 @@ async fn jobs_finished_before_a_restart_are_still_suggested_and_shown() {
     let mut bot = spawn_bot_on(Scenario::demo(), demo_config(|_| {}), db.open()).await;
     let job = bot.start("alice", "/build web").await;
     let tag = bot.finished(job).await.build.unwrap().tag.unwrap();
-    assert_eq!(bot.restart(|| db.open()), 0);
+    assert_eq!(bot.restart(|| db.open()).await, 0);
     // Read once at start, so autocomplete and /status need no store read.
     let recent = bot.engine.recent_jobs();
     assert_eq!(recent.len(), 1);

@@ -104,7 +104,9 @@ async fn jobs_left_unfinished_by_release_0_1_0_resume() {
         c.apps.retain(|name, _| name.as_str() != "api");
         c.projects.retain(|name, _| name.as_str() != "api");
     });
-    let mut bot = spawn_bot_on(Scenario::demo(), config, db.open()).await;
+    // The bot starts on an empty store; the old state file comes with the restart.
+    let empty = std::sync::Arc::new(releasebot::store::Store::open_in_memory().unwrap());
+    let mut bot = spawn_bot_on(Scenario::demo(), config, empty).await;
     // The worker build of job #7 was run 1 of its pipeline: this simulator runs it too.
     let worker = PipelineRef::new(
         ProjectRef::parse("c-64wdm:p-7hw3c").unwrap(),
@@ -114,7 +116,11 @@ async fn jobs_left_unfinished_by_release_0_1_0_resume() {
         .run_pipeline(&worker, "master", None, None)
         .await
         .unwrap();
-    assert_eq!(bot.restart(|| db.open()), 4, "#6, #7, #8 and #9 resume");
+    assert_eq!(
+        bot.restart(|| db.open()).await,
+        4,
+        "#6, #7, #8 and #9 resume"
+    );
 
     // The release waiting for its second vote gets it and deploys, building nothing.
     bot.wait_for(JobId(6), "awaiting approval", |r| {

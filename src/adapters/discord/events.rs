@@ -27,6 +27,7 @@ use crate::engine::Engine;
 /// Turns gateway events into chat events.
 pub(super) struct Handler {
     engine: Engine,
+    sink: Arc<dyn EventSink>,
     chat: Arc<DiscordChat>,
     guild: Option<GuildId>,
     /// The bot's own user id, from READY: its own reactions are not votes.
@@ -37,9 +38,15 @@ pub(super) struct Handler {
 }
 
 impl Handler {
-    pub(super) fn new(engine: Engine, chat: Arc<DiscordChat>, guild: Option<GuildId>) -> Self {
+    pub(super) fn new(
+        engine: Engine,
+        sink: Arc<dyn EventSink>,
+        chat: Arc<DiscordChat>,
+        guild: Option<GuildId>,
+    ) -> Self {
         Handler {
             engine,
+            sink,
             chat,
             guild,
             me: AtomicU64::new(0),
@@ -111,7 +118,7 @@ impl Handler {
             .await;
         tracing::info!(user = %actor.name, command = %command.data.name, "command");
         let reply = self
-            .engine
+            .sink
             .handle(ChatEvent::Command {
                 actor,
                 channel: command.channel_id.to_string(),
@@ -169,7 +176,7 @@ impl Handler {
             .await;
         let reply = match ButtonAction::parse(&press.data.custom_id) {
             Some(action) => {
-                self.engine
+                self.sink
                     .handle(ChatEvent::Button {
                         actor,
                         target: MessageRef {
@@ -253,7 +260,7 @@ impl Handler {
         }
         let actor = self.reactor(ctx, &reaction, user, added).await;
         let reply = self
-            .engine
+            .sink
             .handle(ChatEvent::Reaction {
                 actor,
                 target: MessageRef {

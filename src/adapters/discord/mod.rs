@@ -21,17 +21,16 @@ use std::time::Duration;
 
 use serenity::all::{
     ClientBuilder, CreateAllowedMentions, GatewayIntents, GuildId, HttpBuilder, Permissions,
-    ShardManager,
 };
-use tokio::task::JoinHandle;
 
-use crate::bot::{Paas, StartError};
+use super::{Adapter, AdapterError, Ended, Row};
 use crate::chat::Chat;
 use crate::chat::paced::Limits;
-use crate::clock::Clock;
-use crate::config::{Config, Env};
+use crate::commands::EventSink;
+use crate::config::Env;
 use crate::engine::Engine;
 use crate::secret::Secret;
+use crate::shutdown::Shutdown;
 pub use chat::DiscordChat;
 
 /// The gateway intents releasebot asks for: reactions on guild messages, for votes.
@@ -75,13 +74,13 @@ impl Settings {
 
     /// The settings from `DISCORD_TOKEN`, `DISCORD_GUILD_ID` and `DISCORD_PROXY_URL`;
     /// `None` without a token.
-    pub fn from_env(env: &Env) -> Result<Option<Settings>, StartError> {
+    pub fn from_env(env: &Env) -> Result<Option<Settings>, AdapterError> {
         let Some(token) = env.discord_token.clone() else {
             return Ok(None);
         };
         if serenity::utils::validate_token(token.expose()).is_err() {
-            return Err(StartError::config(
-                "DISCORD_TOKEN does not look like a bot token: copy it from the Bot page of your application in the Discord developer portal.",
+            return Err(AdapterError::Config(
+                "DISCORD_TOKEN does not look like a bot token: copy it from the Bot page of your application in the Discord developer portal.".into(),
             ));
         }
         let mut settings = Settings::new(token);
@@ -105,9 +104,9 @@ impl std::fmt::Debug for Settings {
     }
 }
 
-fn parse_guild(raw: &str) -> Result<GuildId, StartError> {
+fn parse_guild(raw: &str) -> Result<GuildId, AdapterError> {
     chat::snowflake(raw.trim()).map(GuildId::new).ok_or_else(|| {
-        StartError::config(format!(
+        AdapterError::Config(format!(
             "DISCORD_GUILD_ID {} is not a server id: turn on Developer Mode in Discord, right-click the server and copy its id (a number).",
             crate::names::shown(raw)
         ))
@@ -115,7 +114,7 @@ fn parse_guild(raw: &str) -> Result<GuildId, StartError> {
 }
 
 /// `http://host:port`, as serenity puts it in place of `https://discord.com`.
-fn parse_proxy(raw: &str) -> Result<String, StartError> {
+fn parse_proxy(raw: &str) -> Result<String, AdapterError> {
     let trimmed = raw.trim().trim_end_matches('/');
     let ok = reqwest::Url::parse(trimmed).is_ok_and(|u| {
         matches!(u.scheme(), "http" | "https")
@@ -127,57 +126,177 @@ fn parse_proxy(raw: &str) -> Result<String, StartError> {
     if ok {
         Ok(trimmed.to_string())
     } else {
-        Err(StartError::config(format!(
+        Err(AdapterError::Config(format!(
             "DISCORD_PROXY_URL {} is not a proxy address such as http://127.0.0.1:3000 (scheme, host and port only).",
             crate::names::shown(raw)
         )))
     }
 }
 
-/// A running connection to Discord.
-pub struct DiscordBot {
-    engine: Engine,
-    shards: Arc<ShardManager>,
-    task: JoinHandle<Result<(), serenity::Error>>,
-    /// The bot's name, from Discord.
-    pub name: String,
+/// releasebot on Discord: the REST chat the engine posts through, and the gateway
+/// connection that brings commands, buttons and reactions.
+pub struct DiscordAdapter {
+    settings: Settings,
+    http: Option<serenity::http::Http>,
+    sink: Option<Arc<dyn EventSink>>,
+    chat: Arc<DiscordChat>,
+    /// The bot's name, once the token was checked.
+    name: String,
 }
 
-impl DiscordBot {
-    pub fn engine(&self) -> &Engine {
-        &self.engine
-    }
-
-    /// Waits until the gateway connection ends for good (a refused token, for one).
-    pub async fn wait(&mut self) -> Result<(), StartError> {
-        match (&mut self.task).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(StartError::runtime(format!(
-                "the Discord gateway closed the connection: {e}"
-            ))),
-            Err(e) => Err(StartError::runtime(format!(
-                "the Discord connection stopped: {e}"
-            ))),
+impl DiscordAdapter {
+    pub fn new(settings: Settings) -> Self {
+        let chat = Arc::new(DiscordChat::new(&settings));
+        DiscordAdapter {
+            settings,
+            http: None,
+            sink: None,
+            chat,
+            name: String::new(),
         }
     }
+}
 
-    /// Closes the gateway connection.
-    pub async fn stop(mut self) {
-        self.shards.shutdown_all().await;
-        // serenity's `shutdown_all` returns without ending `Client::start` when no shard
-        // has started yet (a stop right after start), so the wait is bounded.
-        if tokio::time::timeout(Duration::from_secs(5), &mut self.task)
+fn refused(e: &serenity::Error, token: &Secret) -> AdapterError {
+    match chat::status(e) {
+        Some(401) => AdapterError::Refused(
+            "Discord refused DISCORD_TOKEN: reset the token on the Bot page of your application and set it again.".into(),
+        ),
+        _ => AdapterError::Refused(format!(
+            "cannot reach Discord: {}",
+            chat::describe(e, token)
+        )),
+    }
+}
+
+#[async_trait::async_trait]
+impl Adapter for DiscordAdapter {
+    fn describe(&self) -> String {
+        format!("on Discord as {}", self.name)
+    }
+
+    fn chat(&self) -> Arc<dyn Chat> {
+        self.chat.clone()
+    }
+
+    /// Checks the token: a refused one stops the start before any job resumes.
+    async fn connect(&mut self, sink: Arc<dyn EventSink>) -> Result<(), AdapterError> {
+        self.sink = Some(sink);
+        let http = rest_client(&self.settings)?;
+        let me = self
+            .chat
+            .rest(|| http.get_current_user())
             .await
-            .is_err()
-        {
-            self.task.abort();
+            .map_err(|e| refused(&e, &self.settings.token))?;
+        self.name = me.name.clone();
+        self.http = Some(http);
+        Ok(())
+    }
+
+    /// Connects the gateway and keeps it until the shutdown signal, or until Discord
+    /// ends it for good.
+    async fn run(
+        self: Box<Self>,
+        engine: Engine,
+        shutdown: Shutdown,
+    ) -> Result<Ended, AdapterError> {
+        let DiscordAdapter {
+            settings,
+            http,
+            chat,
+            sink,
+            ..
+        } = *self;
+        let Some(sink) = sink else {
+            return Ok(Ended::Stopped);
+        };
+        let http = match http {
+            Some(http) => http,
+            None => rest_client(&settings)?,
+        };
+        let handler = events::Handler::new(engine, sink, chat.clone(), settings.guild);
+        let mut client = ClientBuilder::new_with_http(http, INTENTS)
+            .event_handler(handler)
+            .await
+            .map_err(|e| {
+                AdapterError::Refused(format!(
+                    "cannot start the Discord client: {}",
+                    chat::describe(&e, &settings.token)
+                ))
+            })?;
+        chat.connect(client.http.clone());
+        let shards = client.shard_manager.clone();
+        let mut gateway = tokio::spawn(async move { client.start().await });
+        tokio::select! {
+            ended = &mut gateway => match ended {
+                Ok(Ok(())) => Ok(Ended::Stopped),
+                Ok(Err(e)) => Err(AdapterError::Refused(format!(
+                    "the Discord gateway closed the connection: {}",
+                    chat::describe(&e, &settings.token)
+                ))),
+                Err(e) => Err(AdapterError::Refused(format!("the Discord connection stopped: {e}"))),
+            },
+            _ = shutdown.wait() => {
+                shards.shutdown_all().await;
+                // serenity's `shutdown_all` returns without ending `Client::start` when
+                // no shard has started yet (a stop right after start): the wait is bounded.
+                if tokio::time::timeout(Duration::from_secs(5), &mut gateway).await.is_err() {
+                    gateway.abort();
+                }
+                Ok(Ended::Stopped)
+            }
         }
+    }
+
+    /// The token is accepted and the bot can see its server.
+    async fn check(&self) -> Vec<Row> {
+        let http = match rest_client(&self.settings) {
+            Ok(http) => http,
+            Err(e) => return vec![Row::failed("discord", e.to_string())],
+        };
+        let chat = &self.chat;
+        let mut rows = Vec::new();
+        match chat.rest(|| http.get_current_user()).await {
+            Ok(me) => rows.push(Row::ok(
+                "discord",
+                format!("the token is accepted (bot {})", me.name),
+            )),
+            Err(e) => {
+                let why = match chat::status(&e) {
+                    Some(401) => "Discord refused DISCORD_TOKEN (401)".to_string(),
+                    _ => format!(
+                        "cannot reach Discord: {}",
+                        chat::describe(&e, &self.settings.token)
+                    ),
+                };
+                rows.push(Row::failed("discord", why));
+                return rows;
+            }
+        }
+        if let Some(guild) = self.settings.guild {
+            // Reading the server's roles needs the bot to be a member: the roles are
+            // also what approvers are matched by.
+            rows.push(match chat.rest(|| http.get_guild_roles(guild)).await {
+                Ok(roles) => Row::ok(
+                    "discord server",
+                    format!("server {guild} is visible to the bot ({} roles)", roles.len()),
+                ),
+                Err(e) => Row::failed(
+                    "discord server",
+                    format!(
+                        "the bot cannot see server {guild} ({}): invite it with the scopes bot and applications.commands",
+                        chat::describe(&e, &self.settings.token)
+                    ),
+                ),
+            });
+        }
+        rows
     }
 }
 
 /// The REST client: rustls with timeouts, no mentions unless a message allows them,
 /// through the proxy (with serenity's limiter off) when one is set.
-fn rest_client(settings: &Settings) -> Result<serenity::http::Http, StartError> {
+fn rest_client(settings: &Settings) -> Result<serenity::http::Http, AdapterError> {
     let client = match settings.http_client.clone() {
         Some(client) => client,
         None => reqwest::Client::builder()
@@ -185,7 +304,7 @@ fn rest_client(settings: &Settings) -> Result<serenity::http::Http, StartError> 
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(30))
             .build()
-            .map_err(|e| StartError::runtime(format!("cannot set up HTTPS: {e}")))?,
+            .map_err(|e| AdapterError::Refused(format!("cannot set up HTTPS: {e}")))?,
     };
     let mut builder = HttpBuilder::new(settings.token.expose())
         .client(client)
@@ -195,138 +314,6 @@ fn rest_client(settings: &Settings) -> Result<serenity::http::Http, StartError> 
         builder = builder.proxy(proxy.clone()).ratelimiter_disabled(true);
     }
     Ok(builder.build())
-}
-
-/// For `releasebot check`: the token is accepted and the bot can see its server.
-pub async fn check(settings: &Settings) -> Vec<crate::check::Row> {
-    use crate::check::Row;
-    let http = match rest_client(settings) {
-        Ok(http) => http,
-        Err(e) => return vec![Row::failed("discord", e.message)],
-    };
-    let chat = DiscordChat::new(settings);
-    let mut rows = Vec::new();
-    match chat.rest(|| http.get_current_user()).await {
-        Ok(me) => rows.push(Row::ok(
-            "discord",
-            format!("the token is accepted (bot {})", me.name),
-        )),
-        Err(e) => {
-            let why = match chat::status(&e) {
-                Some(401) => "Discord refused DISCORD_TOKEN (401)".to_string(),
-                _ => format!(
-                    "cannot reach Discord: {}",
-                    chat::describe(&e, &settings.token)
-                ),
-            };
-            rows.push(Row::failed("discord", why));
-            return rows;
-        }
-    }
-    if let Some(guild) = settings.guild {
-        // Reading the server's roles needs the bot to be a member: the roles are also
-        // what approvers are matched by.
-        rows.push(match chat.rest(|| http.get_guild_roles(guild)).await {
-            Ok(roles) => Row::ok(
-                "discord server",
-                format!("server {guild} is visible to the bot ({} roles)", roles.len()),
-            ),
-            Err(e) => Row::failed(
-                "discord server",
-                format!(
-                    "the bot cannot see server {guild} ({}): invite it with the scopes bot and applications.commands",
-                    chat::describe(&e, &settings.token)
-                ),
-            ),
-        });
-    }
-    rows
-}
-
-/// Connects to Discord: checks the token, builds the engine on the Discord chat with
-/// `make_engine`, and starts the gateway connection in the background.
-pub async fn start(
-    settings: Settings,
-    make_engine: impl FnOnce(Arc<dyn Chat>) -> Result<Engine, StartError>,
-) -> Result<DiscordBot, StartError> {
-    let http = rest_client(&settings)?;
-    let chat = Arc::new(DiscordChat::new(&settings));
-    let me = chat
-        .rest(|| http.get_current_user())
-        .await
-        .map_err(|e| match chat::status(&e) {
-            Some(401) => StartError::runtime(
-                "Discord refused DISCORD_TOKEN: reset the token on the Bot page of your application and set it again.",
-            ),
-            _ => StartError::runtime(format!(
-                "cannot reach Discord: {}",
-                chat::describe(&e, &settings.token)
-            )),
-        })?;
-    let engine = make_engine(chat.clone())?;
-    let handler = events::Handler::new(engine.clone(), chat.clone(), settings.guild);
-    let mut client = ClientBuilder::new_with_http(http, INTENTS)
-        .event_handler(handler)
-        .await
-        .map_err(|e| {
-            StartError::runtime(format!(
-                "cannot start the Discord client: {}",
-                chat::describe(&e, &settings.token)
-            ))
-        })?;
-    chat.connect(client.http.clone());
-    let shards = client.shard_manager.clone();
-    let task = tokio::spawn(async move { client.start().await });
-    Ok(DiscordBot {
-        engine,
-        shards,
-        task,
-        name: me.name.clone(),
-    })
-}
-
-/// What `run` is given besides the settings.
-pub struct Runtime<'a> {
-    pub env: &'a Env,
-    pub config: Config,
-    pub paas: &'a Paas,
-    pub clock: Clock,
-    pub store: Arc<crate::store::Store>,
-    pub metrics: Arc<crate::metrics::Metrics>,
-}
-
-/// `releasebot` with `DISCORD_TOKEN` set: the bot on Discord until SIGTERM or Ctrl-C.
-/// Unfinished jobs resume at once (they only need the REST API to keep editing their
-/// messages); the HTTP endpoints serve probes, metrics and the webhook.
-pub async fn run(settings: Settings, rt: Runtime<'_>) -> Result<(), StartError> {
-    let source = rt.config.source.clone();
-    let (env, paas) = (rt.env, rt.paas);
-    let mut bot = start(settings, |chat| {
-        crate::bot::engine(rt.config, paas, env, chat, rt.clock, rt.store, rt.metrics)
-    })
-    .await?;
-    let http = crate::bot::serve_http(env, bot.engine())
-        .await
-        .map_err(StartError::runtime)?;
-    let resumed = bot
-        .engine()
-        .resume()
-        .map_err(|e| StartError::runtime(e.to_string()))?;
-    eprintln!(
-        "releasebot {} on Discord as {}: {source}, {}, HTTP on {http}, {resumed} unfinished job(s) resumed.",
-        env!("CARGO_PKG_VERSION"),
-        bot.name,
-        paas.description
-    );
-    tokio::select! {
-        ended = bot.wait() => ended,
-        signal = crate::bot::stop_signal() => {
-            eprintln!("releasebot: {signal}; stopping, unfinished jobs resume at the next start");
-            bot.engine().shutdown(Duration::from_secs(5)).await;
-            bot.stop().await;
-            Ok(())
-        }
-    }
 }
 
 #[cfg(test)]
@@ -361,7 +348,7 @@ mod tests {
         assert_eq!(s.proxy.as_deref(), Some("http://127.0.0.1:3000"));
         assert!(!format!("{s:?}").contains("MTIz"));
 
-        let bad = |pairs: &[(&str, &str)]| Settings::from_env(&env(pairs)).unwrap_err().message;
+        let bad = |pairs: &[(&str, &str)]| Settings::from_env(&env(pairs)).unwrap_err().to_string();
         assert!(bad(&[("DISCORD_TOKEN", "nope")]).contains("does not look like a bot token"));
         assert!(bad(&[token, ("DISCORD_GUILD_ID", "releases")]).contains("is not a server id"));
         assert!(bad(&[token, ("DISCORD_GUILD_ID", "0")]).contains("is not a server id"));

@@ -3,41 +3,20 @@
 
 use std::sync::Arc;
 
-use crate::bot::{self, StartError};
+use super::{StartError, connect_paas, load_config};
+use crate::adapters::{Adapter, Row};
 use crate::clock::Clock;
 use crate::config::{Config, Env};
 use crate::metrics::Metrics;
 
-/// One line of the report.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Row {
-    pub what: String,
-    pub ok: bool,
-    pub detail: String,
-}
-
-impl Row {
-    pub fn ok(what: impl Into<String>, detail: impl Into<String>) -> Self {
-        Row {
-            what: what.into(),
-            ok: true,
-            detail: detail.into(),
-        }
-    }
-
-    pub fn failed(what: impl Into<String>, detail: impl Into<String>) -> Self {
-        Row {
-            what: what.into(),
-            ok: false,
-            detail: detail.into(),
-        }
-    }
-}
-
 /// Checks everything it can; stops early only when nothing further can be checked.
-pub async fn run(env: &Env) -> Vec<Row> {
+/// `adapter` gives the configured chat adapter, which checks its own connection.
+pub async fn run(
+    env: &Env,
+    adapter: impl FnOnce(&Config) -> Result<Box<dyn Adapter>, StartError>,
+) -> Vec<Row> {
     let mut rows = Vec::new();
-    let config: Config = match bot::load_config(env) {
+    let config: Config = match load_config(env) {
         Ok((config, demo)) => {
             let source = if demo {
                 "the built-in demo configuration (no releasebot.toml)".to_string()
@@ -55,12 +34,12 @@ pub async fn run(env: &Env) -> Vec<Row> {
             config
         }
         Err(e) => {
-            rows.push(Row::failed("configuration", e.message));
+            rows.push(Row::failed("configuration", e.to_string()));
             return rows;
         }
     };
     let metrics = Arc::new(Metrics::default());
-    let paas = match bot::connect_paas(env, &config, Clock::new(), metrics).await {
+    let paas = match connect_paas(env, &config, Clock::new(), metrics).await {
         Ok(paas) => {
             rows.push(Row::ok(
                 "paas",
@@ -68,8 +47,8 @@ pub async fn run(env: &Env) -> Vec<Row> {
             ));
             paas
         }
-        Err(StartError { message, .. }) => {
-            rows.push(Row::failed("paas", message));
+        Err(e) => {
+            rows.push(Row::failed("paas", e.to_string()));
             return rows;
         }
     };
@@ -95,13 +74,9 @@ pub async fn run(env: &Env) -> Vec<Row> {
             Err(e) => Row::failed(what, format!("{}: {e}", a.app)),
         });
     }
-    match crate::adapters::discord::Settings::from_env(env) {
-        Ok(Some(settings)) => rows.extend(crate::adapters::discord::check(&settings).await),
-        Ok(None) => rows.push(Row::ok(
-            "discord",
-            "DISCORD_TOKEN is not set: the terminal adapter runs",
-        )),
-        Err(e) => rows.push(Row::failed("discord", e.message)),
+    match adapter(&config) {
+        Ok(adapter) => rows.extend(adapter.check().await),
+        Err(e) => rows.push(Row::failed("chat", e.to_string())),
     }
     rows
 }

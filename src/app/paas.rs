@@ -1,59 +1,15 @@
-//! Putting releasebot together from its environment and configuration: which PaaS
-//! (the real one, or the built-in simulator), which chat, and the engine between them.
+//! The PaaS releasebot drives: the one configured (`RANCHER_URL`), or the built-in
+//! simulator serving the configured projects and apps when none is.
 
 use std::sync::Arc;
 
-use crate::chat::Chat;
+use super::StartError;
 use crate::clock::Clock;
 use crate::config::{Config, Env};
-use crate::engine::{Engine, EngineDeps};
 use crate::metrics::Metrics;
 use crate::paas::{ClientConfig, PaasClient, PaasError};
 use crate::secret::Secret;
 use crate::sim::{self, SimHandle};
-use crate::store::Store;
-
-/// Why releasebot cannot start, with the exit code it should end with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StartError {
-    pub code: u8,
-    pub message: String,
-}
-
-impl StartError {
-    /// A problem with the configuration or the command line (exit code 2).
-    pub fn config(message: impl Into<String>) -> Self {
-        StartError {
-            code: 2,
-            message: message.into(),
-        }
-    }
-
-    /// A problem with something outside (exit code 1).
-    pub fn runtime(message: impl Into<String>) -> Self {
-        StartError {
-            code: 1,
-            message: message.into(),
-        }
-    }
-}
-
-impl std::fmt::Display for StartError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-/// The configuration: the file if there is one (or if `RELEASEBOT_CONFIG` names one),
-/// otherwise the built-in demo. Returns whether it is the demo.
-pub fn load_config(env: &Env) -> Result<(Config, bool), StartError> {
-    if env.config_named || env.config_path.exists() {
-        let config = Config::load(&env.config_path).map_err(|e| StartError::config(e.0))?;
-        Ok((config, false))
-    } else {
-        Ok((Config::demo(), true))
-    }
-}
 
 /// The PaaS the bot talks to.
 pub struct Paas {
@@ -64,6 +20,19 @@ pub struct Paas {
     pub description: String,
     /// The token in use, to redact.
     pub token: Secret,
+}
+
+impl Paas {
+    /// A PaaS reached through `client` (tests and benchmarks bring their own).
+    pub fn external(client: PaasClient, token: Secret) -> Self {
+        let description = format!("the PaaS at {}", client.base_url());
+        Paas {
+            client,
+            sim: None,
+            description,
+            token,
+        }
+    }
 }
 
 /// Connects to the configured PaaS (checking that it accepts the token), or starts the
@@ -78,7 +47,7 @@ pub async fn connect_paas(
     let (url, token, sim, description) = match url {
         Some(url) => {
             let Some(token) = env.rancher_token.clone() else {
-                return Err(StartError::config(format!(
+                return Err(StartError::Config(format!(
                     "RANCHER_TOKEN is not set: create an API key in Rancher and put its token in RANCHER_TOKEN (the PaaS is {url})."
                 )));
             };
@@ -90,7 +59,7 @@ pub async fn connect_paas(
             let handle = sim::spawn(token.clone(), simulator_scenario(config))
                 .await
                 .map_err(|e| {
-                    StartError::runtime(format!("cannot start the built-in PaaS simulator: {e}"))
+                    StartError::Runtime(format!("cannot start the built-in PaaS simulator: {e}"))
                 })?;
             let url = handle.url().to_string();
             let description = format!(
@@ -104,12 +73,12 @@ pub async fn connect_paas(
     settings.connect_timeout = config.paas.connect_timeout;
     settings.request_timeout = config.paas.request_timeout;
     let client = PaasClient::new(settings, clock)
-        .map_err(StartError::config)?
+        .map_err(StartError::Config)?
         .with_observer(Arc::new(move |r| metrics.paas_request(r)));
     match client.check_token().await {
         Ok(()) => {}
         Err(e @ (PaasError::Unauthorized | PaasError::Forbidden { .. })) => {
-            return Err(StartError::runtime(format!(
+            return Err(StartError::Runtime(format!(
                 "{description} refused releasebot: {e}"
             )));
         }
@@ -193,93 +162,4 @@ fn simulator_scenario(config: &Config) -> crate::sim::Scenario {
 
 fn fastrand_token() -> String {
     (0..32).map(|_| fastrand::alphanumeric()).collect()
-}
-
-/// Opens the state file named by `RELEASEBOT_DB`.
-pub fn open_store(env: &Env) -> Result<Arc<Store>, StartError> {
-    Store::open(&env.db_path)
-        .map(Arc::new)
-        .map_err(|e| StartError::runtime(e.to_string()))
-}
-
-/// The engine for a chat, on the store.
-pub fn engine(
-    config: Config,
-    paas: &Paas,
-    env: &Env,
-    chat: Arc<dyn Chat>,
-    clock: Clock,
-    store: Arc<Store>,
-    metrics: Arc<Metrics>,
-) -> Result<Engine, StartError> {
-    // The PaaS calls this on each change of a build; the secret is kept across restarts
-    // so builds started before one can still call.
-    let webhook_url = match &env.public_url {
-        Some(base) => {
-            let secret = store
-                .meta("webhook_secret", || {
-                    (0..40).map(|_| fastrand::alphanumeric()).collect()
-                })
-                .map_err(|e| StartError::runtime(e.to_string()))?;
-            Some(format!("{}/webhook/{secret}", base.trim_end_matches('/')))
-        }
-        None => None,
-    };
-    let mut secrets = env.secrets();
-    secrets.push(paas.token.clone());
-    Engine::new(EngineDeps {
-        config: Arc::new(config),
-        paas: paas.client.clone(),
-        chat,
-        clock,
-        secrets,
-        store,
-        metrics,
-        webhook_url,
-    })
-    .map_err(|e| StartError::runtime(e.to_string()))
-}
-
-/// Serves `/healthz`, `/readyz`, `/metrics` and the webhook on `RELEASEBOT_HTTP_ADDR`
-/// (default `0.0.0.0:8080`); returns the address it listens on.
-pub async fn serve_http(env: &Env, engine: &Engine) -> Result<std::net::SocketAddr, String> {
-    let addr = env
-        .http_addr
-        .clone()
-        .unwrap_or_else(|| "0.0.0.0:8080".into());
-    let listener = tokio::net::TcpListener::bind(&addr)
-        .await
-        .map_err(|e| format!("cannot listen on {addr} ({e})"))?;
-    let bound = listener.local_addr().map_err(|e| e.to_string())?;
-    let secret = engine.webhook_url().and_then(crate::http::webhook_secret);
-    let router = crate::http::router(engine.clone(), secret);
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, router).await {
-            tracing::error!(error = %e, "the HTTP server stopped");
-        }
-    });
-    Ok(bound)
-}
-
-/// Resolves on SIGTERM or Ctrl-C, naming which.
-pub async fn stop_signal() -> &'static str {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => tokio::select! {
-                _ = term.recv() => "SIGTERM",
-                _ = tokio::signal::ctrl_c() => "interrupted",
-            },
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                "interrupted"
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-        "interrupted"
-    }
 }

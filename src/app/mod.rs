@@ -1,0 +1,374 @@
+//! The application, assembled in one place (after zero2prod's `Application::build` /
+//! `run_until_stopped`): the configuration and environment, the store, the PaaS (or the
+//! built-in simulator), the chat adapter, the engine between them, the HTTP endpoints,
+//! and the one shutdown signal all of them obey. `main` and the tests assemble it the
+//! same way.
+
+pub mod check;
+mod paas;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+pub use paas::{Paas, connect_paas, scale_to_simulator};
+
+use crate::adapters::discord::{DiscordAdapter, Settings as DiscordSettings};
+use crate::adapters::shell::ShellAdapter;
+use crate::adapters::{Adapter, AdapterError, Ended};
+use crate::chat::Chat;
+use crate::clock::Clock;
+use crate::commands::EventSink;
+use crate::config::{Config, ConfigError, Env};
+use crate::engine::{Engine, EngineDeps};
+use crate::metrics::Metrics;
+use crate::secret::Secret;
+use crate::shutdown::{Shutdown, os_signal};
+use crate::store::{Store, StoreError};
+
+/// How long a stop waits for running jobs' messages to say the bot is restarting.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// Why releasebot cannot start (or had to stop), with the exit code it ends with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StartError {
+    /// The configuration or the command line is wrong (exit code 2).
+    #[error("{0}")]
+    Config(String),
+    /// Something outside failed (exit code 1).
+    #[error("{0}")]
+    Runtime(String),
+}
+
+impl StartError {
+    pub fn code(&self) -> u8 {
+        match self {
+            StartError::Config(_) => 2,
+            StartError::Runtime(_) => 1,
+        }
+    }
+}
+
+impl From<ConfigError> for StartError {
+    fn from(e: ConfigError) -> Self {
+        StartError::Config(e.0)
+    }
+}
+
+impl From<StoreError> for StartError {
+    fn from(e: StoreError) -> Self {
+        StartError::Runtime(e.to_string())
+    }
+}
+
+impl From<AdapterError> for StartError {
+    fn from(e: AdapterError) -> Self {
+        match e {
+            AdapterError::Config(m) => StartError::Config(m),
+            AdapterError::Refused(m) => StartError::Runtime(m),
+        }
+    }
+}
+
+/// Where the HTTP endpoints listen.
+#[derive(Debug)]
+pub enum HttpSettings {
+    Off,
+    /// Listen on `addr`; `required`: failing to stops the start (it does on a server;
+    /// in a terminal the bot runs without them).
+    Bind {
+        addr: String,
+        required: bool,
+    },
+    /// Serve on a listener already bound (tests that must know the port first).
+    Bound(tokio::net::TcpListener),
+}
+
+/// Everything the application is made of.
+pub struct Parts {
+    pub config: Config,
+    /// Where the configuration came from, for the start-up line.
+    pub source: String,
+    pub adapter: Box<dyn Adapter>,
+    pub paas: Paas,
+    pub store: Arc<Store>,
+    pub clock: Clock,
+    pub metrics: Arc<Metrics>,
+    /// Values to redact from everything posted.
+    pub secrets: Vec<Secret>,
+    /// The URL the PaaS calls on each change of a build.
+    pub webhook_url: Option<String>,
+    pub http: HttpSettings,
+}
+
+/// The application, assembled and not yet running.
+pub struct App {
+    adapter: Box<dyn Adapter>,
+    chat: Arc<dyn Chat>,
+    engine: Engine,
+    paas: Paas,
+    source: String,
+    http: HttpSettings,
+}
+
+impl App {
+    /// Assembles the application from the environment: the configuration file (or the
+    /// demo), Discord when `DISCORD_TOKEN` is set (unless `shell`), otherwise this
+    /// terminal; the PaaS at `RANCHER_URL`, otherwise the built-in simulator.
+    pub async fn build(env: &Env, shell: bool) -> Result<App, StartError> {
+        let (mut config, demo) = load_config(env)?;
+        let adapter = adapter_for(env, shell, &config)?;
+        let store = Arc::new(Store::open(&env.db_path)?);
+        let clock = Clock::new();
+        let metrics = Arc::new(Metrics::default());
+        let paas = connect_paas(env, &config, clock, metrics.clone()).await?;
+        if paas.sim.is_some() {
+            scale_to_simulator(&mut config);
+        }
+        // The PaaS calls this on each change of a build; the secret is kept across
+        // restarts so builds started before one can still call.
+        let webhook_url = match &env.public_url {
+            Some(base) => {
+                let secret = store.meta("webhook_secret", || {
+                    (0..40).map(|_| fastrand::alphanumeric()).collect()
+                })?;
+                Some(format!("{}/webhook/{secret}", base.trim_end_matches('/')))
+            }
+            None => None,
+        };
+        let mut secrets = env.secrets();
+        secrets.push(paas.token.clone());
+        let source = if demo {
+            "the demo configuration".to_string()
+        } else {
+            config.source.clone()
+        };
+        let server = !shell && env.discord_token.is_some();
+        App::assemble(Parts {
+            config,
+            source,
+            adapter,
+            paas,
+            store,
+            clock,
+            metrics,
+            secrets,
+            webhook_url,
+            http: HttpSettings::Bind {
+                addr: env
+                    .http_addr
+                    .clone()
+                    .unwrap_or_else(|| "0.0.0.0:8080".into()),
+                required: server,
+            },
+        })
+    }
+
+    /// The one assembly: the engine on the adapter's chat, the PaaS and the store.
+    pub fn assemble(parts: Parts) -> Result<App, StartError> {
+        let chat = parts.adapter.chat();
+        let engine = Engine::new(EngineDeps {
+            config: Arc::new(parts.config),
+            paas: parts.paas.client.clone(),
+            chat: chat.clone(),
+            clock: parts.clock,
+            secrets: parts.secrets,
+            store: parts.store,
+            metrics: parts.metrics,
+            webhook_url: parts.webhook_url,
+        })?;
+        Ok(App {
+            adapter: parts.adapter,
+            chat,
+            engine,
+            paas: parts.paas,
+            source: parts.source,
+            http: parts.http,
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Connects the chat, serves the HTTP endpoints, resumes unfinished jobs and starts
+    /// taking commands.
+    pub async fn start(self) -> Result<Running, StartError> {
+        let App {
+            mut adapter,
+            chat,
+            engine,
+            paas,
+            source,
+            http,
+        } = self;
+        let sink: Arc<dyn EventSink> = Arc::new(engine.clone());
+        adapter.connect(sink).await?;
+        let shutdown = Shutdown::new();
+        let listener = match http {
+            HttpSettings::Off => None,
+            HttpSettings::Bound(listener) => Some(listener),
+            HttpSettings::Bind { addr, required } => {
+                match tokio::net::TcpListener::bind(&addr).await {
+                    Ok(listener) => Some(listener),
+                    Err(e) if !required => {
+                        chat.note(&format!(
+                            "cannot listen on {addr} ({e}); /healthz, /readyz, /metrics and the webhook are off"
+                        ));
+                        None
+                    }
+                    Err(e) => {
+                        return Err(StartError::Runtime(format!(
+                            "cannot listen on {addr} ({e})"
+                        )));
+                    }
+                }
+            }
+        };
+        let served = match listener {
+            Some(listener) => Some(
+                crate::http::serve(listener, engine.clone(), shutdown.clone())
+                    .map_err(|e| StartError::Runtime(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let resumed = engine.resume()?;
+        let http_line = served
+            .as_ref()
+            .map(|(addr, _)| format!(", HTTP on {addr}"))
+            .unwrap_or_default();
+        eprintln!(
+            "releasebot {} {}: {source}, {}{http_line}. Type /help.",
+            env!("CARGO_PKG_VERSION"),
+            adapter.describe(),
+            paas.description
+        );
+        if resumed > 0 {
+            chat.note(&format!(
+                "resuming {resumed} unfinished job{}",
+                if resumed == 1 { "" } else { "s" }
+            ));
+        }
+        let adapter_task = tokio::spawn(adapter.run(engine.clone(), shutdown.clone()));
+        Ok(Running {
+            engine,
+            chat,
+            shutdown,
+            adapter: adapter_task,
+            http: served,
+            resumed,
+            _paas: paas,
+        })
+    }
+
+    /// Starts, then runs until the chat's input ends, SIGTERM or Ctrl-C.
+    pub async fn run_until_stopped(self) -> Result<(), StartError> {
+        self.start().await?.until_stopped().await
+    }
+}
+
+/// The chat adapter the environment asks for: Discord when `DISCORD_TOKEN` is set
+/// (unless `shell`), otherwise this terminal.
+fn adapter_for(env: &Env, shell: bool, config: &Config) -> Result<Box<dyn Adapter>, StartError> {
+    let discord = match shell {
+        true => None,
+        false => DiscordSettings::from_env(env)?,
+    };
+    Ok(match discord {
+        Some(settings) => Box::new(DiscordAdapter::new(settings)),
+        None => {
+            let user = std::env::var("USER")
+                .ok()
+                .filter(|u| !u.is_empty())
+                .unwrap_or_else(|| "you".into());
+            Box::new(ShellAdapter::new(&user, config.shell_users.clone()))
+        }
+    })
+}
+
+/// `releasebot check`: the configuration, the PaaS and the chat connection, checked
+/// without changing anything.
+pub async fn check(env: &Env) -> Vec<crate::adapters::Row> {
+    check::run(env, |config| adapter_for(env, false, config)).await
+}
+
+/// The configuration: the file if there is one (or if `RELEASEBOT_CONFIG` names one),
+/// otherwise the built-in demo. Returns whether it is the demo.
+pub fn load_config(env: &Env) -> Result<(Config, bool), StartError> {
+    if env.config_named || env.config_path.exists() {
+        Ok((Config::load(&env.config_path)?, false))
+    } else {
+        Ok((Config::demo(), true))
+    }
+}
+
+/// The running application.
+pub struct Running {
+    engine: Engine,
+    chat: Arc<dyn Chat>,
+    shutdown: Shutdown,
+    adapter: JoinHandle<Result<Ended, AdapterError>>,
+    http: Option<(SocketAddr, JoinHandle<()>)>,
+    resumed: usize,
+    /// Keeps the built-in simulator serving while the bot runs.
+    _paas: Paas,
+}
+
+impl Running {
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Where the HTTP endpoints listen, if they do.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http.as_ref().map(|(addr, _)| *addr)
+    }
+
+    /// How many unfinished jobs resumed at the start.
+    pub fn resumed(&self) -> usize {
+        self.resumed
+    }
+
+    /// Runs until the chat's input ends (every job then finished or waits on a
+    /// person), the chat platform ends the connection for good, or SIGTERM / Ctrl-C
+    /// (running jobs then note the restart and resume at the next start).
+    pub async fn until_stopped(mut self) -> Result<(), StartError> {
+        tokio::select! {
+            ended = &mut self.adapter => {
+                let result = match ended {
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err(e)) => Err(StartError::from(e)),
+                    Err(e) => Err(StartError::Runtime(format!("the chat adapter stopped: {e}"))),
+                };
+                self.halt();
+                result
+            }
+            signal = os_signal() => {
+                self.chat
+                    .note(&format!("{signal}: stopping; unfinished jobs resume at the next start"));
+                self.stop().await;
+                Ok(())
+            }
+        }
+    }
+
+    /// Stops gracefully: the running jobs' messages say the bot is restarting, then
+    /// every job, the chat connection and the HTTP endpoints stop.
+    pub async fn stop(self) {
+        self.engine.shutdown(STOP_GRACE).await;
+        self.shutdown.fire();
+        let _ = tokio::time::timeout(STOP_GRACE, self.adapter).await;
+        if let Some((_, server)) = self.http {
+            let _ = tokio::time::timeout(STOP_GRACE, server).await;
+        }
+    }
+
+    /// Stops everything where it stands, as a crash would (the store is closed; the
+    /// next start resumes the jobs).
+    pub fn halt(&self) {
+        self.engine.halt();
+        self.shutdown.fire();
+    }
+}
