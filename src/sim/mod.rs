@@ -14,6 +14,8 @@
 //! so a test on tokio's paused clock, or one that calls [`Simulator::advance`], runs a
 //! 10-minute build in milliseconds.
 
+mod app;
+mod execution;
 mod listener;
 mod model;
 mod push;
@@ -33,7 +35,8 @@ use tokio::sync::watch;
 pub use scenario::{AppScenario, Faults, LogShape, PipelineScenario, Scenario, StageSpec};
 
 use crate::secret::Secret;
-use model::{SimApp, SimExecution};
+use app::SimApp;
+use execution::SimExecution;
 
 /// The simulator's clock: tokio time scaled by `speed`, plus manual advances.
 pub(crate) struct SimClock {
