@@ -99,12 +99,11 @@ pub(super) async fn deploy_logs(
                 return SimResponse::not_found("the requested resource could not be found");
             };
             match a.spec.logs {
-                LogShape::Text | LogShape::Missing => SimResponse {
-                    status: StatusCode::OK,
-                    content_type: "text/plain; charset=utf-8",
-                    body: format!("{}\n", lines.join("\n")).into_bytes(),
-                    retry_after: None,
-                },
+                LogShape::Text | LogShape::Missing => SimResponse::raw(
+                    StatusCode::OK,
+                    "text/plain; charset=utf-8",
+                    format!("{}\n", lines.join("\n")).into_bytes(),
+                ),
                 LogShape::JsonString => SimResponse::ok(&json!(lines.join("\n"))),
                 LogShape::JsonArray => SimResponse::ok(&json!(lines)),
                 LogShape::JsonObject => {

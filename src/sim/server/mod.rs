@@ -105,36 +105,8 @@ impl Shared {
             }
             fault
         };
-        if let Some(f) = fault.as_ref().filter(|f| f.is_before()) {
-            return match f {
-                Fault::ServerError => SimResponse::error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "ServerError",
-                    "simulated internal error",
-                ),
-                Fault::Unavailable => SimResponse::error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "ClusterUnavailable",
-                    "cluster not available",
-                ),
-                Fault::RateLimited {
-                    retry_after_seconds,
-                } => SimResponse {
-                    retry_after: Some(format!("{}", retry_after_seconds.max(0.0).ceil() as u64)),
-                    ..SimResponse::error(
-                        StatusCode::TOO_MANY_REQUESTS,
-                        "TooManyRequests",
-                        "slow down",
-                    )
-                },
-                Fault::Forbidden => SimResponse::error(
-                    StatusCode::FORBIDDEN,
-                    "PermissionDenied",
-                    "the token may not do this",
-                ),
-                _ => SimResponse::unauthorized(),
-            }
-            .into_response();
+        if let Some(refused) = fault.as_ref().and_then(refusal) {
+            return refused.into_response();
         }
         let response = {
             let now = self.clock.now();
@@ -157,14 +129,54 @@ impl Shared {
                 body: response.body[..response.body.len() / 2].to_vec(),
                 ..response
             },
-            Some(Fault::Slow { ms }) => {
-                tokio::time::sleep(Duration::from_millis(ms)).await;
-                response
-            }
+            Some(Fault::Slow { ms }) => SimResponse {
+                hold: response.hold + Duration::from_millis(ms),
+                ..response
+            },
             _ => response,
         };
+        if !response.hold.is_zero() {
+            tokio::time::sleep(response.hold).await;
+        }
         response.into_response()
     }
+}
+
+/// The answer to a request a fault stops before anything is done; `None` for the
+/// faults that let the request be carried out first.
+fn refusal(fault: &Fault) -> Option<SimResponse> {
+    let refused = match fault {
+        Fault::ServerError => SimResponse::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "ServerError",
+            "simulated internal error",
+        ),
+        Fault::Unavailable => SimResponse::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ClusterUnavailable",
+            "cluster not available",
+        ),
+        Fault::RateLimited {
+            retry_after_seconds,
+        } => SimResponse {
+            retry_after: Some(format!("{}", retry_after_seconds.max(0.0).ceil() as u64)),
+            ..SimResponse::error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TooManyRequests",
+                "slow down",
+            )
+        },
+        Fault::Forbidden => SimResponse::error(
+            StatusCode::FORBIDDEN,
+            "PermissionDenied",
+            "the token may not do this",
+        ),
+        Fault::Unauthorized => SimResponse::unauthorized(),
+        Fault::Html502 | Fault::Truncated | Fault::Slow { .. } => {
+            return None;
+        }
+    };
+    Some(refused)
 }
 
 impl SimState {

@@ -183,12 +183,7 @@ pub(super) async fn execution_action(
             }
             e.stopped = Some(now);
             state.stats.stops += 1;
-            SimResponse {
-                status: StatusCode::OK,
-                content_type: "application/json",
-                body: Vec::new(),
-                retry_after: None,
-            }
+            SimResponse::raw(StatusCode::OK, "application/json", Vec::new())
         },
     )
     .await

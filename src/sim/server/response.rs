@@ -10,15 +10,23 @@ pub(crate) struct SimResponse {
     pub content_type: &'static str,
     pub body: Vec<u8>,
     pub retry_after: Option<String>,
+    /// How long (tokio time) the answer is held back once the request was carried
+    /// out: a slow git provider, or a `Slow` fault.
+    pub hold: std::time::Duration,
 }
 
 impl SimResponse {
     pub fn json(status: StatusCode, v: &Value) -> Self {
+        Self::raw(status, "application/json", v.to_string().into_bytes())
+    }
+
+    pub fn raw(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Self {
         SimResponse {
             status,
-            content_type: "application/json",
-            body: v.to_string().into_bytes(),
+            content_type,
+            body,
             retry_after: None,
+            hold: std::time::Duration::ZERO,
         }
     }
 
@@ -56,12 +64,11 @@ impl SimResponse {
     }
 
     pub fn html_502() -> Self {
-        SimResponse {
-            status: StatusCode::BAD_GATEWAY,
-            content_type: "text/html",
-            body: b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n".to_vec(),
-            retry_after: None,
-        }
+        Self::raw(
+            StatusCode::BAD_GATEWAY,
+            "text/html",
+            b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n".to_vec(),
+        )
     }
 }
 
