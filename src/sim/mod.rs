@@ -18,6 +18,8 @@ mod app;
 mod clock;
 mod execution;
 mod fault;
+#[cfg(test)]
+mod http_tests;
 mod listener;
 mod model;
 mod push;

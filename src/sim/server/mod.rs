@@ -66,6 +66,17 @@ pub(super) enum Target<'a> {
     App(&'a str, &'a str),
 }
 
+impl Target<'_> {
+    /// The object as Kubernetes names it in an error message.
+    fn described(&self) -> String {
+        match self {
+            Target::App(_, name) => format!("apps.project.cattle.io \"{name}\""),
+            Target::Pipeline(_, name) => format!("pipelines.project.cattle.io \"{name}\""),
+            Target::None => "the object".to_string(),
+        }
+    }
+}
+
 impl Shared {
     fn authorized(&self, headers: &HeaderMap) -> bool {
         let Some(value) = headers
@@ -105,7 +116,7 @@ impl Shared {
             }
             fault
         };
-        if let Some(refused) = fault.as_ref().and_then(refusal) {
+        if let Some(refused) = fault.as_ref().and_then(|f| refusal(f, &target)) {
             return refused.into_response();
         }
         let response = {
@@ -133,6 +144,14 @@ impl Shared {
                 hold: response.hold + Duration::from_millis(ms),
                 ..response
             },
+            Some(Fault::ServerErrorAfter) => SimResponse {
+                hold: response.hold,
+                ..SimResponse::error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "ServerError",
+                    "simulated internal error after the request was carried out",
+                )
+            },
             _ => response,
         };
         if !response.hold.is_zero() {
@@ -144,7 +163,7 @@ impl Shared {
 
 /// The answer to a request a fault stops before anything is done; `None` for the
 /// faults that let the request be carried out first.
-fn refusal(fault: &Fault) -> Option<SimResponse> {
+fn refusal(fault: &Fault, target: &Target<'_>) -> Option<SimResponse> {
     let refused = match fault {
         Fault::ServerError => SimResponse::error(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -171,8 +190,17 @@ fn refusal(fault: &Fault) -> Option<SimResponse> {
             "PermissionDenied",
             "the token may not do this",
         ),
+        Fault::Conflict => SimResponse::error(
+            StatusCode::CONFLICT,
+            "Conflict",
+            &format!(
+                "Operation cannot be fulfilled on {}: the object has been modified; \
+                 please apply your changes to the latest version and try again",
+                target.described()
+            ),
+        ),
         Fault::Unauthorized => SimResponse::unauthorized(),
-        Fault::Html502 | Fault::Truncated | Fault::Slow { .. } => {
+        Fault::Html502 | Fault::Truncated | Fault::Slow { .. } | Fault::ServerErrorAfter => {
             return None;
         }
     };

@@ -1,0 +1,128 @@
+//! The simulator over HTTP, as the bot's client sees it: status codes, norman error
+//! bodies, what an action did and did not do.
+
+use serde_json::{Value, json};
+
+use super::{Fault, InjectedFault, Route, Scenario, SimHandle, spawn};
+use crate::secret::Secret;
+
+const TOKEN: &str = "token-sim00:0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghij";
+const PROJECT: &str = "/v3/project/c-64wdm:p-5tfq9";
+const WEB_APP: &str = "/v3/project/c-64wdm:p-5tfq9/apps/p-5tfq9:project-deploy";
+const WEB_PIPELINE: &str = "/v3/project/c-64wdm:p-5tfq9/pipelines/p-5tfq9:p-tpk2x";
+
+/// A simulator and a client that speaks to it with the right token.
+struct Paas {
+    sim: SimHandle,
+    http: reqwest::Client,
+}
+
+/// A status and the body, as JSON where it is JSON (`Value::Null` for an empty one,
+/// the text as a JSON string otherwise).
+struct Answer {
+    status: u16,
+    body: Value,
+}
+
+impl Paas {
+    async fn start(scenario: Scenario) -> Paas {
+        let sim = spawn(Secret::new(TOKEN), scenario)
+            .await
+            .expect("the simulator starts");
+        Paas {
+            sim,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
+        let response = request.bearer_auth(TOKEN).send().await.expect("an answer");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("a body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Answer { status, body }
+    }
+
+    async fn get(&self, path: &str) -> Answer {
+        let url = format!("{}{path}", self.sim.url());
+        self.send(self.http.get(url)).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Answer {
+        let url = format!("{}{path}", self.sim.url());
+        self.send(
+            self.http
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body.to_string()),
+        )
+        .await
+    }
+
+    async fn run(&self) -> Answer {
+        self.post(
+            &format!("{WEB_PIPELINE}?action=run"),
+            json!({"branch": "master"}),
+        )
+        .await
+    }
+
+    async fn upgrade(&self, tag: &str) -> Answer {
+        self.post(
+            &format!("{WEB_APP}?action=upgradeoutter"),
+            json!({"versionTag": tag}),
+        )
+        .await
+    }
+}
+
+fn inject(paas: &Paas, route: Route, fault: Fault) {
+    paas.sim.inject(InjectedFault {
+        route: Some(route),
+        fault,
+        times: 1,
+    });
+}
+
+#[tokio::test]
+async fn a_conflict_refuses_the_upgrade_and_applies_nothing() {
+    let paas = Paas::start(Scenario::demo()).await;
+    inject(&paas, Route::Upgrade, Fault::Conflict);
+    let refused = paas.upgrade("v2").await;
+    assert_eq!(refused.status, 409);
+    assert_eq!(refused.body["type"], "error");
+    assert_eq!(refused.body["status"], 409);
+    assert_eq!(refused.body["code"], "Conflict");
+    let message = refused.body["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("Operation cannot be fulfilled on apps.project.cattle.io \"project-deploy\": the object has been modified; please apply your changes to the latest version and try again"),
+        "{message}"
+    );
+    assert!(paas.sim.stats().upgrades.is_empty());
+    assert_eq!(
+        paas.get(WEB_APP).await.body["answers"]["image.tag"],
+        "master-56-9ae1b20"
+    );
+
+    assert_eq!(paas.upgrade("v2").await.status, 200);
+    assert_eq!(paas.sim.stats().total_upgrades(), 1);
+}
+
+#[tokio::test]
+async fn a_server_error_after_the_run_still_created_the_execution() {
+    let paas = Paas::start(Scenario::demo()).await;
+    inject(&paas, Route::Run, Fault::ServerErrorAfter);
+    let answer = paas.run().await;
+    assert_eq!(answer.status, 500);
+    assert_eq!(answer.body["code"], "ServerError");
+    assert_eq!(paas.sim.stats().total_runs(), 1);
+    let execution = paas
+        .get(&format!("{PROJECT}/pipelineExecutions/p-5tfq9:p-tpk2x-1"))
+        .await;
+    assert_eq!(execution.status, 200);
+    assert_eq!(execution.body["run"], 1);
+}
