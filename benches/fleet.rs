@@ -407,6 +407,7 @@ fn scenario(options: &Options, push: bool) -> Scenario {
                 logs: LogShape::Text,
                 log_lines: None,
                 faults: Faults::default(),
+                ..AppScenario::default()
             })
             .collect(),
         ..Scenario::default()

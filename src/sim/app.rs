@@ -57,6 +57,16 @@ impl SimApp {
         format!("{}:{}", self.spec.project, self.spec.app)
     }
 
+    /// The actions the app offers: stock Rancher's `upgrade` and `rollback`, and the
+    /// in-house `upgradeoutter` unless the scenario takes it away.
+    pub fn actions(&self) -> Vec<&'static str> {
+        let mut actions = vec!["upgrade", "rollback"];
+        if self.spec.offers_upgradeoutter {
+            actions.push("upgradeoutter");
+        }
+        actions
+    }
+
     pub fn phase(&self, now: Duration) -> AppPhase {
         let Some(u) = &self.upgrade else {
             return AppPhase::Active;
@@ -192,11 +202,7 @@ impl SimApp {
             "projectId": self.project_ref,
             "links": {"self": self_url, "update": self_url, "remove": self_url,
                       "revision": format!("{self_url}/revision")},
-            "actions": {
-                "upgrade": format!("{self_url}?action=upgrade"),
-                "rollback": format!("{self_url}?action=rollback"),
-                "upgradeoutter": format!("{self_url}?action=upgradeoutter"),
-            },
+            "actions": self.actions().iter().map(|a| (a.to_string(), json!(format!("{self_url}?action={a}")))).collect::<serde_json::Map<_, _>>(),
             "uuid": fake_uuid(&self.id()),
             "created": ctx.time(self.created),
             "createdTS": ctx.ms(self.created),

@@ -1,6 +1,8 @@
 //! The simulator over HTTP, as the bot's client sees it: status codes, norman error
 //! bodies, what an action did and did not do.
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 
 use super::{Fault, InjectedFault, Route, Scenario, SimHandle, spawn};
@@ -125,4 +127,51 @@ async fn a_server_error_after_the_run_still_created_the_execution() {
         .await;
     assert_eq!(execution.status, 200);
     assert_eq!(execution.body["run"], 1);
+}
+
+fn assert_invalid_action(answer: &Answer, action: &str) {
+    assert_eq!(answer.status, 422, "{}", answer.body);
+    assert_eq!(answer.body["type"], "error");
+    assert_eq!(answer.body["status"], 422);
+    assert_eq!(answer.body["code"], "InvalidAction");
+    assert_eq!(answer.body["message"], format!("Invalid action: {action}"));
+}
+
+#[tokio::test]
+async fn an_app_without_upgradeoutter_neither_lists_nor_takes_it() {
+    let mut scenario = Scenario::demo();
+    scenario.apps[0].offers_upgradeoutter = false;
+    let paas = Paas::start(scenario).await;
+    let app = paas.get(WEB_APP).await.body;
+    assert!(app["actions"].get("upgradeoutter").is_none(), "{app}");
+    assert!(app["actions"].get("upgrade").is_some(), "{app}");
+    assert_invalid_action(&paas.upgrade("v2").await, "upgradeoutter");
+    assert!(paas.sim.stats().upgrades.is_empty());
+    assert_eq!(paas.get(WEB_APP).await.body, app);
+}
+
+#[tokio::test]
+async fn actions_an_object_does_not_offer_are_422_invalid_action() {
+    let paas = Paas::start(Scenario::demo()).await;
+    let app = paas
+        .post(&format!("{WEB_APP}?action=frobnicate"), json!({}))
+        .await;
+    assert_invalid_action(&app, "frobnicate");
+    let pipeline = paas
+        .post(&format!("{WEB_PIPELINE}?action=frobnicate"), json!({}))
+        .await;
+    assert_invalid_action(&pipeline, "frobnicate");
+    assert_eq!(paas.run().await.status, 200);
+    let execution = format!("{PROJECT}/pipelineExecutions/p-5tfq9:p-tpk2x-1");
+    let unknown = paas
+        .post(&format!("{execution}?action=frobnicate"), json!({}))
+        .await;
+    assert_invalid_action(&unknown, "frobnicate");
+    paas.sim.advance(Duration::from_secs(3600));
+    // A finished execution offers no `stop`.
+    let stop = paas
+        .post(&format!("{execution}?action=stop"), json!({}))
+        .await;
+    assert_invalid_action(&stop, "stop");
+    assert_eq!(paas.sim.stats().stops, 0);
 }

@@ -104,6 +104,26 @@ pub struct PipelineScenario {
     pub faults: Faults,
 }
 
+impl Default for PipelineScenario {
+    /// Every optional field at its default, as a scenario file that leaves it out;
+    /// the ids are empty and must be set (validation says so otherwise).
+    fn default() -> Self {
+        PipelineScenario {
+            cluster: String::new(),
+            project: String::new(),
+            pipeline: String::new(),
+            image: None,
+            stages: Vec::new(),
+            clone_seconds: clone_seconds(),
+            provision_seconds: provision_seconds(),
+            fail_at: None,
+            branches: Vec::new(),
+            version_tags: true,
+            faults: Faults::default(),
+        }
+    }
+}
+
 /// One stage of a pipeline.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -141,6 +161,31 @@ pub struct AppScenario {
     pub log_lines: Option<Vec<String>>,
     #[serde(default)]
     pub faults: Faults,
+    /// Whether the app offers the in-house `upgradeoutter` action (default true).
+    /// Without it, `upgradeoutter` is missing from the app's `actions` and answered
+    /// with norman's 422 `InvalidAction`, as on a PaaS without the extension.
+    #[serde(default = "yes")]
+    pub offers_upgradeoutter: bool,
+}
+
+impl Default for AppScenario {
+    /// Every optional field at its default, as a scenario file that leaves it out;
+    /// the ids are empty and must be set (validation says so otherwise).
+    fn default() -> Self {
+        AppScenario {
+            cluster: String::new(),
+            project: String::new(),
+            app: String::new(),
+            current_tag: None,
+            install_seconds: install_seconds(),
+            rollout_seconds: rollout_seconds(),
+            fail: None,
+            logs: LogShape::default(),
+            log_lines: None,
+            faults: Faults::default(),
+            offers_upgradeoutter: true,
+        }
+    }
 }
 
 /// The shape in which deploy logs are served.
@@ -305,6 +350,7 @@ impl Scenario {
             logs: LogShape::Text,
             log_lines: None,
             faults: Faults::default(),
+            ..AppScenario::default()
         };
         Scenario {
             speed: 1.0,
@@ -403,6 +449,29 @@ mod tests {
         s.validate().unwrap();
         assert_eq!(s.apps[0].logs, LogShape::JsonArray);
         assert_eq!(s.pipelines[0].faults.html_502_rate, 0.5);
+    }
+
+    #[test]
+    fn defaults_are_those_of_a_file_that_leaves_fields_out() {
+        let app: AppScenario =
+            toml::from_str("cluster = \"c-1\"\nproject = \"p-1\"\napp = \"web\"").unwrap();
+        let want = AppScenario {
+            cluster: "c-1".into(),
+            project: "p-1".into(),
+            app: "web".into(),
+            ..AppScenario::default()
+        };
+        assert_eq!(app, want);
+        let pipeline: PipelineScenario =
+            toml::from_str("cluster = \"c-1\"\nproject = \"p-1\"\npipeline = \"p-2\"\nstages = []")
+                .unwrap();
+        let want = PipelineScenario {
+            cluster: "c-1".into(),
+            project: "p-1".into(),
+            pipeline: "p-2".into(),
+            ..PipelineScenario::default()
+        };
+        assert_eq!(pipeline, want);
     }
 
     #[test]

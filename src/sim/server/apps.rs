@@ -55,8 +55,11 @@ pub(super) async fn app_action(
                     "apps.project.cattle.io \"{name}\" not found"
                 ));
             };
+            if !a.actions().contains(&action.as_str()) {
+                return SimResponse::invalid_action(&action);
+            }
             if action != "upgradeoutter" {
-                return SimResponse::action_not_available(&action);
+                return SimResponse::not_simulated(&action);
             }
             let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
             let Some(tag) = body

@@ -59,7 +59,7 @@ pub(super) async fn pipeline_action(
                 ));
             };
             if action != "run" {
-                return SimResponse::action_not_available(&action);
+                return SimResponse::invalid_action(&action);
             }
             let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
             let Some(branch) = body
@@ -171,15 +171,9 @@ pub(super) async fn execution_action(
             let Some(e) = find_execution(state, &project, &execution) else {
                 return SimResponse::not_found("pipelineexecution not found");
             };
-            if action != "stop" {
-                return SimResponse::action_not_available(&action);
-            }
-            if e.phase(now).is_final() {
-                return SimResponse::error(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "InvalidAction",
-                    "action stop not available",
-                );
+            // A finished execution offers no `stop` (`paas-api.md`).
+            if action != "stop" || e.phase(now).is_final() {
+                return SimResponse::invalid_action(&action);
             }
             e.stopped = Some(now);
             state.stats.stops += 1;

@@ -43,7 +43,19 @@ impl SimResponse {
         )
     }
 
-    pub fn action_not_available(action: &str) -> Self {
+    /// Norman's answer to an action the object does not offer (not in its `actions`,
+    /// or unknown): 422, not 404 (`paas-api.md`, "Pipeline executions").
+    pub fn invalid_action(action: &str) -> Self {
+        Self::error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "InvalidAction",
+            &format!("Invalid action: {action}"),
+        )
+    }
+
+    /// An action the object offers but the simulator does not carry out (an app's
+    /// stock `upgrade` and `rollback`).
+    pub fn not_simulated(action: &str) -> Self {
         Self::error(
             StatusCode::NOT_FOUND,
             "ActionNotAvailable",
