@@ -64,6 +64,11 @@ impl SimClock {
         d.div_f64(self.speed)
     }
 
+    /// The wall-clock time now, as the bot's clock sees it (anchor + tokio time).
+    pub fn wall_now(&self) -> SystemTime {
+        self.epoch + self.start.elapsed()
+    }
+
     /// The wall-clock time at which simulated time reached (or will reach, if nothing
     /// is advanced by hand meanwhile) `t`. A moment an advance jumped over was reached
     /// at the advance.
@@ -104,5 +109,6 @@ mod tests {
         assert_eq!(clock.wall_of(s(36)), clock.epoch + s(8));
         // The future, at today's pace.
         assert_eq!(clock.wall_of(s(50)), clock.epoch + s(15));
+        assert_eq!(clock.wall_now(), clock.epoch + s(10));
     }
 }

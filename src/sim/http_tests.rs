@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{Fault, InjectedFault, Route, Scenario, SimHandle, spawn};
+use super::{AppFlavour, Fault, InjectedFault, LogShape, Route, Scenario, SimHandle, spawn};
 use crate::secret::Secret;
 
 const TOKEN: &str = "token-sim00:0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghij";
@@ -174,4 +174,74 @@ async fn actions_an_object_does_not_offer_are_422_invalid_action() {
         .await;
     assert_invalid_action(&stop, "stop");
     assert_eq!(paas.sim.stats().stops, 0);
+}
+
+fn stock_web() -> Scenario {
+    let mut scenario = Scenario::demo();
+    scenario.apps[0] = scenario.apps[0].clone().with_flavour(AppFlavour::Stock);
+    scenario
+}
+
+#[tokio::test]
+async fn a_stock_upgrade_answers_the_new_answers_with_the_old_status() {
+    let paas = Paas::start(stock_web()).await;
+    let answer = paas.upgrade("v2").await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.body["state"], "active");
+    assert_eq!(answer.body["answers"]["image.tag"], "v2");
+    assert_eq!(answer.body["appRevisionId"], "apprevision-00001");
+    assert!(answer.body.get("versionTag").is_none(), "{}", answer.body);
+}
+
+#[tokio::test]
+async fn rollouts_and_log_reads_are_recorded_on_the_wall_clock() {
+    let paas = Paas::start(stock_web()).await;
+    let app = "p-5tfq9:project-deploy";
+    let logs = format!("{PROJECT}/deployLogs/{app}");
+    assert_eq!(paas.upgrade("v2").await.status, 200);
+    assert_eq!(paas.get(&logs).await.status, 200);
+    // Jump over the end of the rollout (stock: 3 + 6 + 1 + 14 s after the action).
+    paas.sim.advance(Duration::from_secs(100));
+    inject(&paas, Route::DeployLogs, Fault::ServerError);
+    assert_eq!(paas.get(&logs).await.status, 500);
+    assert!(paas.sim.log_reads("p-5tfq9:api-deploy").is_empty());
+
+    let reads = paas.sim.log_reads(app);
+    let rollouts = paas.sim.rollouts(app);
+    assert_eq!(reads.len(), 2, "{reads:?}");
+    assert_eq!(rollouts.len(), 1);
+    let rollout = &rollouts[0];
+    assert_eq!(rollout.tag, "v2");
+    assert!(!rollout.failed && !rollout.superseded);
+    let done_sim = rollout.done_at_sim.expect("done");
+    assert_eq!(
+        done_sim.duration_since(rollout.upgraded_at_sim).ok(),
+        Some(Duration::from_secs(24))
+    );
+    // On the wall clock, done when the advance jumped over it: after the first read,
+    // before the second.
+    let done = rollout.done_at.expect("done");
+    assert!(rollout.upgraded_at <= reads[0], "{rollout:?} {reads:?}");
+    assert!(
+        reads[0] <= done && done <= reads[1],
+        "{rollout:?} {reads:?}"
+    );
+
+    let timeline = paas.sim.timeline();
+    let events = &timeline.upgrades[0].events;
+    let shows: Vec<&str> = events.iter().map(|e| e.shows.as_str()).collect();
+    assert_eq!(shows, ["installing", "deploying", "✅ active"]);
+    assert_eq!(events[2].at_ms, crate::clock::to_ms(done));
+}
+
+#[tokio::test]
+async fn logs_under_an_unknown_key_are_served_as_such() {
+    let mut scenario = Scenario::demo();
+    scenario.apps[0].logs = LogShape::JsonUnknownKey;
+    scenario.apps[0].log_lines = Some(vec!["one".into(), "two".into()]);
+    let paas = Paas::start(scenario).await;
+    let logs = paas
+        .get(&format!("{PROJECT}/deployLogs/p-5tfq9:project-deploy"))
+        .await;
+    assert_eq!(logs.body, json!({"podLogs": ["one", "two"]}));
 }

@@ -36,9 +36,12 @@ use std::time::{Duration, SystemTime};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+pub use app::RolloutRecord;
 pub use fault::{Fault, InjectedFault, Route};
 pub use record::{ObjectEvents, SimStats, TimedEvent, Timeline};
-pub use scenario::{AppScenario, Faults, LogShape, PipelineScenario, Scenario, StageSpec};
+pub use scenario::{
+    AppFlavour, AppScenario, Faults, LogShape, PipelineScenario, Scenario, StageSpec,
+};
 
 use crate::secret::Secret;
 use app::SimApp;
@@ -154,6 +157,32 @@ impl Simulator {
             }
         }
         timeline
+    }
+
+    /// How every upgrade of an app (`p-5tfq9:project-deploy`) truly went so far, in
+    /// the order they were accepted. Empty for an unknown app.
+    pub fn rollouts(&self, app_id: &str) -> Vec<RolloutRecord> {
+        let clock = &self.shared.clock;
+        let now = clock.now();
+        let state = self.shared.state();
+        state
+            .apps
+            .values()
+            .filter(|a| a.id() == app_id)
+            .flat_map(|a| a.rollouts(now, clock.epoch, |t| clock.wall_of(t)))
+            .collect()
+    }
+
+    /// The wall-clock time of every authorised deploy-log request for an app
+    /// (`p-5tfq9:project-deploy`), in order, including those a fault answered.
+    pub fn log_reads(&self, app_id: &str) -> Vec<SystemTime> {
+        let state = self.shared.state();
+        state
+            .apps
+            .values()
+            .filter(|a| a.id() == app_id)
+            .flat_map(|a| a.log_reads.iter().copied())
+            .collect()
     }
 
     /// Adds a pipeline or replaces its scenario; its past runs and numbering stay.

@@ -54,6 +54,12 @@ fn install_seconds() -> f64 {
 fn rollout_seconds() -> f64 {
     10.0
 }
+fn pickup_seconds() -> f64 {
+    3.0
+}
+fn blip_seconds() -> f64 {
+    1.0
+}
 fn yes() -> bool {
     true
 }
@@ -145,20 +151,42 @@ pub struct AppScenario {
     /// The version deployed before any upgrade.
     #[serde(default)]
     pub current_tag: Option<String>,
-    /// Time in `installing` (helm upgrade).
+    /// Which PaaS the app behaves like: `in-house` (the default), `conditions-only`
+    /// or `stock` (see [`AppFlavour`]).
+    #[serde(default)]
+    pub flavour: AppFlavour,
+    /// Time in `installing` (helm upgrade). For `stock`, also the period of the
+    /// controller's retries after a helm error.
     #[serde(default = "install_seconds")]
     pub install_seconds: f64,
     /// Time in `deploying` (workloads rolling).
     #[serde(default = "rollout_seconds")]
     pub rollout_seconds: f64,
+    /// `stock` only: time after the upgrade action before the helm controller picks
+    /// the change up. Meanwhile the app shows the new answers with the OLD status.
+    #[serde(default = "pickup_seconds")]
+    pub pickup_seconds: f64,
+    /// `stock` only: time after helm ran during which the app shows `active` with a
+    /// `Deployed` computed before the workloads changed, before `deploying` starts.
+    #[serde(default = "blip_seconds")]
+    pub blip_seconds: f64,
     /// A helm error: the upgrade fails with this message after `install_seconds`.
     #[serde(default)]
     pub fail: Option<String>,
+    /// The app starts out failed by a deploy before the simulator's time: `Installed`
+    /// False with this helm error, until an upgrade through the simulator.
+    #[serde(default)]
+    pub failed_before: Option<String>,
     #[serde(default)]
     pub logs: LogShape,
     /// The log lines served (default: a plausible start-up log).
     #[serde(default)]
     pub log_lines: Option<Vec<String>>,
+    /// Whether the default log lines appear over time: the new pods' lines are
+    /// stamped 0, 0, 1, 3 and 3 s after the rollout was done, and each is served only
+    /// once simulated time has reached its stamp (`log_lines` are served at once).
+    #[serde(default)]
+    pub logs_grow: bool,
     #[serde(default)]
     pub faults: Faults,
     /// Whether the app offers the in-house `upgradeoutter` action (default true).
@@ -177,13 +205,77 @@ impl Default for AppScenario {
             project: String::new(),
             app: String::new(),
             current_tag: None,
+            flavour: AppFlavour::default(),
             install_seconds: install_seconds(),
             rollout_seconds: rollout_seconds(),
+            pickup_seconds: pickup_seconds(),
+            blip_seconds: blip_seconds(),
             fail: None,
+            failed_before: None,
             logs: LogShape::default(),
             log_lines: None,
+            logs_grow: false,
             faults: Faults::default(),
             offers_upgradeoutter: true,
+        }
+    }
+}
+
+impl AppScenario {
+    /// The same app behaving like another PaaS.
+    pub fn with_flavour(mut self, flavour: AppFlavour) -> Self {
+        self.flavour = flavour;
+        self
+    }
+
+    /// The same app, failed by a deploy before the simulator's time with this helm
+    /// error.
+    pub fn with_failed_before(mut self, message: &str) -> Self {
+        self.failed_before = Some(message.to_string());
+        self
+    }
+}
+
+/// Which PaaS an app behaves like: what its JSON holds, and when its status follows
+/// an upgrade (`paas-api.md`, "Apps" and "Rollout timing").
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum AppFlavour {
+    /// The in-house PaaS as the simulator has always served it: every field,
+    /// including the in-house `versionTag`; the status follows the upgrade action at
+    /// once (installing, deploying, active); the action answers the app as it is
+    /// right after it (new tag, `installing`).
+    #[default]
+    InHouse,
+    /// The PaaS the design document promises: `id`, `type`, `baseType`, `name`,
+    /// `links`, `actions`, `state` and `conditions` (each only `type`, `status` and,
+    /// where relevant, `reason`/`message`), nothing else: no timestamps, revision,
+    /// answers or tag. Same timing as `in-house`; the action answers the app as it
+    /// was before it.
+    ConditionsOnly,
+    /// Stock Rancher 2.5: the action only rewrites the answers, so for
+    /// `pickup_seconds` the app shows the new tag with the OLD status; then
+    /// `installing`; then helm has run (new `appRevisionId`) and the app shows
+    /// `active` for `blip_seconds` before the workloads start rolling (`deploying`),
+    /// then `active` for real. No top-level `versionTag`. A helm error is retried by
+    /// the controller: `Installed` flips False ↔ Unknown every `install_seconds`. The
+    /// action answers the app as it is right after it (new answers, old status).
+    Stock,
+}
+
+impl AppFlavour {
+    pub const ALL: [AppFlavour; 3] = [
+        AppFlavour::InHouse,
+        AppFlavour::ConditionsOnly,
+        AppFlavour::Stock,
+    ];
+
+    /// The name a scenario file uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            AppFlavour::InHouse => "in-house",
+            AppFlavour::ConditionsOnly => "conditions-only",
+            AppFlavour::Stock => "stock",
         }
     }
 }
@@ -201,6 +293,9 @@ pub enum LogShape {
     JsonArray,
     /// `{"data": [lines]}`.
     JsonObject,
+    /// `{"podLogs": [lines]}`: an object under none of the keys the bot knows, so it
+    /// must fall back to the raw body.
+    JsonUnknownKey,
     /// 404: the endpoint does not exist.
     Missing,
 }
@@ -302,9 +397,14 @@ impl Scenario {
             ClusterId::parse(&a.cluster).map_err(|e| format!("{at}: {e}"))?;
             ProjectId::parse(&a.project).map_err(|e| format!("{at}: {e}"))?;
             AppId::parse(&a.app).map_err(|e| format!("{at}: {e}"))?;
-            for s in [a.install_seconds, a.rollout_seconds] {
+            for (name, s) in [
+                ("install_seconds", a.install_seconds),
+                ("rollout_seconds", a.rollout_seconds),
+                ("pickup_seconds", a.pickup_seconds),
+                ("blip_seconds", a.blip_seconds),
+            ] {
                 if !(s.is_finite() && s >= 0.0) {
-                    return Err(format!("{at}: durations must be zero or more seconds"));
+                    return Err(format!("{at}: {name} must be zero or more seconds"));
                 }
             }
             a.faults.validate(&at)?;

@@ -40,6 +40,7 @@ pub(super) async fn app_action(
 ) -> Response {
     let name = in_project(&project, &app).unwrap_or("").to_string();
     let action = query.get("action").cloned().unwrap_or_default();
+    let wall = s.clock.wall_now();
     let route = if action == "upgradeoutter" {
         Route::Upgrade
     } else {
@@ -73,8 +74,8 @@ pub(super) async fn app_action(
                     "versionTag is required",
                 );
             };
-            a.upgrade(tag, now);
-            let rendered = a.render(ctx, now);
+            a.upgrade(tag, now, wall);
+            let rendered = a.upgrade_answer(ctx, now);
             *state.stats.upgrades.entry(app.clone()).or_default() += 1;
             SimResponse::ok(&rendered)
         },
@@ -88,6 +89,14 @@ pub(super) async fn deploy_logs(
     headers: HeaderMap,
 ) -> Response {
     let name = in_project(&project, &app).unwrap_or("").to_string();
+    // Every authorised request counts, even one a fault answers: a read before the
+    // rollout was done is one too many.
+    if s.authorized(&headers) {
+        let wall = s.clock.wall_now();
+        if let Some(a) = s.state().apps.get_mut(&(project.clone(), name.clone())) {
+            a.log_reads.push(wall);
+        }
+    }
     s.respond(
         Route::DeployLogs,
         &headers,
@@ -112,6 +121,7 @@ pub(super) async fn deploy_logs(
                 LogShape::JsonObject => {
                     SimResponse::ok(&json!({"type": "deployLog", "data": lines}))
                 }
+                LogShape::JsonUnknownKey => SimResponse::ok(&json!({"podLogs": lines})),
             }
         },
     )
