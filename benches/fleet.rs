@@ -393,6 +393,7 @@ fn scenario(options: &Options, push: bool) -> Scenario {
                 branches: Vec::new(),
                 version_tags: true,
                 faults: Faults::default(),
+                ..PipelineScenario::default()
             })
             .collect(),
         apps: (0..options.projects)

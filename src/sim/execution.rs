@@ -43,6 +43,11 @@ pub(crate) struct SimExecution {
     pub fail_at: Option<usize>,
     pub stopped: Option<Duration>,
     pub version_tags: bool,
+    /// How long after `Success` the in-house `dockerImage`/`versionTag` appear.
+    pub fields_delay: Duration,
+    /// What `executionState` says while stages run (`Building` unless the scenario
+    /// names another).
+    pub running_state: Option<String>,
     pub image: String,
 }
 
@@ -82,6 +87,8 @@ impl SimExecution {
             fail_at,
             stopped: None,
             version_tags: spec.version_tags,
+            fields_delay: secs(spec.fields_delay_seconds),
+            running_state: spec.unknown_state.clone(),
         }
     }
 
@@ -170,7 +177,7 @@ impl SimExecution {
     /// The next simulated moment after `now` at which the JSON changes, if any.
     pub fn next_change(&self, now: Duration) -> Option<Duration> {
         if self.phase(now).is_final() {
-            return None;
+            return self.fields_at().filter(|t| *t > now);
         }
         let end = self.end()?;
         std::iter::once(self.created + self.provision)
@@ -178,6 +185,13 @@ impl SimExecution {
             .chain([end])
             .filter(|t| *t > now && *t <= end)
             .min()
+    }
+
+    /// When the in-house `dockerImage`/`versionTag` appear, for a run that succeeds.
+    fn fields_at(&self) -> Option<Duration> {
+        let succeeds =
+            self.fail_at.is_none() && self.stopped.is_none_or(|s| s >= self.natural_end());
+        (self.version_tags && succeeds).then(|| self.natural_end() + self.fields_delay)
     }
 
     pub fn version_tag(&self) -> String {
@@ -268,7 +282,7 @@ impl SimExecution {
         let (execution_state, state, transitioning, message) = match phase {
             RunPhase::Provisioning => ("Waiting", "active", "no", String::new()),
             RunPhase::Running(i) => (
-                "Building",
+                self.running_state.as_deref().unwrap_or("Building"),
                 "building",
                 "yes",
                 format!("Running '{}' stage", self.stages[i].name),
@@ -356,7 +370,7 @@ impl SimExecution {
         if with_conditions {
             v["conditions"] = json!(conditions);
         }
-        if phase == RunPhase::Succeeded && self.version_tags {
+        if phase == RunPhase::Succeeded && self.fields_at().is_some_and(|t| now >= t) {
             let tag = self.version_tag();
             v["versionTag"] = json!(tag);
             v["dockerImage"] = json!(format!("{}:{tag}", self.image));
@@ -435,5 +449,54 @@ mod tests {
         }
         assert_eq!(e.phase(t), RunPhase::Succeeded);
         assert_eq!(seen, 5);
+    }
+
+    fn run_of(spec: PipelineScenario) -> SimExecution {
+        SimExecution::new("c-64wdm:p-5tfq9", &spec, 57, "master", Duration::ZERO)
+    }
+
+    #[test]
+    fn the_image_and_tag_can_come_after_success() {
+        let spec = PipelineScenario {
+            fields_delay_seconds: 5.0,
+            ..Scenario::demo().pipelines[0].clone()
+        };
+        let e = run_of(spec);
+        let at = Duration::from_secs_f64;
+        for t in [86.0, 90.9] {
+            let v = e.render(&ctx(), at(t), true);
+            assert_eq!(v["executionState"], "Success");
+            assert!(v.get("versionTag").is_none() && v.get("dockerImage").is_none());
+        }
+        let v = e.render(&ctx(), at(91.0), true);
+        assert_eq!(v["versionTag"], e.version_tag());
+        assert!(v["dockerImage"].is_string());
+        assert_eq!(e.next_change(at(86.0)), Some(at(91.0)));
+        assert_eq!(e.next_change(at(91.0)), None);
+        // A failed run never gets them.
+        let mut failed = e.clone();
+        failed.fail_at = Some(1);
+        assert_eq!(failed.next_change(at(200.0)), None);
+    }
+
+    #[test]
+    fn a_run_may_show_an_unknown_state_while_it_builds() {
+        let spec = PipelineScenario {
+            unknown_state: Some("Running".into()),
+            ..Scenario::demo().pipelines[0].clone()
+        };
+        let e = run_of(spec);
+        let building = e.render(&ctx(), Duration::from_secs(10), true);
+        assert_eq!(building["executionState"], "Running");
+        assert_eq!(building["stages"][1]["state"], "Building");
+        assert_eq!(building["conditions"][2]["status"], "Unknown");
+        assert_eq!(
+            building["conditions"][2]["message"],
+            "Running 'Build' stage"
+        );
+        let waiting = e.render(&ctx(), Duration::from_secs(1), true);
+        assert_eq!(waiting["executionState"], "Waiting");
+        let done = e.render(&ctx(), Duration::from_secs(90), true);
+        assert_eq!(done["executionState"], "Success");
     }
 }

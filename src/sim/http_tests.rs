@@ -245,3 +245,68 @@ async fn logs_under_an_unknown_key_are_served_as_such() {
         .await;
     assert_eq!(logs.body, json!({"podLogs": ["one", "two"]}));
 }
+
+#[tokio::test]
+async fn the_pipeline_tells_the_number_of_the_next_run() {
+    let paas = Paas::start(Scenario::demo()).await;
+    assert_eq!(paas.get(WEB_PIPELINE).await.body["nextRun"], 1);
+    assert_eq!(paas.run().await.body["run"], 1);
+    assert_eq!(paas.get(WEB_PIPELINE).await.body["nextRun"], 2);
+    paas.sim.set_next_run("c-64wdm:p-5tfq9", "p-tpk2x", 12);
+    assert_eq!(paas.get(WEB_PIPELINE).await.body["nextRun"], 12);
+    assert_eq!(paas.run().await.body["id"], "p-5tfq9:p-tpk2x-12");
+    assert_eq!(paas.get(WEB_PIPELINE).await.body["nextRun"], 13);
+}
+
+#[tokio::test]
+async fn a_run_that_fails_after_create_leaves_exactly_one_execution() {
+    let mut scenario = Scenario::demo();
+    scenario.pipelines[0].run_fails_after_create = true;
+    let paas = Paas::start(scenario).await;
+    paas.sim.set_next_run("c-64wdm:p-5tfq9", "p-tpk2x", 12);
+    let answer = paas.run().await;
+    assert_eq!(answer.status, 500);
+    assert_eq!(answer.body["type"], "error");
+    assert_eq!(answer.body["status"], 500);
+    assert_eq!(answer.body["code"], "ServerError");
+    assert_eq!(
+        answer.body["message"],
+        "pipelineexecutions.project.cattle.io \"p-tpk2x-12\" already exists"
+    );
+    assert_eq!(paas.sim.stats().total_runs(), 1);
+    let listed = paas
+        .get(&format!(
+            "{PROJECT}/pipelineExecutions?pipelineId=p-5tfq9:p-tpk2x"
+        ))
+        .await;
+    let data = listed.body["data"].as_array().cloned().unwrap_or_default();
+    assert_eq!(data.len(), 1);
+    assert_eq!(data[0]["run"], 12);
+    assert_eq!(paas.get(WEB_PIPELINE).await.body["nextRun"], 13);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_run_answers_late_but_its_execution_runs_from_the_request() {
+    let mut scenario = Scenario::demo();
+    scenario.pipelines[0].run_delay_seconds = 10.0;
+    let paas = Paas::start(scenario).await;
+    let asked = tokio::time::Instant::now();
+    let answer = paas.run().await;
+    assert!(
+        asked.elapsed() >= Duration::from_secs(10),
+        "{:?}",
+        asked.elapsed()
+    );
+    assert_eq!(answer.status, 200);
+    // The answer is the execution as created: still provisioning.
+    assert_eq!(answer.body["executionState"], "Waiting");
+    // Meanwhile it ran: 3 s provisioning and 4 s of Clone are over.
+    let now = paas
+        .get(&format!("{PROJECT}/pipelineExecutions/p-5tfq9:p-tpk2x-1"))
+        .await;
+    assert_eq!(now.body["executionState"], "Building");
+    assert_eq!(
+        now.body["conditions"][2]["message"],
+        "Running 'Build' stage"
+    );
+}

@@ -106,6 +106,23 @@ pub struct PipelineScenario {
     /// (false: behave like a stock Rancher).
     #[serde(default = "yes")]
     pub version_tags: bool,
+    /// Simulated seconds after the run reached `Success` before `dockerImage` and
+    /// `versionTag` appear (the in-house PaaS fills them in later).
+    #[serde(default)]
+    pub fields_delay_seconds: f64,
+    /// While stages run, `executionState` shows this instead of `Building` (an
+    /// in-house PaaS still changing); conditions and stages are as usual.
+    #[serde(default)]
+    pub unknown_state: Option<String>,
+    /// `run` creates the execution, then answers norman's 500 `ServerError` "… already
+    /// exists", as Rancher does when reading it back fails or two runs race for the
+    /// same `nextRun`.
+    #[serde(default)]
+    pub run_fails_after_create: bool,
+    /// Simulated seconds the `run` answer is held back (a slow git provider); the
+    /// execution exists, and runs, from the moment the request arrived.
+    #[serde(default)]
+    pub run_delay_seconds: f64,
     #[serde(default)]
     pub faults: Faults,
 }
@@ -125,6 +142,10 @@ impl Default for PipelineScenario {
             fail_at: None,
             branches: Vec::new(),
             version_tags: true,
+            fields_delay_seconds: 0.0,
+            unknown_state: None,
+            run_fails_after_create: false,
+            run_delay_seconds: 0.0,
             faults: Faults::default(),
         }
     }
@@ -374,14 +395,15 @@ impl Scenario {
             ClusterId::parse(&p.cluster).map_err(|e| format!("{at}: {e}"))?;
             ProjectId::parse(&p.project).map_err(|e| format!("{at}: {e}"))?;
             PipelineId::parse(&p.pipeline).map_err(|e| format!("{at}: {e}"))?;
-            let all = p
-                .stages
-                .iter()
-                .map(|s| s.seconds)
-                .chain([p.clone_seconds, p.provision_seconds]);
+            let all = p.stages.iter().map(|s| s.seconds).chain([
+                p.clone_seconds,
+                p.provision_seconds,
+                p.fields_delay_seconds,
+                p.run_delay_seconds,
+            ]);
             if all.clone().any(|s| !(s.is_finite() && s >= 0.0)) {
                 return Err(format!(
-                    "{at}: stage durations must be zero or more seconds"
+                    "{at}: stage durations and delays must be zero or more seconds"
                 ));
             }
             if let Some(f) = &p.fail_at
@@ -389,6 +411,12 @@ impl Scenario {
                 && !p.stages.iter().any(|s| &s.name == f)
             {
                 return Err(format!("{at}: fail_at names no stage ({f:?})"));
+            }
+            if p.unknown_state
+                .as_ref()
+                .is_some_and(|s| s.trim().is_empty())
+            {
+                return Err(format!("{at}: unknown_state must not be empty"));
             }
             p.faults.validate(&at)?;
         }
@@ -437,6 +465,7 @@ impl Scenario {
                     branches: Vec::new(),
                     version_tags: true,
                     faults: Faults::default(),
+                    ..PipelineScenario::default()
                 }
             };
         let app = |project: &str, app: &str, tag: &str| AppScenario {

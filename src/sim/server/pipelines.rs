@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use super::response::SimResponse;
 use super::{Shared_, Target, in_project};
 use crate::sim::execution::SimExecution;
+use crate::sim::model::secs;
 use crate::sim::{Route, SimState};
 
 pub(super) async fn get_pipeline(
@@ -61,34 +62,14 @@ pub(super) async fn pipeline_action(
             if action != "run" {
                 return SimResponse::invalid_action(&action);
             }
-            let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            let Some(branch) = body
-                .get("branch")
-                .and_then(Value::as_str)
-                .filter(|b| !b.is_empty())
-            else {
-                return SimResponse::error(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "InvalidBodyContent",
-                    "branch is required",
-                );
+            let request = match RunRequest::parse(&body, &p.spec.branches) {
+                Ok(request) => request,
+                Err(refused) => return refused,
             };
-            if !p.spec.branches.is_empty() && !p.spec.branches.iter().any(|b| b == branch) {
-                return SimResponse::error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "ServerError",
-                    "find no pipeline config to run in the branch",
-                );
-            }
-            let webhook = body
-                .get("webhook")
-                .and_then(Value::as_str)
-                .filter(|w| w.starts_with("http://") || w.starts_with("https://"))
-                .map(str::to_string);
             let run = p.next_run;
             p.next_run += 1;
-            let execution = SimExecution::new(&project, &p.spec, run, branch, now);
-            if let Some(url) = webhook {
+            let execution = SimExecution::new(&project, &p.spec, run, &request.branch, now);
+            if let Some(url) = request.webhook {
                 tokio::spawn(crate::sim::push::call_webhook(
                     shared,
                     project.clone(),
@@ -97,13 +78,73 @@ pub(super) async fn pipeline_action(
                     url,
                 ));
             }
-            let rendered = execution.render(ctx, now, false);
+            let answer = if p.spec.run_fails_after_create {
+                already_exists(&execution)
+            } else {
+                SimResponse::ok(&execution.render(ctx, now, false))
+            };
+            // A slow git provider: the execution exists and runs meanwhile.
+            let hold = s.clock.real(secs(p.spec.run_delay_seconds));
             p.executions.insert(run, execution);
             *state.stats.runs.entry(pipeline.clone()).or_default() += 1;
-            SimResponse::ok(&rendered)
+            SimResponse { hold, ..answer }
         },
     )
     .await
+}
+
+/// The body of a `run` request, checked as Rancher checks it.
+struct RunRequest {
+    branch: String,
+    webhook: Option<String>,
+}
+
+impl RunRequest {
+    /// Rancher's 422 without a branch, and its 500 for a branch without a pipeline
+    /// file (`branches`, when not empty, are those that have one).
+    fn parse(body: &[u8], branches: &[String]) -> Result<Self, SimResponse> {
+        let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        let Some(branch) = body
+            .get("branch")
+            .and_then(Value::as_str)
+            .filter(|b| !b.is_empty())
+        else {
+            return Err(SimResponse::error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "InvalidBodyContent",
+                "branch is required",
+            ));
+        };
+        if !branches.is_empty() && !branches.iter().any(|b| b == branch) {
+            return Err(SimResponse::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "ServerError",
+                "find no pipeline config to run in the branch",
+            ));
+        }
+        let webhook = body
+            .get("webhook")
+            .and_then(Value::as_str)
+            .filter(|w| w.starts_with("http://") || w.starts_with("https://"))
+            .map(str::to_string);
+        Ok(RunRequest {
+            branch: branch.to_string(),
+            webhook,
+        })
+    }
+}
+
+/// Rancher's 500 when reading the new execution back fails, or two runs raced for
+/// the same `nextRun` (`paas-api.md`, "Pipeline executions"): the execution exists.
+fn already_exists(execution: &SimExecution) -> SimResponse {
+    SimResponse::error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "ServerError",
+        &format!(
+            "pipelineexecutions.project.cattle.io \"{}-{}\" already exists",
+            execution.pipeline, execution.run
+        ),
+    )
 }
 
 /// Finds an execution by its id in a project.
