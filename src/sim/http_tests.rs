@@ -310,3 +310,39 @@ async fn a_slow_run_answers_late_but_its_execution_runs_from_the_request() {
         "Running 'Build' stage"
     );
 }
+
+#[tokio::test]
+async fn next_links_may_carry_the_internal_url_with_the_right_path_and_query() {
+    let list = format!("{PROJECT}/pipelineExecutions?pipelineId=p-5tfq9:p-tpk2x");
+    for base in [None, Some("https://rancher.internal:8443")] {
+        let scenario = Scenario {
+            page_size: 2,
+            next_base_url: base.map(str::to_string),
+            ..Scenario::demo()
+        };
+        let paas = Paas::start(scenario).await;
+        for _ in 0..3 {
+            assert_eq!(paas.run().await.status, 200);
+        }
+        let first = paas.get(&list).await.body;
+        assert_eq!(first["data"].as_array().map(Vec::len), Some(2));
+        let next = first["pagination"]["next"].as_str().unwrap_or_default();
+        let own = paas.sim.url().to_string();
+        let base = base.unwrap_or(&own);
+        let Some(path_and_query) = next.strip_prefix(base) else {
+            panic!("{next} is not on {base}");
+        };
+        assert!(
+            path_and_query.starts_with("/v3/project/c-64wdm:p-5tfq9/pipelineExecutions?"),
+            "{next}"
+        );
+        // Followed on the client's own base URL, it is the second page.
+        let second = paas.get(path_and_query).await.body;
+        let runs: Vec<&Value> = second["data"]
+            .as_array()
+            .map(|d| d.iter().map(|e| &e["run"]).collect())
+            .unwrap_or_default();
+        assert_eq!(runs, [&json!(3)]);
+        assert!(second["pagination"].get("next").is_none());
+    }
+}

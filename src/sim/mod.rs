@@ -71,6 +71,8 @@ pub(crate) struct Shared {
     pub token: Secret,
     pub clock: SimClock,
     pub base_url: String,
+    /// The base of `pagination.next` links, when not `base_url`.
+    pub next_base_url: Option<String>,
     state: Mutex<SimState>,
     down: watch::Sender<bool>,
     down_flag: Arc<AtomicBool>,
@@ -317,6 +319,10 @@ pub fn start(
         token,
         clock: SimClock::new(scenario.speed),
         base_url: format!("http://{addr}"),
+        next_base_url: scenario
+            .next_base_url
+            .as_ref()
+            .map(|u| u.trim_end_matches('/').to_string()),
         state: Mutex::new(SimState {
             global_faults: scenario.faults.clone(),
             page_size: scenario.page_size,

@@ -16,6 +16,12 @@ pub struct Scenario {
     /// Page size of execution listings (Rancher's default is 1000).
     #[serde(default = "page_size")]
     pub page_size: usize,
+    /// The base (`https://rancher.internal:8443`) of the `pagination.next` links in
+    /// listings, instead of the simulator's own address: Rancher behind a proxy
+    /// reports its internal URL. The path and query stay right, so a client that
+    /// follows them on its own base URL still gets the next page.
+    #[serde(default)]
+    pub next_base_url: Option<String>,
     #[serde(default)]
     pub pipelines: Vec<PipelineScenario>,
     #[serde(default)]
@@ -70,6 +76,7 @@ impl Default for Scenario {
             speed: 1.0,
             seed: 0,
             page_size: 1000,
+            next_base_url: None,
             pipelines: Vec::new(),
             apps: Vec::new(),
             faults: Faults::default(),
@@ -389,6 +396,13 @@ impl Scenario {
         if self.page_size == 0 {
             return Err("page_size must be at least 1".into());
         }
+        if let Some(url) = &self.next_base_url
+            && !is_base_url(url)
+        {
+            return Err(format!(
+                "next_base_url must be http(s)://host[:port] without a path ({url:?})"
+            ));
+        }
         self.faults.validate("faults")?;
         for p in &self.pipelines {
             let at = format!("pipeline {}", p.pipeline);
@@ -485,6 +499,7 @@ impl Scenario {
             speed: 1.0,
             seed: 0,
             page_size: 1000,
+            next_base_url: None,
             pipelines: vec![
                 pipeline(
                     "p-5tfq9",
@@ -523,6 +538,22 @@ impl Scenario {
             subscribe_max_seconds: 1800.0,
         }
     }
+}
+
+/// `http(s)://host[:port]`, a trailing `/` allowed: nothing that would change the
+/// path or query of the links built on it.
+fn is_base_url(url: &str) -> bool {
+    let Some(rest) = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let host = rest.strip_suffix('/').unwrap_or(rest);
+    !host.is_empty()
+        && !host
+            .chars()
+            .any(|c| matches!(c, '/' | '?' | '#' | '@') || c.is_whitespace())
 }
 
 impl Faults {
@@ -601,6 +632,85 @@ mod tests {
             ..PipelineScenario::default()
         };
         assert_eq!(pipeline, want);
+    }
+
+    #[test]
+    fn flavours_and_their_knobs_read_from_toml() {
+        let s: Scenario = toml::from_str(
+            r#"
+            next_base_url = "https://rancher.internal:8443"
+            [[pipelines]]
+            cluster = "c-1"
+            project = "p-1"
+            pipeline = "p-2"
+            stages = [{ name = "Build", seconds = 30 }]
+            unknown_state = "Running"
+            fields_delay_seconds = 4
+            run_fails_after_create = true
+            run_delay_seconds = 2.5
+            [[apps]]
+            cluster = "c-1"
+            project = "p-1"
+            app = "web"
+            flavour = "stock"
+            pickup_seconds = 5
+            blip_seconds = 0.5
+            failed_before = "Error: UPGRADE FAILED: boom"
+            offers_upgradeoutter = false
+            logs = "json-unknown-key"
+            logs_grow = true
+            "#,
+        )
+        .unwrap();
+        s.validate().unwrap();
+        let app = &s.apps[0];
+        assert_eq!(app.flavour, AppFlavour::Stock);
+        assert_eq!((app.pickup_seconds, app.blip_seconds), (5.0, 0.5));
+        assert!(!app.offers_upgradeoutter && app.logs_grow);
+        assert_eq!(app.logs, LogShape::JsonUnknownKey);
+        let pipeline = &s.pipelines[0];
+        assert_eq!(pipeline.unknown_state.as_deref(), Some("Running"));
+        assert!(pipeline.run_fails_after_create);
+        assert_eq!(
+            s.next_base_url.as_deref(),
+            Some("https://rancher.internal:8443")
+        );
+        for flavour in AppFlavour::ALL {
+            let parsed: AppFlavour =
+                serde_json::from_value(serde_json::json!(flavour.name())).unwrap();
+            assert_eq!(parsed, flavour);
+        }
+    }
+
+    #[test]
+    fn bad_knobs_are_refused() {
+        let app = |change: fn(&mut AppScenario)| {
+            let mut s = Scenario::demo();
+            change(&mut s.apps[0]);
+            s.validate()
+        };
+        assert!(app(|a| a.pickup_seconds = -1.0).is_err());
+        assert!(app(|a| a.blip_seconds = f64::NAN).is_err());
+        let pipeline = |change: fn(&mut PipelineScenario)| {
+            let mut s = Scenario::demo();
+            change(&mut s.pipelines[0]);
+            s.validate()
+        };
+        assert!(pipeline(|p| p.run_delay_seconds = f64::INFINITY).is_err());
+        assert!(pipeline(|p| p.fields_delay_seconds = -0.5).is_err());
+        assert!(pipeline(|p| p.unknown_state = Some(" ".into())).is_err());
+        for url in [
+            "rancher.internal",
+            "https://",
+            "https://r.example/v3?x=1",
+            "ftp://r",
+        ] {
+            let s = Scenario {
+                next_base_url: Some(url.into()),
+                ..Scenario::demo()
+            };
+            assert!(s.validate().is_err(), "{url}");
+        }
     }
 
     #[test]

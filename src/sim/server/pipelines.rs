@@ -260,7 +260,7 @@ pub(super) async fn list_executions(
             pagination["partial"] = json!(true);
             pagination["next"] = json!(format!(
                 "{}/v3/project/{project}/pipelineExecutions?pipelineId={}&limit={limit}&marker={}",
-                ctx.base_url,
+                s.next_base_url.as_deref().unwrap_or(ctx.base_url),
                 pipeline_id.replace(':', "%3A"),
                 last.replace(':', "%3A")
             ));
