@@ -346,3 +346,18 @@ async fn next_links_may_carry_the_internal_url_with_the_right_path_and_query() {
         assert!(second["pagination"].get("next").is_none());
     }
 }
+
+#[tokio::test]
+async fn the_new_faults_can_be_injected_through_the_admin_api() {
+    let paas = Paas::start(Scenario::demo()).await;
+    for fault in [
+        json!({"route": "upgrade", "fault": {"kind": "conflict"}}),
+        json!({"route": "run", "fault": {"kind": "server_error_after"}}),
+    ] {
+        assert_eq!(paas.post("/admin/faults", fault).await.status, 200);
+    }
+    assert_eq!(paas.upgrade("v2").await.status, 409);
+    assert_eq!(paas.run().await.status, 500);
+    let stats = paas.sim.stats();
+    assert_eq!((stats.total_upgrades(), stats.total_runs()), (0, 1));
+}

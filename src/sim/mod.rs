@@ -7,8 +7,18 @@
 //! the misleading derived `state`, the in-house `dockerImage`/`versionTag`, apps that
 //! go installing → deploying → active (or fail with a helm error), deploy logs in
 //! every accepted shape, Bearer auth with Rancher's odd 401 body, norman error bodies
-//! and the `stop` action. Faults (5xx, HTML 502s, 429s, slow or truncated responses,
-//! an outage) are injected per object, at random or one at a time.
+//! and the `stop` action. Faults (5xx, HTML 502s, 429s, 409 conflicts, slow or
+//! truncated responses, an outage) are injected per object, at random or one at a
+//! time.
+//!
+//! By default it is kinder than a real Rancher. Scenario knobs make it less so, to
+//! show the bot copes: apps in other flavours ([`AppFlavour`]: only `state` and
+//! `conditions`, or stock Rancher's late pick-up and early `active`), apps failed
+//! before, apps without `upgradeoutter`, runs that answer late or 500 after creating
+//! the execution, an unknown `executionState`, late image fields, growing logs or
+//! logs under an unknown key, `next` links on an internal URL. What truly happened
+//! is kept for tests to compare with what the bot reported: [`Simulator::rollouts`],
+//! [`Simulator::log_reads`], [`Simulator::timeline`].
 //!
 //! Its clock is simulated time = tokio time × `speed` + whatever tests advance it by,
 //! so a test on tokio's paused clock, or one that calls [`Simulator::advance`], runs a

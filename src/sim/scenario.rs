@@ -1,5 +1,11 @@
 //! What the simulator serves: pipelines, apps and faults, set from a file (TOML or
-//! JSON) or the admin endpoint, and the demo catalogue served when none is given.
+//! JSON) or the admin endpoint, and the demo catalogue served when none is given
+//! (`demo.rs`). What serde cannot check is checked in `validate.rs`.
+
+mod demo;
+#[cfg(test)]
+mod tests;
+mod validate;
 
 use serde::{Deserialize, Serialize};
 
@@ -371,6 +377,25 @@ impl Faults {
 }
 
 impl Scenario {
+    /// The same scenario with every app behaving like another PaaS:
+    /// `Scenario::demo().with_app_flavour(AppFlavour::Stock)`.
+    pub fn with_app_flavour(mut self, flavour: AppFlavour) -> Self {
+        for app in &mut self.apps {
+            app.flavour = flavour;
+        }
+        self
+    }
+
+    /// An app by its name (`project-deploy`), to change it in place.
+    pub fn app_mut(&mut self, app: &str) -> Option<&mut AppScenario> {
+        self.apps.iter_mut().find(|a| a.app == app)
+    }
+
+    /// A pipeline by its name (`p-tpk2x`), to change it in place.
+    pub fn pipeline_mut(&mut self, pipeline: &str) -> Option<&mut PipelineScenario> {
+        self.pipelines.iter_mut().find(|p| p.pipeline == pipeline)
+    }
+
     /// Reads a scenario from TOML (`.toml`) or JSON (anything else).
     pub fn from_file(path: &std::path::Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path)
@@ -382,345 +407,5 @@ impl Scenario {
         };
         scenario.validate()?;
         Ok(scenario)
-    }
-
-    /// Checks what serde cannot: ids, durations, rates.
-    pub fn validate(&self) -> Result<(), String> {
-        use crate::paas::{AppId, ClusterId, PipelineId, ProjectId};
-        if !(self.speed.is_finite() && self.speed > 0.0) {
-            return Err("speed must be a positive number".into());
-        }
-        if !(self.subscribe_max_seconds.is_finite() && self.subscribe_max_seconds > 0.0) {
-            return Err("subscribe_max_seconds must be a positive number".into());
-        }
-        if self.page_size == 0 {
-            return Err("page_size must be at least 1".into());
-        }
-        if let Some(url) = &self.next_base_url
-            && !is_base_url(url)
-        {
-            return Err(format!(
-                "next_base_url must be http(s)://host[:port] without a path ({url:?})"
-            ));
-        }
-        self.faults.validate("faults")?;
-        for p in &self.pipelines {
-            let at = format!("pipeline {}", p.pipeline);
-            ClusterId::parse(&p.cluster).map_err(|e| format!("{at}: {e}"))?;
-            ProjectId::parse(&p.project).map_err(|e| format!("{at}: {e}"))?;
-            PipelineId::parse(&p.pipeline).map_err(|e| format!("{at}: {e}"))?;
-            let all = p.stages.iter().map(|s| s.seconds).chain([
-                p.clone_seconds,
-                p.provision_seconds,
-                p.fields_delay_seconds,
-                p.run_delay_seconds,
-            ]);
-            if all.clone().any(|s| !(s.is_finite() && s >= 0.0)) {
-                return Err(format!(
-                    "{at}: stage durations and delays must be zero or more seconds"
-                ));
-            }
-            if let Some(f) = &p.fail_at
-                && f != "Clone"
-                && !p.stages.iter().any(|s| &s.name == f)
-            {
-                return Err(format!("{at}: fail_at names no stage ({f:?})"));
-            }
-            if p.unknown_state
-                .as_ref()
-                .is_some_and(|s| s.trim().is_empty())
-            {
-                return Err(format!("{at}: unknown_state must not be empty"));
-            }
-            p.faults.validate(&at)?;
-        }
-        for a in &self.apps {
-            let at = format!("app {}", a.app);
-            ClusterId::parse(&a.cluster).map_err(|e| format!("{at}: {e}"))?;
-            ProjectId::parse(&a.project).map_err(|e| format!("{at}: {e}"))?;
-            AppId::parse(&a.app).map_err(|e| format!("{at}: {e}"))?;
-            for (name, s) in [
-                ("install_seconds", a.install_seconds),
-                ("rollout_seconds", a.rollout_seconds),
-                ("pickup_seconds", a.pickup_seconds),
-                ("blip_seconds", a.blip_seconds),
-            ] {
-                if !(s.is_finite() && s >= 0.0) {
-                    return Err(format!("{at}: {name} must be zero or more seconds"));
-                }
-            }
-            a.faults.validate(&at)?;
-        }
-        Ok(())
-    }
-
-    /// The demo catalogue: three projects and their apps, matching the bot's built-in
-    /// demo configuration (`config::DEMO_CONFIG`). Stage durations are realistic; the
-    /// demo runs the clock faster.
-    pub fn demo() -> Self {
-        let pipeline =
-            |project: &str, pipeline: &str, image: &str, stages: &[(&str, f64, bool)]| {
-                PipelineScenario {
-                    cluster: "c-64wdm".into(),
-                    project: project.into(),
-                    pipeline: pipeline.into(),
-                    image: Some(format!("harbor.example.com/team/{image}")),
-                    stages: stages
-                        .iter()
-                        .map(|(name, seconds, chart)| StageSpec {
-                            name: (*name).into(),
-                            seconds: *seconds,
-                            chart: *chart,
-                        })
-                        .collect(),
-                    clone_seconds: 4.0,
-                    provision_seconds: 3.0,
-                    fail_at: None,
-                    branches: Vec::new(),
-                    version_tags: true,
-                    faults: Faults::default(),
-                    ..PipelineScenario::default()
-                }
-            };
-        let app = |project: &str, app: &str, tag: &str| AppScenario {
-            cluster: "c-64wdm".into(),
-            project: project.into(),
-            app: app.into(),
-            current_tag: Some(tag.into()),
-            install_seconds: 6.0,
-            rollout_seconds: 14.0,
-            fail: None,
-            logs: LogShape::Text,
-            log_lines: None,
-            faults: Faults::default(),
-            ..AppScenario::default()
-        };
-        Scenario {
-            speed: 1.0,
-            seed: 0,
-            page_size: 1000,
-            next_base_url: None,
-            pipelines: vec![
-                pipeline(
-                    "p-5tfq9",
-                    "p-tpk2x",
-                    "web",
-                    &[
-                        ("Build", 51.0, false),
-                        ("Publish Image", 22.0, false),
-                        ("Chart", 6.0, true),
-                    ],
-                ),
-                pipeline(
-                    "p-5tfq9",
-                    "p-8kd2m",
-                    "api",
-                    &[
-                        ("Test", 40.0, false),
-                        ("Build", 35.0, false),
-                        ("Publish Image", 18.0, false),
-                    ],
-                ),
-                pipeline(
-                    "p-7hw3c",
-                    "p-w0rk1",
-                    "worker",
-                    &[("Build", 30.0, false), ("Publish Image", 15.0, false)],
-                ),
-            ],
-            apps: vec![
-                app("p-5tfq9", "project-deploy", "master-56-9ae1b20"),
-                app("p-5tfq9", "api-deploy", "master-12-51c0d3e"),
-                app("p-7hw3c", "worker-deploy", "master-7-0b8e4f1"),
-            ],
-            faults: Faults::default(),
-            subscribe: true,
-            subscribe_max_seconds: 1800.0,
-        }
-    }
-}
-
-/// `http(s)://host[:port]`, a trailing `/` allowed: nothing that would change the
-/// path or query of the links built on it.
-fn is_base_url(url: &str) -> bool {
-    let Some(rest) = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-    else {
-        return false;
-    };
-    let host = rest.strip_suffix('/').unwrap_or(rest);
-    !host.is_empty()
-        && !host
-            .chars()
-            .any(|c| matches!(c, '/' | '?' | '#' | '@') || c.is_whitespace())
-}
-
-impl Faults {
-    fn validate(&self, at: &str) -> Result<(), String> {
-        for (name, rate) in [
-            ("error_rate", self.error_rate),
-            ("html_502_rate", self.html_502_rate),
-            ("rate_limit_rate", self.rate_limit_rate),
-            ("truncated_rate", self.truncated_rate),
-        ] {
-            if !(0.0..=1.0).contains(&rate) {
-                return Err(format!("{at}: {name} must be between 0 and 1"));
-            }
-        }
-        if let Some(s) = self.retry_after_seconds
-            && !(s.is_finite() && s >= 0.0)
-        {
-            return Err(format!("{at}: retry_after_seconds must be zero or more"));
-        }
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_demo_catalogue_is_valid() {
-        Scenario::demo().validate().unwrap();
-    }
-
-    #[test]
-    fn scenarios_read_from_toml() {
-        let s: Scenario = toml::from_str(
-            r#"
-            speed = 60.0
-            [[pipelines]]
-            cluster = "c-1"
-            project = "p-1"
-            pipeline = "p-2"
-            fail_at = "Build"
-            stages = [{ name = "Build", seconds = 30 }]
-            faults = { html_502_rate = 0.5 }
-            [[apps]]
-            cluster = "c-1"
-            project = "p-1"
-            app = "web"
-            logs = "json-array"
-            "#,
-        )
-        .unwrap();
-        s.validate().unwrap();
-        assert_eq!(s.apps[0].logs, LogShape::JsonArray);
-        assert_eq!(s.pipelines[0].faults.html_502_rate, 0.5);
-    }
-
-    #[test]
-    fn defaults_are_those_of_a_file_that_leaves_fields_out() {
-        let app: AppScenario =
-            toml::from_str("cluster = \"c-1\"\nproject = \"p-1\"\napp = \"web\"").unwrap();
-        let want = AppScenario {
-            cluster: "c-1".into(),
-            project: "p-1".into(),
-            app: "web".into(),
-            ..AppScenario::default()
-        };
-        assert_eq!(app, want);
-        let pipeline: PipelineScenario =
-            toml::from_str("cluster = \"c-1\"\nproject = \"p-1\"\npipeline = \"p-2\"\nstages = []")
-                .unwrap();
-        let want = PipelineScenario {
-            cluster: "c-1".into(),
-            project: "p-1".into(),
-            pipeline: "p-2".into(),
-            ..PipelineScenario::default()
-        };
-        assert_eq!(pipeline, want);
-    }
-
-    #[test]
-    fn flavours_and_their_knobs_read_from_toml() {
-        let s: Scenario = toml::from_str(
-            r#"
-            next_base_url = "https://rancher.internal:8443"
-            [[pipelines]]
-            cluster = "c-1"
-            project = "p-1"
-            pipeline = "p-2"
-            stages = [{ name = "Build", seconds = 30 }]
-            unknown_state = "Running"
-            fields_delay_seconds = 4
-            run_fails_after_create = true
-            run_delay_seconds = 2.5
-            [[apps]]
-            cluster = "c-1"
-            project = "p-1"
-            app = "web"
-            flavour = "stock"
-            pickup_seconds = 5
-            blip_seconds = 0.5
-            failed_before = "Error: UPGRADE FAILED: boom"
-            offers_upgradeoutter = false
-            logs = "json-unknown-key"
-            logs_grow = true
-            "#,
-        )
-        .unwrap();
-        s.validate().unwrap();
-        let app = &s.apps[0];
-        assert_eq!(app.flavour, AppFlavour::Stock);
-        assert_eq!((app.pickup_seconds, app.blip_seconds), (5.0, 0.5));
-        assert!(!app.offers_upgradeoutter && app.logs_grow);
-        assert_eq!(app.logs, LogShape::JsonUnknownKey);
-        let pipeline = &s.pipelines[0];
-        assert_eq!(pipeline.unknown_state.as_deref(), Some("Running"));
-        assert!(pipeline.run_fails_after_create);
-        assert_eq!(
-            s.next_base_url.as_deref(),
-            Some("https://rancher.internal:8443")
-        );
-        for flavour in AppFlavour::ALL {
-            let parsed: AppFlavour =
-                serde_json::from_value(serde_json::json!(flavour.name())).unwrap();
-            assert_eq!(parsed, flavour);
-        }
-    }
-
-    #[test]
-    fn bad_knobs_are_refused() {
-        let app = |change: fn(&mut AppScenario)| {
-            let mut s = Scenario::demo();
-            change(&mut s.apps[0]);
-            s.validate()
-        };
-        assert!(app(|a| a.pickup_seconds = -1.0).is_err());
-        assert!(app(|a| a.blip_seconds = f64::NAN).is_err());
-        let pipeline = |change: fn(&mut PipelineScenario)| {
-            let mut s = Scenario::demo();
-            change(&mut s.pipelines[0]);
-            s.validate()
-        };
-        assert!(pipeline(|p| p.run_delay_seconds = f64::INFINITY).is_err());
-        assert!(pipeline(|p| p.fields_delay_seconds = -0.5).is_err());
-        assert!(pipeline(|p| p.unknown_state = Some(" ".into())).is_err());
-        for url in [
-            "rancher.internal",
-            "https://",
-            "https://r.example/v3?x=1",
-            "ftp://r",
-        ] {
-            let s = Scenario {
-                next_base_url: Some(url.into()),
-                ..Scenario::demo()
-            };
-            assert!(s.validate().is_err(), "{url}");
-        }
-    }
-
-    #[test]
-    fn bad_scenarios_are_refused() {
-        let mut s = Scenario::demo();
-        s.pipelines[0].fail_at = Some("Nope".into());
-        assert!(s.validate().is_err());
-        let mut s = Scenario::demo();
-        s.faults.error_rate = 2.0;
-        assert!(s.validate().is_err());
-        assert!(toml::from_str::<Scenario>("spede = 2").is_err());
     }
 }
