@@ -124,9 +124,10 @@ impl SimUpgrade {
 }
 
 /// One upgrade as it truly went, for tests to compare with what the bot reported.
-/// Times are wall-clock (`SystemTime`, anchored when the simulator started and
-/// advanced by tokio time and manual advances, as the bot's own clock is) and, with
-/// `_sim`, the simulator's time in the frame of the timestamps in its JSON.
+/// Plain times are wall-clock: what a clock anchored when the simulator started and
+/// advanced by tokio time (as the bot's `crate::clock::Clock` is) read when the moment
+/// came; a moment a manual advance jumped over came at the advance. `_sim` times are
+/// simulated, in the frame of the timestamps in the simulator's JSON.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RolloutRecord {
     pub tag: String,
