@@ -396,6 +396,7 @@ fn scenario(options: &Options, push: bool) -> Scenario {
                 branches: Vec::new(),
                 version_tags: true,
                 faults: Faults::default(),
+                ..PipelineScenario::default()
             })
             .collect(),
         apps: (0..options.projects)
@@ -410,6 +411,7 @@ fn scenario(options: &Options, push: bool) -> Scenario {
                 logs: LogShape::Text,
                 log_lines: None,
                 faults: Faults::default(),
+                ..AppScenario::default()
             })
             .collect(),
         ..Scenario::default()

@@ -7,16 +7,33 @@
 //! the misleading derived `state`, the in-house `dockerImage`/`versionTag`, apps that
 //! go installing → deploying → active (or fail with a helm error), deploy logs in
 //! every accepted shape, Bearer auth with Rancher's odd 401 body, norman error bodies
-//! and the `stop` action. Faults (5xx, HTML 502s, 429s, slow or truncated responses,
-//! an outage) are injected per object, at random or one at a time.
+//! and the `stop` action. Faults (5xx, HTML 502s, 429s, 409 conflicts, slow or
+//! truncated responses, an outage) are injected per object, at random or one at a
+//! time.
+//!
+//! By default it is kinder than a real Rancher. Scenario knobs make it less so, to
+//! show the bot copes: apps in other flavours ([`AppFlavour`]: only `state` and
+//! `conditions`, or stock Rancher's late pick-up and early `active`), apps failed
+//! before, apps without `upgradeoutter`, runs that answer late or 500 after creating
+//! the execution, an unknown `executionState`, late image fields, growing logs or
+//! logs under an unknown key, `next` links on an internal URL. What truly happened
+//! is kept for tests to compare with what the bot reported: [`Simulator::rollouts`],
+//! [`Simulator::log_reads`], [`Simulator::timeline`].
 //!
 //! Its clock is simulated time = tokio time × `speed` + whatever tests advance it by,
 //! so a test on tokio's paused clock, or one that calls [`Simulator::advance`], runs a
 //! 10-minute build in milliseconds.
 
+mod app;
+mod clock;
+mod execution;
+mod fault;
+#[cfg(test)]
+mod http_tests;
 mod listener;
 mod model;
 mod push;
+mod record;
 pub mod scenario;
 mod server;
 
@@ -26,197 +43,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
-use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-pub use scenario::{AppScenario, Faults, LogShape, PipelineScenario, Scenario, StageSpec};
+pub use app::RolloutRecord;
+pub use fault::{Fault, InjectedFault, Route};
+pub use record::{ObjectEvents, SimStats, TimedEvent, Timeline};
+pub use scenario::{
+    AppFlavour, AppScenario, Faults, LogShape, PipelineScenario, Scenario, StageSpec,
+};
 
 use crate::secret::Secret;
-use model::{SimApp, SimExecution};
-
-/// The simulator's clock: tokio time scaled by `speed`, plus manual advances.
-pub(crate) struct SimClock {
-    epoch: SystemTime,
-    start: tokio::time::Instant,
-    speed: f64,
-    offset: Mutex<Duration>,
-}
-
-impl SimClock {
-    fn new(speed: f64) -> Self {
-        SimClock {
-            epoch: SystemTime::now(),
-            start: tokio::time::Instant::now(),
-            speed,
-            offset: Mutex::new(Duration::ZERO),
-        }
-    }
-
-    /// Simulated time since the simulator started.
-    pub fn now(&self) -> Duration {
-        let offset = *self.offset.lock().unwrap_or_else(|e| e.into_inner());
-        self.start.elapsed().mul_f64(self.speed) + offset
-    }
-
-    /// How long real (tokio) time takes to cover `d` of simulated time.
-    pub fn real(&self, d: Duration) -> Duration {
-        d.div_f64(self.speed)
-    }
-
-    /// The real wall-clock time at which simulated time reaches `t` (ignoring later
-    /// manual advances).
-    pub fn wall_of(&self, t: Duration) -> SystemTime {
-        let offset = *self.offset.lock().unwrap_or_else(|e| e.into_inner());
-        self.epoch + t.saturating_sub(offset).div_f64(self.speed)
-    }
-}
-
-/// What happened to every execution and app, in real wall-clock time: for measuring
-/// how soon a change reaches the chat.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Timeline {
-    pub executions: Vec<ObjectEvents>,
-    pub upgrades: Vec<ObjectEvents>,
-}
-
-/// The changes of one object (an execution id, or an app id with the upgrade's tag).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ObjectEvents {
-    pub id: String,
-    pub tag: Option<String>,
-    pub events: Vec<TimedEvent>,
-}
-
-/// A change, and the text a progress message shows once it has seen it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TimedEvent {
-    pub at_ms: i64,
-    pub shows: String,
-}
-
-/// Which endpoint a request hit, for counting and for aiming injected faults.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Route {
-    Root,
-    GetPipeline,
-    Run,
-    GetExecution,
-    ListExecutions,
-    Stop,
-    GetApp,
-    Upgrade,
-    DeployLogs,
-    Admin,
-    Unknown,
-}
-
-impl Route {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Route::Root => "root",
-            Route::GetPipeline => "get_pipeline",
-            Route::Run => "run",
-            Route::GetExecution => "get_execution",
-            Route::ListExecutions => "list_executions",
-            Route::Stop => "stop",
-            Route::GetApp => "get_app",
-            Route::Upgrade => "upgrade",
-            Route::DeployLogs => "deploy_logs",
-            Route::Admin => "admin",
-            Route::Unknown => "unknown",
-        }
-    }
-}
-
-/// One fault, injected for the next `times` requests to `route` (any route if none).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct InjectedFault {
-    #[serde(default)]
-    pub route: Option<Route>,
-    pub fault: Fault,
-    #[serde(default = "one")]
-    pub times: u32,
-}
-
-fn one() -> u32 {
-    1
-}
-
-/// What goes wrong with a request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Fault {
-    /// A norman 500 `ServerError` before anything is done.
-    ServerError,
-    /// A norman 503 `ClusterUnavailable` before anything is done.
-    Unavailable,
-    /// 429 with `Retry-After` before anything is done.
-    RateLimited { retry_after_seconds: f64 },
-    /// 401 with Rancher's odd body, as if the token had been revoked.
-    Unauthorized,
-    /// An ingress's HTML 502 page, after the request was carried out.
-    Html502,
-    /// The JSON cut off half way, after the request was carried out.
-    Truncated,
-    /// The response held back this long (tokio time), after the request was carried out.
-    Slow { ms: u64 },
-    /// 403 `PermissionDenied` before anything is done.
-    Forbidden,
-}
-
-impl Fault {
-    /// Faults that stop a request before it does anything.
-    fn is_before(&self) -> bool {
-        matches!(
-            self,
-            Fault::ServerError
-                | Fault::Unavailable
-                | Fault::RateLimited { .. }
-                | Fault::Unauthorized
-                | Fault::Forbidden
-        )
-    }
-}
-
-/// What the simulator has seen, for tests and benchmarks to assert on.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct SimStats {
-    /// Every request, authorised or not.
-    pub requests: u64,
-    /// Requests by route name.
-    pub by_route: BTreeMap<String, u64>,
-    /// Executions created, by pipeline id (`p-5tfq9:p-tpk2x`).
-    pub runs: BTreeMap<String, u64>,
-    /// Upgrades accepted, by app id (`p-5tfq9:project-deploy`).
-    pub upgrades: BTreeMap<String, u64>,
-    /// Builds stopped.
-    pub stops: u64,
-    /// Requests refused for a missing or wrong token.
-    pub unauthorized: u64,
-    /// Faults served.
-    pub faults: u64,
-    /// Subscribe WebSocket connections opened.
-    pub subscriptions: u64,
-    /// Changes pushed over them.
-    pub pushed: u64,
-    /// Webhook calls made.
-    pub webhook_calls: u64,
-}
-
-impl SimStats {
-    /// Executions created in all.
-    pub fn total_runs(&self) -> u64 {
-        self.runs.values().sum()
-    }
-
-    /// Upgrades accepted in all.
-    pub fn total_upgrades(&self) -> u64 {
-        self.upgrades.values().sum()
-    }
-}
+use app::SimApp;
+use clock::SimClock;
+use execution::SimExecution;
 
 pub(crate) struct SimPipeline {
     pub spec: PipelineScenario,
@@ -241,6 +81,8 @@ pub(crate) struct Shared {
     pub token: Secret,
     pub clock: SimClock,
     pub base_url: String,
+    /// The base of `pagination.next` links, when not `base_url`.
+    pub next_base_url: Option<String>,
     state: Mutex<SimState>,
     down: watch::Sender<bool>,
     down_flag: Arc<AtomicBool>,
@@ -270,12 +112,7 @@ pub struct Simulator {
 impl Simulator {
     /// Moves simulated time forward at once.
     pub fn advance(&self, by: Duration) {
-        *self
-            .shared
-            .clock
-            .offset
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) += by;
+        self.shared.clock.advance(by);
         self.shared.changed.notify_waiters();
     }
 
@@ -332,6 +169,32 @@ impl Simulator {
             }
         }
         timeline
+    }
+
+    /// How every upgrade of an app (`p-5tfq9:project-deploy`) truly went so far, in
+    /// the order they were accepted. Empty for an unknown app.
+    pub fn rollouts(&self, app_id: &str) -> Vec<RolloutRecord> {
+        let clock = &self.shared.clock;
+        let now = clock.now();
+        let state = self.shared.state();
+        state
+            .apps
+            .values()
+            .filter(|a| a.id() == app_id)
+            .flat_map(|a| a.rollouts(now, clock.epoch, |t| clock.wall_of(t)))
+            .collect()
+    }
+
+    /// The wall-clock time of every authorised deploy-log request for an app
+    /// (`p-5tfq9:project-deploy`), in order, including those a fault answered.
+    pub fn log_reads(&self, app_id: &str) -> Vec<SystemTime> {
+        let state = self.shared.state();
+        state
+            .apps
+            .values()
+            .filter(|a| a.id() == app_id)
+            .flat_map(|a| a.log_reads.iter().copied())
+            .collect()
     }
 
     /// Adds a pipeline or replaces its scenario; its past runs and numbering stay.
@@ -466,6 +329,10 @@ pub fn start(
         token,
         clock: SimClock::new(scenario.speed),
         base_url: format!("http://{addr}"),
+        next_base_url: scenario
+            .next_base_url
+            .as_ref()
+            .map(|u| u.trim_end_matches('/').to_string()),
         state: Mutex::new(SimState {
             global_faults: scenario.faults.clone(),
             page_size: scenario.page_size,

@@ -1,5 +1,11 @@
 //! What the simulator serves: pipelines, apps and faults, set from a file (TOML or
-//! JSON) or the admin endpoint, and the demo catalogue served when none is given.
+//! JSON) or the admin endpoint, and the demo catalogue served when none is given
+//! (`demo.rs`). What serde cannot check is checked in `validate.rs`.
+
+mod demo;
+#[cfg(test)]
+mod tests;
+mod validate;
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +22,12 @@ pub struct Scenario {
     /// Page size of execution listings (Rancher's default is 1000).
     #[serde(default = "page_size")]
     pub page_size: usize,
+    /// The base (`https://rancher.internal:8443`) of the `pagination.next` links in
+    /// listings, instead of the simulator's own address: Rancher behind a proxy
+    /// reports its internal URL. The path and query stay right, so a client that
+    /// follows them on its own base URL still gets the next page.
+    #[serde(default)]
+    pub next_base_url: Option<String>,
     #[serde(default)]
     pub pipelines: Vec<PipelineScenario>,
     #[serde(default)]
@@ -54,6 +66,12 @@ fn install_seconds() -> f64 {
 fn rollout_seconds() -> f64 {
     10.0
 }
+fn pickup_seconds() -> f64 {
+    3.0
+}
+fn blip_seconds() -> f64 {
+    1.0
+}
 fn yes() -> bool {
     true
 }
@@ -64,6 +82,7 @@ impl Default for Scenario {
             speed: 1.0,
             seed: 0,
             page_size: 1000,
+            next_base_url: None,
             pipelines: Vec::new(),
             apps: Vec::new(),
             faults: Faults::default(),
@@ -100,8 +119,49 @@ pub struct PipelineScenario {
     /// (false: behave like a stock Rancher).
     #[serde(default = "yes")]
     pub version_tags: bool,
+    /// Simulated seconds after the run reached `Success` before `dockerImage` and
+    /// `versionTag` appear (the in-house PaaS fills them in later).
+    #[serde(default)]
+    pub fields_delay_seconds: f64,
+    /// While stages run, `executionState` shows this instead of `Building` (an
+    /// in-house PaaS still changing); conditions and stages are as usual.
+    #[serde(default)]
+    pub unknown_state: Option<String>,
+    /// `run` creates the execution, then answers norman's 500 `ServerError` "… already
+    /// exists", as Rancher does when reading it back fails or two runs race for the
+    /// same `nextRun`.
+    #[serde(default)]
+    pub run_fails_after_create: bool,
+    /// Simulated seconds the `run` answer is held back (a slow git provider); the
+    /// execution exists, and runs, from the moment the request arrived.
+    #[serde(default)]
+    pub run_delay_seconds: f64,
     #[serde(default)]
     pub faults: Faults,
+}
+
+impl Default for PipelineScenario {
+    /// Every optional field at its default, as a scenario file that leaves it out;
+    /// the ids are empty and must be set (validation says so otherwise).
+    fn default() -> Self {
+        PipelineScenario {
+            cluster: String::new(),
+            project: String::new(),
+            pipeline: String::new(),
+            image: None,
+            stages: Vec::new(),
+            clone_seconds: clone_seconds(),
+            provision_seconds: provision_seconds(),
+            fail_at: None,
+            branches: Vec::new(),
+            version_tags: true,
+            fields_delay_seconds: 0.0,
+            unknown_state: None,
+            run_fails_after_create: false,
+            run_delay_seconds: 0.0,
+            faults: Faults::default(),
+        }
+    }
 }
 
 /// One stage of a pipeline.
@@ -125,22 +185,133 @@ pub struct AppScenario {
     /// The version deployed before any upgrade.
     #[serde(default)]
     pub current_tag: Option<String>,
-    /// Time in `installing` (helm upgrade).
+    /// Which PaaS the app behaves like: `in-house` (the default), `conditions-only`
+    /// or `stock` (see [`AppFlavour`]).
+    #[serde(default)]
+    pub flavour: AppFlavour,
+    /// Time in `installing` (helm upgrade). For `stock`, also the period of the
+    /// controller's retries after a helm error.
     #[serde(default = "install_seconds")]
     pub install_seconds: f64,
     /// Time in `deploying` (workloads rolling).
     #[serde(default = "rollout_seconds")]
     pub rollout_seconds: f64,
+    /// `stock` only: time after the upgrade action before the helm controller picks
+    /// the change up. Meanwhile the app shows the new answers with the OLD status.
+    #[serde(default = "pickup_seconds")]
+    pub pickup_seconds: f64,
+    /// `stock` only: time after helm ran during which the app shows `active` with a
+    /// `Deployed` computed before the workloads changed, before `deploying` starts.
+    #[serde(default = "blip_seconds")]
+    pub blip_seconds: f64,
     /// A helm error: the upgrade fails with this message after `install_seconds`.
     #[serde(default)]
     pub fail: Option<String>,
+    /// The app starts out failed by a deploy before the simulator's time: `Installed`
+    /// False with this helm error, until an upgrade through the simulator.
+    #[serde(default)]
+    pub failed_before: Option<String>,
     #[serde(default)]
     pub logs: LogShape,
     /// The log lines served (default: a plausible start-up log).
     #[serde(default)]
     pub log_lines: Option<Vec<String>>,
+    /// Whether the default log lines appear over time: the new pods' lines are
+    /// stamped 0, 0, 1, 3 and 3 s after the rollout was done, and each is served only
+    /// once simulated time has reached its stamp (`log_lines` are served at once).
+    #[serde(default)]
+    pub logs_grow: bool,
     #[serde(default)]
     pub faults: Faults,
+    /// Whether the app offers the in-house `upgradeoutter` action (default true).
+    /// Without it, `upgradeoutter` is missing from the app's `actions` and answered
+    /// with norman's 422 `InvalidAction`, as on a PaaS without the extension.
+    #[serde(default = "yes")]
+    pub offers_upgradeoutter: bool,
+}
+
+impl Default for AppScenario {
+    /// Every optional field at its default, as a scenario file that leaves it out;
+    /// the ids are empty and must be set (validation says so otherwise).
+    fn default() -> Self {
+        AppScenario {
+            cluster: String::new(),
+            project: String::new(),
+            app: String::new(),
+            current_tag: None,
+            flavour: AppFlavour::default(),
+            install_seconds: install_seconds(),
+            rollout_seconds: rollout_seconds(),
+            pickup_seconds: pickup_seconds(),
+            blip_seconds: blip_seconds(),
+            fail: None,
+            failed_before: None,
+            logs: LogShape::default(),
+            log_lines: None,
+            logs_grow: false,
+            faults: Faults::default(),
+            offers_upgradeoutter: true,
+        }
+    }
+}
+
+impl AppScenario {
+    /// The same app behaving like another PaaS.
+    pub fn with_flavour(mut self, flavour: AppFlavour) -> Self {
+        self.flavour = flavour;
+        self
+    }
+
+    /// The same app, failed by a deploy before the simulator's time with this helm
+    /// error.
+    pub fn with_failed_before(mut self, message: &str) -> Self {
+        self.failed_before = Some(message.to_string());
+        self
+    }
+}
+
+/// Which PaaS an app behaves like: what its JSON holds, and when its status follows
+/// an upgrade (`paas-api.md`, "Apps" and "Rollout timing").
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum AppFlavour {
+    /// The in-house PaaS as the simulator has always served it: every field,
+    /// including the in-house `versionTag`; the status follows the upgrade action at
+    /// once (installing, deploying, active); the action answers the app as it is
+    /// right after it (new tag, `installing`).
+    #[default]
+    InHouse,
+    /// The PaaS the design document promises: `id`, `type`, `baseType`, `name`,
+    /// `links`, `actions`, `state` and `conditions` (each only `type`, `status` and,
+    /// where relevant, `reason`/`message`), nothing else: no timestamps, revision,
+    /// answers or tag. Same timing as `in-house`; the action answers the app as it
+    /// was before it.
+    ConditionsOnly,
+    /// Stock Rancher 2.5: the action only rewrites the answers, so for
+    /// `pickup_seconds` the app shows the new tag with the OLD status; then
+    /// `installing`; then helm has run (new `appRevisionId`) and the app shows
+    /// `active` for `blip_seconds` before the workloads start rolling (`deploying`),
+    /// then `active` for real. No top-level `versionTag`. A helm error is retried by
+    /// the controller: `Installed` flips False ↔ Unknown every `install_seconds`. The
+    /// action answers the app as it is right after it (new answers, old status).
+    Stock,
+}
+
+impl AppFlavour {
+    pub const ALL: [AppFlavour; 3] = [
+        AppFlavour::InHouse,
+        AppFlavour::ConditionsOnly,
+        AppFlavour::Stock,
+    ];
+
+    /// The name a scenario file uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            AppFlavour::InHouse => "in-house",
+            AppFlavour::ConditionsOnly => "conditions-only",
+            AppFlavour::Stock => "stock",
+        }
+    }
 }
 
 /// The shape in which deploy logs are served.
@@ -156,6 +327,9 @@ pub enum LogShape {
     JsonArray,
     /// `{"data": [lines]}`.
     JsonObject,
+    /// `{"podLogs": [lines]}`: an object under none of the keys the bot knows, so it
+    /// must fall back to the raw body.
+    JsonUnknownKey,
     /// 404: the endpoint does not exist.
     Missing,
 }
@@ -203,6 +377,25 @@ impl Faults {
 }
 
 impl Scenario {
+    /// The same scenario with every app behaving like another PaaS:
+    /// `Scenario::demo().with_app_flavour(AppFlavour::Stock)`.
+    pub fn with_app_flavour(mut self, flavour: AppFlavour) -> Self {
+        for app in &mut self.apps {
+            app.flavour = flavour;
+        }
+        self
+    }
+
+    /// An app by its name (`project-deploy`), to change it in place.
+    pub fn app_mut(&mut self, app: &str) -> Option<&mut AppScenario> {
+        self.apps.iter_mut().find(|a| a.app == app)
+    }
+
+    /// A pipeline by its name (`p-tpk2x`), to change it in place.
+    pub fn pipeline_mut(&mut self, pipeline: &str) -> Option<&mut PipelineScenario> {
+        self.pipelines.iter_mut().find(|p| p.pipeline == pipeline)
+    }
+
     /// Reads a scenario from TOML (`.toml`) or JSON (anything else).
     pub fn from_file(path: &std::path::Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path)
@@ -214,205 +407,5 @@ impl Scenario {
         };
         scenario.validate()?;
         Ok(scenario)
-    }
-
-    /// Checks what serde cannot: ids, durations, rates.
-    pub fn validate(&self) -> Result<(), String> {
-        use crate::paas::{AppId, ClusterId, PipelineId, ProjectId};
-        if !(self.speed.is_finite() && self.speed > 0.0) {
-            return Err("speed must be a positive number".into());
-        }
-        if !(self.subscribe_max_seconds.is_finite() && self.subscribe_max_seconds > 0.0) {
-            return Err("subscribe_max_seconds must be a positive number".into());
-        }
-        if self.page_size == 0 {
-            return Err("page_size must be at least 1".into());
-        }
-        self.faults.validate("faults")?;
-        for p in &self.pipelines {
-            let at = format!("pipeline {}", p.pipeline);
-            ClusterId::parse(&p.cluster).map_err(|e| format!("{at}: {e}"))?;
-            ProjectId::parse(&p.project).map_err(|e| format!("{at}: {e}"))?;
-            PipelineId::parse(&p.pipeline).map_err(|e| format!("{at}: {e}"))?;
-            let all = p
-                .stages
-                .iter()
-                .map(|s| s.seconds)
-                .chain([p.clone_seconds, p.provision_seconds]);
-            if all.clone().any(|s| !(s.is_finite() && s >= 0.0)) {
-                return Err(format!(
-                    "{at}: stage durations must be zero or more seconds"
-                ));
-            }
-            if let Some(f) = &p.fail_at
-                && f != "Clone"
-                && !p.stages.iter().any(|s| &s.name == f)
-            {
-                return Err(format!("{at}: fail_at names no stage ({f:?})"));
-            }
-            p.faults.validate(&at)?;
-        }
-        for a in &self.apps {
-            let at = format!("app {}", a.app);
-            ClusterId::parse(&a.cluster).map_err(|e| format!("{at}: {e}"))?;
-            ProjectId::parse(&a.project).map_err(|e| format!("{at}: {e}"))?;
-            AppId::parse(&a.app).map_err(|e| format!("{at}: {e}"))?;
-            for s in [a.install_seconds, a.rollout_seconds] {
-                if !(s.is_finite() && s >= 0.0) {
-                    return Err(format!("{at}: durations must be zero or more seconds"));
-                }
-            }
-            a.faults.validate(&at)?;
-        }
-        Ok(())
-    }
-
-    /// The demo catalogue: three projects and their apps, matching the bot's built-in
-    /// demo configuration (`config::DEMO_CONFIG`). Stage durations are realistic; the
-    /// demo runs the clock faster.
-    pub fn demo() -> Self {
-        let pipeline =
-            |project: &str, pipeline: &str, image: &str, stages: &[(&str, f64, bool)]| {
-                PipelineScenario {
-                    cluster: "c-64wdm".into(),
-                    project: project.into(),
-                    pipeline: pipeline.into(),
-                    image: Some(format!("harbor.example.com/team/{image}")),
-                    stages: stages
-                        .iter()
-                        .map(|(name, seconds, chart)| StageSpec {
-                            name: (*name).into(),
-                            seconds: *seconds,
-                            chart: *chart,
-                        })
-                        .collect(),
-                    clone_seconds: 4.0,
-                    provision_seconds: 3.0,
-                    fail_at: None,
-                    branches: Vec::new(),
-                    version_tags: true,
-                    faults: Faults::default(),
-                }
-            };
-        let app = |project: &str, app: &str, tag: &str| AppScenario {
-            cluster: "c-64wdm".into(),
-            project: project.into(),
-            app: app.into(),
-            current_tag: Some(tag.into()),
-            install_seconds: 6.0,
-            rollout_seconds: 14.0,
-            fail: None,
-            logs: LogShape::Text,
-            log_lines: None,
-            faults: Faults::default(),
-        };
-        Scenario {
-            speed: 1.0,
-            seed: 0,
-            page_size: 1000,
-            pipelines: vec![
-                pipeline(
-                    "p-5tfq9",
-                    "p-tpk2x",
-                    "web",
-                    &[
-                        ("Build", 51.0, false),
-                        ("Publish Image", 22.0, false),
-                        ("Chart", 6.0, true),
-                    ],
-                ),
-                pipeline(
-                    "p-5tfq9",
-                    "p-8kd2m",
-                    "api",
-                    &[
-                        ("Test", 40.0, false),
-                        ("Build", 35.0, false),
-                        ("Publish Image", 18.0, false),
-                    ],
-                ),
-                pipeline(
-                    "p-7hw3c",
-                    "p-w0rk1",
-                    "worker",
-                    &[("Build", 30.0, false), ("Publish Image", 15.0, false)],
-                ),
-            ],
-            apps: vec![
-                app("p-5tfq9", "project-deploy", "master-56-9ae1b20"),
-                app("p-5tfq9", "api-deploy", "master-12-51c0d3e"),
-                app("p-7hw3c", "worker-deploy", "master-7-0b8e4f1"),
-            ],
-            faults: Faults::default(),
-            subscribe: true,
-            subscribe_max_seconds: 1800.0,
-        }
-    }
-}
-
-impl Faults {
-    fn validate(&self, at: &str) -> Result<(), String> {
-        for (name, rate) in [
-            ("error_rate", self.error_rate),
-            ("html_502_rate", self.html_502_rate),
-            ("rate_limit_rate", self.rate_limit_rate),
-            ("truncated_rate", self.truncated_rate),
-        ] {
-            if !(0.0..=1.0).contains(&rate) {
-                return Err(format!("{at}: {name} must be between 0 and 1"));
-            }
-        }
-        if let Some(s) = self.retry_after_seconds
-            && !(s.is_finite() && s >= 0.0)
-        {
-            return Err(format!("{at}: retry_after_seconds must be zero or more"));
-        }
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_demo_catalogue_is_valid() {
-        Scenario::demo().validate().unwrap();
-    }
-
-    #[test]
-    fn scenarios_read_from_toml() {
-        let s: Scenario = toml::from_str(
-            r#"
-            speed = 60.0
-            [[pipelines]]
-            cluster = "c-1"
-            project = "p-1"
-            pipeline = "p-2"
-            fail_at = "Build"
-            stages = [{ name = "Build", seconds = 30 }]
-            faults = { html_502_rate = 0.5 }
-            [[apps]]
-            cluster = "c-1"
-            project = "p-1"
-            app = "web"
-            logs = "json-array"
-            "#,
-        )
-        .unwrap();
-        s.validate().unwrap();
-        assert_eq!(s.apps[0].logs, LogShape::JsonArray);
-        assert_eq!(s.pipelines[0].faults.html_502_rate, 0.5);
-    }
-
-    #[test]
-    fn bad_scenarios_are_refused() {
-        let mut s = Scenario::demo();
-        s.pipelines[0].fail_at = Some("Nope".into());
-        assert!(s.validate().is_err());
-        let mut s = Scenario::demo();
-        s.faults.error_rate = 2.0;
-        assert!(s.validate().is_err());
-        assert!(toml::from_str::<Scenario>("spede = 2").is_err());
     }
 }
