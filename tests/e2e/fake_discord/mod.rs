@@ -579,6 +579,8 @@ impl FakeDiscord {
     /// Ends the bot's session (op 9, not resumable): it must IDENTIFY anew, and what
     /// was queued for the old session is never delivered.
     pub fn invalidate_session(&self) {
+        // From now on the session is gone: nothing more is dispatched to it.
+        self.shared.live.store(0, Ordering::SeqCst);
         self.shared.invalidate.notify_one();
     }
 
