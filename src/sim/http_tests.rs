@@ -92,7 +92,7 @@ fn inject(paas: &Paas, route: Route, fault: Fault) {
 
 #[tokio::test]
 async fn a_conflict_refuses_the_upgrade_and_applies_nothing() {
-    let paas = Paas::start(Scenario::demo()).await;
+    let paas = Paas::start(Scenario::demo().with_app_flavour(AppFlavour::InHouse)).await;
     inject(&paas, Route::Upgrade, Fault::Conflict);
     let refused = paas.upgrade("v2").await;
     assert_eq!(refused.status, 409);
@@ -116,7 +116,7 @@ async fn a_conflict_refuses_the_upgrade_and_applies_nothing() {
 
 #[tokio::test]
 async fn a_server_error_after_the_run_still_created_the_execution() {
-    let paas = Paas::start(Scenario::demo()).await;
+    let paas = Paas::start(Scenario::demo().with_app_flavour(AppFlavour::InHouse)).await;
     inject(&paas, Route::Run, Fault::ServerErrorAfter);
     let answer = paas.run().await;
     assert_eq!(answer.status, 500);
@@ -139,7 +139,7 @@ fn assert_invalid_action(answer: &Answer, action: &str) {
 
 #[tokio::test]
 async fn an_app_without_upgradeoutter_neither_lists_nor_takes_it() {
-    let mut scenario = Scenario::demo();
+    let mut scenario = Scenario::demo().with_app_flavour(AppFlavour::InHouse);
     scenario.apps[0].offers_upgradeoutter = false;
     let paas = Paas::start(scenario).await;
     let app = paas.get(WEB_APP).await.body;
@@ -152,7 +152,7 @@ async fn an_app_without_upgradeoutter_neither_lists_nor_takes_it() {
 
 #[tokio::test]
 async fn actions_an_object_does_not_offer_are_422_invalid_action() {
-    let paas = Paas::start(Scenario::demo()).await;
+    let paas = Paas::start(Scenario::demo().with_app_flavour(AppFlavour::InHouse)).await;
     let app = paas
         .post(&format!("{WEB_APP}?action=frobnicate"), json!({}))
         .await;
@@ -177,7 +177,7 @@ async fn actions_an_object_does_not_offer_are_422_invalid_action() {
 }
 
 fn stock_web() -> Scenario {
-    let mut scenario = Scenario::demo();
+    let mut scenario = Scenario::demo().with_app_flavour(AppFlavour::InHouse);
     scenario.apps[0] = scenario.apps[0].clone().with_flavour(AppFlavour::Stock);
     scenario
 }
@@ -236,7 +236,7 @@ async fn rollouts_and_log_reads_are_recorded_on_the_wall_clock() {
 
 #[tokio::test]
 async fn logs_under_an_unknown_key_are_served_as_such() {
-    let mut scenario = Scenario::demo();
+    let mut scenario = Scenario::demo().with_app_flavour(AppFlavour::InHouse);
     scenario.apps[0].logs = LogShape::JsonUnknownKey;
     scenario.apps[0].log_lines = Some(vec!["one".into(), "two".into()]);
     let paas = Paas::start(scenario).await;
@@ -248,7 +248,7 @@ async fn logs_under_an_unknown_key_are_served_as_such() {
 
 #[tokio::test]
 async fn the_pipeline_tells_the_number_of_the_next_run() {
-    let paas = Paas::start(Scenario::demo()).await;
+    let paas = Paas::start(Scenario::demo().with_app_flavour(AppFlavour::InHouse)).await;
     assert_eq!(paas.get(WEB_PIPELINE).await.body["nextRun"], 1);
     assert_eq!(paas.run().await.body["run"], 1);
     assert_eq!(paas.get(WEB_PIPELINE).await.body["nextRun"], 2);
@@ -260,7 +260,7 @@ async fn the_pipeline_tells_the_number_of_the_next_run() {
 
 #[tokio::test]
 async fn a_run_that_fails_after_create_leaves_exactly_one_execution() {
-    let mut scenario = Scenario::demo();
+    let mut scenario = Scenario::demo().with_app_flavour(AppFlavour::InHouse);
     scenario.pipelines[0].run_fails_after_create = true;
     let paas = Paas::start(scenario).await;
     paas.sim.set_next_run("c-64wdm:p-5tfq9", "p-tpk2x", 12);
@@ -287,7 +287,7 @@ async fn a_run_that_fails_after_create_leaves_exactly_one_execution() {
 
 #[tokio::test(start_paused = true)]
 async fn a_slow_run_answers_late_but_its_execution_runs_from_the_request() {
-    let mut scenario = Scenario::demo();
+    let mut scenario = Scenario::demo().with_app_flavour(AppFlavour::InHouse);
     scenario.pipelines[0].run_delay_seconds = 10.0;
     let paas = Paas::start(scenario).await;
     let asked = tokio::time::Instant::now();
@@ -318,7 +318,7 @@ async fn next_links_may_carry_the_internal_url_with_the_right_path_and_query() {
         let scenario = Scenario {
             page_size: 2,
             next_base_url: base.map(str::to_string),
-            ..Scenario::demo()
+            ..Scenario::demo().with_app_flavour(AppFlavour::InHouse)
         };
         let paas = Paas::start(scenario).await;
         for _ in 0..3 {
@@ -349,7 +349,7 @@ async fn next_links_may_carry_the_internal_url_with_the_right_path_and_query() {
 
 #[tokio::test]
 async fn the_new_faults_can_be_injected_through_the_admin_api() {
-    let paas = Paas::start(Scenario::demo()).await;
+    let paas = Paas::start(Scenario::demo().with_app_flavour(AppFlavour::InHouse)).await;
     for fault in [
         json!({"route": "upgrade", "fault": {"kind": "conflict"}}),
         json!({"route": "run", "fault": {"kind": "server_error_after"}}),

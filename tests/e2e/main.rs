@@ -4,6 +4,7 @@ mod approvals;
 mod chart;
 mod cli;
 mod decoding;
+mod deploy_truth;
 mod discord;
 mod engine;
 mod fake_discord;

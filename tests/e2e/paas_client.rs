@@ -8,7 +8,7 @@ use releasebot::job::{AppSnapshot, Reading};
 use releasebot::paas::{
     AppRef, BuildStatus, ExecutionRef, PaasClient, PaasError, PipelineId, PipelineRef, StopOutcome,
 };
-use releasebot::sim::{Fault, InjectedFault, LogShape, Route, Scenario};
+use releasebot::sim::{AppFlavour, Fault, InjectedFault, LogShape, Route, Scenario};
 
 use crate::helpers::{TOKEN, client, spawn_sim, test_config, web_app, web_pipeline, web_project};
 
@@ -169,7 +169,7 @@ async fn listings_follow_pages_and_sort_runs_numerically() {
 
 #[tokio::test(start_paused = true)]
 async fn an_upgrade_goes_through_installing_and_deploying_to_active() {
-    let sim = spawn_sim(Scenario::demo()).await;
+    let sim = spawn_sim(Scenario::demo().with_app_flavour(AppFlavour::InHouse)).await;
     let client = client(&sim);
     let before = client.get_app(&web_app()).await.unwrap();
     assert_eq!(AppSnapshot::of(&before).reading(), Reading::Active);
@@ -205,7 +205,7 @@ async fn an_upgrade_goes_through_installing_and_deploying_to_active() {
 
 #[tokio::test(start_paused = true)]
 async fn a_helm_error_fails_the_rollout_with_its_message() {
-    let mut scenario = Scenario::demo();
+    let mut scenario = Scenario::demo().with_app_flavour(AppFlavour::InHouse);
     scenario.apps[0].fail = Some("Error: UPGRADE FAILED: another operation is in progress".into());
     let sim = spawn_sim(scenario).await;
     let client = client(&sim);
@@ -542,4 +542,56 @@ async fn an_ambiguous_upgrade_is_confirmed_not_repeated() {
     sim.inject(once(Route::Upgrade, Fault::Slow { ms: 10_000 }));
     client.upgrade_app(&app, "v10", &before).await.unwrap();
     assert_eq!(sim.stats().total_upgrades(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_upgrade_that_conflicts_with_a_controller_is_read_again_and_resent() {
+    let sim = spawn_sim(Scenario::demo()).await;
+    let client = client(&sim);
+    let before = client.get_app(&crate::helpers::api_app()).await.unwrap();
+    sim.inject(once(Route::Upgrade, Fault::Conflict));
+    client
+        .upgrade_app(&crate::helpers::api_app(), "v9", &before)
+        .await
+        .expect("the second try goes through");
+    assert_eq!(sim.stats().by_route["upgrade"], 2);
+    assert_eq!(sim.stats().total_upgrades(), 1, "the 409 applied nothing");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_action_the_app_does_not_offer_is_refused_and_the_deploy_says_so() {
+    let mut scenario = Scenario::demo();
+    scenario.app_mut("api-deploy").unwrap().offers_upgradeoutter = false;
+    let sim = spawn_sim(scenario.clone()).await;
+    let client = client(&sim);
+    let before = client.get_app(&crate::helpers::api_app()).await.unwrap();
+    match client
+        .upgrade_app(&crate::helpers::api_app(), "v9", &before)
+        .await
+    {
+        Err(PaasError::Invalid {
+            status: 422, code, ..
+        }) => assert_eq!(code, "InvalidAction"),
+        other => panic!("{other:?}"),
+    }
+    let bot = crate::helpers::spawn_bot(scenario, crate::helpers::demo_config(|_| {})).await;
+    let job = bot.start("alice", "/deploy api v9").await;
+    let r = bot.finished(job).await;
+    assert!(
+        matches!(
+            r.outcome,
+            Some(releasebot::job::Outcome::PaasFailed {
+                step: releasebot::job::PaasStep::Upgrade,
+                ..
+            })
+        ),
+        "{:?}",
+        r.outcome
+    );
+    assert!(
+        bot.progress(job).contains("InvalidAction"),
+        "{}",
+        bot.progress(job)
+    );
+    assert_eq!(bot.sim.stats().total_upgrades(), 0);
 }

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::sim::model::RenderContext;
-use crate::sim::scenario::Scenario;
+use crate::sim::scenario::{AppFlavour, Scenario};
 
 fn wall() -> SystemTime {
     SystemTime::UNIX_EPOCH
@@ -12,7 +12,7 @@ fn wall() -> SystemTime {
 
 #[test]
 fn an_upgrade_goes_installing_deploying_active() {
-    let spec = Scenario::demo().apps[0].clone();
+    let spec = Scenario::demo().with_app_flavour(AppFlavour::InHouse).apps[0].clone();
     let mut app = SimApp::new("c-64wdm:p-5tfq9", spec, Duration::ZERO);
     app.upgrade("v2", Duration::from_secs(10), wall());
     assert_eq!(app.phase(Duration::from_secs(11)), AppPhase::Installing);

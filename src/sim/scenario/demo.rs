@@ -1,6 +1,6 @@
 //! The demo catalogue.
 
-use super::{AppScenario, Faults, LogShape, PipelineScenario, Scenario, StageSpec};
+use super::{AppFlavour, AppScenario, Faults, LogShape, PipelineScenario, Scenario, StageSpec};
 
 impl Scenario {
     /// The demo catalogue: three projects and their apps, matching the bot's built-in
@@ -77,10 +77,18 @@ impl Scenario {
                     &[("Build", 30.0, false), ("Publish Image", 15.0, false)],
                 ),
             ],
+            // One app of each kind of PaaS releasebot must read truthfully: stock
+            // Rancher's timing, the in-house PaaS, and one that shows only `state` and
+            // `conditions` whose previous deploy failed.
             apps: vec![
-                app("p-5tfq9", "project-deploy", "master-56-9ae1b20"),
+                app("p-5tfq9", "project-deploy", "master-56-9ae1b20")
+                    .with_flavour(AppFlavour::Stock),
                 app("p-5tfq9", "api-deploy", "master-12-51c0d3e"),
-                app("p-7hw3c", "worker-deploy", "master-7-0b8e4f1"),
+                app("p-7hw3c", "worker-deploy", "master-7-0b8e4f1")
+                    .with_flavour(AppFlavour::ConditionsOnly)
+                    .with_failed_before(
+                        "Error: UPGRADE FAILED: the previous image could not be pulled",
+                    ),
             ],
             faults: Faults::default(),
             subscribe: true,

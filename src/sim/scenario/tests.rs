@@ -6,21 +6,19 @@ fn the_demo_catalogue_is_valid() {
 }
 
 #[test]
-fn the_demo_is_the_kind_in_house_paas() {
+fn the_demo_shows_each_kind_of_app_and_a_kind_build() {
     let demo = Scenario::demo();
     assert_eq!(demo.next_base_url, None);
-    for app in &demo.apps {
-        let defaults = AppScenario {
-            cluster: app.cluster.clone(),
-            project: app.project.clone(),
-            app: app.app.clone(),
-            current_tag: app.current_tag.clone(),
-            install_seconds: app.install_seconds,
-            rollout_seconds: app.rollout_seconds,
-            ..AppScenario::default()
-        };
-        assert_eq!(*app, defaults);
-    }
+    let flavours: Vec<AppFlavour> = demo.apps.iter().map(|a| a.flavour).collect();
+    assert_eq!(
+        flavours,
+        [
+            AppFlavour::Stock,
+            AppFlavour::InHouse,
+            AppFlavour::ConditionsOnly
+        ]
+    );
+    assert!(demo.apps[2].failed_before.is_some());
     for p in &demo.pipelines {
         assert!(!p.run_fails_after_create && p.unknown_state.is_none());
         assert_eq!((p.run_delay_seconds, p.fields_delay_seconds), (0.0, 0.0));
