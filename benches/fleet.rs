@@ -600,6 +600,7 @@ async fn child(mode: Mode, options: &Options) -> Outcome {
                 store,
                 metrics: metrics.clone(),
                 webhook_url: None,
+                ui: None,
             })
             .expect("the engine starts");
             let sink: Arc<dyn EventSink> = Arc::new(engine.clone());
@@ -901,7 +902,12 @@ mod naive {
         r.updated_ms = r.created_ms;
         let channel = r.channel.clone();
         let Ok(thread) = chat
-            .open_thread(&channel, &render::summary(&r), &render::thread_title(&r))
+            .open_thread(
+                &channel,
+                &render::summary(&r, &Default::default()),
+                &render::thread_title(&r),
+                Duration::from_secs(24 * 3600),
+            )
             .await
         else {
             return r;

@@ -69,6 +69,10 @@ impl Record {
 pub struct ThreadInfo {
     pub thread: ThreadRef,
     pub title: String,
+    /// How long it was asked to stay open without new messages.
+    pub keep_open: Duration,
+    /// People added to it (by id).
+    pub members: Vec<String>,
 }
 
 #[derive(Default)]
@@ -370,6 +374,7 @@ impl Chat for MemoryChat {
         channel: &str,
         summary: &Message,
         title: &str,
+        keep_open: Duration,
     ) -> Result<ThreadRef, ChatError> {
         let mut state = self.state();
         let summary = self.store_post(&mut state, channel, summary);
@@ -381,6 +386,8 @@ impl Chat for MemoryChat {
         state.threads.push(ThreadInfo {
             thread: thread.clone(),
             title: title.to_string(),
+            keep_open,
+            members: Vec::new(),
         });
         state.records.push(Record::Thread {
             at: self.now(),
@@ -388,6 +395,14 @@ impl Chat for MemoryChat {
             title: title.to_string(),
         });
         Ok(thread)
+    }
+
+    async fn add_to_thread(&self, thread: &str, user: &str) -> Result<(), ChatError> {
+        let mut state = self.state();
+        if let Some(t) = state.threads.iter_mut().find(|t| t.thread.thread == thread) {
+            t.members.push(user.to_string());
+        }
+        Ok(())
     }
 
     async fn post(&self, channel: &str, message: &Message) -> Result<MessageRef, ChatError> {
@@ -488,7 +503,7 @@ impl super::Adapter for MemoryAdapter {
         Ok(super::Ended::Stopped)
     }
 
-    async fn check(&self) -> Vec<super::Row> {
+    async fn check(&self, _config: &crate::config::Config) -> Vec<super::Row> {
         vec![super::Row::ok("chat", "in-memory")]
     }
 }

@@ -43,7 +43,7 @@ pub trait Adapter: Send + Sync {
     ) -> Result<Ended, AdapterError>;
 
     /// What `releasebot check` reports of the connection, changing nothing.
-    async fn check(&self) -> Vec<Row>;
+    async fn check(&self, config: &crate::config::Config) -> Vec<Row>;
 }
 
 /// Why an adapter's run ended without an error.
@@ -72,6 +72,8 @@ pub enum AdapterError {
 pub struct Row {
     pub what: String,
     pub ok: bool,
+    /// Something works, but not as well as it could.
+    pub warning: bool,
     pub detail: String,
 }
 
@@ -80,7 +82,16 @@ impl Row {
         Row {
             what: what.into(),
             ok: true,
+            warning: false,
             detail: detail.into(),
+        }
+    }
+
+    /// Works, with a warning worth acting on.
+    pub fn warn(what: impl Into<String>, detail: impl Into<String>) -> Self {
+        Row {
+            warning: true,
+            ..Row::ok(what, detail)
         }
     }
 
@@ -88,6 +99,7 @@ impl Row {
         Row {
             what: what.into(),
             ok: false,
+            warning: false,
             detail: detail.into(),
         }
     }

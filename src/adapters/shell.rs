@@ -124,6 +124,7 @@ impl Chat for ShellChat {
         channel: &str,
         summary: &Message,
         title: &str,
+        _keep_open: std::time::Duration,
     ) -> Result<ThreadRef, ChatError> {
         let summary_ref = MessageRef {
             channel: channel.to_string(),
@@ -226,7 +227,7 @@ impl Adapter for ShellAdapter {
         }
     }
 
-    async fn check(&self) -> Vec<Row> {
+    async fn check(&self, _config: &crate::config::Config) -> Vec<Row> {
         vec![Row::ok(
             "chat",
             "DISCORD_TOKEN is not set: the terminal adapter runs",

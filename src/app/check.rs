@@ -75,7 +75,7 @@ pub async fn run(
         });
     }
     match adapter(&config) {
-        Ok(adapter) => rows.extend(adapter.check().await),
+        Ok(adapter) => rows.extend(adapter.check(&config).await),
         Err(e) => rows.push(Row::failed("chat", e.to_string())),
     }
     rows
@@ -90,7 +90,11 @@ pub fn table(rows: &[Row]) -> String {
         .unwrap_or(0);
     let mut out = String::new();
     for r in rows {
-        let mark = if r.ok { "ok  " } else { "FAIL" };
+        let mark = match (r.ok, r.warning) {
+            (true, false) => "ok  ",
+            (true, true) => "WARN",
+            (false, _) => "FAIL",
+        };
         out.push_str(&format!("{mark}  {:<width$}  {}\n", r.what, r.detail));
     }
     let failed = rows.iter().filter(|r| !r.ok).count();

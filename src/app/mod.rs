@@ -169,7 +169,9 @@ impl App {
     /// The one assembly: the engine on the adapter's chat, the PaaS and the store.
     pub fn assemble(parts: Parts) -> Result<App, StartError> {
         let chat = parts.adapter.chat();
+        let ui = ui(&parts.config, &parts.paas);
         let engine = Engine::new(EngineDeps {
+            ui: Some(ui),
             config: Arc::new(parts.config),
             paas: parts.paas.client.clone(),
             chat: chat.clone(),
@@ -274,7 +276,7 @@ impl App {
 fn adapter_for(env: &Env, shell: bool, config: &Config) -> Result<Box<dyn Adapter>, StartError> {
     let discord = match shell {
         true => None,
-        false => DiscordSettings::from_env(env)?,
+        false => DiscordSettings::from_env(env, &[])?,
     };
     Ok(match discord {
         Some(settings) => Box::new(DiscordAdapter::new(settings)),
@@ -292,6 +294,31 @@ fn adapter_for(env: &Env, shell: bool, config: &Config) -> Result<Box<dyn Adapte
 /// without changing anything.
 pub async fn check(env: &Env) -> Vec<crate::adapters::Row> {
     check::run(env, |config| adapter_for(env, false, config)).await
+}
+
+/// Where the PaaS's web UI is, for links in messages: the API's URL without `/v3`, and
+/// which cluster each configured Rancher project and app is in.
+fn ui(config: &Config, paas: &Paas) -> crate::render::Ui {
+    let base = paas.client.base_url().trim_end_matches("/v3").to_string();
+    let mut clusters: Vec<(String, String)> = config
+        .projects
+        .values()
+        .map(|p| &p.pipeline.project)
+        .chain(config.apps.values().map(|a| &a.app.project))
+        .map(|p| (p.project.to_string(), p.cluster.to_string()))
+        .collect();
+    clusters.sort();
+    clusters.dedup();
+    let apps = config
+        .apps
+        .values()
+        .map(|a| (a.app.app.to_string(), a.app.project.project.to_string()))
+        .collect();
+    crate::render::Ui {
+        base,
+        clusters,
+        apps,
+    }
 }
 
 /// The configuration: the file if there is one (or if `RELEASEBOT_CONFIG` names one),

@@ -63,9 +63,11 @@ pub struct ThreadRef {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Message {
     pub text: String,
-    /// Roles this message may notify (an approval asking its approvers). Nothing else
-    /// in a message ever notifies anyone.
+    /// Roles this message may notify (an approval asking its approvers).
     pub mention_roles: Vec<String>,
+    /// People (by id) this message may notify (the requester, when their job ended).
+    /// Nothing else in a message ever notifies anyone.
+    pub mention_users: Vec<String>,
     pub buttons: Vec<Button>,
 }
 
@@ -78,17 +80,31 @@ impl Message {
     }
 }
 
-/// What the platform allows in a message.
+/// What the platform allows in a message, and how it shows people, times and links.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Style {
     /// The most characters a message may hold.
     pub max_chars: usize,
+    /// A person can be named as `<@id>`: each reader sees their name, and only a new
+    /// message whose allowed mentions name them notifies them.
+    pub mentions: bool,
+    /// A time can be written `<t:seconds:t>` (or `:R`, "in 5 minutes") and each reader
+    /// sees it in their own time zone.
+    pub timestamps: bool,
+    /// `[text](url)` shows as a link.
+    pub links: bool,
 }
 
 impl Default for Style {
-    /// Discord's limits, the tightest of the platforms releasebot speaks to.
+    /// Plain text within Discord's length, the tightest of the platforms releasebot
+    /// speaks to.
     fn default() -> Self {
-        Style { max_chars: 2000 }
+        Style {
+            max_chars: 2000,
+            mentions: false,
+            timestamps: false,
+            links: false,
+        }
     }
 }
 
@@ -185,13 +201,21 @@ pub trait Chat: Send + Sync {
         tracing::info!("{note}");
     }
 
-    /// Posts `summary` in `channel` and opens a thread named `title` on it.
+    /// Posts `summary` in `channel` and opens a thread named `title` on it, kept open
+    /// for at least `keep_open` without new messages where the platform archives
+    /// quiet threads.
     async fn open_thread(
         &self,
         channel: &str,
         summary: &Message,
         title: &str,
+        keep_open: Duration,
     ) -> Result<ThreadRef, ChatError>;
+
+    /// Adds a person (by id) to a thread, so they follow it. The default does nothing.
+    async fn add_to_thread(&self, _thread: &str, _user: &str) -> Result<(), ChatError> {
+        Ok(())
+    }
 
     /// Posts a message in a channel or thread.
     async fn post(&self, channel: &str, message: &Message) -> Result<MessageRef, ChatError>;

@@ -161,11 +161,15 @@ impl Chat for PacedChat {
         channel: &str,
         summary: &Message,
         title: &str,
+        keep_open: Duration,
     ) -> Result<ThreadRef, ChatError> {
         // Two requests on Discord: the summary message, then the thread on it.
         self.admit(Some(channel)).await;
         self.admit(Some(channel)).await;
-        let result = self.inner.open_thread(channel, summary, title).await;
+        let result = self
+            .inner
+            .open_thread(channel, summary, title, keep_open)
+            .await;
 
         self.count(result, false)
     }
@@ -185,6 +189,11 @@ impl Chat for PacedChat {
     async fn react(&self, target: &MessageRef, emoji: &str) -> Result<(), ChatError> {
         self.admit(None).await;
         self.inner.react(target, emoji).await
+    }
+
+    async fn add_to_thread(&self, thread: &str, user: &str) -> Result<(), ChatError> {
+        self.admit(None).await;
+        self.inner.add_to_thread(thread, user).await
     }
 
     async fn refuse_reaction(

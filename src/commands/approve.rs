@@ -4,6 +4,7 @@ use super::spec::{OptionSpec, Spec};
 use super::suggest::JobsFor;
 use super::{Args, Context, Handler, ParseError, Reply, job_id};
 use crate::config::Config;
+use crate::job::Via;
 use crate::names::JobId;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,6 +15,7 @@ pub struct Approve {
 impl Handler for Approve {
     const SPEC: Spec = Spec {
         name: "approve",
+        starts_job: false,
         usage: "/approve <#job>",
         help: "approve a deploy (the same as reacting ✅)",
         options: &[OptionSpec::job("the deploy to approve", JobsFor::Vote)],
@@ -24,6 +26,6 @@ impl Handler for Approve {
     }
 
     async fn apply(self, cx: &Context<'_>) -> Reply {
-        Reply::Vote(cx.engine.vote(cx.actor, self.job, true))
+        Reply::Vote(cx.engine.vote(cx.actor, self.job, true, Via::Command))
     }
 }

@@ -19,6 +19,7 @@ pub struct Build {
 impl Handler for Build {
     const SPEC: Spec = Spec {
         name: "build",
+        starts_job: true,
         usage: "/build <project> [branch]",
         help: "run the project's pipeline; report stages, image and tag",
         options: &[

@@ -16,6 +16,7 @@ pub struct Cancel {
 impl Handler for Cancel {
     const SPEC: Spec = Spec {
         name: "cancel",
+        starts_job: false,
         usage: "/cancel <#job>",
         help: "stop a build, or withdraw a queued or pending request",
         options: &[OptionSpec::job("the job to cancel", JobsFor::Cancel)],

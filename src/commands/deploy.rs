@@ -18,6 +18,7 @@ pub struct Deploy {
 impl Handler for Deploy {
     const SPEC: Spec = Spec {
         name: "deploy",
+        starts_job: true,
         usage: "/deploy <app> <versionTag>",
         help: "upgrade the app to that tag, after approval where needed",
         options: &[

@@ -11,6 +11,7 @@ pub struct Help;
 impl Handler for Help {
     const SPEC: Spec = Spec {
         name: "help",
+        starts_job: false,
         usage: "/help",
         help: "what you may do here",
         options: &[],

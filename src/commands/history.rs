@@ -14,6 +14,7 @@ pub struct History {
 impl Handler for History {
     const SPEC: Spec = Spec {
         name: "history",
+        starts_job: false,
         usage: "/history <project|app> [n]",
         help: "what ran, who asked, who approved",
         options: &[

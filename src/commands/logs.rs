@@ -14,6 +14,7 @@ pub struct Logs {
 impl Handler for Logs {
     const SPEC: Spec = Spec {
         name: "logs",
+        starts_job: false,
         usage: "/logs <app>",
         help: "the latest deploy log excerpt",
         options: &[OptionSpec::text(

@@ -290,10 +290,11 @@ impl EventSink for Engine {
                 .on_reaction(&actor, &target, &emoji, added)
                 .await
                 .map(Reply::Vote),
-            ChatEvent::Button { actor, action, .. } => Some(Reply::Vote(match action {
-                ButtonAction::Approve(job) => self.vote(&actor, job, true),
-                ButtonAction::Reject(job) => self.vote(&actor, job, false),
-            })),
+            ChatEvent::Button {
+                actor,
+                target,
+                action,
+            } => Some(Reply::Vote(self.press(&actor, &target, action))),
         }
     }
 }

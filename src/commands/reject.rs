@@ -4,6 +4,7 @@ use super::spec::{OptionSpec, Spec};
 use super::suggest::JobsFor;
 use super::{Args, Context, Handler, ParseError, Reply, job_id};
 use crate::config::Config;
+use crate::job::Via;
 use crate::names::JobId;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,6 +15,7 @@ pub struct Reject {
 impl Handler for Reject {
     const SPEC: Spec = Spec {
         name: "reject",
+        starts_job: false,
         usage: "/reject <#job>",
         help: "reject a deploy (the same as reacting ❌)",
         options: &[OptionSpec::job("the deploy to reject", JobsFor::Vote)],
@@ -24,6 +26,6 @@ impl Handler for Reject {
     }
 
     async fn apply(self, cx: &Context<'_>) -> Reply {
-        Reply::Vote(cx.engine.vote(cx.actor, self.job, false))
+        Reply::Vote(cx.engine.vote(cx.actor, self.job, false, Via::Command))
     }
 }

@@ -19,6 +19,7 @@ pub struct Release {
 impl Handler for Release {
     const SPEC: Spec = Spec {
         name: "release",
+        starts_job: true,
         usage: "/release <project> [branch]",
         help: "build, then deploy the built tag to the project's app",
         options: &[

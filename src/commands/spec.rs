@@ -9,6 +9,8 @@ use super::suggest::JobsFor;
 #[derive(Debug, Clone, Copy)]
 pub struct Spec {
     pub name: &'static str,
+    /// Whether it starts a job, which needs a thread and messages in the channel.
+    pub starts_job: bool,
     /// `/build <project> [branch]`.
     pub usage: &'static str,
     /// One line for `/help` and the slash command's description (at most 100 characters).

@@ -15,6 +15,7 @@ pub struct Status {
 impl Handler for Status {
     const SPEC: Spec = Spec {
         name: "status",
+        starts_job: false,
         usage: "/status [#job]",
         help: "what is running, or one job",
         options: &[OptionSpec {

@@ -63,7 +63,7 @@ pub(super) async fn request_approval(d: &mut Driver) {
         return;
     };
     let chat = d.engine.inner.chat.clone();
-    let content = render::approval(&r, &d.engine.inner.style);
+    let content = render::approval(&r, &d.engine.inner.view);
     let posted = match with_chat_retries(|| chat.post(&thread.thread, &content)).await {
         Ok(posted) => posted,
         Err(e) => return d.chat_failed(ChatStep::PostApproval, e),
@@ -78,7 +78,7 @@ pub(super) async fn request_approval(d: &mut Driver) {
             tracing::debug!(error = %e, "could not add the approval reactions");
         }
     }
-    d.start_approval_writer(posted, content);
+    d.keep(super::messages::Kept::Approval, posted, content);
 }
 
 /// Waits for the app's earlier deploys, saying whom the job waits for.

@@ -8,13 +8,11 @@ use std::sync::Arc;
 use tokio::time::Instant;
 
 use super::live::LiveJob;
-use super::progress::ProgressWriter;
 use super::watch::Observed;
 use super::{Engine, build, deploy};
-use crate::chat::{ChatError, Message};
+use crate::chat::ChatError;
 use crate::job::machine::{self, Context, Event, Step};
-use crate::job::{ChatStep, JobRecord, Outcome};
-use crate::render;
+use crate::job::{JobRecord, Outcome};
 use crate::store::StoreError;
 
 /// One job's task and what it needs between steps.
@@ -69,7 +67,10 @@ pub(super) async fn run(engine: Engine, job: Arc<LiveJob>) {
             Step::LookUpCurrent => deploy::look_up_current(&mut d).await,
             Step::RequestApproval => deploy::request_approval(&mut d).await,
             Step::AwaitApproval { deadline_ms } => d.wait_until(deadline_ms).await,
-            Step::AwaitTurn => deploy::await_turn(&mut d).await,
+            Step::AwaitTurn => {
+                d.tell_approved().await;
+                deploy::await_turn(&mut d).await
+            }
             Step::Upgrade => deploy::upgrade(&mut d).await,
             Step::RecoverUpgrade => deploy::recover_upgrade(&mut d).await,
             Step::FollowRollout { wake_ms, poke_ms } => {
@@ -156,117 +157,11 @@ impl Driver {
         }
     }
 
-    /// Starts the writers of the messages the job already has (a resumed job keeps
-    /// editing them; their first edit brings them up to date).
-    fn attach_writers(&self) {
-        let r = self.record();
-        if let Some(progress) = r.messages.progress.clone() {
-            self.start_progress_writer(progress, Message::default());
-        }
-        if let Some(approval) = r.messages.approval.clone() {
-            self.engine
-                .inner
-                .jobs
-                .note_approval_message(&approval.message, r.id);
-            self.start_approval_writer(approval, Message::default());
-        }
-    }
-
-    fn start_progress_writer(&self, target: crate::chat::MessageRef, shown: Message) {
-        let style = self.engine.inner.style;
-        let writer = ProgressWriter::spawn(
-            self.engine.inner.chat.clone(),
-            target,
-            shown,
-            self.engine.inner.config.jobs.edit_window,
-        );
-        writer.show(render::progress(&self.record(), &style));
-        self.job.handles().progress = Some(writer);
-    }
-
-    pub fn start_approval_writer(&self, target: crate::chat::MessageRef, shown: Message) {
-        let style = self.engine.inner.style;
-        let writer = ProgressWriter::spawn(
-            self.engine.inner.chat.clone(),
-            target,
-            shown,
-            self.engine.inner.config.jobs.edit_window,
-        );
-        writer.show(render::approval(&self.record(), &style));
-        self.job.handles().approval = Some(writer);
-    }
-
-    /// Opens the job's thread and posts its progress message, whichever is missing.
-    async fn open_messages(&mut self) {
-        let chat = self.engine.inner.chat.clone();
-        let r = self.record();
-        let thread = match r.messages.thread.clone() {
-            Some(t) => t,
-            None => {
-                let summary = render::summary(&r);
-                let title = render::thread_title(&r);
-                let opened =
-                    with_chat_retries(|| chat.open_thread(&r.channel, &summary, &title)).await;
-                match opened {
-                    Ok(t) => {
-                        self.apply(Event::ThreadOpened(t.clone()));
-                        t
-                    }
-                    Err(e) => return self.chat_failed(ChatStep::OpenThread, e),
-                }
-            }
-        };
-        let content = render::progress(&self.record(), &self.engine.inner.style);
-        match with_chat_retries(|| chat.post(&thread.thread, &content)).await {
-            Ok(posted) => {
-                self.apply(Event::ProgressPosted(posted.clone()));
-                self.start_progress_writer(posted, content);
-            }
-            Err(e) => self.chat_failed(ChatStep::PostProgress, e),
-        }
-    }
-
-    pub fn chat_failed(&self, step: ChatStep, e: ChatError) {
+    pub fn chat_failed(&self, step: crate::job::ChatStep, e: ChatError) {
         self.fail(Outcome::ChatFailed {
             step,
             error: e.to_string(),
         });
-    }
-
-    /// Delivers the job's final messages and leaves the live set.
-    async fn finish(&mut self) {
-        let record = self.record();
-        let style = self.engine.inner.style;
-        tracing::info!(
-            job = %record.id,
-            kind = record.kind().as_str(),
-            state = record.state.as_str(),
-            outcome = render::outcome(&record).unwrap_or_default(),
-            "job ended"
-        );
-        self.engine
-            .inner
-            .metrics
-            .job_finished(record.kind().as_str(), record.state.as_str_snake());
-        let (progress, approval) = {
-            let mut h = self.job.handles();
-            h.ticket.take();
-            (h.progress.take(), h.approval.take())
-        };
-        if let Some(writer) = progress {
-            writer.finish(render::progress(&record, &style)).await;
-        }
-        if let Some(writer) = approval {
-            writer.finish(render::approval(&record, &style)).await;
-        }
-        if let Some(thread) = &record.messages.thread {
-            let summary = render::summary(&record);
-            let chat = self.engine.inner.chat.clone();
-            if let Err(e) = with_chat_retries(|| chat.edit(&thread.summary, &summary)).await {
-                tracing::warn!(job = %record.id, error = %e, "summary not updated");
-            }
-        }
-        self.engine.inner.jobs.retire(record);
     }
 }
 

@@ -2,6 +2,7 @@
 //! outside its task changed it (a vote, a cancel), and the handles of what works for
 //! it (its task, its message writers, its place in a deploy queue).
 
+use std::collections::HashSet;
 use std::sync::{Mutex, MutexGuard};
 
 use tokio::sync::Notify;
@@ -17,6 +18,8 @@ pub(super) struct Handles {
     pub task: Option<tokio::task::AbortHandle>,
     pub progress: Option<ProgressWriter>,
     pub approval: Option<ProgressWriter>,
+    /// The summary line in the channel, which shows where the job stands.
+    pub summary: Option<ProgressWriter>,
     pub ticket: Option<QueueTicket>,
 }
 
@@ -26,6 +29,8 @@ pub(super) struct LiveJob {
     /// Rings when something outside the task changed the record.
     pub wake: Notify,
     handles: Mutex<Handles>,
+    /// The people told why their reaction changed nothing.
+    explained: Mutex<HashSet<String>>,
 }
 
 impl LiveJob {
@@ -35,6 +40,7 @@ impl LiveJob {
             record: Mutex::new(record),
             wake: Notify::new(),
             handles: Mutex::new(Handles::default()),
+            explained: Mutex::new(HashSet::new()),
         }
     }
 
@@ -50,11 +56,18 @@ impl LiveJob {
         self.handles.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// True the first time it is asked for `person`: whether they are still to be told
+    /// why their reaction changed nothing.
+    pub fn first_explanation_to(&self, person: &str) -> bool {
+        let mut explained = self.explained.lock().unwrap_or_else(|e| e.into_inner());
+        explained.insert(person.to_string())
+    }
+
     /// Waits until the job's messages show its latest state.
     pub async fn settled(&self) {
         let writers: Vec<_> = {
             let h = self.handles();
-            [&h.progress, &h.approval]
+            [&h.progress, &h.approval, &h.summary]
                 .into_iter()
                 .flatten()
                 .map(|w| (w.asked_now(), w.settled_rx()))
@@ -71,7 +84,8 @@ impl LiveJob {
         if let Some(task) = h.task.take() {
             task.abort();
         }
-        for writer in [h.progress.take(), h.approval.take()].into_iter().flatten() {
+        let writers = [h.progress.take(), h.approval.take(), h.summary.take()];
+        for writer in writers.into_iter().flatten() {
             writer.abort();
         }
         h.ticket.take();

@@ -10,6 +10,7 @@
 //!   feeds it from Rancher's subscribe WebSocket.
 //! - [`progress`]: keeps one chat message showing a job's latest rendering.
 //! - [`deploy_queue`]: one deploy per app at a time.
+//! - [`votes`]: votes from commands, buttons and reactions, live or read back.
 
 mod build;
 mod deploy;
@@ -17,9 +18,11 @@ pub mod deploy_queue;
 mod driver;
 mod jobs;
 mod live;
+mod messages;
 pub mod progress;
 mod push;
 pub mod redact;
+mod votes;
 pub mod watch;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,14 +30,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::chat::paced::PacedChat;
-use crate::chat::{APPROVE, Actor, Chat, MessageRef, REJECT, Style};
+use crate::chat::{Actor, Chat};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::job::decisions::{self, CancelRefusal};
-use crate::job::{JobKind, JobRecord, JobSpec, JobState, Notice, Person, VoteResult};
+use crate::job::{JobKind, JobRecord, JobSpec, JobState, Notice, Person};
 use crate::metrics::{Gauges, Metrics};
 use crate::names::{Branch, JobId, ProjectName};
 use crate::paas::PaasClient;
+use crate::render::View;
 use crate::secret::Secret;
 use crate::store::{Store, StoreError};
 use deploy_queue::AppQueues;
@@ -57,6 +61,8 @@ pub struct EngineDeps {
     pub metrics: Arc<Metrics>,
     /// The URL the PaaS calls on each change of a build (`webhook` in the run request).
     pub webhook_url: Option<String>,
+    /// The PaaS's web UI, for links in messages.
+    pub ui: Option<crate::render::Ui>,
 }
 
 /// The answer to a request to start a job.
@@ -82,7 +88,7 @@ struct Inner {
     config: Arc<Config>,
     paas: PaasClient,
     chat: Arc<dyn Chat>,
-    style: Style,
+    view: View,
     clock: Clock,
     redactor: Redactor,
     watch: Arc<WatchHub>,
@@ -115,12 +121,12 @@ impl Engine {
             push_interval: deps.config.jobs.push_poll_interval,
             max_backoff: Duration::from_secs(60),
         };
-        let style = deps.chat.style();
+        let view = View::new(deps.chat.style(), deps.ui);
         let engine = Engine {
             inner: Arc::new(Inner {
                 watch: WatchHub::new(deps.paas.clone(), settings),
                 chat: Arc::new(PacedChat::new(deps.chat, deps.metrics.clone())),
-                style,
+                view,
                 redactor: Redactor::new(deps.secrets),
                 config: deps.config,
                 paas: deps.paas,
@@ -207,9 +213,9 @@ impl Engine {
         &self.inner.watch
     }
 
-    /// What messages may hold on the chat the engine posts to.
-    pub fn style(&self) -> &Style {
-        &self.inner.style
+    /// How messages are written on the chat the engine posts to.
+    pub fn view(&self) -> &View {
+        &self.inner.view
     }
 
     /// Starts a job. A build answers with a running build or release of the same
@@ -387,61 +393,6 @@ impl Engine {
         result.map_err(|why| CancelError::Refused(id, why))
     }
 
-    /// An approver's vote from `/approve`, `/reject` or a button.
-    pub fn vote(&self, actor: &Actor, id: JobId, approve: bool) -> VoteOutcome {
-        let Some(job) = self.inner.jobs.get(id) else {
-            return match self.job_record(id) {
-                Some(r) => VoteOutcome::Ended(id, r.state),
-                None => VoteOutcome::NoSuchJob(id),
-            };
-        };
-        let now = self.now();
-        let result = self.update(&job, |r| decisions::vote(r, actor, approve, now));
-        job.wake.notify_one();
-        VoteOutcome::Voted(id, result)
-    }
-
-    /// A reaction on a message. Only ✅ and ❌ on approval messages mean anything.
-    pub async fn on_reaction(
-        &self,
-        actor: &Actor,
-        target: &MessageRef,
-        emoji: &str,
-        added: bool,
-    ) -> Option<VoteOutcome> {
-        let id = self.inner.jobs.by_approval_message(&target.message)?;
-        let outcome = match (emoji, added) {
-            (APPROVE, true) => self.vote(actor, id, true),
-            (REJECT, true) => self.vote(actor, id, false),
-            (APPROVE, false) => {
-                let job = self.inner.jobs.get(id)?;
-                let now = self.now();
-                let result = self.update(&job, |r| decisions::withdraw(r, actor, now));
-                job.wake.notify_one();
-                // Removing a reaction that never counted needs no answer.
-                if let VoteResult::Refused(_) = result {
-                    return None;
-                }
-                VoteOutcome::Voted(id, result)
-            }
-            _ => return None,
-        };
-        if let VoteOutcome::Voted(_, VoteResult::Refused(why)) = &outcome
-            && added
-        {
-            let text = crate::render::vote_refusal(id, why);
-            if let Err(e) = self
-                .inner
-                .chat
-                .refuse_reaction(target, emoji, actor, &text)
-                .await
-            {
-                tracing::debug!(error = %e, "could not answer a refused reaction");
-            }
-        }
-        Some(outcome)
-    }
-
     /// Applies `f` to a job's record; if anything changed, records it, shows it and
     /// wakes waiters. A failed write is shown in the job's message and logged.
     fn update<R>(&self, job: &LiveJob, f: impl FnOnce(&mut JobRecord) -> R) -> R {
@@ -464,8 +415,8 @@ impl Engine {
         job: &LiveJob,
         f: impl FnOnce(&mut JobRecord) -> R,
     ) -> (R, Result<(), StoreError>) {
-        let style = self.inner.style;
-        let (out, saved, progress, approval) = {
+        let view = &self.inner.view;
+        let (out, saved, progress, approval, summary) = {
             let mut r = job.lock();
             let before = r.clone();
             let out = f(&mut r);
@@ -484,8 +435,14 @@ impl Engine {
             let approval = r
                 .approval
                 .as_ref()
-                .map(|_| crate::render::approval(&r, &style));
-            (out, saved, crate::render::progress(&r, &style), approval)
+                .map(|_| crate::render::approval(&r, view));
+            (
+                out,
+                saved,
+                crate::render::progress(&r, view),
+                approval,
+                crate::render::summary(&r, view),
+            )
         };
         {
             let h = job.handles();
@@ -494,6 +451,9 @@ impl Engine {
             }
             if let (Some(w), Some(m)) = (&h.approval, approval) {
                 w.show(m);
+            }
+            if let Some(w) = &h.summary {
+                w.show(summary);
             }
         }
         self.inner.jobs.changed.notify_waiters();

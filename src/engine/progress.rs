@@ -25,7 +25,7 @@ pub struct ProgressWriter {
     /// How many contents were asked for, and how many of them the task has dealt with.
     asked: Arc<AtomicU64>,
     settled: watch::Receiver<u64>,
-    task: JoinHandle<()>,
+    task: JoinHandle<bool>,
 }
 
 impl ProgressWriter {
@@ -84,11 +84,12 @@ impl ProgressWriter {
         self.settled.clone()
     }
 
-    /// Shows `content` and waits until it is delivered.
-    pub async fn finish(self, content: Message) {
+    /// Shows `content` and waits until it is delivered; false if the message can no
+    /// longer be edited (deleted, or in a thread the bot cannot reopen).
+    pub async fn finish(self, content: Message) -> bool {
         self.show(content);
         drop(self.tx);
-        let _ = self.task.await;
+        self.task.await.unwrap_or(false)
     }
 }
 
@@ -100,7 +101,8 @@ async fn write(
     window: Duration,
     asked: Arc<AtomicU64>,
     settled: watch::Sender<u64>,
-) {
+) -> bool {
+    let backoff = crate::backoff::Backoff::chat();
     let mut last_edit: Option<Instant> = None;
     loop {
         let open = rx.changed().await.is_ok();
@@ -131,22 +133,18 @@ async fn write(
                 Err(e) if e.permanent => {
                     tracing::warn!(message = %target.message, error = %e, "cannot edit the progress message");
                     settled.send_replace(u64::MAX);
-                    return;
+                    return false;
                 }
                 Err(e) => {
                     failures += 1;
-                    let wait = e.retry_after.unwrap_or_else(|| {
-                        Duration::from_millis(500)
-                            .saturating_mul(1 << failures.min(6))
-                            .min(MAX_RETRY_WAIT)
-                    });
+                    let wait = e.retry_after.unwrap_or_else(|| backoff.delay(failures));
                     tracing::debug!(message = %target.message, error = %e, ?wait, "edit failed; retrying");
                     tokio::time::sleep(wait.min(MAX_RETRY_WAIT)).await;
                 }
             }
         }
         if !open {
-            return;
+            return true;
         }
     }
 }

@@ -40,6 +40,38 @@ pub struct Vote {
     pub user_id: String,
     pub name: String,
     pub at_ms: i64,
+    pub via: Via,
+}
+
+/// How a vote was given. A vote given by reacting is taken back by removing the
+/// reaction, so the reactions on the approval message are the truth for those votes
+/// (even for changes made while releasebot was not listening); the others stand
+/// until withdrawn where they were given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Reaction,
+    Button,
+    Command,
+}
+
+impl Via {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::Reaction => "reaction",
+            Via::Button => "button",
+            Via::Command => "command",
+        }
+    }
+
+    /// The stored word; votes stored before it was kept are treated as not taken back
+    /// by removing a reaction.
+    pub fn parse(s: Option<&str>) -> Via {
+        match s {
+            Some("reaction") => Via::Reaction,
+            Some("button") => Via::Button,
+            _ => Via::Command,
+        }
+    }
 }
 
 /// Where an approval request stands.
@@ -166,7 +198,7 @@ impl Approval {
         Ok(())
     }
 
-    pub fn approve(&mut self, actor: &Actor, now_ms: i64) -> VoteResult {
+    pub fn approve(&mut self, actor: &Actor, now_ms: i64, via: Via) -> VoteResult {
         if let Err(why) = self.may_vote(actor) {
             return VoteResult::Refused(why);
         }
@@ -183,6 +215,7 @@ impl Approval {
             user_id: actor.id.clone(),
             name: actor.name.clone(),
             at_ms: now_ms,
+            via,
         });
         if self.votes.len() >= self.need() {
             self.status = ApprovalStatus::Approved { at_ms: now_ms };
@@ -280,14 +313,20 @@ mod tests {
         let mut a = request(&actor("alice", &[]), policy(2, false));
         let bob = actor("bob", &["lead"]);
         let carol = actor("carol", &["Lead"]);
-        assert_eq!(a.approve(&bob, 1), VoteResult::Counted { have: 1, need: 2 });
+        assert_eq!(
+            a.approve(&bob, 1, Via::Reaction),
+            VoteResult::Counted { have: 1, need: 2 }
+        );
         assert!(matches!(
-            a.approve(&bob, 2),
+            a.approve(&bob, 2, Via::Reaction),
             VoteResult::Refused(VoteRefusal::AlreadyApproved { .. })
         ));
         assert_eq!(a.withdraw(&bob), VoteResult::Withdrawn { have: 0, need: 2 });
-        assert_eq!(a.approve(&bob, 3), VoteResult::Counted { have: 1, need: 2 });
-        assert_eq!(a.approve(&carol, 4), VoteResult::Approved);
+        assert_eq!(
+            a.approve(&bob, 3, Via::Reaction),
+            VoteResult::Counted { have: 1, need: 2 }
+        );
+        assert_eq!(a.approve(&carol, 4, Via::Reaction), VoteResult::Approved);
         assert_eq!(a.status, ApprovalStatus::Approved { at_ms: 4 });
         assert!(matches!(
             a.withdraw(&carol),
@@ -300,16 +339,19 @@ mod tests {
         let alice = actor("alice", &["lead"]);
         let mut a = request(&alice, policy(1, false));
         assert!(matches!(
-            a.approve(&actor("dave", &["developer"]), 1),
+            a.approve(&actor("dave", &["developer"]), 1, Via::Reaction),
             VoteResult::Refused(VoteRefusal::NotAnApprover { .. })
         ));
         assert_eq!(
-            a.approve(&alice, 1),
+            a.approve(&alice, 1, Via::Reaction),
             VoteResult::Refused(VoteRefusal::OwnRequest)
         );
         assert!(a.status.is_pending());
         let mut allowed = request(&alice, policy(1, true));
-        assert_eq!(allowed.approve(&alice, 1), VoteResult::Approved);
+        assert_eq!(
+            allowed.approve(&alice, 1, Via::Reaction),
+            VoteResult::Approved
+        );
     }
 
     #[test]
@@ -317,7 +359,7 @@ mod tests {
         let mut a = request(&actor("alice", &[]), policy(2, false));
         assert_eq!(a.reject(&actor("bob", &["lead"]), 5), VoteResult::Rejected);
         assert!(matches!(
-            a.approve(&actor("carol", &["lead"]), 6),
+            a.approve(&actor("carol", &["lead"]), 6, Via::Reaction),
             VoteResult::Refused(VoteRefusal::Closed(_))
         ));
         assert_eq!(

@@ -2,7 +2,7 @@
 //! cancels, and a newer request superseding an older one. Each changes the record
 //! (and its audit trail); the job's task then acts on it.
 
-use super::approval::{ApprovalStatus, VoteRefusal, VoteResult};
+use super::approval::{ApprovalStatus, Via, VoteRefusal, VoteResult};
 use super::audit::AuditAction;
 use super::record::{CancelRequest, JobRecord};
 use super::rollout::Upgrade;
@@ -16,6 +16,9 @@ pub enum VoteOutcome {
     Voted(JobId, VoteResult),
     NoSuchJob(JobId),
     Ended(JobId, JobState),
+    /// A button pressed on a message that is not this job's approval request (an old
+    /// message, or one whose job number now names another job).
+    NotThisMessage(JobId),
 }
 
 /// Why a cancel changed nothing, for which job.
@@ -25,26 +28,82 @@ pub enum CancelError {
     Refused(JobId, CancelRefusal),
 }
 
-/// An approver's ✅ (`approve`) or ❌.
-pub fn vote(r: &mut JobRecord, actor: &Actor, approve: bool, now_ms: i64) -> VoteResult {
+/// An approver's ✅ (`approve`) or ❌, given `via` a reaction, a button or a command.
+pub fn vote(r: &mut JobRecord, actor: &Actor, approve: bool, via: Via, now_ms: i64) -> VoteResult {
     let Some(approval) = r.approval.as_mut() else {
         return VoteResult::Refused(VoteRefusal::NotWaiting);
     };
     let result = if approve {
-        approval.approve(actor, now_ms)
+        approval.approve(actor, now_ms, via)
     } else {
         approval.reject(actor, now_ms)
     };
     let (action, detail) = match &result {
-        VoteResult::Counted { have, need } => {
-            (AuditAction::Vote, format!("approve ({have} of {need})"))
-        }
-        VoteResult::Approved => (AuditAction::Approve, "approved: quorum reached".to_string()),
-        VoteResult::Rejected => (AuditAction::Reject, "rejected".to_string()),
+        VoteResult::Counted { have, need } => (
+            AuditAction::Vote,
+            format!("approve by {} ({have} of {need})", via.as_str()),
+        ),
+        VoteResult::Approved => (
+            AuditAction::Approve,
+            format!("approved by {}: quorum reached", via.as_str()),
+        ),
+        VoteResult::Rejected => (AuditAction::Reject, format!("rejected by {}", via.as_str())),
         _ => return result,
     };
     r.audit(now_ms, Some(&actor.name), action, detail);
     result
+}
+
+/// Brings a pending approval in line with the ✅ and ❌ reactions on its message, read
+/// afresh after a time releasebot was not listening (a restart, a new gateway session):
+/// a counted ✅ whose reaction is gone is withdrawn, a ❌ from an approver rejects, and
+/// each ✅ not yet counted is counted, under the same rules as a live reaction. Votes
+/// given by button or command stand: they have no reaction to lose. Returns what each
+/// missed reaction did, for the person who gave it.
+pub fn reconcile(
+    r: &mut JobRecord,
+    approving: &[Actor],
+    rejecting: &[Actor],
+    now_ms: i64,
+) -> Vec<(Actor, VoteResult)> {
+    let pending = |r: &JobRecord| r.approval.as_ref().is_some_and(|a| a.status.is_pending());
+    if !pending(r) {
+        return Vec::new();
+    }
+    let mut done = Vec::new();
+    let gone: Vec<Actor> = r
+        .approval
+        .iter()
+        .flat_map(|a| &a.votes)
+        .filter(|v| v.via == Via::Reaction && !approving.iter().any(|p| p.id == v.user_id))
+        .map(|v| Actor::new(v.user_id.clone(), v.name.clone(), Vec::new()))
+        .collect();
+    for actor in gone {
+        let result = withdraw(r, &actor, now_ms);
+        done.push((actor, result));
+    }
+    for actor in rejecting {
+        if !pending(r) {
+            return done;
+        }
+        let result = vote(r, actor, false, Via::Reaction, now_ms);
+        done.push((actor.clone(), result));
+    }
+    for actor in approving {
+        let counted = r
+            .approval
+            .as_ref()
+            .is_some_and(|a| a.votes.iter().any(|v| v.user_id == actor.id));
+        if counted {
+            continue;
+        }
+        if !pending(r) {
+            return done;
+        }
+        let result = vote(r, actor, true, Via::Reaction, now_ms);
+        done.push((actor.clone(), result));
+    }
+    done
 }
 
 /// A ✅ removed.

@@ -16,7 +16,7 @@ pub mod state;
 #[cfg(test)]
 mod tests;
 
-pub use approval::{Approval, ApprovalPolicy, ApprovalStatus, Vote, VoteRefusal, VoteResult};
+pub use approval::{Approval, ApprovalPolicy, ApprovalStatus, Via, Vote, VoteRefusal, VoteResult};
 pub use audit::{AuditAction, AuditEntry};
 pub use build::{BuildProgress, RunIntent, StageMark, StageView};
 pub use machine::{Context, Event, LogsRead, Settings, Step, StopResult};

@@ -25,6 +25,8 @@ pub struct Messages {
     pub thread: Option<ThreadRef>,
     pub progress: Option<MessageRef>,
     pub approval: Option<MessageRef>,
+    /// The requester was told their approval was granted.
+    pub approval_told: bool,
 }
 
 /// A job's place in its app's deploy queue.

@@ -3,28 +3,28 @@
 //! sentence changes in one place and the rest of the code deals in types.
 //!
 //! Nothing here reads a clock: a message changes only when the job changes, so the
-//! progress writer edits only then. What a platform allows (its content length) comes
-//! in a [`Style`], so no platform's numbers are written into the core.
+//! progress writer edits only then. What a platform allows (its length, mentions,
+//! timestamps, links) comes in a [`View`], so no platform's numbers or markup are
+//! written into the core.
 
 mod lines;
+mod notices;
 mod outcome;
 mod progress;
+mod view;
 mod votes;
 
 pub use lines::{history_line, status_line};
+pub use notices::{approved, ended};
 pub use outcome::{notice, outcome};
 pub use progress::{approval, progress, summary, thread_title};
+pub use view::{Ui, View};
 pub use votes::{cancel_refusal, cancelling, vote, vote_refusal};
 
 use crate::clock::{from_ms, short_duration};
 use crate::job::{JobRecord, JobState};
 
 pub use crate::chat::Style;
-
-/// The most the log excerpt may take of a message.
-fn max_log_excerpt(style: &Style) -> usize {
-    style.max_chars.saturating_mul(3) / 4
-}
 
 fn state_symbol(state: JobState) -> &'static str {
     match state {
@@ -73,19 +73,34 @@ pub fn or_list(items: &[String]) -> String {
     }
 }
 
-/// Cuts text to `max` characters on a character boundary, keeping its start.
-fn fit(text: String, max: usize) -> String {
-    if text.chars().count() <= max {
+/// Cuts text to `max` characters, from the middle: its start says what it is about
+/// and its end how it ended (the outcome, the newest log lines).
+pub fn fit(text: String, max: usize) -> String {
+    let count = text.chars().count();
+    if count <= max {
         return text;
     }
-    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
+    let marker = "\n…\n";
+    let keep = max.saturating_sub(marker.chars().count());
+    let head = keep / 2;
+    let tail = keep - head;
+    let start: String = text.chars().take(head).collect();
+    let end: String = text.chars().skip(count - tail).collect();
+    format!("{start}{marker}{end}")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_text_is_cut_from_the_middle() {
+        let text = format!("start {} end", "x".repeat(100));
+        let cut = fit(text, 30);
+        assert!(cut.chars().count() <= 30, "{cut}");
+        assert!(cut.starts_with("start") && cut.ends_with("end"), "{cut}");
+        assert_eq!(fit("short".into(), 30), "short");
+    }
 
     #[test]
     fn lists_read_naturally() {

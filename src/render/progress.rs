@@ -1,7 +1,7 @@
 //! The job's messages: the summary line in the channel, the progress message in the
 //! thread, and the approval request.
 
-use super::{Style, elapsed, fit, or_list, state_symbol, time_of_day};
+use super::{View, elapsed, fit, or_list, state_symbol};
 use crate::chat::{Button, ButtonAction, ButtonStyle, Message};
 use crate::clock::short_duration;
 use crate::job::{ApprovalStatus, AuditAction, JobKind, JobRecord, JobState, Phase};
@@ -12,26 +12,38 @@ pub fn thread_title(r: &JobRecord) -> String {
     title.chars().take(100).collect()
 }
 
-/// The one line in the channel that the thread hangs from.
-pub fn summary(r: &JobRecord) -> Message {
+/// The one line in the channel that the thread hangs from: what the job does, who
+/// asked, and where it stands, so people scanning the channel see what waits for them.
+pub fn summary(r: &JobRecord, view: &View) -> Message {
+    let who = view.person(&r.requester.id, &r.requester.name);
+    let head = format!("{} {} {}", r.id, r.kind().as_str(), r.target());
     let text = if r.state.is_final() {
         format!(
-            "{} {} {} {} — requested by {} — {} in {}",
+            "{} {head} — requested by {who} — {} in {}",
             state_symbol(r.state),
-            r.id,
-            r.kind().as_str(),
-            r.target(),
-            r.requester.name,
             r.state.as_str(),
             elapsed(r)
         )
     } else {
+        let status = match (&r.state, &r.approval) {
+            (JobState::AwaitingApproval, Some(a)) if a.status.is_pending() => {
+                let roles: Vec<String> = a
+                    .policy
+                    .approvers
+                    .iter()
+                    .map(|role| format!("@{role}"))
+                    .collect();
+                format!(
+                    "awaiting approval from {} until {}",
+                    or_list(&roles),
+                    view.relative(a.deadline_ms)
+                )
+            }
+            (state, _) => state.as_str().to_string(),
+        };
         format!(
-            "🚀 {} {} {} — requested by {}",
-            r.id,
-            r.kind().as_str(),
-            r.target(),
-            r.requester.name
+            "{} {head} — requested by {who} — {status}",
+            state_symbol(r.state)
         )
     };
     Message::text(text)
@@ -68,8 +80,9 @@ pub(super) fn change(r: &JobRecord) -> Option<String> {
 }
 
 /// The progress message: one message, edited in place, from request to result.
-pub fn progress(r: &JobRecord, style: &Style) -> Message {
-    let mut lines = vec![headline(r, &format!("requested by {}", r.requester.name))];
+pub fn progress(r: &JobRecord, view: &View) -> Message {
+    let who = view.person(&r.requester.id, &r.requester.name);
+    let mut lines = vec![headline(r, &format!("requested by {who}"))];
     if let (JobState::Queued, Some(behind)) = (r.state, r.queue.and_then(|q| q.behind)) {
         lines.push(format!("queued behind {behind}"));
     }
@@ -87,7 +100,10 @@ pub fn progress(r: &JobRecord, style: &Style) -> Message {
                 None => format!("{} {}", s.mark.symbol(), s.name),
             })
             .collect();
-        let name = b.execution_name().unwrap_or_else(|| "starting".into());
+        let name = b
+            .execution
+            .as_ref()
+            .map_or_else(|| "starting".into(), |e| view.execution(e));
         let shared = if b.started_here || b.execution.is_none() {
             ""
         } else {
@@ -121,18 +137,24 @@ pub fn progress(r: &JobRecord, style: &Style) -> Message {
         let votes: Vec<String> = a
             .votes
             .iter()
-            .map(|v| format!("✅ {} ({})", v.name, time_of_day(v.at_ms)))
+            .map(|v| {
+                format!(
+                    "✅ {} ({})",
+                    view.person(&v.user_id, &v.name),
+                    view.time(v.at_ms)
+                )
+            })
             .collect();
         let status = match &a.status {
             ApprovalStatus::Pending if votes.is_empty() => {
-                format!("waiting until {}", time_of_day(a.deadline_ms))
+                format!("waiting until {}", view.time(a.deadline_ms))
             }
             ApprovalStatus::Pending => votes.join(", "),
             ApprovalStatus::Approved { .. } => format!("approved — {}", votes.join(", ")),
             ApprovalStatus::Rejected { by, at_ms } => {
-                format!("❌ rejected by {by} ({})", time_of_day(*at_ms))
+                format!("❌ rejected by {by} ({})", view.time(*at_ms))
             }
-            ApprovalStatus::Expired { at_ms } => format!("⌛ expired at {}", time_of_day(*at_ms)),
+            ApprovalStatus::Expired { at_ms } => format!("⌛ expired at {}", view.time(*at_ms)),
             ApprovalStatus::Superseded { by, .. } => format!("superseded by {by}"),
             ApprovalStatus::Cancelled { by, .. } => format!("cancelled by {by}"),
         };
@@ -144,7 +166,7 @@ pub fn progress(r: &JobRecord, style: &Style) -> Message {
     }
     if let Some(d) = &r.deploy {
         let mut line = format!("deploy  {}", change(r).unwrap_or_default());
-        line.push_str(&format!(" ({})", d.app_id));
+        line.push_str(&format!(" ({})", view.app(&d.app_id)));
         let mut phases: Vec<String> = d
             .rollout
             .phases
@@ -186,7 +208,7 @@ pub fn progress(r: &JobRecord, style: &Style) -> Message {
     {
         lines.push(format!(
             "↻ resumed after a restart at {}",
-            time_of_day(resumed.at_ms)
+            view.time(resumed.at_ms)
         ));
     }
     if let Some(n) = &r.notice {
@@ -203,10 +225,10 @@ pub fn progress(r: &JobRecord, style: &Style) -> Message {
             l.error.as_deref().unwrap_or("")
         ),
         Some(l) if !l.lines.is_empty() => {
-            let room = style
-                .max_chars
+            let max = view.style.max_chars;
+            let room = max
                 .saturating_sub(head.chars().count() + 60)
-                .min(super::max_log_excerpt(style));
+                .min(max.saturating_mul(3) / 4);
             let (shown, body) = log_block(&l.lines, room);
             if shown == 0 {
                 format!("{head}\nlogs  too long to show here")
@@ -217,7 +239,7 @@ pub fn progress(r: &JobRecord, style: &Style) -> Message {
         Some(_) => format!("{head}\nlogs  empty"),
         None => head,
     };
-    Message::text(fit(text, style.max_chars))
+    Message::text(fit(text, view.style.max_chars))
 }
 
 /// The last lines that fit in `room` characters, each cut to 200 characters and unable
@@ -246,7 +268,7 @@ fn log_block(lines: &[String], room: usize) -> (usize, String) {
 }
 
 /// The approval message: what is asked, by whom, of whom, until when, and how to answer.
-pub fn approval(r: &JobRecord, style: &Style) -> Message {
+pub fn approval(r: &JobRecord, view: &View) -> Message {
     let Some(a) = &r.approval else {
         return Message::text(format!("{} needs no approval.", r.id));
     };
@@ -263,7 +285,8 @@ pub fn approval(r: &JobRecord, style: &Style) -> Message {
         .collect();
     let mut lines = vec![format!(
         "✋ Approval needed for {}: {what}, requested by {}",
-        r.id, a.requester
+        r.id,
+        view.person(&a.requester_id, &a.requester)
     )];
     if let Some(image) = &a.image {
         lines.push(format!("image  {image}"));
@@ -273,13 +296,19 @@ pub fn approval(r: &JobRecord, style: &Style) -> Message {
         a.need(),
         if a.need() == 1 { "" } else { "s" },
         or_list(&mentions),
-        time_of_day(a.deadline_ms)
+        view.relative(a.deadline_ms)
     ));
     if !a.votes.is_empty() {
         let votes: Vec<String> = a
             .votes
             .iter()
-            .map(|v| format!("✅ {} ({})", v.name, time_of_day(v.at_ms)))
+            .map(|v| {
+                format!(
+                    "✅ {} ({})",
+                    view.person(&v.user_id, &v.name),
+                    view.time(v.at_ms)
+                )
+            })
             .collect();
         lines.push(format!(
             "votes  {} — {} of {}",
@@ -295,15 +324,15 @@ pub fn approval(r: &JobRecord, style: &Style) -> Message {
             r.id.0
         )),
         ApprovalStatus::Approved { at_ms } => {
-            lines.push(format!("✅ Approved at {}.", time_of_day(*at_ms)))
+            lines.push(format!("✅ Approved at {}.", view.time(*at_ms)))
         }
         ApprovalStatus::Rejected { by, at_ms } => lines.push(format!(
             "❌ Rejected by {by} at {}; nothing was deployed.",
-            time_of_day(*at_ms)
+            view.time(*at_ms)
         )),
         ApprovalStatus::Expired { at_ms } => lines.push(format!(
             "⌛ Expired at {}; nothing was deployed.",
-            time_of_day(*at_ms)
+            view.time(*at_ms)
         )),
         ApprovalStatus::Superseded { by, .. } => lines.push(format!(
             "Superseded by {by}; this request can no longer be approved."
@@ -313,12 +342,13 @@ pub fn approval(r: &JobRecord, style: &Style) -> Message {
         }
     }
     Message {
-        text: fit(lines.join("\n"), style.max_chars),
+        text: fit(lines.join("\n"), view.style.max_chars),
         mention_roles: if pending {
             a.policy.approvers.clone()
         } else {
             Vec::new()
         },
+        mention_users: Vec::new(),
         buttons: if pending {
             vec![
                 Button {

@@ -12,6 +12,12 @@ pub fn vote(outcome: &VoteOutcome) -> (bool, String) {
             false,
             format!("{id} has already ended ({}).", state.as_str()),
         ),
+        VoteOutcome::NotThisMessage(id) => (
+            false,
+            format!(
+                "That button belongs to an older message, so it changed nothing; vote on the approval request of {id} in its thread."
+            ),
+        ),
         VoteOutcome::Voted(id, result) => match result {
             VoteResult::Counted { have, need } => (
                 true,

@@ -18,7 +18,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use crate::job::{Approval, ApprovalStatus, AuditAction, AuditEntry, JobRecord, Vote};
+use crate::job::{Approval, ApprovalStatus, AuditAction, AuditEntry, JobRecord, Via, Vote};
 use crate::names::JobId;
 
 /// A store problem; `Display` is one sentence for an operator.
@@ -317,8 +317,8 @@ impl Store {
                 .map_err(|e| self.err(e))?;
             for v in &a.votes {
                 tx.execute(
-                    "INSERT INTO votes (job_id, user_id, name, at_ms) VALUES (?1, ?2, ?3, ?4)",
-                    params![id, v.user_id, v.name, v.at_ms],
+                    "INSERT INTO votes (job_id, user_id, name, at_ms, via) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![id, v.user_id, v.name, v.at_ms, v.via.as_str()],
                 )
                 .map_err(|e| self.err(e))?;
             }
@@ -478,7 +478,7 @@ impl Store {
         };
         let mut stmt = conn
             .prepare(
-                "SELECT user_id, name, at_ms FROM votes WHERE job_id = ?1 ORDER BY at_ms, rowid",
+                "SELECT user_id, name, at_ms, via FROM votes WHERE job_id = ?1 ORDER BY at_ms, rowid",
             )
             .map_err(|e| self.err(e))?;
         let votes = stmt
@@ -487,6 +487,7 @@ impl Store {
                     user_id: r.get(0)?,
                     name: r.get(1)?,
                     at_ms: r.get(2)?,
+                    via: Via::parse(r.get::<_, Option<String>>(3)?.as_deref()),
                 })
             })
             .map_err(|e| self.err(e))?

@@ -15,7 +15,7 @@ impl From<rusqlite::Error> for MigrateError {
 }
 
 /// Each migration takes the schema from its index to the next version.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
      INSERT INTO meta (key, value) VALUES ('schema', '1');
      CREATE TABLE jobs (
@@ -77,6 +77,10 @@ const MIGRATIONS: [&str; 2] = [
     // approval remembers the tag that was live when it was asked for.
     "ALTER TABLE approvals ADD COLUMN from_tag TEXT;
      UPDATE meta SET value = '2' WHERE key = 'schema';",
+    // How each vote was given: a vote given by reacting is taken back by removing the
+    // reaction, even while releasebot was away. Older votes read as not by reaction.
+    "ALTER TABLE votes ADD COLUMN via TEXT;
+     UPDATE meta SET value = '3' WHERE key = 'schema';",
 ];
 
 pub(super) fn migrate(conn: &Connection) -> Result<(), MigrateError> {

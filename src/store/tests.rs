@@ -3,7 +3,7 @@ use std::time::Duration;
 use super::*;
 use crate::chat::{Actor, MessageRef, ThreadRef};
 use crate::job::approval::Request;
-use crate::job::{ApprovalPolicy, DeployProgress, JobSpec, JobState, Person, RunIntent};
+use crate::job::{ApprovalPolicy, DeployProgress, JobSpec, JobState, Person, RunIntent, Via};
 use crate::names::{AppName, Branch, ProjectName, VersionTag};
 use crate::paas::{AppId, ExecutionId};
 
@@ -72,7 +72,11 @@ fn record(id: u64) -> JobRecord {
         policy,
         1000,
     );
-    a.approve(&Actor::new("u2", "bob", vec!["lead".into()]), 1500);
+    a.approve(
+        &Actor::new("u2", "bob", vec!["lead".into()]),
+        1500,
+        Via::Reaction,
+    );
     r.approval = Some(a);
     r.audit(1500, Some("bob"), AuditAction::Vote, "approve (1 of 2)");
     r
@@ -87,10 +91,11 @@ fn a_job_round_trips_with_its_approval_votes_and_audit() {
     // Saving again adds only the new audit entries and replaces the votes.
     let mut r2 = r.clone();
     r2.audit(1600, Some("carol"), AuditAction::Approve, "approved");
-    r2.approval
-        .as_mut()
-        .unwrap()
-        .approve(&Actor::new("u3", "carol", vec!["lead".into()]), 1600);
+    r2.approval.as_mut().unwrap().approve(
+        &Actor::new("u3", "carol", vec!["lead".into()]),
+        1600,
+        Via::Button,
+    );
     store.save(&r2).unwrap();
     let loaded = store.load(JobId(7)).unwrap().unwrap();
     assert_eq!(loaded, r2);

@@ -20,26 +20,27 @@ use releasebot::config::{App, Config};
 use releasebot::job::{AuditAction, JobRecord, JobState};
 use releasebot::names::{AppName, JobId, ProjectName};
 use releasebot::sim::{Scenario, SimHandle};
+use releasebot::store::Store;
 
 use crate::cli::{TempDir, fast_config, spawn_cli};
 use crate::fake_discord::{APP, CHANNEL, Call, FakeDiscord, GUILD, LEAD, Posted};
 use crate::helpers::{client, demo_config, spawn_sim};
 
 /// The bot on Discord, with the fake Discord and the simulator it runs against.
-struct OnDiscord {
-    fake: FakeDiscord,
-    sim: SimHandle,
-    bot: Running,
+pub(crate) struct OnDiscord {
+    pub(crate) fake: FakeDiscord,
+    pub(crate) sim: SimHandle,
+    pub(crate) bot: Running,
     /// The slash commands the bot registered.
-    commands: Vec<Value>,
+    pub(crate) commands: Vec<Value>,
 }
 
-fn web_app(c: &mut Config) -> &mut App {
+pub(crate) fn web_app(c: &mut Config) -> &mut App {
     c.apps.get_mut(&AppName::parse("web").unwrap()).unwrap()
 }
 
 /// Starts the bot against `fake` with the demo configuration, changed by `change`.
-async fn on_discord(fake: FakeDiscord, change: impl FnOnce(&mut Config)) -> OnDiscord {
+pub(crate) async fn on_discord(fake: FakeDiscord, change: impl FnOnce(&mut Config)) -> OnDiscord {
     let (sim, bot) = start_bot(fake.settings(), change, |_| {}).await;
     let commands = fake.wait_ready().await;
     OnDiscord {
@@ -50,12 +51,26 @@ async fn on_discord(fake: FakeDiscord, change: impl FnOnce(&mut Config)) -> OnDi
     }
 }
 
-async fn start_bot(
+pub(crate) async fn start_bot(
     settings: Settings,
     change: impl FnOnce(&mut Config),
     keep_chat: impl FnOnce(Arc<dyn Chat>),
 ) -> (SimHandle, Running) {
     let sim = spawn_sim(Scenario::demo()).await;
+    let store = Arc::new(Store::open_in_memory().expect("a store"));
+    let bot = start_bot_on(&sim, store, settings, change, keep_chat).await;
+    (sim, bot)
+}
+
+/// Starts the bot against the simulator `sim`, recording its jobs in `store` (which a
+/// later start may resume from).
+pub(crate) async fn start_bot_on(
+    sim: &SimHandle,
+    store: Arc<Store>,
+    settings: Settings,
+    change: impl FnOnce(&mut Config),
+    keep_chat: impl FnOnce(Arc<dyn Chat>),
+) -> Running {
     let config = demo_config(|c| {
         c.jobs.poll_interval = Duration::from_millis(20);
         c.jobs.push_poll_interval = Duration::from_millis(20);
@@ -66,15 +81,15 @@ async fn start_bot(
     });
     let adapter = DiscordAdapter::new(settings);
     keep_chat(adapter.chat());
-    let bot = Application::assemble(Parts {
+    Application::assemble(Parts {
         config,
         source: "the test configuration".into(),
         adapter: Box::new(adapter),
         paas: Paas::external(
-            client(&sim),
+            client(sim),
             releasebot::secret::Secret::new(crate::helpers::TOKEN),
         ),
-        store: Arc::new(releasebot::store::Store::open_in_memory().expect("a store")),
+        store,
         clock: Clock::new(),
         metrics: Arc::default(),
         secrets: Vec::new(),
@@ -84,13 +99,12 @@ async fn start_bot(
     .expect("the bot assembles")
     .start()
     .await
-    .expect("the bot connects to the fake Discord");
-    (sim, bot)
+    .expect("the bot connects to the fake Discord")
 }
 
 impl OnDiscord {
     /// Waits until job `#n` satisfies `check` (real time, bounded).
-    async fn wait_job(&self, n: u64, what: &str, check: impl Fn(&JobRecord) -> bool) {
+    pub(crate) async fn wait_job(&self, n: u64, what: &str, check: impl Fn(&JobRecord) -> bool) {
         let engine = self.bot.engine();
         self.fake
             .wait_for(what, |_| {
@@ -100,7 +114,7 @@ impl OnDiscord {
     }
 
     /// Once job `#n`'s build has started on the PaaS, moves the simulator's clock on.
-    async fn build_for(&self, n: u64, seconds: u64) {
+    pub(crate) async fn build_for(&self, n: u64, seconds: u64) {
         self.wait_job(n, "start the build", |r| {
             r.build.as_ref().is_some_and(|b| b.execution.is_some())
         })
@@ -109,7 +123,7 @@ impl OnDiscord {
     }
 
     /// Once job `#n` has asked the PaaS to upgrade its app, moves the clock on.
-    async fn roll_out_for(&self, n: u64, seconds: u64) {
+    pub(crate) async fn roll_out_for(&self, n: u64, seconds: u64) {
         self.wait_job(n, "upgrade the app", |r| {
             r.deploy.as_ref().is_some_and(|d| d.sent_ms().is_some())
         })
@@ -117,19 +131,21 @@ impl OnDiscord {
         self.advance(seconds);
     }
 
-    fn advance(&self, seconds: u64) {
+    pub(crate) fn advance(&self, seconds: u64) {
         self.sim.simulator().advance(Duration::from_secs(seconds));
     }
 
     /// The thread of job `#n` (its id is the summary message's), once it is open.
-    async fn thread(&self, n: u64) -> u64 {
-        let prefix = format!("🚀 #{n} ");
+    pub(crate) async fn thread(&self, n: u64) -> u64 {
+        let prefix = format!("#{n} ");
         let summary = self
             .fake
             .wait_for("post the summary in the channel", |f| {
-                f.messages_in(CHANNEL)
-                    .into_iter()
-                    .find(|m| m.versions[0].starts_with(&prefix))
+                f.messages_in(CHANNEL).into_iter().find(|m| {
+                    m.versions[0]
+                        .split_once(' ')
+                        .is_some_and(|(_, rest)| rest.starts_with(&prefix))
+                })
             })
             .await;
         let path = format!("/channels/{CHANNEL}/messages/{}/threads", summary.id);
@@ -140,7 +156,7 @@ impl OnDiscord {
     }
 
     /// The `n`th message the bot posted in a thread (0: the progress message).
-    async fn posted_in(&self, thread: u64, n: usize) -> Posted {
+    pub(crate) async fn posted_in(&self, thread: u64, n: usize) -> Posted {
         self.fake
             .wait_for("post in the thread", |f| {
                 f.messages_in(thread).get(n).cloned()
@@ -150,7 +166,7 @@ impl OnDiscord {
 
     /// The approval request in a thread, once the bot has added its ✅ and ❌ (so
     /// people can vote: the bot knows the message by then).
-    async fn approval_request(&self, thread: u64) -> Posted {
+    pub(crate) async fn approval_request(&self, thread: u64) -> Posted {
         let approval = self.posted_in(thread, 1).await;
         for emoji in ["✅", "❌"] {
             let path = format!(
@@ -164,19 +180,19 @@ impl OnDiscord {
         approval
     }
 
-    fn record(&self, job: u64) -> JobRecord {
+    pub(crate) fn record(&self, job: u64) -> JobRecord {
         self.bot
             .engine()
             .job_record(JobId(job))
             .expect("the job exists")
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.bot.stop().await;
     }
 }
 
-fn acknowledgement(fake: &FakeDiscord, token: &str) -> Option<(usize, Call)> {
+pub(crate) fn acknowledgement(fake: &FakeDiscord, token: &str) -> Option<(usize, Call)> {
     let suffix = format!("/{token}/callback");
     fake.calls()
         .into_iter()
@@ -184,7 +200,7 @@ fn acknowledgement(fake: &FakeDiscord, token: &str) -> Option<(usize, Call)> {
         .find(|(_, c)| c.method == "POST" && c.path.ends_with(&suffix))
 }
 
-fn no_mentions() -> Value {
+pub(crate) fn no_mentions() -> Value {
     json!({"parse": [], "users": [], "roles": []})
 }
 
@@ -223,7 +239,7 @@ async fn a_build_is_acknowledged_then_followed_in_its_thread_to_the_image_and_ta
     let summary = t.fake.message(thread);
     assert_eq!(
         summary.content,
-        "🚀 #1 build web@master — requested by alice"
+        "🔨 #1 build web@master — requested by <@1> — triggering"
     );
     assert_eq!(summary.allowed_mentions, no_mentions());
     let opened = t
@@ -239,7 +255,7 @@ async fn a_build_is_acknowledged_then_followed_in_its_thread_to_the_image_and_ta
     assert!(
         progress
             .content
-            .starts_with("🔨 #1 build web@master · requested by alice"),
+            .starts_with("🔨 #1 build web@master · requested by <@1>"),
         "{}",
         progress.content
     );
@@ -264,7 +280,7 @@ async fn a_build_is_acknowledged_then_followed_in_its_thread_to_the_image_and_ta
         .to_string();
     assert!(tag.starts_with("master-1-"), "{done}");
     for want in [
-        "✅ #1 build web@master · requested by alice · succeeded",
+        "✅ #1 build web@master · requested by <@1> · succeeded",
         "✅ Clone 4s",
         "✅ Build 51s",
         "✅ Publish Image 22s",
@@ -280,14 +296,26 @@ async fn a_build_is_acknowledged_then_followed_in_its_thread_to_the_image_and_ta
         })
         .await;
     assert!(
-        summary.starts_with("✅ #1 build web@master — requested by alice — succeeded in"),
+        summary.starts_with("✅ #1 build web@master — requested by <@1> — succeeded in"),
         "{summary}"
     );
 
     // One message in the thread, edited in place through the bot token; the
     // interaction token answered once, in the first moments.
     let progress = t.fake.message(progress.id);
-    assert_eq!(t.fake.messages_in(thread).len(), 1);
+    // The progress, and the one message that tells the requester it ended.
+    let notice = t
+        .fake
+        .wait_for("tell the requester it ended", |f| {
+            f.messages_in(thread).get(1).cloned()
+        })
+        .await;
+    assert_eq!(t.fake.messages_in(thread).len(), 2);
+    assert!(notice.content.starts_with("<@1> "), "{}", notice.content);
+    assert_eq!(
+        notice.allowed_mentions,
+        json!({"parse": [], "users": ["1"], "roles": []})
+    );
     assert!(progress.versions.len() >= 3, "{:?}", progress.versions);
     let calls = t.fake.calls();
     assert_eq!(
@@ -297,10 +325,15 @@ async fn a_build_is_acknowledged_then_followed_in_its_thread_to_the_image_and_ta
             .count(),
         1
     );
+    let notice_path = format!("/channels/{thread}/messages");
     let writes = calls.iter().filter(|c| {
         c.path.starts_with("/channels/")
             && !c.path.ends_with("/threads")
             && matches!(c.method.as_str(), "POST" | "PATCH")
+            && !(c.path == notice_path
+                && c.body["content"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("<@1>")))
     });
     for c in writes {
         assert_eq!(
@@ -386,7 +419,7 @@ async fn approvers_vote_with_reactions_and_only_theirs_count() {
     t.fake.react("carol", approval.id, "✅", true);
     t.fake
         .wait_message(approval.id, "count carol's vote", |c| {
-            c.contains("votes  ✅ carol (") && c.contains("— 1 of 2")
+            c.contains("votes  ✅ <@3> (") && c.contains("— 1 of 2")
         })
         .await;
     t.fake.react("carol", approval.id, "✅", false);
@@ -411,7 +444,7 @@ async fn approvers_vote_with_reactions_and_only_theirs_count() {
             c.contains("✅ Approved at")
         })
         .await;
-    assert!(approved.contains("✅ carol (") && approved.contains("✅ erin ("));
+    assert!(approved.contains("✅ <@3> (") && approved.contains("✅ <@5> ("));
     t.fake
         .wait_for("remove the buttons", |f| {
             (f.message(approval.id).components == json!([])).then_some(())
@@ -621,10 +654,17 @@ async fn without_a_thread_the_request_is_followed_in_the_channel() {
     t.fake
         .wait_message(progress.id, "finish the build", |c| c.contains("succeeded"))
         .await;
-    assert_eq!(
-        t.fake.messages_in(CHANNEL).len(),
-        2,
-        "the summary and the progress"
+    let posted = t
+        .fake
+        .wait_for("tell the requester in the channel", |f| {
+            let all = f.messages_in(CHANNEL);
+            (all.len() == 3).then_some(all)
+        })
+        .await;
+    assert!(
+        posted[2].content.starts_with("<@1> "),
+        "{}",
+        posted[2].content
     );
     t.stop().await;
 }
@@ -648,16 +688,22 @@ async fn a_rate_limited_edit_waits_and_still_delivers_the_final_state() {
         })
         .await;
     assert!(done.contains("✅ Chart 6s"), "{done}");
+    t.fake
+        .wait_message(thread, "deliver the final summary", |c| c.starts_with("✅"))
+        .await;
     let edits: Vec<Call> = t
         .fake
         .calls()
         .into_iter()
         .filter(|c| c.method == "PATCH" && c.path.starts_with("/channels/"))
         .collect();
-    assert_eq!(edits[0].status, 429);
-    assert_eq!(edits[1].status, 200);
-    assert_eq!(edits[0].path, edits[1].path, "the same edit, retried");
-    let waited = edits[1].at - edits[0].at;
+    let limited = edits.iter().position(|c| c.status == 429).unwrap();
+    let retried = edits[limited + 1..]
+        .iter()
+        .find(|c| c.path == edits[limited].path)
+        .unwrap_or_else(|| panic!("the same edit, retried: {edits:#?}"));
+    assert_eq!(retried.status, 200);
+    let waited = retried.at - edits[limited].at;
     assert!(
         waited >= Duration::from_millis(300),
         "retried after {waited:?}"
@@ -693,7 +739,13 @@ async fn a_gateway_reconnect_mid_build_keeps_editing_the_same_message() {
     t.fake
         .wait_message(progress.id, "finish the build", |c| c.contains("succeeded"))
         .await;
-    assert_eq!(t.fake.messages_in(thread).len(), 1, "still one message");
+    let progress_messages = t
+        .fake
+        .messages_in(thread)
+        .into_iter()
+        .filter(|m| !m.content.starts_with("<@"))
+        .count();
+    assert_eq!(progress_messages, 1, "still one message");
     t.stop().await;
 }
 
@@ -751,7 +803,7 @@ async fn after_a_restart_a_message_is_edited_by_its_ids_alone() {
 }
 
 /// Names a call by its route, with the ids replaced by what they are.
-fn route(c: &Call, thread: u64, progress: u64, approval: u64) -> String {
+pub(crate) fn route(c: &Call, thread: u64, progress: u64, approval: u64) -> String {
     let path = c
         .path
         .replace(
@@ -785,6 +837,11 @@ fn route(c: &Call, thread: u64, progress: u64, approval: u64) -> String {
         .join("/");
     let what = match (c.method.as_str(), path.as_str()) {
         ("POST", "/channels/{channel}/messages") => " (summary)",
+        ("POST", "/channels/{thread}/messages")
+            if c.body["allowed_mentions"]["users"] != json!([]) =>
+        {
+            " (notice to the requester)"
+        }
         ("POST", "/channels/{thread}/messages") if c.body["components"] == json!([]) => {
             " (progress)"
         }
@@ -838,16 +895,22 @@ async fn the_rest_calls_of_one_release() {
         "GET /guilds/{guild}/roles",
         "POST /channels/{channel}/messages (summary)",
         "POST /channels/{channel}/messages/{summary}/threads",
+        "PUT /channels/{thread}/thread-members/{id}",
         "POST /channels/{thread}/messages (progress)",
         // The progress edits of the build may land before or after the approval
         // request is posted: they are coalesced, the request is not.
         "POST /channels/{thread}/messages (approval request)",
         "PUT /channels/{thread}/messages/{approval}/reactions/✅/@me",
         "PUT /channels/{thread}/messages/{approval}/reactions/❌/@me",
-        "PATCH /channels/{thread}/messages/{approval}",
+        "POST /channels/{thread}/messages (notice to the requester)",
         "PATCH /channels/{thread}/messages/{progress}",
-        "PATCH /channels/{channel}/messages/{summary}",
+        "POST /channels/{thread}/messages (notice to the requester)",
     ];
+    assert!(
+        routes
+            .iter()
+            .any(|r| r == "PATCH /channels/{thread}/messages/{approval}")
+    );
     let mut rest = routes.iter();
     for want in skeleton {
         assert!(
@@ -865,7 +928,10 @@ async fn the_rest_calls_of_one_release() {
         .iter()
         .filter(|r| r.starts_with("POST /channels/"))
         .count();
-    assert_eq!(posts, 4, "summary, thread, progress, approval: {routes:?}");
+    assert_eq!(
+        posts, 6,
+        "summary, thread, progress, approval, approved, ended: {routes:?}"
+    );
     t.stop().await;
 }
 
@@ -901,7 +967,7 @@ async fn the_binary_runs_on_discord_when_a_token_is_set() {
         .await;
     assert_eq!(
         summary.content,
-        "🚀 #1 release api@master — requested by alice"
+        "🔨 #1 release api@master — requested by <@1> — triggering"
     );
     let progress = fake
         .wait_for("post the progress in the thread", |f| {
@@ -940,8 +1006,10 @@ async fn a_malformed_discord_token_is_refused_before_anything_starts() {
 #[tokio::test]
 async fn check_confirms_the_token_and_the_server() {
     let fake = FakeDiscord::start().await;
-    let rows = DiscordAdapter::new(fake.settings()).check().await;
-    assert_eq!(rows.len(), 2, "{rows:?}");
+    fake.set_bot_public(false);
+    let rows = DiscordAdapter::new(fake.settings())
+        .check(&demo_config(|_| {}))
+        .await;
     assert!(rows.iter().all(|r| r.ok), "{rows:?}");
     assert!(
         rows[0]
@@ -949,5 +1017,6 @@ async fn check_confirms_the_token_and_the_server() {
             .contains("the token is accepted (bot releasebot)"),
         "{rows:?}"
     );
-    assert!(rows[1].detail.contains("is visible to the bot"), "{rows:?}");
+    assert!(rows[1].detail.contains("the bot is private"), "{rows:?}");
+    assert!(rows[2].detail.contains("is visible to the bot"), "{rows:?}");
 }

@@ -6,6 +6,7 @@ mod cli;
 mod decoding;
 mod deploy_truth;
 mod discord;
+mod discord_server;
 mod engine;
 mod fake_discord;
 mod fake_discord_selftest;

@@ -14,8 +14,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serenity::all::{
     ButtonStyle as DiscordButtonStyle, ChannelId, CreateActionRow, CreateAllowedMentions,
-    CreateButton, CreateMessage, CreateThread, EditMessage, GuildId, Http, HttpError, MessageId,
-    ReactionType, RoleId, UserId,
+    CreateButton, CreateMessage, CreateThread, EditMessage, EditThread, GuildId, Http, HttpError,
+    MessageId, ReactionType, RoleId, UserId,
 };
 use serenity::model::channel::{AutoArchiveDuration, Channel};
 use tokio::time::Instant;
@@ -33,6 +33,9 @@ const PROXY_RETRIES: u32 = 5;
 
 /// The Discord code for "a thread has already been created for this message".
 const THREAD_EXISTS: isize = 160_004;
+
+/// The Discord code for "thread is archived".
+const THREAD_ARCHIVED: isize = 50_083;
 
 /// Role names are looked up again after this long, so renamed roles are noticed.
 const ROLES_FRESH_FOR: Duration = Duration::from_secs(60);
@@ -68,7 +71,7 @@ impl DiscordChat {
             retry_base: settings.proxy_backoff,
             limits: settings.limits,
             token: settings.token.clone(),
-            default_guild: settings.guild,
+            default_guild: settings.guilds.first().copied(),
             guilds: Mutex::new(HashMap::new()),
             roles: tokio::sync::Mutex::new(HashMap::new()),
         }
@@ -124,7 +127,7 @@ impl DiscordChat {
     }
 
     /// The guild of a channel: remembered, else asked of Discord, else the configured one.
-    async fn guild_of(&self, channel: ChannelId) -> Option<GuildId> {
+    pub(super) async fn guild_of(&self, channel: ChannelId) -> Option<GuildId> {
         let known = self
             .guilds
             .lock()
@@ -227,7 +230,11 @@ impl DiscordChat {
                 ids.push(id);
             }
         }
-        let allowed = CreateAllowedMentions::new().roles(ids);
+        let users = message
+            .mention_users
+            .iter()
+            .filter_map(|u| snowflake(u).map(UserId::new));
+        let allowed = CreateAllowedMentions::new().roles(ids).users(users);
         (fit(&text), allowed)
     }
 }
@@ -238,55 +245,51 @@ impl Chat for DiscordChat {
         self.limits
     }
 
+    fn style(&self) -> crate::chat::Style {
+        crate::chat::Style {
+            max_chars: MAX_CONTENT,
+            mentions: true,
+            timestamps: true,
+            links: true,
+        }
+    }
+
     /// Posts the summary as a normal bot message and starts a public thread on it,
-    /// archived after a day of silence (longer than any job waits).
+    /// archived after a day of silence, or after as long as `keep_open` (up to a week,
+    /// Discord's longest).
     async fn open_thread(
         &self,
         channel: &str,
         summary: &Message,
         title: &str,
+        keep_open: Duration,
     ) -> Result<ThreadRef, ChatError> {
         let http = self.http()?;
         let channel_id = channel_id(channel)?;
         let posted = self.post(channel, summary).await?;
         let message_id = message_id(&posted.message)?;
-        let name = thread_name(title);
-        let mut attempt = 0;
-        let thread = loop {
-            let builder =
-                CreateThread::new(name.clone()).auto_archive_duration(AutoArchiveDuration::OneDay);
-            match self
-                .rest(|| {
-                    channel_id.create_thread_from_message(&**http, message_id, builder.clone())
-                })
-                .await
-            {
-                Ok(thread) => break thread.id,
-                // An earlier attempt did create it; a thread started from a message
-                // has the message's id.
-                Err(e) if code(&e) == Some(THREAD_EXISTS) => {
-                    break ChannelId::new(message_id.get());
-                }
-                // No thread can be had here (the bot lacks Create Public Threads, or
-                // the command came from a thread or a forum): the request is followed
-                // in the channel itself rather than not at all.
-                Err(e) if chat_error(&e, "open a thread", &self.token).permanent => {
-                    tracing::warn!(channel = %channel_id, error = %describe(&e, &self.token), "cannot open a thread; following the request in the channel");
-                    break channel_id;
-                }
-                Err(e) => {
-                    let err = chat_error(&e, "open a thread", &self.token);
-                    attempt += 1;
-                    if attempt >= 3 {
-                        // Leave no summary without its thread: the engine retries the
-                        // whole step.
-                        let _ = self
-                            .rest(|| channel_id.delete_message(&**http, message_id))
-                            .await;
-                        return Err(err);
-                    }
-                    tokio::time::sleep(err.retry_after.unwrap_or(Duration::from_millis(500))).await;
-                }
+        let builder =
+            CreateThread::new(thread_name(title)).auto_archive_duration(archive_after(keep_open));
+        let thread = match channel_id
+            .create_thread_from_message(&**http, message_id, builder)
+            .await
+        {
+            Ok(thread) => thread.id,
+            // An earlier attempt did create it; a thread started from a message has
+            // the message's id.
+            Err(e) if code(&e) == Some(THREAD_EXISTS) => ChannelId::new(message_id.get()),
+            // No thread can be had here (the bot lacks Create Public Threads, or the
+            // command came from a thread or a forum): the request is followed in the
+            // channel itself rather than not at all.
+            Err(e) if chat_error(&e, "open a thread", &self.token).permanent => {
+                tracing::warn!(channel = %channel_id, error = %describe(&e, &self.token), "cannot open a thread; following the request in the channel");
+                channel_id
+            }
+            Err(e) => {
+                // Leave no summary without its thread: the engine tries the whole step
+                // again.
+                let _ = channel_id.delete_message(&**http, message_id).await;
+                return Err(chat_error(&e, "open a thread", &self.token));
             }
         };
         let guild = self
@@ -313,8 +316,8 @@ impl Chat for DiscordChat {
             .content(content)
             .allowed_mentions(allowed)
             .components(components(&message.buttons));
-        let posted = self
-            .rest(|| channel_id.send_message(&**http, builder.clone()))
+        let posted = channel_id
+            .send_message(&**http, builder)
             .await
             .map_err(|e| chat_error(&e, "post a message", &self.token))?;
         Ok(MessageRef {
@@ -333,10 +336,23 @@ impl Chat for DiscordChat {
             .content(content)
             .allowed_mentions(allowed)
             .components(components(&message.buttons));
-        self.rest(|| channel_id.edit_message(&**http, message_id, builder.clone()))
+        match channel_id
+            .edit_message(&**http, message_id, builder.clone())
             .await
-            .map(|_| ())
-            .map_err(|e| chat_error(&e, "edit a message", &self.token))
+        {
+            Ok(_) => Ok(()),
+            // The thread was archived (a day of silence, or a moderator): the bot
+            // reopens the thread it made and edits again. A locked thread stays closed.
+            Err(e) if code(&e) == Some(THREAD_ARCHIVED) => {
+                self.reopen(channel_id).await?;
+                channel_id
+                    .edit_message(&**http, message_id, builder)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| chat_error(&e, "edit a message", &self.token))
+            }
+            Err(e) => Err(chat_error(&e, "edit a message", &self.token)),
+        }
     }
 
     async fn react(&self, target: &MessageRef, emoji: &str) -> Result<(), ChatError> {
@@ -344,9 +360,32 @@ impl Chat for DiscordChat {
         let channel_id = channel_id(&target.channel)?;
         let message_id = message_id(&target.message)?;
         let emoji = ReactionType::Unicode(emoji.to_string());
-        self.rest(|| channel_id.create_reaction(&**http, message_id, emoji.clone()))
+        match channel_id
+            .create_reaction(&**http, message_id, emoji.clone())
             .await
-            .map_err(|e| chat_error(&e, "add a reaction", &self.token))
+        {
+            Ok(()) => Ok(()),
+            Err(e) if code(&e) == Some(THREAD_ARCHIVED) => {
+                self.reopen(channel_id).await?;
+                channel_id
+                    .create_reaction(&**http, message_id, emoji)
+                    .await
+                    .map_err(|e| chat_error(&e, "add a reaction", &self.token))
+            }
+            Err(e) => Err(chat_error(&e, "add a reaction", &self.token)),
+        }
+    }
+
+    /// Adds the requester to the job's thread, so they follow it.
+    async fn add_to_thread(&self, thread: &str, user: &str) -> Result<(), ChatError> {
+        let http = self.http()?;
+        let thread = channel_id(thread)?;
+        let Some(user) = snowflake(user).map(UserId::new) else {
+            return Ok(());
+        };
+        http.add_thread_channel_member(thread, user)
+            .await
+            .map_err(|e| chat_error(&e, "add someone to a thread", &self.token))
     }
 
     /// Removes the reaction (which needs the optional Manage Messages permission) and
@@ -368,8 +407,8 @@ impl Chat for DiscordChat {
             )));
         };
         let reaction = ReactionType::Unicode(emoji.to_string());
-        if let Err(e) = self
-            .rest(|| channel_id.delete_reaction(&**http, message_id, Some(user), reaction.clone()))
+        if let Err(e) = channel_id
+            .delete_reaction(&**http, message_id, Some(user), reaction)
             .await
         {
             tracing::debug!(error = %describe(&e, &self.token), "cannot remove a refused reaction (Manage Messages is optional)");
@@ -379,10 +418,44 @@ impl Chat for DiscordChat {
                 "<@{user}> your {emoji} changed nothing: {why}"
             )))
             .allowed_mentions(CreateAllowedMentions::new().users([user]));
-        self.rest(|| channel_id.send_message(&**http, notice.clone()))
+        channel_id
+            .send_message(&**http, notice)
             .await
             .map(|_| ())
             .map_err(|e| chat_error(&e, "answer a reaction", &self.token))
+    }
+}
+
+impl DiscordChat {
+    /// Reopens an archived thread (the bot made it, so it may); a locked one the bot
+    /// cannot reopen, which is a permanent refusal.
+    async fn reopen(&self, thread: ChannelId) -> Result<(), ChatError> {
+        let http = self.http()?;
+        match thread
+            .edit_thread(&**http, EditThread::new().archived(false))
+            .await
+        {
+            Ok(_) => {
+                tracing::info!(thread = %thread, "reopened an archived thread");
+                Ok(())
+            }
+            Err(e) => {
+                let mut err = chat_error(&e, "reopen an archived thread", &self.token);
+                err.permanent = true;
+                Err(err)
+            }
+        }
+    }
+}
+
+/// The shortest archive duration Discord offers that is at least `keep_open`, and at
+/// least a day (jobs edit their messages but post none while they wait).
+fn archive_after(keep_open: Duration) -> AutoArchiveDuration {
+    let minutes = keep_open.as_secs().div_ceil(60);
+    match minutes {
+        0..=1440 => AutoArchiveDuration::OneDay,
+        1441..=4320 => AutoArchiveDuration::ThreeDays,
+        _ => AutoArchiveDuration::OneWeek,
     }
 }
 
@@ -622,6 +695,15 @@ mod tests {
         assert_eq!(snowflake("0"), None);
         assert_eq!(snowflake("terminal"), None);
         assert!(channel_id("x").unwrap_err().permanent);
+    }
+
+    #[test]
+    fn threads_stay_open_as_long_as_an_approval_may_wait() {
+        let hours = |h: u64| Duration::from_secs(h * 3600);
+        assert_eq!(archive_after(Duration::ZERO), AutoArchiveDuration::OneDay);
+        assert_eq!(archive_after(hours(24)), AutoArchiveDuration::OneDay);
+        assert_eq!(archive_after(hours(25)), AutoArchiveDuration::ThreeDays);
+        assert_eq!(archive_after(hours(200)), AutoArchiveDuration::OneWeek);
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! Gateway events in: slash commands, autocomplete, button presses and reactions
 //! become [`ChatEvent`]s for the engine; answers to the person go back ephemerally.
 //!
-//! serenity runs each event in its own task, so a slow command never holds up the next
-//! event. A command or button is acknowledged (deferred, ephemeral) before anything
-//! else, well within Discord's 3 s; the answer then replaces the "thinking…" message
-//! through the interaction token, which is only ever used in these first seconds.
+//! Only the configured servers count: anything from another server (a public bot can
+//! be added anywhere, and role names mean nothing across servers) or from a DM is
+//! refused before it reaches the engine. serenity runs each event in its own task, so a
+//! slow command never holds up the next event. A command or button is acknowledged
+//! (deferred, ephemeral) before anything else, well within Discord's 3 s; the answer
+//! then replaces the "thinking…" message through the interaction token, which is only
+//! ever used in these first seconds.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -12,14 +15,15 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use serenity::all::{
-    Command, CommandInteraction, ComponentInteraction, Context, CreateAllowedMentions,
-    CreateAutocompleteResponse, CreateInteractionResponse, CreateInteractionResponseMessage,
-    EditInteractionResponse, EventHandler, GuildId, Interaction, Member, RatelimitInfo, Reaction,
-    ReactionType, Ready, ResumedEvent, User, UserId,
+    ChannelId, Command, CommandInteraction, ComponentInteraction, Context, CreateAllowedMentions,
+    CreateAttachment, CreateAutocompleteResponse, CreateInteractionResponse,
+    CreateInteractionResponseMessage, EditInteractionResponse, EventHandler, GuildId, Interaction,
+    Member, PartialChannel, Permissions, RatelimitInfo, Reaction, ReactionType, Ready,
+    ResumedEvent, User, UserId,
 };
 
-use super::chat::{DiscordChat, describe, fit};
-use super::{autocomplete, commands};
+use super::chat::{DiscordChat, MAX_CONTENT, describe};
+use super::{autocomplete, commands, votes};
 use crate::chat::{APPROVE, Actor, ButtonAction, MessageRef, REJECT};
 use crate::commands::{ChatEvent, EventSink, Reply};
 use crate::engine::Engine;
@@ -29,7 +33,8 @@ pub(super) struct Handler {
     engine: Engine,
     sink: Arc<dyn EventSink>,
     chat: Arc<DiscordChat>,
-    guild: Option<GuildId>,
+    /// The servers releasebot serves.
+    guilds: Vec<GuildId>,
     /// The bot's own user id, from READY: its own reactions are not votes.
     me: AtomicU64,
     registered: AtomicBool,
@@ -37,18 +42,77 @@ pub(super) struct Handler {
     names: Mutex<HashMap<UserId, String>>,
 }
 
+/// The answer to anything from a server releasebot does not serve.
+const NOT_HERE: &str =
+    "releasebot does not take commands here: it serves only the servers it was set up for.";
+
+/// What releasebot needs in a channel to run a job there.
+const NEEDED: [(Permissions, &str); 5] = [
+    (Permissions::VIEW_CHANNEL, "View Channel"),
+    (Permissions::SEND_MESSAGES, "Send Messages"),
+    (Permissions::CREATE_PUBLIC_THREADS, "Create Public Threads"),
+    (
+        Permissions::SEND_MESSAGES_IN_THREADS,
+        "Send Messages in Threads",
+    ),
+    (Permissions::ADD_REACTIONS, "Add Reactions"),
+];
+
+/// The permissions releasebot needs that `has` lacks, by name.
+fn missing_permissions(has: Option<Permissions>) -> Vec<String> {
+    let Some(has) = has else {
+        return Vec::new();
+    };
+    if has.contains(Permissions::ADMINISTRATOR) {
+        return Vec::new();
+    }
+    NEEDED
+        .iter()
+        .filter(|(p, _)| !has.contains(*p))
+        .map(|(_, name)| name.to_string())
+        .collect()
+}
+
+/// The channel a thread belongs to, if the command was typed in a thread.
+fn parent(channel: Option<&PartialChannel>) -> Option<ChannelId> {
+    let channel = channel?;
+    channel.thread_metadata.as_ref()?;
+    channel.parent_id
+}
+
+/// An interaction's answer: within Discord's length, cut from the middle so its end
+/// (the newest log lines, the outcome) stays, with the whole text attached as a file
+/// when it was cut.
+fn answer(text: &str) -> EditInteractionResponse {
+    let shown = crate::render::fit(text.to_string(), MAX_CONTENT);
+    let mut answer = EditInteractionResponse::new()
+        .content(if shown.trim().is_empty() {
+            "…".to_string()
+        } else {
+            shown.clone()
+        })
+        .allowed_mentions(CreateAllowedMentions::new());
+    if shown != text {
+        answer = answer.new_attachment(CreateAttachment::bytes(
+            text.as_bytes().to_vec(),
+            "answer.txt",
+        ));
+    }
+    answer
+}
+
 impl Handler {
     pub(super) fn new(
         engine: Engine,
         sink: Arc<dyn EventSink>,
         chat: Arc<DiscordChat>,
-        guild: Option<GuildId>,
+        guilds: Vec<GuildId>,
     ) -> Self {
         Handler {
             engine,
             sink,
             chat,
-            guild,
+            guilds,
             me: AtomicU64::new(0),
             registered: AtomicBool::new(false),
             names: Mutex::new(HashMap::new()),
@@ -75,30 +139,82 @@ impl Handler {
         Actor::new(user.id.to_string(), name, roles)
     }
 
+    /// Whether an event from `guild` may act: only the configured servers count.
+    fn serves(&self, guild: Option<GuildId>) -> bool {
+        guild.is_some_and(|g| self.guilds.contains(&g))
+    }
+
+    /// Registers the commands in each configured server (they appear at once), and
+    /// removes any registered globally by an earlier setup, which every server the bot
+    /// is in would otherwise offer.
     async fn register_commands(&self, ctx: &Context) {
         let definitions = commands::definitions();
-        let done = match self.guild {
-            Some(guild) => self
+        let mut failed = false;
+        for guild in &self.guilds {
+            match self
                 .chat
                 .rest(|| guild.set_commands(&ctx.http, definitions.clone()))
                 .await
-                .map(|c| c.len()),
-            None => self
-                .chat
-                .rest(|| Command::set_global_commands(&ctx.http, definitions.clone()))
-                .await
-                .map(|c| c.len()),
-        };
-        match done {
-            Ok(n) => tracing::info!(commands = n, guild = ?self.guild, "slash commands registered"),
-            Err(e) => {
-                self.registered.store(false, Ordering::SeqCst);
-                tracing::warn!(error = %describe(&e, self.chat.token()), "the slash commands could not be registered; they will be tried again at the next connection");
+            {
+                Ok(c) => {
+                    tracing::info!(commands = c.len(), guild = %guild, "slash commands registered")
+                }
+                Err(e) => {
+                    failed = true;
+                    tracing::warn!(guild = %guild, error = %describe(&e, self.chat.token()), "the slash commands could not be registered; they will be tried again at the next connection");
+                }
             }
+        }
+        match self
+            .chat
+            .rest(|| Command::set_global_commands(&ctx.http, Vec::new()))
+            .await
+        {
+            Ok(_) => tracing::debug!("no global slash commands remain"),
+            Err(e) => {
+                failed = true;
+                tracing::warn!(error = %describe(&e, self.chat.token()), "stale global slash commands could not be removed");
+            }
+        }
+        if failed {
+            self.registered.store(false, Ordering::SeqCst);
+        }
+    }
+
+    /// Answers an interaction at once, ephemerally (for events refused before they
+    /// reach the engine).
+    async fn refuse(&self, ctx: &Context, command: &CommandInteraction, text: &str) {
+        let answer = CreateInteractionResponse::Message(
+            CreateInteractionResponseMessage::new()
+                .ephemeral(true)
+                .content(text)
+                .allowed_mentions(CreateAllowedMentions::new()),
+        );
+        if let Err(e) = self
+            .chat
+            .rest(|| command.create_response(&ctx.http, answer.clone()))
+            .await
+        {
+            tracing::debug!(error = %describe(&e, self.chat.token()), "could not refuse an interaction");
         }
     }
 
     async fn on_command(&self, ctx: &Context, command: CommandInteraction) {
+        if !self.serves(command.guild_id) {
+            tracing::warn!(guild = ?command.guild_id, user = %command.user.id, command = %command.data.name, "refused a command from a server releasebot does not serve");
+            return self.refuse(ctx, &command, NOT_HERE).await;
+        }
+        let starts_job = crate::commands::spec(&command.data.name).is_some_and(|s| s.starts_job);
+        if starts_job {
+            let missing = missing_permissions(command.app_permissions);
+            if !missing.is_empty() {
+                let text = format!(
+                    "releasebot cannot work in this channel: it lacks {} here. Ask a server admin to give it these permissions in this channel.",
+                    crate::render::or_list(&missing)
+                );
+                return self.refuse(ctx, &command, &text).await;
+            }
+        }
         let defer = CreateInteractionResponse::Defer(
             CreateInteractionResponseMessage::new().ephemeral(true),
         );
@@ -117,18 +233,19 @@ impl Handler {
             .actor(command.guild_id, &command.user, command.member.as_deref())
             .await;
         tracing::info!(user = %actor.name, command = %command.data.name, "command");
+        // Typed in a thread: the channel it belongs to is where the job's thread goes
+        // and whose restrictions apply.
+        let channel = parent(command.channel.as_ref()).unwrap_or(command.channel_id);
         let reply = self
             .sink
             .handle(ChatEvent::Command {
                 actor,
-                channel: command.channel_id.to_string(),
+                channel: channel.to_string(),
                 input: commands::input(&command.data),
             })
             .await;
         let text = reply.as_ref().map_or("Done.".to_string(), Reply::text);
-        let answer = EditInteractionResponse::new()
-            .content(fit(&text))
-            .allowed_mentions(CreateAllowedMentions::new());
+        let answer = answer(&text);
         if let Err(e) = self
             .chat
             .rest(|| command.edit_response(&ctx.http, answer.clone()))
@@ -139,6 +256,9 @@ impl Handler {
     }
 
     async fn on_autocomplete(&self, ctx: &Context, request: CommandInteraction) {
+        if !self.serves(request.guild_id) {
+            return;
+        }
         let actor = self
             .actor(request.guild_id, &request.user, request.member.as_deref())
             .await;
@@ -157,6 +277,19 @@ impl Handler {
     }
 
     async fn on_button(&self, ctx: &Context, press: ComponentInteraction) {
+        if !self.serves(press.guild_id) {
+            tracing::warn!(guild = ?press.guild_id, user = %press.user.id, "refused a button from a server releasebot does not serve");
+            let answer = CreateInteractionResponse::Message(
+                CreateInteractionResponseMessage::new()
+                    .ephemeral(true)
+                    .content(NOT_HERE),
+            );
+            let _ = self
+                .chat
+                .rest(|| press.create_response(&ctx.http, answer.clone()))
+                .await;
+            return;
+        }
         let defer = CreateInteractionResponse::Defer(
             CreateInteractionResponseMessage::new().ephemeral(true),
         );
@@ -193,9 +326,7 @@ impl Handler {
             "That button does nothing any more.".to_string(),
             Reply::text,
         );
-        let answer = EditInteractionResponse::new()
-            .content(fit(&text))
-            .allowed_mentions(CreateAllowedMentions::new());
+        let answer = answer(&text);
         if let Err(e) = self
             .chat
             .rest(|| press.edit_response(&ctx.http, answer.clone()))
@@ -246,6 +377,10 @@ impl Handler {
     /// show on the approval message.
     async fn on_reaction(&self, ctx: &Context, reaction: Reaction, added: bool) {
         let Some(user) = reaction.user_id else { return };
+        if !self.serves(reaction.guild_id) {
+            tracing::warn!(guild = ?reaction.guild_id, user = %user, "ignored a reaction from a server releasebot does not serve");
+            return;
+        }
         if user.get() == self.me.load(Ordering::SeqCst) {
             return;
         }
@@ -279,6 +414,9 @@ impl Handler {
 
 #[async_trait]
 impl EventHandler for Handler {
+    /// A new session (at start, or after Discord dropped the old one): events missed
+    /// meanwhile are gone for good, so the votes on pending approvals are read from the
+    /// reactions themselves.
     async fn ready(&self, ctx: Context, ready: Ready) {
         self.me.store(ready.user.id.get(), Ordering::SeqCst);
         self.engine.set_chat_connected(true);
@@ -286,6 +424,7 @@ impl EventHandler for Handler {
         if !self.registered.swap(true, Ordering::SeqCst) {
             self.register_commands(&ctx).await;
         }
+        votes::catch_up(&self.engine, &self.chat, &ctx, ready.user.id).await;
     }
 
     async fn resume(&self, _ctx: Context, _event: ResumedEvent) {

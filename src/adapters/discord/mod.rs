@@ -15,6 +15,7 @@ pub mod autocomplete;
 pub mod chat;
 pub mod commands;
 mod events;
+mod votes;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,8 +48,11 @@ pub const PERMISSIONS: Permissions = Permissions::SEND_MESSAGES
 #[derive(Clone)]
 pub struct Settings {
     pub token: Secret,
-    /// Register the slash commands in this server only (instant), not globally.
-    pub guild: Option<GuildId>,
+    /// The servers releasebot serves: its commands are registered there, and
+    /// commands, buttons and reactions from anywhere else are refused. A new Discord
+    /// application is public (anyone may add it to their own server), so this is
+    /// never empty.
+    pub guilds: Vec<GuildId>,
     /// A rate-limiting HTTP proxy in front of Discord (such as twilight-http-proxy):
     /// REST calls go through it, and serenity's own limiter is turned off.
     pub proxy: Option<String>,
@@ -64,7 +68,7 @@ impl Settings {
     pub fn new(token: Secret) -> Self {
         Settings {
             token,
-            guild: None,
+            guilds: Vec::new(),
             proxy: None,
             http_client: None,
             proxy_backoff: Duration::from_secs(1),
@@ -72,9 +76,10 @@ impl Settings {
         }
     }
 
-    /// The settings from `DISCORD_TOKEN`, `DISCORD_GUILD_ID` and `DISCORD_PROXY_URL`;
-    /// `None` without a token.
-    pub fn from_env(env: &Env) -> Result<Option<Settings>, AdapterError> {
+    /// The settings from `DISCORD_TOKEN`, `DISCORD_GUILD_ID` (one server id, or several
+    /// separated by commas; `configured` from the configuration file otherwise) and
+    /// `DISCORD_PROXY_URL`; `None` without a token.
+    pub fn from_env(env: &Env, configured: &[String]) -> Result<Option<Settings>, AdapterError> {
         let Some(token) = env.discord_token.clone() else {
             return Ok(None);
         };
@@ -84,8 +89,17 @@ impl Settings {
             ));
         }
         let mut settings = Settings::new(token);
-        if let Some(raw) = &env.discord_guild_id {
-            settings.guild = Some(parse_guild(raw)?);
+        settings.guilds = match &env.discord_guild_id {
+            Some(raw) => parse_guilds(raw)?,
+            None => configured
+                .iter()
+                .map(|g| parse_guild(g))
+                .collect::<Result<_, _>>()?,
+        };
+        if settings.guilds.is_empty() {
+            return Err(AdapterError::Config(
+                "DISCORD_GUILD_ID is not set: name the server releasebot serves (or several, separated by commas), or list them in [discord] guilds; a Discord bot can be added to any server, and releasebot acts in none it was not told to.".into(),
+            ));
         }
         if let Some(raw) = &env.discord_proxy_url {
             settings.proxy = Some(parse_proxy(raw)?);
@@ -98,10 +112,19 @@ impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Settings")
             .field("token", &self.token)
-            .field("guild", &self.guild)
+            .field("guilds", &self.guilds)
             .field("proxy", &self.proxy)
             .finish_non_exhaustive()
     }
+}
+
+/// `123,456`: one or more server ids.
+fn parse_guilds(raw: &str) -> Result<Vec<GuildId>, AdapterError> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|g| !g.is_empty())
+        .map(parse_guild)
+        .collect()
 }
 
 fn parse_guild(raw: &str) -> Result<GuildId, AdapterError> {
@@ -214,7 +237,7 @@ impl Adapter for DiscordAdapter {
             Some(http) => http,
             None => rest_client(&settings)?,
         };
-        let handler = events::Handler::new(engine, sink, chat.clone(), settings.guild);
+        let handler = events::Handler::new(engine, sink, chat.clone(), settings.guilds.clone());
         let mut client = ClientBuilder::new_with_http(http, INTENTS)
             .event_handler(handler)
             .await
@@ -248,8 +271,9 @@ impl Adapter for DiscordAdapter {
         }
     }
 
-    /// The token is accepted and the bot can see its server.
-    async fn check(&self) -> Vec<Row> {
+    /// The token is accepted, the application is private, the bot can see its servers,
+    /// and every approver role can be pinged.
+    async fn check(&self, config: &crate::config::Config) -> Vec<Row> {
         let http = match rest_client(&self.settings) {
             Ok(http) => http,
             Err(e) => return vec![Row::failed("discord", e.to_string())],
@@ -273,25 +297,84 @@ impl Adapter for DiscordAdapter {
                 return rows;
             }
         }
-        if let Some(guild) = self.settings.guild {
-            // Reading the server's roles needs the bot to be a member: the roles are
-            // also what approvers are matched by.
-            rows.push(match chat.rest(|| http.get_guild_roles(guild)).await {
-                Ok(roles) => Row::ok(
-                    "discord server",
-                    format!("server {guild} is visible to the bot ({} roles)", roles.len()),
+        // A public application can be added to any server by anyone: say so.
+        rows.push(match chat.rest(|| http.get_current_application_info()).await {
+            Ok(app) if app.bot_public => Row::failed(
+                "discord application",
+                "the bot is public: anyone can add it to their server. Turn off Public Bot on the Bot page of the application in the Discord developer portal",
+            ),
+            Ok(_) => Row::ok("discord application", "the bot is private"),
+            Err(e) => Row::failed(
+                "discord application",
+                format!(
+                    "cannot read the application ({})",
+                    chat::describe(&e, &self.settings.token)
                 ),
-                Err(e) => Row::failed(
-                    "discord server",
-                    format!(
-                        "the bot cannot see server {guild} ({}): invite it with the scopes bot and applications.commands",
-                        chat::describe(&e, &self.settings.token)
-                    ),
-                ),
-            });
+            ),
+        });
+        for guild in &self.settings.guilds {
+            rows.extend(check_guild(chat, &http, *guild, config, &self.settings.token).await);
         }
         rows
     }
+}
+
+/// The server is visible to the bot, and each approver role can be pinged there (a
+/// role mention rings only if the role is mentionable or the bot may mention all).
+async fn check_guild(
+    chat: &DiscordChat,
+    http: &serenity::http::Http,
+    guild: GuildId,
+    config: &crate::config::Config,
+    token: &Secret,
+) -> Vec<Row> {
+    let roles = match chat.rest(|| http.get_guild_roles(guild)).await {
+        Ok(roles) => roles,
+        Err(e) => {
+            return vec![Row::failed(
+                "discord server",
+                format!(
+                    "the bot cannot see server {guild} ({}): invite it with the scopes bot and applications.commands",
+                    chat::describe(&e, token)
+                ),
+            )];
+        }
+    };
+    let mut rows = vec![Row::ok(
+        "discord server",
+        format!(
+            "server {guild} is visible to the bot ({} roles)",
+            roles.len()
+        ),
+    )];
+    let bot_may_mention_all = roles
+        .iter()
+        .filter(|r| r.managed)
+        .any(|r| r.permissions.contains(Permissions::MENTION_EVERYONE));
+    let mut approvers: Vec<&String> = config
+        .apps
+        .values()
+        .flat_map(|a| a.policy.approvers.iter())
+        .collect();
+    approvers.sort();
+    approvers.dedup();
+    for wanted in approvers {
+        let found = roles
+            .iter()
+            .find(|r| r.name.eq_ignore_ascii_case(wanted) || r.id.to_string() == *wanted);
+        rows.push(match found {
+            None => Row::failed(
+                format!("approver role {wanted}"),
+                format!("there is no such role in server {guild}"),
+            ),
+            Some(role) if !role.mentionable && !bot_may_mention_all => Row::warn(
+                format!("approver role {wanted}"),
+                "approval requests will name it but notify nobody: make the role mentionable (Server Settings, Roles), or give releasebot Mention @everyone",
+            ),
+            Some(_) => Row::ok(format!("approver role {wanted}"), "can be pinged"),
+        });
+    }
+    rows
 }
 
 /// The REST client: rustls with timeouts, no mentions unless a message allows them,
@@ -335,26 +418,62 @@ mod tests {
                 .collect();
             Env::from_lookup(move |k| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
         };
-        assert!(Settings::from_env(&env(&[])).unwrap().is_none());
+        assert!(Settings::from_env(&env(&[]), &[]).unwrap().is_none());
         let token = ("DISCORD_TOKEN", "MTIz.abc.def");
-        let s = Settings::from_env(&env(&[
-            token,
-            ("DISCORD_GUILD_ID", "123456789012345678"),
-            ("DISCORD_PROXY_URL", "http://127.0.0.1:3000/"),
-        ]))
+        let s = Settings::from_env(
+            &env(&[
+                token,
+                ("DISCORD_GUILD_ID", "123456789012345678"),
+                ("DISCORD_PROXY_URL", "http://127.0.0.1:3000/"),
+            ]),
+            &["999999999999999999".to_string()],
+        )
         .unwrap()
         .unwrap();
-        assert_eq!(s.guild, Some(GuildId::new(123456789012345678)));
+        assert_eq!(s.guilds, [GuildId::new(123456789012345678)]);
         assert_eq!(s.proxy.as_deref(), Some("http://127.0.0.1:3000"));
         assert!(!format!("{s:?}").contains("MTIz"));
+        let several = Settings::from_env(
+            &env(&[
+                token,
+                (
+                    "DISCORD_GUILD_ID",
+                    " 123456789012345678, 223456789012345678 ",
+                ),
+            ]),
+            &[],
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            several.guilds,
+            [
+                GuildId::new(123456789012345678),
+                GuildId::new(223456789012345678)
+            ]
+        );
+        let configured = Settings::from_env(&env(&[token]), &["323456789012345678".into()])
+            .unwrap()
+            .unwrap();
+        assert_eq!(configured.guilds, [GuildId::new(323456789012345678)]);
 
-        let bad = |pairs: &[(&str, &str)]| Settings::from_env(&env(pairs)).unwrap_err().to_string();
+        let bad = |pairs: &[(&str, &str)]| {
+            Settings::from_env(&env(pairs), &[])
+                .unwrap_err()
+                .to_string()
+        };
         assert!(bad(&[("DISCORD_TOKEN", "nope")]).contains("does not look like a bot token"));
+        // No server named: a bot anyone can invite would serve anyone.
+        assert!(bad(&[token]).contains("DISCORD_GUILD_ID"));
         assert!(bad(&[token, ("DISCORD_GUILD_ID", "releases")]).contains("is not a server id"));
         assert!(bad(&[token, ("DISCORD_GUILD_ID", "0")]).contains("is not a server id"));
-        assert!(bad(&[token, ("DISCORD_PROXY_URL", "127.0.0.1:3000")]).contains("proxy address"));
+        let guild = ("DISCORD_GUILD_ID", "123456789012345678");
         assert!(
-            bad(&[token, ("DISCORD_PROXY_URL", "http://p:3000/api")]).contains("proxy address")
+            bad(&[token, guild, ("DISCORD_PROXY_URL", "127.0.0.1:3000")]).contains("proxy address")
+        );
+        assert!(
+            bad(&[token, guild, ("DISCORD_PROXY_URL", "http://p:3000/api")])
+                .contains("proxy address")
         );
     }
 }

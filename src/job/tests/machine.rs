@@ -9,7 +9,7 @@ use crate::job::decisions;
 use crate::job::machine::{Context, Event, LogsRead, Settings, Step, apply, next};
 use crate::job::{
     AppSnapshot, ApprovalPolicy, Cancellation, DeployOrigin, JobRecord, JobSpec, JobState, Outcome,
-    Person, RunIntent, Timed, VoteResult,
+    Person, RunIntent, Timed, Via, VoteResult,
 };
 use crate::names::{AppName, Branch, JobId, ProjectName, VersionTag};
 use crate::paas::{App, AppId, Execution};
@@ -320,11 +320,14 @@ fn an_approval_is_asked_for_granted_and_the_deploy_goes_on() {
     );
     let alice = Actor::new("alice", "alice", vec!["lead".into()]);
     assert!(matches!(
-        decisions::vote(&mut r, &alice, true, 2),
+        decisions::vote(&mut r, &alice, true, Via::Reaction, 2),
         VoteResult::Refused(_)
     ));
     let bob = Actor::new("bob", "bob", vec!["lead".into()]);
-    assert_eq!(decisions::vote(&mut r, &bob, true, 3), VoteResult::Approved);
+    assert_eq!(
+        decisions::vote(&mut r, &bob, true, Via::Reaction, 3),
+        VoteResult::Approved
+    );
     assert_eq!(next(&mut r, 4, &cx), Step::AwaitTurn);
 }
 

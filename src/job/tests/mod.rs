@@ -2,4 +2,5 @@
 //! kind of PaaS sends, and the machine's decisions over a job's life.
 
 mod machine;
+mod reconcile;
 mod rollout;

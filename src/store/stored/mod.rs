@@ -436,6 +436,7 @@ fn to_v2(r: &JobRecord) -> v2::Job {
             }),
             progress: r.messages.progress.as_ref().map(message_to),
             approval: r.messages.approval.as_ref().map(message_to),
+            approval_told: r.messages.approval_told,
         },
         build: r.build.as_ref().map(|b| v2::Build {
             intent: b.intent.map(|i| v2::RunIntent {
@@ -624,6 +625,7 @@ fn from_v2(id: JobId, j: v2::Job, parts: Parts) -> Result<JobRecord, String> {
             }),
             progress: j.messages.progress.map(message_from),
             approval: j.messages.approval.map(message_from),
+            approval_told: j.messages.approval_told,
         },
         build,
         deploy,

@@ -84,6 +84,8 @@ pub struct Messages {
     pub thread: Option<Thread>,
     pub progress: Option<MessageRef>,
     pub approval: Option<MessageRef>,
+    #[serde(default)]
+    pub approval_told: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

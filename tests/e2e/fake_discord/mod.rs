@@ -300,7 +300,7 @@ impl FakeDiscord {
     /// Settings that point the bot here.
     pub fn settings(&self) -> Settings {
         let mut settings = Settings::new(Secret::new(TOKEN));
-        settings.guild = Some(serenity::all::GuildId::new(GUILD));
+        settings.guilds = vec![serenity::all::GuildId::new(GUILD)];
         // The engine's pacing is tested on its own; here it would only slow things.
         settings.limits = Limits::unlimited();
         match self.tls {

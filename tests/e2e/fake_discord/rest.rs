@@ -239,7 +239,14 @@ fn answer(shared: &Shared, state: &mut FakeState, r: &Request) -> Answer {
             our_app(app)?;
             commands(shared, state, r.method, rest, body)
         }
-        ("POST", ["interactions", _, _, "callback"]) => no_content(),
+        ("POST", ["interactions", _, token, "callback"]) => {
+            // An answer given at once (type 4), rather than deferred then edited.
+            if body["type"] == 4 {
+                let content = body["data"]["content"].as_str().unwrap_or("").to_string();
+                state.answers.insert(token.to_string(), content);
+            }
+            no_content()
+        }
         ("PATCH", ["webhooks", _, token, "messages", "@original"]) => {
             let content = body["content"].as_str().unwrap_or("").to_string();
             state.answers.insert(token.to_string(), content.clone());

@@ -1,0 +1,195 @@
+//! A job's chat messages: the thread and its summary line, the progress message and
+//! the approval request, each kept up to date by its own writer; the short messages
+//! that notify the requester; and the final delivery, which reaches the channel even
+//! when the thread cannot be edited any more.
+
+use std::time::Duration;
+
+use super::driver::{Driver, with_chat_retries};
+use super::progress::ProgressWriter;
+use crate::chat::{Message, MessageRef};
+use crate::job::machine::Event;
+use crate::job::{ChatStep, JobRecord};
+use crate::render;
+
+/// Which of a job's messages a writer keeps up to date.
+#[derive(Clone, Copy)]
+pub(super) enum Kept {
+    Progress,
+    Approval,
+    Summary,
+}
+
+impl Driver {
+    fn render(&self, kept: Kept, r: &JobRecord) -> Message {
+        let view = &self.engine.inner.view;
+        match kept {
+            Kept::Progress => render::progress(r, view),
+            Kept::Approval => render::approval(r, view),
+            Kept::Summary => render::summary(r, view),
+        }
+    }
+
+    /// Starts keeping `target` (which shows `shown` now) up to date.
+    pub(super) fn keep(&self, kept: Kept, target: MessageRef, shown: Message) {
+        let writer = ProgressWriter::spawn(
+            self.engine.inner.chat.clone(),
+            target,
+            shown,
+            self.engine.inner.config.jobs.edit_window,
+        );
+        writer.show(self.render(kept, &self.record()));
+        let mut h = self.job.handles();
+        match kept {
+            Kept::Progress => h.progress = Some(writer),
+            Kept::Approval => h.approval = Some(writer),
+            Kept::Summary => h.summary = Some(writer),
+        }
+    }
+
+    /// Starts the writers of the messages the job already has (a resumed job keeps
+    /// editing them; their first edit brings them up to date).
+    pub(super) fn attach_writers(&self) {
+        let r = self.record();
+        if let Some(thread) = r.messages.thread.clone() {
+            self.keep(Kept::Summary, thread.summary, Message::default());
+        }
+        if let Some(progress) = r.messages.progress.clone() {
+            self.keep(Kept::Progress, progress, Message::default());
+        }
+        if let Some(approval) = r.messages.approval.clone() {
+            self.engine
+                .inner
+                .jobs
+                .note_approval_message(&approval.message, r.id);
+            self.keep(Kept::Approval, approval, Message::default());
+        }
+    }
+
+    /// How long the job's thread must stay open without new messages: as long as its
+    /// approval may wait (the platform archives quiet threads, and nobody can vote in
+    /// an archived one).
+    fn keep_open(&self) -> Duration {
+        let r = self.record();
+        let config = &self.engine.inner.config;
+        r.spec
+            .app()
+            .and_then(|a| config.apps.get(a))
+            .filter(|a| a.policy.required())
+            .map_or(Duration::ZERO, |a| a.policy.timeout)
+    }
+
+    /// Opens the job's thread (with the requester in it) and posts its progress
+    /// message, whichever is missing.
+    pub(super) async fn open_messages(&mut self) {
+        let chat = self.engine.inner.chat.clone();
+        let r = self.record();
+        let thread = match r.messages.thread.clone() {
+            Some(t) => t,
+            None => {
+                let summary = render::summary(&r, &self.engine.inner.view);
+                let title = render::thread_title(&r);
+                let keep_open = self.keep_open();
+                let opened =
+                    with_chat_retries(|| chat.open_thread(&r.channel, &summary, &title, keep_open))
+                        .await;
+                match opened {
+                    Ok(t) => {
+                        self.apply(Event::ThreadOpened(t.clone()));
+                        self.keep(Kept::Summary, t.summary.clone(), summary);
+                        if let Err(e) = chat.add_to_thread(&t.thread, &r.requester.id).await {
+                            tracing::debug!(error = %e, "could not add the requester to the thread");
+                        }
+                        t
+                    }
+                    Err(e) => return self.chat_failed(ChatStep::OpenThread, e),
+                }
+            }
+        };
+        let content = render::progress(&self.record(), &self.engine.inner.view);
+        match with_chat_retries(|| chat.post(&thread.thread, &content)).await {
+            Ok(posted) => {
+                self.apply(Event::ProgressPosted(posted.clone()));
+                self.keep(Kept::Progress, posted, content);
+            }
+            Err(e) => self.chat_failed(ChatStep::PostProgress, e),
+        }
+    }
+
+    /// Tells the requester, once, that their deploy was approved (where a message can
+    /// notify them; the terminal shows the progress to whoever watches it).
+    pub(super) async fn tell_approved(&mut self) {
+        let r = self.record();
+        if r.messages.approval_told || !self.engine.inner.view.style.mentions {
+            return;
+        }
+        let (Some(message), Some(thread)) = (
+            render::approved(&r, &self.engine.inner.view),
+            r.messages.thread.clone(),
+        ) else {
+            return;
+        };
+        let chat = self.engine.inner.chat.clone();
+        if let Err(e) = with_chat_retries(|| chat.post(&thread.thread, &message)).await {
+            tracing::warn!(job = %r.id, error = %e, "could not tell the requester of the approval");
+        }
+        self.engine
+            .update(&self.job, |r| r.messages.approval_told = true);
+    }
+
+    /// Delivers the job's final messages, tells the requester how it ended, and
+    /// leaves the live set.
+    pub(super) async fn finish(&mut self) {
+        let record = self.record();
+        let view = self.engine.inner.view.clone();
+        tracing::info!(
+            job = %record.id,
+            kind = record.kind().as_str(),
+            state = record.state.as_str(),
+            outcome = render::outcome(&record).unwrap_or_default(),
+            "job ended"
+        );
+        self.engine
+            .inner
+            .metrics
+            .job_finished(record.kind().as_str(), record.state.as_str_snake());
+        let (progress, approval, summary) = {
+            let mut h = self.job.handles();
+            h.ticket.take();
+            (h.progress.take(), h.approval.take(), h.summary.take())
+        };
+        let delivered = match progress {
+            Some(writer) => writer.finish(render::progress(&record, &view)).await,
+            None => true,
+        };
+        if let Some(writer) = approval {
+            writer.finish(render::approval(&record, &view)).await;
+        }
+        if let Some(writer) = summary {
+            writer.finish(render::summary(&record, &view)).await;
+        }
+        if let Some(thread) = &record.messages.thread {
+            let chat = self.engine.inner.chat.clone();
+            // A thread the bot cannot reopen (locked): the result goes to the channel,
+            // under the summary, rather than nowhere.
+            let (channel, notice) = if delivered {
+                if !view.style.mentions {
+                    // Nobody to notify: the progress message says it all.
+                    self.engine.inner.jobs.retire(record);
+                    return;
+                }
+                (thread.thread.clone(), render::ended(&record, &view))
+            } else {
+                let mut result = render::progress(&record, &view);
+                let told = render::ended(&record, &view);
+                result.text = format!("{}\n{}", told.text, result.text);
+                result.mention_users = told.mention_users;
+                (thread.channel.clone(), result)
+            };
+            if let Err(e) = with_chat_retries(|| chat.post(&channel, &notice)).await {
+                tracing::warn!(job = %record.id, error = %e, "could not tell the requester how the job ended");
+            }
+        }
+        self.engine.inner.jobs.retire(record);
+    }
+}

@@ -1,0 +1,142 @@
+//! How job messages are written on the chat at hand: people as mentions or names,
+//! times as each reader's clock or in UTC, builds and apps as links to the PaaS's UI.
+
+use super::time_of_day;
+use crate::chat::Style;
+use crate::paas::{AppId, ExecutionId};
+
+/// Where the PaaS's web UI is, and which Rancher cluster each Rancher project is in
+/// (the UI's paths name both).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ui {
+    /// `https://rancher.example.com`, without a trailing slash.
+    pub base: String,
+    /// Rancher project id (`p-5tfq9`) → its cluster id (`c-64wdm`).
+    pub clusters: Vec<(String, String)>,
+    /// Rancher app id (`project-deploy`) → its project id.
+    pub apps: Vec<(String, String)>,
+}
+
+/// How the job's messages are written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct View {
+    pub style: Style,
+    pub ui: Option<Ui>,
+}
+
+impl View {
+    pub fn new(style: Style, ui: Option<Ui>) -> Self {
+        View { style, ui }
+    }
+
+    /// A person: `<@id>` where the chat shows mentions (without notifying anyone:
+    /// only a new message's allowed mentions do), their name otherwise.
+    pub fn person(&self, id: &str, name: &str) -> String {
+        if self.style.mentions && !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()) {
+            format!("<@{id}>")
+        } else {
+            name.to_string()
+        }
+    }
+
+    /// A time of day: in each reader's clock where the chat can, `14:02 UTC` otherwise.
+    pub fn time(&self, ms: i64) -> String {
+        if self.style.timestamps {
+            format!("<t:{}:t>", ms.div_euclid(1000))
+        } else {
+            time_of_day(ms)
+        }
+    }
+
+    /// A time to come, as "in 42 minutes" where the chat can, `14:02 UTC` otherwise.
+    pub fn relative(&self, ms: i64) -> String {
+        if self.style.timestamps {
+            format!("<t:{}:R>", ms.div_euclid(1000))
+        } else {
+            time_of_day(ms)
+        }
+    }
+
+    fn link(&self, text: &str, url: Option<String>) -> String {
+        match url {
+            Some(url) if self.style.links => format!("[{text}](<{url}>)"),
+            _ => text.to_string(),
+        }
+    }
+
+    fn project_path(&self, project: &str) -> Option<(String, String)> {
+        let ui = self.ui.as_ref()?;
+        let cluster = ui
+            .clusters
+            .iter()
+            .find(|(p, _)| p == project)
+            .map(|(_, c)| c)?;
+        Some((ui.base.clone(), format!("/p/{cluster}:{project}")))
+    }
+
+    /// A build's name, linked to its page in the PaaS's UI where there is one.
+    pub fn execution(&self, e: &ExecutionId) -> String {
+        let project = e.project.as_str();
+        let url = self.project_path(project).map(|(base, path)| {
+            format!(
+                "{base}{path}/pipeline/pipelines/{project}:{}/run/{}",
+                e.pipeline, e.run
+            )
+        });
+        self.link(&e.name(), url)
+    }
+
+    /// A Rancher app's name, linked to its page in the PaaS's UI where there is one.
+    pub fn app(&self, app: &AppId) -> String {
+        let project = self.ui.as_ref().and_then(|ui| {
+            ui.apps
+                .iter()
+                .find(|(a, _)| a == app.as_str())
+                .map(|(_, p)| p.clone())
+        });
+        let url = project.and_then(|p| {
+            self.project_path(&p)
+                .map(|(base, path)| format!("{base}{path}/apps/{p}:{app}"))
+        });
+        self.link(app.as_str(), url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discord_shows_mentions_timestamps_and_links_the_terminal_does_not() {
+        let plain = View::default();
+        let discord = View::new(
+            Style {
+                mentions: true,
+                timestamps: true,
+                links: true,
+                ..Style::default()
+            },
+            Some(Ui {
+                base: "https://rancher.example.com".into(),
+                clusters: vec![("p-5tfq9".into(), "c-64wdm".into())],
+                apps: vec![("project-deploy".into(), "p-5tfq9".into())],
+            }),
+        );
+        assert_eq!(plain.person("123", "bob"), "bob");
+        assert_eq!(discord.person("123", "bob"), "<@123>");
+        assert_eq!(discord.person("bob", "bob"), "bob", "not a platform id");
+        assert_eq!(discord.time(1_700_000_000_999), "<t:1700000000:t>");
+        assert!(plain.time(0).ends_with(" UTC"));
+        let e = ExecutionId::parse("p-5tfq9:p-tpk2x-57").unwrap();
+        assert_eq!(plain.execution(&e), "p-tpk2x-57");
+        assert_eq!(
+            discord.execution(&e),
+            "[p-tpk2x-57](<https://rancher.example.com/p/c-64wdm:p-5tfq9/pipeline/pipelines/p-5tfq9:p-tpk2x/run/57>)"
+        );
+        let app = AppId::parse("project-deploy").unwrap();
+        assert_eq!(
+            discord.app(&app),
+            "[project-deploy](<https://rancher.example.com/p/c-64wdm:p-5tfq9/apps/p-5tfq9:project-deploy>)"
+        );
+    }
+}
