@@ -23,7 +23,7 @@ use percent_encoding::utf8_percent_encode;
 use reqwest::{Method, Url};
 use serde_json::{Value, json};
 
-pub use error::PaasError;
+pub use error::{ClientError, PaasError, UrlError};
 pub use ids::{
     AppId, AppRef, ClusterId, ExecutionId, ExecutionRef, IdError, PipelineId, PipelineRef,
     ProjectId, ProjectRef,
@@ -169,7 +169,7 @@ struct Inner {
 
 impl PaasClient {
     /// Builds a client. Fails only on a base URL that is not an http(s) URL with a host.
-    pub fn new(config: ClientConfig, clock: Clock) -> Result<Self, String> {
+    pub fn new(config: ClientConfig, clock: Clock) -> Result<Self, ClientError> {
         let base = parse_base_url(&config.base_url)?;
         let http = reqwest::Client::builder()
             .user_agent(concat!("releasebot/", env!("CARGO_PKG_VERSION")))
@@ -177,7 +177,7 @@ impl PaasClient {
             .timeout(config.request_timeout)
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+            .map_err(ClientError::Http)?;
         let retry = Retry {
             attempts: config.read_attempts.max(1),
             budget: None,
@@ -457,19 +457,23 @@ impl PaasClient {
 }
 
 /// Checks a PaaS base URL: http or https, with a host, nothing after the path.
-pub fn parse_base_url(s: &str) -> Result<Url, String> {
-    let url = Url::parse(s.trim()).map_err(|e| format!("{s:?} is not a URL ({e})"))?;
+pub fn parse_base_url(s: &str) -> Result<Url, UrlError> {
+    let given = || s.to_string();
+    let url = Url::parse(s.trim()).map_err(|e| UrlError::NotAUrl {
+        given: given(),
+        reason: e.to_string(),
+    })?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!("{s:?} must start with https:// (or http://)"));
+        return Err(UrlError::NotHttp { given: given() });
     }
     if url.host_str().is_none() {
-        return Err(format!("{s:?} has no host"));
+        return Err(UrlError::NoHost { given: given() });
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err("the PaaS URL must not hold credentials; set RANCHER_TOKEN instead".into());
+        return Err(UrlError::Credentials);
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(format!("{s:?} must not have a query or fragment"));
+        return Err(UrlError::QueryOrFragment { given: given() });
     }
     let mut url = url;
     let path = url.path().trim_end_matches('/').to_string();

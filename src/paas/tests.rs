@@ -15,6 +15,27 @@ fn base_urls_are_checked() {
     assert!(parse_base_url("https://user:pw@rancher.example.com").is_err());
 }
 
+#[test]
+fn a_refused_base_url_says_what_is_wrong() {
+    let refusal = |s: &str| parse_base_url(s).unwrap_err().to_string();
+    assert_eq!(
+        refusal("rancher.example.com"),
+        "\"rancher.example.com\" is not a URL (relative URL without a base)"
+    );
+    assert_eq!(
+        refusal("ftp://x"),
+        "\"ftp://x\" must start with https:// (or http://)"
+    );
+    assert_eq!(
+        refusal("https://user:pw@rancher.example.com"),
+        "the PaaS URL must not hold credentials; set RANCHER_TOKEN instead"
+    );
+    assert_eq!(
+        refusal("https://r.example.com/?x=1"),
+        "\"https://r.example.com/?x=1\" must not have a query or fragment"
+    );
+}
+
 #[tokio::test]
 async fn urls_are_built_from_typed_ids() {
     let client = PaasClient::new(
