@@ -21,7 +21,7 @@ impl Sqlite {
             approval: self.approval(conn, id)?,
             audit: self.audit(conn, id)?,
         };
-        stored::decode(id, details, parts).map_err(|e| self.unreadable(id, e))
+        stored::decode(id, details, parts).map_err(|e| self.unreadable(id, e.to_string()))
     }
 
     fn approval(&self, conn: &Connection, id: JobId) -> Result<Option<Approval>, StoreError> {
@@ -76,11 +76,11 @@ impl Sqlite {
             from_tag,
             requester_id,
             requester,
-            policy: stored::decode_policy(&policy).map_err(bad)?,
+            policy: stored::decode_policy(&policy).map_err(|e| bad(e.to_string()))?,
             requested_ms: times.0,
             deadline_ms: times.1,
             votes,
-            status: stored::decode_status(&status).map_err(bad)?,
+            status: stored::decode_status(&status).map_err(|e| bad(e.to_string()))?,
         }))
     }
 

@@ -3,7 +3,7 @@
 //! the most variants, is converted in `outcome.rs`.
 
 use super::outcome::{outcome_from, outcome_to};
-use super::{Parts, v2};
+use super::{DecodeError, Parts, v2};
 use crate::chat::{MessageRef, ThreadRef};
 use crate::job::rollout::{Cond, Rollout};
 use crate::job::{
@@ -206,11 +206,11 @@ pub(super) fn to_v2(r: &JobRecord) -> v2::Job {
     }
 }
 
-pub(super) fn from_v2(id: JobId, j: v2::Job, parts: Parts) -> Result<JobRecord, String> {
-    let project = |s: &str| ProjectName::parse(s).map_err(|e| e.0);
-    let branch = |s: &str| Branch::parse(s).map_err(|e| e.0);
-    let app = |s: &str| AppName::parse(s).map_err(|e| e.0);
-    let tag = |s: &str| VersionTag::parse(s).map_err(|e| e.0);
+pub(super) fn from_v2(id: JobId, j: v2::Job, parts: Parts) -> Result<JobRecord, DecodeError> {
+    let project = ProjectName::parse;
+    let branch = Branch::parse;
+    let app = AppName::parse;
+    let tag = VersionTag::parse;
     let spec = match j.spec {
         v2::Spec::Build {
             project: p,
@@ -248,12 +248,7 @@ pub(super) fn from_v2(id: JobId, j: v2::Job, parts: Parts) -> Result<JobRecord, 
                 at_ms: i.at_ms,
                 next_run: i.next_run,
             }),
-            execution: b
-                .execution
-                .as_deref()
-                .map(ExecutionId::parse)
-                .transpose()
-                .map_err(|e| e.to_string())?,
+            execution: b.execution.as_deref().map(ExecutionId::parse).transpose()?,
             started_here: b.started_here,
             stages: b
                 .stages
@@ -275,7 +270,7 @@ pub(super) fn from_v2(id: JobId, j: v2::Job, parts: Parts) -> Result<JobRecord, 
     };
     let deploy = match j.deploy {
         Some(d) => Some(DeployProgress {
-            app_id: AppId::parse(&d.app_id).map_err(|e| e.to_string())?,
+            app_id: AppId::parse(&d.app_id)?,
             tag: tag(&d.tag)?,
             from_tag: d.from_tag,
             looked_up: d.looked_up,
@@ -306,7 +301,7 @@ pub(super) fn from_v2(id: JobId, j: v2::Job, parts: Parts) -> Result<JobRecord, 
         },
         channel: j.channel,
         state: JobState::from_snake(&j.state)
-            .ok_or_else(|| format!("an unknown state {:?}", j.state))?,
+            .ok_or_else(|| DecodeError::UnknownState(j.state.clone()))?,
         created_ms: j.created_ms,
         updated_ms: j.updated_ms,
         ended_ms: j.ended_ms,

@@ -2,7 +2,7 @@
 //! cancellation, and the names of the PaaS and chat steps that failed. Names are
 //! stored as words, so a reader never depends on the order of an enum's variants.
 
-use super::v2;
+use super::{DecodeError, v2};
 use crate::job::{Cancellation, ChatStep, JobState, Outcome, PaasStep, Timed};
 use crate::names::{AppName, JobId, VersionTag};
 
@@ -147,9 +147,9 @@ pub(super) fn outcome_to(o: &Outcome) -> v2::Outcome {
     }
 }
 
-pub(super) fn outcome_from(o: v2::Outcome) -> Result<Outcome, String> {
-    let app = |s: &str| AppName::parse(s).map_err(|e| e.0);
-    let tag = |s: &str| VersionTag::parse(s).map_err(|e| e.0);
+pub(super) fn outcome_from(o: v2::Outcome) -> Result<Outcome, DecodeError> {
+    let app = AppName::parse;
+    let tag = VersionTag::parse;
     Ok(match o {
         v2::Outcome::Succeeded => Outcome::Succeeded,
         v2::Outcome::BuildFailed {
@@ -222,7 +222,7 @@ pub(super) fn outcome_from(o: v2::Outcome) -> Result<Outcome, String> {
             until_ms,
         },
         v2::Outcome::Recorded { state, text } => Outcome::Recorded {
-            state: JobState::from_snake(&state).ok_or("an unknown state")?,
+            state: JobState::from_snake(&state).ok_or(DecodeError::UnknownRecordedState)?,
             text,
         },
     })
