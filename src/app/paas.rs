@@ -142,9 +142,9 @@ fn simulator_scenario(config: &Config) -> crate::sim::Scenario {
     }
     for a in config.apps.values() {
         let (cluster, project, app) = (
-            a.app.project.cluster.to_string(),
-            a.app.project.project.to_string(),
-            a.app.app.to_string(),
+            a.rancher.project.cluster.to_string(),
+            a.rancher.project.project.to_string(),
+            a.rancher.app.to_string(),
         );
         let mut spec = demo
             .apps

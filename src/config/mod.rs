@@ -72,7 +72,8 @@ pub struct Project {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct App {
     pub name: AppName,
-    pub app: AppRef,
+    /// The Rancher app deployed.
+    pub rancher: AppRef,
     pub policy: ApprovalPolicy,
     pub access: AccessRoles,
     pub channels: Vec<String>,

@@ -309,7 +309,7 @@ impl RawConfig {
                 name.clone(),
                 App {
                     name,
-                    app: AppRef::new(ProjectRef::new(cluster, project), app),
+                    rancher: AppRef::new(ProjectRef::new(cluster, project), app),
                     policy,
                     access: AccessRoles {
                         deploy: roles(&k("deploy"), a.deploy)?,
