@@ -10,7 +10,7 @@
 //! form ([`stored`]), so a newer releasebot reads what an older one wrote.
 //!
 //! [`Store`] is the face the rest of the bot sees; what it asks of a database is the
-//! [`Backend`] trait, implemented for SQLite in `sqlite.rs`.
+//! `Backend` trait, implemented for SQLite in `sqlite.rs`.
 
 mod sqlite;
 mod stored;
