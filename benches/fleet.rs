@@ -968,18 +968,18 @@ mod naive {
             && let Some(app) = config.apps.get(&app_name).cloned()
         {
             r.state = JobState::Deploying;
-            let Ok(before) = paas.get_app(&app.app).await else {
+            let Ok(before) = paas.get_app(&app.rancher).await else {
                 r.state = JobState::Failed;
                 return r;
             };
-            let mut deploy = DeployProgress::new(app.app.app.clone(), tag.clone());
+            let mut deploy = DeployProgress::new(app.rancher.app.clone(), tag.clone());
             deploy.baseline = Some(AppSnapshot::of(&before));
             deploy.upgrade = Upgrade::Sent {
                 intent_ms: clock.now_ms(),
                 at_ms: clock.now_ms(),
             };
             if paas
-                .upgrade_app(&app.app, tag.as_str(), &before)
+                .upgrade_app(&app.rancher, tag.as_str(), &before)
                 .await
                 .is_err()
             {
@@ -988,7 +988,7 @@ mod naive {
             }
             loop {
                 tokio::time::sleep(poll).await;
-                let Ok(now) = paas.get_app(&app.app).await else {
+                let Ok(now) = paas.get_app(&app.rancher).await else {
                     continue;
                 };
                 let (phase, done) = match AppSnapshot::of(&now).reading() {
@@ -1008,7 +1008,7 @@ mod naive {
                     break;
                 }
             }
-            if let Ok(Some(lines)) = paas.deploy_logs(&app.app).await {
+            if let Ok(Some(lines)) = paas.deploy_logs(&app.rancher).await {
                 r.logs = Some(LogExcerpt {
                     lines: lines.into_iter().rev().take(10).rev().collect(),
                     ..LogExcerpt::default()

@@ -18,6 +18,7 @@ use axum::routing::{get, post};
 use tokio::time::Instant;
 
 use crate::engine::Engine;
+use crate::paas::PaasError;
 
 /// The largest webhook body accepted.
 pub const MAX_WEBHOOK_BODY: usize = 64 * 1024;
@@ -36,7 +37,7 @@ struct HttpState {
     engine: Engine,
     webhook_secret: Option<String>,
     bucket: Mutex<Bucket>,
-    paas_check: tokio::sync::Mutex<Option<(Instant, Result<(), String>)>>,
+    paas_check: tokio::sync::Mutex<Option<(Instant, Result<(), PaasError>)>>,
 }
 
 /// The router; `webhook_secret` is the last path segment of the webhook URL.
@@ -99,16 +100,12 @@ async fn readyz(State(s): State<Arc<HttpState>>) -> Response {
         match cached.as_ref() {
             Some((at, result)) if at.elapsed() < READY_CACHE => result.clone(),
             _ => {
-                let result = s
-                    .engine
-                    .paas()
-                    .check_token()
-                    .await
-                    .map_err(|e| e.to_string());
+                let result = s.engine.paas().check_token().await;
                 *cached = Some((Instant::now(), result.clone()));
                 result
             }
         }
+        .map_err(|e| e.to_string())
     };
     let store = s.engine.store_writable().map_err(|e| e.to_string());
     let mut ready = true;

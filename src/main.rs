@@ -98,7 +98,7 @@ async fn run_sim(args: &[String]) -> Result<(), StartError> {
             "--token" => token = value()?,
             "--scenario" => {
                 scenario = Scenario::from_file(std::path::Path::new(&value()?))
-                    .map_err(StartError::Config)?
+                    .map_err(|e| StartError::Config(e.to_string()))?
             }
             "--speed" => {
                 let v = value()?;
@@ -117,7 +117,9 @@ async fn run_sim(args: &[String]) -> Result<(), StartError> {
     if let Some(speed) = speed {
         scenario.speed = speed;
     }
-    scenario.validate().map_err(StartError::Config)?;
+    scenario
+        .validate()
+        .map_err(|e| StartError::Config(e.to_string()))?;
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .map_err(|e| StartError::Runtime(format!("cannot listen on {listen}: {e}")))?;

@@ -61,17 +61,17 @@ pub async fn run(
     }
     for a in config.apps.values() {
         let what = format!("app {}", a.name);
-        rows.push(match paas.client.get_app(&a.app).await {
+        rows.push(match paas.client.get_app(&a.rancher).await {
             Ok(app) => Row::ok(
                 what,
                 format!(
                     "{} exists ({}, {})",
-                    a.app,
+                    a.rancher,
                     app.state.as_deref().unwrap_or("no state"),
                     app.version_tag.as_deref().unwrap_or("no version tag")
                 ),
             ),
-            Err(e) => Row::failed(what, format!("{}: {e}", a.app)),
+            Err(e) => Row::failed(what, format!("{}: {e}", a.rancher)),
         });
     }
     match adapter(&config) {

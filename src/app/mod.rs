@@ -304,7 +304,7 @@ fn ui(config: &Config, paas: &Paas) -> crate::render::Ui {
         .projects
         .values()
         .map(|p| &p.pipeline.project)
-        .chain(config.apps.values().map(|a| &a.app.project))
+        .chain(config.apps.values().map(|a| &a.rancher.project))
         .map(|p| (p.project.to_string(), p.cluster.to_string()))
         .collect();
     clusters.sort();
@@ -312,7 +312,12 @@ fn ui(config: &Config, paas: &Paas) -> crate::render::Ui {
     let apps = config
         .apps
         .values()
-        .map(|a| (a.app.app.to_string(), a.app.project.project.to_string()))
+        .map(|a| {
+            (
+                a.rancher.app.to_string(),
+                a.rancher.project.project.to_string(),
+            )
+        })
         .collect();
     crate::render::Ui {
         base,

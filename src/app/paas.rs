@@ -73,7 +73,7 @@ pub async fn connect_paas(
     settings.connect_timeout = config.paas.connect_timeout;
     settings.request_timeout = config.paas.request_timeout;
     let client = PaasClient::new(settings, clock)
-        .map_err(StartError::Config)?
+        .map_err(|e| StartError::Config(e.to_string()))?
         .with_observer(Arc::new(move |r| metrics.paas_request(r)));
     match client.check_token().await {
         Ok(()) => {}
@@ -142,9 +142,9 @@ fn simulator_scenario(config: &Config) -> crate::sim::Scenario {
     }
     for a in config.apps.values() {
         let (cluster, project, app) = (
-            a.app.project.cluster.to_string(),
-            a.app.project.project.to_string(),
-            a.app.app.to_string(),
+            a.rancher.project.cluster.to_string(),
+            a.rancher.project.project.to_string(),
+            a.rancher.app.to_string(),
         );
         let mut spec = demo
             .apps

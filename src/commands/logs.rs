@@ -37,7 +37,7 @@ impl Handler for Logs {
                 name: self.app.to_string(),
             });
         };
-        match cx.engine.paas().deploy_logs(&app.app).await {
+        match cx.engine.paas().deploy_logs(&app.rancher).await {
             Ok(Some(lines)) => {
                 let lines = cx.engine.log_excerpt(&lines);
                 if lines.is_empty() {

@@ -31,7 +31,7 @@ impl Driver {
 /// deploy in history, so messages can say what the deploy changes.
 pub(super) async fn look_up_current(d: &mut Driver) {
     let Some(app) = d.app() else { return };
-    let live = match d.engine.inner.paas.get_app(&app.app).await {
+    let live = match d.engine.inner.paas.get_app(&app.rancher).await {
         Ok(a) => a.version_tag,
         Err(e) => {
             tracing::debug!(error = %e, "cannot read what the app runs now");
@@ -108,7 +108,7 @@ pub(super) async fn upgrade(d: &mut Driver) {
         d.job.handles().ticket = Some(ticket);
     }
     let paas = d.engine.inner.paas.patient();
-    let before = match paas.get_app(&app.app).await {
+    let before = match paas.get_app(&app.rancher).await {
         Ok(before) => before,
         Err(e) => {
             return d.fail(Outcome::PaasFailed {
@@ -127,7 +127,7 @@ pub(super) async fn upgrade(d: &mut Driver) {
             error: e.to_string(),
         });
     }
-    match paas.upgrade_app(&app.app, tag.as_str(), &before).await {
+    match paas.upgrade_app(&app.rancher, tag.as_str(), &before).await {
         Ok(answer) => d.apply(Event::UpgradeSent {
             answer: answer.as_ref().map(AppSnapshot::of),
         }),
@@ -145,7 +145,7 @@ pub(super) async fn recover_upgrade(d: &mut Driver) {
     if let Some(ticket) = d.hold_turn() {
         d.job.handles().ticket = Some(ticket);
     }
-    match d.engine.inner.paas.patient().get_app(&app.app).await {
+    match d.engine.inner.paas.patient().get_app(&app.rancher).await {
         Ok(now) => d.apply(Event::UpgradeChecked(AppSnapshot::of(&now))),
         Err(e) => d.fail(Outcome::PaasFailed {
             step: PaasStep::ReadApp,
@@ -159,7 +159,7 @@ pub(super) async fn recover_upgrade(d: &mut Driver) {
 /// afresh).
 pub(super) async fn follow_rollout(d: &mut Driver, wake_ms: i64, poke_ms: Option<i64>) {
     let Some(app) = d.app() else { return };
-    let target: AppRef = app.app.clone();
+    let target: AppRef = app.rancher.clone();
     let watch = d.engine.inner.watch.clone();
     let fresh = d.apps.as_ref().is_none_or(|(key, _, _)| *key != target);
     if fresh {
@@ -240,7 +240,7 @@ pub(super) async fn fetch_logs(d: &mut Driver, at_ms: i64) {
     d.job.handles().ticket.take();
     tokio::time::sleep_until(d.instant(at_ms)).await;
     let Some(app) = d.app() else { return };
-    let read = match d.engine.inner.paas.deploy_logs(&app.app).await {
+    let read = match d.engine.inner.paas.deploy_logs(&app.rancher).await {
         Ok(Some(lines)) => LogsRead::Lines(d.engine.log_excerpt(&lines)),
         Ok(None) => LogsRead::Missing,
         Err(e) => LogsRead::Error(e.to_string()),

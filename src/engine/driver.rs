@@ -105,7 +105,7 @@ impl Driver {
                 .spec
                 .project()
                 .is_none_or(|p| config.projects.contains_key(p)),
-            app_id: app.map(|a| a.app.app.clone()),
+            app_id: app.map(|a| a.rancher.app.clone()),
             approval: app
                 .map(|a| a.policy.clone())
                 .filter(|p| p.required() && !waived),

@@ -1,4 +1,6 @@
-//! The ways a PaaS call can fail, each told in one plain sentence a chat user can act on.
+//! The ways a PaaS call can fail, each told in one plain sentence a chat user can act on,
+//! and the ways a client cannot be made at all (a bad base URL), told to the operator
+//! when the bot starts.
 
 use std::time::Duration;
 
@@ -38,6 +40,31 @@ pub enum PaasError {
         "The PaaS did not answer the {action} request and shows no sign that it was carried out; releasebot did not send it again, so that nothing runs twice."
     )]
     Unconfirmed { action: &'static str },
+}
+
+/// Why a PaaS base URL is refused; `Display` names the URL and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    #[error("{given:?} is not a URL ({reason})")]
+    NotAUrl { given: String, reason: String },
+    #[error("{given:?} must start with https:// (or http://)")]
+    NotHttp { given: String },
+    #[error("{given:?} has no host")]
+    NoHost { given: String },
+    /// The token goes in `RANCHER_TOKEN`, never in the URL, where logs would show it.
+    #[error("the PaaS URL must not hold credentials; set RANCHER_TOKEN instead")]
+    Credentials,
+    #[error("{given:?} must not have a query or fragment")]
+    QueryOrFragment { given: String },
+}
+
+/// Why a [`PaasClient`](super::PaasClient) cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error(transparent)]
+    Url(#[from] UrlError),
+    #[error("cannot build the HTTP client: {0}")]
+    Http(reqwest::Error),
 }
 
 fn retry_hint(after: &Option<Duration>) -> String {

@@ -6,8 +6,9 @@
 //! PaaS calls ([`transport`]): reads with backoff and jitter, as patiently as the
 //! caller asks; the two calls that change something (`run` and `upgradeoutter`) are
 //! never retried blindly: after an ambiguous failure the client looks at the PaaS to
-//! learn whether the first attempt took effect.
+//! learn whether the first attempt took effect (`confirm.rs`).
 
+mod confirm;
 pub mod error;
 pub mod ids;
 pub mod model;
@@ -22,7 +23,7 @@ use percent_encoding::utf8_percent_encode;
 use reqwest::{Method, Url};
 use serde_json::{Value, json};
 
-pub use error::PaasError;
+pub use error::{ClientError, PaasError, UrlError};
 pub use ids::{
     AppId, AppRef, ClusterId, ExecutionId, ExecutionRef, IdError, PipelineId, PipelineRef,
     ProjectId, ProjectRef,
@@ -35,6 +36,7 @@ pub use webhook::webhook_execution_ids;
 use crate::backoff::Backoff;
 use crate::clock::Clock;
 use crate::secret::Secret;
+use confirm::run_may_have_acted;
 use model::Page;
 use transport::{SEGMENT, SendFailure, host_of};
 
@@ -167,7 +169,7 @@ struct Inner {
 
 impl PaasClient {
     /// Builds a client. Fails only on a base URL that is not an http(s) URL with a host.
-    pub fn new(config: ClientConfig, clock: Clock) -> Result<Self, String> {
+    pub fn new(config: ClientConfig, clock: Clock) -> Result<Self, ClientError> {
         let base = parse_base_url(&config.base_url)?;
         let http = reqwest::Client::builder()
             .user_agent(concat!("releasebot/", env!("CARGO_PKG_VERSION")))
@@ -175,7 +177,7 @@ impl PaasClient {
             .timeout(config.request_timeout)
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+            .map_err(ClientError::Http)?;
         let retry = Retry {
             attempts: config.read_attempts.max(1),
             budget: None,
@@ -288,27 +290,7 @@ impl PaasClient {
             Err(SendFailure::Ambiguous(e)) => e,
         };
         tracing::warn!(pipeline = %pipeline, error = %ambiguous, "run request ambiguous; looking for its execution");
-        let started = tokio::time::Instant::now();
-        let mut attempt = 0;
-        while started.elapsed() < self.inner.config.confirm_for {
-            attempt += 1;
-            tokio::time::sleep(self.confirm_wait(attempt)).await;
-            if let Ok(found) = self.find_runs(pipeline, branch, next_run, since).await
-                && let Some(execution) = found.into_iter().next()
-            {
-                return Ok(execution);
-            }
-        }
-        Err(PaasError::Unconfirmed { action: "run" })
-    }
-
-    /// The waits between looks at the PaaS after an ambiguous change: 1, 2, 4, 8 s…
-    fn confirm_wait(&self, attempt: u32) -> Duration {
-        Backoff {
-            jitter: false,
-            ..Backoff::new(Duration::from_secs(1), Duration::from_secs(15))
-        }
-        .delay(attempt)
+        self.confirm_run(pipeline, branch, next_run, since).await
     }
 
     /// Executions of `pipeline` on `branch` that a run request may have started,
@@ -448,28 +430,6 @@ impl PaasClient {
         }
     }
 
-    async fn confirm_upgrade(
-        &self,
-        app: &AppRef,
-        version_tag: &str,
-        before: &App,
-    ) -> Result<Option<App>, PaasError> {
-        let started = tokio::time::Instant::now();
-        let mut attempt = 0;
-        while started.elapsed() < self.inner.config.confirm_for {
-            attempt += 1;
-            tokio::time::sleep(self.confirm_wait(attempt)).await;
-            if let Ok(now) = self.get_app(app).await {
-                let tag_moved = now.version_tag.as_deref() == Some(version_tag)
-                    && before.version_tag.as_deref() != Some(version_tag);
-                if tag_moved || now.change_mark() != before.change_mark() {
-                    return Ok(None);
-                }
-            }
-        }
-        Err(PaasError::Unconfirmed { action: "upgrade" })
-    }
-
     /// Checks that the PaaS answers and accepts the token (`GET /v3`).
     pub async fn check_token(&self) -> Result<(), PaasError> {
         let url = format!("{}/v3", self.base_url());
@@ -496,37 +456,24 @@ impl PaasClient {
     }
 }
 
-/// Whether a refused `run` may still have created its execution: a 500 that is not
-/// one of Rancher's definitive refusals (no pipeline file in the branch, a branch the
-/// pipeline excludes) can come after the execution was created (`paas-api.md`).
-fn run_may_have_acted(e: &PaasError) -> bool {
-    match e {
-        PaasError::Server {
-            status: 500,
-            detail,
-        } => {
-            let detail = detail.to_ascii_lowercase();
-            !(detail.contains("find no pipeline config")
-                || detail.contains("condition is not match"))
-        }
-        _ => false,
-    }
-}
-
 /// Checks a PaaS base URL: http or https, with a host, nothing after the path.
-pub fn parse_base_url(s: &str) -> Result<Url, String> {
-    let url = Url::parse(s.trim()).map_err(|e| format!("{s:?} is not a URL ({e})"))?;
+pub fn parse_base_url(s: &str) -> Result<Url, UrlError> {
+    let given = || s.to_string();
+    let url = Url::parse(s.trim()).map_err(|e| UrlError::NotAUrl {
+        given: given(),
+        reason: e.to_string(),
+    })?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!("{s:?} must start with https:// (or http://)"));
+        return Err(UrlError::NotHttp { given: given() });
     }
     if url.host_str().is_none() {
-        return Err(format!("{s:?} has no host"));
+        return Err(UrlError::NoHost { given: given() });
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err("the PaaS URL must not hold credentials; set RANCHER_TOKEN instead".into());
+        return Err(UrlError::Credentials);
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(format!("{s:?} must not have a query or fragment"));
+        return Err(UrlError::QueryOrFragment { given: given() });
     }
     let mut url = url;
     let path = url.path().trim_end_matches('/').to_string();
@@ -535,65 +482,4 @@ pub fn parse_base_url(s: &str) -> Result<Url, String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base_urls_are_checked() {
-        assert!(parse_base_url("https://rancher.example.com/").is_ok());
-        assert_eq!(
-            parse_base_url("https://rancher.example.com/")
-                .unwrap()
-                .as_str()
-                .trim_end_matches('/'),
-            "https://rancher.example.com"
-        );
-        assert!(parse_base_url("ftp://x").is_err());
-        assert!(parse_base_url("rancher.example.com").is_err());
-        assert!(parse_base_url("https://user:pw@rancher.example.com").is_err());
-    }
-
-    #[tokio::test]
-    async fn urls_are_built_from_typed_ids() {
-        let client = PaasClient::new(
-            ClientConfig::new("https://rancher.example.com", Secret::new("t")),
-            Clock::new(),
-        )
-        .unwrap();
-        let project = ProjectRef::parse("c-64wdm:p-5tfq9").unwrap();
-        let pipeline = PipelineRef::new(project.clone(), PipelineId::parse("p-tpk2x").unwrap());
-        assert_eq!(
-            client.pipeline_url(&pipeline),
-            "https://rancher.example.com/v3/project/c-64wdm:p-5tfq9/pipelines/p-5tfq9:p-tpk2x"
-        );
-        let exec = ExecutionRef::new(
-            project.clone(),
-            ExecutionId::parse("p-5tfq9:p-tpk2x-10").unwrap(),
-        );
-        assert_eq!(
-            client.execution_url(&exec),
-            "https://rancher.example.com/v3/project/c-64wdm:p-5tfq9/pipelineExecutions/p-5tfq9:p-tpk2x-10"
-        );
-        let app = AppRef::new(project, AppId::parse("project-deploy").unwrap());
-        assert_eq!(
-            client.logs_url(&app),
-            "https://rancher.example.com/v3/project/c-64wdm:p-5tfq9/deployLogs/p-5tfq9:project-deploy"
-        );
-        // Only the path and query of a `next` link are followed, on the configured
-        // base: the token never goes to another host.
-        assert_eq!(
-            client
-                .on_base("https://rancher.internal:8443/v3/x?marker=2")
-                .unwrap(),
-            "https://rancher.example.com/v3/x?marker=2"
-        );
-        assert_eq!(
-            client.on_base("https://evil.example.com/v3/x").unwrap(),
-            "https://rancher.example.com/v3/x"
-        );
-        assert_eq!(
-            client.on_base("/v3/x?marker=3").unwrap(),
-            "https://rancher.example.com/v3/x?marker=3"
-        );
-    }
-}
+mod tests;

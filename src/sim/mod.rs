@@ -50,7 +50,7 @@ pub use app::RolloutRecord;
 pub use fault::{Fault, InjectedFault, Route};
 pub use record::{ObjectEvents, SimStats, TimedEvent, Timeline};
 pub use scenario::{
-    AppFlavour, AppScenario, Faults, LogShape, PipelineScenario, Scenario, StageSpec,
+    AppFlavour, AppScenario, Faults, LogShape, PipelineScenario, Scenario, ScenarioError, StageSpec,
 };
 
 use crate::secret::Secret;
@@ -198,7 +198,7 @@ impl Simulator {
     }
 
     /// Adds a pipeline or replaces its scenario; its past runs and numbering stay.
-    pub fn upsert_pipeline(&self, spec: PipelineScenario) -> Result<(), String> {
+    pub fn upsert_pipeline(&self, spec: PipelineScenario) -> Result<(), ScenarioError> {
         let check = Scenario {
             pipelines: vec![spec.clone()],
             ..Scenario::default()
@@ -226,7 +226,7 @@ impl Simulator {
     }
 
     /// Adds an app or replaces its scenario; its deployed tag stays.
-    pub fn upsert_app(&self, spec: AppScenario) -> Result<(), String> {
+    pub fn upsert_app(&self, spec: AppScenario) -> Result<(), ScenarioError> {
         let check = Scenario {
             apps: vec![spec.clone()],
             ..Scenario::default()

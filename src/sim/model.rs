@@ -1,6 +1,6 @@
 //! What every simulated object shares: how it is rendered (where the simulator is,
 //! what time `0` of the simulated clock is), and stable stand-ins for commits and
-//! uuids. The objects themselves live in `execution.rs` and `app.rs`: each is a plan
+//! uuids. The objects themselves live in `execution/` and `app/`: each is a plan
 //! fixed when it starts plus the moments that change it, so its JSON at any simulated
 //! time is a pure function of that time. Nothing runs in the background: driving the
 //! clock forward is all it takes to finish a build.

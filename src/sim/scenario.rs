@@ -9,6 +9,25 @@ mod validate;
 
 use serde::{Deserialize, Serialize};
 
+/// Why a scenario is refused; `Display` says which file or setting and what is wrong,
+/// for the operator starting the simulator or the test calling its admin API.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("cannot read the scenario {path}: {detail}")]
+    Unreadable { path: String, detail: String },
+    /// Not TOML or JSON, or not the shape of a scenario.
+    #[error("{path}: {detail}")]
+    Malformed { path: String, detail: String },
+    /// A value serde accepts that the simulator cannot serve; `at` names the pipeline,
+    /// app or set of faults it belongs to, when it belongs to one.
+    #[error("{}{problem}", place(.at))]
+    Invalid { at: Option<String>, problem: String },
+}
+
+fn place(at: &Option<String>) -> String {
+    at.as_ref().map(|a| format!("{a}: ")).unwrap_or_default()
+}
+
 /// Everything the simulator serves.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -397,13 +416,20 @@ impl Scenario {
     }
 
     /// Reads a scenario from TOML (`.toml`) or JSON (anything else).
-    pub fn from_file(path: &std::path::Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read the scenario {}: {e}", path.display()))?;
+    pub fn from_file(path: &std::path::Path) -> Result<Self, ScenarioError> {
+        let shown = || path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError::Unreadable {
+            path: shown(),
+            detail: e.to_string(),
+        })?;
+        let malformed = |e: &dyn std::fmt::Display| ScenarioError::Malformed {
+            path: shown(),
+            detail: e.to_string(),
+        };
         let scenario: Scenario = if path.extension().is_some_and(|e| e == "toml") {
-            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
+            toml::from_str(&text).map_err(|e| malformed(&e))?
         } else {
-            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
+            serde_json::from_str(&text).map_err(|e| malformed(&e))?
         };
         scenario.validate()?;
         Ok(scenario)

@@ -1,9 +1,14 @@
 use std::time::Duration;
 
+use rusqlite::Connection;
+
 use super::*;
 use crate::chat::{Actor, MessageRef, ThreadRef};
 use crate::job::approval::Request;
-use crate::job::{ApprovalPolicy, DeployProgress, JobSpec, JobState, Person, RunIntent, Via};
+use crate::job::{
+    Approval, ApprovalPolicy, AuditAction, DeployProgress, JobSpec, JobState, Person, RunIntent,
+    Via,
+};
 use crate::names::{AppName, Branch, ProjectName, VersionTag};
 use crate::paas::{AppId, ExecutionId};
 

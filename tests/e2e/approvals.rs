@@ -302,7 +302,7 @@ async fn a_newer_request_supersedes_a_pending_one() {
     let app = bot
         .engine
         .paas()
-        .get_app(&bot.engine.config().apps[&web()].app)
+        .get_app(&bot.engine.config().apps[&web()].rancher)
         .await
         .unwrap();
     assert_eq!(app.version_tag.as_deref(), Some("v2"));
@@ -339,7 +339,7 @@ async fn a_release_asks_after_its_build_and_deploys_the_built_tag() {
     let app = bot
         .engine
         .paas()
-        .get_app(&bot.engine.config().apps[&web()].app)
+        .get_app(&bot.engine.config().apps[&web()].rancher)
         .await
         .unwrap();
     assert_eq!(app.version_tag.as_deref(), Some(tag.as_str()));

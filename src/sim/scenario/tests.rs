@@ -182,3 +182,39 @@ fn bad_scenarios_are_refused() {
     assert!(s.validate().is_err());
     assert!(toml::from_str::<Scenario>("spede = 2").is_err());
 }
+
+#[test]
+fn a_refused_scenario_says_where_and_why() {
+    let refusal = |s: &Scenario| s.validate().unwrap_err().to_string();
+    let mut s = Scenario::demo();
+    s.speed = 0.0;
+    assert_eq!(refusal(&s), "speed must be a positive number");
+    let mut s = Scenario::demo();
+    s.pipelines[0].fail_at = Some("Nope".into());
+    let at = format!("pipeline {}", s.pipelines[0].pipeline);
+    assert_eq!(
+        refusal(&s),
+        format!("{at}: fail_at names no stage (\"Nope\")")
+    );
+    let mut s = Scenario::demo();
+    s.faults.error_rate = 2.0;
+    assert_eq!(refusal(&s), "faults: error_rate must be between 0 and 1");
+    let mut s = Scenario::demo();
+    s.apps[0].cluster = "Not An Id".into();
+    let id_error = crate::paas::ClusterId::parse("Not An Id").unwrap_err();
+    assert_eq!(refusal(&s), format!("app {}: {id_error}", s.apps[0].app));
+
+    let missing = std::path::Path::new("/nonexistent/scenario.toml");
+    let e = Scenario::from_file(missing).unwrap_err().to_string();
+    assert!(
+        e.starts_with("cannot read the scenario /nonexistent/scenario.toml: "),
+        "{e}"
+    );
+    let path =
+        std::env::temp_dir().join(format!("releasebot-scenario-{}.toml", std::process::id()));
+    std::fs::write(&path, "spede = 2").unwrap();
+    let e = Scenario::from_file(&path).unwrap_err().to_string();
+    let toml_error = toml::from_str::<Scenario>("spede = 2").unwrap_err();
+    assert_eq!(e, format!("{}: {toml_error}", path.display()));
+    let _ = std::fs::remove_file(&path);
+}

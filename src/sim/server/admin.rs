@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::response::SimResponse;
 use super::{Shared_, Target};
-use crate::sim::{InjectedFault, Route};
+use crate::sim::{InjectedFault, Route, ScenarioError};
 
 pub(super) async fn stats(State(s): State<Shared_>, headers: HeaderMap) -> Response {
     s.respond(Route::Admin, &headers, Target::None, |state, _, _| {
@@ -65,21 +65,22 @@ async fn upsert<T: serde::de::DeserializeOwned>(
     s: Shared_,
     headers: &HeaderMap,
     body: &[u8],
-    upsert: fn(&crate::sim::Simulator, T) -> Result<(), String>,
+    upsert: fn(&crate::sim::Simulator, T) -> Result<(), ScenarioError>,
 ) -> Response {
     let sim = crate::sim::Simulator { shared: s.clone() };
-    let result = match serde_json::from_slice::<T>(body) {
-        Ok(spec) if s.authorized(headers) => upsert(&sim, spec),
-        Ok(_) => Ok(()),
-        Err(e) => Err(e.to_string()),
+    // What the 422 says, if the change is refused.
+    let refusal = match serde_json::from_slice::<T>(body) {
+        Ok(spec) if s.authorized(headers) => upsert(&sim, spec).err().map(|e| e.to_string()),
+        Ok(_) => None,
+        Err(e) => Some(e.to_string()),
     };
     s.respond(
         Route::Admin,
         headers,
         Target::None,
-        |_, _, _| match result {
-            Ok(()) => SimResponse::ok(&json!({"ok": true})),
-            Err(e) => bad_request(&e),
+        |_, _, _| match refusal {
+            None => SimResponse::ok(&json!({"ok": true})),
+            Some(e) => bad_request(&e),
         },
     )
     .await

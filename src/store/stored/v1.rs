@@ -12,7 +12,7 @@ use crate::job::{
 use crate::names::{AppName, Branch, JobId, ProjectName, VersionTag};
 use crate::paas::{AppId, ConditionStatus, ExecutionId};
 
-use super::Parts;
+use super::{DecodeError, Parts};
 
 #[derive(Debug, Deserialize)]
 pub struct Job {
@@ -106,31 +106,33 @@ fn message(m: Message) -> MessageRef {
 }
 
 /// The job in today's terms.
-pub fn convert(id: JobId, j: Job, parts: Parts) -> Result<crate::job::JobRecord, String> {
-    let name = |what: &str, v: &Option<String>| {
-        v.clone()
-            .ok_or_else(|| format!("a {} job without its {what}", j.kind))
+pub fn convert(id: JobId, j: Job, parts: Parts) -> Result<crate::job::JobRecord, DecodeError> {
+    let name = |what: &'static str, v: &Option<String>| {
+        v.clone().ok_or_else(|| DecodeError::Missing {
+            kind: j.kind.clone(),
+            what,
+        })
     };
     let state =
-        JobState::from_snake(&j.state).ok_or_else(|| format!("an unknown state {:?}", j.state))?;
+        JobState::from_snake(&j.state).ok_or_else(|| DecodeError::UnknownState(j.state.clone()))?;
     let release_app = j.app.as_deref().map(AppName::parse).transpose();
     let spec = match (j.kind.as_str(), release_app) {
         ("build", _) | ("release", Ok(None)) => JobSpec::Build {
-            project: ProjectName::parse(&name("project", &j.project)?).map_err(|e| e.0)?,
-            branch: Branch::parse(&name("branch", &j.branch)?).map_err(|e| e.0)?,
+            project: ProjectName::parse(&name("project", &j.project)?)?,
+            branch: Branch::parse(&name("branch", &j.branch)?)?,
         },
         ("release", Ok(Some(app))) => JobSpec::Release {
-            project: ProjectName::parse(&name("project", &j.project)?).map_err(|e| e.0)?,
-            branch: Branch::parse(&name("branch", &j.branch)?).map_err(|e| e.0)?,
+            project: ProjectName::parse(&name("project", &j.project)?)?,
+            branch: Branch::parse(&name("branch", &j.branch)?)?,
             app,
         },
         ("deploy", _) => JobSpec::Deploy {
-            app: AppName::parse(&name("app", &j.app)?).map_err(|e| e.0)?,
-            tag: VersionTag::parse(&name("tag", &j.tag)?).map_err(|e| e.0)?,
+            app: AppName::parse(&name("app", &j.app)?)?,
+            tag: VersionTag::parse(&name("tag", &j.tag)?)?,
             origin: DeployOrigin::Request,
         },
-        ("release", Err(e)) => return Err(e.0),
-        (kind, _) => return Err(format!("an unknown kind {kind:?}")),
+        ("release", Err(e)) => return Err(e.into()),
+        (kind, _) => return Err(DecodeError::UnknownKind(kind.to_string())),
     };
     let build = match j.build {
         Some(b) => Some(BuildProgress {
@@ -138,12 +140,7 @@ pub fn convert(id: JobId, j: Job, parts: Parts) -> Result<crate::job::JobRecord,
                 at_ms,
                 next_run: None,
             }),
-            execution: b
-                .execution
-                .as_deref()
-                .map(ExecutionId::parse)
-                .transpose()
-                .map_err(|e| e.to_string())?,
+            execution: b.execution.as_deref().map(ExecutionId::parse).transpose()?,
             started_here: b.started_here,
             stages: b
                 .stages
@@ -166,7 +163,7 @@ pub fn convert(id: JobId, j: Job, parts: Parts) -> Result<crate::job::JobRecord,
     let deploy_tag = j.tag.as_deref().map(VersionTag::parse).transpose();
     let deploy = match (j.deploy, deploy_tag) {
         (Some(d), Ok(Some(tag))) => Some(deploy(d, tag, j.created_ms)?),
-        (Some(_), Err(e)) => return Err(e.0),
+        (Some(_), Err(e)) => return Err(e.into()),
         _ => None,
     };
     let queue = j.queued_ms.map(|joined_ms| QueuePlace {
@@ -224,7 +221,7 @@ pub fn convert(id: JobId, j: Job, parts: Parts) -> Result<crate::job::JobRecord,
 
 /// Version 1 marked the app before an upgrade by its revision, the update time of
 /// `Installed` and the tag; taken before the upgrade, the app was installed.
-fn deploy(d: Deploy, tag: VersionTag, created_ms: i64) -> Result<DeployProgress, String> {
+fn deploy(d: Deploy, tag: VersionTag, created_ms: i64) -> Result<DeployProgress, DecodeError> {
     let baseline = d.baseline.map(|m| AppSnapshot {
         revision: m.revision,
         installed: m.installed_ms.map(|ms| Cond {
@@ -250,7 +247,7 @@ fn deploy(d: Deploy, tag: VersionTag, created_ms: i64) -> Result<DeployProgress,
     let phases: Vec<Phase> = d.phases.iter().map(|p| Phase::parse(p)).collect();
     let last = phases.last().cloned();
     Ok(DeployProgress {
-        app_id: AppId::parse(&d.app_id).map_err(|e| e.to_string())?,
+        app_id: AppId::parse(&d.app_id)?,
         tag,
         from_tag: None,
         looked_up: true,

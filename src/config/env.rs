@@ -1,0 +1,78 @@
+//! What comes from the environment (and `.env`): the secrets, the paths of the
+//! configuration and state files, and the addresses the bot serves on. Secrets never
+//! go in the configuration file, so the file can be shared and reviewed.
+
+use std::path::PathBuf;
+
+use crate::secret::Secret;
+
+/// What comes from the environment: secrets and paths.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    pub config_path: PathBuf,
+    /// Set when `RELEASEBOT_CONFIG` named the file (so a missing file is an error).
+    pub config_named: bool,
+    pub db_path: PathBuf,
+    pub rancher_url: Option<String>,
+    pub rancher_token: Option<Secret>,
+    pub discord_token: Option<Secret>,
+    pub discord_guild_id: Option<String>,
+    pub discord_proxy_url: Option<String>,
+    pub http_addr: Option<String>,
+    pub public_url: Option<String>,
+    pub log_json: bool,
+}
+
+impl Env {
+    /// Reads the process environment (after `.env`, which never overrides it).
+    pub fn from_process() -> Env {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads from any lookup, for tests.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Env {
+        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let named = get("RELEASEBOT_CONFIG");
+        Env {
+            config_named: named.is_some(),
+            config_path: PathBuf::from(named.unwrap_or_else(|| "releasebot.toml".into())),
+            db_path: PathBuf::from(get("RELEASEBOT_DB").unwrap_or_else(|| "releasebot.db".into())),
+            rancher_url: get("RANCHER_URL"),
+            rancher_token: get("RANCHER_TOKEN").map(Secret::new),
+            discord_token: get("DISCORD_TOKEN").map(Secret::new),
+            discord_guild_id: get("DISCORD_GUILD_ID"),
+            discord_proxy_url: get("DISCORD_PROXY_URL"),
+            http_addr: get("RELEASEBOT_HTTP_ADDR"),
+            public_url: get("RELEASEBOT_PUBLIC_URL"),
+            log_json: get("RELEASEBOT_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json")),
+        }
+    }
+
+    /// The secrets to keep out of everything the bot shows.
+    pub fn secrets(&self) -> Vec<Secret> {
+        self.rancher_token
+            .iter()
+            .chain(self.discord_token.iter())
+            .cloned()
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_environment_supplies_secrets_and_paths() {
+        let env = Env::from_lookup(|k| match k {
+            "RANCHER_TOKEN" => Some("token-abc:secret".into()),
+            "RELEASEBOT_DB" => Some("/data/r.db".into()),
+            _ => None,
+        });
+        assert_eq!(env.db_path, PathBuf::from("/data/r.db"));
+        assert_eq!(env.config_path, PathBuf::from("releasebot.toml"));
+        assert!(!format!("{env:?}").contains("secret"));
+        assert_eq!(env.secrets().len(), 1);
+    }
+}

@@ -1,0 +1,275 @@
+//! Configuration: secrets from the environment (and `.env`), everything else from a
+//! TOML file. A bad file is refused before anything connects anywhere, with a message
+//! that names the key and the problem.
+//!
+//! This file holds the validated configuration the bot reads; `raw.rs` holds the
+//! file's serde form and the checks that turn it into this one, `env.rs` what comes
+//! from the environment.
+
+mod env;
+mod raw;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::names::{AppName, Branch, ProjectName};
+use crate::paas::{AppRef, PipelineRef};
+
+pub use env::Env;
+
+/// The demo configuration, used when there is no configuration file and no PaaS URL:
+/// it matches the simulator's demo catalogue. It is also `releasebot.example.toml`.
+pub const DEMO_CONFIG: &str = include_str!("../../releasebot.example.toml");
+
+/// A configuration problem, naming the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+fn at(key: &str, problem: impl std::fmt::Display) -> ConfigError {
+    ConfigError(format!("{key}: {problem}"))
+}
+
+/// Roles allowed to run each command; `None` means everyone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccessRoles {
+    pub build: Option<Vec<String>>,
+    pub deploy: Option<Vec<String>>,
+    pub release: Option<Vec<String>>,
+    pub cancel: Option<Vec<String>>,
+}
+
+impl AccessRoles {
+    /// `self` where set, otherwise `fallback`.
+    pub fn or(&self, fallback: &AccessRoles) -> AccessRoles {
+        AccessRoles {
+            build: self.build.clone().or_else(|| fallback.build.clone()),
+            deploy: self.deploy.clone().or_else(|| fallback.deploy.clone()),
+            release: self.release.clone().or_else(|| fallback.release.clone()),
+            cancel: self.cancel.clone().or_else(|| fallback.cancel.clone()),
+        }
+    }
+}
+
+pub use crate::job::ApprovalPolicy;
+
+/// A project people build and release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    pub name: ProjectName,
+    pub pipeline: PipelineRef,
+    /// The branch built when none is named.
+    pub branch: Branch,
+    /// The app `/release` deploys.
+    pub deploys: Option<AppName>,
+    pub access: AccessRoles,
+    /// Channel ids it may be used from; empty means any.
+    pub channels: Vec<String>,
+}
+
+/// An app people deploy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct App {
+    pub name: AppName,
+    /// The Rancher app deployed.
+    pub rancher: AppRef,
+    pub policy: ApprovalPolicy,
+    pub access: AccessRoles,
+    pub channels: Vec<String>,
+}
+
+/// Settings of the jobs themselves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobSettings {
+    /// How often a PaaS object is polled.
+    pub poll_interval: Duration,
+    /// Polling interval while the subscribe WebSocket reports changes.
+    pub push_poll_interval: Duration,
+    /// Longest a build may take.
+    pub build_timeout: Duration,
+    /// Longest a deploy may take (from the upgrade to active).
+    pub deploy_timeout: Duration,
+    /// At most one edit per message per this window.
+    pub edit_window: Duration,
+    /// Deploy log lines shown.
+    pub log_lines: usize,
+    /// How long a new rollout must keep reading `active` before it counts as done.
+    pub settle: Duration,
+    /// How long an accepted upgrade may show no sign of being taken up.
+    pub pickup: Duration,
+    /// How long a succeeded build's `versionTag` is waited for.
+    pub tag_wait: Duration,
+    /// How long deploy logs keep being read after a rollout.
+    pub logs_window: Duration,
+}
+
+impl JobSettings {
+    /// The limits and windows each job keeps to.
+    pub fn job(&self) -> crate::job::Settings {
+        crate::job::Settings {
+            build_timeout: self.build_timeout,
+            deploy_timeout: self.deploy_timeout,
+            tag_wait: self.tag_wait,
+            settle: self.settle,
+            pickup: self.pickup,
+            logs_window: self.logs_window,
+            // Logs grow for seconds after a rollout: read them at least every 5 s.
+            logs_every: self.poll_interval.min(Duration::from_secs(5)),
+        }
+    }
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        JobSettings {
+            poll_interval: Duration::from_secs(5),
+            push_poll_interval: Duration::from_secs(60),
+            build_timeout: Duration::from_secs(60 * 60),
+            deploy_timeout: Duration::from_secs(30 * 60),
+            edit_window: Duration::from_secs(1),
+            log_lines: 10,
+            settle: Duration::from_secs(10),
+            pickup: Duration::from_secs(120),
+            tag_wait: Duration::from_secs(60),
+            logs_window: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The PaaS connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaasSettings {
+    /// `None`: run against the built-in simulator.
+    pub url: Option<String>,
+    /// Learn of changes from Rancher's subscribe WebSocket (polling stays the safety net).
+    pub subscribe: bool,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub paas: PaasSettings,
+    pub jobs: JobSettings,
+    pub projects: BTreeMap<ProjectName, Project>,
+    pub apps: BTreeMap<AppName, App>,
+    pub access: AccessRoles,
+    /// Roles that may cancel any job.
+    pub admins: Vec<String>,
+    /// Roles of terminal users.
+    pub shell_users: BTreeMap<String, Vec<String>>,
+    /// The built-in simulator's clock speed.
+    pub sim_speed: f64,
+    /// Where the configuration came from, for messages.
+    pub source: String,
+}
+
+impl Config {
+    /// Parses and validates a configuration file's text.
+    pub fn parse(text: &str, source: &str) -> Result<Config, ConfigError> {
+        let raw: raw::RawConfig = toml::from_str(text).map_err(|e| {
+            let message = e.message().to_string();
+            let place = e
+                .span()
+                .map(|s| {
+                    let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+                    format!(" (line {line})")
+                })
+                .unwrap_or_default();
+            ConfigError(format!("{source}{place}: {message}"))
+        })?;
+        raw.validate(source)
+            .map_err(|e| ConfigError(format!("{source}: {}", e.0)))
+    }
+
+    /// Reads and validates a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError(format!(
+                "cannot read the configuration {}: {e}",
+                path.display()
+            ))
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// The built-in demo configuration.
+    pub fn demo() -> Config {
+        match Self::parse(DEMO_CONFIG, "the built-in demo configuration") {
+            Ok(c) => c,
+            Err(e) => unreachable!("the demo configuration is valid: {e}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_configuration_is_valid_and_matches_the_issue_example() {
+        let c = Config::demo();
+        let web = &c.projects[&ProjectName::parse("web").unwrap()];
+        assert_eq!(web.pipeline.to_string(), "c-64wdm:p-5tfq9/p-tpk2x");
+        assert_eq!(web.branch.as_str(), "master");
+        assert_eq!(web.deploys.as_ref().unwrap().as_str(), "web");
+        let app = &c.apps[&AppName::parse("web").unwrap()];
+        assert_eq!(app.policy.approvers, ["lead"]);
+        assert_eq!(app.policy.votes, 1);
+        assert_eq!(c.jobs.poll_interval, Duration::from_secs(5));
+        assert_eq!(c.shell_users["bob"], ["lead"]);
+        assert_eq!(
+            c.admins,
+            ["admin"],
+            "admin is the admin role unless configured"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_by_name() {
+        let e = Config::parse("[paas]\npol_interval = \"5s\"\n", "x.toml").unwrap_err();
+        assert!(e.0.contains("pol_interval"), "{e}");
+        assert!(e.0.contains("line 2"), "{e}");
+        let e = Config::parse(
+            "[projects.web]\ncluster=\"c\"\nproject=\"p\"\npipeline=\"q\"\nbranchh=\"x\"\n",
+            "x.toml",
+        )
+        .unwrap_err();
+        assert!(e.0.contains("branchh"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let cases = [
+            ("[paas]\npoll_interval = \"soon\"\n", "paas.poll_interval"),
+            ("[paas]\nurl = \"ftp://x\"\n", "paas.url"),
+            (
+                "[projects.web]\ncluster=\"c-1\"\nproject=\"p-1\"\npipeline=\"p-2\"\nbranch=\"a..b\"\n",
+                "projects.web.branch",
+            ),
+            (
+                "[projects.web]\ncluster=\"c-1\"\nproject=\"P 1\"\npipeline=\"p-2\"\n",
+                "projects.web.project",
+            ),
+            (
+                "[projects.web]\ncluster=\"c-1\"\nproject=\"p-1\"\npipeline=\"p-2\"\ndeploys=\"nope\"\n",
+                "projects.web.deploys",
+            ),
+            (
+                "[apps.web]\ncluster=\"c-1\"\nproject=\"p-1\"\napp=\"a\"\nvotes=0\n",
+                "apps.web.votes",
+            ),
+            (
+                "[apps.Web]\ncluster=\"c-1\"\nproject=\"p-1\"\napp=\"a\"\n",
+                "apps.Web",
+            ),
+            ("[jobs]\nlog_lines = 0\n", "jobs.log_lines"),
+        ];
+        for (text, key) in cases {
+            let e = Config::parse(text, "x.toml").unwrap_err();
+            assert!(e.0.contains(key), "{text:?} gave {e}");
+        }
+    }
+}

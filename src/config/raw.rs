@@ -1,0 +1,400 @@
+//! The configuration file as serde reads it (every key optional or defaulted, unknown
+//! keys refused), and the checks that turn it into a [`Config`]: each problem names
+//! its key, so an operator knows what to fix.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{
+    AccessRoles, App, ApprovalPolicy, Config, ConfigError, JobSettings, PaasSettings, Project, at,
+};
+use crate::names::{AppName, Branch, ProjectName};
+use crate::paas::{AppId, AppRef, ClusterId, PipelineId, PipelineRef, ProjectId, ProjectRef};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    #[serde(default)]
+    paas: RawPaas,
+    #[serde(default)]
+    jobs: RawJobs,
+    #[serde(default)]
+    projects: BTreeMap<String, RawProject>,
+    #[serde(default)]
+    apps: BTreeMap<String, RawApp>,
+    #[serde(default)]
+    access: RawAccess,
+    #[serde(default)]
+    shell: RawShell,
+    #[serde(default)]
+    sim: RawSim,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawPaas {
+    url: Option<String>,
+    subscribe: Option<bool>,
+    poll_interval: Option<String>,
+    push_poll_interval: Option<String>,
+    connect_timeout: Option<String>,
+    request_timeout: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawJobs {
+    build_timeout: Option<String>,
+    deploy_timeout: Option<String>,
+    edit_window: Option<String>,
+    log_lines: Option<usize>,
+    settle: Option<String>,
+    pickup: Option<String>,
+    tag_wait: Option<String>,
+    logs_window: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProject {
+    cluster: String,
+    project: String,
+    pipeline: String,
+    #[serde(default = "master")]
+    branch: String,
+    deploys: Option<String>,
+    build: Option<Vec<String>>,
+    release: Option<Vec<String>>,
+    cancel: Option<Vec<String>>,
+    #[serde(default)]
+    channels: Vec<String>,
+}
+
+fn master() -> String {
+    "master".into()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApp {
+    cluster: String,
+    project: String,
+    app: String,
+    #[serde(default)]
+    approvers: Vec<String>,
+    votes: Option<i64>,
+    approval_timeout: Option<String>,
+    #[serde(default)]
+    allow_self_approval: bool,
+    deploy: Option<Vec<String>>,
+    cancel: Option<Vec<String>>,
+    #[serde(default)]
+    channels: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAccess {
+    build: Option<Vec<String>>,
+    deploy: Option<Vec<String>>,
+    release: Option<Vec<String>>,
+    cancel: Option<Vec<String>>,
+    #[serde(default = "admin")]
+    admin: Vec<String>,
+}
+
+fn admin() -> Vec<String> {
+    vec!["admin".into()]
+}
+
+impl Default for RawAccess {
+    fn default() -> Self {
+        RawAccess {
+            build: None,
+            deploy: None,
+            release: None,
+            cancel: None,
+            admin: admin(),
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawShell {
+    #[serde(default)]
+    users: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSim {
+    speed: Option<f64>,
+}
+
+/// Parses a humantime duration ("200ms", "5s", "1m") for `key`.
+fn duration(
+    key: &str,
+    value: Option<&str>,
+    default: Duration,
+    min: Duration,
+) -> Result<Duration, ConfigError> {
+    let Some(value) = value else {
+        return Ok(default);
+    };
+    let d = humantime::parse_duration(value.trim()).map_err(|e| {
+        at(
+            key,
+            format!("{value:?} is not a duration like \"5s\" or \"1m\" ({e})"),
+        )
+    })?;
+    if d < min {
+        return Err(at(
+            key,
+            format!(
+                "{value:?} is too short (at least {})",
+                humantime::format_duration(min)
+            ),
+        ));
+    }
+    if d > Duration::from_secs(7 * 24 * 3600) {
+        return Err(at(key, format!("{value:?} is too long (at most 7 days)")));
+    }
+    Ok(d)
+}
+
+fn roles(key: &str, list: Option<Vec<String>>) -> Result<Option<Vec<String>>, ConfigError> {
+    let Some(list) = list else { return Ok(None) };
+    for r in &list {
+        if r.trim().is_empty() || r.len() > 100 || r.chars().any(char::is_control) {
+            return Err(at(key, format!("{r:?} is not a role name")));
+        }
+    }
+    Ok(Some(list))
+}
+
+fn channels(key: &str, list: Vec<String>) -> Result<Vec<String>, ConfigError> {
+    for c in &list {
+        if c.is_empty()
+            || c.len() > 100
+            || c.chars().any(|ch| ch.is_control() || ch.is_whitespace())
+        {
+            return Err(at(key, format!("{c:?} is not a channel id")));
+        }
+    }
+    Ok(list)
+}
+
+impl RawConfig {
+    /// The configuration, checked; `source` says where it came from.
+    pub(super) fn validate(self, source: &str) -> Result<Config, ConfigError> {
+        let ms = Duration::from_millis;
+        let paas = PaasSettings {
+            url: match self.paas.url {
+                Some(u) if !u.trim().is_empty() => {
+                    crate::paas::parse_base_url(&u).map_err(|e| at("paas.url", e))?;
+                    Some(u.trim().to_string())
+                }
+                _ => None,
+            },
+            subscribe: self.paas.subscribe.unwrap_or(true),
+            connect_timeout: duration(
+                "paas.connect_timeout",
+                self.paas.connect_timeout.as_deref(),
+                Duration::from_secs(5),
+                ms(10),
+            )?,
+            request_timeout: duration(
+                "paas.request_timeout",
+                self.paas.request_timeout.as_deref(),
+                Duration::from_secs(15),
+                ms(10),
+            )?,
+        };
+        let defaults = JobSettings::default();
+        let jobs = JobSettings {
+            poll_interval: duration(
+                "paas.poll_interval",
+                self.paas.poll_interval.as_deref(),
+                defaults.poll_interval,
+                ms(10),
+            )?,
+            push_poll_interval: duration(
+                "paas.push_poll_interval",
+                self.paas.push_poll_interval.as_deref(),
+                defaults.push_poll_interval,
+                ms(10),
+            )?,
+            build_timeout: duration(
+                "jobs.build_timeout",
+                self.jobs.build_timeout.as_deref(),
+                defaults.build_timeout,
+                ms(100),
+            )?,
+            deploy_timeout: duration(
+                "jobs.deploy_timeout",
+                self.jobs.deploy_timeout.as_deref(),
+                defaults.deploy_timeout,
+                ms(100),
+            )?,
+            edit_window: duration(
+                "jobs.edit_window",
+                self.jobs.edit_window.as_deref(),
+                defaults.edit_window,
+                Duration::ZERO,
+            )?,
+            settle: duration(
+                "jobs.settle",
+                self.jobs.settle.as_deref(),
+                defaults.settle,
+                Duration::ZERO,
+            )?,
+            pickup: duration(
+                "jobs.pickup",
+                self.jobs.pickup.as_deref(),
+                defaults.pickup,
+                ms(100),
+            )?,
+            tag_wait: duration(
+                "jobs.tag_wait",
+                self.jobs.tag_wait.as_deref(),
+                defaults.tag_wait,
+                Duration::ZERO,
+            )?,
+            logs_window: duration(
+                "jobs.logs_window",
+                self.jobs.logs_window.as_deref(),
+                defaults.logs_window,
+                Duration::ZERO,
+            )?,
+            log_lines: match self.jobs.log_lines {
+                Some(n) if (1..=50).contains(&n) => n,
+                Some(n) => {
+                    return Err(at(
+                        "jobs.log_lines",
+                        format!("{n} must be between 1 and 50"),
+                    ));
+                }
+                None => defaults.log_lines,
+            },
+        };
+
+        let mut apps = BTreeMap::new();
+        for (key, a) in self.apps {
+            let k = |field: &str| format!("apps.{key}.{field}");
+            let name = AppName::parse(&key).map_err(|e| at(&format!("apps.{key}"), e))?;
+            let cluster = ClusterId::parse(&a.cluster).map_err(|e| at(&k("cluster"), e))?;
+            let project = ProjectId::parse(&a.project).map_err(|e| at(&k("project"), e))?;
+            let app = AppId::parse(&a.app).map_err(|e| at(&k("app"), e))?;
+            let votes = match a.votes {
+                None => 1,
+                Some(v) if (1..=20).contains(&v) => v as u32,
+                Some(v) => return Err(at(&k("votes"), format!("{v} must be between 1 and 20"))),
+            };
+            let approvers = roles(&k("approvers"), Some(a.approvers))?.unwrap_or_default();
+            let policy = ApprovalPolicy {
+                approvers,
+                votes,
+                timeout: duration(
+                    &k("approval_timeout"),
+                    a.approval_timeout.as_deref(),
+                    Duration::from_secs(3600),
+                    ms(100),
+                )?,
+                allow_self_approval: a.allow_self_approval,
+            };
+            apps.insert(
+                name.clone(),
+                App {
+                    name,
+                    rancher: AppRef::new(ProjectRef::new(cluster, project), app),
+                    policy,
+                    access: AccessRoles {
+                        deploy: roles(&k("deploy"), a.deploy)?,
+                        cancel: roles(&k("cancel"), a.cancel)?,
+                        ..AccessRoles::default()
+                    },
+                    channels: channels(&k("channels"), a.channels)?,
+                },
+            );
+        }
+
+        let mut projects = BTreeMap::new();
+        for (key, p) in self.projects {
+            let k = |field: &str| format!("projects.{key}.{field}");
+            let name = ProjectName::parse(&key).map_err(|e| at(&format!("projects.{key}"), e))?;
+            let cluster = ClusterId::parse(&p.cluster).map_err(|e| at(&k("cluster"), e))?;
+            let project = ProjectId::parse(&p.project).map_err(|e| at(&k("project"), e))?;
+            let pipeline = PipelineId::parse(&p.pipeline).map_err(|e| at(&k("pipeline"), e))?;
+            let branch = Branch::parse(&p.branch).map_err(|e| at(&k("branch"), e))?;
+            let deploys = match p.deploys {
+                Some(d) => {
+                    let app = AppName::parse(&d).map_err(|e| at(&k("deploys"), e))?;
+                    if !apps.contains_key(&app) {
+                        return Err(at(&k("deploys"), format!("there is no [apps.{d}]")));
+                    }
+                    Some(app)
+                }
+                None => None,
+            };
+            projects.insert(
+                name.clone(),
+                Project {
+                    name,
+                    pipeline: PipelineRef::new(ProjectRef::new(cluster, project), pipeline),
+                    branch,
+                    deploys,
+                    access: AccessRoles {
+                        build: roles(&k("build"), p.build)?,
+                        release: roles(&k("release"), p.release)?,
+                        cancel: roles(&k("cancel"), p.cancel)?,
+                        ..AccessRoles::default()
+                    },
+                    channels: channels(&k("channels"), p.channels)?,
+                },
+            );
+        }
+
+        let mut shell_users = BTreeMap::new();
+        for (user, list) in self.shell.users {
+            if user.is_empty()
+                || user.len() > 64
+                || !user
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || "-_.".contains(c))
+            {
+                return Err(at(
+                    &format!("shell.users.{user}"),
+                    "a user name is letters, digits, '-', '_' and '.'",
+                ));
+            }
+            let list = roles(&format!("shell.users.{user}"), Some(list))?.unwrap_or_default();
+            shell_users.insert(user, list);
+        }
+
+        let sim_speed = match self.sim.speed {
+            None => 10.0,
+            Some(s) if s.is_finite() && s > 0.0 && s <= 1e6 => s,
+            Some(s) => return Err(at("sim.speed", format!("{s} must be a positive number"))),
+        };
+
+        Ok(Config {
+            paas,
+            jobs,
+            projects,
+            apps,
+            access: AccessRoles {
+                build: roles("access.build", self.access.build)?,
+                deploy: roles("access.deploy", self.access.deploy)?,
+                release: roles("access.release", self.access.release)?,
+                cancel: roles("access.cancel", self.access.cancel)?,
+            },
+            admins: roles("access.admin", Some(self.access.admin))?.unwrap_or_default(),
+            shell_users,
+            sim_speed,
+            source: source.to_string(),
+        })
+    }
+}

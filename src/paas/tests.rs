@@ -1,0 +1,81 @@
+use super::*;
+
+#[test]
+fn base_urls_are_checked() {
+    assert!(parse_base_url("https://rancher.example.com/").is_ok());
+    assert_eq!(
+        parse_base_url("https://rancher.example.com/")
+            .unwrap()
+            .as_str()
+            .trim_end_matches('/'),
+        "https://rancher.example.com"
+    );
+    assert!(parse_base_url("ftp://x").is_err());
+    assert!(parse_base_url("rancher.example.com").is_err());
+    assert!(parse_base_url("https://user:pw@rancher.example.com").is_err());
+}
+
+#[test]
+fn a_refused_base_url_says_what_is_wrong() {
+    let refusal = |s: &str| parse_base_url(s).unwrap_err().to_string();
+    assert_eq!(
+        refusal("rancher.example.com"),
+        "\"rancher.example.com\" is not a URL (relative URL without a base)"
+    );
+    assert_eq!(
+        refusal("ftp://x"),
+        "\"ftp://x\" must start with https:// (or http://)"
+    );
+    assert_eq!(
+        refusal("https://user:pw@rancher.example.com"),
+        "the PaaS URL must not hold credentials; set RANCHER_TOKEN instead"
+    );
+    assert_eq!(
+        refusal("https://r.example.com/?x=1"),
+        "\"https://r.example.com/?x=1\" must not have a query or fragment"
+    );
+}
+
+#[tokio::test]
+async fn urls_are_built_from_typed_ids() {
+    let client = PaasClient::new(
+        ClientConfig::new("https://rancher.example.com", Secret::new("t")),
+        Clock::new(),
+    )
+    .unwrap();
+    let project = ProjectRef::parse("c-64wdm:p-5tfq9").unwrap();
+    let pipeline = PipelineRef::new(project.clone(), PipelineId::parse("p-tpk2x").unwrap());
+    assert_eq!(
+        client.pipeline_url(&pipeline),
+        "https://rancher.example.com/v3/project/c-64wdm:p-5tfq9/pipelines/p-5tfq9:p-tpk2x"
+    );
+    let exec = ExecutionRef::new(
+        project.clone(),
+        ExecutionId::parse("p-5tfq9:p-tpk2x-10").unwrap(),
+    );
+    assert_eq!(
+        client.execution_url(&exec),
+        "https://rancher.example.com/v3/project/c-64wdm:p-5tfq9/pipelineExecutions/p-5tfq9:p-tpk2x-10"
+    );
+    let app = AppRef::new(project, AppId::parse("project-deploy").unwrap());
+    assert_eq!(
+        client.logs_url(&app),
+        "https://rancher.example.com/v3/project/c-64wdm:p-5tfq9/deployLogs/p-5tfq9:project-deploy"
+    );
+    // Only the path and query of a `next` link are followed, on the configured
+    // base: the token never goes to another host.
+    assert_eq!(
+        client
+            .on_base("https://rancher.internal:8443/v3/x?marker=2")
+            .unwrap(),
+        "https://rancher.example.com/v3/x?marker=2"
+    );
+    assert_eq!(
+        client.on_base("https://evil.example.com/v3/x").unwrap(),
+        "https://rancher.example.com/v3/x"
+    );
+    assert_eq!(
+        client.on_base("/v3/x?marker=3").unwrap(),
+        "https://rancher.example.com/v3/x?marker=3"
+    );
+}
