@@ -13,6 +13,7 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod engine;
+pub mod freeze;
 pub mod http;
 pub mod job;
 pub mod metrics;

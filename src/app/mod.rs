@@ -276,7 +276,7 @@ impl App {
 fn adapter_for(env: &Env, shell: bool, config: &Config) -> Result<Box<dyn Adapter>, StartError> {
     let discord = match shell {
         true => None,
-        false => DiscordSettings::from_env(env, &[])?,
+        false => DiscordSettings::from_env(env, &config.discord_guilds)?,
     };
     Ok(match discord {
         Some(settings) => Box::new(DiscordAdapter::new(settings)),
@@ -296,10 +296,18 @@ pub async fn check(env: &Env) -> Vec<crate::adapters::Row> {
     check::run(env, |config| adapter_for(env, false, config)).await
 }
 
-/// Where the PaaS's web UI is, for links in messages: the API's URL without `/v3`, and
-/// which cluster each configured Rancher project and app is in.
+/// Where the PaaS's web UI is, for links in messages (`[paas] ui_url`, else the API's
+/// URL without `/v3`), and which cluster each configured Rancher project and app is in.
 fn ui(config: &Config, paas: &Paas) -> crate::render::Ui {
-    let base = paas.client.base_url().trim_end_matches("/v3").to_string();
+    let base = match &config.paas.ui_url {
+        Some(url) => url.clone(),
+        None => paas
+            .client
+            .base_url()
+            .trim_end_matches('/')
+            .trim_end_matches("/v3")
+            .to_string(),
+    };
     let mut clusters: Vec<(String, String)> = config
         .projects
         .values()

@@ -6,6 +6,7 @@
 //! file's serde form and the checks that turn it into this one, `env.rs` what comes
 //! from the environment.
 
+mod apps;
 mod env;
 mod raw;
 
@@ -31,23 +32,36 @@ fn at(key: &str, problem: impl std::fmt::Display) -> ConfigError {
     ConfigError(format!("{key}: {problem}"))
 }
 
-/// Roles allowed to run each command; `None` means everyone.
+/// Roles allowed to run each command; `None` means everyone (for `rollback`,
+/// `promote` and `freeze`: whoever may deploy).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccessRoles {
     pub build: Option<Vec<String>>,
     pub deploy: Option<Vec<String>>,
     pub release: Option<Vec<String>>,
     pub cancel: Option<Vec<String>>,
+    pub rollback: Option<Vec<String>>,
+    pub promote: Option<Vec<String>>,
+    pub freeze: Option<Vec<String>>,
 }
 
 impl AccessRoles {
-    /// `self` where set, otherwise `fallback`.
+    /// `self` where set, otherwise `fallback`; the incident commands fall back to the
+    /// deploy roles last.
     pub fn or(&self, fallback: &AccessRoles) -> AccessRoles {
+        let pick = |own: &Option<Vec<String>>, other: &Option<Vec<String>>| {
+            own.clone().or_else(|| other.clone())
+        };
+        let deploy = pick(&self.deploy, &fallback.deploy);
+        let incident = |own, other| pick(own, other).or_else(|| deploy.clone());
         AccessRoles {
-            build: self.build.clone().or_else(|| fallback.build.clone()),
-            deploy: self.deploy.clone().or_else(|| fallback.deploy.clone()),
-            release: self.release.clone().or_else(|| fallback.release.clone()),
-            cancel: self.cancel.clone().or_else(|| fallback.cancel.clone()),
+            build: pick(&self.build, &fallback.build),
+            release: pick(&self.release, &fallback.release),
+            cancel: pick(&self.cancel, &fallback.cancel),
+            rollback: incident(&self.rollback, &fallback.rollback),
+            promote: incident(&self.promote, &fallback.promote),
+            freeze: incident(&self.freeze, &fallback.freeze),
+            deploy,
         }
     }
 }
@@ -77,6 +91,12 @@ pub struct App {
     pub policy: ApprovalPolicy,
     pub access: AccessRoles,
     pub channels: Vec<String>,
+    /// Whether a rollback waits for the approval a deploy would (`rollback_approval`).
+    pub rollback_approval: bool,
+    /// The apps whose live tag may be promoted into this one (`promote_from`).
+    pub promote_from: Vec<AppName>,
+    /// Recurring freeze windows in the app's time zone (`freeze`, `timezone`).
+    pub freeze: crate::freeze::Schedule,
 }
 
 /// Settings of the jobs themselves.
@@ -146,6 +166,8 @@ pub struct PaasSettings {
     pub subscribe: bool,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
+    /// The PaaS's web UI, for links (`ui_url`); `None`: the API URL without `/v3`.
+    pub ui_url: Option<String>,
 }
 
 /// The validated configuration.
@@ -160,6 +182,9 @@ pub struct Config {
     pub admins: Vec<String>,
     /// Roles of terminal users.
     pub shell_users: BTreeMap<String, Vec<String>>,
+    /// The Discord servers releasebot serves (`[discord] guilds`), when
+    /// `DISCORD_GUILD_ID` does not say.
+    pub discord_guilds: Vec<String>,
     /// The built-in simulator's clock speed.
     pub sim_speed: f64,
     /// Where the configuration came from, for messages.
@@ -225,6 +250,48 @@ mod tests {
             ["admin"],
             "admin is the admin role unless configured"
         );
+    }
+
+    #[test]
+    fn the_ui_and_the_discord_servers_may_be_named() {
+        let c = Config::parse(
+            "[paas]\nui_url = \"https://rancher.example.com/\"\n[discord]\nguilds = [\"123456789012345678\"]\n",
+            "x.toml",
+        )
+        .unwrap();
+        assert_eq!(
+            c.paas.ui_url.as_deref(),
+            Some("https://rancher.example.com")
+        );
+        assert_eq!(c.discord_guilds, ["123456789012345678"]);
+        let demo = Config::demo();
+        assert_eq!(demo.paas.ui_url, None);
+        assert!(demo.discord_guilds.is_empty());
+        for bad in [
+            "[discord]\nguilds = [\"releases\"]\n",
+            "[paas]\nui_url = \"rancher\"\n",
+        ] {
+            assert!(Config::parse(bad, "x.toml").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn incident_commands_default_to_the_deploy_roles() {
+        let c = Config::parse(
+            "[access]\ndeploy = [\"deployer\"]\nfreeze = [\"sre\"]\n",
+            "x.toml",
+        )
+        .unwrap();
+        let own = AccessRoles {
+            deploy: Some(vec!["webteam".into()]),
+            ..AccessRoles::default()
+        };
+        let a = own.or(&c.access);
+        assert_eq!(a.rollback, Some(vec!["webteam".to_string()]));
+        assert_eq!(a.promote, Some(vec!["webteam".to_string()]));
+        assert_eq!(a.freeze, Some(vec!["sre".to_string()]));
+        let a = AccessRoles::default().or(&c.access);
+        assert_eq!(a.rollback, Some(vec!["deployer".to_string()]));
     }
 
     #[test]

@@ -7,11 +7,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{
-    AccessRoles, App, ApprovalPolicy, Config, ConfigError, JobSettings, PaasSettings, Project, at,
-};
+use super::{AccessRoles, Config, ConfigError, JobSettings, PaasSettings, Project, at};
 use crate::names::{AppName, Branch, ProjectName};
-use crate::paas::{AppId, AppRef, ClusterId, PipelineId, PipelineRef, ProjectId, ProjectRef};
+use crate::paas::{ClusterId, PipelineId, PipelineRef, ProjectId, ProjectRef};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -23,13 +21,22 @@ pub(super) struct RawConfig {
     #[serde(default)]
     projects: BTreeMap<String, RawProject>,
     #[serde(default)]
-    apps: BTreeMap<String, RawApp>,
+    apps: BTreeMap<String, super::apps::RawApp>,
     #[serde(default)]
     access: RawAccess,
     #[serde(default)]
     shell: RawShell,
     #[serde(default)]
     sim: RawSim,
+    #[serde(default)]
+    discord: RawDiscord,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDiscord {
+    #[serde(default)]
+    guilds: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -41,6 +48,7 @@ struct RawPaas {
     push_poll_interval: Option<String>,
     connect_timeout: Option<String>,
     request_timeout: Option<String>,
+    ui_url: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -78,29 +86,14 @@ fn master() -> String {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawApp {
-    cluster: String,
-    project: String,
-    app: String,
-    #[serde(default)]
-    approvers: Vec<String>,
-    votes: Option<i64>,
-    approval_timeout: Option<String>,
-    #[serde(default)]
-    allow_self_approval: bool,
-    deploy: Option<Vec<String>>,
-    cancel: Option<Vec<String>>,
-    #[serde(default)]
-    channels: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawAccess {
     build: Option<Vec<String>>,
     deploy: Option<Vec<String>>,
     release: Option<Vec<String>>,
     cancel: Option<Vec<String>>,
+    rollback: Option<Vec<String>>,
+    promote: Option<Vec<String>>,
+    freeze: Option<Vec<String>>,
     #[serde(default = "admin")]
     admin: Vec<String>,
 }
@@ -116,6 +109,9 @@ impl Default for RawAccess {
             deploy: None,
             release: None,
             cancel: None,
+            rollback: None,
+            promote: None,
+            freeze: None,
             admin: admin(),
         }
     }
@@ -135,7 +131,7 @@ struct RawSim {
 }
 
 /// Parses a humantime duration ("200ms", "5s", "1m") for `key`.
-fn duration(
+pub(super) fn duration(
     key: &str,
     value: Option<&str>,
     default: Duration,
@@ -165,7 +161,10 @@ fn duration(
     Ok(d)
 }
 
-fn roles(key: &str, list: Option<Vec<String>>) -> Result<Option<Vec<String>>, ConfigError> {
+pub(super) fn roles(
+    key: &str,
+    list: Option<Vec<String>>,
+) -> Result<Option<Vec<String>>, ConfigError> {
     let Some(list) = list else { return Ok(None) };
     for r in &list {
         if r.trim().is_empty() || r.len() > 100 || r.chars().any(char::is_control) {
@@ -175,13 +174,24 @@ fn roles(key: &str, list: Option<Vec<String>>) -> Result<Option<Vec<String>>, Co
     Ok(Some(list))
 }
 
-fn channels(key: &str, list: Vec<String>) -> Result<Vec<String>, ConfigError> {
+pub(super) fn channels(key: &str, list: Vec<String>) -> Result<Vec<String>, ConfigError> {
     for c in &list {
         if c.is_empty()
             || c.len() > 100
             || c.chars().any(|ch| ch.is_control() || ch.is_whitespace())
         {
             return Err(at(key, format!("{c:?} is not a channel id")));
+        }
+    }
+    Ok(list)
+}
+
+/// Discord server ids: digits.
+fn guilds(list: Vec<String>) -> Result<Vec<String>, ConfigError> {
+    for g in &list {
+        let digits = !g.is_empty() && g.len() <= 20 && g.bytes().all(|b| b.is_ascii_digit());
+        if !digits || g.bytes().all(|b| b == b'0') {
+            return Err(at("discord.guilds", format!("{g:?} is not a server id")));
         }
     }
     Ok(list)
@@ -212,6 +222,13 @@ impl RawConfig {
                 Duration::from_secs(15),
                 ms(10),
             )?,
+            ui_url: match self.paas.ui_url {
+                Some(u) if !u.trim().is_empty() => {
+                    crate::paas::parse_base_url(&u).map_err(|e| at("paas.ui_url", e))?;
+                    Some(u.trim().trim_end_matches('/').to_string())
+                }
+                _ => None,
+            },
         };
         let defaults = JobSettings::default();
         let jobs = JobSettings {
@@ -281,45 +298,7 @@ impl RawConfig {
             },
         };
 
-        let mut apps = BTreeMap::new();
-        for (key, a) in self.apps {
-            let k = |field: &str| format!("apps.{key}.{field}");
-            let name = AppName::parse(&key).map_err(|e| at(&format!("apps.{key}"), e))?;
-            let cluster = ClusterId::parse(&a.cluster).map_err(|e| at(&k("cluster"), e))?;
-            let project = ProjectId::parse(&a.project).map_err(|e| at(&k("project"), e))?;
-            let app = AppId::parse(&a.app).map_err(|e| at(&k("app"), e))?;
-            let votes = match a.votes {
-                None => 1,
-                Some(v) if (1..=20).contains(&v) => v as u32,
-                Some(v) => return Err(at(&k("votes"), format!("{v} must be between 1 and 20"))),
-            };
-            let approvers = roles(&k("approvers"), Some(a.approvers))?.unwrap_or_default();
-            let policy = ApprovalPolicy {
-                approvers,
-                votes,
-                timeout: duration(
-                    &k("approval_timeout"),
-                    a.approval_timeout.as_deref(),
-                    Duration::from_secs(3600),
-                    ms(100),
-                )?,
-                allow_self_approval: a.allow_self_approval,
-            };
-            apps.insert(
-                name.clone(),
-                App {
-                    name,
-                    rancher: AppRef::new(ProjectRef::new(cluster, project), app),
-                    policy,
-                    access: AccessRoles {
-                        deploy: roles(&k("deploy"), a.deploy)?,
-                        cancel: roles(&k("cancel"), a.cancel)?,
-                        ..AccessRoles::default()
-                    },
-                    channels: channels(&k("channels"), a.channels)?,
-                },
-            );
-        }
+        let apps = super::apps::validate(self.apps)?;
 
         let mut projects = BTreeMap::new();
         for (key, p) in self.projects {
@@ -390,9 +369,13 @@ impl RawConfig {
                 deploy: roles("access.deploy", self.access.deploy)?,
                 release: roles("access.release", self.access.release)?,
                 cancel: roles("access.cancel", self.access.cancel)?,
+                rollback: roles("access.rollback", self.access.rollback)?,
+                promote: roles("access.promote", self.access.promote)?,
+                freeze: roles("access.freeze", self.access.freeze)?,
             },
             admins: roles("access.admin", Some(self.access.admin))?.unwrap_or_default(),
             shell_users,
+            discord_guilds: guilds(self.discord.guilds)?,
             sim_speed,
             source: source.to_string(),
         })

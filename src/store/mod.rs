@@ -17,7 +17,8 @@ mod stored;
 
 use std::path::Path;
 
-use crate::job::JobRecord;
+use crate::freeze::{Freeze, Scope};
+use crate::job::{JobRecord, Person};
 use crate::names::JobId;
 
 /// A store problem; `Display` is one sentence for an operator.
@@ -68,6 +69,15 @@ trait Backend: Send + Sync {
     fn finished(&self, n: usize) -> Result<Vec<JobRecord>, StoreError>;
     fn deployed(&self, app: &str, n: usize) -> Result<Vec<JobRecord>, StoreError>;
     fn claimed_executions(&self, except: JobId) -> Result<Vec<String>, StoreError>;
+    fn add_freeze(&self, f: &Freeze) -> Result<i64, StoreError>;
+    fn lift_freezes(
+        &self,
+        scope: &Scope,
+        by: &Person,
+        at_ms: i64,
+    ) -> Result<Vec<Freeze>, StoreError>;
+    fn holding_freezes(&self, now_ms: i64) -> Result<Vec<Freeze>, StoreError>;
+    fn freeze_history(&self, app: &str, n: usize) -> Result<Vec<Freeze>, StoreError>;
 }
 
 /// The store.
@@ -152,6 +162,32 @@ impl Store {
     /// Execution ids that jobs other than `except` follow or followed.
     pub fn claimed_executions(&self, except: JobId) -> Result<Vec<String>, StoreError> {
         self.backend.claimed_executions(except)
+    }
+
+    /// Records a freeze someone put on; its id.
+    pub fn add_freeze(&self, f: &Freeze) -> Result<i64, StoreError> {
+        self.backend.add_freeze(f)
+    }
+
+    /// Lifts the freezes of `scope` that hold at `at_ms` (`all`: every freeze); those
+    /// lifted.
+    pub fn lift_freezes(
+        &self,
+        scope: &Scope,
+        by: &Person,
+        at_ms: i64,
+    ) -> Result<Vec<Freeze>, StoreError> {
+        self.backend.lift_freezes(scope, by, at_ms)
+    }
+
+    /// The freezes that hold at `now_ms` (not lifted, not over), oldest first.
+    pub fn holding_freezes(&self, now_ms: i64) -> Result<Vec<Freeze>, StoreError> {
+        self.backend.holding_freezes(now_ms)
+    }
+
+    /// The latest `n` freezes of `app` or of all apps, newest first.
+    pub fn freeze_history(&self, app: &str, n: usize) -> Result<Vec<Freeze>, StoreError> {
+        self.backend.freeze_history(app, n)
     }
 }
 

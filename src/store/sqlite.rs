@@ -5,6 +5,7 @@
 //! ([`stored`](super::stored)); approvals, votes and the audit trail have tables of
 //! their own, read back into the record in `sqlite/rows.rs`.
 
+mod freezes;
 mod rows;
 mod schema;
 
@@ -15,7 +16,8 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use super::{Backend, StoreError, stored};
-use crate::job::{ApprovalStatus, JobRecord};
+use crate::freeze::{Freeze, Scope};
+use crate::job::{ApprovalStatus, JobRecord, Person};
 use crate::names::JobId;
 
 /// A store in one SQLite file. Writes are serialised on one connection.
@@ -174,6 +176,27 @@ impl Sqlite {
 }
 
 impl Backend for Sqlite {
+    fn add_freeze(&self, f: &Freeze) -> Result<i64, StoreError> {
+        self.insert_freeze(f)
+    }
+
+    fn lift_freezes(
+        &self,
+        scope: &Scope,
+        by: &Person,
+        at_ms: i64,
+    ) -> Result<Vec<Freeze>, StoreError> {
+        self.lift(scope, by, at_ms)
+    }
+
+    fn holding_freezes(&self, now_ms: i64) -> Result<Vec<Freeze>, StoreError> {
+        self.holding(now_ms)
+    }
+
+    fn freeze_history(&self, app: &str, n: usize) -> Result<Vec<Freeze>, StoreError> {
+        self.freeze_log(app, n)
+    }
+
     fn location(&self) -> &str {
         &self.path
     }

@@ -226,3 +226,59 @@ fn a_finished_job_keeps_its_typed_outcome() {
     store.save(&r).unwrap();
     assert_eq!(store.load(JobId(4)).unwrap(), Some(r));
 }
+
+#[test]
+fn freezes_are_kept_lifted_and_read_back() {
+    use crate::freeze::{Freeze, Scope};
+    let store = Store::open_in_memory().unwrap();
+    let carol = Person {
+        id: "3".into(),
+        name: "carol".into(),
+    };
+    let freeze = |scope: Scope, until_ms: i64| Freeze {
+        id: 0,
+        scope,
+        by: carol.clone(),
+        reason: "incident 4411".into(),
+        at_ms: 100,
+        until_ms,
+        lifted: None,
+    };
+    let web = Scope::App(AppName::parse("web").unwrap());
+    let api = Scope::App(AppName::parse("api").unwrap());
+    let first = store.add_freeze(&freeze(web.clone(), 1000)).unwrap();
+    store.add_freeze(&freeze(api.clone(), 1000)).unwrap();
+    store.add_freeze(&freeze(Scope::All, 500)).unwrap();
+    let holding = store.holding_freezes(200).unwrap();
+    assert_eq!(holding.len(), 3);
+    assert_eq!(holding[0].id, first);
+    assert_eq!(holding[0].scope, web);
+    assert_eq!(holding[0].by, carol);
+    assert_eq!(
+        store.holding_freezes(600).unwrap().len(),
+        2,
+        "all ended at 500"
+    );
+
+    let lifted = store.lift_freezes(&web, &carol, 300).unwrap();
+    assert_eq!(lifted.len(), 1);
+    assert_eq!(lifted[0].lifted, Some((carol.clone(), 300)));
+    let holding: Vec<Scope> = store
+        .holding_freezes(400)
+        .unwrap()
+        .into_iter()
+        .map(|f| f.scope)
+        .collect();
+    assert_eq!(holding, [api, Scope::All]);
+    assert_eq!(
+        store.lift_freezes(&Scope::All, &carol, 450).unwrap().len(),
+        2
+    );
+    assert!(store.holding_freezes(460).unwrap().is_empty());
+
+    // web's history: its own freeze and the one on all apps, newest first.
+    let log = store.freeze_history("web", 10).unwrap();
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[0].scope, Scope::All);
+    assert!(log.iter().all(|f| f.lifted.is_some()));
+}

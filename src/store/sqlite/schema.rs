@@ -15,7 +15,7 @@ impl From<rusqlite::Error> for MigrateError {
 }
 
 /// Each migration takes the schema from its index to the next version.
-const MIGRATIONS: [&str; 3] = [
+const MIGRATIONS: [&str; 4] = [
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
      INSERT INTO meta (key, value) VALUES ('schema', '1');
      CREATE TABLE jobs (
@@ -81,6 +81,22 @@ const MIGRATIONS: [&str; 3] = [
     // reaction, even while releasebot was away. Older votes read as not by reaction.
     "ALTER TABLE votes ADD COLUMN via TEXT;
      UPDATE meta SET value = '3' WHERE key = 'schema';",
+    // Freezes people put on (`/freeze`), kept once lifted for the history.
+    "CREATE TABLE freezes (
+         id INTEGER PRIMARY KEY AUTOINCREMENT,
+         scope TEXT NOT NULL,
+         by_id TEXT NOT NULL,
+         by_name TEXT NOT NULL,
+         reason TEXT NOT NULL,
+         at_ms INTEGER NOT NULL,
+         until_ms INTEGER NOT NULL,
+         lifted_by_id TEXT,
+         lifted_by_name TEXT,
+         lifted_ms INTEGER
+     );
+     CREATE INDEX freezes_until ON freezes (until_ms);
+     CREATE INDEX freezes_scope ON freezes (scope, id);
+     UPDATE meta SET value = '4' WHERE key = 'schema';",
 ];
 
 pub(super) fn migrate(conn: &Connection) -> Result<(), MigrateError> {
