@@ -122,6 +122,8 @@ pub struct Button {
 pub enum ButtonAction {
     Approve(crate::names::JobId),
     Reject(crate::names::JobId),
+    /// Roll the app of a failed deploy back to what ran before it.
+    Rollback(crate::names::JobId),
 }
 
 impl ButtonAction {
@@ -130,6 +132,7 @@ impl ButtonAction {
         match self {
             ButtonAction::Approve(job) => format!("approve:{}", job.0),
             ButtonAction::Reject(job) => format!("reject:{}", job.0),
+            ButtonAction::Rollback(job) => format!("rollback:{}", job.0),
         }
     }
 
@@ -140,6 +143,7 @@ impl ButtonAction {
         match action {
             "approve" => Some(ButtonAction::Approve(job)),
             "reject" => Some(ButtonAction::Reject(job)),
+            "rollback" => Some(ButtonAction::Rollback(job)),
             _ => None,
         }
     }

@@ -13,6 +13,9 @@ pub enum Action {
     Deploy,
     Release,
     Cancel,
+    Rollback,
+    Promote,
+    Freeze,
 }
 
 impl Action {
@@ -22,6 +25,9 @@ impl Action {
             Action::Deploy => "Deploying",
             Action::Release => "Releasing",
             Action::Cancel => "Cancelling jobs of",
+            Action::Rollback => "Rolling back",
+            Action::Promote => "Promoting into",
+            Action::Freeze => "Freezing",
         }
     }
 
@@ -31,6 +37,9 @@ impl Action {
             Action::Deploy => access.deploy.as_ref(),
             Action::Release => access.release.as_ref(),
             Action::Cancel => access.cancel.as_ref(),
+            Action::Rollback => access.rollback.as_ref(),
+            Action::Promote => access.promote.as_ref(),
+            Action::Freeze => access.freeze.as_ref(),
         }
     }
 }
@@ -84,6 +93,22 @@ pub fn project(
         &project.access,
         &project.channels,
     )
+}
+
+/// May `actor` freeze (or unfreeze) all apps? Only by `[access] freeze` (else deploy).
+pub fn all_apps(config: &Config, actor: &Actor, action: Action) -> Result<(), Denied> {
+    if is_admin(config, actor) {
+        return Ok(());
+    }
+    let access = AccessRoles::default().or(&config.access);
+    match action.roles(&access) {
+        Some(roles) if !roles.is_empty() && !actor.has_any_role(roles) => Err(Denied::NeedsRole {
+            doing: action.gerund(),
+            name: "all apps".to_string(),
+            roles: roles.clone(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// May `actor` deploy `app` from `channel`?

@@ -20,10 +20,32 @@ pub struct Args {
     values: Vec<Option<Value>>,
 }
 
+/// `override:hotfix` or `override:` → the words after the tag; `None` for other words.
+fn tag_of<'w>(word: &'w str, name: &str) -> Option<&'w str> {
+    let (tag, rest) = word.split_once(':')?;
+    tag.eq_ignore_ascii_case(name).then_some(rest)
+}
+
 impl Args {
     /// Words typed after the command's name, taken in the order of its options; an
     /// option that takes the rest of the line takes all the words left.
     pub fn from_words(spec: &'static Spec, words: &[&str]) -> Result<Args, ParseError> {
+        // A tagged option (`override: words…`) takes every word from its tag on.
+        let tagged = spec.options.iter().position(|o| o.kind == Kind::Tagged);
+        let (words, tagged_value) = match tagged.map(|i| (i, spec.options[i].name)) {
+            Some((i, name)) => match words.iter().position(|w| tag_of(w, name).is_some()) {
+                Some(at) => {
+                    let first = tag_of(words[at], name).unwrap_or_default();
+                    let rest: Vec<&str> = std::iter::once(first)
+                        .chain(words[at + 1..].iter().copied())
+                        .filter(|w| !w.is_empty())
+                        .collect();
+                    (&words[..at], Some((i, rest.join(" "))))
+                }
+                None => (words, None),
+            },
+            None => (words, None),
+        };
         let required = spec.options.iter().filter(|o| o.required).count();
         if words.len() < required {
             return Err(ParseError::Missing {
@@ -35,6 +57,7 @@ impl Args {
         let mut rest = words;
         for option in spec.options {
             match (option.kind, rest) {
+                (Kind::Tagged, _) => values.push(None),
                 (_, []) => values.push(None),
                 (Kind::Rest, words) => {
                     values.push(Some(Value::Text(words.join(" "))));
@@ -51,6 +74,15 @@ impl Args {
                 command: spec.name,
                 from: shown(extra),
             });
+        }
+        if let Some((i, value)) = tagged_value {
+            if value.is_empty() {
+                return Err(ParseError::Missing {
+                    command: spec.name,
+                    option: spec.options[i].name,
+                });
+            }
+            values[i] = Some(Value::Text(value));
         }
         Ok(Args { spec, values })
     }

@@ -2,24 +2,28 @@
 
 use super::access::Action;
 use super::spec::{Completion, OptionSpec, Spec};
-use super::{Args, Context, Handler, ParseError, Refusal, Reply, allowed_app, app, invalid};
+use super::{
+    Args, Context, Handler, ParseError, Reply, allowed_app, app, invalid, needs_approval,
+    start_deploying,
+};
 use crate::config::Config;
 use crate::engine::Started;
 use crate::job::{DeployOrigin, JobSpec};
 use crate::names::{AppName, VersionTag};
-use crate::render::or_list;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Deploy {
     pub app: AppName,
     pub tag: VersionTag,
+    /// An admin's reason to deploy through a freeze.
+    pub override_reason: Option<String>,
 }
 
 impl Handler for Deploy {
     const SPEC: Spec = Spec {
         name: "deploy",
         starts_job: true,
-        usage: "/deploy <app> <versionTag>",
+        usage: "/deploy <app> <versionTag> [override: <reason>]",
         help: "upgrade the app to that tag, after approval where needed",
         options: &[
             OptionSpec::text(
@@ -34,6 +38,7 @@ impl Handler for Deploy {
                 true,
                 Completion::BuiltTag,
             ),
+            OptionSpec::OVERRIDE,
         ],
     };
 
@@ -44,6 +49,7 @@ impl Handler for Deploy {
         Ok(Deploy {
             app: a.name.clone(),
             tag,
+            override_reason: args.text("override"),
         })
     }
 
@@ -57,23 +63,18 @@ impl Handler for Deploy {
             tag: self.tag.clone(),
             origin: DeployOrigin::Request,
         };
-        let job = match cx.engine.start(cx.actor, cx.channel, spec) {
+        let job = match start_deploying(cx, spec, self.override_reason.as_deref()) {
             Ok(Started::New(job) | Started::Existing(job)) => job,
-            Err(e) => return Reply::Refused(Refusal::NotStarted(e)),
-        };
-        let approval = if app.policy.required() {
-            format!(
-                "; it needs {} approval{} from {}",
-                app.policy.votes,
-                if app.policy.votes == 1 { "" } else { "s" },
-                or_list(&app.policy.approvers)
-            )
-        } else {
-            String::new()
+            Err(refusal) => return Reply::Refused(refusal),
         };
         Reply::Started {
             job,
-            text: format!("Started {job}: deploy {} {}{approval}.", self.app, self.tag),
+            text: format!(
+                "Started {job}: deploy {} {}{}.",
+                self.app,
+                self.tag,
+                needs_approval(app)
+            ),
         }
     }
 }

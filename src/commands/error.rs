@@ -3,8 +3,9 @@
 //! [`super::Reply::text`] turns them into the one sentence the person reads, here at
 //! the chat edge and nowhere else.
 
-use crate::engine::StartError;
+use crate::engine::{IncidentError, StartError};
 use crate::job::decisions::CancelError;
+use crate::job::incident::{PromoteRefusal, RollbackRefusal};
 use crate::names::JobId;
 use crate::paas::PaasError;
 use crate::store::StoreError;
@@ -127,6 +128,8 @@ pub enum Denied {
     },
     /// Only the requester, an approver of the app or an admin may cancel a job.
     NotYours { job: JobId, requester: String },
+    /// Only an admin may do this (override a freeze).
+    AdminOnly { doing: &'static str },
 }
 
 /// A valid command that was not carried out.
@@ -134,12 +137,28 @@ pub enum Denied {
 pub enum Refusal {
     Restarting,
     Denied(Denied),
-    NotConfigured { name: String },
+    NotConfigured {
+        name: String,
+    },
     NotStarted(StartError),
     NoSuchJob(JobId),
     Cancel(CancelError),
     HistoryUnreadable(StoreError),
-    LogsUnreadable { app: String, error: PaasError },
+    LogsUnreadable {
+        app: String,
+        error: PaasError,
+    },
+    /// A rollback or promotion found nothing to deploy.
+    Incident(IncidentError),
+    /// A freeze could not be recorded, so it is not in force.
+    FreezeNotRecorded(StoreError),
+    /// A button on a message that no longer offers it.
+    StaleButton(JobId),
+    /// `/unfreeze` of something not frozen by anyone.
+    NotFrozen {
+        scope: String,
+        windows: Vec<String>,
+    },
 }
 
 impl Refusal {
@@ -156,8 +175,15 @@ impl Refusal {
             Refusal::Denied(Denied::NotYours { job, requester }) => format!(
                 "Only {requester} (who asked), an approver of its app or an admin may cancel {job}."
             ),
+            Refusal::Denied(Denied::AdminOnly { doing }) => {
+                format!("Only an admin may {doing}; nothing was started.")
+            }
             Refusal::NotConfigured { name } => format!("{name} is no longer configured."),
             Refusal::NotStarted(StartError::Stopping) => Refusal::Restarting.sentence(),
+            Refusal::NotStarted(StartError::Frozen { app, frozen }) => format!(
+                "{} Only a rollback deploys to it now, or an admin who adds override: and a reason.",
+                crate::render::frozen(app, frozen)
+            ),
             Refusal::NotStarted(StartError::NotRecorded(e)) => {
                 format!("releasebot cannot record new jobs right now, so it started nothing ({e}).")
             }
@@ -169,6 +195,57 @@ impl Refusal {
             Refusal::LogsUnreadable { app, error } => {
                 format!("The deploy logs of {app} could not be read. {error}")
             }
+            Refusal::Incident(e) => incident(e),
+            Refusal::StaleButton(job) => {
+                format!("That button belongs to an older message of {job}, so it changed nothing.")
+            }
+            Refusal::FreezeNotRecorded(e) => {
+                format!("The freeze could not be recorded, so it is not in force ({e}).")
+            }
+            Refusal::NotFrozen { scope, windows } if windows.is_empty() => {
+                format!("Nobody has frozen {scope}; there is nothing to lift.")
+            }
+            Refusal::NotFrozen { scope, windows } => format!(
+                "Nobody has frozen {scope}; its configured window {} cannot be lifted from chat (see [apps.{scope}] freeze).",
+                windows.join(", ")
+            ),
         }
+    }
+}
+
+/// Why a rollback or a promotion found nothing to deploy.
+fn incident(e: &IncidentError) -> String {
+    match e {
+        IncidentError::Rollback(RollbackRefusal::NothingEarlier { app, live }) => match live {
+            Some(live) => format!(
+                "There is nothing to roll {app} back to: history shows no successful deploy of it other than {live}, which runs now."
+            ),
+            None => format!(
+                "There is nothing to roll {app} back to: history shows no successful deploy of it."
+            ),
+        },
+        IncidentError::Rollback(RollbackRefusal::NeverSucceeded { app, tag }) => format!(
+            "History shows no successful deploy of {tag} to {app}; /history {app} lists those that succeeded."
+        ),
+        IncidentError::Promote(PromoteRefusal::NeverDeployed { from }) => {
+            format!(
+                "releasebot never deployed {from}, so it does not know what runs there; nothing was promoted."
+            )
+        }
+        IncidentError::Promote(PromoteRefusal::LastFailed {
+            from,
+            job,
+            tag,
+            state,
+        }) => format!(
+            "The last deploy to {from} ({job}, {tag}) {}, so what runs there is not known good; nothing was promoted.",
+            state.as_str()
+        ),
+        IncidentError::Promote(PromoteRefusal::Deploying { from, job }) => {
+            format!(
+                "{from} is being deployed right now ({job}); promote it once that has finished."
+            )
+        }
+        IncidentError::History(e) => format!("The history cannot be read right now ({e})."),
     }
 }

@@ -69,10 +69,23 @@ impl Handler for History {
             Ok(jobs) => jobs,
             Err(e) => return Reply::Refused(Refusal::HistoryUnreadable(e)),
         };
-        if jobs.is_empty() {
+        // An app's freezes (and those of all apps) belong to its history too.
+        let is_app = cx.engine.config().apps.keys().any(|a| a.as_str() == self.name);
+        let freezes = match is_app {
+            true => match cx.engine.freeze_history(&self.name, self.count) {
+                Ok(f) => f,
+                Err(e) => return Reply::Refused(Refusal::HistoryUnreadable(e)),
+            },
+            false => Vec::new(),
+        };
+        if jobs.is_empty() && freezes.is_empty() {
             return Reply::Info(format!("Nothing has run for {} yet.", self.name));
         }
-        let lines: Vec<String> = jobs.iter().map(render::history_line).collect();
+        let mut lines: Vec<String> = jobs.iter().map(render::history_line).collect();
+        if !freezes.is_empty() {
+            lines.push("freezes:".into());
+            lines.extend(freezes.iter().map(render::freeze_line));
+        }
         Reply::Info(format!("Latest for {}:\n{}", self.name, lines.join("\n")))
     }
 }

@@ -15,17 +15,6 @@ mod error;
 pub mod spec;
 pub mod suggest;
 
-mod approve;
-mod build;
-mod cancel;
-mod deploy;
-mod help;
-mod history;
-mod logs;
-mod reject;
-mod release;
-mod status;
-
 use std::future::Future;
 
 use async_trait::async_trait;
@@ -51,9 +40,12 @@ pub trait Handler: Sized {
     fn apply(self, cx: &Context<'_>) -> impl Future<Output = Reply> + Send;
 }
 
-/// The commands, in the order `/help` lists them: one line each.
+/// The commands, in the order `/help` lists them: one line each, naming the command's
+/// file (its module) and type.
 macro_rules! commands {
     ($($variant:ident => $module:ident :: $command:ident,)*) => {
+        $(mod $module;)*
+
         /// A parsed command.
         #[derive(Debug, Clone, PartialEq, Eq)]
         pub enum Command {
@@ -91,6 +83,10 @@ commands! {
     Cancel => cancel::Cancel,
     Approve => approve::Approve,
     Reject => reject::Reject,
+    Rollback => rollback::Rollback,
+    Promote => promote::Promote,
+    Freeze => freeze::Freeze,
+    Unfreeze => unfreeze::Unfreeze,
     Logs => logs::Logs,
     Help => help::Help,
 }
@@ -293,6 +289,11 @@ impl EventSink for Engine {
             ChatEvent::Button {
                 actor,
                 target,
+                action: ButtonAction::Rollback(job),
+            } => Some(rollback::pressed(self, &actor, &target, job).await),
+            ChatEvent::Button {
+                actor,
+                target,
                 action,
             } => Some(Reply::Vote(self.press(&actor, &target, action))),
         }
@@ -392,6 +393,40 @@ fn allowed_app<'a>(
         })?;
     access::app(config, cx.actor, cx.channel, app, action).map_err(Refusal::Denied)?;
     Ok(app)
+}
+
+/// Starts a job that deploys, through a freeze when an admin says why (`override:`).
+fn start_deploying(
+    cx: &Context<'_>,
+    spec: crate::job::JobSpec,
+    override_reason: Option<&str>,
+) -> Result<crate::engine::Started, Refusal> {
+    let started = match override_reason {
+        None => cx.engine.start(cx.actor, cx.channel, spec),
+        Some(reason) => {
+            if !access::is_admin(cx.engine.config(), cx.actor) {
+                return Err(Refusal::Denied(Denied::AdminOnly {
+                    doing: "override a freeze",
+                }));
+            }
+            cx.engine
+                .start_overriding(cx.actor, cx.channel, spec, reason)
+        }
+    };
+    started.map_err(Refusal::NotStarted)
+}
+
+/// "; it needs 2 approvals from lead" for an app whose deploys need them.
+fn needs_approval(app: &App) -> String {
+    if !app.policy.required() {
+        return String::new();
+    }
+    format!(
+        "; it needs {} approval{} from {}",
+        app.policy.votes,
+        if app.policy.votes == 1 { "" } else { "s" },
+        crate::render::or_list(&app.policy.approvers)
+    )
 }
 
 /// The `job` option.

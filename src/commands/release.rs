@@ -4,6 +4,7 @@ use super::access::{self, Action};
 use super::spec::{Completion, OptionSpec, Spec};
 use super::{
     Args, Context, Handler, ParseError, Refusal, Reply, allowed_project, project_and_branch,
+    start_deploying,
 };
 use crate::config::Config;
 use crate::engine::Started;
@@ -14,13 +15,15 @@ use crate::names::{Branch, ProjectName};
 pub struct Release {
     pub project: ProjectName,
     pub branch: Branch,
+    /// An admin's reason to deploy through a freeze.
+    pub override_reason: Option<String>,
 }
 
 impl Handler for Release {
     const SPEC: Spec = Spec {
         name: "release",
         starts_job: true,
-        usage: "/release <project> [branch]",
+        usage: "/release <project> [branch] [override: <reason>]",
         help: "build, then deploy the built tag to the project's app",
         options: &[
             OptionSpec::text(
@@ -35,6 +38,7 @@ impl Handler for Release {
                 false,
                 Completion::Branch,
             ),
+            OptionSpec::OVERRIDE,
         ],
     };
 
@@ -49,6 +53,7 @@ impl Handler for Release {
         Ok(Release {
             project: p.name.clone(),
             branch,
+            override_reason: args.text("override"),
         })
     }
 
@@ -72,8 +77,8 @@ impl Handler for Release {
             branch: self.branch.clone(),
             app: app.name.clone(),
         };
-        match cx.engine.start(cx.actor, cx.channel, spec) {
-            Err(e) => Reply::Refused(Refusal::NotStarted(e)),
+        match start_deploying(cx, spec, self.override_reason.as_deref()) {
+            Err(refusal) => Reply::Refused(refusal),
             Ok(Started::New(job)) => Reply::Started {
                 job,
                 text: format!(

@@ -40,6 +40,9 @@ pub enum Kind {
     Count,
     /// The rest of the line (a reason): several words in the terminal.
     Rest,
+    /// Words given only on purpose: in the terminal written last as `name: words…`
+    /// (`override: hotfix for #4411`); on Discord an ordinary text option.
+    Tagged,
 }
 
 /// What is offered while a person types an option.
@@ -58,6 +61,11 @@ pub enum Completion {
     DeployedTag,
     /// Projects and apps.
     HistoryTarget,
+    /// The apps `actor` may freeze, and `all`.
+    FreezeTarget,
+    /// Apps whose live tag may be promoted into the app named in the `to` option (or
+    /// into any app, while it is empty).
+    PromoteFrom,
     Job(JobsFor),
 }
 
@@ -76,6 +84,15 @@ impl OptionSpec {
             completion,
         }
     }
+
+    /// `override: <reason>`: an admin deploys through a freeze.
+    pub const OVERRIDE: OptionSpec = OptionSpec {
+        name: "override",
+        description: "admins only: deploy through a freeze, and why",
+        kind: Kind::Tagged,
+        required: false,
+        completion: Completion::Nothing,
+    };
 
     pub const fn job(description: &'static str, which: JobsFor) -> Self {
         OptionSpec {

@@ -54,17 +54,33 @@ impl Handler for Status {
             },
             None => {
                 let live = cx.engine.live_jobs();
-                if live.is_empty() {
+                let mut text = if live.is_empty() {
                     let last = cx.engine.recent_jobs().into_iter().next();
-                    Reply::Info(match last {
+                    match last {
                         Some(r) => format!("Nothing is running. Last: {}", render::status_line(&r)),
                         None => "Nothing is running.".into(),
-                    })
+                    }
                 } else {
                     let lines: Vec<String> = live.iter().map(render::status_line).collect();
-                    Reply::Info(format!("{} running:\n{}", live.len(), lines.join("\n")))
+                    format!("{} running:\n{}", live.len(), lines.join("\n"))
+                };
+                for line in frozen(cx) {
+                    text.push('\n');
+                    text.push_str(&line);
                 }
+                Reply::Info(text)
             }
         }
     }
+}
+
+/// The freezes that hold now: those people put on, and each app's window in force.
+fn frozen(cx: &Context<'_>) -> Vec<String> {
+    let mut lines: Vec<String> = cx.engine.freezes().iter().map(render::freeze_line).collect();
+    for app in cx.engine.config().apps.keys() {
+        if let Some(f @ crate::freeze::Frozen::Window(_)) = cx.engine.frozen(app) {
+            lines.push(format!("❄ {}", render::frozen(app, &f)));
+        }
+    }
+    lines
 }

@@ -78,6 +78,15 @@ pub fn complete(
         Completion::Project(action) => projects(config, actor, channel, action, typed),
         Completion::App(action) => apps(config, actor, channel, action, typed),
         Completion::HistoryTarget => history_targets(config, typed),
+        Completion::FreezeTarget => {
+            let mut all = apps(config, actor, channel, Action::Freeze, typed);
+            if access::all_apps(config, actor, Action::Freeze).is_ok() && "all".starts_with(typed) {
+                all.insert(0, Suggestion::plain("all"));
+            }
+            all.truncate(MAX);
+            all
+        }
+        Completion::PromoteFrom => promote_sources(config, given("to").as_deref(), typed),
         Completion::Branch => match given("project") {
             Some(project) => branches(config, project.trim(), &engine.recent_jobs(), typed),
             None => Vec::new(),
@@ -106,7 +115,7 @@ pub fn deployed_tags(engine: &crate::engine::Engine, app: &str, typed: &str) -> 
             continue;
         }
         out.push(Suggestion {
-            label: format!("{tag} ({} {})", r.kind().as_str(), r.id),
+            label: format!("{tag} ({} {})", r.spec.verb(), r.id),
             value: tag.to_string(),
         });
     }
@@ -127,6 +136,19 @@ pub fn apps(
         .filter(|a| access::app(config, actor, channel, a, action).is_ok())
         .map(|a| Suggestion::plain(a.name.as_str()));
     matching(names, typed)
+}
+
+/// The apps some app may be promoted from (into `to`, when named).
+pub fn promote_sources(config: &Config, to: Option<&str>, typed: &str) -> Vec<Suggestion> {
+    let mut names: Vec<&str> = config
+        .apps
+        .values()
+        .filter(|a| to.is_none_or(|t| a.name.as_str() == t))
+        .flat_map(|a| a.promote_from.iter().map(|f| f.as_str()))
+        .collect();
+    names.sort();
+    names.dedup();
+    matching(names.into_iter().map(Suggestion::plain), typed)
 }
 
 /// The projects and apps `/history` knows.

@@ -109,6 +109,13 @@ impl Driver {
             approval: app
                 .map(|a| a.policy.clone())
                 .filter(|p| p.required() && !waived),
+            frozen: r.spec.app().and_then(|a| self.engine.frozen(a)).map(|f| {
+                crate::job::FrozenNow {
+                    by: f.by(),
+                    reason: f.reason(),
+                    until_ms: f.until_ms(),
+                }
+            }),
         }
     }
 

@@ -16,12 +16,15 @@ mod build;
 mod deploy;
 pub mod deploy_queue;
 mod driver;
+mod freezes;
+mod incident;
 mod jobs;
 mod live;
 mod messages;
 pub mod progress;
 mod push;
 pub mod redact;
+mod start;
 mod votes;
 pub mod watch;
 
@@ -34,9 +37,9 @@ use crate::chat::{Actor, Chat};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::job::decisions::{self, CancelRefusal};
-use crate::job::{JobKind, JobRecord, JobSpec, JobState, Notice, Person};
+use crate::job::{JobRecord, JobState, Notice};
 use crate::metrics::{Gauges, Metrics};
-use crate::names::{Branch, JobId, ProjectName};
+use crate::names::JobId;
 use crate::paas::PaasClient;
 use crate::render::View;
 use crate::secret::Secret;
@@ -80,9 +83,16 @@ pub enum StartError {
     Stopping,
     #[error("the new job could not be recorded: {0}")]
     NotRecorded(StoreError),
+    /// The app is frozen; only a rollback or an admin's override deploys to it.
+    #[error("{app} is frozen")]
+    Frozen {
+        app: crate::names::AppName,
+        frozen: Box<crate::freeze::Frozen>,
+    },
 }
 
 pub use crate::job::decisions::{CancelError, VoteOutcome};
+pub use incident::IncidentError;
 
 struct Inner {
     config: Arc<Config>,
@@ -101,6 +111,8 @@ struct Inner {
     chat_connected: AtomicBool,
     /// Set once shutting down: no new commands are taken.
     stopping: AtomicBool,
+    /// The freezes people put on that hold (and some that have just ended).
+    freezes: Mutex<Vec<crate::freeze::Freeze>>,
 }
 
 /// The release engine. Cheap to clone.
@@ -115,6 +127,7 @@ impl Engine {
         let next_id = deps.store.next_job_id()?;
         // Read once, so suggestions and `/status` never query the store as people type.
         let recent = deps.store.finished(256)?;
+        let freezes = deps.store.holding_freezes(deps.clock.now_ms())?;
         let subscribe = deps.config.paas.subscribe;
         let settings = WatchSettings {
             interval: deps.config.jobs.poll_interval,
@@ -139,6 +152,7 @@ impl Engine {
                 push: Mutex::new(None),
                 chat_connected: AtomicBool::new(false),
                 stopping: AtomicBool::new(false),
+                freezes: Mutex::new(freezes),
             }),
         };
         if subscribe {
@@ -218,121 +232,8 @@ impl Engine {
         &self.inner.view
     }
 
-    /// Starts a job. A build answers with a running build or release of the same
-    /// project and branch; a release with a running release of them.
-    pub fn start(
-        &self,
-        actor: &Actor,
-        channel: &str,
-        spec: JobSpec,
-    ) -> Result<Started, StartError> {
-        if self.is_stopping() {
-            return Err(StartError::Stopping);
-        }
-        let _guard = self
-            .inner
-            .jobs
-            .start_lock
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let running = match &spec {
-            // Any job building this project and branch (a release too) answers a build.
-            JobSpec::Build { project, branch } => self.running_build(project, branch, None),
-            JobSpec::Release {
-                project, branch, ..
-            } => self.inner.jobs.first(|r| {
-                r.kind() == JobKind::Release
-                    && r.spec.project() == Some(project)
-                    && r.spec.branch() == Some(branch)
-                    && !r.state.is_final()
-            }),
-            JobSpec::Deploy { .. } => None,
-        };
-        if let Some(running) = running {
-            return Ok(Started::Existing(running));
-        }
-        let id = self.inner.jobs.next_id();
-        let requester = Person {
-            id: actor.id.clone(),
-            name: actor.name.clone(),
-        };
-        let record = JobRecord::new(id, spec, requester, channel, self.now());
-        if let Err(e) = self.inner.store.save(&record) {
-            tracing::error!(job = %id, error = %e, "cannot record a new job");
-            return Err(StartError::NotRecorded(e));
-        }
-        self.launch(Arc::new(LiveJob::new(record)));
-        Ok(Started::New(id))
-    }
-
-    fn launch(&self, job: Arc<LiveJob>) {
-        use tracing::Instrument;
-        self.inner.jobs.insert(job.clone());
-        let engine = self.clone();
-        let kind = job.lock().kind().as_str();
-        let span = tracing::info_span!("job", id = %job.id, kind);
-        let task = tokio::spawn(driver::run(engine, job.clone()).instrument(span));
-        job.handles().task = Some(task.abort_handle());
-    }
-
     fn now(&self) -> i64 {
         self.inner.clock.now_ms()
-    }
-
-    /// A live build or release of `project`@`branch` still in its build phase.
-    fn running_build(
-        &self,
-        project: &ProjectName,
-        branch: &Branch,
-        except: Option<JobId>,
-    ) -> Option<JobId> {
-        self.inner.jobs.first(|r| {
-            Some(r.id) != except
-                && r.spec.project() == Some(project)
-                && r.spec.branch() == Some(branch)
-                && r.build.as_ref().is_some_and(|b| !b.finished)
-                && !r.state.is_final()
-        })
-    }
-
-    /// The execution another live job is building for `project`@`branch`, to follow it
-    /// instead of starting a second build of the same thing.
-    fn shared_execution(
-        &self,
-        except: JobId,
-        project: &ProjectName,
-        branch: &Branch,
-    ) -> Option<crate::paas::ExecutionId> {
-        let id = self.running_build(project, branch, Some(except))?;
-        let job = self.inner.jobs.get(id)?;
-        let r = job.lock();
-        r.build.as_ref().and_then(|b| b.execution.clone())
-    }
-
-    /// Whether another live job follows the same execution.
-    fn execution_shared(&self, except: JobId, execution: &crate::paas::ExecutionId) -> bool {
-        self.inner
-            .jobs
-            .first(|r| {
-                r.id != except
-                    && r.build
-                        .as_ref()
-                        .is_some_and(|b| !b.finished && b.execution.as_ref() == Some(execution))
-            })
-            .is_some()
-    }
-
-    /// Closes older pending approvals for the same app: `newer` supersedes them.
-    fn supersede_older(&self, newer: JobId, app: &crate::names::AppName) {
-        let now = self.now();
-        for job in self.inner.jobs.all() {
-            if job.id >= newer || job.lock().spec.app() != Some(app) {
-                continue;
-            }
-            if self.update(&job, |r| decisions::supersede(r, newer, now)) {
-                job.wake.notify_one();
-            }
-        }
     }
 
     /// A job's record, live or finished.

@@ -36,6 +36,7 @@ impl Engine {
         let (id, approve) = match action {
             ButtonAction::Approve(id) => (id, true),
             ButtonAction::Reject(id) => (id, false),
+            ButtonAction::Rollback(id) => return VoteOutcome::NotThisMessage(id),
         };
         let carries = self
             .job_record(id)

@@ -7,6 +7,7 @@ pub mod approval;
 pub mod audit;
 pub mod build;
 pub mod decisions;
+pub mod incident;
 pub mod machine;
 pub mod outcome;
 pub mod record;
@@ -19,9 +20,11 @@ mod tests;
 pub use approval::{Approval, ApprovalPolicy, ApprovalStatus, Via, Vote, VoteRefusal, VoteResult};
 pub use audit::{AuditAction, AuditEntry};
 pub use build::{BuildProgress, RunIntent, StageMark, StageView};
-pub use machine::{Context, Event, LogsRead, Settings, Step, StopResult};
+pub use machine::{Context, Event, FrozenNow, LogsRead, Settings, Step, StopResult};
 pub use outcome::{Cancellation, ChatStep, Outcome, PaasStep, Timed};
-pub use record::{CancelRequest, JobRecord, LogExcerpt, Messages, Notice, Person, QueuePlace};
+pub use record::{
+    CancelRequest, FreezeOverride, JobRecord, LogExcerpt, Messages, Notice, Person, QueuePlace,
+};
 pub use rollout::{AppSnapshot, DeployProgress, Phase, Reading, Rollout, Upgrade, Verdict};
 pub use spec::{DeployOrigin, JobKind, JobSpec};
 pub use state::JobState;

@@ -45,6 +45,14 @@ pub struct CancelRequest {
     pub at_ms: i64,
 }
 
+/// An admin let the job deploy through a freeze, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FreezeOverride {
+    pub by: String,
+    pub reason: String,
+    pub at_ms: i64,
+}
+
 /// A passing remark in the job's message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
@@ -98,6 +106,8 @@ pub struct JobRecord {
     /// How it ended, once it has.
     pub outcome: Option<Outcome>,
     pub notice: Option<Notice>,
+    /// Deploys through a freeze, by an admin's word.
+    pub freeze_override: Option<FreezeOverride>,
     pub audit: Vec<AuditEntry>,
 }
 
@@ -127,6 +137,7 @@ impl JobRecord {
             logs: None,
             outcome: None,
             notice: None,
+            freeze_override: None,
             audit: Vec::new(),
         };
         let detail = format!("{} {}", record.kind().as_str(), record.target());
@@ -186,6 +197,18 @@ impl JobRecord {
                 by: "releasebot".into(),
                 at_ms: now_ms,
             });
+        }
+    }
+
+    /// The image the job deploys, when known: the one its build produced, or for a
+    /// promotion the one built for the tag it promotes.
+    pub fn image(&self) -> Option<&str> {
+        match &self.spec {
+            JobSpec::Deploy {
+                origin: super::spec::DeployOrigin::Promote { image, .. },
+                ..
+            } => image.as_deref(),
+            _ => self.build.as_ref().and_then(|b| b.image.as_deref()),
         }
     }
 

@@ -32,8 +32,12 @@ pub enum DeployOrigin {
     /// Back to the tag that was live before (`/rollback`); `waived` when the app's
     /// policy lets rollbacks skip the approval.
     Rollback { waived: bool },
-    /// The tag live on another app (`/promote`).
-    Promote { from: AppName },
+    /// The tag live on another app (`/promote`), with the image its build produced when
+    /// history knows it.
+    Promote {
+        from: AppName,
+        image: Option<String>,
+    },
 }
 
 /// The kind of a job, for labels, metrics and the store's index columns.
@@ -83,6 +87,22 @@ impl JobSpec {
         match self {
             JobSpec::Release { app, .. } | JobSpec::Deploy { app, .. } => Some(app),
             JobSpec::Build { .. } => None,
+        }
+    }
+
+    /// What the job does, as its messages name it: `build`, `release`, `deploy`, or for
+    /// the incident commands' deploys `rollback` and `promote`.
+    pub fn verb(&self) -> &'static str {
+        match self {
+            JobSpec::Deploy {
+                origin: DeployOrigin::Rollback { .. },
+                ..
+            } => "rollback",
+            JobSpec::Deploy {
+                origin: DeployOrigin::Promote { .. },
+                ..
+            } => "promote",
+            other => other.kind().as_str(),
         }
     }
 

@@ -2,7 +2,7 @@
 
 use super::progress::headline;
 use super::{date_time, elapsed, state_symbol};
-use crate::job::{JobRecord, JobState};
+use crate::job::{AuditAction, JobRecord, JobState};
 
 /// One line for `/status`.
 pub fn status_line(r: &JobRecord) -> String {
@@ -19,7 +19,7 @@ pub fn history_line(r: &JobRecord) -> String {
         "{} {} {} {} · by {} · {}",
         state_symbol(r.state),
         r.id,
-        r.kind().as_str(),
+        r.spec.verb(),
         r.target(),
         r.requester.name,
         date_time(r.created_ms)
@@ -34,6 +34,10 @@ pub fn history_line(r: &JobRecord) -> String {
     let approvers = r.approvers();
     if !approvers.is_empty() {
         line.push_str(&format!(" · approved by {}", approvers.join(", ")));
+    }
+    // Rules set aside: an approval waived for a rollback, a freeze passed.
+    for waived in r.audit.iter().filter(|a| a.action == AuditAction::Waive) {
+        line.push_str(&format!(" · {}", waived.detail));
     }
     if r.state.is_final() {
         line.push_str(&format!(" · {} in {}", r.state.as_str(), elapsed(r)));

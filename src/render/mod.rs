@@ -7,6 +7,7 @@
 //! timestamps, links) comes in a [`View`], so no platform's numbers or markup are
 //! written into the core.
 
+mod incident;
 mod lines;
 mod notices;
 mod outcome;
@@ -14,10 +15,11 @@ mod progress;
 mod view;
 mod votes;
 
+pub use incident::{freeze_line, frozen};
 pub use lines::{history_line, status_line};
 pub use notices::{approved, ended};
 pub use outcome::{notice, outcome};
-pub use progress::{approval, progress, summary, thread_title};
+pub use progress::{approval, progress, rollback_offer, summary, thread_title};
 pub use view::{Ui, View};
 pub use votes::{cancel_refusal, cancelling, vote, vote_refusal};
 

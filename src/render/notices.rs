@@ -20,7 +20,7 @@ pub fn ended(r: &JobRecord, view: &View) -> Message {
         "{} {} {} {}",
         state_symbol(r.state),
         r.id,
-        r.kind().as_str(),
+        r.spec.verb(),
         r.target()
     );
     let text = match (r.state, outcome(r)) {

@@ -4,7 +4,9 @@
 use super::{View, elapsed, fit, or_list, state_symbol};
 use crate::chat::{Button, ButtonAction, ButtonStyle, Message};
 use crate::clock::short_duration;
-use crate::job::{ApprovalStatus, AuditAction, JobKind, JobRecord, JobState, Phase};
+use crate::job::{
+    ApprovalStatus, AuditAction, DeployOrigin, JobKind, JobRecord, JobSpec, JobState, Phase,
+};
 
 /// The thread's name: `#12 web@master`.
 pub fn thread_title(r: &JobRecord) -> String {
@@ -16,7 +18,7 @@ pub fn thread_title(r: &JobRecord) -> String {
 /// asked, and where it stands, so people scanning the channel see what waits for them.
 pub fn summary(r: &JobRecord, view: &View) -> Message {
     let who = view.person(&r.requester.id, &r.requester.name);
-    let head = format!("{} {} {}", r.id, r.kind().as_str(), r.target());
+    let head = format!("{} {} {}", r.id, r.spec.verb(), r.target());
     let text = if r.state.is_final() {
         format!(
             "{} {head} — requested by {who} — {} in {}",
@@ -56,7 +58,7 @@ pub(super) fn headline(r: &JobRecord, who: &str) -> String {
         "{} {} {} {} · {who} · {} · {}",
         state_symbol(r.state),
         r.id,
-        r.kind().as_str(),
+        r.spec.verb(),
         r.target(),
         r.state.as_str(),
         elapsed(r)
@@ -73,9 +75,20 @@ pub(super) fn change(r: &JobRecord) -> Option<String> {
         .as_ref()
         .and_then(|d| d.from_tag.clone())
         .or_else(|| r.approval.as_ref().and_then(|a| a.from_tag.clone()));
-    Some(match from {
+    let change = match from {
         Some(from) => format!("{app}: {from} → {tag}"),
         None => format!("{app} → {tag}"),
+    };
+    Some(match &r.spec {
+        JobSpec::Deploy {
+            origin: DeployOrigin::Rollback { .. },
+            ..
+        } => format!("{change}, rollback"),
+        JobSpec::Deploy {
+            origin: DeployOrigin::Promote { from, .. },
+            ..
+        } => format!("{change}, promoted from {from}"),
+        _ => change,
     })
 }
 
@@ -217,6 +230,9 @@ pub fn progress(r: &JobRecord, view: &View) -> Message {
     if let Some(sentence) = super::outcome(r) {
         lines.push(format!("{} {sentence}", state_symbol(r.state)));
     }
+    if let (Some(tag), Some(app)) = (rollback_offer(r), r.spec.app()) {
+        lines.push(format!("↩ /rollback {app} {tag} deploys what ran before."));
+    }
     let head = lines.join("\n");
     let text = match &r.logs {
         Some(l) if l.missing => format!("{head}\nlogs  no logs available"),
@@ -239,7 +255,27 @@ pub fn progress(r: &JobRecord, view: &View) -> Message {
         Some(_) => format!("{head}\nlogs  empty"),
         None => head,
     };
-    Message::text(fit(text, view.style.max_chars))
+    let mut message = Message::text(fit(text, view.style.max_chars));
+    if let Some(tag) = rollback_offer(r) {
+        message.buttons.push(Button {
+            action: ButtonAction::Rollback(r.id),
+            label: format!("Roll back to {tag}"),
+            style: ButtonStyle::Danger,
+        });
+    }
+    message
+}
+
+/// The tag to offer a rollback to under a deploy that went wrong: one that reached the
+/// app (an upgrade was sent) and failed or timed out, when what ran before is known.
+pub fn rollback_offer(r: &JobRecord) -> Option<String> {
+    if !matches!(r.state, JobState::Failed | JobState::TimedOut) {
+        return None;
+    }
+    let d = r.deploy.as_ref()?;
+    d.intent_ms()?;
+    let from = d.from_tag.clone()?;
+    (from != d.tag.as_str()).then_some(from)
 }
 
 /// The last lines that fit in `room` characters, each cut to 200 characters and unable

@@ -94,9 +94,14 @@ proptest! {
         let parsed = Command::parse(&format!("/build {project} {branch}"), config()).unwrap();
         prop_assert_eq!(format!("{parsed:?}"), format!("Build(Build {{ project: ProjectName({project:?}), branch: Branch({branch:?}) }})"));
         let parsed = Command::parse(&format!("/release {project} {branch}"), config()).unwrap();
-        prop_assert_eq!(format!("{parsed:?}"), format!("Release(Release {{ project: ProjectName({project:?}), branch: Branch({branch:?}) }})"));
+        prop_assert_eq!(format!("{parsed:?}"), format!("Release(Release {{ project: ProjectName({project:?}), branch: Branch({branch:?}), override_reason: None }})"));
         let parsed = Command::parse(&format!("/deploy {project} {tag}"), config()).unwrap();
-        prop_assert_eq!(format!("{parsed:?}"), format!("Deploy(Deploy {{ app: AppName({project:?}), tag: VersionTag({tag:?}) }})"));
+        prop_assert_eq!(format!("{parsed:?}"), format!("Deploy(Deploy {{ app: AppName({project:?}), tag: VersionTag({tag:?}), override_reason: None }})"));
+        // An admin's reason to deploy through a freeze comes last, after its tag.
+        let parsed = Command::parse(&format!("/deploy {project} {tag} override: incident {job}"), config()).unwrap();
+        prop_assert_eq!(format!("{parsed:?}"), format!("Deploy(Deploy {{ app: AppName({project:?}), tag: VersionTag({tag:?}), override_reason: Some(\"incident {job}\") }})"));
+        let parsed = Command::parse(&format!("/release {project} Override:now"), config()).unwrap();
+        prop_assert!(format!("{parsed:?}").contains("override_reason: Some(\"now\")"), "{:?}", parsed);
         for verb in ["cancel", "approve", "reject", "status"] {
             let parsed = Command::parse(&format!("/{verb} {job_text}"), config()).unwrap();
             prop_assert!(format!("{parsed:?}").contains(&format!("JobId({job})")), "{:?}", parsed);

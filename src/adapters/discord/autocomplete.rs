@@ -38,7 +38,7 @@ fn choice(s: Suggestion, kind: Kind) -> Option<AutocompleteChoice> {
             .parse::<i64>()
             .ok()
             .map(|n| AutocompleteChoice::new(s.label, n)),
-        Kind::Text | Kind::Rest => {
+        Kind::Text | Kind::Rest | Kind::Tagged => {
             (s.value.chars().count() <= 100).then(|| AutocompleteChoice::new(s.label, s.value))
         }
     }

@@ -23,7 +23,7 @@ pub fn definitions() -> Vec<CreateCommand> {
 
 fn option(spec: &OptionSpec) -> CreateCommandOption {
     let kind = match spec.kind {
-        Kind::Text | Kind::Rest => CommandOptionType::String,
+        Kind::Text | Kind::Rest | Kind::Tagged => CommandOptionType::String,
         Kind::Job | Kind::Count => CommandOptionType::Integer,
     };
     let mut option = CreateCommandOption::new(kind, spec.name, spec.description)
@@ -31,7 +31,7 @@ fn option(spec: &OptionSpec) -> CreateCommandOption {
         .set_autocomplete(spec.completion != Completion::Nothing);
     match spec.kind {
         Kind::Text => option = option.max_length(100),
-        Kind::Rest => option = option.max_length(500),
+        Kind::Rest | Kind::Tagged => option = option.max_length(500),
         Kind::Job => option = option.min_int_value(1),
         Kind::Count => option = option.min_int_value(1).max_int_value(50),
     }

@@ -71,6 +71,17 @@ pub struct Context {
     pub app_id: Option<AppId>,
     /// The approval a deploy needs; `None` when it needs none.
     pub approval: Option<ApprovalPolicy>,
+    /// A freeze on the app deployed, while one holds.
+    pub frozen: Option<FrozenNow>,
+}
+
+/// A freeze that holds on the app a job deploys to: who put it on (or which window),
+/// why, and until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrozenNow {
+    pub by: String,
+    pub reason: String,
+    pub until_ms: i64,
 }
 
 /// What the engine must do next.

@@ -10,7 +10,7 @@ use crate::job::audit::AuditAction;
 use crate::job::outcome::{Cancellation, Outcome, Timed};
 use crate::job::record::JobRecord;
 use crate::job::rollout::{DeployProgress, Upgrade};
-use crate::job::spec::JobSpec;
+use crate::job::spec::{DeployOrigin, JobSpec};
 use crate::job::state::JobState;
 use crate::names::VersionTag;
 
@@ -183,6 +183,10 @@ fn plan_deploy(r: &mut JobRecord, now: i64, cx: &Context) -> Step {
     if !d.looked_up {
         return Step::LookUpCurrent;
     }
+    if let Some(step) = plan_freeze(r, cx, now) {
+        return step;
+    }
+    waive_rollback_approval(r, now);
     if let Some(policy) = cx.approval.clone() {
         if let Some(step) = plan_approval(r, &d, policy, now) {
             return step;
@@ -191,7 +195,69 @@ fn plan_deploy(r: &mut JobRecord, now: i64, cx: &Context) -> Step {
     if r.queue.is_none_or(|q| q.behind.is_some()) {
         return Step::AwaitTurn;
     }
+    // A freeze may have begun while the job waited for votes or for its turn.
+    if let Some(step) = plan_freeze(r, cx, now) {
+        return step;
+    }
     Step::Upgrade
+}
+
+/// A freeze holds on the app: a rollback goes through it, as does a deploy an admin
+/// let through; anything else ends without deploying. Both passes are audited once.
+fn plan_freeze(r: &mut JobRecord, cx: &Context, now: i64) -> Option<Step> {
+    let f = cx.frozen.as_ref()?;
+    const THROUGH: &str = "deploys through the freeze";
+    let passed = r
+        .audit
+        .iter()
+        .any(|a| a.action == AuditAction::Waive && a.detail.starts_with(THROUGH));
+    let why = match (&r.spec, &r.freeze_override) {
+        (
+            JobSpec::Deploy {
+                origin: DeployOrigin::Rollback { .. },
+                ..
+            },
+            _,
+        ) => "a rollback may".to_string(),
+        (_, Some(o)) => format!("overridden by {}: {}", o.by, o.reason),
+        _ => {
+            let app = r.spec.app().cloned()?;
+            r.end(
+                Outcome::Frozen {
+                    app,
+                    by: f.by.clone(),
+                    reason: f.reason.clone(),
+                    until_ms: Some(f.until_ms),
+                },
+                now,
+            );
+            return Some(Step::Finish);
+        }
+    };
+    if !passed {
+        let by = r.freeze_override.as_ref().map(|o| o.by.clone());
+        let detail = format!("{THROUGH} by {} ({}): {why}", f.by, f.reason);
+        r.audit(now, by.as_deref(), AuditAction::Waive, detail);
+    }
+    None
+}
+
+/// A rollback whose app lets rollbacks skip the approval says so in its audit, once.
+fn waive_rollback_approval(r: &mut JobRecord, now: i64) {
+    let JobSpec::Deploy {
+        app,
+        origin: DeployOrigin::Rollback { waived: true },
+        ..
+    } = &r.spec
+    else {
+        return;
+    };
+    const WAIVED: &str = "approval waived";
+    if r.audit.iter().any(|a| a.detail.starts_with(WAIVED)) {
+        return;
+    }
+    let detail = format!("{WAIVED}: rollbacks of {app} need none (rollback_approval = false)");
+    r.audit(now, None, AuditAction::Waive, detail);
 }
 
 /// The approval a deploy needs; `None` once it is given.
@@ -201,7 +267,7 @@ fn plan_approval(
     policy: ApprovalPolicy,
     now: i64,
 ) -> Option<Step> {
-    let image = r.build.as_ref().and_then(|b| b.image.clone());
+    let image = r.image().map(str::to_string);
     let app = r.spec.app().cloned()?;
     let fresh = r
         .approval

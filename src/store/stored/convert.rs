@@ -5,6 +5,7 @@
 use super::outcome::{outcome_from, outcome_to};
 use super::{DecodeError, Parts, v2};
 use crate::chat::{MessageRef, ThreadRef};
+use crate::job::FreezeOverride;
 use crate::job::rollout::{Cond, Rollout};
 use crate::job::{
     AppSnapshot, BuildProgress, CancelRequest, DeployOrigin, DeployProgress, JobRecord, JobSpec,
@@ -104,7 +105,8 @@ pub(super) fn to_v2(r: &JobRecord) -> v2::Job {
             origin: match origin {
                 DeployOrigin::Request => v2::Origin::Request,
                 DeployOrigin::Rollback { waived } => v2::Origin::Rollback { waived: *waived },
-                DeployOrigin::Promote { from } => v2::Origin::Promote {
+                DeployOrigin::Promote { from, image } => v2::Origin::Promote {
+                    image: image.clone(),
                     from: from.to_string(),
                 },
             },
@@ -204,6 +206,11 @@ pub(super) fn to_v2(r: &JobRecord) -> v2::Job {
             Notice::NotSaved { error } => v2::Notice::NotSaved { error },
             Notice::Restarting => v2::Notice::Restarting,
         }),
+        freeze_override: r.freeze_override.as_ref().map(|o| v2::Override {
+            by: o.by.clone(),
+            reason: o.reason.clone(),
+            at_ms: o.at_ms,
+        }),
     }
 }
 
@@ -239,7 +246,10 @@ pub(super) fn from_v2(id: JobId, j: v2::Job, parts: Parts) -> Result<JobRecord, 
             origin: match origin {
                 v2::Origin::Request => DeployOrigin::Request,
                 v2::Origin::Rollback { waived } => DeployOrigin::Rollback { waived },
-                v2::Origin::Promote { from } => DeployOrigin::Promote { from: app(&from)? },
+                v2::Origin::Promote { from, image } => DeployOrigin::Promote {
+                    from: app(&from)?,
+                    image,
+                },
             },
         },
     };
@@ -341,6 +351,11 @@ pub(super) fn from_v2(id: JobId, j: v2::Job, parts: Parts) -> Result<JobRecord, 
             v2::Notice::PaasUnreachable { error } => Notice::PaasUnreachable { error },
             v2::Notice::NotSaved { error } => Notice::NotSaved { error },
             v2::Notice::Restarting => Notice::Restarting,
+        }),
+        freeze_override: j.freeze_override.map(|o| FreezeOverride {
+            by: o.by,
+            reason: o.reason,
+            at_ms: o.at_ms,
         }),
         audit: parts.audit,
     })

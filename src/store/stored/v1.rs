@@ -215,6 +215,7 @@ pub fn convert(id: JobId, j: Job, parts: Parts) -> Result<crate::job::JobRecord,
         outcome,
         // A notice was only ever a passing remark; resuming clears it anyway.
         notice: None,
+        freeze_override: None,
         audit: parts.audit,
     })
 }

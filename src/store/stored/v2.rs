@@ -25,6 +25,16 @@ pub struct Job {
     pub logs: Option<Logs>,
     pub outcome: Option<Outcome>,
     pub notice: Option<Notice>,
+    /// Added after 0.1: absent in older rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freeze_override: Option<Override>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Override {
+    pub by: String,
+    pub reason: String,
+    pub at_ms: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -57,6 +67,8 @@ pub enum Origin {
     },
     Promote {
         from: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        image: Option<String>,
     },
 }
 

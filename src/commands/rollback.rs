@@ -1,0 +1,126 @@
+//! `/rollback <app> [versionTag]`: deploy what ran before (or a tag that succeeded
+//! there), as a deploy like any other: queued, approved unless the app waives it for
+//! rollbacks, followed to the end. Allowed through a freeze, and audited so.
+
+use super::access::Action;
+use super::spec::{Completion, OptionSpec, Spec};
+use super::{
+    Args, Context, Handler, ParseError, Refusal, Reply, allowed_app, app, invalid,
+    needs_approval, start_deploying,
+};
+use crate::config::Config;
+use crate::engine::Started;
+use crate::job::{DeployOrigin, JobSpec};
+use crate::names::{AppName, VersionTag};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rollback {
+    pub app: AppName,
+    /// The tag to go back to; `None`: what ran before.
+    pub tag: Option<VersionTag>,
+}
+
+impl Handler for Rollback {
+    const SPEC: Spec = Spec {
+        name: "rollback",
+        starts_job: true,
+        usage: "/rollback <app> [versionTag]",
+        help: "deploy what ran before (or a tag that succeeded there)",
+        options: &[
+            OptionSpec::text(
+                "app",
+                "the app to roll back",
+                true,
+                Completion::App(Action::Rollback),
+            ),
+            OptionSpec::text(
+                "version",
+                "a tag that succeeded there (default: what ran before)",
+                false,
+                Completion::DeployedTag,
+            ),
+        ],
+    };
+
+    fn parse(args: &Args, config: &Config) -> Result<Self, ParseError> {
+        let a = app("rollback", &args.required("app")?, config)?;
+        let tag = args
+            .text("version")
+            .map(|t| VersionTag::parse(&t).map_err(|e| invalid("rollback", e)))
+            .transpose()?;
+        Ok(Rollback {
+            app: a.name.clone(),
+            tag,
+        })
+    }
+
+    async fn apply(self, cx: &Context<'_>) -> Reply {
+        let app = match allowed_app(cx, &self.app, Action::Rollback) {
+            Ok(app) => app,
+            Err(refusal) => return Reply::Refused(refusal),
+        };
+        let tag = match cx.engine.rollback_target(&self.app, self.tag.as_ref()).await {
+            Ok(tag) => tag,
+            Err(e) => return Reply::Refused(Refusal::Incident(e)),
+        };
+        roll_back(cx, app, tag)
+    }
+}
+
+/// Starts the rollback of `app` to `tag`.
+pub(super) fn roll_back(cx: &Context<'_>, app: &crate::config::App, tag: VersionTag) -> Reply {
+    let waived = app.policy.required() && !app.rollback_approval;
+    let spec = JobSpec::Deploy {
+        app: app.name.clone(),
+        tag: tag.clone(),
+        origin: DeployOrigin::Rollback { waived },
+    };
+    let job = match start_deploying(cx, spec, None) {
+        Ok(Started::New(job) | Started::Existing(job)) => job,
+        Err(refusal) => return Reply::Refused(refusal),
+    };
+    let approval = match waived {
+        true => "; its approval is waived for rollbacks".to_string(),
+        false => needs_approval(app),
+    };
+    Reply::Started {
+        job,
+        text: format!("Started {job}: rollback of {} to {tag}{approval}.", app.name),
+    }
+}
+
+/// The "Roll back to v1.2.2" button under a failed deploy's message: the rollback of
+/// that deploy's app to what ran before it, by whoever pressed it. Only the message of
+/// that job carries it.
+pub(super) async fn pressed(
+    engine: &crate::engine::Engine,
+    actor: &crate::chat::Actor,
+    target: &crate::chat::MessageRef,
+    job: crate::names::JobId,
+) -> Reply {
+    let record = engine.job_record(job);
+    let carries = record
+        .as_ref()
+        .and_then(|r| r.messages.progress.as_ref())
+        .is_some_and(|m| m.message == target.message);
+    let offer = record.as_ref().and_then(crate::render::rollback_offer);
+    let (Some(r), true, Some(tag)) = (&record, carries, offer) else {
+        return Reply::Refused(Refusal::StaleButton(job));
+    };
+    let Some(name) = r.spec.app() else {
+        return Reply::Refused(Refusal::StaleButton(job));
+    };
+    let cx = Context {
+        engine,
+        actor,
+        channel: &r.channel,
+    };
+    let app = match allowed_app(&cx, name, Action::Rollback) {
+        Ok(app) => app,
+        Err(refusal) => return Reply::Refused(refusal),
+    };
+    match VersionTag::parse(&tag) {
+        Ok(tag) => roll_back(&cx, app, tag),
+        Err(e) => Reply::Invalid(invalid("rollback", e)),
+    }
+}

@@ -1,0 +1,71 @@
+//! `/unfreeze <app|all>`: lifts the freezes people put on an app (`all`: every freeze).
+//! A configured window is policy: it is changed in the configuration, not from chat.
+
+use super::spec::{Completion, OptionSpec, Spec};
+use super::{Args, Context, Handler, ParseError, Refusal, Reply};
+use crate::config::Config;
+use crate::freeze::Scope;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unfreeze {
+    pub scope: Scope,
+}
+
+impl Handler for Unfreeze {
+    const SPEC: Spec = Spec {
+        name: "unfreeze",
+        starts_job: false,
+        usage: "/unfreeze <app|all>",
+        help: "lift a freeze before its time",
+        options: &[OptionSpec::text(
+            "app",
+            "the app to unfreeze, or all",
+            true,
+            Completion::FreezeTarget,
+        )],
+    };
+
+    fn parse(args: &Args, config: &Config) -> Result<Self, ParseError> {
+        let scope = super::freeze::scope("unfreeze", &args.required("app")?, config)?;
+        Ok(Unfreeze { scope })
+    }
+
+    async fn apply(self, cx: &Context<'_>) -> Reply {
+        if let Err(refusal) = super::freeze::allowed(cx, &self.scope) {
+            return Reply::Refused(refusal);
+        }
+        let lifted = match cx.engine.unfreeze(cx.actor, &self.scope) {
+            Ok(lifted) => lifted,
+            Err(e) => return Reply::Refused(Refusal::FreezeNotRecorded(e)),
+        };
+        if lifted.is_empty() {
+            let windows = match &self.scope {
+                Scope::App(app) => cx
+                    .engine
+                    .config()
+                    .apps
+                    .get(app)
+                    .map(|a| a.freeze.windows().iter().map(|w| w.text().to_string()).collect())
+                    .unwrap_or_default(),
+                Scope::All => Vec::new(),
+            };
+            return Reply::Refused(Refusal::NotFrozen {
+                scope: self.scope.as_str().to_string(),
+                windows,
+            });
+        }
+        let mut text = format!("Lifted {} freeze{}:", lifted.len(), if lifted.len() == 1 { "" } else { "s" });
+        for f in &lifted {
+            text.push('\n');
+            text.push_str(&crate::render::freeze_line(f));
+        }
+        // Another freeze (on all apps, or a window) may still hold.
+        if let Scope::App(app) = &self.scope
+            && let Some(still) = cx.engine.frozen(app)
+        {
+            text.push('\n');
+            text.push_str(&crate::render::frozen(app, &still));
+        }
+        Reply::Info(text)
+    }
+}

@@ -1,0 +1,85 @@
+//! Freezes as the engine keeps them: those that hold, in memory for the checks every
+//! job step makes, and in the store before anyone is told (so they survive restarts).
+
+use std::time::Duration;
+
+use super::Engine;
+use crate::chat::Actor;
+use crate::freeze::{self, Freeze, Frozen, Scope};
+use crate::job::Person;
+use crate::names::AppName;
+use crate::store::StoreError;
+
+impl Engine {
+    /// Freezes `scope` for `lasting`, from now; recorded before it is answered.
+    pub fn freeze(
+        &self,
+        actor: &Actor,
+        scope: Scope,
+        lasting: Duration,
+        reason: &str,
+    ) -> Result<Freeze, StoreError> {
+        let now = self.now();
+        let mut f = Freeze {
+            id: 0,
+            scope,
+            by: person(actor),
+            reason: reason.to_string(),
+            at_ms: now,
+            until_ms: now.saturating_add(lasting.as_millis().min(i64::MAX as u128) as i64),
+            lifted: None,
+        };
+        f.id = self.inner.store.add_freeze(&f)?;
+        tracing::info!(scope = f.scope.as_str(), by = %actor.name, until_ms = f.until_ms, "freeze");
+        self.holding().push(f.clone());
+        Ok(f)
+    }
+
+    /// Lifts the freezes of `scope` that hold (`all`: every one); those lifted.
+    pub fn unfreeze(&self, actor: &Actor, scope: &Scope) -> Result<Vec<Freeze>, StoreError> {
+        let now = self.now();
+        let lifted = self.inner.store.lift_freezes(scope, &person(actor), now)?;
+        let ids: Vec<i64> = lifted.iter().map(|f| f.id).collect();
+        self.holding().retain(|f| !ids.contains(&f.id));
+        tracing::info!(scope = scope.as_str(), by = %actor.name, lifted = ids.len(), "unfreeze");
+        Ok(lifted)
+    }
+
+    /// Why `app` takes no deploys now, if it does not: a freeze someone put on, or one
+    /// of its configured windows.
+    pub fn frozen(&self, app: &AppName) -> Option<Frozen> {
+        let now = self.now();
+        let schedule = self
+            .inner
+            .config
+            .apps
+            .get(app)
+            .map(|a| a.freeze.clone())
+            .unwrap_or_default();
+        freeze::frozen(app, &self.holding(), &schedule, now)
+    }
+
+    /// The freezes people put on that hold now, oldest first.
+    pub fn freezes(&self) -> Vec<Freeze> {
+        let now = self.now();
+        let mut holding = self.holding();
+        holding.retain(|f| f.until_ms > now);
+        holding.clone()
+    }
+
+    /// The latest `n` freezes of `app` (and of all apps), newest first.
+    pub fn freeze_history(&self, app: &str, n: usize) -> Result<Vec<Freeze>, StoreError> {
+        self.inner.store.freeze_history(app, n)
+    }
+
+    fn holding(&self) -> std::sync::MutexGuard<'_, Vec<Freeze>> {
+        self.inner.freezes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn person(actor: &Actor) -> Person {
+    Person {
+        id: actor.id.clone(),
+        name: actor.name.clone(),
+    }
+}
