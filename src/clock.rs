@@ -29,6 +29,14 @@ impl Clock {
         }
     }
 
+    /// A clock that reads `wall` now (a test's chosen date), then follows tokio's.
+    pub fn starting_at(wall: SystemTime) -> Self {
+        Clock {
+            wall,
+            mono: tokio::time::Instant::now(),
+        }
+    }
+
     /// The current wall-clock time as this clock sees it.
     pub fn now(&self) -> SystemTime {
         self.wall + self.mono.elapsed()

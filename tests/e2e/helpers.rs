@@ -85,7 +85,7 @@ pub struct TestBot {
     running: Running,
     config: Config,
     /// One clock across restarts, as one machine has.
-    clock: Clock,
+    pub clock: Clock,
     webhook_url: Option<String>,
     /// Where the bot's HTTP surface listens.
     pub http_addr: std::net::SocketAddr,
@@ -118,6 +118,17 @@ pub async fn spawn_bot_with(
     store: Arc<Store>,
     webhook: bool,
 ) -> TestBot {
+    spawn_bot_at(scenario, config, store, webhook, Clock::new()).await
+}
+
+/// A bot whose clock reads `clock`'s time (a chosen date), then follows tokio's.
+pub async fn spawn_bot_at(
+    scenario: Scenario,
+    config: Config,
+    store: Arc<Store>,
+    webhook: bool,
+    clock: Clock,
+) -> TestBot {
     let sim = spawn_sim(scenario).await;
     let chat = MemoryChat::new();
     for (user, roles) in [
@@ -129,7 +140,6 @@ pub async fn spawn_bot_with(
     ] {
         chat.add_user(user, roles);
     }
-    let clock = Clock::new();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let http_addr = listener.local_addr().unwrap();
     let webhook_url = webhook.then(|| format!("http://{http_addr}/webhook/{WEBHOOK_SECRET}"));

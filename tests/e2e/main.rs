@@ -13,6 +13,7 @@ mod fake_discord_selftest;
 mod faults;
 mod fuzz;
 mod helpers;
+mod incident;
 mod ops;
 mod paas_client;
 mod push;
