@@ -111,7 +111,7 @@ impl Handler for Freeze {
             .freeze(cx.actor, self.scope.clone(), self.lasting, &self.reason)
         {
             Ok(f) => Reply::Info(format!(
-                "{} Deploys, releases and promotions to {} are refused until then; rollbacks still go, and an admin may add override: and a reason. /unfreeze {} lifts it.",
+                "{}. Deploys, releases and promotions to {} are refused until then; rollbacks still go, and an admin may add override: and a reason. /unfreeze {} lifts it.",
                 crate::render::freeze_line(&f),
                 match &f.scope {
                     Scope::All => "any app".to_string(),

@@ -234,16 +234,26 @@ fn take_reading(d: &mut Driver) {
     }
 }
 
-/// Reads the deploy logs at `at_ms`; the rollout is over, so the app's next deploy may
-/// go. A missing endpoint is "no logs", never a failed deploy.
+/// Reads the deploy logs at `at_ms`. A missing endpoint is "no logs", never a failed
+/// deploy.
+///
+/// The app's turn is held through the first read, so those logs are this deploy's;
+/// later reads (the logs keep growing for a while) stop once another deploy of the
+/// app has the turn, whose pods the logs would show next.
 pub(super) async fn fetch_logs(d: &mut Driver, at_ms: i64) {
-    d.job.handles().ticket.take();
     tokio::time::sleep_until(d.instant(at_ms)).await;
     let Some(app) = d.app() else { return };
+    let first = d.job.lock().logs.is_none();
+    let next = d.engine.inner.queues.front(&app.name);
+    if !first && next.is_some_and(|j| j != d.job.id) {
+        d.apply(Event::LogsRead(LogsRead::Superseded));
+        return;
+    }
     let read = match d.engine.inner.paas.deploy_logs(&app.rancher).await {
         Ok(Some(lines)) => LogsRead::Lines(d.engine.log_excerpt(&lines)),
         Ok(None) => LogsRead::Missing,
         Err(e) => LogsRead::Error(e.to_string()),
     };
     d.apply(Event::LogsRead(read));
+    d.job.handles().ticket.take();
 }

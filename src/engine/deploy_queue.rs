@@ -42,6 +42,12 @@ impl AppQueues {
         }
     }
 
+    /// The job that has `app`'s turn now, if any.
+    pub fn front(&self, app: &AppName) -> Option<JobId> {
+        let queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+        queues.get(app).and_then(|tx| tx.borrow().first().copied())
+    }
+
     /// Jobs waiting behind the one deploying, over all apps.
     pub fn waiting(&self) -> usize {
         let queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());

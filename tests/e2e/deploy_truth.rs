@@ -278,3 +278,45 @@ async fn a_tag_that_never_comes_fails_the_release_after_a_minute() {
     );
     assert_eq!(bot.sim.stats().total_upgrades(), 0);
 }
+
+/// Deploys of one app back to back: the first keeps reading its logs for a while after
+/// its rollout, but never once the next deploy has the app's turn, so its excerpt shows
+/// its own pods only.
+#[tokio::test(start_paused = true)]
+async fn a_deploy_s_logs_are_its_own_even_when_the_next_deploy_follows_at_once() {
+    for (world, scenario) in worlds() {
+        let mut scenario = scenario;
+        // Short rollouts, so the next one is done while the first still reads logs.
+        for app in &mut scenario.apps {
+            app.logs_grow = true;
+            app.install_seconds = 1.0;
+            app.rollout_seconds = 1.0;
+            app.pickup_seconds = 0.5;
+            app.blip_seconds = 0.2;
+        }
+        let bot = spawn_bot(scenario, demo_config(|_| {})).await;
+        let first = bot.start("alice", "/deploy api v3.0.0").await;
+        let second = bot.start("alice", "/deploy api v3.0.1").await;
+        let (a, b) = (bot.finished(first).await, bot.finished(second).await);
+        assert_eq!(
+            (a.state, b.state),
+            (JobState::Succeeded, JobState::Succeeded),
+            "{world}"
+        );
+        let own = |r: &JobRecord, tag: &str, other: &str| {
+            let lines = &r.logs.as_ref().expect("logs were read").lines;
+            assert!(
+                lines.iter().any(|l| l.contains(&format!("version {tag}"))),
+                "{world}: {lines:?}"
+            );
+            assert!(
+                !lines
+                    .iter()
+                    .any(|l| l.contains(&format!("version {other}"))),
+                "{world}: {lines:?}"
+            );
+        };
+        own(&a, "v3.0.0", "v3.0.1");
+        own(&b, "v3.0.1", "v3.0.0");
+    }
+}

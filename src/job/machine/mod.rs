@@ -179,6 +179,9 @@ pub enum LogsRead {
     Lines(Vec<String>),
     Missing,
     Error(String),
+    /// A newer deploy of the app has its turn: the logs from now on are its pods',
+    /// so what was read stands.
+    Superseded,
 }
 
 /// The latest moment the job needs to look again without any news, if any.

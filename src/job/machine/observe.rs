@@ -253,6 +253,7 @@ fn read_logs(r: &mut JobRecord, read: LogsRead, now: i64) {
             logs.missing = true;
             logs.settled = true;
         }
+        LogsRead::Superseded => logs.settled = true,
         LogsRead::Error(error) => {
             // A passing failure keeps what an earlier read showed.
             if logs.lines.is_empty() {
