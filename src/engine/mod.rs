@@ -19,6 +19,7 @@ mod driver;
 mod freezes;
 mod incident;
 mod jobs;
+mod lifecycle;
 mod live;
 mod messages;
 pub mod progress;
@@ -394,101 +395,6 @@ impl Engine {
             .filter(|l| !l.trim().is_empty())
             .collect();
         lines[lines.len().saturating_sub(n)..].to_vec()
-    }
-
-    /// Resumes every job the store holds as unfinished: each continues from its last
-    /// recorded step, editing the same messages. Deploys rejoin their app's queue in
-    /// the order they had. Returns how many resumed.
-    pub fn resume(&self) -> Result<usize, StoreError> {
-        let records = self.inner.store.unfinished()?;
-        let now = self.now();
-        let mut jobs = Vec::new();
-        for mut record in records {
-            if self.inner.jobs.contains(record.id) {
-                continue;
-            }
-            let detail = format!("resumed while {}", record.state.as_str());
-            record.audit(now, None, crate::job::AuditAction::Resume, detail);
-            // A note left by the shutdown ("restarting") is over now.
-            record.notice = None;
-            self.inner.store.save(&record)?;
-            jobs.push(Arc::new(LiveJob::new(record)));
-        }
-        // The deploying one first, then the queued ones in their order.
-        let mut queued: Vec<(bool, i64, JobId, Arc<LiveJob>)> = jobs
-            .iter()
-            .filter_map(|j| {
-                let r = j.lock();
-                let place = r.queue?;
-                let deploying = r
-                    .deploy
-                    .as_ref()
-                    .is_some_and(|d| d.upgrade != crate::job::Upgrade::NotSent);
-                Some((!deploying, place.joined_ms, r.id, j.clone()))
-            })
-            .collect();
-        queued.sort_by_key(|(waiting, joined, id, _)| (*waiting, *joined, *id));
-        for (_, _, _, job) in queued {
-            let app = job.lock().spec.app().cloned();
-            if let Some(app) = app {
-                job.handles().ticket = Some(self.inner.queues.join(&app, job.id));
-            }
-        }
-        let count = jobs.len();
-        for job in jobs {
-            tracing::info!(job = %job.id, "resuming");
-            self.launch(job);
-        }
-        Ok(count)
-    }
-
-    /// Whether the engine is shutting down (commands are refused).
-    pub fn is_stopping(&self) -> bool {
-        self.inner.stopping.load(Ordering::Relaxed)
-    }
-
-    /// Stops for a restart: takes no more commands, notes in each running job's message
-    /// that the bot is restarting and the job will resume, waits (at most `grace`) for
-    /// those notes and every pending write to be delivered, then stops every job where
-    /// it stands. The next start resumes them.
-    pub async fn shutdown(&self, grace: Duration) {
-        self.inner.stopping.store(true, Ordering::Relaxed);
-        let jobs = self.inner.jobs.all();
-        for job in &jobs {
-            self.update(job, |r| r.notice = Some(Notice::Restarting));
-        }
-        let settled = async {
-            for job in &jobs {
-                job.settled().await;
-            }
-        };
-        if tokio::time::timeout(grace, settled).await.is_err() {
-            tracing::warn!("some messages were not updated before the shutdown");
-        }
-        tracing::info!(
-            jobs = jobs.len(),
-            "stopped; unfinished jobs resume at the next start"
-        );
-        self.halt();
-    }
-
-    /// Stops every job where it stands, as a crash would, and closes the store. The
-    /// next engine on the same store resumes them.
-    pub fn halt(&self) {
-        for job in self.inner.jobs.all() {
-            job.abort();
-        }
-        self.inner.jobs.clear();
-        if let Some(task) = self
-            .inner
-            .push
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
-            task.abort();
-        }
-        self.inner.store.close();
     }
 }
 

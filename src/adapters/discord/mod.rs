@@ -16,6 +16,7 @@ pub mod chat;
 pub mod commands;
 mod events;
 mod votes;
+mod wire;
 
 use std::sync::Arc;
 use std::time::Duration;

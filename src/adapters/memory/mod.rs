@@ -11,6 +11,9 @@ use async_trait::async_trait;
 use crate::chat::{Actor, ButtonAction, Chat, ChatError, Message, MessageRef, ThreadRef};
 use crate::commands::{ChatEvent, EventSink, Input, Reply};
 
+mod adapter;
+pub use adapter::MemoryAdapter;
+
 /// One thing the bot (or a user) did in the chat.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Record {
@@ -464,46 +467,5 @@ impl Chat for MemoryChat {
             why: why.to_string(),
         });
         Ok(())
-    }
-}
-
-/// The in-memory chat as an adapter, for tests and benchmarks that assemble the whole
-/// application: events come from the test (`say`, `react_as`, `press`).
-pub struct MemoryAdapter(pub Arc<MemoryChat>, Option<Arc<dyn EventSink>>);
-
-impl MemoryAdapter {
-    pub fn new(chat: Arc<MemoryChat>) -> Self {
-        MemoryAdapter(chat, None)
-    }
-}
-
-#[async_trait]
-impl super::Adapter for MemoryAdapter {
-    fn describe(&self) -> String {
-        "in-memory chat".into()
-    }
-
-    fn chat(&self) -> Arc<dyn Chat> {
-        self.0.clone()
-    }
-
-    async fn connect(&mut self, sink: Arc<dyn EventSink>) -> Result<(), super::AdapterError> {
-        self.0.connect(Arc::downgrade(&sink));
-        self.1 = Some(sink);
-        Ok(())
-    }
-
-    async fn run(
-        self: Box<Self>,
-        engine: crate::engine::Engine,
-        shutdown: crate::shutdown::Shutdown,
-    ) -> Result<super::Ended, super::AdapterError> {
-        engine.set_chat_connected(true);
-        shutdown.wait().await;
-        Ok(super::Ended::Stopped)
-    }
-
-    async fn check(&self, _config: &crate::config::Config) -> Vec<super::Row> {
-        vec![super::Row::ok("chat", "in-memory")]
     }
 }
