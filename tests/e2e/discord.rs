@@ -883,6 +883,13 @@ async fn the_rest_calls_of_one_release() {
             c.starts_with("✅")
         })
         .await;
+    t.fake
+        .wait_for("tell the requester it ended", |f| {
+            f.messages_in(thread)
+                .into_iter()
+                .find(|m| m.content.starts_with("<@1> ✅"))
+        })
+        .await;
 
     let mut routes: Vec<String> = t.fake.calls()[start..]
         .iter()
