@@ -228,9 +228,10 @@ impl Store {
 
     /// Takes the leadership lease for `holder` (unique to this process) if nobody holds
     /// it or its holder let it expire, for `ttl` by the database's clock, with a term
-    /// one higher than the last; `None` while another holds it. The store is fenced
-    /// with the new term (see [`fence`](Store::fence)). On SQLite, whose file lock
-    /// already keeps other processes out, the lease is always granted with term 1.
+    /// one higher than the last; `None` while it is held (by this holder too: a held
+    /// lease is renewed, not taken again). The store is fenced with the new term (see
+    /// [`fence`](Store::fence)). On SQLite, whose file lock already keeps other
+    /// processes out, the lease is always granted with term 1.
     pub fn acquire_lease(&self, holder: &str, ttl: Duration) -> Result<Option<Lease>, StoreError> {
         let lease = self.backend.acquire_lease(holder, ttl)?;
         if let Some(l) = &lease {

@@ -138,7 +138,7 @@ impl Failure {
 fn sql_error(path: String, at: &Location, e: &tokio_postgres::Error) -> StoreError {
     let detail = at.scrub(&match e.as_db_error() {
         Some(db) => db.message().to_string(),
-        None => e.to_string(),
+        None => with_causes(e),
     });
     let Some(code) = e.code() else {
         return if e.is_closed() || io_cause(e) {
@@ -172,6 +172,21 @@ fn sql_error(path: String, at: &Location, e: &tokio_postgres::Error) -> StoreErr
     } else {
         StoreError::Failed { path, detail }
     }
+}
+
+/// The driver's message and what caused it ("error connecting to server" says
+/// little without "Connection refused").
+fn with_causes(e: &tokio_postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// Whether the driver's error came from the network.

@@ -44,6 +44,11 @@ fn while_one_store_leads_another_cannot() {
     let lease = a.acquire_lease("a", LONG).unwrap().expect("free");
     assert_eq!(lease.term, 1);
     assert_eq!(b.acquire_lease("b", LONG).unwrap(), None);
+    assert_eq!(
+        a.acquire_lease("a", LONG).unwrap(),
+        None,
+        "held: renewed, not retaken"
+    );
     let leader = b.leader().unwrap().expect("a leads");
     assert_eq!((leader.holder.as_str(), leader.term), ("a", 1));
     assert_eq!(leader.expires_at_ms, lease.expires_at_ms);
