@@ -5,7 +5,7 @@
 //! A job is written before each thing it does to the world, so a restarted bot knows
 //! what was in flight and resumes it: the intent to run a pipeline is recorded before
 //! the run request, the execution id as soon as it is known, the chat message ids as
-//! soon as they exist. The file is opened in WAL mode with an exclusive lock held for
+//! soon as they exist. A SQLite file is opened in WAL mode with an exclusive lock held for
 //! the life of the process, so a second releasebot on the same file is refused instead
 //! of both acting on the same jobs. A job's details are kept in a versioned stored
 //! form ([`stored`]), so a newer releasebot reads what an older one wrote.
