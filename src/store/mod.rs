@@ -1,21 +1,34 @@
 //! The durable store: every job, its approval and votes, and the audit trail, in one
-//! SQLite file (`RELEASEBOT_DB`). The only module that touches the database.
+//! SQLite file or a PostgreSQL database (`RELEASEBOT_DB`: a path, or a `postgres://`
+//! URL). The only module that touches the database.
 //!
 //! A job is written before each thing it does to the world, so a restarted bot knows
 //! what was in flight and resumes it: the intent to run a pipeline is recorded before
 //! the run request, the execution id as soon as it is known, the chat message ids as
-//! soon as they exist. The file is opened in WAL mode with an exclusive lock held for
+//! soon as they exist. A SQLite file is opened in WAL mode with an exclusive lock held for
 //! the life of the process, so a second releasebot on the same file is refused instead
 //! of both acting on the same jobs. A job's details are kept in a versioned stored
 //! form ([`stored`]), so a newer releasebot reads what an older one wrote.
 //!
+//! PostgreSQL is for replicas sharing one database: only one of them may act, the one
+//! holding the leadership [`Lease`], and a store fenced with its lease's term refuses
+//! every write once that term is over ([`StoreError::Deposed`]), so a replica that
+//! lost the lease without noticing cannot overwrite what the new leader does.
+//!
 //! [`Store`] is the face the rest of the bot sees; what it asks of a database is the
-//! `Backend` trait, implemented for SQLite in `sqlite.rs`.
+//! `Backend` trait, implemented for SQLite in `sqlite.rs` and for PostgreSQL in
+//! `postgres.rs`.
 
+mod columns;
+mod lease;
+mod postgres;
 mod sqlite;
 mod stored;
 
 use std::path::Path;
+use std::time::Duration;
+
+pub use lease::Lease;
 
 use crate::freeze::{Freeze, Scope};
 use crate::job::{JobRecord, Person};
@@ -50,6 +63,16 @@ pub enum StoreError {
     },
     #[error("the state file {path} failed ({detail})")]
     Failed { path: String, detail: String },
+    /// The database server cannot be reached (down, refused, no answer in time); the
+    /// same call may work later.
+    #[error("cannot reach the database {path} ({detail})")]
+    Unreachable { path: String, detail: String },
+    /// The store was fenced with a lease whose term is over: another replica leads, and
+    /// this one must stop acting. Nothing was written.
+    #[error(
+        "this releasebot no longer holds the leadership lease of term {term}; another replica leads, nothing was written"
+    )]
+    Deposed { term: u64 },
 }
 
 /// What a database must do to hold the bot's state; each method is documented on
@@ -78,6 +101,11 @@ trait Backend: Send + Sync {
     ) -> Result<Vec<Freeze>, StoreError>;
     fn holding_freezes(&self, now_ms: i64) -> Result<Vec<Freeze>, StoreError>;
     fn freeze_history(&self, app: &str, n: usize) -> Result<Vec<Freeze>, StoreError>;
+    fn acquire_lease(&self, holder: &str, ttl: Duration) -> Result<Option<Lease>, StoreError>;
+    fn renew_lease(&self, lease: &Lease, ttl: Duration) -> Result<bool, StoreError>;
+    fn release_lease(&self, lease: &Lease) -> Result<(), StoreError>;
+    fn leader(&self) -> Result<Option<Lease>, StoreError>;
+    fn fence(&self, term: u64);
 }
 
 /// The store.
@@ -96,7 +124,15 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens (or creates) the store at `path`, migrates its schema and takes the
     /// exclusive lock. Refuses a file that is locked, damaged or from a newer version.
+    /// A `path` that is a `postgres://` or `postgresql://` URL opens that PostgreSQL
+    /// database instead (connected and migrated, with no lock: replicas share it and
+    /// take turns by the [`Lease`]).
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(url) = path.to_str().filter(|p| postgres::is_url(p)) {
+            return Ok(Store {
+                backend: Box::new(postgres::Postgres::open(url)?),
+            });
+        }
         Ok(Store {
             backend: Box::new(sqlite::Sqlite::open(path)?),
         })
@@ -188,6 +224,48 @@ impl Store {
     /// The latest `n` freezes of `app` or of all apps, newest first.
     pub fn freeze_history(&self, app: &str, n: usize) -> Result<Vec<Freeze>, StoreError> {
         self.backend.freeze_history(app, n)
+    }
+
+    /// Takes the leadership lease for `holder` (unique to this process) if nobody holds
+    /// it or its holder let it expire, for `ttl` by the database's clock, with a term
+    /// one higher than the last; `None` while it is held (by this holder too: a held
+    /// lease is renewed, not taken again). The store is fenced with the new term (see
+    /// [`fence`](Store::fence)). On SQLite, whose file lock already keeps other
+    /// processes out, the lease is always granted with term 1.
+    pub fn acquire_lease(&self, holder: &str, ttl: Duration) -> Result<Option<Lease>, StoreError> {
+        let lease = self.backend.acquire_lease(holder, ttl)?;
+        if let Some(l) = &lease {
+            self.backend.fence(l.term);
+        }
+        Ok(lease)
+    }
+
+    /// Extends `lease` to `ttl` from now (the database's now); `false` if it was lost
+    /// (expired, or taken by another), and then it cannot be renewed again.
+    pub fn renew_lease(&self, lease: &Lease, ttl: Duration) -> Result<bool, StoreError> {
+        self.backend.renew_lease(lease, ttl)
+    }
+
+    /// Hands the lease over at once (it expires now), for a graceful stop; a lease
+    /// already lost is left alone. The store stays fenced, so it writes no more.
+    pub fn release_lease(&self, lease: &Lease) -> Result<(), StoreError> {
+        self.backend.release_lease(lease)
+    }
+
+    /// Who holds the lease now (unexpired by the database's clock), for `/readyz` and
+    /// `check`.
+    pub fn leader(&self) -> Result<Option<Lease>, StoreError> {
+        self.backend.leader()
+    }
+
+    /// From now on, every write (a job, a freeze, a new `meta` value) checks, in its own
+    /// transaction, that the lease still has `term` and is unexpired by the database's
+    /// clock, and otherwise fails with [`StoreError::Deposed`] and changes nothing.
+    /// [`acquire_lease`](Store::acquire_lease) fences with the term it got. Reads are
+    /// never fenced. On SQLite fencing changes nothing: the file lock already keeps
+    /// every other writer out.
+    pub fn fence(&self, term: u64) {
+        self.backend.fence(term);
     }
 }
 

@@ -6,6 +6,7 @@
 //! their own, read back into the record in `sqlite/rows.rs`.
 
 mod freezes;
+mod lease;
 mod rows;
 mod schema;
 
@@ -15,9 +16,10 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use super::{Backend, StoreError, stored};
+use super::columns::decision;
+use super::{Backend, Lease, StoreError, stored};
 use crate::freeze::{Freeze, Scope};
-use crate::job::{ApprovalStatus, JobRecord, Person};
+use crate::job::{JobRecord, Person};
 use crate::names::JobId;
 
 /// A store in one SQLite file. Writes are serialised on one connection.
@@ -28,6 +30,8 @@ pub(super) struct Sqlite {
     /// How many audit entries of each job are stored, so a save appends only the new
     /// ones without counting them in the database each time.
     audited: Mutex<HashMap<JobId, usize>>,
+    /// The lease this process took (`sqlite/lease.rs`: always granted).
+    lease: Mutex<Option<Lease>>,
 }
 
 /// A locked, open connection.
@@ -134,6 +138,7 @@ impl Sqlite {
             conn: Mutex::new(Some(conn)),
             path,
             audited: Mutex::new(HashMap::new()),
+            lease: Mutex::new(None),
         })
     }
 
@@ -196,6 +201,29 @@ impl Backend for Sqlite {
     fn freeze_history(&self, app: &str, n: usize) -> Result<Vec<Freeze>, StoreError> {
         self.freeze_log(app, n)
     }
+
+    fn acquire_lease(
+        &self,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<Option<Lease>, StoreError> {
+        self.grant(holder, ttl)
+    }
+
+    fn renew_lease(&self, lease: &Lease, _ttl: std::time::Duration) -> Result<bool, StoreError> {
+        self.keep(lease)
+    }
+
+    fn release_lease(&self, lease: &Lease) -> Result<(), StoreError> {
+        self.hand_over(lease)
+    }
+
+    fn leader(&self) -> Result<Option<Lease>, StoreError> {
+        self.holder()
+    }
+
+    /// Nothing to check: the exclusive file lock keeps every other writer out.
+    fn fence(&self, _term: u64) {}
 
     fn location(&self) -> &str {
         &self.path
@@ -426,19 +454,5 @@ impl Backend for Sqlite {
             .query_map(params![except.0 as i64], |r| r.get::<_, String>(0))
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
-    }
-}
-
-/// Who decided an approval and when, for its row.
-fn decision(status: &ApprovalStatus) -> (Option<String>, Option<i64>) {
-    match status {
-        ApprovalStatus::Pending => (None, None),
-        ApprovalStatus::Approved { at_ms } | ApprovalStatus::Expired { at_ms } => {
-            (None, Some(*at_ms))
-        }
-        ApprovalStatus::Rejected { by, at_ms } | ApprovalStatus::Cancelled { by, at_ms } => {
-            (Some(by.clone()), Some(*at_ms))
-        }
-        ApprovalStatus::Superseded { by, at_ms } => (Some(by.to_string()), Some(*at_ms)),
     }
 }

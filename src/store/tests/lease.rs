@@ -1,0 +1,47 @@
+//! The lease as one store sees it, the same on every backend: taken when free, kept,
+//! shown, handed over. (Two stores on one database are in `postgres.rs`.)
+
+use super::*;
+
+on_both!(a_lone_store_takes_keeps_and_hands_over_the_lease);
+
+fn a_lone_store_takes_keeps_and_hands_over_the_lease(db: &Fresh) {
+    let ttl = Duration::from_secs(60);
+    let store = db.open();
+    assert_eq!(store.leader().unwrap(), None, "nobody leads a new store");
+    let lease = store
+        .acquire_lease("replica-a", ttl)
+        .unwrap()
+        .expect("free");
+    assert_eq!(lease.holder, "replica-a");
+    assert!(lease.term >= 1);
+    assert!(store.renew_lease(&lease, ttl).unwrap());
+    let leader = store.leader().unwrap().expect("a leader");
+    assert_eq!(
+        (leader.holder.as_str(), leader.term),
+        ("replica-a", lease.term)
+    );
+    store.save(&record(1)).unwrap();
+    store
+        .add_freeze(&crate::freeze::Freeze {
+            id: 0,
+            scope: crate::freeze::Scope::All,
+            by: Person {
+                id: "1".into(),
+                name: "ann".into(),
+            },
+            reason: "fenced, and still the leader".into(),
+            at_ms: 1,
+            until_ms: 2,
+            lifted: None,
+        })
+        .unwrap();
+
+    store.release_lease(&lease).unwrap();
+    assert_eq!(store.leader().unwrap(), None, "released: nobody leads");
+    let again = store
+        .acquire_lease("replica-b", ttl)
+        .unwrap()
+        .expect("free");
+    assert!(again.term >= lease.term);
+}

@@ -1,0 +1,254 @@
+//! What only PostgreSQL has: replicas sharing one database, the lease passing between
+//! them and fencing the one that lost it, migrations shared by replicas, and a server
+//! that cannot be reached. Each test is skipped (and passes) without a server.
+
+use std::time::Instant;
+
+use super::*;
+
+/// A short lease, so taking over after it expires costs a fraction of a second.
+const SHORT: Duration = Duration::from_millis(300);
+const LONG: Duration = Duration::from_secs(60);
+
+/// Takes the lease for `holder` as soon as it is free, within two seconds.
+fn take_over(store: &Store, holder: &str) -> Lease {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        if let Some(lease) = store.acquire_lease(holder, LONG).unwrap() {
+            return lease;
+        }
+        assert!(Instant::now() < deadline, "the lease never came free");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn freeze() -> crate::freeze::Freeze {
+    crate::freeze::Freeze {
+        id: 0,
+        scope: crate::freeze::Scope::All,
+        by: Person {
+            id: "3".into(),
+            name: "carol".into(),
+        },
+        reason: "incident".into(),
+        at_ms: 100,
+        until_ms: 1000,
+        lifted: None,
+    }
+}
+
+#[test]
+fn while_one_store_leads_another_cannot() {
+    let Some(db) = Fresh::postgres() else { return };
+    let (a, b) = (db.open(), db.open());
+    let lease = a.acquire_lease("a", LONG).unwrap().expect("free");
+    assert_eq!(lease.term, 1);
+    assert_eq!(b.acquire_lease("b", LONG).unwrap(), None);
+    assert_eq!(
+        a.acquire_lease("a", LONG).unwrap(),
+        None,
+        "held: renewed, not retaken"
+    );
+    let leader = b.leader().unwrap().expect("a leads");
+    assert_eq!((leader.holder.as_str(), leader.term), ("a", 1));
+    assert_eq!(leader.expires_at_ms, lease.expires_at_ms);
+    assert!(a.renew_lease(&lease, LONG).unwrap());
+    assert_eq!(
+        b.acquire_lease("b", LONG).unwrap(),
+        None,
+        "renewed: still a's"
+    );
+}
+
+#[test]
+fn after_the_ttl_another_takes_over_and_the_first_is_deposed() {
+    let Some(db) = Fresh::postgres() else { return };
+    let (a, b) = (db.open(), db.open());
+    let first = a.acquire_lease("a", SHORT).unwrap().expect("free");
+    let kept = record(1);
+    a.save(&kept).unwrap();
+    let web = crate::freeze::Scope::App(AppName::parse("web").unwrap());
+    a.add_freeze(&crate::freeze::Freeze {
+        scope: web.clone(),
+        ..freeze()
+    })
+    .unwrap();
+
+    let second = take_over(&b, "b");
+    assert!(second.term > first.term, "{second:?} after {first:?}");
+    assert!(!a.renew_lease(&first, LONG).unwrap(), "a lost it");
+
+    let mut changed = kept.clone();
+    changed.state = JobState::Succeeded;
+    changed.audit(3000, Some("a"), AuditAction::Approve, "too late");
+    let deposed = StoreError::Deposed { term: first.term };
+    assert_eq!(a.save(&changed), Err(deposed.clone()));
+    assert_eq!(a.save(&record(2)), Err(deposed.clone()));
+    assert_eq!(a.add_freeze(&freeze()), Err(deposed.clone()));
+    let carol = freeze().by;
+    assert_eq!(a.lift_freezes(&web, &carol, 200), Err(deposed.clone()));
+    assert_eq!(a.meta("new", || "value".into()), Err(deposed.clone()));
+
+    assert_eq!(
+        b.load(JobId(1)).unwrap(),
+        Some(kept),
+        "the row is unchanged"
+    );
+    assert_eq!(b.load(JobId(2)).unwrap(), None);
+    assert_eq!(b.holding_freezes(200).unwrap().len(), 1, "nothing lifted");
+    assert_eq!(a.load(JobId(1)).unwrap(), Some(record(1)), "a still reads");
+    b.save(&changed).unwrap();
+    assert_eq!(b.load(JobId(1)).unwrap(), Some(changed));
+    assert_eq!(b.meta("new", || "b's".into()).unwrap(), "b's");
+}
+
+#[test]
+fn a_released_lease_is_taken_over_at_once() {
+    let Some(db) = Fresh::postgres() else { return };
+    let (a, b) = (db.open(), db.open());
+    let first = a.acquire_lease("a", LONG).unwrap().expect("free");
+    a.release_lease(&first).unwrap();
+    let second = b
+        .acquire_lease("b", LONG)
+        .unwrap()
+        .expect("released: free at once");
+    assert_eq!(second.term, first.term + 1);
+    assert_eq!(
+        a.save(&record(1)),
+        Err(StoreError::Deposed { term: first.term })
+    );
+    a.release_lease(&first).unwrap();
+    assert_eq!(
+        b.leader().unwrap().map(|l| l.holder),
+        Some("b".into()),
+        "releasing a lost lease leaves the new one alone"
+    );
+}
+
+#[test]
+fn a_job_saved_by_one_store_is_loaded_identically_by_another() {
+    let Some(db) = Fresh::postgres() else { return };
+    let (a, b) = (db.open(), db.open());
+    let r = record(5);
+    a.save(&r).unwrap();
+    assert_eq!(b.load(JobId(5)).unwrap(), Some(r.clone()));
+
+    // b carries the job on, then a again: a's own count of the audit entries it wrote
+    // is behind, and the trail still comes out whole, each entry once.
+    let mut r2 = b.load(JobId(5)).unwrap().unwrap();
+    r2.audit(1600, Some("carol"), AuditAction::Approve, "approved");
+    r2.approval.as_mut().unwrap().approve(
+        &Actor::new("u3", "carol", vec!["lead".into()]),
+        1600,
+        Via::Button,
+    );
+    b.save(&r2).unwrap();
+    let mut r3 = a.load(JobId(5)).unwrap().unwrap();
+    assert_eq!(r3, r2);
+    r3.audit(1700, None, AuditAction::Vote, "one more");
+    a.save(&r3).unwrap();
+    let loaded = b.load(JobId(5)).unwrap().unwrap();
+    assert_eq!(loaded, r3);
+    assert_eq!(loaded.audit.len(), r.audit.len() + 2, "each entry once");
+    assert_eq!(b.next_job_id().unwrap(), 6);
+    assert_eq!(b.unfinished().unwrap(), [r3]);
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let Some(db) = Fresh::postgres() else { return };
+    drop(db.open());
+    let Fresh::Postgres(pg) = &db else {
+        unreachable!("a PostgreSQL database")
+    };
+    pg.execute("UPDATE meta SET value = '99' WHERE key = 'schema'");
+    let e = Store::open(&db.location()).unwrap_err();
+    assert!(matches!(e, StoreError::Newer { version: 99, .. }), "{e}");
+}
+
+#[test]
+fn a_database_of_another_program_is_refused_and_left_alone() {
+    let Some(db) = Fresh::postgres() else { return };
+    let Fresh::Postgres(pg) = &db else {
+        unreachable!("a PostgreSQL database")
+    };
+    pg.execute("CREATE TABLE jobs (title TEXT); INSERT INTO jobs VALUES ('keep me')");
+    let e = Store::open(&db.location()).unwrap_err();
+    assert!(matches!(e, StoreError::Damaged { .. }), "{e}");
+    pg.execute("DO $$ BEGIN PERFORM 1 FROM jobs WHERE title = 'keep me'; IF NOT FOUND THEN RAISE 'gone'; END IF; END $$");
+}
+
+#[test]
+fn replicas_starting_together_migrate_once() {
+    let Some(db) = Fresh::postgres() else { return };
+    let location = db.location();
+    let opened: Vec<_> = (0..3)
+        .map(|_| {
+            let location = location.clone();
+            std::thread::spawn(move || Store::open(&location).map(|_| ()))
+        })
+        .collect();
+    for o in opened {
+        o.join().unwrap().unwrap();
+    }
+}
+
+#[test]
+fn an_unreachable_server_is_told_without_its_password() {
+    let url = std::path::Path::new("postgres://bot:s3cret@127.0.0.1:1/releasebot");
+    let e = Store::open(url).unwrap_err();
+    assert!(matches!(e, StoreError::Unreachable { .. }), "{e}");
+    assert!(
+        e.to_string()
+            .contains("postgres://bot:***@127.0.0.1:1/releasebot"),
+        "{e}"
+    );
+    assert!(!format!("{e} {e:?}").contains("s3cret"), "{e:?}");
+
+    let tls = std::path::Path::new("postgres://bot:s3cret@127.0.0.1:1/rb?sslmode=require");
+    let e = Store::open(tls).unwrap_err();
+    assert!(matches!(e, StoreError::CannotOpen { .. }), "{e}");
+    assert!(!format!("{e} {e:?}").contains("s3cret"), "{e:?}");
+}
+
+#[test]
+fn a_closed_store_says_so() {
+    let Some(db) = Fresh::postgres() else { return };
+    let store = db.open();
+    store.close();
+    let e = store.load(JobId(1)).unwrap_err();
+    assert!(matches!(e, StoreError::Closed { .. }), "{e}");
+}
+
+/// The store is called from tokio tasks; its calls must not need (or stall) the
+/// caller's runtime, even one whose clock is paused.
+#[tokio::test(start_paused = true)]
+async fn the_store_answers_inside_a_paused_current_thread_runtime() {
+    let Some(db) = Fresh::postgres() else { return };
+    let store = db.open();
+    store.save(&record(8)).unwrap();
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    assert_eq!(store.load(JobId(8)).unwrap(), Some(record(8)));
+    let lease = store.acquire_lease("a", SHORT).unwrap().expect("free");
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    assert!(
+        store.renew_lease(&lease, SHORT).unwrap(),
+        "the paused clock is not the database's"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_answers_inside_a_multi_thread_runtime() {
+    let Some(db) = Fresh::postgres() else { return };
+    let store = std::sync::Arc::new(db.open());
+    let tasks: Vec<_> = (1..=4)
+        .map(|id| {
+            let store = store.clone();
+            tokio::spawn(async move { store.save(&record(id)) })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(store.next_job_id().unwrap(), 5);
+}

@@ -1,0 +1,61 @@
+//! What only the SQLite file has: its lock, its refusal of a file that is not its own,
+//! and its schema version in the file's header.
+
+use rusqlite::Connection;
+
+use super::*;
+
+#[test]
+fn an_in_memory_store_keeps_a_job() {
+    let store = Store::open_in_memory().unwrap();
+    store.save(&record(7)).unwrap();
+    assert_eq!(store.load(JobId(7)).unwrap(), Some(record(7)));
+}
+
+#[test]
+fn a_second_releasebot_on_the_same_file_is_refused() {
+    let path = temp_path("locked");
+    let first = Store::open(&path).unwrap();
+    let second = Store::open(&path).unwrap_err();
+    assert!(matches!(second, StoreError::Locked { .. }), "{second}");
+    drop(first);
+    assert!(
+        Store::open(&path).is_ok(),
+        "the lock goes with the first process"
+    );
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
+
+#[test]
+fn a_damaged_or_foreign_file_is_refused_not_replaced() {
+    let path = temp_path("corrupt");
+    std::fs::write(
+        &path,
+        b"this is not an SQLite database, it is a text file that someone left here",
+    )
+    .unwrap();
+    let e = Store::open(&path).unwrap_err();
+    assert!(matches!(e, StoreError::Damaged { .. }), "{e}");
+    assert!(
+        std::fs::read(&path).unwrap().starts_with(b"this is not"),
+        "the file was left alone"
+    );
+    let _ = std::fs::remove_file(&path);
+
+    let e = Store::open(std::path::Path::new("/nonexistent-dir/releasebot.db")).unwrap_err();
+    assert!(matches!(e, StoreError::CannotOpen { .. }), "{e}");
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let path = temp_path("newer");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+    }
+    let e = Store::open(&path).unwrap_err();
+    assert!(matches!(e, StoreError::Newer { version: 99, .. }), "{e}");
+    let _ = std::fs::remove_file(&path);
+}
