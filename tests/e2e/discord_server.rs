@@ -59,6 +59,34 @@ async fn restart(
     }
 }
 
+/// A new fake Discord and simulator, and the bot on them recording into `store`.
+async fn on_store(store: Arc<Store>, change: impl FnOnce(&mut Config)) -> OnDiscord {
+    let fake = FakeDiscord::start().await;
+    let sim = spawn_sim(Scenario::demo()).await;
+    let bot = start_bot_on(&sim, store, fake.settings(), change, |_| {}).await;
+    let commands = fake.wait_ready().await;
+    OnDiscord {
+        fake,
+        sim,
+        bot,
+        commands,
+    }
+}
+
+/// alice asks to deploy `tag` to web; the thread and the approval request, once voting
+/// is open.
+async fn deploy_asking(t: &OnDiscord, tag: &str) -> (u64, crate::fake_discord::Posted) {
+    let token = t.fake.command(
+        "alice",
+        "deploy",
+        &[("app", json!("web")), ("version", json!(tag))],
+    );
+    t.fake.answer(&token).await;
+    let thread = t.thread(1).await;
+    let approval = t.approval_request(thread).await;
+    (thread, approval)
+}
+
 /// Starts the bot, keeping its chat so a test can post as the bot.
 async fn with_chat(fake: FakeDiscord) -> (OnDiscord, Arc<dyn Chat>) {
     let kept: Arc<Mutex<Option<Arc<dyn Chat>>>> = Arc::default();
@@ -164,27 +192,11 @@ async fn another_server_with_roles_named_like_ours_changes_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn votes_given_while_the_bot_was_away_count_when_it_is_back() {
-    let fake = FakeDiscord::start().await;
-    let sim = spawn_sim(Scenario::demo()).await;
     let dir = TempDir::new("away-votes");
     let store = store_in(&dir);
     let three_votes = |c: &mut Config| web_app(c).policy.votes = 3;
-    let bot = start_bot_on(&sim, store.clone(), fake.settings(), three_votes, |_| {}).await;
-    let commands = fake.wait_ready().await;
-    let t = OnDiscord {
-        fake,
-        sim,
-        bot,
-        commands,
-    };
-    let token = t.fake.command(
-        "alice",
-        "deploy",
-        &[("app", json!("web")), ("version", json!("v1.2.3"))],
-    );
-    t.fake.answer(&token).await;
-    let thread = t.thread(1).await;
-    let approval = t.approval_request(thread).await;
+    let t = on_store(store.clone(), three_votes).await;
+    let (thread, approval) = deploy_asking(&t, "v1.2.3").await;
     // carol approves by reacting, erin with the button.
     t.fake.react("carol", approval.id, "✅", true);
     let press = t.fake.press("erin", approval.id, "approve:1");
@@ -368,28 +380,11 @@ async fn a_missing_permission_is_named_before_anything_starts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_button_on_a_stale_message_changes_nothing() {
-    let fake = FakeDiscord::start().await;
-    let sim = spawn_sim(Scenario::demo()).await;
     // The first bot's job #1 asks for approval; then its state is lost, and job #1 of
     // the next bot is another deploy: the old message's button names the same number.
     let dir = TempDir::new("stale-button");
-    let first = store_in(&dir);
-    let bot = start_bot_on(&sim, first, fake.settings(), |_| {}, |_| {}).await;
-    let commands = fake.wait_ready().await;
-    let t = OnDiscord {
-        fake,
-        sim,
-        bot,
-        commands,
-    };
-    let token = t.fake.command(
-        "alice",
-        "deploy",
-        &[("app", json!("web")), ("version", json!("v1.0.0"))],
-    );
-    t.fake.answer(&token).await;
-    let old_thread = t.thread(1).await;
-    let old = t.approval_request(old_thread).await;
+    let t = on_store(store_in(&dir), |_| {}).await;
+    let (_, old) = deploy_asking(&t, "v1.0.0").await;
     let (fake, sim) = kill(t).await;
     let lost = TempDir::new("stale-button-new");
     let t = restart(fake, sim, store_in(&lost), |_| {}).await;
@@ -442,18 +437,9 @@ async fn check_fails_while_the_bot_is_public() {
 /// (printed for the note).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rest_calls_of_a_release_approved_while_the_bot_restarts() {
-    let fake = FakeDiscord::start().await;
-    let sim = spawn_sim(Scenario::demo()).await;
     let dir = TempDir::new("release-restart");
     let store = store_in(&dir);
-    let bot = start_bot_on(&sim, store.clone(), fake.settings(), |_| {}, |_| {}).await;
-    let commands = fake.wait_ready().await;
-    let t = OnDiscord {
-        fake,
-        sim,
-        bot,
-        commands,
-    };
+    let t = on_store(store.clone(), |_| {}).await;
     let start = t.fake.calls().len();
     let token = t
         .fake
