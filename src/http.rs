@@ -89,7 +89,30 @@ pub fn webhook_secret(url: &str) -> Option<String> {
     url.rsplit_once("/webhook/").map(|(_, s)| s.to_string())
 }
 
+/// Ready: connected to the chat, the PaaS takes the token, the store takes a write. A
+/// standby replica is ready too (it is healthy and takes over when the leader goes),
+/// and says so with who leads; a deposed one is not.
 async fn readyz(State(s): State<Arc<HttpState>>) -> Response {
+    use crate::engine::lease::Role;
+    let role = s.engine.lease().role();
+    match &role {
+        Role::Standby { .. } => {
+            let store = s.engine.store_writable().map_err(|e| e.to_string());
+            let (status, line) = match store {
+                Ok(()) => (StatusCode::OK, "store ok".to_string()),
+                Err(e) => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("store failing: {e}"),
+                ),
+            };
+            return (status, format!("{}\n{line}\n", role.describe())).into_response();
+        }
+        Role::Deposed => {
+            let body = "deposed: another replica leads; this one stops\n";
+            return (StatusCode::SERVICE_UNAVAILABLE, body).into_response();
+        }
+        Role::Alone | Role::Leader { .. } => {}
+    }
     let chat = if s.engine.chat_connected() {
         Ok(())
     } else {
@@ -109,7 +132,10 @@ async fn readyz(State(s): State<Arc<HttpState>>) -> Response {
     };
     let store = s.engine.store_writable().map_err(|e| e.to_string());
     let mut ready = true;
-    let mut body = String::new();
+    let mut body = match role {
+        Role::Leader { .. } => format!("{}\n", role.describe()),
+        _ => String::new(),
+    };
     for (name, result) in [("chat", chat), ("paas", paas), ("store", store)] {
         match result {
             Ok(()) => body.push_str(&format!("{name} ok\n")),

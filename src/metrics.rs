@@ -51,6 +51,8 @@ pub struct Metrics {
     pushed_changes: AtomicU64,
     /// Finished jobs by (kind, state).
     jobs_finished: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
+    /// Times this process took the lease over from another replica.
+    takeovers: AtomicU64,
 }
 
 /// Gauges read from the engine when `/metrics` is rendered.
@@ -62,6 +64,8 @@ pub struct Gauges {
     pub executions_watched: usize,
     pub apps_watched: usize,
     pub polls: u64,
+    /// Whether this process may act (leads, or is alone on its store).
+    pub leader: bool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -113,6 +117,10 @@ impl Metrics {
         self.pushed_changes.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub fn takeover(&self) {
+        self.takeovers.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn job_finished(&self, kind: &'static str, state: &'static str) {
         *lock(&self.jobs_finished).entry((kind, state)).or_default() += 1;
     }
@@ -150,6 +158,23 @@ impl Metrics {
                     format!("releasebot_jobs_finished_total{{kind=\"{k}\",state=\"{s}\"}} {n}")
                 })
                 .collect(),
+        );
+        emit(
+            &mut out,
+            "releasebot_leader",
+            "gauge",
+            "1 while this replica leads (or runs alone on a SQLite file), 0 on standby.",
+            vec![format!("releasebot_leader {}", u8::from(g.leader))],
+        );
+        emit(
+            &mut out,
+            "releasebot_takeovers_total",
+            "counter",
+            "Times this replica took the lease over from another.",
+            vec![format!(
+                "releasebot_takeovers_total {}",
+                self.takeovers.load(Ordering::Relaxed)
+            )],
         );
         emit(
             &mut out,
@@ -314,9 +339,13 @@ mod tests {
             executions_watched: 3,
             apps_watched: 1,
             polls: 9,
+            leader: true,
         };
+        m.takeover();
         let text = m.render(&gauges);
         for want in [
+            "releasebot_leader 1",
+            "releasebot_takeovers_total 1",
             "releasebot_jobs{kind=\"deploy\",state=\"queued\"} 2",
             "releasebot_jobs_finished_total{kind=\"build\",state=\"succeeded\"} 1",
             "releasebot_paas_requests_total{operation=\"get_execution\",status=\"200\"} 1",

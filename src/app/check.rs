@@ -38,6 +38,7 @@ pub async fn run(
             return rows;
         }
     };
+    rows.push(store_row(env));
     let metrics = Arc::new(Metrics::default());
     let paas = match connect_paas(env, &config, Clock::new(), metrics).await {
         Ok(paas) => {
@@ -107,6 +108,42 @@ pub fn table(rows: &[Row]) -> String {
         ));
     }
     out
+}
+
+/// The state store: reachable, its schema this releasebot's (or one it migrates to),
+/// and who leads among replicas sharing it. Nothing is created or migrated.
+fn store_row(env: &Env) -> Row {
+    let found = match crate::store::Store::inspect(&env.db_path) {
+        Ok(found) => found,
+        Err(e) => return Row::failed("store", e.to_string()),
+    };
+    let leads = match &found.leader {
+        Some(lease) => format!("; replica {} leads (term {})", lease.holder, lease.term),
+        None if found.kind == "PostgreSQL" => "; no replica leads now".to_string(),
+        None => String::new(),
+    };
+    let at = format!("{} {}", found.kind, found.location);
+    match found.schema {
+        0 => Row::ok(
+            "store",
+            format!("{at} is created at the first start{leads}"),
+        ),
+        s if s > found.known => Row::failed(
+            "store",
+            format!(
+                "{at} has schema {s}, newer than this releasebot's {}: upgrade releasebot",
+                found.known
+            ),
+        ),
+        s if s < found.known => Row::ok(
+            "store",
+            format!(
+                "{at} has schema {s}; the next start migrates it to {}{leads}",
+                found.known
+            ),
+        ),
+        s => Row::ok("store", format!("{at} has schema {s}{leads}")),
+    }
 }
 
 #[cfg(test)]

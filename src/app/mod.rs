@@ -5,6 +5,7 @@
 //! same way.
 
 pub mod check;
+mod leader;
 mod paas;
 
 use std::net::SocketAddr;
@@ -40,6 +41,9 @@ pub enum StartError {
     /// Something outside failed (exit code 1).
     #[error("{0}")]
     Runtime(String),
+    /// Asked to stop (a signal) before it started (exit code 0).
+    #[error("{0}: stopped while standing by")]
+    Stopped(String),
 }
 
 impl StartError {
@@ -47,6 +51,7 @@ impl StartError {
         match self {
             StartError::Config(_) => 2,
             StartError::Runtime(_) => 1,
+            StartError::Stopped(_) => 0,
         }
     }
 }
@@ -111,6 +116,8 @@ pub struct App {
     paas: Paas,
     source: String,
     http: HttpSettings,
+    /// This replica's name among those sharing a PostgreSQL store.
+    replica: Option<String>,
 }
 
 impl App {
@@ -146,7 +153,7 @@ impl App {
             config.source.clone()
         };
         let server = !shell && env.discord_token.is_some();
-        App::assemble(Parts {
+        let mut app = App::assemble(Parts {
             config,
             source,
             adapter,
@@ -163,7 +170,9 @@ impl App {
                     .unwrap_or_else(|| "0.0.0.0:8080".into()),
                 required: server,
             },
-        })
+        })?;
+        app.replica = env.replica.clone();
+        Ok(app)
     }
 
     /// The one assembly: the engine on the adapter's chat, the PaaS and the store.
@@ -188,6 +197,7 @@ impl App {
             paas: parts.paas,
             source: parts.source,
             http: parts.http,
+            replica: None,
         })
     }
 
@@ -195,8 +205,8 @@ impl App {
         &self.engine
     }
 
-    /// Connects the chat, serves the HTTP endpoints, resumes unfinished jobs and starts
-    /// taking commands.
+    /// Serves the HTTP endpoints, waits for the lease when replicas share the store,
+    /// then connects the chat, resumes unfinished jobs and starts taking commands.
     pub async fn start(self) -> Result<Running, StartError> {
         let App {
             mut adapter,
@@ -205,9 +215,8 @@ impl App {
             paas,
             source,
             http,
+            replica,
         } = self;
-        let sink: Arc<dyn EventSink> = Arc::new(engine.clone());
-        adapter.connect(sink).await?;
         let shutdown = Shutdown::new();
         let listener = match http {
             HttpSettings::Off => None,
@@ -236,6 +245,12 @@ impl App {
             ),
             None => None,
         };
+        let leadership = match engine.store().shared() {
+            true => Some(lead(&engine, replica.as_deref(), &shutdown).await?),
+            false => None,
+        };
+        let sink: Arc<dyn EventSink> = Arc::new(engine.clone());
+        adapter.connect(sink).await?;
         let resumed = engine.resume()?;
         let http_line = served
             .as_ref()
@@ -254,6 +269,10 @@ impl App {
             ));
         }
         let adapter_task = tokio::spawn(adapter.run(engine.clone(), shutdown.clone()));
+        let leadership = leadership.map(|(leadership, lease)| {
+            let keep = tokio::spawn(leadership.clone().keep(lease.clone(), engine.clone()));
+            (leadership, lease, keep)
+        });
         Ok(Running {
             engine,
             chat,
@@ -261,14 +280,58 @@ impl App {
             adapter: adapter_task,
             http: served,
             resumed,
+            leadership,
             _paas: paas,
         })
     }
 
     /// Starts, then runs until the chat's input ends, SIGTERM or Ctrl-C.
     pub async fn run_until_stopped(self) -> Result<(), StartError> {
-        self.start().await?.until_stopped().await
+        match self.start().await {
+            Err(StartError::Stopped(signal)) => {
+                eprintln!("releasebot: {signal}: stopped while standing by");
+                Ok(())
+            }
+            started => started?.until_stopped().await,
+        }
     }
+}
+
+/// Waits, standing by, until this replica holds the lease of the store it shares with
+/// others (or a signal asks it to stop).
+async fn lead(
+    engine: &Engine,
+    replica: Option<&str>,
+    shutdown: &Shutdown,
+) -> Result<(leader::Leadership, crate::store::Lease), StartError> {
+    let leadership = leader::Leadership::new(
+        engine.store().clone(),
+        leader::holder_name(replica),
+        engine.config().lease_ttl,
+    );
+    engine.lease().stand_by(None);
+    eprintln!(
+        "releasebot {}: replica {} stands by for the lease on {}",
+        env!("CARGO_PKG_VERSION"),
+        leadership.holder(),
+        engine.store().location()
+    );
+    let lease = tokio::select! {
+        lease = leadership.acquire(engine.lease()) => lease,
+        signal = os_signal() => {
+            shutdown.fire();
+            return Err(StartError::Stopped(signal.to_string()));
+        }
+    };
+    if lease.term > 1 {
+        engine.metrics().takeover();
+    }
+    eprintln!(
+        "releasebot: replica {} leads (term {})",
+        leadership.holder(),
+        lease.term
+    );
+    Ok((leadership, lease))
 }
 
 /// The chat adapter the environment asks for: Discord when `DISCORD_TOKEN` is set
@@ -352,6 +415,8 @@ pub struct Running {
     adapter: JoinHandle<Result<Ended, AdapterError>>,
     http: Option<(SocketAddr, JoinHandle<()>)>,
     resumed: usize,
+    /// Among replicas: the lease held and the task renewing it.
+    leadership: Option<(leader::Leadership, crate::store::Lease, JoinHandle<()>)>,
     /// Keeps the built-in simulator serving while the bot runs.
     _paas: Paas,
 }
@@ -391,6 +456,12 @@ impl Running {
                 self.stop().await;
                 Ok(())
             }
+            () = deposed(&self.engine) => {
+                self.halt();
+                Err(StartError::Runtime(
+                    "this replica lost the lease: another leads now and resumes the jobs".into(),
+                ))
+            }
         }
     }
 
@@ -398,6 +469,11 @@ impl Running {
     /// every job, the chat connection and the HTTP endpoints stop.
     pub async fn stop(self) {
         self.engine.shutdown(STOP_GRACE).await;
+        if let Some((leadership, lease, keep)) = &self.leadership {
+            keep.abort();
+            // Handed over at once: a standby leads on its next ask.
+            leadership.release(lease).await;
+        }
         self.shutdown.fire();
         let _ = tokio::time::timeout(STOP_GRACE, self.adapter).await;
         if let Some((_, server)) = self.http {
@@ -408,7 +484,15 @@ impl Running {
     /// Stops everything where it stands, as a crash would (the store is closed; the
     /// next start resumes the jobs).
     pub fn halt(&self) {
+        if let Some((_, _, keep)) = &self.leadership {
+            keep.abort();
+        }
         self.engine.halt();
         self.shutdown.fire();
     }
+}
+
+/// Resolves when the engine was deposed (alone on a SQLite file, never).
+async fn deposed(engine: &Engine) {
+    engine.lease().deposed().await
 }

@@ -5,6 +5,7 @@
 //! [`Chat`] and deliver what people do as [`crate::commands::ChatEvent`]s. Nothing
 //! here knows a platform: a new adapter is a new module implementing [`Chat`].
 
+pub mod fenced;
 pub mod paced;
 
 use std::time::Duration;

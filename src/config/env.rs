@@ -21,6 +21,9 @@ pub struct Env {
     pub http_addr: Option<String>,
     pub public_url: Option<String>,
     pub log_json: bool,
+    /// This replica's name among those sharing a PostgreSQL store (`RELEASEBOT_REPLICA`,
+    /// the pod's name under Kubernetes); host, process and a random part otherwise.
+    pub replica: Option<String>,
 }
 
 impl Env {
@@ -46,6 +49,7 @@ impl Env {
             http_addr: get("RELEASEBOT_HTTP_ADDR"),
             public_url: get("RELEASEBOT_PUBLIC_URL"),
             log_json: get("RELEASEBOT_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json")),
+            replica: get("RELEASEBOT_REPLICA"),
         }
     }
 

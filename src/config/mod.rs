@@ -187,6 +187,9 @@ pub struct Config {
     pub discord_guilds: Vec<String>,
     /// The built-in simulator's clock speed.
     pub sim_speed: f64,
+    /// How long the leadership lease lasts unless renewed (`[ha] lease_ttl`), among
+    /// replicas sharing a PostgreSQL store; renewed every third of it.
+    pub lease_ttl: Duration,
     /// Where the configuration came from, for messages.
     pub source: String,
 }

@@ -30,6 +30,14 @@ pub(super) struct RawConfig {
     sim: RawSim,
     #[serde(default)]
     discord: RawDiscord,
+    #[serde(default)]
+    ha: RawHa,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawHa {
+    lease_ttl: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -377,6 +385,12 @@ impl RawConfig {
             shell_users,
             discord_guilds: guilds(self.discord.guilds)?,
             sim_speed,
+            lease_ttl: duration(
+                "ha.lease_ttl",
+                self.ha.lease_ttl.as_deref(),
+                Duration::from_secs(15),
+                Duration::from_millis(300),
+            )?,
             source: source.to_string(),
         })
     }

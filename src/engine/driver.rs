@@ -53,6 +53,11 @@ pub(super) async fn run(engine: Engine, job: Arc<LiveJob>) {
     };
     d.attach_writers();
     loop {
+        // Among replicas, only while the lease is believed held; a deposed replica's
+        // jobs stop where they stand, for the leader to resume.
+        if !d.engine.inner.lease.acting().await {
+            return;
+        }
         let step = d.next();
         tracing::debug!(?step, "step");
         match step {

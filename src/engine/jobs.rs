@@ -128,6 +128,16 @@ impl Jobs {
             .collect()
     }
 
+    /// What the store says now, for a replica that took over from another: numbering
+    /// goes on from `next_id` (never back), and `recent` (newest first) replaces what was
+    /// known.
+    pub fn catch_up(&self, next_id: u64, recent: Vec<JobRecord>) {
+        self.next_id.fetch_max(next_id, Ordering::SeqCst);
+        let mut recent: VecDeque<JobRecord> = recent.into();
+        recent.make_contiguous().reverse();
+        *self.recent.lock().unwrap_or_else(|e| e.into_inner()) = recent;
+    }
+
     /// Forgets every live job (their tasks were aborted).
     pub fn clear(&self) {
         self.live.clear();

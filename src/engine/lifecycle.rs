@@ -16,14 +16,31 @@ impl Engine {
     /// recorded step, editing the same messages. Deploys rejoin their app's queue in
     /// the order they had. Returns how many resumed.
     pub fn resume(&self) -> Result<usize, StoreError> {
-        let records = self.inner.store.unfinished()?;
+        let store = &self.inner.store;
+        // Another replica may have led since this engine was built: read afresh.
+        self.inner
+            .jobs
+            .catch_up(store.next_job_id()?, store.finished(256)?);
         let now = self.now();
+        *self.inner.freezes.lock().unwrap_or_else(|e| e.into_inner()) =
+            store.holding_freezes(now)?;
+        let took_over = match self.inner.lease.role() {
+            super::lease::Role::Leader { holder, term } if term > 1 => Some(holder),
+            _ => None,
+        };
+        let records = store.unfinished()?;
         let mut jobs = Vec::new();
         for mut record in records {
             if self.inner.jobs.contains(record.id) {
                 continue;
             }
-            let detail = format!("resumed while {}", record.state.as_str());
+            let detail = match &took_over {
+                Some(holder) => format!(
+                    "taken over by replica {holder} while {}",
+                    record.state.as_str()
+                ),
+                None => format!("resumed while {}", record.state.as_str()),
+            };
             record.audit(now, None, crate::job::AuditAction::Resume, detail);
             // A note left by the shutdown ("restarting") is over now.
             record.notice = None;

@@ -19,6 +19,7 @@ mod driver;
 mod freezes;
 mod incident;
 mod jobs;
+pub mod lease;
 mod lifecycle;
 mod live;
 mod messages;
@@ -33,6 +34,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::chat::fenced::FencedChat;
 use crate::chat::paced::PacedChat;
 use crate::chat::{Actor, Chat};
 use crate::clock::Clock;
@@ -114,6 +116,8 @@ struct Inner {
     stopping: AtomicBool,
     /// The freezes people put on that hold (and some that have just ended).
     freezes: Mutex<Vec<crate::freeze::Freeze>>,
+    /// Whether this process may act, among replicas sharing the store.
+    lease: Arc<lease::LeaseClock>,
 }
 
 /// The release engine. Cheap to clone.
@@ -136,10 +140,12 @@ impl Engine {
             max_backoff: Duration::from_secs(60),
         };
         let view = View::new(deps.chat.style(), deps.ui);
+        let lease = Arc::new(lease::LeaseClock::new());
+        let fenced: Arc<dyn Chat> = Arc::new(FencedChat::new(deps.chat, lease.clone()));
         let engine = Engine {
             inner: Arc::new(Inner {
                 watch: WatchHub::new(deps.paas.clone(), settings),
-                chat: Arc::new(PacedChat::new(deps.chat, deps.metrics.clone())),
+                chat: Arc::new(PacedChat::new(fenced, deps.metrics.clone())),
                 view,
                 redactor: Redactor::new(deps.secrets),
                 config: deps.config,
@@ -154,6 +160,7 @@ impl Engine {
                 chat_connected: AtomicBool::new(false),
                 stopping: AtomicBool::new(false),
                 freezes: Mutex::new(freezes),
+                lease,
             }),
         };
         if subscribe {
@@ -213,6 +220,10 @@ impl Engine {
             executions_watched,
             apps_watched,
             polls: self.inner.watch.polls(),
+            leader: matches!(
+                self.inner.lease.role(),
+                lease::Role::Alone | lease::Role::Leader { .. }
+            ),
         }
     }
 
@@ -328,6 +339,12 @@ impl Engine {
             r.updated_ms = self.now();
             // Written under the job's lock, so writes of one job land in order.
             let saved = self.inner.store.save(&r);
+            if let Err(StoreError::Deposed { .. }) = &saved {
+                // Another replica leads now: this one shows and does nothing more.
+                drop(r);
+                self.depose();
+                return (out, saved);
+            }
             if let Err(e) = &saved {
                 tracing::error!(job = %r.id, error = %e, "cannot record the job's state");
                 r.notice = Some(Notice::NotSaved {
@@ -360,6 +377,35 @@ impl Engine {
         }
         self.inner.jobs.changed.notify_waiters();
         (out, saved)
+    }
+
+    /// The lease this process acts under (always held when alone on a SQLite file).
+    pub fn lease(&self) -> &Arc<lease::LeaseClock> {
+        &self.inner.lease
+    }
+
+    /// The store, for the application's leadership (the lease lives there).
+    pub fn store(&self) -> &Arc<Store> {
+        &self.inner.store
+    }
+
+    /// Another replica leads (the lease was lost, or a write found a newer term): every
+    /// job stops where it stands, to be resumed by the leader. Nothing is written.
+    pub fn depose(&self) {
+        if self.inner.lease.role() == lease::Role::Deposed {
+            return;
+        }
+        tracing::warn!("this replica lost the lease: it stops acting; the leader resumes the jobs");
+        self.inner.lease.depose();
+        self.inner.stopping.store(true, Ordering::Relaxed);
+        let engine = self.clone();
+        // Not from within a job's own step: its task is among those stopped.
+        tokio::spawn(async move {
+            for job in engine.inner.jobs.all() {
+                job.abort();
+            }
+            engine.inner.jobs.clear();
+        });
     }
 
     /// Waits until every job has finished or waits on a person (an approval that has

@@ -219,10 +219,14 @@ pub fn progress(r: &JobRecord, view: &View) -> Message {
         .rev()
         .find(|a| a.action == AuditAction::Resume)
     {
-        lines.push(format!(
-            "↻ resumed after a restart at {}",
-            view.time(resumed.at_ms)
-        ));
+        let how = match resumed.detail.strip_prefix("taken over by replica ") {
+            Some(rest) => {
+                let holder = rest.split(" while ").next().unwrap_or(rest);
+                format!("taken over by replica {holder}")
+            }
+            None => "resumed after a restart".to_string(),
+        };
+        lines.push(format!("↻ {how} at {}", view.time(resumed.at_ms)));
     }
     if let Some(n) = &r.notice {
         lines.push(format!("⚠️ {}", super::notice(n)));

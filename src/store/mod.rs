@@ -80,6 +80,8 @@ pub enum StoreError {
 trait Backend: Send + Sync {
     /// Where the state is kept, as messages name it (the file's path).
     fn location(&self) -> &str;
+    /// Whether several replicas may share it (and so must lead by the lease).
+    fn shared(&self) -> bool;
     fn close(&self);
     fn ping(&self) -> Result<(), StoreError>;
     fn meta(&self, key: &str, make: Box<dyn FnOnce() -> String + '_>)
@@ -106,6 +108,21 @@ trait Backend: Send + Sync {
     fn release_lease(&self, lease: &Lease) -> Result<(), StoreError>;
     fn leader(&self) -> Result<Option<Lease>, StoreError>;
     fn fence(&self, term: u64);
+}
+
+/// What a store holds, looked at without changing anything (`releasebot check`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inspection {
+    /// Where (a file's path, or a URL without its password).
+    pub location: String,
+    /// `SQLite` or `PostgreSQL`.
+    pub kind: &'static str,
+    /// Its schema version: 0 when releasebot has not created its tables yet.
+    pub schema: i64,
+    /// The newest schema this releasebot knows.
+    pub known: i64,
+    /// Who leads now (PostgreSQL only).
+    pub leader: Option<Lease>,
 }
 
 /// The store.
@@ -136,6 +153,15 @@ impl Store {
         Ok(Store {
             backend: Box::new(sqlite::Sqlite::open(path)?),
         })
+    }
+
+    /// What the store at `path` (or PostgreSQL URL) holds, without creating, migrating
+    /// or locking anything.
+    pub fn inspect(path: &Path) -> Result<Inspection, StoreError> {
+        match path.to_str().filter(|p| postgres::is_url(p)) {
+            Some(url) => postgres::Postgres::inspect(url),
+            None => sqlite::inspect(path),
+        }
     }
 
     /// A store that lives in memory, for tests and benchmarks.
@@ -264,6 +290,17 @@ impl Store {
     /// [`acquire_lease`](Store::acquire_lease) fences with the term it got. Reads are
     /// never fenced. On SQLite fencing changes nothing: the file lock already keeps
     /// every other writer out.
+    /// Whether several replicas may share this store: then only the holder of the
+    /// lease may act, and the others stand by.
+    pub fn shared(&self) -> bool {
+        self.backend.shared()
+    }
+
+    /// Where the state is kept, as messages name it (the password hidden).
+    pub fn location(&self) -> &str {
+        self.backend.location()
+    }
+
     pub fn fence(&self, term: u64) {
         self.backend.fence(term);
     }

@@ -57,6 +57,33 @@ impl Postgres {
     /// Connects to the database at `url` and migrates its schema. Refuses a database
     /// that cannot be reached, that holds something else, or is from a newer version.
     pub(super) fn open(url: &str) -> Result<Postgres, StoreError> {
+        Self::connect(url, true)
+    }
+
+    /// What the database at `url` holds, read without changing anything: its schema
+    /// version, the newest this releasebot knows, and who leads.
+    pub(super) fn inspect(url: &str) -> Result<super::Inspection, StoreError> {
+        let db = Self::connect(url, false)?;
+        let (schema, known) = db
+            .worker
+            .call(|c| Box::pin(async move { schema::versions(c).await }))?;
+        let leader = match schema {
+            0 => None,
+            _ => db
+                .worker
+                .call(|c| Box::pin(async move { lease::leader(c).await }))?,
+        };
+        db.worker.stop();
+        Ok(super::Inspection {
+            location: db.at.shown().to_string(),
+            kind: "PostgreSQL",
+            schema,
+            known,
+            leader,
+        })
+    }
+
+    fn connect(url: &str, migrate: bool) -> Result<Postgres, StoreError> {
         let url = url.trim();
         let mut config: Config = url.parse().map_err(|e: tokio_postgres::Error| {
             Failure::CannotOpen(format!("not a usable PostgreSQL URL: {e}"))
@@ -71,7 +98,7 @@ impl Postgres {
             config.application_name("releasebot");
         }
         Ok(Postgres {
-            worker: Worker::start(config, at.clone())?,
+            worker: Worker::start_with(config, at.clone(), migrate)?,
             at,
             fenced: AtomicU64::new(0),
             audited: Mutex::new(HashMap::new()),
@@ -121,6 +148,10 @@ impl Args for (String, i64) {
 impl Backend for Postgres {
     fn location(&self) -> &str {
         self.at.shown()
+    }
+
+    fn shared(&self) -> bool {
+        true
     }
 
     /// Closes the connection; later calls fail.

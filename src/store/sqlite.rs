@@ -229,6 +229,10 @@ impl Backend for Sqlite {
         &self.path
     }
 
+    fn shared(&self) -> bool {
+        false
+    }
+
     /// Closes the file and releases its lock; later calls fail.
     fn close(&self) {
         self.conn.lock().unwrap_or_else(|e| e.into_inner()).take();
@@ -455,4 +459,26 @@ impl Backend for Sqlite {
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
+}
+
+/// What the file at `path` holds, opened read-only (a missing file is schema 0: it is
+/// created at the first start).
+pub(super) fn inspect(path: &Path) -> Result<super::Inspection, StoreError> {
+    let location = path.display().to_string();
+    let schema = match path.exists() {
+        false => 0,
+        true => {
+            let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .map_err(|e| sql_error(&location, e))?;
+            conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+                .map_err(|e| sql_error(&location, e))?
+        }
+    };
+    Ok(super::Inspection {
+        location,
+        kind: "SQLite",
+        schema,
+        known: schema::known(),
+        leader: None,
+    })
 }

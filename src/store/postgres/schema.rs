@@ -121,6 +121,15 @@ pub(super) async fn migrate(client: &mut Client) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The schema's version and the newest this releasebot knows, read without changing
+/// anything (`releasebot check`).
+pub(super) async fn versions(client: &mut Client) -> Result<(i64, i64), Failure> {
+    let tx = client.transaction().await?;
+    let found = version(&tx).await?;
+    tx.rollback().await?;
+    Ok((found, MIGRATIONS.len() as i64))
+}
+
 /// The schema's version: 0 for a database without releasebot's tables.
 async fn version(tx: &tokio_postgres::Transaction<'_>) -> Result<i64, Failure> {
     let has_meta: bool = tx

@@ -51,7 +51,12 @@ pub(super) struct Worker {
 impl Worker {
     /// Starts the thread, connects and migrates the schema, and answers once that is
     /// done (or failed), so a store that opened is one that works.
-    pub(super) fn start(config: Config, at: Location) -> Result<Worker, StoreError> {
+    /// With `migrate: false` it only connects (to look, changing nothing).
+    pub(super) fn start_with(
+        config: Config,
+        at: Location,
+        migrate: bool,
+    ) -> Result<Worker, StoreError> {
         let (ready, started) = blocking::sync_channel(1);
         let (sender, receiver) = mpsc::unbounded_channel();
         let thread_at = at.clone();
@@ -62,7 +67,7 @@ impl Worker {
                     .enable_all()
                     .build()
                 {
-                    Ok(rt) => rt.block_on(serve(config, thread_at, receiver, ready)),
+                    Ok(rt) => rt.block_on(serve(config, thread_at, receiver, ready, migrate)),
                     Err(e) => {
                         let _ = ready.send(Err(Failure::CannotOpen(e.to_string())));
                     }
@@ -164,8 +169,10 @@ async fn serve(
     at: Location,
     mut calls: mpsc::UnboundedReceiver<Work>,
     ready: blocking::SyncSender<Result<(), Failure>>,
+    migrate: bool,
 ) {
     let first = match connect(&config, &at).await {
+        Ok(client) if !migrate => Ok(client),
         Ok(mut client) => match tokio::time::timeout(CALL_TIMEOUT, schema::migrate(&mut client))
             .await
             .unwrap_or_else(|_| Err(no_answer()))

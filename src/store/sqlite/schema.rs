@@ -113,3 +113,8 @@ pub(super) fn migrate(conn: &Connection) -> Result<(), MigrateError> {
     }
     Ok(())
 }
+
+/// The newest schema this releasebot knows.
+pub(super) fn known() -> i64 {
+    MIGRATIONS.len() as i64
+}

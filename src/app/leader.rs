@@ -1,0 +1,123 @@
+//! Leadership among replicas sharing a PostgreSQL store: a standby asks for the lease
+//! every third of its time to live; the leader renews it as often, and hands it over
+//! at once when stopped gracefully. Consensus is the database's: the lease row, its term
+//! and the database's clock (`store::Lease`); this module only keeps asking and tells
+//! the engine what it may do.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::engine::Engine;
+use crate::engine::lease::LeaseClock;
+use crate::store::{Lease, Store, StoreError};
+
+/// This replica's side of the lease.
+#[derive(Clone)]
+pub struct Leadership {
+    store: Arc<Store>,
+    holder: String,
+    ttl: Duration,
+}
+
+/// A name no other running replica has, and no restart of this one reuses.
+pub fn holder_name(replica: Option<&str>) -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "releasebot".into());
+    let base = replica.map_or(host, str::to_string);
+    let random: String = (0..6).map(|_| fastrand::alphanumeric()).collect();
+    format!("{base}-{}-{random}", std::process::id())
+}
+
+/// Runs a store call off the async threads: a PostgreSQL round trip blocks.
+async fn blocking<T: Send + 'static>(
+    store: &Arc<Store>,
+    call: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    let store = store.clone();
+    match tokio::task::spawn_blocking(move || call(&store)).await {
+        Ok(result) => result,
+        Err(e) => Err(StoreError::Failed {
+            path: "the store".into(),
+            detail: format!("the store call did not finish: {e}"),
+        }),
+    }
+}
+
+impl Leadership {
+    pub fn new(store: Arc<Store>, holder: String, ttl: Duration) -> Self {
+        Leadership { store, holder, ttl }
+    }
+
+    pub fn holder(&self) -> &str {
+        &self.holder
+    }
+
+    fn every(&self) -> Duration {
+        self.ttl / 3
+    }
+
+    /// Waits until this replica holds the lease, standing by meanwhile (and saying who
+    /// leads). The lease's term fences every write this replica makes from then on.
+    pub async fn acquire(&self, clock: &LeaseClock) -> Lease {
+        let mut logged = false;
+        loop {
+            let asked = Instant::now();
+            let (holder, ttl) = (self.holder.clone(), self.ttl);
+            match blocking(&self.store, move |s| s.acquire_lease(&holder, ttl)).await {
+                Ok(Some(lease)) => {
+                    clock.lead(&self.holder, lease.term, asked, self.ttl);
+                    tracing::info!(holder = %self.holder, term = lease.term, "this replica leads");
+                    return lease;
+                }
+                Ok(None) => {
+                    let leader = blocking(&self.store, |s| s.leader()).await.ok().flatten();
+                    let name = leader.map(|l| l.holder);
+                    if !logged {
+                        tracing::info!(leader = ?name, "standing by: another replica leads");
+                        logged = true;
+                    }
+                    clock.stand_by(name);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot ask for the lease; trying again");
+                    clock.stand_by(None);
+                }
+            }
+            let jitter = self.every().mul_f64(fastrand::f64() * 0.2);
+            tokio::time::sleep(self.every() + jitter).await;
+        }
+    }
+
+    /// Renews the lease every third of its time to live until it is lost; then the
+    /// engine is deposed (every job stops where it stands) and this returns.
+    pub async fn keep(self, lease: Lease, engine: Engine) {
+        loop {
+            tokio::time::sleep(self.every()).await;
+            let asked = Instant::now();
+            let (held, ttl) = (lease.clone(), self.ttl);
+            match blocking(&self.store, move |s| s.renew_lease(&held, ttl)).await {
+                Ok(true) => engine
+                    .lease()
+                    .lead(&self.holder, lease.term, asked, self.ttl),
+                Ok(false) => {
+                    tracing::warn!(term = lease.term, "the lease was lost to another replica");
+                    engine.depose();
+                    return;
+                }
+                // Jobs wait (the belief lapses) while the database cannot be reached;
+                // the next renewal that succeeds lets them go on.
+                Err(e) => tracing::warn!(error = %e, "cannot renew the lease; trying again"),
+            }
+        }
+    }
+
+    /// Hands the lease over at once (a graceful stop): a standby takes over on its next
+    /// ask instead of after the time to live.
+    pub async fn release(&self, lease: &Lease) {
+        let held = lease.clone();
+        if let Err(e) = blocking(&self.store, move |s| s.release_lease(&held)).await {
+            tracing::warn!(error = %e, "cannot hand the lease over; it expires on its own");
+        }
+    }
+}
