@@ -7,9 +7,30 @@ mod render;
 use std::collections::HashMap;
 
 use releasebot::config::Config;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use render::render;
+use render::{Objects, render};
+
+/// The Deployment's pod spec.
+fn pod(objects: &Objects) -> &Value {
+    &objects["Deployment"]["spec"]["template"]["spec"]
+}
+
+/// The container's environment by name: each entry (its `value` or `valueFrom`).
+fn env(container: &Value) -> HashMap<&str, &Value> {
+    container["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["name"].as_str().unwrap(), e))
+        .collect()
+}
+
+fn names<'a>(list: &'a Value, field: &str) -> Vec<&'a str> {
+    list.as_array()
+        .map(|l| l.iter().map(|v| v[field].as_str().unwrap()).collect())
+        .unwrap_or_default()
+}
 
 #[test]
 fn the_chart_renders_one_recreated_replica_with_its_volume_secret_config_and_probes() {
@@ -31,21 +52,19 @@ fn the_chart_renders_one_recreated_replica_with_its_volume_secret_config_and_pro
         "prod-releasebot"
     );
     assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
-    let mounts: Vec<&str> = container["volumeMounts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["mountPath"].as_str().unwrap())
-        .collect();
-    assert_eq!(mounts, ["/data", "/etc/releasebot"]);
-    let env: HashMap<&str, &str> = container["env"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| (e["name"].as_str().unwrap(), e["value"].as_str().unwrap()))
-        .collect();
-    assert_eq!(env["RELEASEBOT_DB"], "/data/releasebot.db");
-    assert_eq!(env["RANCHER_URL"], "https://rancher.example.com");
+    assert_eq!(
+        names(&container["volumeMounts"], "mountPath"),
+        ["/data", "/etc/releasebot"]
+    );
+    let env = env(container);
+    assert_eq!(env["RELEASEBOT_DB"]["value"], "/data/releasebot.db");
+    assert_eq!(env["RANCHER_URL"]["value"], "https://rancher.example.com");
+    assert_eq!(
+        env["RELEASEBOT_REPLICA"]["valueFrom"]["fieldRef"]["fieldPath"],
+        "metadata.name"
+    );
+    assert_eq!(pod["terminationGracePeriodSeconds"], 30);
+    assert!(pod.get("affinity").is_none());
     assert_eq!(
         pod["volumes"][0]["persistentVolumeClaim"]["claimName"],
         "prod-releasebot"
@@ -67,6 +86,7 @@ fn the_chart_renders_one_recreated_replica_with_its_volume_secret_config_and_pro
         .unwrap();
     Config::parse(toml, "the chart's config").unwrap();
     assert!(!objects.contains_key("ServiceMonitor"));
+    assert!(!objects.contains_key("PodDisruptionBudget"));
 }
 
 #[test]
@@ -84,4 +104,109 @@ fn an_existing_secret_and_a_service_monitor_are_optional() {
     );
     let monitor = &objects["ServiceMonitor"];
     assert_eq!(monitor["spec"]["endpoints"][0]["path"], "/metrics");
+}
+
+#[test]
+fn a_database_url_renders_two_rolling_replicas_spread_over_nodes_with_a_budget() {
+    let url = "postgres://releasebot:s3cret@db.internal:5432/releasebot";
+    let objects = render(json!({"database": {"url": url}}));
+    let deployment = &objects["Deployment"];
+    assert_eq!(deployment["spec"]["replicas"], 2);
+    let strategy = &deployment["spec"]["strategy"];
+    assert_eq!(strategy["type"], "RollingUpdate");
+    assert_eq!(strategy["rollingUpdate"]["maxUnavailable"], 0);
+    assert_eq!(strategy["rollingUpdate"]["maxSurge"], 1);
+
+    // The URL is in a Secret of its own, and reaches the container only through it.
+    let secrets = objects.of_kind("Secret");
+    let database = secrets
+        .iter()
+        .find(|s| s["metadata"]["name"] == "prod-releasebot-database")
+        .expect("the chart makes a Secret for the database URL");
+    assert_eq!(database["stringData"]["url"], url);
+    let pod = pod(&objects);
+    let container = &pod["containers"][0];
+    let env = env(container);
+    let db = env["RELEASEBOT_DB"];
+    assert!(db.get("value").is_none(), "no literal URL: {db}");
+    assert_eq!(
+        db["valueFrom"]["secretKeyRef"],
+        json!({"name": "prod-releasebot-database", "key": "url"})
+    );
+    assert!(!deployment.to_string().contains("s3cret"));
+    assert_eq!(
+        env["RELEASEBOT_REPLICA"]["valueFrom"]["fieldRef"]["fieldPath"],
+        "metadata.name"
+    );
+
+    // Both replicas are ready (leader and standby alike), on the same probes.
+    assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
+    assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
+    assert_eq!(pod["terminationGracePeriodSeconds"], 30);
+
+    let spread =
+        &pod["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"];
+    assert_eq!(spread.as_array().unwrap().len(), 1);
+    let term = &spread[0]["podAffinityTerm"];
+    assert_eq!(term["topologyKey"], "kubernetes.io/hostname");
+    assert_eq!(
+        term["labelSelector"]["matchLabels"],
+        deployment["spec"]["selector"]["matchLabels"]
+    );
+    assert!(
+        pod["affinity"]["podAntiAffinity"]
+            .get("requiredDuringSchedulingIgnoredDuringExecution")
+            .is_none(),
+        "soft: a one-node cluster still runs both"
+    );
+
+    let budget = &objects["PodDisruptionBudget"];
+    assert_eq!(budget["apiVersion"], "policy/v1");
+    assert_eq!(budget["spec"]["minAvailable"], 1);
+    assert_eq!(
+        budget["spec"]["selector"]["matchLabels"],
+        deployment["spec"]["selector"]["matchLabels"]
+    );
+
+    // No state file: no claim, no volume, no mount.
+    assert!(!objects.contains_key("PersistentVolumeClaim"));
+    assert_eq!(names(&pod["volumes"], "name"), ["config"]);
+    assert_eq!(
+        names(&container["volumeMounts"], "mountPath"),
+        ["/etc/releasebot"]
+    );
+}
+
+#[test]
+fn an_existing_database_secret_is_read_and_none_is_made() {
+    let objects = render(json!({
+        "existingSecret": "releasebot-tokens",
+        "replicaCount": 3,
+        "database": {"existingSecret": "releasebot-db", "existingSecretKey": "DATABASE_URL"},
+    }));
+    assert!(
+        !objects.contains_key("Secret"),
+        "neither the tokens' Secret nor the database's is made"
+    );
+    let deployment = &objects["Deployment"];
+    assert_eq!(deployment["spec"]["replicas"], 3);
+    assert_eq!(deployment["spec"]["strategy"]["type"], "RollingUpdate");
+    let env = env(&pod(&objects)["containers"][0]);
+    assert_eq!(
+        env["RELEASEBOT_DB"]["valueFrom"]["secretKeyRef"],
+        json!({"name": "releasebot-db", "key": "DATABASE_URL"})
+    );
+    assert_eq!(objects["PodDisruptionBudget"]["spec"]["minAvailable"], 1);
+    assert!(!objects.contains_key("PersistentVolumeClaim"));
+}
+
+#[test]
+fn sqlite_keeps_one_replica_whatever_replica_count_says() {
+    let objects = render(json!({"replicaCount": 3, "affinity": {"nodeAffinity": {}}}));
+    let deployment = &objects["Deployment"];
+    assert_eq!(deployment["spec"]["replicas"], 1);
+    assert_eq!(deployment["spec"]["strategy"]["type"], "Recreate");
+    assert!(objects.contains_key("PersistentVolumeClaim"));
+    // An affinity of one's own is kept as given.
+    assert_eq!(pod(&objects)["affinity"], json!({"nodeAffinity": {}}));
 }

@@ -1,5 +1,5 @@
 //! A small renderer of the Helm template subset the chart uses: values, `include` and
-//! `define`, `if`/`else`/`with`, `not`, `or`, parentheses, and the `quote`, `nindent`,
+//! `define`, `if`/`else`/`with`, `not`, `or`, parentheses, comments, and the `quote`, `nindent`,
 //! `toYaml` and `sha256sum` functions. Anything else panics, so the chart cannot quietly
 //! grow a construct these tests do not understand.
 
@@ -58,6 +58,9 @@ fn parse(
     while let Some((action, text)) = tokens.next() {
         if !action {
             nodes.push(Node::Text(text));
+            continue;
+        }
+        if text.starts_with("/*") {
             continue;
         }
         let word = text.split_whitespace().next().unwrap_or("");
