@@ -5,11 +5,12 @@
 mod render;
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use releasebot::config::Config;
 use serde_json::{Value, json};
 
-use render::{Objects, render};
+use render::{CHART, Objects, render};
 
 /// The Deployment's pod spec.
 fn pod(objects: &Objects) -> &Value {
@@ -209,4 +210,64 @@ fn sqlite_keeps_one_replica_whatever_replica_count_says() {
     assert!(objects.contains_key("PersistentVolumeClaim"));
     // An affinity of one's own is kept as given.
     assert_eq!(pod(&objects)["affinity"], json!({"nodeAffinity": {}}));
+}
+
+#[test]
+fn the_bundled_postgresql_is_off_by_default_and_enabled_is_reached_at_its_service() {
+    let chart = std::fs::read_to_string(Path::new(CHART).join("Chart.yaml")).unwrap();
+    let chart: Value = serde_yaml::from_str(&chart).unwrap();
+    let dependency = &chart["dependencies"][0];
+    assert_eq!(dependency["name"], "postgresql");
+    assert_eq!(dependency["condition"], "postgresql.enabled");
+    let defaults = render(json!({}));
+    assert_eq!(
+        defaults["Deployment"]["spec"]["replicas"], 1,
+        "off by default"
+    );
+
+    let objects = render(json!({"postgresql": {"enabled": true}}));
+    let deployment = &objects["Deployment"];
+    assert_eq!(deployment["spec"]["replicas"], 2);
+    assert_eq!(deployment["spec"]["strategy"]["type"], "RollingUpdate");
+    assert_eq!(objects["PodDisruptionBudget"]["spec"]["minAvailable"], 1);
+    assert!(!objects.contains_key("PersistentVolumeClaim"));
+    assert_eq!(
+        objects.of_kind("Secret").len(),
+        1,
+        "only the tokens' Secret: the password is the subchart's"
+    );
+    let pod = pod(&objects);
+    assert!(pod["affinity"]["podAntiAffinity"].is_object());
+    let env = env(&pod["containers"][0]);
+    // The password comes from the subchart's Secret; Kubernetes expands $(VAR) in the
+    // URL from the variable defined before it.
+    let order = names(&pod["containers"][0]["env"], "name");
+    let at = |n: &str| order.iter().position(|x| *x == n).unwrap();
+    assert!(at("RELEASEBOT_DB_PASSWORD") < at("RELEASEBOT_DB"));
+    assert_eq!(
+        env["RELEASEBOT_DB_PASSWORD"]["valueFrom"]["secretKeyRef"],
+        json!({"name": "prod-postgresql", "key": "password"})
+    );
+    assert_eq!(
+        env["RELEASEBOT_DB"]["value"],
+        "postgres://releasebot:$(RELEASEBOT_DB_PASSWORD)@prod-postgresql:5432/releasebot"
+    );
+    assert_eq!(
+        env["RELEASEBOT_REPLICA"]["valueFrom"]["fieldRef"]["fieldPath"],
+        "metadata.name"
+    );
+}
+
+#[test]
+fn a_database_of_ones_own_wins_over_the_bundled_ones_url() {
+    let objects = render(json!({
+        "postgresql": {"enabled": true},
+        "database": {"existingSecret": "releasebot-db"},
+    }));
+    let env = env(&pod(&objects)["containers"][0]);
+    assert!(!env.contains_key("RELEASEBOT_DB_PASSWORD"));
+    assert_eq!(
+        env["RELEASEBOT_DB"]["valueFrom"]["secretKeyRef"]["name"],
+        "releasebot-db"
+    );
 }

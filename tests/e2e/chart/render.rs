@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-const CHART: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/helm/releasebot");
+pub const CHART: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/helm/releasebot");
 
 enum Node {
     Text(String),

@@ -16,7 +16,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 
 {{- /* Non-empty when the state is in PostgreSQL (several replicas, one leader). */}}
 {{- define "releasebot.postgres" -}}
-{{- if or .Values.database.existingSecret .Values.database.url }}true{{ end }}
+{{- if or .Values.database.existingSecret .Values.database.url .Values.postgresql.enabled }}true{{ end }}
 {{- end }}
 
 {{- /* The Secret holding the database URL, and its key. */}}
