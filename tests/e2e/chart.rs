@@ -1,7 +1,8 @@
 //! The Helm chart renders to the Kubernetes objects a platform team expects. Helm
 //! cannot be installed here, so a small renderer of the template subset the chart uses
-//! (values, include/define, if/else/with, quote, nindent, toYaml) renders it, and the
-//! result is parsed as YAML and checked.
+//! (`chart/render.rs`) renders it, and the result is parsed as YAML and checked.
+
+mod render;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -9,251 +10,27 @@ use std::path::Path;
 use releasebot::config::Config;
 use serde_json::{Value, json};
 
-const CHART: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/helm/releasebot");
+use render::{CHART, Objects, render};
 
-enum Node {
-    Text(String),
-    Action(String),
-    If(String, Vec<Node>, Vec<Node>),
-    With(String, Vec<Node>),
+/// The Deployment's pod spec.
+fn pod(objects: &Objects) -> &Value {
+    &objects["Deployment"]["spec"]["template"]["spec"]
 }
 
-/// Splits a template into text and `{{ }}` actions, applying the `{{-`/`-}}` trims.
-fn lex(template: &str) -> Vec<(bool, String)> {
-    let mut out: Vec<(bool, String)> = Vec::new();
-    let mut rest = template;
-    let mut trim_next = false;
-    while let Some(start) = rest.find("{{") {
-        let mut text = rest[..start].to_string();
-        if trim_next {
-            text = text.trim_start().to_string();
-        }
-        let after = &rest[start + 2..];
-        let end = after.find("}}").expect("an action is closed");
-        let mut action = &after[..end];
-        if let Some(a) = action.strip_prefix('-') {
-            text = text.trim_end().to_string();
-            action = a;
-        }
-        trim_next = action.ends_with('-');
-        let action = action.trim_end_matches('-').trim().to_string();
-        out.push((false, text));
-        out.push((true, action));
-        rest = &after[end + 2..];
-    }
-    let mut text = rest.to_string();
-    if trim_next {
-        text = text.trim_start().to_string();
-    }
-    out.push((false, text));
-    out
+/// The container's environment by name: each entry (its `value` or `valueFrom`).
+fn env(container: &Value) -> HashMap<&str, &Value> {
+    container["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["name"].as_str().unwrap(), e))
+        .collect()
 }
 
-/// Builds the tree; `define` blocks go into `defines`.
-fn parse(
-    tokens: &mut std::iter::Peekable<std::vec::IntoIter<(bool, String)>>,
-    defines: &mut HashMap<String, Vec<Node>>,
-) -> (Vec<Node>, Option<String>) {
-    let mut nodes = Vec::new();
-    while let Some((action, text)) = tokens.next() {
-        if !action {
-            nodes.push(Node::Text(text));
-            continue;
-        }
-        let word = text.split_whitespace().next().unwrap_or("");
-        match word {
-            "end" | "else" => return (nodes, Some(word.to_string())),
-            "define" => {
-                let name = text["define".len()..].trim().trim_matches('"').to_string();
-                let (body, _) = parse(tokens, defines);
-                defines.insert(name, body);
-            }
-            "if" => {
-                let cond = text["if".len()..].trim().to_string();
-                let (then, ended) = parse(tokens, defines);
-                let otherwise = if ended.as_deref() == Some("else") {
-                    parse(tokens, defines).0
-                } else {
-                    Vec::new()
-                };
-                nodes.push(Node::If(cond, then, otherwise));
-            }
-            "with" => {
-                let expr = text["with".len()..].trim().to_string();
-                let (body, _) = parse(tokens, defines);
-                nodes.push(Node::With(expr, body));
-            }
-            _ => nodes.push(Node::Action(text)),
-        }
-    }
-    (nodes, None)
-}
-
-struct Renderer {
-    root: Value,
-    defines: HashMap<String, Vec<Node>>,
-}
-
-fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
-        Value::Number(n) => n.as_f64() != Some(0.0),
-    }
-}
-
-fn to_yaml(v: &Value) -> String {
-    serde_yaml::to_string(v).unwrap().trim_end().to_string()
-}
-
-impl Renderer {
-    fn render(&self, nodes: &[Node], dot: &Value) -> String {
-        let mut out = String::new();
-        for node in nodes {
-            match node {
-                Node::Text(t) => out.push_str(t),
-                Node::Action(a) => out.push_str(&self.pipeline(a, dot)),
-                Node::If(cond, then, otherwise) => {
-                    let v = self.eval(cond, dot);
-                    out.push_str(&self.render(if truthy(&v) { then } else { otherwise }, dot));
-                }
-                Node::With(expr, body) => {
-                    let v = self.eval(expr, dot);
-                    if truthy(&v) {
-                        out.push_str(&self.render(body, &v));
-                    }
-                }
-            }
-        }
-        out
-    }
-
-    fn pipeline(&self, text: &str, dot: &Value) -> String {
-        let mut stages = text.split('|').map(str::trim);
-        let mut value = self.eval(stages.next().unwrap(), dot);
-        for stage in stages {
-            let mut words = stage.split_whitespace();
-            value = match (words.next(), words.next()) {
-                (Some("quote"), _) => Value::String(format!("{:?}", as_text(&value))),
-                (Some("sha256sum"), _) => {
-                    Value::String(format!("sha256-of-{}-bytes", as_text(&value).len()))
-                }
-                (Some("nindent"), Some(n)) => {
-                    let pad = " ".repeat(n.parse().unwrap());
-                    Value::String(format!(
-                        "\n{}",
-                        as_text(&value)
-                            .lines()
-                            .map(|l| format!("{pad}{l}"))
-                            .collect::<Vec<_>>()
-                            .join("\n")
-                    ))
-                }
-                other => panic!("the test renderer does not know {other:?}"),
-            };
-        }
-        as_text(&value)
-    }
-
-    fn eval(&self, expr: &str, dot: &Value) -> Value {
-        let expr = expr.trim();
-        if let Some(rest) = expr.strip_prefix("not ") {
-            return Value::Bool(!truthy(&self.eval(rest, dot)));
-        }
-        if let Some(rest) = expr.strip_prefix("toYaml ") {
-            return Value::String(to_yaml(&self.eval(rest, dot)));
-        }
-        if let Some(rest) = expr.strip_prefix("include ") {
-            let name = rest.trim().trim_end_matches('.').trim().trim_matches('"');
-            let body = self
-                .defines
-                .get(name)
-                .unwrap_or_else(|| panic!("no define {name}"));
-            return Value::String(self.render(body, dot));
-        }
-        if expr == "." {
-            return dot.clone();
-        }
-        if let Some(path) = expr.strip_prefix('.') {
-            let mut v = &self.root;
-            for part in path.split('.') {
-                v = v.get(part).unwrap_or(&Value::Null);
-            }
-            return v.clone();
-        }
-        panic!("the test renderer cannot evaluate {expr:?}")
-    }
-}
-
-fn as_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
-/// Renders the chart with `values` merged over values.yaml; returns the objects by kind.
-fn render(overrides: Value) -> HashMap<String, Value> {
-    let values_text = std::fs::read_to_string(Path::new(CHART).join("values.yaml")).unwrap();
-    let mut values: Value = serde_yaml::from_str(&values_text).unwrap();
-    merge(&mut values, overrides);
-    let chart: Value = serde_yaml::from_str(
-        &std::fs::read_to_string(Path::new(CHART).join("Chart.yaml")).unwrap(),
-    )
-    .unwrap();
-    let root = json!({
-        "Values": values,
-        "Release": {"Name": "prod"},
-        "Chart": {"Name": chart["name"], "Version": chart["version"], "AppVersion": chart["appVersion"]},
-    });
-    let mut defines = HashMap::new();
-    let helpers = std::fs::read_to_string(Path::new(CHART).join("templates/_helpers.tpl")).unwrap();
-    parse(&mut lex(&helpers).into_iter().peekable(), &mut defines);
-    let renderer = Renderer {
-        root: root.clone(),
-        defines,
-    };
-    let mut objects = HashMap::new();
-    for entry in std::fs::read_dir(Path::new(CHART).join("templates")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "yaml") {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path).unwrap();
-        let mut defines = HashMap::new();
-        let (nodes, _) = parse(&mut lex(&text).into_iter().peekable(), &mut defines);
-        let rendered = renderer.render(&nodes, &root);
-        if rendered.trim().is_empty() {
-            continue;
-        }
-        let object: Value = serde_yaml::from_str(&rendered).unwrap_or_else(|e| {
-            panic!(
-                "{} does not render to YAML: {e}\n{rendered}",
-                path.display()
-            )
-        });
-        let kind = object["kind"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{} has no kind", path.display()))
-            .to_string();
-        objects.insert(kind, object);
-    }
-    objects
-}
-
-fn merge(base: &mut Value, over: Value) {
-    match (base, over) {
-        (Value::Object(b), Value::Object(o)) => {
-            for (k, v) in o {
-                merge(b.entry(k).or_insert(Value::Null), v);
-            }
-        }
-        (b, o) => *b = o,
-    }
+fn names<'a>(list: &'a Value, field: &str) -> Vec<&'a str> {
+    list.as_array()
+        .map(|l| l.iter().map(|v| v[field].as_str().unwrap()).collect())
+        .unwrap_or_default()
 }
 
 #[test]
@@ -276,21 +53,19 @@ fn the_chart_renders_one_recreated_replica_with_its_volume_secret_config_and_pro
         "prod-releasebot"
     );
     assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
-    let mounts: Vec<&str> = container["volumeMounts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["mountPath"].as_str().unwrap())
-        .collect();
-    assert_eq!(mounts, ["/data", "/etc/releasebot"]);
-    let env: HashMap<&str, &str> = container["env"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| (e["name"].as_str().unwrap(), e["value"].as_str().unwrap()))
-        .collect();
-    assert_eq!(env["RELEASEBOT_DB"], "/data/releasebot.db");
-    assert_eq!(env["RANCHER_URL"], "https://rancher.example.com");
+    assert_eq!(
+        names(&container["volumeMounts"], "mountPath"),
+        ["/data", "/etc/releasebot"]
+    );
+    let env = env(container);
+    assert_eq!(env["RELEASEBOT_DB"]["value"], "/data/releasebot.db");
+    assert_eq!(env["RANCHER_URL"]["value"], "https://rancher.example.com");
+    assert_eq!(
+        env["RELEASEBOT_REPLICA"]["valueFrom"]["fieldRef"]["fieldPath"],
+        "metadata.name"
+    );
+    assert_eq!(pod["terminationGracePeriodSeconds"], 30);
+    assert!(pod.get("affinity").is_none());
     assert_eq!(
         pod["volumes"][0]["persistentVolumeClaim"]["claimName"],
         "prod-releasebot"
@@ -312,6 +87,7 @@ fn the_chart_renders_one_recreated_replica_with_its_volume_secret_config_and_pro
         .unwrap();
     Config::parse(toml, "the chart's config").unwrap();
     assert!(!objects.contains_key("ServiceMonitor"));
+    assert!(!objects.contains_key("PodDisruptionBudget"));
 }
 
 #[test]
@@ -329,4 +105,169 @@ fn an_existing_secret_and_a_service_monitor_are_optional() {
     );
     let monitor = &objects["ServiceMonitor"];
     assert_eq!(monitor["spec"]["endpoints"][0]["path"], "/metrics");
+}
+
+#[test]
+fn a_database_url_renders_two_rolling_replicas_spread_over_nodes_with_a_budget() {
+    let url = "postgres://releasebot:s3cret@db.internal:5432/releasebot";
+    let objects = render(json!({"database": {"url": url}}));
+    let deployment = &objects["Deployment"];
+    assert_eq!(deployment["spec"]["replicas"], 2);
+    let strategy = &deployment["spec"]["strategy"];
+    assert_eq!(strategy["type"], "RollingUpdate");
+    assert_eq!(strategy["rollingUpdate"]["maxUnavailable"], 0);
+    assert_eq!(strategy["rollingUpdate"]["maxSurge"], 1);
+
+    // The URL is in a Secret of its own, and reaches the container only through it.
+    let secrets = objects.of_kind("Secret");
+    let database = secrets
+        .iter()
+        .find(|s| s["metadata"]["name"] == "prod-releasebot-database")
+        .expect("the chart makes a Secret for the database URL");
+    assert_eq!(database["stringData"]["url"], url);
+    let pod = pod(&objects);
+    let container = &pod["containers"][0];
+    let env = env(container);
+    let db = env["RELEASEBOT_DB"];
+    assert!(db.get("value").is_none(), "no literal URL: {db}");
+    assert_eq!(
+        db["valueFrom"]["secretKeyRef"],
+        json!({"name": "prod-releasebot-database", "key": "url"})
+    );
+    assert!(!deployment.to_string().contains("s3cret"));
+    assert_eq!(
+        env["RELEASEBOT_REPLICA"]["valueFrom"]["fieldRef"]["fieldPath"],
+        "metadata.name"
+    );
+
+    // Both replicas are ready (leader and standby alike), on the same probes.
+    assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
+    assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
+    assert_eq!(pod["terminationGracePeriodSeconds"], 30);
+
+    let spread =
+        &pod["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"];
+    assert_eq!(spread.as_array().unwrap().len(), 1);
+    let term = &spread[0]["podAffinityTerm"];
+    assert_eq!(term["topologyKey"], "kubernetes.io/hostname");
+    assert_eq!(
+        term["labelSelector"]["matchLabels"],
+        deployment["spec"]["selector"]["matchLabels"]
+    );
+    assert!(
+        pod["affinity"]["podAntiAffinity"]
+            .get("requiredDuringSchedulingIgnoredDuringExecution")
+            .is_none(),
+        "soft: a one-node cluster still runs both"
+    );
+
+    let budget = &objects["PodDisruptionBudget"];
+    assert_eq!(budget["apiVersion"], "policy/v1");
+    assert_eq!(budget["spec"]["minAvailable"], 1);
+    assert_eq!(
+        budget["spec"]["selector"]["matchLabels"],
+        deployment["spec"]["selector"]["matchLabels"]
+    );
+
+    // No state file: no claim, no volume, no mount.
+    assert!(!objects.contains_key("PersistentVolumeClaim"));
+    assert_eq!(names(&pod["volumes"], "name"), ["config"]);
+    assert_eq!(
+        names(&container["volumeMounts"], "mountPath"),
+        ["/etc/releasebot"]
+    );
+}
+
+#[test]
+fn an_existing_database_secret_is_read_and_none_is_made() {
+    let objects = render(json!({
+        "existingSecret": "releasebot-tokens",
+        "replicaCount": 3,
+        "database": {"existingSecret": "releasebot-db", "existingSecretKey": "DATABASE_URL"},
+    }));
+    assert!(
+        !objects.contains_key("Secret"),
+        "neither the tokens' Secret nor the database's is made"
+    );
+    let deployment = &objects["Deployment"];
+    assert_eq!(deployment["spec"]["replicas"], 3);
+    assert_eq!(deployment["spec"]["strategy"]["type"], "RollingUpdate");
+    let env = env(&pod(&objects)["containers"][0]);
+    assert_eq!(
+        env["RELEASEBOT_DB"]["valueFrom"]["secretKeyRef"],
+        json!({"name": "releasebot-db", "key": "DATABASE_URL"})
+    );
+    assert_eq!(objects["PodDisruptionBudget"]["spec"]["minAvailable"], 1);
+    assert!(!objects.contains_key("PersistentVolumeClaim"));
+}
+
+#[test]
+fn sqlite_keeps_one_replica_whatever_replica_count_says() {
+    let objects = render(json!({"replicaCount": 3, "affinity": {"nodeAffinity": {}}}));
+    let deployment = &objects["Deployment"];
+    assert_eq!(deployment["spec"]["replicas"], 1);
+    assert_eq!(deployment["spec"]["strategy"]["type"], "Recreate");
+    assert!(objects.contains_key("PersistentVolumeClaim"));
+    // An affinity of one's own is kept as given.
+    assert_eq!(pod(&objects)["affinity"], json!({"nodeAffinity": {}}));
+}
+
+#[test]
+fn the_bundled_postgresql_is_off_by_default_and_enabled_is_reached_at_its_service() {
+    let chart = std::fs::read_to_string(Path::new(CHART).join("Chart.yaml")).unwrap();
+    let chart: Value = serde_yaml::from_str(&chart).unwrap();
+    let dependency = &chart["dependencies"][0];
+    assert_eq!(dependency["name"], "postgresql");
+    assert_eq!(dependency["condition"], "postgresql.enabled");
+    let defaults = render(json!({}));
+    assert_eq!(
+        defaults["Deployment"]["spec"]["replicas"], 1,
+        "off by default"
+    );
+
+    let objects = render(json!({"postgresql": {"enabled": true}}));
+    let deployment = &objects["Deployment"];
+    assert_eq!(deployment["spec"]["replicas"], 2);
+    assert_eq!(deployment["spec"]["strategy"]["type"], "RollingUpdate");
+    assert_eq!(objects["PodDisruptionBudget"]["spec"]["minAvailable"], 1);
+    assert!(!objects.contains_key("PersistentVolumeClaim"));
+    assert_eq!(
+        objects.of_kind("Secret").len(),
+        1,
+        "only the tokens' Secret: the password is the subchart's"
+    );
+    let pod = pod(&objects);
+    assert!(pod["affinity"]["podAntiAffinity"].is_object());
+    let env = env(&pod["containers"][0]);
+    // The password comes from the subchart's Secret; Kubernetes expands $(VAR) in the
+    // URL from the variable defined before it.
+    let order = names(&pod["containers"][0]["env"], "name");
+    let at = |n: &str| order.iter().position(|x| *x == n).unwrap();
+    assert!(at("RELEASEBOT_DB_PASSWORD") < at("RELEASEBOT_DB"));
+    assert_eq!(
+        env["RELEASEBOT_DB_PASSWORD"]["valueFrom"]["secretKeyRef"],
+        json!({"name": "prod-postgresql", "key": "password"})
+    );
+    assert_eq!(
+        env["RELEASEBOT_DB"]["value"],
+        "postgres://releasebot:$(RELEASEBOT_DB_PASSWORD)@prod-postgresql:5432/releasebot"
+    );
+    assert_eq!(
+        env["RELEASEBOT_REPLICA"]["valueFrom"]["fieldRef"]["fieldPath"],
+        "metadata.name"
+    );
+}
+
+#[test]
+fn a_database_of_ones_own_wins_over_the_bundled_ones_url() {
+    let objects = render(json!({
+        "postgresql": {"enabled": true},
+        "database": {"existingSecret": "releasebot-db"},
+    }));
+    let env = env(&pod(&objects)["containers"][0]);
+    assert!(!env.contains_key("RELEASEBOT_DB_PASSWORD"));
+    assert_eq!(
+        env["RELEASEBOT_DB"]["valueFrom"]["secretKeyRef"]["name"],
+        "releasebot-db"
+    );
 }
