@@ -1,6 +1,8 @@
 //! Leadership among replicas sharing a PostgreSQL store: a standby asks for the lease
-//! every third of its time to live; the leader renews it as often, and hands it over
-//! at once when stopped gracefully. Consensus is the database's: the lease row, its term
+//! every second (or every third of its time to live, if shorter); the leader renews it
+//! every third of its time to live, and hands it over when stopped gracefully, so a
+//! standby leads within a second of a graceful stop and within the time to live (and a
+//! second) of a crash. Consensus is the database's: the lease row, its term
 //! and the database's clock (`store::Lease`); this module only keeps asking and tells
 //! the engine what it may do.
 
@@ -53,8 +55,14 @@ impl Leadership {
         &self.holder
     }
 
+    /// How often the leader renews.
     fn every(&self) -> Duration {
         self.ttl / 3
+    }
+
+    /// How often a standby asks.
+    fn ask_every(&self) -> Duration {
+        self.every().min(Duration::from_secs(1))
     }
 
     /// Waits until this replica holds the lease, standing by meanwhile (and saying who
@@ -84,8 +92,8 @@ impl Leadership {
                     clock.stand_by(None);
                 }
             }
-            let jitter = self.every().mul_f64(fastrand::f64() * 0.2);
-            tokio::time::sleep(self.every() + jitter).await;
+            let jitter = self.ask_every().mul_f64(fastrand::f64() * 0.2);
+            tokio::time::sleep(self.ask_every() + jitter).await;
         }
     }
 

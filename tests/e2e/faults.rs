@@ -110,7 +110,7 @@ async fn random_faults_on_every_request_from_the_start() {
         }
     }
     let stats = bot.sim.stats();
-    assert!(stats.faults > 10, "{stats:?}");
+    assert!(stats.faults >= 5, "faults were served: {stats:?}");
     assert!(
         stats.total_runs() <= 3,
         "never two builds for one request: {stats:?}"

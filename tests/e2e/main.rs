@@ -12,6 +12,7 @@ mod fake_discord;
 mod fake_discord_selftest;
 mod faults;
 mod fuzz;
+mod ha;
 mod helpers;
 mod incident;
 mod ops;

@@ -1,0 +1,407 @@
+//! Two real `releasebot` processes sharing one PostgreSQL database, the simulator and
+//! the fake Discord: one leads, the other stands by and takes over when the leader is
+//! killed (during a build, during an approval, while an upgrade's answer is on its way),
+//! a leader stopped and resumed after losing the lease changes nothing, and a rolling
+//! restart loses no command.
+//!
+//! These need PostgreSQL: `RELEASEBOT_TEST_POSTGRES_URL` (which `.ci/run` always sets);
+//! without it they say they were skipped.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use releasebot::sim::{Fault, InjectedFault, Route, Scenario, SimHandle};
+use releasebot::store::Store;
+
+use crate::cli::{Cli, TempDir, fast_config, spawn_cli};
+use crate::fake_discord::{CHANNEL, FakeDiscord, GUILD, Posted, TOKEN};
+use crate::helpers::{TOKEN as PAAS_TOKEN, spawn_sim};
+
+const WEB: &str = "p-5tfq9:project-deploy";
+
+/// A fresh database on the test server, dropped at the end; `None` (and a line saying
+/// the test was skipped) without `RELEASEBOT_TEST_POSTGRES_URL`.
+struct TempPg {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl TempPg {
+    async fn new(test: &str) -> Option<TempPg> {
+        let Ok(admin) = std::env::var("RELEASEBOT_TEST_POSTGRES_URL") else {
+            println!("skipped {test}: set RELEASEBOT_TEST_POSTGRES_URL to run it");
+            return None;
+        };
+        let name = format!("releasebot_ha_{}", fastrand::u64(..) % 1_000_000_000);
+        run_sql(&admin, &format!("CREATE DATABASE {name}")).await;
+        let url = match admin.rsplit_once('/') {
+            Some((base, _)) => format!("{base}/{name}"),
+            None => panic!("{admin} names no database"),
+        };
+        Some(TempPg { admin, name, url })
+    }
+}
+
+async fn run_sql(url: &str, sql: &str) {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("the test database server answers");
+    tokio::spawn(connection);
+    client.batch_execute(sql).await.expect("the statement runs");
+}
+
+impl Drop for TempPg {
+    fn drop(&mut self) {
+        let (admin, sql) = (
+            self.admin.clone(),
+            format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        );
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(run_sql(&admin, &sql));
+        })
+        .join();
+    }
+}
+
+/// The world the replicas share.
+struct World {
+    pg: TempPg,
+    fake: FakeDiscord,
+    sim: SimHandle,
+}
+
+impl World {
+    async fn new(test: &str) -> Option<World> {
+        let pg = TempPg::new(test).await?;
+        Some(World {
+            pg,
+            fake: FakeDiscord::start().await,
+            sim: spawn_sim(Scenario::demo()).await,
+        })
+    }
+
+    /// A replica named `name`, on Discord, the simulator and the shared database, with
+    /// a lease of one second.
+    fn replica(&self, name: &str) -> Cli {
+        let dir = TempDir::new(&format!("ha-{name}"));
+        let config = fast_config() + "\n[ha]\nlease_ttl = \"1s\"\n";
+        let config = dir.write("releasebot.toml", &config).display().to_string();
+        let proxy = self
+            .fake
+            .settings()
+            .proxy
+            .expect("the plain fake is a proxy");
+        spawn_cli(
+            &[],
+            &[
+                ("RELEASEBOT_CONFIG", config.as_str()),
+                ("RELEASEBOT_DB", &self.pg.url),
+                ("RELEASEBOT_REPLICA", name),
+                ("RANCHER_URL", self.sim.url()),
+                ("RANCHER_TOKEN", PAAS_TOKEN),
+                ("DISCORD_TOKEN", TOKEN),
+                ("DISCORD_GUILD_ID", &GUILD.to_string()),
+                ("DISCORD_PROXY_URL", &proxy),
+            ],
+            dir,
+        )
+    }
+
+    /// Starts replica `a`, which leads, then `b`, which stands by.
+    async fn pair(&self) -> (Cli, Cli) {
+        let a = self.replica("a");
+        said(&a, "replica a-").await;
+        said(&a, "leads (term").await;
+        self.fake.wait_ready().await;
+        let b = self.replica("b");
+        said(&b, "stands by").await;
+        (a, b)
+    }
+
+    /// Job `#n`'s thread (its summary message's id), once it is open.
+    async fn thread(&self, n: u64) -> u64 {
+        let prefix = format!("#{n} ");
+        self.fake
+            .wait_for("post the summary", |f| {
+                f.messages_in(CHANNEL)
+                    .into_iter()
+                    .find(|m| {
+                        m.versions[0]
+                            .split_once(' ')
+                            .is_some_and(|(_, rest)| rest.starts_with(&prefix))
+                    })
+                    .map(|m| m.id)
+            })
+            .await
+    }
+
+    /// The approval request in a thread, once voting is open.
+    async fn approval(&self, thread: u64) -> Posted {
+        let approval = self
+            .fake
+            .wait_for("ask for approval", |f| {
+                f.messages_in(thread)
+                    .into_iter()
+                    .find(|m| m.content.starts_with("✋ Approval needed"))
+            })
+            .await;
+        self.fake
+            .wait_for("offer the votes", |f| {
+                (f.reactions(approval.id, "❌")
+                    .contains(&crate::fake_discord::BOT))
+                .then_some(())
+            })
+            .await;
+        approval
+    }
+
+    /// Waits until the progress message of the job in `thread` says `what`.
+    async fn progress_says(&self, thread: u64, what: &str) -> String {
+        self.fake
+            .wait_for(what, |f| {
+                let progress = f.messages_in(thread).into_iter().next()?;
+                progress.content.contains(what).then_some(progress.content)
+            })
+            .await
+    }
+
+    /// Waits until the new leader's gateway session is up (its `n`th IDENTIFY): Discord
+    /// delivers commands only to a connected bot.
+    async fn connected(&self, n: u32) {
+        self.fake
+            .wait_for("connect to the gateway", |f| {
+                (f.gateway_counts().1 >= n && f.connected()).then_some(())
+            })
+            .await;
+    }
+
+    fn advance(&self, seconds: u64) {
+        self.sim.simulator().advance(Duration::from_secs(seconds));
+    }
+
+    async fn until(&self, what: &str, check: impl Fn(&SimHandle) -> bool) {
+        self.fake
+            .wait_for(what, |_| check(&self.sim).then_some(()))
+            .await;
+    }
+}
+
+/// Waits until a replica's stderr says `needle`.
+async fn said(cli: &Cli, needle: &str) {
+    for _ in 0..600 {
+        if cli.stderr().contains(needle) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("never said {needle:?}:\n{}", cli.stderr());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_killed_during_a_build_is_taken_over_and_the_release_runs_once() {
+    let Some(w) = World::new("a_leader_killed_during_a_build").await else {
+        return;
+    };
+    let (a, b) = w.pair().await;
+    let token = w
+        .fake
+        .command("alice", "release", &[("project", json!("web"))]);
+    w.fake.answer(&token).await;
+    let thread = w.thread(1).await;
+    w.until("start the build", |s| s.stats().total_runs() == 1)
+        .await;
+    a.kill().await;
+    said(&b, "replica b-").await;
+    said(&b, "leads (term 2)").await;
+    w.advance(200);
+    let approval = w.approval(thread).await;
+    w.fake.react("bob", approval.id, "✅", true);
+    w.until("upgrade the app", |s| s.stats().total_upgrades() == 1)
+        .await;
+    w.advance(120);
+    let done = w.progress_says(thread, "succeeded").await;
+    assert!(done.contains("taken over by replica b-"), "{done}");
+    let stats = w.sim.stats();
+    assert_eq!(
+        (stats.total_runs(), stats.total_upgrades()),
+        (1, 1),
+        "{stats:?}"
+    );
+    b.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vote_given_while_the_leader_is_dead_counts_with_the_new_one() {
+    let Some(w) = World::new("a_vote_given_while_the_leader_is_dead").await else {
+        return;
+    };
+    let (a, b) = w.pair().await;
+    let token = w.fake.command(
+        "alice",
+        "deploy",
+        &[("app", json!("web")), ("version", json!("v2.0.0"))],
+    );
+    w.fake.answer(&token).await;
+    let thread = w.thread(1).await;
+    let approval = w.approval(thread).await;
+    a.kill().await;
+    w.fake.react_offline("bob", approval.id, "✅", true).await;
+    said(&b, "leads (term 2)").await;
+    w.until("upgrade the app", |s| s.stats().total_upgrades() == 1)
+        .await;
+    w.advance(120);
+    let done = w.progress_says(thread, "succeeded").await;
+    assert!(done.contains("✅ <@2>"), "bob's vote counted: {done}");
+    assert_eq!(w.sim.stats().total_upgrades(), 1);
+    b.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_killed_while_its_upgrade_is_answered_upgrades_at_most_once() {
+    let Some(w) = World::new("a_leader_killed_while_its_upgrade").await else {
+        return;
+    };
+    let (a, b) = w.pair().await;
+    // The upgrade is carried out, and its answer held back: the leader recorded its
+    // intent and sent it, and dies before it learns how it went.
+    w.sim.inject(InjectedFault {
+        route: Some(Route::Upgrade),
+        fault: Fault::Slow { ms: 60_000 },
+        times: 1,
+    });
+    let token = w.fake.command(
+        "alice",
+        "deploy",
+        &[("app", json!("api")), ("version", json!("v3.1.4"))],
+    );
+    w.fake.answer(&token).await;
+    let thread = w.thread(1).await;
+    w.until("carry the upgrade out", |s| {
+        s.rollouts("p-5tfq9:api-deploy").len() == 1
+    })
+    .await;
+    a.kill().await;
+    said(&b, "leads (term 2)").await;
+    w.advance(120);
+    let done = w.progress_says(thread, "succeeded").await;
+    assert!(done.contains("taken over by replica b-"), "{done}");
+    assert_eq!(w.sim.rollouts("p-5tfq9:api-deploy").len(), 1, "one upgrade");
+    assert!(w.sim.rollouts(WEB).is_empty());
+    b.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_paused_past_its_lease_changes_nothing_when_it_wakes() {
+    let Some(w) = World::new("a_leader_paused_past_its_lease").await else {
+        return;
+    };
+    let (a, b) = w.pair().await;
+    // #1 builds; #2 waits for a vote.
+    let token = w
+        .fake
+        .command("alice", "build", &[("project", json!("api"))]);
+    w.fake.answer(&token).await;
+    let token = w.fake.command(
+        "alice",
+        "deploy",
+        &[("app", json!("web")), ("version", json!("v2.0.0"))],
+    );
+    w.fake.answer(&token).await;
+    let build = w.thread(1).await;
+    let deploy = w.thread(2).await;
+    w.approval(deploy).await;
+    w.until("start the build", |s| s.stats().total_runs() == 1)
+        .await;
+    a.signal("STOP");
+    said(&b, "leads (term 2)").await;
+    // The build ends while a sleeps: b follows it to the end.
+    w.advance(200);
+    w.progress_says(build, "succeeded").await;
+    // b is idle now: #2 waits for a vote. Whatever happens from here is a's doing.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let calls = w.fake.calls().len();
+    let requests = w.sim.stats().requests;
+    let store = Store::open(std::path::Path::new(&w.pg.url)).expect("the database opens");
+    let rows = (
+        store.load(releasebot::names::JobId(1)).unwrap(),
+        store.load(releasebot::names::JobId(2)).unwrap(),
+    );
+    a.signal("CONT");
+    let (code, _, err) = a.finish().await;
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("lost the lease"), "{err}");
+    let writes: Vec<_> = w.fake.calls()[calls..]
+        .iter()
+        .filter(|c| c.method != "GET")
+        .map(|c| format!("{} {}", c.method, c.path))
+        .collect();
+    assert!(
+        writes.is_empty(),
+        "the deposed leader wrote to Discord: {writes:?}"
+    );
+    let after = (
+        store.load(releasebot::names::JobId(1)).unwrap(),
+        store.load(releasebot::names::JobId(2)).unwrap(),
+    );
+    assert_eq!(after, rows, "the deposed leader wrote to the database");
+    let stats = w.sim.stats();
+    assert_eq!(
+        (stats.total_runs(), stats.total_upgrades()),
+        (1, 0),
+        "{stats:?}"
+    );
+    assert!(stats.requests >= requests);
+    b.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_restart_of_both_replicas_loses_no_command() {
+    let Some(w) = World::new("a_rolling_restart").await else {
+        return;
+    };
+    let (a, b) = w.pair().await;
+    let answered = |token: String| {
+        let fake = &w.fake;
+        async move { fake.answer(&token).await }
+    };
+    let t1 = w
+        .fake
+        .command("alice", "build", &[("project", json!("api"))]);
+    assert!(answered(t1).await.starts_with("Started #1"));
+    // a is replaced: it hands over at once on SIGTERM, and b answers the next command.
+    a.signal("TERM");
+    said(&b, "leads (term 2)").await;
+    let (code, _, _) = a.finish().await;
+    assert_eq!(code, 0);
+    w.connected(2).await;
+    let t2 = w
+        .fake
+        .command("alice", "build", &[("project", json!("worker"))]);
+    assert!(answered(t2).await.starts_with("Started #2"));
+    let c = w.replica("c");
+    said(&c, "stands by").await;
+    // Then b.
+    b.signal("TERM");
+    said(&c, "leads (term 3)").await;
+    let (code, _, _) = b.finish().await;
+    assert_eq!(code, 0);
+    w.connected(3).await;
+    let t3 = w.fake.command("alice", "status", &[]);
+    let status = answered(t3).await;
+    assert!(status.contains("#1") && status.contains("#2"), "{status}");
+    w.until("start both builds", |s| s.stats().total_runs() == 2)
+        .await;
+    w.advance(300);
+    for n in [1, 2] {
+        let thread = w.thread(n).await;
+        w.progress_says(thread, "succeeded").await;
+    }
+    assert_eq!(w.sim.stats().total_runs(), 2);
+    c.kill().await;
+}
