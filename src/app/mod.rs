@@ -468,12 +468,14 @@ impl Running {
     /// Stops gracefully: the running jobs' messages say the bot is restarting, then
     /// every job, the chat connection and the HTTP endpoints stop.
     pub async fn stop(self) {
-        self.engine.shutdown(STOP_GRACE).await;
+        self.engine.wind_down(STOP_GRACE).await;
         if let Some((leadership, lease, keep)) = &self.leadership {
             keep.abort();
-            // Handed over at once: a standby leads on its next ask.
+            // Handed over at once (before the store closes): a standby leads on its
+            // next ask.
             leadership.release(lease).await;
         }
+        self.engine.halt();
         self.shutdown.fire();
         let _ = tokio::time::timeout(STOP_GRACE, self.adapter).await;
         if let Some((_, server)) = self.http {

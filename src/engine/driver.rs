@@ -52,10 +52,16 @@ pub(super) async fn run(engine: Engine, job: Arc<LiveJob>) {
         poked: None,
     };
     d.attach_writers();
+    let _leaving = Leaving(d.job.clone());
     loop {
         // Among replicas, only while the lease is believed held; a deposed replica's
         // jobs stop where they stand, for the leader to resume.
         if !d.engine.inner.lease.acting().await {
+            return;
+        }
+        // Stopping gracefully: leave between two steps, with what the last one did
+        // (a message posted, a run asked for) recorded, for the next start to resume.
+        if d.engine.is_stopping() {
             return;
         }
         let step = d.next();
@@ -85,6 +91,15 @@ pub(super) async fn run(engine: Engine, job: Arc<LiveJob>) {
         }
     }
     d.finish().await;
+}
+
+/// Says the job's task has returned, however it returns.
+struct Leaving(Arc<LiveJob>);
+
+impl Drop for Leaving {
+    fn drop(&mut self) {
+        self.0.mark_left();
+    }
 }
 
 impl Driver {

@@ -82,15 +82,31 @@ impl Engine {
 
     /// Stops for a restart: takes no more commands, notes in each running job's message
     /// that the bot is restarting and the job will resume, waits (at most `grace`) for
-    /// those notes and every pending write to be delivered, then stops every job where
-    /// it stands. The next start resumes them.
+    /// each job to end the step it is in and for those notes and every pending write to
+    /// be delivered, then stops every job where it stands and closes the store. The next start resumes them.
     pub async fn shutdown(&self, grace: Duration) {
+        self.wind_down(grace).await;
+        self.halt();
+    }
+
+    /// [`Self::shutdown`] but for closing the store: what is still to be written
+    /// before it closes (a lease handed over) can be.
+    pub async fn wind_down(&self, grace: Duration) {
         self.inner.stopping.store(true, Ordering::Relaxed);
         let jobs = self.inner.jobs.all();
         for job in &jobs {
             self.update(job, |r| r.notice = Some(Notice::Restarting));
         }
+        // Each job leaves between two steps (a step under way, such as a message being
+        // posted, ends and is recorded first: the next start neither repeats nor loses
+        // it), then its messages say it will resume.
+        for job in &jobs {
+            job.wake.notify_one();
+        }
         let settled = async {
+            for job in &jobs {
+                job.left().await;
+            }
             for job in &jobs {
                 job.settled().await;
             }
@@ -102,12 +118,18 @@ impl Engine {
             jobs = jobs.len(),
             "stopped; unfinished jobs resume at the next start"
         );
-        self.halt();
+        self.stop_jobs();
     }
 
     /// Stops every job where it stands, as a crash would, and closes the store. The
     /// next engine on the same store resumes them.
     pub fn halt(&self) {
+        self.stop_jobs();
+        self.inner.store.close();
+    }
+
+    /// Stops every job and the push connections where they stand.
+    fn stop_jobs(&self) {
         for job in self.inner.jobs.all() {
             job.abort();
         }
@@ -121,6 +143,5 @@ impl Engine {
         {
             task.abort();
         }
-        self.inner.store.close();
     }
 }

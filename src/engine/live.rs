@@ -31,6 +31,8 @@ pub(super) struct LiveJob {
     handles: Mutex<Handles>,
     /// The people told why their reaction changed nothing.
     explained: Mutex<HashSet<String>>,
+    /// True once the job's task has returned: finished, or stopped between two steps.
+    left: tokio::sync::watch::Sender<bool>,
 }
 
 impl LiveJob {
@@ -41,6 +43,7 @@ impl LiveJob {
             wake: Notify::new(),
             handles: Mutex::new(Handles::default()),
             explained: Mutex::new(HashSet::new()),
+            left: tokio::sync::watch::channel(false).0,
         }
     }
 
@@ -79,6 +82,17 @@ impl LiveJob {
     }
 
     /// Stops everything working for the job where it stands (a crash, a halt).
+    /// Says the job's task has returned.
+    pub fn mark_left(&self) {
+        self.left.send_replace(true);
+    }
+
+    /// Waits until the job's task has returned.
+    pub async fn left(&self) {
+        let mut rx = self.left.subscribe();
+        let _ = rx.wait_for(|left| *left).await;
+    }
+
     pub fn abort(&self) {
         let mut h = self.handles();
         if let Some(task) = h.task.take() {

@@ -377,8 +377,10 @@ async fn a_rolling_restart_of_both_replicas_loses_no_command() {
     // a is replaced: it hands over at once on SIGTERM, and b answers the next command.
     a.signal("TERM");
     said(&b, "leads (term 2)").await;
-    let (code, _, _) = a.finish().await;
+    let (code, _, stderr) = a.finish().await;
     assert_eq!(code, 0);
+    // Handed over, not left to expire.
+    assert!(!stderr.contains("cannot hand the lease over"), "{stderr}");
     w.connected(2).await;
     let t2 = w
         .fake
