@@ -6,11 +6,16 @@
 //! `cargo bench --bench fleet` runs three modes, each in its own process (so memory and
 //! CPU are its own) against its own simulator process: releasebot polling,
 //! releasebot with push, and the naive design. It prints a table and writes
-//! `target/bench/fleet.json`.
+//! `target/bench/fleet.json` (`fleet-N.json` for other than a thousand commands).
 //!
-//! Options (after `--`): `--jobs N` (default 1000), `--poll 5s`, `--push on|off|both`
+//! Options (after `--`): `--jobs N` (default 1000), `--poll 5s`, `--push on|off|both|only`
 //! (default both), `--ramp 120s` (time over which commands arrive), `--scale X`
 //! (stage durations × X; the default 1 is realistic), `--projects N` (default 50).
+//!
+//! At the limit: `-- --jobs 10000 --projects 1000 --ramp 15m --push off` wants several
+//! times more progress edits than Discord's 50 calls a second allow; the run then
+//! checks peak RSS, CPU, chat calls per second, how soon each job's end is shown
+//! (p99 < 10 s) and how long any progress message lagged its job (p99 < 30 s).
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader};
@@ -154,6 +159,16 @@ struct Outcome {
     changes_not_shown: usize,
     change_to_edit_p50_ms: f64,
     change_to_edit_p99_ms: f64,
+    /// PaaS reads of a watched execution per poll interval it was watched.
+    execution_polls_per_interval: f64,
+    /// The same for apps (with the read before each upgrade and the look after it).
+    app_reads_per_interval: f64,
+    /// From the PaaS showing a job's last change to its message showing how it ended.
+    final_p50_ms: f64,
+    final_p99_ms: f64,
+    /// How long each change waited until the message showed it or a later state.
+    lag_p99_ms: f64,
+    lag_max_ms: f64,
     ack_p50_ms: f64,
     ack_p99_ms: f64,
     peak_rss_mb: f64,
@@ -165,6 +180,7 @@ fn main() {
     let options = Options::parse();
     match options.child {
         Some(mode) => {
+            CHANNELS.get_or_init(|| channels(options.projects));
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
@@ -263,6 +279,29 @@ fn report(options: &Options, outcomes: &[Outcome]) {
             Box::new(|o| format!("{} / {}", o.changes_measured, o.changes_not_shown)),
         ),
         (
+            "final state p50 / p99",
+            Box::new(|o| format!("{:.0} / {:.0} ms", o.final_p50_ms, o.final_p99_ms)),
+        ),
+        (
+            "progress lag p99 / max",
+            Box::new(|o| {
+                format!(
+                    "{:.1} / {:.1} s",
+                    o.lag_p99_ms / 1000.0,
+                    o.lag_max_ms / 1000.0
+                )
+            }),
+        ),
+        (
+            "reads / object / interval",
+            Box::new(|o| {
+                format!(
+                    "{:.2} exec · {:.2} app",
+                    o.execution_polls_per_interval, o.app_reads_per_interval
+                )
+            }),
+        ),
+        (
             "command ack p50 / p99",
             Box::new(|o| format!("{:.2} / {:.2} ms", o.ack_p50_ms, o.ack_p99_ms)),
         ),
@@ -306,14 +345,9 @@ fn report(options: &Options, outcomes: &[Outcome]) {
         }
     }
     let poll_ms = options.poll.as_secs_f64() * 1000.0;
+    let at_the_limit = options.jobs > 2000;
     for o in outcomes.iter().filter(|o| o.mode != "naive") {
         let mut checks = vec![
-            ("peak RSS < 100 MB", o.peak_rss_mb < 100.0),
-            ("command ack p99 < 20 ms", o.ack_p99_ms < 20.0),
-            (
-                "edits per visible state ≤ 1.5",
-                o.edits_per_visible_state <= 1.5,
-            ),
             (
                 "≤ 5 edits per 5 s in a thread",
                 o.max_edits_in_5s_per_thread <= 5,
@@ -323,12 +357,36 @@ fn report(options: &Options, outcomes: &[Outcome]) {
                 o.max_chat_calls_per_second <= 50,
             ),
         ];
+        if at_the_limit {
+            // Far more progress than the chat allows: what matters lands first.
+            checks.extend([
+                ("peak RSS < 150 MB", o.peak_rss_mb < 150.0),
+                ("CPU < 0.5 cores", o.cpu_cores_average < 0.5),
+                ("final state p99 < 10 s", o.final_p99_ms < 10_000.0),
+                ("progress lag p99 < 30 s", o.lag_p99_ms < 30_000.0),
+            ]);
+        } else {
+            checks.extend([
+                ("peak RSS < 100 MB", o.peak_rss_mb < 100.0),
+                ("command ack p99 < 20 ms", o.ack_p99_ms < 20.0),
+                (
+                    "edits per visible state ≤ 1.5",
+                    o.edits_per_visible_state <= 1.5,
+                ),
+            ]);
+        }
         if o.mode == "polling" {
-            checks.push(("CPU < 0.2 cores", o.cpu_cores_average < 0.2));
             checks.push((
-                "change→edit p99 < 1.2 × poll",
-                o.change_to_edit_p99_ms < 1.2 * poll_ms,
+                "≤ 1.0 read per watched execution per interval",
+                o.execution_polls_per_interval <= 1.0,
             ));
+            if !at_the_limit {
+                checks.push(("CPU < 0.2 cores", o.cpu_cores_average < 0.2));
+                checks.push((
+                    "change→edit p99 < 1.2 × poll",
+                    o.change_to_edit_p99_ms < 1.2 * poll_ms,
+                ));
+            }
             if let Some(n) = naive {
                 checks.push((
                     "PaaS requests ≤ ½ naive",
@@ -336,7 +394,9 @@ fn report(options: &Options, outcomes: &[Outcome]) {
                 ));
             }
         } else {
-            checks.push(("change→edit p99 < 100 ms", o.change_to_edit_p99_ms < 100.0));
+            if !at_the_limit {
+                checks.push(("change→edit p99 < 100 ms", o.change_to_edit_p99_ms < 100.0));
+            }
             if let Some(n) = naive {
                 checks.push((
                     "PaaS requests ≤ 1/20 naive",
@@ -359,7 +419,11 @@ fn report(options: &Options, outcomes: &[Outcome]) {
         "results": outcomes,
         "ratios": ratios,
     });
-    let path = dir.join("fleet.json");
+    let path = dir.join(if options.jobs == 1000 {
+        "fleet.json".to_string()
+    } else {
+        format!("fleet-{}.json", options.jobs)
+    });
     std::fs::write(&path, serde_json::to_string_pretty(&json).expect("json"))
         .expect("write fleet.json");
     println!("written to {}", path.display());
@@ -433,8 +497,13 @@ fn config(options: &Options, push: bool) -> Config {
 }
 
 /// Teams each have their channel: Discord allows 5 messages per 5 s in one channel,
-/// so a thousand requests in two minutes cannot all come from one.
-const CHANNELS: usize = 20;
+/// so a thousand requests in two minutes cannot all come from one. A team has two or
+/// three services: 20 channels for 50 projects, 400 for 1,000.
+static CHANNELS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+
+fn channels(projects: usize) -> usize {
+    (projects * 2 / 5).max(1)
+}
 
 /// The channel of a project's team.
 fn channel_of(command: &str) -> String {
@@ -443,7 +512,7 @@ fn channel_of(command: &str) -> String {
         .nth(1)
         .and_then(|p| p.trim_start_matches("svc").parse().ok())
         .unwrap_or(0);
-    format!("team{}", project % CHANNELS)
+    format!("team{}", project % CHANNELS.get().copied().unwrap_or(20))
 }
 
 /// The commands, in order: 70% builds on one of three branches, 15% deploys, 15%
@@ -691,6 +760,8 @@ fn measure(
         .map(|u| ((u.id.as_str(), u.tag.as_deref().unwrap_or("")), &u.events))
         .collect();
     let mut delays = Vec::new();
+    let mut finals = Vec::new();
+    let mut lags = Vec::new();
     let mut not_shown = 0;
     let mut visible = 0usize;
     let mut edits = 0usize;
@@ -728,6 +799,23 @@ fn measure(
         events.retain(|e| e.at_ms as f64 >= posted);
         // Start and end are visible states of their own.
         visible += events.len() + 2;
+        events.sort_by_key(|e| e.at_ms);
+        // Each change was out of sight until the message showed it or a later state
+        // (states that waited under chat pressure are folded into the next edit).
+        for (k, e) in events.iter().enumerate() {
+            let at = e.at_ms as f64;
+            let later = &events[k..];
+            if let Some((t, _)) = history
+                .iter()
+                .find(|(t, text)| *t >= at - 1.0 && later.iter().any(|l| text.contains(&l.shows)))
+            {
+                lags.push(t - at);
+            }
+        }
+        // How it ended: the last change on the PaaS, to the message's last content.
+        if let (Some(last), Some((t, _))) = (events.last(), history.last()) {
+            finals.push((t - last.at_ms as f64).max(0.0));
+        }
         for event in events {
             let at = event.at_ms as f64;
             match history
@@ -794,6 +882,21 @@ fn measure(
         .unwrap_or(0);
     let max_global = max_in(&mut calls, Duration::from_secs(1));
     let paas_requests = stats.requests - stats.by_route.get("admin").copied().unwrap_or(0);
+    // What watching cost per object: reads per poll interval it was watched (from its
+    // first change to its last, rounded up to whole intervals).
+    let poll_ms = options.poll.as_secs_f64() * 1000.0;
+    let intervals = |objects: &[releasebot::sim::ObjectEvents]| -> f64 {
+        objects
+            .iter()
+            .filter_map(|o| Some((o.events.first()?.at_ms, o.events.last()?.at_ms)))
+            .map(|(a, b)| ((b - a) as f64 / poll_ms).ceil().max(1.0))
+            .sum()
+    };
+    let per_interval = |route: &str, objects: &[releasebot::sim::ObjectEvents]| {
+        let reads = stats.by_route.get(route).copied().unwrap_or(0) as f64;
+        let n = intervals(objects);
+        if n > 0.0 { reads / n } else { 0.0 }
+    };
     let jobs = messages.max(1);
     Outcome {
         mode: mode.arg().into(),
@@ -822,6 +925,12 @@ fn measure(
         changes_not_shown: not_shown,
         change_to_edit_p50_ms: percentile(&mut delays, 0.50),
         change_to_edit_p99_ms: percentile(&mut delays, 0.99),
+        execution_polls_per_interval: per_interval("get_execution", &timeline.executions),
+        app_reads_per_interval: per_interval("get_app", &timeline.upgrades),
+        final_p50_ms: percentile(&mut finals, 0.50),
+        final_p99_ms: percentile(&mut finals, 0.99),
+        lag_p99_ms: percentile(&mut lags, 0.99),
+        lag_max_ms: percentile(&mut lags, 1.0),
         ack_p50_ms: percentile(&mut acks, 0.50),
         ack_p99_ms: percentile(&mut acks, 0.99),
         peak_rss_mb: peak_rss_mb(),

@@ -2,12 +2,22 @@
 //! at most `per_channel` calls per `channel_window` in one channel or thread (Discord:
 //! 5 per 5 s) and at most `global` calls per second in all (Discord: 50). Limits are
 //! sliding windows, so "never more than 5 in any 5 seconds" holds exactly.
+//!
+//! When more calls want to go than the limits admit, they wait in one queue ranked by
+//! what they are worth ([`Urgency`]): how a job ended, failures and approval requests
+//! go first; then the other calls that are not progress (a new thread, a notice), in
+//! the order they came; then progress edits, the message that has been out of date the
+//! longest first. A
+//! progress edit learns its content only when its turn comes ([`PacedChat::turn`]), so
+//! the states a message went through while it waited are folded into one edit.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::collections::VecDeque;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use tokio::sync::{Notify, oneshot};
 use tokio::time::Instant;
 
 use super::{Actor, Chat, ChatError, Message, MessageRef, ThreadRef};
@@ -38,7 +48,9 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             per_channel: 5,
-            channel_window: Duration::from_secs(5),
+            // Discord counts 5 per 5 s where the calls arrive: a margin absorbs the
+            // moments between a call being admitted and it reaching Discord.
+            channel_window: Duration::from_millis(5_200),
             // Discord allows 50 per second; a margin absorbs the moments between a
             // call being admitted and it reaching Discord.
             global: 40,
@@ -47,41 +59,222 @@ impl Default for Limits {
     }
 }
 
+/// What a call is worth when calls must wait their turn; the lesser goes first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Urgency {
+    /// What people wait on most: how a job ended, a failure, an approval request.
+    Decisive,
+    /// Any other call that is not progress: a new thread, a notice, a reaction.
+    Now,
+    /// A progress message out of date since this instant: the oldest goes first.
+    Stale(Instant),
+}
+
 /// Times of the latest calls, to admit a new one only when the oldest of the last
 /// `limit` has left the window.
 #[derive(Default)]
 struct Window(VecDeque<Instant>);
 
 impl Window {
-    /// When a call may go: now (`None`) or after waiting until the returned instant.
-    fn wait_until(&self, limit: usize, window: Duration, now: Instant) -> Option<Instant> {
-        if self.0.len() < limit {
+    /// When `n` calls may go: now (`None`) or after waiting until the returned instant.
+    fn wait_until(
+        &self,
+        limit: usize,
+        window: Duration,
+        now: Instant,
+        n: usize,
+    ) -> Option<Instant> {
+        let live: Vec<Instant> = self
+            .0
+            .iter()
+            .copied()
+            .filter(|t| *t + window > now)
+            .collect();
+        if live.len() + n <= limit {
             return None;
         }
-        let oldest = self.0[self.0.len() - limit];
-        (now < oldest + window).then_some(oldest + window)
+        // Enough of the calls in the window must have left it.
+        let leaving = (live.len() + n - limit).min(live.len());
+        Some(live.get(leaving.checked_sub(1)?)?.to_owned() + window)
     }
 
-    fn record(&mut self, limit: usize, window: Duration, now: Instant) {
-        self.0.push_back(now);
+    fn record(&mut self, limit: usize, window: Duration, now: Instant, n: usize) {
+        for _ in 0..n {
+            self.0.push_back(now);
+        }
         while self.0.len() > limit || self.0.front().is_some_and(|t| *t + window <= now) {
             self.0.pop_front();
         }
     }
 }
 
+/// A call waiting for its turn.
+struct Waiter {
+    /// Its channel (reactions have a bucket of their own: `None`).
+    channel: Option<String>,
+    /// The requests it makes at once (a thread: its message, then the thread).
+    n: usize,
+    go: oneshot::Sender<()>,
+}
+
+/// The windows and the calls waiting, behind one lock.
 #[derive(Default)]
-struct Windows {
+struct Queue {
     global: Window,
     channels: HashMap<String, Window>,
+    /// The size of `channels` at which quiet channels are next forgotten.
+    prune_at: usize,
+    waiting: BTreeMap<(Urgency, u64), Waiter>,
+    seq: u64,
+    /// Whether the task that admits waiting calls as room opens up runs.
+    dispatching: bool,
+}
+
+impl Queue {
+    fn fits(&self, l: &Limits, channel: Option<&str>, now: Instant, n: usize) -> Option<Instant> {
+        let channel_wait = channel
+            .and_then(|c| self.channels.get(c))
+            .and_then(|c| c.wait_until(l.per_channel, l.channel_window, now, n));
+        let global_wait = self.global.wait_until(l.global, l.global_window, now, n);
+        channel_wait.max(global_wait)
+    }
+
+    fn record(&mut self, l: &Limits, channel: Option<&str>, now: Instant, n: usize) {
+        self.global.record(l.global, l.global_window, now, n);
+        if let Some(channel) = channel {
+            match self.channels.get_mut(channel) {
+                Some(w) => w.record(l.per_channel, l.channel_window, now, n),
+                None => {
+                    let mut w = Window::default();
+                    w.record(l.per_channel, l.channel_window, now, n);
+                    self.channels.insert(channel.to_string(), w);
+                }
+            }
+        }
+        if self.channels.len() > self.prune_at.max(1024) {
+            // Forget channels that have been quiet for a whole window (every finished
+            // job's thread), at a cost spread over as many calls as there are channels.
+            self.channels
+                .retain(|_, c| c.0.back().is_some_and(|t| now < *t + l.channel_window));
+            self.prune_at = self.channels.len() * 2;
+        }
+    }
+
+    /// Lets the waiting calls go, best first, while the limits have room; the next
+    /// instant room opens for one still waiting.
+    fn dispatch(&mut self, l: &Limits, now: Instant) -> Option<Instant> {
+        let mut next: Option<Instant> = None;
+        let mut admitted = Vec::new();
+        for (key, waiter) in &self.waiting {
+            // The best waiting call goes first: none overtakes it for want of room.
+            if let Some(at) = self
+                .global
+                .wait_until(l.global, l.global_window, now, waiter.n)
+            {
+                next = Some(next.map_or(at, |n| n.min(at)));
+                break;
+            }
+            let channel = waiter.channel.as_deref();
+            let blocked = channel
+                .and_then(|c| self.channels.get(c))
+                .and_then(|c| c.wait_until(l.per_channel, l.channel_window, now, waiter.n));
+            if let Some(at) = blocked {
+                next = Some(next.map_or(at, |n| n.min(at)));
+                continue;
+            }
+            admitted.push(*key);
+            self.global.record(l.global, l.global_window, now, waiter.n);
+            if let Some(c) = channel {
+                self.channels.entry(c.to_string()).or_default().record(
+                    l.per_channel,
+                    l.channel_window,
+                    now,
+                    waiter.n,
+                );
+            }
+        }
+        for key in admitted {
+            if let Some(waiter) = self.waiting.remove(&key) {
+                // A waiter that gave up meanwhile leaves its slot unused.
+                let _ = waiter.go.send(());
+            }
+        }
+        next
+    }
+}
+
+struct Shared {
+    limits: Limits,
+    queue: Mutex<Queue>,
+    /// Rings the dispatching task: a call started waiting.
+    bell: Notify,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Admits waiting calls whenever room opens; ends with its [`PacedChat`].
+async fn dispatching(shared: Weak<Shared>) {
+    loop {
+        let Some(s) = shared.upgrade() else { return };
+        let next = {
+            let mut q = s.lock();
+            let next = q.dispatch(&s.limits, Instant::now());
+            if q.waiting.is_empty() {
+                // Nothing waits: the next caller starts a new dispatcher.
+                q.dispatching = false;
+                return;
+            }
+            next
+        };
+        let rung = s.bell.notified();
+        match next {
+            Some(at) => {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(at) => {}
+                    _ = rung => {}
+                }
+            }
+            None => rung.await,
+        }
+    }
+}
+
+/// Takes a waiting call out of the queue if its caller gives up before its turn.
+struct Leave<'a> {
+    shared: &'a Shared,
+    key: Option<(Urgency, u64)>,
+}
+
+impl Drop for Leave<'_> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key {
+            self.shared.lock().waiting.remove(&key);
+        }
+    }
 }
 
 /// A [`Chat`] that waits for room under the limits before each call.
 pub struct PacedChat {
     inner: Arc<dyn Chat>,
-    limits: Limits,
-    windows: Mutex<Windows>,
+    shared: Arc<Shared>,
     metrics: Arc<Metrics>,
+}
+
+/// An edit's turn under the limits: the content is chosen when it has come.
+pub struct Turn<'a> {
+    chat: &'a PacedChat,
+}
+
+impl Turn<'_> {
+    /// Makes the edit the turn was for.
+    pub async fn edit(self, target: &MessageRef, message: &Message) -> Result<(), ChatError> {
+        let result = self.chat.inner.edit(target, message).await;
+        self.chat.count(result, true)
+    }
 }
 
 impl PacedChat {
@@ -93,8 +286,11 @@ impl PacedChat {
     pub fn with_limits(inner: Arc<dyn Chat>, limits: Limits, metrics: Arc<Metrics>) -> Self {
         PacedChat {
             inner,
-            limits,
-            windows: Mutex::new(Windows::default()),
+            shared: Arc::new(Shared {
+                limits,
+                queue: Mutex::new(Queue::default()),
+                bell: Notify::new(),
+            }),
             metrics,
         }
     }
@@ -108,41 +304,69 @@ impl PacedChat {
         result
     }
 
-    /// Waits until a call in `channel` fits both limits, then counts it. Reactions
-    /// (`channel` None) have their own bucket on Discord and count only globally.
-    async fn admit(&self, channel: Option<&str>) {
-        let l = self.limits;
-        loop {
-            let wait = {
-                let mut w = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-                let now = Instant::now();
-                let channel_wait = channel
-                    .and_then(|c| w.channels.get(c))
-                    .and_then(|c| c.wait_until(l.per_channel, l.channel_window, now));
-                let global_wait = w.global.wait_until(l.global, l.global_window, now);
-                match channel_wait.max(global_wait) {
-                    Some(until) => until,
-                    None => {
-                        w.global.record(l.global, l.global_window, now);
-                        if w.channels.len() > 10_000 {
-                            // Forget channels that have been quiet for a whole window.
-                            w.channels.retain(|_, c| {
-                                c.0.back().is_some_and(|t| now < *t + l.channel_window)
-                            });
-                        }
-                        if let Some(channel) = channel {
-                            w.channels.entry(channel.to_string()).or_default().record(
-                                l.per_channel,
-                                l.channel_window,
-                                now,
-                            );
-                        }
-                        return;
-                    }
-                }
-            };
-            tokio::time::sleep_until(wait).await;
-        }
+    /// How many calls wait for their turn now.
+    pub fn waiting(&self) -> usize {
+        self.shared.lock().waiting.len()
+    }
+
+    /// Posts `message` in `channel` ranked as `urgency` among the calls waiting.
+    pub async fn post_as(
+        &self,
+        channel: &str,
+        message: &Message,
+        urgency: Urgency,
+    ) -> Result<MessageRef, ChatError> {
+        self.admit(Some(channel), urgency, 1).await;
+        let result = self.inner.post(channel, message).await;
+        self.count(result, false)
+    }
+
+    /// Waits until an edit of a message in `channel` fits the limits and no call worth
+    /// more waits: then the caller picks the content and makes the edit.
+    pub async fn turn(&self, channel: &str, urgency: Urgency) -> Turn<'_> {
+        self.admit(Some(channel), urgency, 1).await;
+        Turn { chat: self }
+    }
+
+    /// Waits until a call in `channel` fits both limits and its turn has come, then
+    /// counts it. Reactions (`channel` None) have their own bucket on Discord and
+    /// count only globally.
+    async fn admit(&self, channel: Option<&str>, urgency: Urgency, n: usize) {
+        let s = &*self.shared;
+        let go = {
+            let mut q = s.lock();
+            let now = Instant::now();
+            if q.waiting.is_empty() && q.fits(&s.limits, channel, now, n).is_none() {
+                q.record(&s.limits, channel, now, n);
+                return;
+            }
+            q.seq += 1;
+            let key = (urgency, q.seq);
+            let (tx, rx) = oneshot::channel();
+            q.waiting.insert(
+                key,
+                Waiter {
+                    channel: channel.map(str::to_string),
+                    n,
+                    go: tx,
+                },
+            );
+            if !q.dispatching {
+                q.dispatching = true;
+                tokio::spawn(dispatching(Arc::downgrade(&self.shared)));
+            }
+            (key, rx)
+        };
+        let (key, rx) = go;
+        let mut leave = Leave {
+            shared: s,
+            key: Some(key),
+        };
+        s.bell.notify_one();
+        // The sender lives in the queue until the call is admitted; it is dropped
+        // unsent only when the queue itself goes, and then there is nothing to wait for.
+        let _ = rx.await;
+        leave.key = None;
     }
 }
 
@@ -163,9 +387,9 @@ impl Chat for PacedChat {
         title: &str,
         keep_open: Duration,
     ) -> Result<ThreadRef, ChatError> {
-        // Two requests on Discord: the summary message, then the thread on it.
-        self.admit(Some(channel)).await;
-        self.admit(Some(channel)).await;
+        // Two requests on Discord, made together: the summary message, then the
+        // thread on it.
+        self.admit(Some(channel), Urgency::Now, 2).await;
         let result = self
             .inner
             .open_thread(channel, summary, title, keep_open)
@@ -175,24 +399,24 @@ impl Chat for PacedChat {
     }
 
     async fn post(&self, channel: &str, message: &Message) -> Result<MessageRef, ChatError> {
-        self.admit(Some(channel)).await;
+        self.admit(Some(channel), Urgency::Now, 1).await;
         let result = self.inner.post(channel, message).await;
         self.count(result, false)
     }
 
     async fn edit(&self, target: &MessageRef, message: &Message) -> Result<(), ChatError> {
-        self.admit(Some(&target.channel)).await;
+        self.admit(Some(&target.channel), Urgency::Now, 1).await;
         let result = self.inner.edit(target, message).await;
         self.count(result, true)
     }
 
     async fn react(&self, target: &MessageRef, emoji: &str) -> Result<(), ChatError> {
-        self.admit(None).await;
+        self.admit(None, Urgency::Now, 1).await;
         self.inner.react(target, emoji).await
     }
 
     async fn add_to_thread(&self, thread: &str, user: &str) -> Result<(), ChatError> {
-        self.admit(None).await;
+        self.admit(None, Urgency::Now, 1).await;
         self.inner.add_to_thread(thread, user).await
     }
 
@@ -203,7 +427,7 @@ impl Chat for PacedChat {
         actor: &Actor,
         why: &str,
     ) -> Result<(), ChatError> {
-        self.admit(None).await;
+        self.admit(None, Urgency::Now, 1).await;
         self.inner.refuse_reaction(target, emoji, actor, why).await
     }
 }
@@ -277,5 +501,98 @@ mod tests {
             assert!(in_second <= 10);
         }
         assert!(*times.last().unwrap() >= Duration::from_secs(3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waiting_calls_go_by_value_not_by_arrival() {
+        let memory = MemoryChat::new();
+        let limits = Limits {
+            global: 1,
+            ..Limits::default()
+        };
+        let paced = Arc::new(PacedChat::with_limits(
+            memory.clone(),
+            limits,
+            Arc::default(),
+        ));
+        // The window is full: everything from here on waits its turn.
+        paced.post("c0", &Message::text("first")).await.unwrap();
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        // Progress edits of messages out of date for 1, 2 … 5 s, the freshest first,
+        // then one edit someone waits on.
+        for i in 1..=5u64 {
+            let paced = paced.clone();
+            let since = start - Duration::from_secs(i);
+            let target = memory
+                .post(&format!("t{i}"), &Message::text("x"))
+                .await
+                .unwrap();
+            tasks.push(tokio::spawn(async move {
+                let turn = paced.turn(&target.channel, Urgency::Stale(since)).await;
+                turn.edit(&target, &Message::text(format!("stale {i}s")))
+                    .await
+                    .unwrap();
+            }));
+            tokio::task::yield_now().await;
+        }
+        let urgent = {
+            let paced = paced.clone();
+            let target = memory.post("t9", &Message::text("x")).await.unwrap();
+            tokio::spawn(async move {
+                paced
+                    .turn(&target.channel, Urgency::Decisive)
+                    .await
+                    .edit(&target, &Message::text("final"))
+                    .await
+                    .unwrap();
+            })
+        };
+        tokio::task::yield_now().await;
+        assert_eq!(paced.waiting(), 6);
+        urgent.await.unwrap();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let order: Vec<String> = memory
+            .records()
+            .iter()
+            .filter_map(|r| match r {
+                Record::Edit { message, .. } => Some(message.text.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "final", "stale 5s", "stale 4s", "stale 3s", "stale 2s", "stale 1s"
+            ]
+        );
+        assert_eq!(paced.waiting(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_given_up_while_waiting_leaves_the_queue() {
+        let memory = MemoryChat::new();
+        let limits = Limits {
+            global: 1,
+            ..Limits::default()
+        };
+        let paced = Arc::new(PacedChat::with_limits(
+            memory.clone(),
+            limits,
+            Arc::default(),
+        ));
+        paced.post("c0", &Message::text("first")).await.unwrap();
+        let waiting = tokio::time::timeout(
+            Duration::from_millis(100),
+            paced.turn("t1", Urgency::Stale(Instant::now())),
+        )
+        .await;
+        assert!(waiting.is_err(), "the window was full");
+        assert_eq!(paced.waiting(), 0);
+        // The next call goes as soon as the window has room.
+        paced.post("c1", &Message::text("second")).await.unwrap();
+        assert_eq!(memory.records().len(), 2);
     }
 }

@@ -5,7 +5,8 @@
 use super::build::TROUBLE_AFTER;
 use super::driver::{Driver, with_chat_retries};
 use super::watch::Observed;
-use crate::chat::{APPROVE, REJECT};
+use crate::chat::paced::Urgency;
+use crate::chat::{APPROVE, Chat, REJECT};
 use crate::job::machine::{Event, LogsRead};
 use crate::job::{AppSnapshot, ChatStep, Outcome, PaasStep};
 use crate::paas::AppRef;
@@ -64,10 +65,13 @@ pub(super) async fn request_approval(d: &mut Driver) {
     };
     let chat = d.engine.inner.chat.clone();
     let content = render::approval(&r, &d.engine.inner.view);
-    let posted = match with_chat_retries(|| chat.post(&thread.thread, &content)).await {
-        Ok(posted) => posted,
-        Err(e) => return d.chat_failed(ChatStep::PostApproval, e),
-    };
+    // Approvers are waited on: the request goes before progress and new threads.
+    let posted =
+        match with_chat_retries(|| chat.post_as(&thread.thread, &content, Urgency::Decisive)).await
+        {
+            Ok(posted) => posted,
+            Err(e) => return d.chat_failed(ChatStep::PostApproval, e),
+        };
     d.engine
         .inner
         .jobs

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use super::driver::{Driver, with_chat_retries};
 use super::progress::ProgressWriter;
-use crate::chat::{Message, MessageRef};
+use crate::chat::paced::Urgency;
+use crate::chat::{Chat, Message, MessageRef};
 use crate::job::machine::Event;
 use crate::job::{ChatStep, JobRecord};
 use crate::render;
@@ -186,7 +187,9 @@ impl Driver {
                 result.mention_users = told.mention_users;
                 (thread.channel.clone(), result)
             };
-            if let Err(e) = with_chat_retries(|| chat.post(&channel, &notice)).await {
+            // How it ended goes before progress and new threads.
+            let told = with_chat_retries(|| chat.post_as(&channel, &notice, Urgency::Decisive));
+            if let Err(e) = told.await {
                 tracing::warn!(job = %record.id, error = %e, "could not tell the requester how the job ended");
             }
         }

@@ -100,7 +100,7 @@ pub use incident::IncidentError;
 struct Inner {
     config: Arc<Config>,
     paas: PaasClient,
-    chat: Arc<dyn Chat>,
+    chat: Arc<PacedChat>,
     view: View,
     clock: Clock,
     redactor: Redactor,
@@ -329,7 +329,7 @@ impl Engine {
         f: impl FnOnce(&mut JobRecord) -> R,
     ) -> (R, Result<(), StoreError>) {
         let view = &self.inner.view;
-        let (out, saved, progress, approval, summary) = {
+        let (out, saved, progress, approval, summary, ended) = {
             let mut r = job.lock();
             let before = r.clone();
             let out = f(&mut r);
@@ -361,18 +361,21 @@ impl Engine {
                 crate::render::progress(&r, view),
                 approval,
                 crate::render::summary(&r, view),
+                r.state.is_final(),
             )
         };
         {
+            // Under chat pressure, how a job ended and what people must decide go
+            // before progress.
             let h = job.handles();
             if let Some(w) = &h.progress {
-                w.show(progress);
+                w.show_as(progress, ended);
             }
             if let (Some(w), Some(m)) = (&h.approval, approval) {
-                w.show(m);
+                w.show_as(m, true);
             }
             if let Some(w) = &h.summary {
-                w.show(summary);
+                w.show_as(summary, ended);
             }
         }
         self.inner.jobs.changed.notify_waiters();

@@ -2,6 +2,11 @@
 //! channel: it edits only when the content changed, at most once per window per
 //! message (bursts are coalesced into the last state), retries failed edits, and
 //! always delivers the final content.
+//!
+//! Under chat pressure its edit waits its turn in the [`PacedChat`]'s queue: as
+//! urgent when the content is a final state, a failure or an approval request, else
+//! ranked by how long the message has been out of date. It picks the content only when
+//! its turn comes, so whatever the job went through meanwhile costs one edit.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,7 +16,16 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::chat::{Chat, Message, MessageRef};
+use crate::chat::paced::{PacedChat, Urgency};
+use crate::chat::{Message, MessageRef};
+
+/// What a writer is asked to show.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Wanted {
+    message: Message,
+    /// Someone waits on it: it goes before progress when edits must wait their turn.
+    urgent: bool,
+}
 
 /// How long a change waits for the rest of its burst before it is shown.
 const SETTLE: Duration = Duration::from_millis(25);
@@ -21,7 +35,7 @@ const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
 
 /// A handle on the task that keeps one message up to date.
 pub struct ProgressWriter {
-    tx: watch::Sender<Message>,
+    tx: watch::Sender<Wanted>,
     /// How many contents were asked for, and how many of them the task has dealt with.
     asked: Arc<AtomicU64>,
     settled: watch::Receiver<u64>,
@@ -31,12 +45,15 @@ pub struct ProgressWriter {
 impl ProgressWriter {
     /// Starts keeping `target` (which shows `shown` now) up to date.
     pub fn spawn(
-        chat: Arc<dyn Chat>,
+        chat: Arc<PacedChat>,
         target: MessageRef,
         shown: Message,
         window: Duration,
     ) -> Self {
-        let (tx, rx) = watch::channel(shown.clone());
+        let (tx, rx) = watch::channel(Wanted {
+            message: shown.clone(),
+            urgent: false,
+        });
         let asked = Arc::new(AtomicU64::new(0));
         let (settled_tx, settled) = watch::channel(0);
         let task = tokio::spawn(write(
@@ -56,13 +73,25 @@ impl ProgressWriter {
         }
     }
 
-    /// Asks for `content` to be shown; returns at once.
+    /// Asks for `content` (progress) to be shown; returns at once.
     pub fn show(&self, content: Message) {
+        self.show_as(content, false);
+    }
+
+    /// Asks for `content` to be shown; `urgent` when someone waits on it (a final
+    /// state, a failure, an approval request). Returns at once.
+    pub fn show_as(&self, content: Message, urgent: bool) {
         self.tx.send_if_modified(|current| {
-            if *current == content {
-                false
+            if current.message == content {
+                // Urgency can rise while the same content waits.
+                let rises = urgent && !current.urgent;
+                current.urgent |= urgent;
+                rises
             } else {
-                *current = content;
+                *current = Wanted {
+                    message: content,
+                    urgent,
+                };
                 self.asked.fetch_add(1, Ordering::SeqCst);
                 true
             }
@@ -87,26 +116,31 @@ impl ProgressWriter {
     /// Shows `content` and waits until it is delivered; false if the message can no
     /// longer be edited (deleted, or in a thread the bot cannot reopen).
     pub async fn finish(self, content: Message) -> bool {
-        self.show(content);
+        self.show_as(content, true);
         drop(self.tx);
         self.task.await.unwrap_or(false)
     }
 }
 
 async fn write(
-    chat: Arc<dyn Chat>,
+    chat: Arc<PacedChat>,
     target: MessageRef,
     mut shown: Message,
-    mut rx: watch::Receiver<Message>,
+    mut rx: watch::Receiver<Wanted>,
     window: Duration,
     asked: Arc<AtomicU64>,
     settled: watch::Sender<u64>,
 ) -> bool {
     let backoff = crate::backoff::Backoff::chat();
     let mut last_edit: Option<Instant> = None;
+    let mut closed = false;
     loop {
-        let open = rx.changed().await.is_ok();
-        if open {
+        if !closed {
+            closed = rx.changed().await.is_err();
+        }
+        // The message is out of date from now until an edit lands.
+        let stale_since = Instant::now();
+        if !closed {
             // Changes come in bursts (a build ends and the deploy starts a few
             // milliseconds later): wait a moment so one edit shows them all, and keep
             // to one edit per window.
@@ -118,12 +152,35 @@ async fn write(
         let mut failures = 0u32;
         loop {
             let version = asked.load(Ordering::SeqCst);
-            let want = rx.borrow_and_update().clone();
+            let (same, urgent) = {
+                let want = rx.borrow_and_update();
+                (want.message == shown, want.urgent || closed)
+            };
+            if same {
+                settled.send_replace(version);
+                break;
+            }
+            let urgency = if urgent {
+                Urgency::Decisive
+            } else {
+                Urgency::Stale(stale_since)
+            };
+            let turn = tokio::select! {
+                turn = chat.turn(&target.channel, urgency) => turn,
+                // What is wanted may turn urgent while it waits: rank it again.
+                changed = rx.changed(), if !urgent => {
+                    closed = changed.is_err();
+                    continue;
+                }
+            };
+            // The content is chosen now: every state since the wait began is folded.
+            let version = asked.load(Ordering::SeqCst);
+            let want = rx.borrow_and_update().message.clone();
             if want == shown {
                 settled.send_replace(version);
                 break;
             }
-            match chat.edit(&target, &want).await {
+            match turn.edit(&target, &want).await {
                 Ok(()) => {
                     shown = want;
                     last_edit = Some(Instant::now());
@@ -143,7 +200,7 @@ async fn write(
                 }
             }
         }
-        if !open {
+        if closed {
             return true;
         }
     }
@@ -153,14 +210,19 @@ async fn write(
 mod tests {
     use super::*;
     use crate::adapters::memory::MemoryChat;
-    use crate::chat::ChatError;
+    use crate::chat::paced::Urgency;
+    use crate::chat::{Chat, ChatError};
+
+    fn paced(chat: &Arc<MemoryChat>) -> Arc<PacedChat> {
+        Arc::new(PacedChat::new(chat.clone(), Arc::default()))
+    }
 
     #[tokio::test(start_paused = true)]
     async fn bursts_are_coalesced_and_the_final_state_is_delivered() {
         let chat = MemoryChat::new();
         let target = chat.post("t", &Message::text("0")).await.unwrap();
         let writer = ProgressWriter::spawn(
-            chat.clone(),
+            paced(&chat),
             target.clone(),
             Message::text("0"),
             Duration::from_secs(1),
@@ -196,7 +258,7 @@ mod tests {
         );
         chat.fail_next_edits(2, ChatError::transient("502"));
         let writer = ProgressWriter::spawn(
-            chat.clone(),
+            paced(&chat),
             target.clone(),
             Message::text("0"),
             Duration::from_secs(1),
@@ -210,7 +272,7 @@ mod tests {
         let chat = MemoryChat::new();
         let target = chat.post("t", &Message::text("same")).await.unwrap();
         let writer = ProgressWriter::spawn(
-            chat.clone(),
+            paced(&chat),
             target.clone(),
             Message::text("same"),
             Duration::from_secs(1),
@@ -219,5 +281,82 @@ mod tests {
         writer.show(Message::text("same"));
         writer.finish(Message::text("same")).await;
         assert_eq!(chat.edit_count(&target), 0);
+    }
+
+    fn paced_at(chat: &Arc<MemoryChat>, per_second: usize) -> Arc<PacedChat> {
+        let limits = crate::chat::paced::Limits {
+            global: per_second,
+            ..crate::chat::paced::Limits::default()
+        };
+        Arc::new(PacedChat::with_limits(chat.clone(), limits, Arc::default()))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn under_pressure_the_states_a_message_went_through_while_waiting_cost_one_edit() {
+        let chat = MemoryChat::new();
+        let paced = paced_at(&chat, 1);
+        let target = paced.post("t", &Message::text("0")).await.unwrap();
+        let writer = ProgressWriter::spawn(
+            paced.clone(),
+            target.clone(),
+            Message::text("0"),
+            Duration::from_millis(10),
+        );
+        // The second's one call is spent: these wait, and only the last is shown.
+        for i in 1..=3 {
+            writer.show(Message::text(format!("{i}")));
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        writer.finish(Message::text("done")).await;
+        let shown: Vec<String> = chat.history(&target).into_iter().map(|(_, t)| t).collect();
+        assert_eq!(shown, ["0", "3", "done"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_final_state_overtakes_progress_that_waited_longer() {
+        let chat = MemoryChat::new();
+        let paced = paced_at(&chat, 1);
+        let target = paced.post("t", &Message::text("0")).await.unwrap();
+        let writer = ProgressWriter::spawn(
+            paced.clone(),
+            target.clone(),
+            Message::text("0"),
+            Duration::from_millis(10),
+        );
+        // Three other messages have been out of date for a minute.
+        let long_ago = Instant::now() - Duration::from_secs(60);
+        let mut others = Vec::new();
+        for i in 1..=3 {
+            let paced = paced.clone();
+            let other = chat
+                .post(&format!("o{i}"), &Message::text("x"))
+                .await
+                .unwrap();
+            others.push(tokio::spawn(async move {
+                let turn = paced.turn(&other.channel, Urgency::Stale(long_ago)).await;
+                turn.edit(&other, &Message::text(format!("other {i}")))
+                    .await
+                    .unwrap();
+            }));
+        }
+        tokio::task::yield_now().await;
+        writer.show(Message::text("progress"));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // The job ends while its progress edit waits behind the others.
+        writer.finish(Message::text("done")).await;
+        let edits: Vec<String> = chat
+            .records()
+            .iter()
+            .filter_map(|r| match r {
+                crate::adapters::memory::Record::Edit { message, .. } => Some(message.text.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(edits, ["done"], "the final state went first");
+        for o in others {
+            o.await.unwrap();
+        }
+        assert_eq!(chat.history(&target).last().unwrap().1, "done");
     }
 }

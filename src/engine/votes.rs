@@ -3,7 +3,7 @@
 //! read back after releasebot was not listening.
 
 use super::Engine;
-use crate::chat::{APPROVE, Actor, ButtonAction, MessageRef, REJECT};
+use crate::chat::{APPROVE, Actor, ButtonAction, Chat, MessageRef, REJECT};
 use crate::job::decisions::{self, VoteOutcome};
 use crate::job::{Via, VoteResult};
 use crate::names::JobId;

@@ -2,11 +2,14 @@
 //!
 //! A watcher polls its execution or app and publishes what it sees on a
 //! `tokio::sync::watch` channel; every job following the object holds a receiver. It
-//! polls at the configured interval with ±10% jitter, sooner right after a change
-//! (changes come in bursts: a stage ends and the next starts, a rollout goes from
-//! installing to deploying), backs off while the PaaS fails, and stops when its last
-//! follower leaves. A hint (a webhook call) makes it poll at once; a pushed resource
-//! (the subscribe WebSocket) is published without polling at all.
+//! costs at most one request per poll interval whatever happens (changes, followers
+//! coming and going): polls are one interval apart, stretched by up to a tenth at
+//! random so that watchers started together drift apart, and never hurried by what
+//! they saw. A change is thus seen within the interval (and a tenth) of happening. It
+//! backs off while the PaaS fails and stops when its last follower leaves. Only what
+//! comes from outside makes it look sooner: a hint (a webhook call, a follower with
+//! nothing to show yet) makes it poll at once; a pushed resource (the subscribe
+//! WebSocket) is published without polling at all.
 
 use std::fmt::Display;
 use std::future::Future;
@@ -317,8 +320,10 @@ impl WatchHub {
     }
 }
 
+/// Stretches a wait by up to a tenth: never shorter, so never more than one poll per
+/// interval.
 fn jitter(d: Duration) -> Duration {
-    d.mul_f64(0.9 + fastrand::f64() * 0.2)
+    d.mul_f64(1.0 + fastrand::f64() * 0.1)
 }
 
 async fn run<T: Watched>(hub: Arc<WatchHub>, key: T::Key, slot: Arc<Slot<T>>, seen: Option<T>) {
@@ -327,7 +332,6 @@ async fn run<T: Watched>(hub: Arc<WatchHub>, key: T::Key, slot: Arc<Slot<T>>, se
         Some(_) => hub.interval(T::project(&key)),
         None => Duration::ZERO,
     };
-    let mut last: Option<T> = seen;
 
     let mut failures = 0u32;
     loop {
@@ -347,11 +351,8 @@ async fn run<T: Watched>(hub: Arc<WatchHub>, key: T::Key, slot: Arc<Slot<T>>, se
             Ok(value) => {
                 failures = 0;
                 // A pushed value may already be published: compare with what followers saw.
-                let changed = !matches!(&*slot.tx.borrow(), Observed::Seen(v, _) if *v == value)
-                    && last.as_ref() != Some(&value);
                 slot.publish(value.clone());
                 let done = value.is_final();
-                last = Some(value);
                 if done {
                     // Keep the final value for late followers until the last one leaves.
                     loop {
@@ -361,11 +362,9 @@ async fn run<T: Watched>(hub: Arc<WatchHub>, key: T::Key, slot: Arc<Slot<T>>, se
                         }
                     }
                 }
-                delay = if changed || delay.is_zero() {
-                    base / 2
-                } else {
-                    delay.mul_f64(1.5).min(base)
-                };
+                // The next look is a whole interval on: a change does not make the
+                // next one come sooner (that doubled the cost of a changing object).
+                delay = base;
             }
             Err(error) if error.is_transient() => {
                 failures += 1;

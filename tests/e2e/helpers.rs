@@ -129,8 +129,19 @@ pub async fn spawn_bot_at(
     webhook: bool,
     clock: Clock,
 ) -> TestBot {
+    spawn_bot_in(scenario, config, store, webhook, clock, MemoryChat::new()).await
+}
+
+/// A bot on `chat` (one declaring other limits than Discord's).
+pub async fn spawn_bot_in(
+    scenario: Scenario,
+    config: Config,
+    store: Arc<Store>,
+    webhook: bool,
+    clock: Clock,
+    chat: Arc<MemoryChat>,
+) -> TestBot {
     let sim = spawn_sim(scenario).await;
-    let chat = MemoryChat::new();
     for (user, roles) in [
         ("alice", &["developer"][..]),
         ("bob", &["lead"][..]),

@@ -17,6 +17,7 @@ mod helpers;
 mod incident;
 mod ops;
 mod paas_client;
+mod pressure;
 mod push;
 mod restart;
 mod secrets;

@@ -97,6 +97,8 @@ pub struct MemoryChat {
     start: tokio::time::Instant,
     sink: RwLock<Option<Weak<dyn EventSink>>>,
     connected: tokio::sync::Notify,
+    /// The call rates it declares (Discord's unless set).
+    limits: Mutex<crate::chat::paced::Limits>,
 }
 
 impl Default for MemoryChat {
@@ -106,6 +108,7 @@ impl Default for MemoryChat {
             start: tokio::time::Instant::now(),
             sink: RwLock::new(None),
             connected: tokio::sync::Notify::new(),
+            limits: Mutex::new(crate::chat::paced::Limits::default()),
         }
     }
 }
@@ -123,10 +126,20 @@ impl MemoryChat {
         self.start.elapsed()
     }
 
+    /// How long the chat has existed: the time its records' `at` is measured from.
+    pub fn elapsed(&self) -> Duration {
+        self.now()
+    }
+
     /// Delivers events to `sink` (held weakly: the bot owns the chat, not the reverse).
     pub fn connect(&self, sink: Weak<dyn EventSink>) {
         *self.sink.write().unwrap_or_else(|e| e.into_inner()) = Some(sink);
         self.connected.notify_waiters();
+    }
+
+    /// Declares other call rates than Discord's (read when the bot starts).
+    pub fn set_limits(&self, limits: crate::chat::paced::Limits) {
+        *self.limits.lock().unwrap_or_else(|e| e.into_inner()) = limits;
     }
 
     /// Adds a user with roles (or replaces their roles).
@@ -372,6 +385,10 @@ impl MemoryChat {
 
 #[async_trait]
 impl Chat for MemoryChat {
+    fn limits(&self) -> crate::chat::paced::Limits {
+        *self.limits.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     async fn open_thread(
         &self,
         channel: &str,
