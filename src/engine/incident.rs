@@ -26,11 +26,30 @@ impl Engine {
         app: &AppName,
         named: Option<&VersionTag>,
     ) -> Result<VersionTag, IncidentError> {
-        let succeeded = self
+        let mut succeeded = self
             .inner
             .store
             .deployed(app.as_str(), LOOK_BACK)
             .map_err(IncidentError::History)?;
+        // A deploy whose rollout is done but whose logs are still being read is a
+        // success already: the newest of all.
+        let mut rolled_out: Vec<_> = self
+            .inner
+            .jobs
+            .all()
+            .iter()
+            .map(|j| j.record())
+            .filter(|r| {
+                r.spec.app() == Some(app)
+                    && !r.state.is_final()
+                    && r.deploy
+                        .as_ref()
+                        .is_some_and(|d| d.rollout.done && !d.rollout.failed)
+            })
+            .collect();
+        rolled_out.sort_by_key(|r| std::cmp::Reverse(r.id));
+        rolled_out.append(&mut succeeded);
+        let succeeded = rolled_out;
         let live = match self.inner.config.apps.get(app) {
             Some(a) if named.is_none() => match self.inner.paas.get_app(&a.rancher).await {
                 Ok(found) => found.version_tag,

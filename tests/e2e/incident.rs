@@ -399,3 +399,28 @@ async fn a_weekend_window_holds_on_the_local_clock_across_daylight_saving() {
     approve(&bot, job).await;
     assert_eq!(bot.finished(job).await.state, JobState::Succeeded);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_rollback_right_after_a_bad_deploy_goes_to_the_good_one_still_reading_its_logs() {
+    // A PaaS that fails an upgrade within a second, before the good deploy's logs
+    // are read again.
+    let mut scenario = Scenario::demo();
+    scenario.speed = 20.0;
+    let bot = spawn_bot(
+        scenario,
+        demo_config(|c| c.jobs.logs_window = Duration::from_secs(600)),
+    )
+    .await;
+    let good = bot.start("alice", "/deploy web v1.2.2").await;
+    approve(&bot, good).await;
+    bot.wait_for(good, "rolled out", |r| r.state == JobState::FetchingLogs)
+        .await;
+    web_fails(&bot, true);
+    let bad = deploy(&bot, "alice", "v1.2.3").await;
+    assert_eq!(bot.record(bad).state, JobState::Failed);
+    assert_eq!(bot.record(good).state, JobState::FetchingLogs);
+    web_fails(&bot, false);
+    let rollback = bot.start("bob", "/rollback web").await;
+    let r = bot.record(rollback);
+    assert_eq!(r.deploy_tag().map(|t| t.as_str()), Some("v1.2.2"));
+}
