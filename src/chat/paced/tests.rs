@@ -1,0 +1,163 @@
+//! The limits held exactly, and waiting calls let go by value.
+
+use super::*;
+use crate::adapters::memory::{MemoryChat, Record};
+
+#[tokio::test(start_paused = true)]
+async fn never_more_than_five_calls_in_any_five_seconds_per_channel() {
+    let memory = MemoryChat::new();
+    let paced = Arc::new(PacedChat::new(memory.clone(), Arc::default()));
+    let target = paced.post("t1", &Message::text("x")).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let paced = paced.clone();
+        let target = target.clone();
+        tasks.push(tokio::spawn(async move {
+            paced
+                .edit(&target, &Message::text(format!("{i}")))
+                .await
+                .unwrap();
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let times: Vec<Duration> = memory.records().iter().map(Record::at).collect();
+    assert_eq!(times.len(), 21);
+    for (i, t) in times.iter().enumerate() {
+        let in_window = times[i..]
+            .iter()
+            .filter(|u| **u < *t + Duration::from_secs(5))
+            .count();
+        assert!(in_window <= 5, "{in_window} calls in the 5 s after {t:?}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_global_limit_holds_across_channels() {
+    let memory = MemoryChat::new();
+    let limits = Limits {
+        global: 10,
+        ..Limits::default()
+    };
+    let paced = Arc::new(PacedChat::with_limits(
+        memory.clone(),
+        limits,
+        Arc::default(),
+    ));
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let paced = paced.clone();
+        tasks.push(tokio::spawn(async move {
+            paced
+                .post(&format!("c{i}"), &Message::text("x"))
+                .await
+                .unwrap();
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let times: Vec<Duration> = memory.records().iter().map(Record::at).collect();
+    for t in &times {
+        let in_second = times
+            .iter()
+            .filter(|u| **u >= *t && **u < *t + Duration::from_secs(1))
+            .count();
+        assert!(in_second <= 10);
+    }
+    assert!(*times.last().unwrap() >= Duration::from_secs(3));
+}
+
+#[tokio::test(start_paused = true)]
+async fn waiting_calls_go_by_value_not_by_arrival() {
+    let memory = MemoryChat::new();
+    let limits = Limits {
+        global: 1,
+        ..Limits::default()
+    };
+    let paced = Arc::new(PacedChat::with_limits(
+        memory.clone(),
+        limits,
+        Arc::default(),
+    ));
+    // The window is full: everything from here on waits its turn.
+    paced.post("c0", &Message::text("first")).await.unwrap();
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    // Progress edits of messages out of date for 1, 2 … 5 s, the freshest first,
+    // then one edit someone waits on.
+    for i in 1..=5u64 {
+        let paced = paced.clone();
+        let since = start - Duration::from_secs(i);
+        let target = memory
+            .post(&format!("t{i}"), &Message::text("x"))
+            .await
+            .unwrap();
+        tasks.push(tokio::spawn(async move {
+            let turn = paced.turn(&target.channel, Urgency::Stale(since)).await;
+            turn.edit(&target, &Message::text(format!("stale {i}s")))
+                .await
+                .unwrap();
+        }));
+        tokio::task::yield_now().await;
+    }
+    let urgent = {
+        let paced = paced.clone();
+        let target = memory.post("t9", &Message::text("x")).await.unwrap();
+        tokio::spawn(async move {
+            paced
+                .turn(&target.channel, Urgency::Decisive)
+                .await
+                .edit(&target, &Message::text("final"))
+                .await
+                .unwrap();
+        })
+    };
+    tokio::task::yield_now().await;
+    assert_eq!(paced.waiting(), 6);
+    urgent.await.unwrap();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let order: Vec<String> = memory
+        .records()
+        .iter()
+        .filter_map(|r| match r {
+            Record::Edit { message, .. } => Some(message.text.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "final", "stale 5s", "stale 4s", "stale 3s", "stale 2s", "stale 1s"
+        ]
+    );
+    assert_eq!(paced.waiting(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_given_up_while_waiting_leaves_the_queue() {
+    let memory = MemoryChat::new();
+    let limits = Limits {
+        global: 1,
+        ..Limits::default()
+    };
+    let paced = Arc::new(PacedChat::with_limits(
+        memory.clone(),
+        limits,
+        Arc::default(),
+    ));
+    paced.post("c0", &Message::text("first")).await.unwrap();
+    let waiting = tokio::time::timeout(
+        Duration::from_millis(100),
+        paced.turn("t1", Urgency::Stale(Instant::now())),
+    )
+    .await;
+    assert!(waiting.is_err(), "the window was full");
+    assert_eq!(paced.waiting(), 0);
+    // The next call goes as soon as the window has room.
+    paced.post("c1", &Message::text("second")).await.unwrap();
+    assert_eq!(memory.records().len(), 2);
+}
