@@ -71,22 +71,18 @@ async fn assemble(
     rows.into_iter()
         .map(|(id, details)| {
             let job = JobId(id as u64);
-            let unreadable = |detail: String| Failure::Unreadable(job, detail);
             let approval = match approvals.remove(&id).and_then(|mut a| a.pop()) {
-                Some(row) => Some(
-                    approval(&row, votes.remove(&id).unwrap_or_default()).map_err(unreadable)?,
-                ),
+                Some(row) => Some(approval(job, &row, votes.remove(&id).unwrap_or_default())?),
                 None => None,
             };
             let audit = audits
                 .remove(&id)
                 .unwrap_or_default()
                 .iter()
-                .map(entry)
-                .collect::<Result<_, _>>()
-                .map_err(unreadable)?;
+                .map(|row| entry(job, row))
+                .collect::<Result<_, _>>()?;
             stored::decode(job, &details, stored::Parts { approval, audit })
-                .map_err(|e| unreadable(e.to_string()))
+                .map_err(|e| Failure::Unreadable(job, e.to_string()))
         })
         .collect()
 }
@@ -100,7 +96,8 @@ fn by_job(rows: Vec<Row>) -> HashMap<i64, Vec<Row>> {
     grouped
 }
 
-fn approval(row: &Row, votes: Vec<Row>) -> Result<Approval, String> {
+fn approval(job: JobId, row: &Row, votes: Vec<Row>) -> Result<Approval, Failure> {
+    let bad = |detail: String| Failure::Unreadable(job, detail);
     let votes = votes
         .iter()
         .map(|v| Vote {
@@ -111,27 +108,27 @@ fn approval(row: &Row, votes: Vec<Row>) -> Result<Approval, String> {
         })
         .collect();
     Ok(Approval {
-        app: AppName::parse(row.get(1)).map_err(|e| e.0)?,
-        tag: VersionTag::parse(row.get(2)).map_err(|e| e.0)?,
+        app: AppName::parse(row.get(1)).map_err(|e| bad(e.0))?,
+        tag: VersionTag::parse(row.get(2)).map_err(|e| bad(e.0))?,
         image: row.get(3),
         from_tag: row.get(10),
         requester_id: row.get(4),
         requester: row.get(5),
-        policy: stored::decode_policy(row.get(6)).map_err(|e| e.to_string())?,
+        policy: stored::decode_policy(row.get(6)).map_err(|e| bad(e.to_string()))?,
         requested_ms: row.get(7),
         deadline_ms: row.get(8),
         votes,
-        status: stored::decode_status(row.get(9)).map_err(|e| e.to_string())?,
+        status: stored::decode_status(row.get(9)).map_err(|e| bad(e.to_string()))?,
     })
 }
 
-fn entry(row: &Row) -> Result<AuditEntry, String> {
+fn entry(job: JobId, row: &Row) -> Result<AuditEntry, Failure> {
     let action: &str = row.get(3);
     Ok(AuditEntry {
         at_ms: row.get(1),
         actor: row.get(2),
         action: AuditAction::parse(action)
-            .ok_or_else(|| format!("an unknown action {action:?}"))?,
+            .ok_or_else(|| Failure::Unreadable(job, format!("an unknown action {action:?}")))?,
         detail: row.get(4),
     })
 }
