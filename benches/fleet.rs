@@ -163,7 +163,8 @@ struct Outcome {
     execution_polls_per_interval: f64,
     /// The same for apps (with the read before each upgrade and the look after it).
     app_reads_per_interval: f64,
-    /// From the PaaS showing a job's last change to its message showing how it ended.
+    /// From the PaaS showing a job's end (a rollout's: its last change and the settle
+    /// window) to the job's message showing how it ended.
     final_p50_ms: f64,
     final_p99_ms: f64,
     /// How long each change waited until the message showed it or a later state.
@@ -746,6 +747,7 @@ fn measure(
     wall: f64,
     cpu: f64,
 ) -> Outcome {
+    let settle_ms = config(options, false).jobs.settle.as_secs_f64() * 1000.0;
     let epoch_ms = to_ms(chat_epoch) as f64;
     let all = chat.records();
     let wall_ms = |at: Duration| epoch_ms + at.as_secs_f64() * 1000.0;
@@ -778,6 +780,10 @@ fn measure(
             .collect();
         edits += history.len().saturating_sub(1);
         let mut events: Vec<&releasebot::sim::TimedEvent> = Vec::new();
+        // When the PaaS showed the job's end as an end: a build's last change; a
+        // rollout's last change plus the settle window, for which a new rollout must
+        // keep reading `active` before anyone can call it done.
+        let mut ended_on_paas: Option<f64> = None;
         if let Some(e) = r
             .build
             .as_ref()
@@ -785,11 +791,13 @@ fn measure(
             .and_then(|id| executions.get(id.to_string().as_str()))
         {
             events.extend(e.iter());
+            ended_on_paas = e.last().map(|l| l.at_ms as f64);
         }
         if let (Some(d), Some(tag)) = (&r.deploy, r.deploy_tag()) {
             let app_id = format!("{}:{}", project_of(r), d.app_id);
             if let Some(e) = upgrades.get(&(app_id.as_str(), tag.as_str())) {
                 events.extend(e.iter());
+                ended_on_paas = e.last().map(|l| l.at_ms as f64 + settle_ms);
             }
         }
         // A job that joins a build already running sees its earlier changes when it
@@ -812,9 +820,11 @@ fn measure(
                 lags.push(t - at);
             }
         }
-        // How it ended: the last change on the PaaS, to the message's last content.
-        if let (Some(last), Some((t, _))) = (events.last(), history.last()) {
-            finals.push((t - last.at_ms as f64).max(0.0));
+        // How it ended: from the PaaS showing it, to the message's last content.
+        if let (Some(end), Some((t, _))) = (ended_on_paas, history.last())
+            && *t >= posted
+        {
+            finals.push((t - end).max(0.0));
         }
         for event in events {
             let at = event.at_ms as f64;

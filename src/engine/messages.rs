@@ -80,6 +80,13 @@ impl Driver {
             .map_or(Duration::ZERO, |a| a.policy.timeout)
     }
 
+    /// A new job's messages rank among waiting progress by when they were asked for.
+    fn asked_at(&self, r: &JobRecord) -> Urgency {
+        let age = u64::try_from(self.now() - r.created_ms).unwrap_or(0);
+        let now = tokio::time::Instant::now();
+        Urgency::Stale(now.checked_sub(Duration::from_millis(age)).unwrap_or(now))
+    }
+
     /// Opens the job's thread (with the requester in it) and posts its progress
     /// message, whichever is missing.
     pub(super) async fn open_messages(&mut self) {
@@ -91,9 +98,11 @@ impl Driver {
                 let summary = render::summary(&r, &self.engine.inner.view);
                 let title = render::thread_title(&r);
                 let keep_open = self.keep_open();
-                let opened =
-                    with_chat_retries(|| chat.open_thread(&r.channel, &summary, &title, keep_open))
-                        .await;
+                let asked = self.asked_at(&r);
+                let opened = with_chat_retries(|| {
+                    chat.open_thread_as(&r.channel, &summary, &title, keep_open, asked)
+                })
+                .await;
                 match opened {
                     Ok(t) => {
                         self.apply(Event::ThreadOpened(t.clone()));
@@ -108,7 +117,8 @@ impl Driver {
             }
         };
         let content = render::progress(&self.record(), &self.engine.inner.view);
-        match with_chat_retries(|| chat.post(&thread.thread, &content)).await {
+        let asked = self.asked_at(&r);
+        match with_chat_retries(|| chat.post_as(&thread.thread, &content, asked)).await {
             Ok(posted) => {
                 self.apply(Event::ProgressPosted(posted.clone()));
                 self.keep(Kept::Progress, posted, content);

@@ -5,9 +5,8 @@
 //!
 //! When more calls want to go than the limits admit, they wait in one queue ranked by
 //! what they are worth ([`Urgency`]): how a job ended, failures and approval requests
-//! go first; then the other calls that are not progress (a new thread, a notice), in
-//! the order they came; then progress edits, the message that has been out of date the
-//! longest first. A
+//! go first; then notices and reactions, in the order they came; then progress — edits
+//! and new jobs' threads alike — the one people have waited for the longest first. A
 //! progress edit learns its content only when its turn comes ([`PacedChat::turn`]), so
 //! the states a message went through while it waited are folded into one edit.
 
@@ -64,9 +63,11 @@ impl Default for Limits {
 pub enum Urgency {
     /// What people wait on most: how a job ended, a failure, an approval request.
     Decisive,
-    /// Any other call that is not progress: a new thread, a notice, a reaction.
+    /// Any other call that is not progress: a notice, a reaction.
     Now,
-    /// A progress message out of date since this instant: the oldest goes first.
+    /// Something people wait to see since this instant — a progress message out of
+    /// date since then, a new job's thread and message asked for then: the oldest
+    /// goes first.
     Stale(Instant),
 }
 
@@ -309,6 +310,26 @@ impl PacedChat {
         self.shared.lock().waiting.len()
     }
 
+    /// Opens a thread as [`Chat::open_thread`] does, ranked as `urgency` among the calls
+    /// waiting.
+    pub async fn open_thread_as(
+        &self,
+        channel: &str,
+        summary: &Message,
+        title: &str,
+        keep_open: Duration,
+        urgency: Urgency,
+    ) -> Result<ThreadRef, ChatError> {
+        // Two requests on Discord, made together: the summary message, then the
+        // thread on it.
+        self.admit(Some(channel), urgency, 2).await;
+        let result = self
+            .inner
+            .open_thread(channel, summary, title, keep_open)
+            .await;
+        self.count(result, false)
+    }
+
     /// Posts `message` in `channel` ranked as `urgency` among the calls waiting.
     pub async fn post_as(
         &self,
@@ -387,15 +408,8 @@ impl Chat for PacedChat {
         title: &str,
         keep_open: Duration,
     ) -> Result<ThreadRef, ChatError> {
-        // Two requests on Discord, made together: the summary message, then the
-        // thread on it.
-        self.admit(Some(channel), Urgency::Now, 2).await;
-        let result = self
-            .inner
-            .open_thread(channel, summary, title, keep_open)
-            .await;
-
-        self.count(result, false)
+        self.open_thread_as(channel, summary, title, keep_open, Urgency::Now)
+            .await
     }
 
     async fn post(&self, channel: &str, message: &Message) -> Result<MessageRef, ChatError> {
