@@ -197,6 +197,8 @@ fn main() {
 fn parent(options: &Options) {
     let modes: Vec<Mode> = match options.push.as_str() {
         "only" => vec![Mode::Push],
+        "polling" => vec![Mode::Polling],
+        "naive" => vec![Mode::Naive],
         "on" => vec![Mode::Push, Mode::Naive],
         "off" => vec![Mode::Polling, Mode::Naive],
         _ => vec![Mode::Polling, Mode::Push, Mode::Naive],
@@ -779,7 +781,7 @@ fn measure(
             .map(|(at, text)| (wall_ms(at), text))
             .collect();
         edits += history.len().saturating_sub(1);
-        let mut events: Vec<&releasebot::sim::TimedEvent> = Vec::new();
+        let mut events: Vec<releasebot::sim::TimedEvent> = Vec::new();
         // When the PaaS showed the job's end as an end: a build's last change; a
         // rollout's last change plus the settle window, for which a new rollout must
         // keep reading `active` before anyone can call it done.
@@ -790,14 +792,23 @@ fn measure(
             .and_then(|b| b.execution.as_ref())
             .and_then(|id| executions.get(id.to_string().as_str()))
         {
-            events.extend(e.iter());
+            events.extend(e.iter().cloned());
             ended_on_paas = e.last().map(|l| l.at_ms as f64);
         }
         if let (Some(d), Some(tag)) = (&r.deploy, r.deploy_tag()) {
             let app_id = format!("{}:{}", project_of(r), d.app_id);
             if let Some(e) = upgrades.get(&(app_id.as_str(), tag.as_str())) {
-                events.extend(e.iter());
-                ended_on_paas = e.last().map(|l| l.at_ms as f64 + settle_ms);
+                events.extend(e.iter().map(|event| {
+                    // releasebot shows a rollout done once it has kept reading
+                    // `active` for the settle window (the naive design at once).
+                    let mut event = event.clone();
+                    if event.shows == "✅ active" && mode != Mode::Naive {
+                        event.at_ms += settle_ms as i64;
+                    }
+                    event
+                }));
+                let settle = if mode == Mode::Naive { 0.0 } else { settle_ms };
+                ended_on_paas = e.last().map(|l| l.at_ms as f64 + settle);
             }
         }
         // A job that joins a build already running sees its earlier changes when it
