@@ -211,6 +211,7 @@ mod tests {
     use super::*;
     use crate::adapters::memory::MemoryChat;
     use crate::chat::paced::Urgency;
+    use crate::chat::paced::tests::paced_at;
     use crate::chat::{Chat, ChatError};
 
     fn paced(chat: &Arc<MemoryChat>) -> Arc<PacedChat> {
@@ -281,14 +282,6 @@ mod tests {
         writer.show(Message::text("same"));
         writer.finish(Message::text("same")).await;
         assert_eq!(chat.edit_count(&target), 0);
-    }
-
-    fn paced_at(chat: &Arc<MemoryChat>, per_second: usize) -> Arc<PacedChat> {
-        let limits = crate::chat::paced::Limits {
-            global: per_second,
-            ..crate::chat::paced::Limits::default()
-        };
-        Arc::new(PacedChat::with_limits(chat.clone(), limits, Arc::default()))
     }
 
     #[tokio::test(start_paused = true)]

@@ -447,4 +447,4 @@ impl Chat for PacedChat {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

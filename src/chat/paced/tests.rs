@@ -3,6 +3,19 @@
 use super::*;
 use crate::adapters::memory::{MemoryChat, Record};
 
+/// `memory` paced at `global` calls a second (Discord's per-channel limit).
+pub(crate) fn paced_at(memory: &Arc<MemoryChat>, global: usize) -> Arc<PacedChat> {
+    let limits = Limits {
+        global,
+        ..Limits::default()
+    };
+    Arc::new(PacedChat::with_limits(
+        memory.clone(),
+        limits,
+        Arc::default(),
+    ))
+}
+
 #[tokio::test(start_paused = true)]
 async fn never_more_than_five_calls_in_any_five_seconds_per_channel() {
     let memory = MemoryChat::new();
@@ -36,15 +49,7 @@ async fn never_more_than_five_calls_in_any_five_seconds_per_channel() {
 #[tokio::test(start_paused = true)]
 async fn the_global_limit_holds_across_channels() {
     let memory = MemoryChat::new();
-    let limits = Limits {
-        global: 10,
-        ..Limits::default()
-    };
-    let paced = Arc::new(PacedChat::with_limits(
-        memory.clone(),
-        limits,
-        Arc::default(),
-    ));
+    let paced = paced_at(&memory, 10);
     let mut tasks = Vec::new();
     for i in 0..40 {
         let paced = paced.clone();
@@ -72,15 +77,7 @@ async fn the_global_limit_holds_across_channels() {
 #[tokio::test(start_paused = true)]
 async fn waiting_calls_go_by_value_not_by_arrival() {
     let memory = MemoryChat::new();
-    let limits = Limits {
-        global: 1,
-        ..Limits::default()
-    };
-    let paced = Arc::new(PacedChat::with_limits(
-        memory.clone(),
-        limits,
-        Arc::default(),
-    ));
+    let paced = paced_at(&memory, 1);
     // The window is full: everything from here on waits its turn.
     paced.post("c0", &Message::text("first")).await.unwrap();
     let start = Instant::now();
@@ -140,15 +137,7 @@ async fn waiting_calls_go_by_value_not_by_arrival() {
 #[tokio::test(start_paused = true)]
 async fn a_call_given_up_while_waiting_leaves_the_queue() {
     let memory = MemoryChat::new();
-    let limits = Limits {
-        global: 1,
-        ..Limits::default()
-    };
-    let paced = Arc::new(PacedChat::with_limits(
-        memory.clone(),
-        limits,
-        Arc::default(),
-    ));
+    let paced = paced_at(&memory, 1);
     paced.post("c0", &Message::text("first")).await.unwrap();
     let waiting = tokio::time::timeout(
         Duration::from_millis(100),
