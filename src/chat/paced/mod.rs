@@ -99,6 +99,21 @@ impl Window {
         Some(live.get(leaving.checked_sub(1)?)?.to_owned() + window)
     }
 
+    /// Moves `n` calls counted at `was` to `now` (later).
+    fn retime(&mut self, n: usize, was: Instant, now: Instant) {
+        let mut left = n;
+        for t in self.0.iter_mut().rev() {
+            if left == 0 {
+                break;
+            }
+            if *t == was {
+                *t = now;
+                left -= 1;
+            }
+        }
+        self.0.make_contiguous().sort();
+    }
+
     fn record(&mut self, limit: usize, window: Duration, now: Instant, n: usize) {
         for _ in 0..n {
             self.0.push_back(now);
@@ -115,7 +130,8 @@ struct Waiter {
     channel: Option<String>,
     /// The requests it makes at once (a thread: its message, then the thread).
     n: usize,
-    go: oneshot::Sender<()>,
+    /// Told the instant its call was counted at.
+    go: oneshot::Sender<Instant>,
 }
 
 /// The windows and the calls waiting, behind one lock.
@@ -161,6 +177,14 @@ impl Queue {
         }
     }
 
+    /// Counts `n` calls let go at `was` as made at `now`.
+    fn retime(&mut self, channel: Option<&str>, n: usize, was: Instant, now: Instant) {
+        self.global.retime(n, was, now);
+        if let Some(w) = channel.and_then(|c| self.channels.get_mut(c)) {
+            w.retime(n, was, now);
+        }
+    }
+
     /// Lets the waiting calls go, best first, while the limits have room; the next
     /// instant room opens for one still waiting.
     fn dispatch(&mut self, l: &Limits, now: Instant) -> Option<Instant> {
@@ -197,7 +221,7 @@ impl Queue {
         for key in admitted {
             if let Some(waiter) = self.waiting.remove(&key) {
                 // A waiter that gave up meanwhile leaves its slot unused.
-                let _ = waiter.go.send(());
+                let _ = waiter.go.send(now);
             }
         }
         next
@@ -386,8 +410,17 @@ impl PacedChat {
         s.bell.notify_one();
         // The sender lives in the queue until the call is admitted; it is dropped
         // unsent only when the queue itself goes, and then there is nothing to wait for.
-        let _ = rx.await;
+        let granted = rx.await;
         leave.key = None;
+        if let Ok(granted) = granted {
+            // Counted when it was let go; it goes now, which may be later on a busy
+            // machine: count it then, so calls let go together cannot reach the
+            // platform bunched closer than the limits allow.
+            let now = Instant::now();
+            if now > granted {
+                s.lock().retime(channel, n, granted, now);
+            }
+        }
     }
 }
 
