@@ -4,11 +4,11 @@
 //! [`Adapter`]; nothing below knows any of them, and the application assembles whichever
 //! is configured.
 //!
-//! - [`discord`]: Discord, on serenity.
+//! - [`crate::discord`]: Discord, on serenity (a module of its own, the only one that
+//!   knows serenity).
 //! - [`shell`]: the terminal, for trying releasebot with no account and for scripts.
 //! - [`memory`]: an in-memory chat that records everything, for tests and benchmarks.
 
-pub mod discord;
 pub mod memory;
 pub mod shell;
 

@@ -16,13 +16,13 @@ use tokio::task::JoinHandle;
 
 pub use paas::{Paas, connect_paas, scale_to_simulator};
 
-use crate::adapters::discord::{DiscordAdapter, Settings as DiscordSettings};
 use crate::adapters::shell::ShellAdapter;
 use crate::adapters::{Adapter, AdapterError, Ended};
 use crate::chat::Chat;
 use crate::clock::Clock;
 use crate::commands::EventSink;
 use crate::config::{Config, ConfigError, Env};
+use crate::discord::{DiscordAdapter, Settings as DiscordSettings};
 use crate::engine::{Engine, EngineDeps};
 use crate::metrics::Metrics;
 use crate::secret::Secret;

@@ -284,10 +284,12 @@ mod tests {
         assert_eq!(chat.edit_count(&target), 0);
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn under_pressure_the_states_a_message_went_through_while_waiting_cost_one_edit() {
-        let chat = MemoryChat::new();
-        let paced = paced_at(&chat, 1);
+    /// A writer of a message showing "0", on a chat allowed one call a second (which
+    /// posting the message spent).
+    async fn writer_at_one_call_a_second(
+        chat: &Arc<MemoryChat>,
+    ) -> (Arc<PacedChat>, MessageRef, ProgressWriter) {
+        let paced = paced_at(chat, 1);
         let target = paced.post("t", &Message::text("0")).await.unwrap();
         let writer = ProgressWriter::spawn(
             paced.clone(),
@@ -295,6 +297,13 @@ mod tests {
             Message::text("0"),
             Duration::from_millis(10),
         );
+        (paced, target, writer)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn under_pressure_the_states_a_message_went_through_while_waiting_cost_one_edit() {
+        let chat = MemoryChat::new();
+        let (_, target, writer) = writer_at_one_call_a_second(&chat).await;
         // The second's one call is spent: these wait, and only the last is shown.
         for i in 1..=3 {
             writer.show(Message::text(format!("{i}")));
@@ -309,14 +318,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_final_state_overtakes_progress_that_waited_longer() {
         let chat = MemoryChat::new();
-        let paced = paced_at(&chat, 1);
-        let target = paced.post("t", &Message::text("0")).await.unwrap();
-        let writer = ProgressWriter::spawn(
-            paced.clone(),
-            target.clone(),
-            Message::text("0"),
-            Duration::from_millis(10),
-        );
+        let (paced, target, writer) = writer_at_one_call_a_second(&chat).await;
         // Three other messages have been out of date for a minute.
         let long_ago = Instant::now() - Duration::from_secs(60);
         let mut others = Vec::new();

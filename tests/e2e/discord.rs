@@ -12,11 +12,11 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use releasebot::adapters::Adapter;
-use releasebot::adapters::discord::{DiscordAdapter, Settings};
 use releasebot::app::{App as Application, HttpSettings, Paas, Parts, Running};
 use releasebot::chat::{Chat, Message, MessageRef};
 use releasebot::clock::Clock;
 use releasebot::config::{App, Config};
+use releasebot::discord::{DiscordAdapter, Settings};
 use releasebot::job::{AuditAction, JobRecord, JobState};
 use releasebot::names::{AppName, JobId, ProjectName};
 use releasebot::sim::{Scenario, SimHandle};

@@ -9,8 +9,8 @@ use serde_json::json;
 use serenity::all::Permissions;
 
 use releasebot::adapters::Adapter;
-use releasebot::adapters::discord::DiscordAdapter;
 use releasebot::chat::{Button, ButtonAction, ButtonStyle, Chat, Message};
+use releasebot::discord::DiscordAdapter;
 use releasebot::job::{ApprovalStatus, JobState, Via};
 use releasebot::names::JobId;
 use releasebot::store::Store;

@@ -109,25 +109,41 @@ fn with_database(url: &str, name: &str) -> String {
     format!("{scheme}://{authority}/{name}{query}")
 }
 
+/// Why a statement on the test server failed.
+#[derive(Debug, thiserror::Error)]
+enum SqlError {
+    #[error("cannot start a runtime for the statement: {0}")]
+    Runtime(std::io::Error),
+    #[error("cannot connect to the test server: {0}")]
+    Connect(tokio_postgres::Error),
+    #[error("{sql}: {error}")]
+    Statement {
+        sql: String,
+        error: tokio_postgres::Error,
+    },
+    #[error("the statement's thread panicked")]
+    Panicked,
+}
+
 /// Runs `sql` on its own thread and runtime, so it works from a test's runtime too.
-fn run(url: &str, sql: &str) -> Result<(), String> {
+fn run(url: &str, sql: &str) -> Result<(), SqlError> {
     let (url, sql) = (url.to_string(), sql.to_string());
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| e.to_string())?;
+            .map_err(SqlError::Runtime)?;
         rt.block_on(async {
             let (client, connection) = tokio_postgres::connect(&url, NoTls)
                 .await
-                .map_err(|e| format!("cannot connect to the test server: {e}"))?;
+                .map_err(SqlError::Connect)?;
             tokio::spawn(connection);
             client
                 .batch_execute(&sql)
                 .await
-                .map_err(|e| format!("{sql}: {e}"))
+                .map_err(|error| SqlError::Statement { sql, error })
         })
     })
     .join()
-    .map_err(|_| "the statement's thread panicked".to_string())?
+    .map_err(|_| SqlError::Panicked)?
 }

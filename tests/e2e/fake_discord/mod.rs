@@ -38,8 +38,8 @@ use serenity::all::Permissions;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use releasebot::adapters::discord::Settings;
 use releasebot::chat::paced::Limits;
+use releasebot::discord::Settings;
 use releasebot::secret::Secret;
 
 use world::{Channel, World, user_id, user_json};

@@ -25,7 +25,7 @@ use serenity::all::{
     ClientBuilder, CreateAllowedMentions, GatewayIntents, GuildId, HttpBuilder, Permissions,
 };
 
-use super::{Adapter, AdapterError, Ended, Row};
+use crate::adapters::{Adapter, AdapterError, Ended, Row};
 use crate::chat::Chat;
 use crate::chat::paced::Limits;
 use crate::commands::EventSink;
