@@ -364,12 +364,7 @@ pub async fn check(env: &Env) -> Vec<crate::adapters::Row> {
 fn ui(config: &Config, paas: &Paas) -> crate::render::Ui {
     let base = match &config.paas.ui_url {
         Some(url) => url.clone(),
-        None => paas
-            .client
-            .base_url()
-            .trim_end_matches('/')
-            .trim_end_matches("/v3")
-            .to_string(),
+        None => paas.client.ui_base_url().to_string(),
     };
     let mut clusters: Vec<(String, String)> = config
         .projects

@@ -244,6 +244,11 @@ impl PaasClient {
         self.inner.base.as_str().trim_end_matches('/')
     }
 
+    /// Where Rancher's web UI is, as the API's URL says: the same URL without `/v3`.
+    pub fn ui_base_url(&self) -> &str {
+        self.base_url().trim_end_matches("/v3")
+    }
+
     /// The run number the pipeline's next execution gets (Rancher's `nextRun`), when
     /// the PaaS says.
     pub async fn next_run(&self, pipeline: &PipelineRef) -> Result<Option<u64>, PaasError> {
