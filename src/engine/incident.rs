@@ -38,14 +38,15 @@ impl Engine {
             .jobs
             .all()
             .iter()
-            .map(|j| j.record())
-            .filter(|r| {
+            .filter(|j| {
+                let r = j.lock();
                 r.spec.app() == Some(app)
                     && !r.state.is_final()
                     && r.deploy
                         .as_ref()
                         .is_some_and(|d| d.rollout.done && !d.rollout.failed)
             })
+            .map(|j| j.record())
             .collect();
         rolled_out.sort_by_key(|r| std::cmp::Reverse(r.id));
         rolled_out.append(&mut succeeded);

@@ -85,18 +85,16 @@ impl Window {
         now: Instant,
         n: usize,
     ) -> Option<Instant> {
-        let live: Vec<Instant> = self
-            .0
-            .iter()
-            .copied()
-            .filter(|t| *t + window > now)
-            .collect();
-        if live.len() + n <= limit {
+        // The times are in order: those still in the window are the last ones.
+        let first_live = self.0.partition_point(|t| *t + window <= now);
+        let live = self.0.len() - first_live;
+        if live + n <= limit {
             return None;
         }
         // Enough of the calls in the window must have left it.
-        let leaving = (live.len() + n - limit).min(live.len());
-        Some(live.get(leaving.checked_sub(1)?)?.to_owned() + window)
+        let leaving = (live + n - limit).min(live);
+        let last_to_leave = first_live + leaving.checked_sub(1)?;
+        Some(self.0[last_to_leave] + window)
     }
 
     /// Moves `n` calls counted at `was` to `now` (later).
