@@ -282,6 +282,7 @@ async fn read_commands(
             actor: actor.clone(),
             channel: CHANNEL.to_string(),
             input: Input::Line(command.to_string()),
+            origin: None,
         };
         if let Some(reply) = sink.handle(event).await {
             chat.print_reply(&actor, &reply);

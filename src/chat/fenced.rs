@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{Actor, Chat, ChatError, Message, MessageRef, Style, ThreadRef};
+use super::{Actor, Chat, ChatError, Message, MessageRef, Opened, Origin, Style, ThreadRef};
 use crate::engine::lease::LeaseClock;
 
 pub struct FencedChat {
@@ -55,6 +55,24 @@ impl Chat for FencedChat {
         self.inner
             .open_thread(channel, summary, title, keep_open)
             .await
+    }
+
+    async fn open_thread_on(
+        &self,
+        origin: &Origin,
+        channel: &str,
+        summary: &Message,
+        title: &str,
+        keep_open: Duration,
+    ) -> Result<Opened, ChatError> {
+        self.allowed()?;
+        self.inner
+            .open_thread_on(origin, channel, summary, title, keep_open)
+            .await
+    }
+
+    fn own_budget(&self, target: &MessageRef) -> bool {
+        self.inner.own_budget(target)
     }
 
     async fn post(&self, channel: &str, message: &Message) -> Result<MessageRef, ChatError> {

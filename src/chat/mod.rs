@@ -60,6 +60,23 @@ pub struct ThreadRef {
     pub summary: MessageRef,
 }
 
+/// Where a command came from, when the platform gave it a message of its own: on
+/// Discord, the interaction a slash command arrived with, whose follow-up messages the
+/// bot may post and edit outside its shared budget while the interaction lives. Only
+/// the adapter that made it knows what it stands for (the interaction's token never
+/// leaves the adapter); it is kept in memory, never stored.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Origin(pub String);
+
+/// A thread opened for a request, and whether its summary message is the job's own
+/// message (posted as the command's follow-up): then that message shows the progress,
+/// and its edits cost the shared budget nothing while the platform allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opened {
+    pub thread: ThreadRef,
+    pub own_message: bool,
+}
+
 /// What a message shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Message {
@@ -216,6 +233,34 @@ pub trait Chat: Send + Sync {
         title: &str,
         keep_open: Duration,
     ) -> Result<ThreadRef, ChatError>;
+
+    /// Opens a thread as [`Chat::open_thread`] does, but on a message of the command's
+    /// own (`origin`) where the platform gives one, whose edits then do not count
+    /// against the shared budget (see [`Chat::own_budget`]). The default (and any
+    /// origin the adapter cannot use) opens the thread on a message like any other.
+    async fn open_thread_on(
+        &self,
+        origin: &Origin,
+        channel: &str,
+        summary: &Message,
+        title: &str,
+        keep_open: Duration,
+    ) -> Result<Opened, ChatError> {
+        let _ = origin;
+        let thread = self.open_thread(channel, summary, title, keep_open).await?;
+        Ok(Opened {
+            thread,
+            own_message: false,
+        })
+    }
+
+    /// Whether an edit of `target` now goes outside the shared budget (the global
+    /// and per-channel limits of [`Chat::limits`]): a command's own message while the
+    /// platform still lets the bot edit it that way. It then has a budget of its own,
+    /// `per_channel` edits per `channel_window`. The default: never.
+    fn own_budget(&self, _target: &MessageRef) -> bool {
+        false
+    }
 
     /// Adds a person (by id) to a thread, so they follow it. The default does nothing.
     async fn add_to_thread(&self, _thread: &str, _user: &str) -> Result<(), ChatError> {

@@ -54,7 +54,7 @@ impl Handler for Build {
             project: self.project.clone(),
             branch: self.branch.clone(),
         };
-        match cx.engine.start(cx.actor, cx.channel, spec) {
+        match cx.start(spec) {
             Err(e) => Reply::Refused(Refusal::NotStarted(e)),
             Ok(Started::New(job)) => Reply::Started {
                 job,

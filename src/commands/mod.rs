@@ -23,7 +23,7 @@ pub use args::{Args, Value};
 pub use error::{Denied, ParseError, Refusal};
 pub use spec::{Completion, Kind, OptionSpec, Spec};
 
-use crate::chat::{Actor, ButtonAction, MessageRef};
+use crate::chat::{Actor, ButtonAction, MessageRef, Origin};
 use crate::config::{App, Config, Project};
 use crate::engine::Engine;
 use crate::job::JobState;
@@ -101,6 +101,19 @@ pub struct Context<'a> {
     pub engine: &'a Engine,
     pub actor: &'a Actor,
     pub channel: &'a str,
+    /// The command's own message, where the platform gives it one.
+    pub origin: Option<&'a Origin>,
+}
+
+impl Context<'_> {
+    /// Starts a job for this command ([`Engine::start`]).
+    pub fn start(
+        &self,
+        spec: crate::job::JobSpec,
+    ) -> Result<crate::engine::Started, crate::engine::StartError> {
+        self.engine
+            .start_from(self.actor, self.channel, self.origin, spec, None)
+    }
 }
 
 /// The answer to the person who sent an event.
@@ -153,6 +166,8 @@ pub enum ChatEvent {
         actor: Actor,
         channel: String,
         input: Input,
+        /// The command's own message, where the platform gives it one.
+        origin: Option<Origin>,
     },
     /// A reaction added to or removed from a message.
     Reaction {
@@ -239,13 +254,14 @@ impl Command {
 /// Parses and carries out one command line.
 pub async fn run(engine: &Engine, actor: &Actor, channel: &str, line: &str) -> Reply {
     let command = Command::parse(line, engine.config());
-    carry_out(engine, actor, channel, command).await
+    carry_out(engine, actor, channel, None, command).await
 }
 
 async fn carry_out(
     engine: &Engine,
     actor: &Actor,
     channel: &str,
+    origin: Option<&Origin>,
     command: Result<Command, ParseError>,
 ) -> Reply {
     if engine.is_stopping() {
@@ -258,6 +274,7 @@ async fn carry_out(
                     engine,
                     actor,
                     channel,
+                    origin,
                 })
                 .await
         }
@@ -273,9 +290,10 @@ impl EventSink for Engine {
                 actor,
                 channel,
                 input,
+                origin,
             } => {
                 let command = Command::from_input(&input, self.config());
-                Some(carry_out(self, &actor, &channel, command).await)
+                Some(carry_out(self, &actor, &channel, origin.as_ref(), command).await)
             }
             ChatEvent::Reaction {
                 actor,
@@ -402,7 +420,7 @@ fn start_deploying(
     override_reason: Option<&str>,
 ) -> Result<crate::engine::Started, Refusal> {
     let started = match override_reason {
-        None => cx.engine.start(cx.actor, cx.channel, spec),
+        None => cx.start(spec),
         Some(reason) => {
             if !access::is_admin(cx.engine.config(), cx.actor) {
                 return Err(Refusal::Denied(Denied::AdminOnly {
@@ -410,7 +428,7 @@ fn start_deploying(
                 }));
             }
             cx.engine
-                .start_overriding(cx.actor, cx.channel, spec, reason)
+                .start_from(cx.actor, cx.channel, cx.origin, spec, Some(reason))
         }
     };
     started.map_err(Refusal::NotStarted)

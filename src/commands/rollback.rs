@@ -114,6 +114,7 @@ pub(super) async fn pressed(
         engine,
         actor,
         channel: &r.channel,
+        origin: None,
     };
     let app = match allowed_app(&cx, name, Action::Rollback) {
         Ok(app) => app,

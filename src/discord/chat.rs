@@ -20,8 +20,9 @@ use serenity::model::channel::Channel;
 use tokio::time::Instant;
 
 use super::Settings;
+use super::own::Origins;
 use crate::chat::paced::Limits;
-use crate::chat::{Actor, Chat, ChatError, Message, MessageRef, ThreadRef};
+use crate::chat::{Actor, Chat, ChatError, Message, MessageRef, Opened, Origin, ThreadRef};
 use crate::secret::Secret;
 
 /// Discord's content limit, in characters.
@@ -60,6 +61,8 @@ pub struct DiscordChat {
     /// The guild of each channel and thread seen, to map role names to ids.
     guilds: Mutex<HashMap<ChannelId, GuildId>>,
     roles: tokio::sync::Mutex<HashMap<GuildId, KnownRoles>>,
+    /// Commands' interactions, for the jobs' own messages.
+    origins: Origins,
 }
 
 impl DiscordChat {
@@ -73,7 +76,12 @@ impl DiscordChat {
             default_guild: settings.guilds.first().copied(),
             guilds: Mutex::new(HashMap::new()),
             roles: tokio::sync::Mutex::new(HashMap::new()),
+            origins: Origins::default(),
         }
+    }
+
+    pub(super) fn origins(&self) -> &Origins {
+        &self.origins
     }
 
     /// The bot token, to scrub from anything logged.
@@ -208,7 +216,7 @@ impl DiscordChat {
 
     /// The content and allowed mentions of a message: the roles it may notify become
     /// `<@&id>` mentions, and nothing else in it can notify anyone.
-    async fn rendered(
+    pub(super) async fn rendered(
         &self,
         channel: ChannelId,
         message: &Message,
@@ -263,48 +271,33 @@ impl Chat for DiscordChat {
         title: &str,
         keep_open: Duration,
     ) -> Result<ThreadRef, ChatError> {
-        let http = self.http()?;
-        let channel_id = channel_id(channel)?;
         let posted = self.post(channel, summary).await?;
-        let message_id = message_id(&posted.message)?;
-        let builder =
-            CreateThread::new(thread_name(title)).auto_archive_duration(archive_after(keep_open));
-        let thread = match channel_id
-            .create_thread_from_message(&**http, message_id, builder)
-            .await
-        {
-            Ok(thread) => thread.id,
-            // An earlier attempt did create it; a thread started from a message has
-            // the message's id.
-            Err(e) if code(&e) == Some(THREAD_EXISTS) => ChannelId::new(message_id.get()),
-            // No thread can be had here (the bot lacks Create Public Threads, or the
-            // command came from a thread or a forum): the request is followed in the
-            // channel itself rather than not at all.
-            Err(e) if chat_error(&e, "open a thread", &self.token).permanent => {
-                tracing::warn!(channel = %channel_id, error = %describe(&e, &self.token), "cannot open a thread; following the request in the channel");
-                channel_id
-            }
-            Err(e) => {
-                // Leave no summary without its thread: the engine tries the whole step
-                // again.
-                let _ = channel_id.delete_message(&**http, message_id).await;
-                return Err(chat_error(&e, "open a thread", &self.token));
-            }
+        self.thread_on(posted, title, keep_open).await
+    }
+
+    /// Posts the job's message as the public follow-up of its command where the
+    /// interaction allows, and opens the thread on it as [`Chat::open_thread`] does.
+    async fn open_thread_on(
+        &self,
+        origin: &Origin,
+        channel: &str,
+        summary: &Message,
+        title: &str,
+        keep_open: Duration,
+    ) -> Result<Opened, ChatError> {
+        let (posted, own_message) = match self.post_own(origin, channel, summary).await {
+            Some(posted) => (posted, true),
+            None => (self.post(channel, summary).await?, false),
         };
-        let guild = self
-            .guilds
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&channel_id)
-            .copied();
-        if let Some(guild) = guild {
-            self.remember(thread, guild);
-        }
-        Ok(ThreadRef {
-            channel: channel.to_string(),
-            thread: thread.to_string(),
-            summary: posted,
+        let thread = self.thread_on(posted, title, keep_open).await?;
+        Ok(Opened {
+            thread,
+            own_message,
         })
+    }
+
+    fn own_budget(&self, target: &MessageRef) -> bool {
+        self.origins.token_for(&target.message).is_some()
     }
 
     async fn post(&self, channel: &str, message: &Message) -> Result<MessageRef, ChatError> {
@@ -326,6 +319,9 @@ impl Chat for DiscordChat {
     }
 
     async fn edit(&self, target: &MessageRef, message: &Message) -> Result<(), ChatError> {
+        if let Some(edited) = self.edit_own(target, message).await {
+            return edited;
+        }
         let http = self.http()?;
         let channel_id = channel_id(&target.channel)?;
         let message_id = message_id(&target.message)?;
@@ -426,6 +422,57 @@ impl Chat for DiscordChat {
 }
 
 impl DiscordChat {
+    /// Starts a public thread on `posted`, archived after a day of silence, or after
+    /// as long as `keep_open` (up to a week, Discord's longest).
+    async fn thread_on(
+        &self,
+        posted: MessageRef,
+        title: &str,
+        keep_open: Duration,
+    ) -> Result<ThreadRef, ChatError> {
+        let http = self.http()?;
+        let channel_id = channel_id(&posted.channel)?;
+        let message_id = message_id(&posted.message)?;
+        let builder =
+            CreateThread::new(thread_name(title)).auto_archive_duration(archive_after(keep_open));
+        let thread = match channel_id
+            .create_thread_from_message(&**http, message_id, builder)
+            .await
+        {
+            Ok(thread) => thread.id,
+            // An earlier attempt did create it; a thread started from a message has
+            // the message's id.
+            Err(e) if code(&e) == Some(THREAD_EXISTS) => ChannelId::new(message_id.get()),
+            // No thread can be had here (the bot lacks Create Public Threads, or the
+            // command came from a thread or a forum): the request is followed in the
+            // channel itself rather than not at all.
+            Err(e) if chat_error(&e, "open a thread", &self.token).permanent => {
+                tracing::warn!(channel = %channel_id, error = %describe(&e, &self.token), "cannot open a thread; following the request in the channel");
+                channel_id
+            }
+            Err(e) => {
+                // Leave no summary without its thread: the engine tries the whole step
+                // again.
+                let _ = channel_id.delete_message(&**http, message_id).await;
+                return Err(chat_error(&e, "open a thread", &self.token));
+            }
+        };
+        let guild = self
+            .guilds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&channel_id)
+            .copied();
+        if let Some(guild) = guild {
+            self.remember(thread, guild);
+        }
+        Ok(ThreadRef {
+            channel: posted.channel.clone(),
+            thread: thread.to_string(),
+            summary: posted,
+        })
+    }
+
     /// Reopens an archived thread (the bot made it, so it may); a locked one the bot
     /// cannot reopen, which is a permanent refusal.
     async fn reopen(&self, thread: ChannelId) -> Result<(), ChatError> {

@@ -236,12 +236,22 @@ impl Handler {
         // Typed in a thread: the channel it belongs to is where the job's thread goes
         // and whose restrictions apply.
         let channel = parent(command.channel.as_ref()).unwrap_or(command.channel_id);
+        // A job started here may show itself in the command's own follow-up (not from
+        // a thread: a thread cannot start on a message in a thread).
+        let (origin, answered) = match starts_job && channel == command.channel_id {
+            true => {
+                let (origin, answered) = self.chat.expect_origin(command.id, &command.token);
+                (Some(origin), Some(answered))
+            }
+            false => (None, None),
+        };
         let reply = self
             .sink
             .handle(ChatEvent::Command {
                 actor,
                 channel: channel.to_string(),
                 input: commands::input(&command.data),
+                origin,
             })
             .await;
         let text = reply.as_ref().map_or("Done.".to_string(), Reply::text);
@@ -252,6 +262,8 @@ impl Handler {
             .await
         {
             tracing::warn!(command = %command.data.name, error = %describe(&e, self.chat.token()), "could not answer a command");
+        } else if let Some(answered) = answered {
+            let _ = answered.send(true);
         }
     }
 

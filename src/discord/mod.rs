@@ -15,6 +15,7 @@ pub mod autocomplete;
 pub mod chat;
 pub mod commands;
 mod events;
+mod own;
 mod votes;
 mod wire;
 

@@ -33,6 +33,9 @@ pub(super) struct LiveJob {
     explained: Mutex<HashSet<String>>,
     /// True once the job's task has returned: finished, or stopped between two steps.
     left: tokio::sync::watch::Sender<bool>,
+    /// The message of its own the command that started it came with (memory only:
+    /// a resumed job has none).
+    pub origin: Option<crate::chat::Origin>,
 }
 
 impl LiveJob {
@@ -44,6 +47,7 @@ impl LiveJob {
             handles: Mutex::new(Handles::default()),
             explained: Mutex::new(HashSet::new()),
             left: tokio::sync::watch::channel(false).0,
+            origin: None,
         }
     }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::driver::{Driver, with_chat_retries};
 use super::progress::ProgressWriter;
 use crate::chat::paced::Urgency;
-use crate::chat::{Chat, Message, MessageRef};
+use crate::chat::{Chat, Message, MessageRef, Opened};
 use crate::job::machine::Event;
 use crate::job::{ChatStep, JobRecord};
 use crate::render;
@@ -52,7 +52,10 @@ impl Driver {
     /// editing them; their first edit brings them up to date).
     pub(super) fn attach_writers(&self) {
         let r = self.record();
-        if let Some(thread) = r.messages.thread.clone() {
+        if let Some(thread) = r.messages.thread.clone()
+            // The command's own message is the summary and the progress at once.
+            && r.messages.progress.as_ref() != Some(&thread.summary)
+        {
             self.keep(Kept::Summary, thread.summary, Message::default());
         }
         if let Some(progress) = r.messages.progress.clone() {
@@ -88,34 +91,70 @@ impl Driver {
     }
 
     /// Opens the job's thread (with the requester in it) and posts its progress
-    /// message, whichever is missing.
+    /// message, whichever is missing. Under chat pressure, a job whose command came
+    /// with a message of its own shows its progress in that message, with the thread
+    /// on it: its edits then cost the shared budget nothing.
     pub(super) async fn open_messages(&mut self) {
         let chat = self.engine.inner.chat.clone();
         let r = self.record();
         let thread = match r.messages.thread.clone() {
             Some(t) => t,
             None => {
-                let summary = render::summary(&r, &self.engine.inner.view);
                 let title = render::thread_title(&r);
                 let keep_open = self.keep_open();
                 let asked = self.asked_at(&r);
-                let opened = with_chat_retries(|| {
-                    chat.open_thread_as(&r.channel, &summary, &title, keep_open, asked)
-                })
-                .await;
+                let origin = self.job.origin.clone().filter(|_| chat.pressed());
+                let (shown, opened) = match &origin {
+                    Some(origin) => {
+                        let progress = render::progress(&r, &self.engine.inner.view);
+                        let opened = with_chat_retries(|| {
+                            chat.open_thread_on_as(
+                                origin, &r.channel, &progress, &title, keep_open, asked,
+                            )
+                        })
+                        .await;
+                        (progress, opened)
+                    }
+                    None => {
+                        let summary = render::summary(&r, &self.engine.inner.view);
+                        let opened = with_chat_retries(|| {
+                            chat.open_thread_as(&r.channel, &summary, &title, keep_open, asked)
+                        })
+                        .await
+                        .map(|thread| Opened {
+                            thread,
+                            own_message: false,
+                        });
+                        (summary, opened)
+                    }
+                };
                 match opened {
-                    Ok(t) => {
-                        self.apply(Event::ThreadOpened(t.clone()));
-                        self.keep(Kept::Summary, t.summary.clone(), summary);
-                        if let Err(e) = chat.add_to_thread(&t.thread, &r.requester.id).await {
+                    Ok(Opened {
+                        thread,
+                        own_message,
+                    }) => {
+                        self.apply(Event::ThreadOpened(thread.clone()));
+                        if own_message {
+                            self.apply(Event::ProgressPosted(thread.summary.clone()));
+                            self.keep(Kept::Progress, thread.summary.clone(), shown);
+                        } else {
+                            self.keep(Kept::Summary, thread.summary.clone(), shown);
+                        }
+                        if let Err(e) = chat.add_to_thread(&thread.thread, &r.requester.id).await {
                             tracing::debug!(error = %e, "could not add the requester to the thread");
                         }
-                        t
+                        if own_message {
+                            return;
+                        }
+                        thread
                     }
                     Err(e) => return self.chat_failed(ChatStep::OpenThread, e),
                 }
             }
         };
+        if self.record().messages.progress.is_some() {
+            return;
+        }
         let content = render::progress(&self.record(), &self.engine.inner.view);
         let asked = self.asked_at(&r);
         match with_chat_retries(|| chat.post_as(&thread.thread, &content, asked)).await {

@@ -166,7 +166,7 @@ async fn write(
                 Urgency::Stale(stale_since)
             };
             let turn = tokio::select! {
-                turn = chat.turn(&target.channel, urgency) => turn,
+                turn = chat.turn_for(&target, urgency) => turn,
                 // What is wanted may turn urgent while it waits: rank it again.
                 changed = rx.changed(), if !urgent => {
                     closed = changed.is_err();

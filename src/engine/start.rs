@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::live::LiveJob;
 use super::{Engine, StartError, Started, driver};
-use crate::chat::Actor;
+use crate::chat::{Actor, Origin};
 use crate::job::decisions;
 use crate::job::{DeployOrigin, FreezeOverride, JobKind, JobRecord, JobSpec, Person};
 use crate::names::{Branch, JobId, ProjectName};
@@ -21,25 +21,16 @@ impl Engine {
         channel: &str,
         spec: JobSpec,
     ) -> Result<Started, StartError> {
-        self.start_with(actor, channel, spec, None)
+        self.start_from(actor, channel, None, spec, None)
     }
 
-    /// Starts a job that deploys through a freeze, by an admin's word (`reason`); the
-    /// caller has checked that `actor` is an admin. Audited with the job.
-    pub fn start_overriding(
+    /// Starts a job for a command that came with a message of its own (`origin`),
+    /// through a freeze where `freeze_override` gives an admin's reason.
+    pub fn start_from(
         &self,
         actor: &Actor,
         channel: &str,
-        spec: JobSpec,
-        reason: &str,
-    ) -> Result<Started, StartError> {
-        self.start_with(actor, channel, spec, Some(reason))
-    }
-
-    fn start_with(
-        &self,
-        actor: &Actor,
-        channel: &str,
+        origin: Option<&Origin>,
         spec: JobSpec,
         freeze_override: Option<&str>,
     ) -> Result<Started, StartError> {
@@ -103,7 +94,9 @@ impl Engine {
             tracing::error!(job = %id, error = %e, "cannot record a new job");
             return Err(StartError::NotRecorded(e));
         }
-        self.launch(Arc::new(LiveJob::new(record)));
+        let mut job = LiveJob::new(record);
+        job.origin = origin.cloned();
+        self.launch(Arc::new(job));
         Ok(Started::New(id))
     }
 

@@ -135,3 +135,265 @@ async fn under_chat_pressure_final_states_go_first_and_every_last_state_lands() 
         }
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn under_chat_pressure_a_command_s_job_shows_itself_in_the_command_s_own_message() {
+    // The same load as above, but each command comes with a message of its own, as a
+    // slash command does on Discord, whose edits the global budget does not count.
+    let chat = MemoryChat::new();
+    chat.use_interactions();
+    chat.set_limits(Limits {
+        global: 4,
+        ..Limits::default()
+    });
+    let bot = spawn_bot_in(
+        busy_web(12, 2.0),
+        demo_config(|_| {}),
+        Arc::new(Store::open_in_memory().unwrap()),
+        false,
+        Clock::new(),
+        chat.clone(),
+    )
+    .await;
+    let mut jobs = Vec::new();
+    for i in 0..15 {
+        jobs.push(bot.start("alice", &format!("/build web b{i}")).await);
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
+    let mut own = 0;
+    for job in &jobs {
+        let r = bot.finished(*job).await;
+        assert_eq!(r.state, JobState::Succeeded);
+        let thread = r.messages.thread.clone().expect("a thread");
+        let progress = bot.progress_ref(*job);
+        let history = chat.history(&progress);
+        let last = &history.last().unwrap().1;
+        assert!(
+            last.contains("succeeded") && last.contains("✅ Stage 12"),
+            "{job}: {last}"
+        );
+        // Its requester follows its thread either way.
+        let info = chat
+            .threads()
+            .into_iter()
+            .find(|t| t.thread == thread)
+            .unwrap();
+        assert!(info.members.contains(&"alice".to_string()), "{job}");
+        if progress != thread.summary {
+            continue;
+        }
+        own += 1;
+        // In its own message, the job's progress did not wait on the others: every
+        // stage showed while it ran (stages change every 2 s).
+        let shown = (1..=12)
+            .filter(|i| {
+                history
+                    .iter()
+                    .any(|(_, t)| t.contains(&format!("🔄 Stage {i}")))
+            })
+            .count();
+        assert!(
+            shown >= 11,
+            "{job} showed {shown} of 12 stages: {history:#?}"
+        );
+    }
+    // The first job came before any pressure and kept the usual layout; those that
+    // came under pressure showed themselves in their commands' messages.
+    assert_ne!(
+        bot.progress_ref(jobs[0]),
+        bot.record(jobs[0]).messages.thread.unwrap().summary
+    );
+    assert!(
+        own >= 5,
+        "only {own} of 15 jobs in their commands' own messages"
+    );
+    // The budget's limit held for every call it counts; a command's own message kept
+    // a budget of its own, 5 edits in any 5 s.
+    let records = chat.records();
+    let free = |at: &Duration, target: &releasebot::chat::MessageRef| {
+        chat.own_until(target).is_some_and(|until| *at < until)
+    };
+    let mut counted: Vec<Duration> = Vec::new();
+    let mut own_edits: std::collections::HashMap<String, Vec<Duration>> = Default::default();
+    for r in &records {
+        match r {
+            Record::Edit { at, target, .. } | Record::Post { at, target, .. }
+                if free(at, target) =>
+            {
+                own_edits
+                    .entry(target.message.clone())
+                    .or_default()
+                    .push(*at)
+            }
+            Record::Thread { at, .. } | Record::Post { at, .. } | Record::Edit { at, .. } => {
+                counted.push(*at)
+            }
+            _ => {}
+        }
+    }
+    assert!(!own_edits.is_empty());
+    let most_within = |times: &mut Vec<Duration>, window: Duration| {
+        times.sort();
+        (0..times.len())
+            .map(|i| {
+                times[i..]
+                    .iter()
+                    .take_while(|u| **u < times[i] + window)
+                    .count()
+            })
+            .max()
+            .unwrap_or(0)
+    };
+    assert!(most_within(&mut counted, Duration::from_secs(1)) <= 4);
+    for times in own_edits.values_mut() {
+        assert!(most_within(times, Duration::from_secs(5)) <= 5);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_discord_under_pressure_a_job_shows_itself_in_its_slash_command_s_follow_up() {
+    use crate::discord::start_bot;
+    use crate::fake_discord::{APP, CHANNEL, FakeDiscord};
+    use serde_json::json;
+
+    let fake = FakeDiscord::start().await;
+    let mut settings = fake.settings();
+    // Two calls a second in all: eight builds at once want far more.
+    settings.limits = Limits {
+        global: 2,
+        ..Limits::default()
+    };
+    let (sim, bot) = start_bot(settings, |_| {}, |_| {}).await;
+    fake.wait_ready().await;
+    let mut tokens = Vec::new();
+    for i in 0..8 {
+        let branch = json!(format!("b{i}"));
+        tokens.push(fake.command(
+            "alice",
+            "build",
+            &[("project", json!("web")), ("branch", branch)],
+        ));
+    }
+    // A job under pressure posts its message as its command's public follow-up ...
+    let (at, followup) = fake
+        .wait_for("a job's message posted as its command's follow-up", |f| {
+            f.calls().into_iter().enumerate().find(|(_, c)| {
+                c.method == "POST" && c.path.starts_with("/webhooks/") && c.status == 200
+            })
+        })
+        .await;
+    let token = followup.path.rsplit('/').next().unwrap().to_string();
+    assert!(tokens.contains(&token));
+    assert_ne!(followup.body["flags"], 64, "public: {}", followup.body);
+    // ... only once the command's own answer is in place (the first follow-up of a
+    // deferred command would replace it).
+    let answered = fake.calls().iter().position(|c| {
+        c.method == "PATCH" && c.path == format!("/webhooks/{APP}/{token}/messages/@original")
+    });
+    assert!(
+        answered.is_some_and(|a| a < at),
+        "answered at {answered:?}, followed up at {at}"
+    );
+    let content = followup.body["content"].as_str().unwrap().to_string();
+    assert!(content.contains("requested by <@1>"), "{content}");
+    let own = fake
+        .wait_for("the follow-up in the channel", |f| {
+            f.messages_in(CHANNEL)
+                .into_iter()
+                .find(|m| m.versions[0] == content)
+        })
+        .await;
+    // The job's thread hangs on it.
+    let threads = format!("/channels/{CHANNEL}/messages/{}/threads", own.id);
+    fake.wait_call("open the thread on the follow-up", |c| {
+        c.is("POST", &threads)
+    })
+    .await;
+    // The builds run to their end; the job's end shows in its own message, edited
+    // through its command's interaction rather than the bot's shared budget.
+    let engine = bot.engine();
+    fake.wait_for("every build started", |_| {
+        (1..=8)
+            .all(|n| {
+                engine
+                    .job_record(releasebot::names::JobId(n))
+                    .and_then(|r| r.build)
+                    .is_some_and(|b| b.execution.is_some())
+            })
+            .then_some(())
+    })
+    .await;
+    sim.simulator().advance(Duration::from_secs(200));
+    fake.wait_message(own.id, "show how the job ended", |c| {
+        c.contains("succeeded")
+    })
+    .await;
+    let through_interaction = format!("/webhooks/{APP}/{token}/messages/{}", own.id);
+    assert!(
+        fake.calls()
+            .iter()
+            .any(|c| c.is("PATCH", &through_interaction) && c.status == 200),
+        "edited through its interaction"
+    );
+    bot.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_job_in_its_command_s_own_message_resumes_there_after_a_restart() {
+    let db = crate::helpers::TempDb::new("restart-own-message");
+    let chat = MemoryChat::new();
+    chat.use_interactions();
+    chat.set_limits(Limits {
+        global: 1,
+        ..Limits::default()
+    });
+    let mut bot = spawn_bot_in(
+        busy_web(12, 2.0),
+        demo_config(|_| {}),
+        db.open(),
+        false,
+        Clock::new(),
+        chat.clone(),
+    )
+    .await;
+    let mut jobs = Vec::new();
+    for i in 0..6 {
+        jobs.push(bot.start("alice", &format!("/build web b{i}")).await);
+    }
+    let own_message = |bot: &crate::helpers::TestBot| {
+        jobs.iter().copied().find(|job| {
+            let r = bot.record(*job);
+            r.messages.progress.is_some()
+                && r.messages.thread.map(|t| t.summary) == r.messages.progress
+        })
+    };
+    let mut job = None;
+    for _ in 0..60 {
+        job = own_message(&bot);
+        if job.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let job = job.expect("a job under pressure in its command's own message");
+    let message = bot.progress_ref(job);
+    tokio::time::sleep(Duration::from_secs(6)).await;
+
+    bot.restart(|| db.open()).await;
+    let r = bot.finished(job).await;
+    assert_eq!(r.state, JobState::Succeeded);
+    assert_eq!(bot.progress_ref(job), message, "the same message");
+    let text = chat.message(&message).unwrap().text;
+    assert!(text.contains("↻ resumed after a restart at"), "{text}");
+    assert!(
+        text.contains("succeeded") && text.contains("✅ Stage 12"),
+        "{text}"
+    );
+    // It showed the job's progress throughout: never the one-line summary, and no
+    // second progress message in its thread.
+    for (_, shown) in chat.history(&message) {
+        assert!(shown.contains(" · requested by "), "{shown}");
+    }
+    let thread = r.messages.thread.unwrap();
+    assert!(chat.messages_in(&thread.thread).is_empty());
+}

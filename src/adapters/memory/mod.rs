@@ -12,6 +12,7 @@ use crate::chat::{Actor, ButtonAction, Chat, ChatError, Message, MessageRef, Thr
 use crate::commands::{ChatEvent, EventSink, Input, Reply};
 
 mod adapter;
+mod own;
 pub use adapter::MemoryAdapter;
 
 /// One thing the bot (or a user) did in the chat.
@@ -89,6 +90,12 @@ struct State {
     next_id: u64,
     edit_failures: VecDeque<ChatError>,
     users: BTreeMap<String, Vec<String>>,
+    /// Commands come with a message of their own, as Discord's interactions do.
+    interactions: bool,
+    /// Each command's origin, until when it may be used.
+    origins: HashMap<String, Duration>,
+    /// Messages posted as a command's own, until when their edits are free.
+    own: HashMap<String, Duration>,
 }
 
 /// The in-memory chat.
@@ -183,10 +190,12 @@ impl MemoryChat {
     /// `user` types `text` in `channel`.
     pub async fn say(&self, user: &str, channel: &str, text: &str) -> Option<Reply> {
         let actor = self.actor(user);
+        let origin = self.new_origin();
         self.deliver(ChatEvent::Command {
             actor,
             channel: channel.to_string(),
             input: Input::Line(text.to_string()),
+            origin,
         })
         .await
     }
@@ -415,6 +424,33 @@ impl Chat for MemoryChat {
             title: title.to_string(),
         });
         Ok(thread)
+    }
+
+    async fn open_thread_on(
+        &self,
+        origin: &crate::chat::Origin,
+        channel: &str,
+        summary: &Message,
+        title: &str,
+        keep_open: Duration,
+    ) -> Result<crate::chat::Opened, ChatError> {
+        let until = self.state().origins.remove(&origin.0);
+        let thread = self.open_thread(channel, summary, title, keep_open).await?;
+        let own_message = until.is_some_and(|until| self.now() < until);
+        if let (true, Some(until)) = (own_message, until) {
+            self.state()
+                .own
+                .insert(thread.summary.message.clone(), until);
+        }
+        Ok(crate::chat::Opened {
+            thread,
+            own_message,
+        })
+    }
+
+    fn own_budget(&self, target: &MessageRef) -> bool {
+        self.own_until(target)
+            .is_some_and(|until| self.now() < until)
     }
 
     async fn add_to_thread(&self, thread: &str, user: &str) -> Result<(), ChatError> {

@@ -9,17 +9,25 @@
 //! and new jobs' threads alike — the one people have waited for the longest first. A
 //! progress edit learns its content only when its turn comes ([`PacedChat::turn`]), so
 //! the states a message went through while it waited are folded into one edit.
+//!
+//! A command's own message (a Discord slash command's follow-up, while its interaction
+//! lives) is edited outside both limits, with a window of its own: Discord does not
+//! count interaction endpoints against the global limit. Under pressure
+//! ([`PacedChat::pressed`]) new jobs show themselves in such messages, so their
+//! progress no longer waits on everyone else's.
 
-use std::collections::VecDeque;
-use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
+
+mod queue;
+
+use queue::{Queue, Waiter};
 
 use async_trait::async_trait;
 use tokio::sync::{Notify, oneshot};
 use tokio::time::Instant;
 
-use super::{Actor, Chat, ChatError, Message, MessageRef, ThreadRef};
+use super::{Actor, Chat, ChatError, Message, MessageRef, Opened, Origin, ThreadRef};
 use crate::metrics::Metrics;
 
 /// The limits a [`PacedChat`] keeps.
@@ -69,161 +77,6 @@ pub enum Urgency {
     /// date since then, a new job's thread and message asked for then: the oldest
     /// goes first.
     Stale(Instant),
-}
-
-/// Times of the latest calls, to admit a new one only when the oldest of the last
-/// `limit` has left the window.
-#[derive(Default)]
-struct Window(VecDeque<Instant>);
-
-impl Window {
-    /// When `n` calls may go: now (`None`) or after waiting until the returned instant.
-    fn wait_until(
-        &self,
-        limit: usize,
-        window: Duration,
-        now: Instant,
-        n: usize,
-    ) -> Option<Instant> {
-        // The times are in order: those still in the window are the last ones.
-        let first_live = self.0.partition_point(|t| *t + window <= now);
-        let live = self.0.len() - first_live;
-        if live + n <= limit {
-            return None;
-        }
-        // Enough of the calls in the window must have left it.
-        let leaving = (live + n - limit).min(live);
-        let last_to_leave = first_live + leaving.checked_sub(1)?;
-        Some(self.0[last_to_leave] + window)
-    }
-
-    /// Moves `n` calls counted at `was` to `now` (later).
-    fn retime(&mut self, n: usize, was: Instant, now: Instant) {
-        let mut left = n;
-        for t in self.0.iter_mut().rev() {
-            if left == 0 {
-                break;
-            }
-            if *t == was {
-                *t = now;
-                left -= 1;
-            }
-        }
-        self.0.make_contiguous().sort();
-    }
-
-    fn record(&mut self, limit: usize, window: Duration, now: Instant, n: usize) {
-        for _ in 0..n {
-            self.0.push_back(now);
-        }
-        while self.0.len() > limit || self.0.front().is_some_and(|t| *t + window <= now) {
-            self.0.pop_front();
-        }
-    }
-}
-
-/// A call waiting for its turn.
-struct Waiter {
-    /// Its channel (reactions have a bucket of their own: `None`).
-    channel: Option<String>,
-    /// The requests it makes at once (a thread: its message, then the thread).
-    n: usize,
-    /// Told the instant its call was counted at.
-    go: oneshot::Sender<Instant>,
-}
-
-/// The windows and the calls waiting, behind one lock.
-#[derive(Default)]
-struct Queue {
-    global: Window,
-    channels: HashMap<String, Window>,
-    /// The size of `channels` at which quiet channels are next forgotten.
-    prune_at: usize,
-    waiting: BTreeMap<(Urgency, u64), Waiter>,
-    seq: u64,
-    /// Whether the task that admits waiting calls as room opens up runs.
-    dispatching: bool,
-}
-
-impl Queue {
-    fn fits(&self, l: &Limits, channel: Option<&str>, now: Instant, n: usize) -> Option<Instant> {
-        let channel_wait = channel
-            .and_then(|c| self.channels.get(c))
-            .and_then(|c| c.wait_until(l.per_channel, l.channel_window, now, n));
-        let global_wait = self.global.wait_until(l.global, l.global_window, now, n);
-        channel_wait.max(global_wait)
-    }
-
-    fn record(&mut self, l: &Limits, channel: Option<&str>, now: Instant, n: usize) {
-        self.global.record(l.global, l.global_window, now, n);
-        if let Some(channel) = channel {
-            match self.channels.get_mut(channel) {
-                Some(w) => w.record(l.per_channel, l.channel_window, now, n),
-                None => {
-                    let mut w = Window::default();
-                    w.record(l.per_channel, l.channel_window, now, n);
-                    self.channels.insert(channel.to_string(), w);
-                }
-            }
-        }
-        if self.channels.len() > self.prune_at.max(1024) {
-            // Forget channels that have been quiet for a whole window (every finished
-            // job's thread), at a cost spread over as many calls as there are channels.
-            self.channels
-                .retain(|_, c| c.0.back().is_some_and(|t| now < *t + l.channel_window));
-            self.prune_at = self.channels.len() * 2;
-        }
-    }
-
-    /// Counts `n` calls let go at `was` as made at `now`.
-    fn retime(&mut self, channel: Option<&str>, n: usize, was: Instant, now: Instant) {
-        self.global.retime(n, was, now);
-        if let Some(w) = channel.and_then(|c| self.channels.get_mut(c)) {
-            w.retime(n, was, now);
-        }
-    }
-
-    /// Lets the waiting calls go, best first, while the limits have room; the next
-    /// instant room opens for one still waiting.
-    fn dispatch(&mut self, l: &Limits, now: Instant) -> Option<Instant> {
-        let mut next: Option<Instant> = None;
-        let mut admitted = Vec::new();
-        for (key, waiter) in &self.waiting {
-            // The best waiting call goes first: none overtakes it for want of room.
-            if let Some(at) = self
-                .global
-                .wait_until(l.global, l.global_window, now, waiter.n)
-            {
-                next = Some(next.map_or(at, |n| n.min(at)));
-                break;
-            }
-            let channel = waiter.channel.as_deref();
-            let blocked = channel
-                .and_then(|c| self.channels.get(c))
-                .and_then(|c| c.wait_until(l.per_channel, l.channel_window, now, waiter.n));
-            if let Some(at) = blocked {
-                next = Some(next.map_or(at, |n| n.min(at)));
-                continue;
-            }
-            admitted.push(*key);
-            self.global.record(l.global, l.global_window, now, waiter.n);
-            if let Some(c) = channel {
-                self.channels.entry(c.to_string()).or_default().record(
-                    l.per_channel,
-                    l.channel_window,
-                    now,
-                    waiter.n,
-                );
-            }
-        }
-        for key in admitted {
-            if let Some(waiter) = self.waiting.remove(&key) {
-                // A waiter that gave up meanwhile leaves its slot unused.
-                let _ = waiter.go.send(now);
-            }
-        }
-        next
-    }
 }
 
 struct Shared {
@@ -332,6 +185,33 @@ impl PacedChat {
         self.shared.lock().waiting.len()
     }
 
+    /// Whether the chat is under pressure: a second's worth of the global budget or
+    /// more is waiting for its turn.
+    pub fn pressed(&self) -> bool {
+        self.shared.lock().waiting.len() >= self.shared.limits.global
+    }
+
+    /// Opens a thread on the command's own message as [`Chat::open_thread_on`] does,
+    /// ranked as `urgency` among the calls waiting. Only the thread counts against
+    /// the shared budget; should the platform post the message the usual way, that
+    /// one call goes uncounted, as the platform itself counts it.
+    pub async fn open_thread_on_as(
+        &self,
+        origin: &Origin,
+        channel: &str,
+        summary: &Message,
+        title: &str,
+        keep_open: Duration,
+        urgency: Urgency,
+    ) -> Result<Opened, ChatError> {
+        self.admit(Some(channel), urgency, 1).await;
+        let result = self
+            .inner
+            .open_thread_on(origin, channel, summary, title, keep_open)
+            .await;
+        self.count(result, false)
+    }
+
     /// Opens a thread as [`Chat::open_thread`] does, ranked as `urgency` among the calls
     /// waiting.
     pub async fn open_thread_as(
@@ -369,6 +249,24 @@ impl PacedChat {
     pub async fn turn(&self, channel: &str, urgency: Urgency) -> Turn<'_> {
         self.admit(Some(channel), urgency, 1).await;
         Turn { chat: self }
+    }
+
+    /// Waits for the turn of an edit of `target`: on the message's own budget where it
+    /// has one ([`Chat::own_budget`]), else as [`PacedChat::turn`].
+    pub async fn turn_for(&self, target: &MessageRef, urgency: Urgency) -> Turn<'_> {
+        if !self.inner.own_budget(target) {
+            return self.turn(&target.channel, urgency).await;
+        }
+        loop {
+            let wait =
+                self.shared
+                    .lock()
+                    .admit_own(&self.shared.limits, &target.message, Instant::now());
+            match wait {
+                None => return Turn { chat: self },
+                Some(at) => tokio::time::sleep_until(at).await,
+            }
+        }
     }
 
     /// Waits until a call in `channel` fits both limits and its turn has come, then
@@ -450,9 +348,26 @@ impl Chat for PacedChat {
     }
 
     async fn edit(&self, target: &MessageRef, message: &Message) -> Result<(), ChatError> {
-        self.admit(Some(&target.channel), Urgency::Now, 1).await;
-        let result = self.inner.edit(target, message).await;
-        self.count(result, true)
+        self.turn_for(target, Urgency::Now)
+            .await
+            .edit(target, message)
+            .await
+    }
+
+    async fn open_thread_on(
+        &self,
+        origin: &Origin,
+        channel: &str,
+        summary: &Message,
+        title: &str,
+        keep_open: Duration,
+    ) -> Result<Opened, ChatError> {
+        self.open_thread_on_as(origin, channel, summary, title, keep_open, Urgency::Now)
+            .await
+    }
+
+    fn own_budget(&self, target: &MessageRef) -> bool {
+        self.inner.own_budget(target)
     }
 
     async fn react(&self, target: &MessageRef, emoji: &str) -> Result<(), ChatError> {

@@ -150,3 +150,49 @@ async fn a_call_given_up_while_waiting_leaves_the_queue() {
     paced.post("c1", &Message::text("second")).await.unwrap();
     assert_eq!(memory.records().len(), 2);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_command_s_own_message_is_edited_outside_the_shared_budget() {
+    let memory = MemoryChat::new();
+    memory.use_interactions();
+    let paced = paced_at(&memory, 2);
+    let origin = memory.new_origin().unwrap();
+    let job = Message::text("job");
+    let opened = paced
+        .open_thread_on_as(&origin, "c0", &job, "#1", Duration::ZERO, Urgency::Now)
+        .await
+        .unwrap();
+    assert!(opened.own_message);
+    let own = opened.thread.summary;
+    assert!(paced.own_budget(&own));
+    // The shared budget is spent, and more calls wait for it.
+    let mut posts = Vec::new();
+    for i in 1..8 {
+        let paced = paced.clone();
+        posts.push(tokio::spawn(async move {
+            paced.post(&format!("c{i}"), &Message::text("x")).await
+        }));
+    }
+    while paced.waiting() < 2 {
+        tokio::task::yield_now().await;
+    }
+    assert!(paced.pressed());
+    // The command's own message does not wait behind them: five edits at once ...
+    let start = Instant::now();
+    for i in 0..5 {
+        paced
+            .edit(&own, &Message::text(format!("{i}")))
+            .await
+            .unwrap();
+    }
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    // ... and then its own window: 5 in any 5.2 s.
+    paced.edit(&own, &Message::text("5")).await.unwrap();
+    assert!(start.elapsed() >= Duration::from_millis(5_200));
+    for p in posts {
+        p.await.unwrap().unwrap();
+    }
+    // A message posted the usual way has no budget of its own.
+    let usual = paced.post("c9", &Message::text("y")).await.unwrap();
+    assert!(!paced.own_budget(&usual));
+}

@@ -154,6 +154,8 @@ struct FakeState {
     answers: HashMap<String, String>,
     /// Interaction token → the channel it came from.
     interactions: HashMap<String, u64>,
+    /// Follow-up message id → the interaction token that posted it.
+    followups: HashMap<u64, String>,
     failures: Vec<Failure>,
     gateway: Gateway,
     world: World,
@@ -263,6 +265,7 @@ impl FakeDiscord {
                 messages: HashMap::new(),
                 answers: HashMap::new(),
                 interactions: HashMap::new(),
+                followups: HashMap::new(),
                 failures: Vec::new(),
                 gateway: Gateway::default(),
                 world: World::new(),

@@ -266,6 +266,25 @@ fn answer(shared: &Shared, state: &mut FakeState, r: &Request) -> Answer {
             };
             Ok(ok(state.world.message_json(&posted, 64)))
         }
+        ("POST", ["webhooks", app, token]) => {
+            our_app(app)?;
+            followup(shared, state, token, body)
+        }
+        ("PATCH", ["webhooks", app, token, "messages", message]) => {
+            our_app(app)?;
+            let (channel, _) = match number(message)
+                .ok()
+                .filter(|m| state.followups.get(m).map(String::as_str) == Some(*token))
+            {
+                Some(m) => message_in(
+                    state,
+                    &state.interactions[*token].to_string(),
+                    &m.to_string(),
+                )?,
+                None => return Err(refuse(404, "Unknown Message", 10008)),
+            };
+            edit(state, &channel.to_string(), message, body)
+        }
         ("GET", ["guilds", guild]) => state
             .world
             .guild_json(number(guild)?)
@@ -474,6 +493,35 @@ fn post(shared: &Shared, state: &mut FakeState, channel: &str, body: &Value) -> 
     };
     state.messages.insert(posted.id, posted.clone());
     Ok(ok(state.world.message_json(&posted, 0)))
+}
+
+/// A follow-up of an interaction: a message in its channel, posted as the bot. Before
+/// the deferred answer is in place, Discord makes the first follow-up that answer
+/// instead (ephemeral, and no message of the channel).
+fn followup(shared: &Shared, state: &mut FakeState, token: &str, body: &Value) -> Answer {
+    let Some(channel) = state.interactions.get(token).copied() else {
+        return Err(refuse(404, "Unknown Webhook", 10015));
+    };
+    if !state.answers.contains_key(token) {
+        let content = body["content"].as_str().unwrap_or("").to_string();
+        state.answers.insert(token.to_string(), content.clone());
+        let answer = Posted {
+            id: shared.id(),
+            channel,
+            content: content.clone(),
+            components: json!([]),
+            allowed_mentions: Value::Null,
+            versions: vec![content],
+            notified_users: Vec::new(),
+            notified_roles: Vec::new(),
+        };
+        return Ok(ok(state.world.message_json(&answer, 64)));
+    }
+    let posted = post(shared, state, &channel.to_string(), body)?;
+    if let Some(id) = state.messages.values().map(|m| m.id).max() {
+        state.followups.insert(id, token.to_string());
+    }
+    Ok(posted)
 }
 
 fn edit(state: &mut FakeState, channel: &str, message: &str, body: &Value) -> Answer {
