@@ -16,6 +16,11 @@
 //! times more progress edits than Discord's 50 calls a second allow; the run then
 //! checks peak RSS, CPU, chat calls per second, how soon each job's end is shown
 //! (p99 < 10 s) and how long any progress message lagged its job (p99 < 30 s).
+//!
+//! releasebot's commands come with a message of their own, as Discord's slash commands
+//! do: calls through it (a job shown in its command's follow-up) are counted apart,
+//! since Discord does not count interaction calls against the global limit, and each
+//! such message is held to 5 edits in any 5 s of its own.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader};
@@ -419,7 +424,13 @@ fn report(options: &Options, outcomes: &[Outcome]) {
             }
         } else {
             if !at_the_limit {
-                checks.push(("change→edit p99 < 100 ms", o.change_to_edit_p99_ms < 100.0));
+                // Pushed changes are shown at once, but a message is edited at most once
+                // per edit window: a change right after an edit waits out the window.
+                let window = config(options, true).jobs.edit_window;
+                checks.push((
+                    "change→edit p99 < the edit window",
+                    o.change_to_edit_p99_ms < window.as_secs_f64() * 1000.0,
+                ));
             }
             if let Some(n) = naive {
                 checks.push((

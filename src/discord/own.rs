@@ -39,9 +39,36 @@ struct Pending {
 /// message.
 #[derive(Default)]
 pub(super) struct Origins {
-    pending: Mutex<HashMap<String, Pending>>,
+    pending: Mutex<Expiring<String, Pending>>,
     /// Each follow-up posted as a job's message: the token that edits it, and until when.
-    own: Mutex<HashMap<MessageId, (Secret, Instant)>>,
+    own: Mutex<Expiring<MessageId, (Secret, Instant)>>,
+}
+
+/// A map whose entries expire, forgotten a whole map at a time once it has doubled
+/// since the last time (so each insert costs O(1) on average).
+struct Expiring<K, V> {
+    map: HashMap<K, V>,
+    prune_at: usize,
+}
+
+impl<K, V> Default for Expiring<K, V> {
+    fn default() -> Self {
+        Expiring {
+            map: HashMap::new(),
+            prune_at: 256,
+        }
+    }
+}
+
+impl<K: std::hash::Hash + Eq, V> Expiring<K, V> {
+    fn insert(&mut self, key: K, value: V, until: impl Fn(&V) -> Instant) {
+        if self.map.len() >= self.prune_at {
+            let now = Instant::now();
+            self.map.retain(|_, v| now < until(v));
+            self.prune_at = (self.map.len() * 2).max(256);
+        }
+        self.map.insert(key, value);
+    }
 }
 
 fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -49,24 +76,16 @@ fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Origins {
-    /// Forgets what has expired, once the maps have grown.
-    fn prune<K, V>(map: &mut HashMap<K, V>, until: impl Fn(&V) -> Instant) {
-        if map.len() > 256 {
-            let now = Instant::now();
-            map.retain(|_, v| now < until(v));
-        }
-    }
-
     /// The token that edits `message` outside the shared budget, while it serves.
     pub(super) fn token_for(&self, message: &str) -> Option<Secret> {
         let id = message.parse::<u64>().ok().filter(|id| *id != 0)?;
         let own = locked(&self.own);
-        let (token, until) = own.get(&MessageId::new(id))?;
+        let (token, until) = own.map.get(&MessageId::new(id))?;
         (Instant::now() < *until).then(|| token.clone())
     }
 
     fn forget(&self, message: MessageId) {
-        locked(&self.own).remove(&message);
+        locked(&self.own).map.remove(&message);
     }
 }
 
@@ -80,15 +99,14 @@ impl DiscordChat {
         token: &str,
     ) -> (Origin, watch::Sender<bool>) {
         let (answered_tx, answered) = watch::channel(false);
-        let mut pending = locked(&self.origins().pending);
-        Origins::prune(&mut pending, |p| p.until);
-        pending.insert(
+        locked(&self.origins().pending).insert(
             interaction.to_string(),
             Pending {
                 token: Secret::new(token),
                 answered,
                 until: Instant::now() + TOKEN_SERVES,
             },
+            |p| p.until,
         );
         (Origin(interaction.to_string()), answered_tx)
     }
@@ -103,7 +121,7 @@ impl DiscordChat {
         channel: &str,
         message: &Message,
     ) -> Option<MessageRef> {
-        let pending = locked(&self.origins().pending).remove(&origin.0)?;
+        let pending = locked(&self.origins().pending).map.remove(&origin.0)?;
         let Pending {
             token,
             mut answered,
@@ -128,9 +146,7 @@ impl DiscordChat {
             .await;
         match posted {
             Ok(posted) if posted.channel_id == channel_id => {
-                let mut own = locked(&self.origins().own);
-                Origins::prune(&mut own, |(_, until)| *until);
-                own.insert(posted.id, (token, until));
+                locked(&self.origins().own).insert(posted.id, (token, until), |(_, until)| *until);
                 Some(MessageRef {
                     channel: channel.to_string(),
                     message: posted.id.to_string(),

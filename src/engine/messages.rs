@@ -143,9 +143,6 @@ impl Driver {
                         if let Err(e) = chat.add_to_thread(&thread.thread, &r.requester.id).await {
                             tracing::debug!(error = %e, "could not add the requester to the thread");
                         }
-                        if own_message {
-                            return;
-                        }
                         thread
                     }
                     Err(e) => return self.chat_failed(ChatStep::OpenThread, e),
@@ -153,6 +150,7 @@ impl Driver {
             }
         };
         if self.record().messages.progress.is_some() {
+            // The command's own message shows the progress.
             return;
         }
         let content = render::progress(&self.record(), &self.engine.inner.view);
