@@ -13,13 +13,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serenity::all::{
-    ChannelId, CreateAllowedMentions, CreateMessage, CreateThread, EditMessage, EditThread,
-    GuildId, Http, ReactionType, RoleId, UserId,
+    ChannelId, CreateAllowedMentions, CreateMessage, EditMessage, GuildId, Http, ReactionType,
+    RoleId, UserId,
 };
 use serenity::model::channel::Channel;
 use tokio::time::Instant;
 
 use super::Settings;
+
+mod threads;
 use super::own::Origins;
 use crate::chat::paced::Limits;
 use crate::chat::{Actor, Chat, ChatError, Message, MessageRef, Opened, Origin, ThreadRef};
@@ -421,81 +423,7 @@ impl Chat for DiscordChat {
     }
 }
 
-impl DiscordChat {
-    /// Starts a public thread on `posted`, archived after a day of silence, or after
-    /// as long as `keep_open` (up to a week, Discord's longest).
-    async fn thread_on(
-        &self,
-        posted: MessageRef,
-        title: &str,
-        keep_open: Duration,
-    ) -> Result<ThreadRef, ChatError> {
-        let http = self.http()?;
-        let channel_id = channel_id(&posted.channel)?;
-        let message_id = message_id(&posted.message)?;
-        let builder =
-            CreateThread::new(thread_name(title)).auto_archive_duration(archive_after(keep_open));
-        let thread = match channel_id
-            .create_thread_from_message(&**http, message_id, builder)
-            .await
-        {
-            Ok(thread) => thread.id,
-            // An earlier attempt did create it; a thread started from a message has
-            // the message's id.
-            Err(e) if code(&e) == Some(THREAD_EXISTS) => ChannelId::new(message_id.get()),
-            // No thread can be had here (the bot lacks Create Public Threads, or the
-            // command came from a thread or a forum): the request is followed in the
-            // channel itself rather than not at all.
-            Err(e) if chat_error(&e, "open a thread", &self.token).permanent => {
-                tracing::warn!(channel = %channel_id, error = %describe(&e, &self.token), "cannot open a thread; following the request in the channel");
-                channel_id
-            }
-            Err(e) => {
-                // Leave no summary without its thread: the engine tries the whole step
-                // again.
-                let _ = channel_id.delete_message(&**http, message_id).await;
-                return Err(chat_error(&e, "open a thread", &self.token));
-            }
-        };
-        let guild = self
-            .guilds
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&channel_id)
-            .copied();
-        if let Some(guild) = guild {
-            self.remember(thread, guild);
-        }
-        Ok(ThreadRef {
-            channel: posted.channel.clone(),
-            thread: thread.to_string(),
-            summary: posted,
-        })
-    }
-
-    /// Reopens an archived thread (the bot made it, so it may); a locked one the bot
-    /// cannot reopen, which is a permanent refusal.
-    async fn reopen(&self, thread: ChannelId) -> Result<(), ChatError> {
-        let http = self.http()?;
-        match thread
-            .edit_thread(&**http, EditThread::new().archived(false))
-            .await
-        {
-            Ok(_) => {
-                tracing::info!(thread = %thread, "reopened an archived thread");
-                Ok(())
-            }
-            Err(e) => {
-                let mut err = chat_error(&e, "reopen an archived thread", &self.token);
-                err.permanent = true;
-                Err(err)
-            }
-        }
-    }
-}
-
 use super::wire::{
-    archive_after, channel_id, chat_error, code, components, mention, message_id, role_ids_for,
-    role_labels, thread_name,
+    channel_id, chat_error, code, components, mention, message_id, role_ids_for, role_labels,
 };
 pub(super) use super::wire::{describe, fit, snowflake, status};
