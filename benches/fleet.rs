@@ -909,19 +909,18 @@ fn measure(
     let mut per_channel: HashMap<String, Vec<Duration>> = HashMap::new();
     let mut calls: Vec<Duration> = Vec::new();
     let mut free_calls: Vec<Duration> = Vec::new();
-    let free = |at: &Duration, target: &releasebot::chat::MessageRef| {
-        chat.own_until(target).is_some_and(|until| *at < until)
-    };
     for rec in &all {
         match rec {
-            Record::Edit { at, target, .. } if free(at, target) => {
+            Record::Edit { at, target, .. } if chat.outside_budget(*at, target) => {
                 per_channel
                     .entry(target.message.clone())
                     .or_default()
                     .push(*at);
                 free_calls.push(*at);
             }
-            Record::Post { at, target, .. } if free(at, target) => free_calls.push(*at),
+            Record::Post { at, target, .. } if chat.outside_budget(*at, target) => {
+                free_calls.push(*at)
+            }
             Record::Edit { at, target, .. } => {
                 per_channel
                     .entry(target.channel.clone())

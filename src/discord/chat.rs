@@ -299,7 +299,7 @@ impl Chat for DiscordChat {
     }
 
     fn own_budget(&self, target: &MessageRef) -> bool {
-        self.origins.token_for(&target.message).is_some()
+        message_id(&target.message).is_ok_and(|id| self.origins.token_for(id).is_some())
     }
 
     async fn post(&self, channel: &str, message: &Message) -> Result<MessageRef, ChatError> {

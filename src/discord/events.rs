@@ -238,13 +238,9 @@ impl Handler {
         let channel = parent(command.channel.as_ref()).unwrap_or(command.channel_id);
         // A job started here may show itself in the command's own follow-up (not from
         // a thread: a thread cannot start on a message in a thread).
-        let (origin, answered) = match starts_job && channel == command.channel_id {
-            true => {
-                let (origin, answered) = self.chat.expect_origin(command.id, &command.token);
-                (Some(origin), Some(answered))
-            }
-            false => (None, None),
-        };
+        let (origin, answered) = (starts_job && channel == command.channel_id)
+            .then(|| self.chat.expect_origin(command.id, &command.token))
+            .unzip();
         let reply = self
             .sink
             .handle(ChatEvent::Command {

@@ -10,12 +10,12 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use serenity::all::{CreateInteractionResponseFollowup, InteractionId, MessageId};
+use serenity::all::{ChannelId, CreateInteractionResponseFollowup, InteractionId, MessageId};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::chat::DiscordChat;
-use super::wire::{channel_id, components, describe};
+use super::wire::{channel_id, components, describe, message_id};
 use crate::chat::{ChatError, Message, MessageRef, Origin};
 use crate::secret::Secret;
 
@@ -77,10 +77,9 @@ fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Origins {
     /// The token that edits `message` outside the shared budget, while it serves.
-    pub(super) fn token_for(&self, message: &str) -> Option<Secret> {
-        let id = message.parse::<u64>().ok().filter(|id| *id != 0)?;
+    pub(super) fn token_for(&self, message: MessageId) -> Option<Secret> {
         let own = locked(&self.own);
-        let (token, until) = own.map.get(&MessageId::new(id))?;
+        let (token, until) = own.map.get(&message)?;
         (Instant::now() < *until).then(|| token.clone())
     }
 
@@ -136,11 +135,7 @@ impl DiscordChat {
         }
         let http = self.http().ok()?;
         let channel_id = channel_id(channel).ok()?;
-        let (content, allowed) = self.rendered(channel_id, message).await;
-        let followup = CreateInteractionResponseFollowup::new()
-            .content(content)
-            .allowed_mentions(allowed)
-            .components(components(&message.buttons));
+        let followup = self.followup(channel_id, message).await;
         let posted = self
             .rest(|| http.create_followup_message(token.expose(), &followup, Vec::new()))
             .await;
@@ -170,15 +165,11 @@ impl DiscordChat {
         target: &MessageRef,
         message: &Message,
     ) -> Option<Result<(), ChatError>> {
-        let token = self.origins().token_for(&target.message)?;
-        let id = MessageId::new(target.message.parse().ok()?);
+        let id = message_id(&target.message).ok()?;
+        let token = self.origins().token_for(id)?;
         let http = self.http().ok()?;
         let channel_id = channel_id(&target.channel).ok()?;
-        let (content, allowed) = self.rendered(channel_id, message).await;
-        let edit = CreateInteractionResponseFollowup::new()
-            .content(content)
-            .allowed_mentions(allowed)
-            .components(components(&message.buttons));
+        let edit = self.followup(channel_id, message).await;
         match self
             .rest(|| http.edit_followup_message(token.expose(), id, &edit, Vec::new()))
             .await
@@ -192,5 +183,18 @@ impl DiscordChat {
                 None
             }
         }
+    }
+
+    /// `message` as a follow-up's content, mentions and buttons.
+    async fn followup(
+        &self,
+        channel: ChannelId,
+        message: &Message,
+    ) -> CreateInteractionResponseFollowup {
+        let (content, allowed) = self.rendered(channel, message).await;
+        CreateInteractionResponseFollowup::new()
+            .content(content)
+            .allowed_mentions(allowed)
+            .components(components(&message.buttons))
     }
 }

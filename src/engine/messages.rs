@@ -103,43 +103,29 @@ impl Driver {
                 let title = render::thread_title(&r);
                 let keep_open = self.keep_open();
                 let asked = self.asked_at(&r);
-                let origin = self.job.origin.clone().filter(|_| chat.pressed());
-                let (shown, opened) = match &origin {
-                    Some(origin) => {
-                        let progress = render::progress(&r, &self.engine.inner.view);
-                        let opened = with_chat_retries(|| {
-                            chat.open_thread_on_as(
-                                origin, &r.channel, &progress, &title, keep_open, asked,
-                            )
-                        })
-                        .await;
-                        (progress, opened)
-                    }
-                    None => {
-                        let summary = render::summary(&r, &self.engine.inner.view);
-                        let opened = with_chat_retries(|| {
-                            chat.open_thread_as(&r.channel, &summary, &title, keep_open, asked)
-                        })
-                        .await
-                        .map(|thread| Opened {
-                            thread,
-                            own_message: false,
-                        });
-                        (summary, opened)
-                    }
+                // Under pressure the command's own message shows the progress.
+                let origin = self.job.origin.as_ref().filter(|_| chat.pressed());
+                let shown = match origin {
+                    Some(_) => render::progress(&r, &self.engine.inner.view),
+                    None => render::summary(&r, &self.engine.inner.view),
                 };
+                let opened = with_chat_retries(|| {
+                    chat.open_thread_as(origin, &r.channel, &shown, &title, keep_open, asked)
+                })
+                .await;
                 match opened {
                     Ok(Opened {
                         thread,
                         own_message,
                     }) => {
                         self.apply(Event::ThreadOpened(thread.clone()));
-                        if own_message {
+                        let kept = if own_message {
                             self.apply(Event::ProgressPosted(thread.summary.clone()));
-                            self.keep(Kept::Progress, thread.summary.clone(), shown);
+                            Kept::Progress
                         } else {
-                            self.keep(Kept::Summary, thread.summary.clone(), shown);
-                        }
+                            Kept::Summary
+                        };
+                        self.keep(kept, thread.summary.clone(), shown);
                         if let Err(e) = chat.add_to_thread(&thread.thread, &r.requester.id).await {
                             tracing::debug!(error = %e, "could not add the requester to the thread");
                         }

@@ -27,6 +27,35 @@ fn busy_web(stages: usize, seconds: f64) -> Scenario {
     scenario
 }
 
+/// A bot on the in-memory chat held to `global` calls a second, the builds of
+/// [`busy_web`] (a change every 2 s), its jobs in `store`; with `interactions`, each
+/// command comes with a message of its own, as a slash command does on Discord.
+async fn pressed_bot(
+    global: usize,
+    interactions: bool,
+    store: Arc<Store>,
+    clock: Clock,
+) -> (Arc<MemoryChat>, crate::helpers::TestBot) {
+    let chat = MemoryChat::new();
+    if interactions {
+        chat.use_interactions();
+    }
+    chat.set_limits(Limits {
+        global,
+        ..Limits::default()
+    });
+    let bot = spawn_bot_in(
+        busy_web(12, 2.0),
+        demo_config(|_| {}),
+        store,
+        false,
+        clock,
+        chat.clone(),
+    )
+    .await;
+    (chat, bot)
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_build_changing_faster_than_the_interval_costs_one_poll_per_interval_whoever_follows_it()
 {
@@ -66,21 +95,9 @@ async fn a_build_changing_faster_than_the_interval_costs_one_poll_per_interval_w
 async fn under_chat_pressure_final_states_go_first_and_every_last_state_lands() {
     // Four calls a second in all, and fifteen builds changing every two seconds: the
     // progress they want is twice what the chat allows.
-    let chat = MemoryChat::new();
-    chat.set_limits(Limits {
-        global: 4,
-        ..Limits::default()
-    });
     let clock = Clock::new();
-    let bot = spawn_bot_in(
-        busy_web(12, 2.0),
-        demo_config(|_| {}),
-        Arc::new(Store::open_in_memory().unwrap()),
-        false,
-        clock,
-        chat.clone(),
-    )
-    .await;
+    let (chat, bot) =
+        pressed_bot(4, false, Arc::new(Store::open_in_memory().unwrap()), clock).await;
     let origin_ms = clock.now_ms() - chat.elapsed().as_millis() as i64;
     let mut jobs = Vec::new();
     for i in 0..15 {
@@ -140,21 +157,8 @@ async fn under_chat_pressure_final_states_go_first_and_every_last_state_lands() 
 async fn under_chat_pressure_a_command_s_job_shows_itself_in_the_command_s_own_message() {
     // The same load as above, but each command comes with a message of its own, as a
     // slash command does on Discord, whose edits the global budget does not count.
-    let chat = MemoryChat::new();
-    chat.use_interactions();
-    chat.set_limits(Limits {
-        global: 4,
-        ..Limits::default()
-    });
-    let bot = spawn_bot_in(
-        busy_web(12, 2.0),
-        demo_config(|_| {}),
-        Arc::new(Store::open_in_memory().unwrap()),
-        false,
-        Clock::new(),
-        chat.clone(),
-    )
-    .await;
+    let store = Arc::new(Store::open_in_memory().unwrap());
+    let (chat, bot) = pressed_bot(4, true, store, Clock::new()).await;
     let mut jobs = Vec::new();
     for i in 0..15 {
         jobs.push(bot.start("alice", &format!("/build web b{i}")).await);
@@ -210,15 +214,12 @@ async fn under_chat_pressure_a_command_s_job_shows_itself_in_the_command_s_own_m
     // The budget's limit held for every call it counts; a command's own message kept
     // a budget of its own, 5 edits in any 5 s.
     let records = chat.records();
-    let free = |at: &Duration, target: &releasebot::chat::MessageRef| {
-        chat.own_until(target).is_some_and(|until| *at < until)
-    };
     let mut counted: Vec<Duration> = Vec::new();
     let mut own_edits: std::collections::HashMap<String, Vec<Duration>> = Default::default();
     for r in &records {
         match r {
             Record::Edit { at, target, .. } | Record::Post { at, target, .. }
-                if free(at, target) =>
+                if chat.outside_budget(*at, target) =>
             {
                 own_edits
                     .entry(target.message.clone())
@@ -341,21 +342,7 @@ async fn on_discord_under_pressure_a_job_shows_itself_in_its_slash_command_s_fol
 #[tokio::test(start_paused = true)]
 async fn a_job_in_its_command_s_own_message_resumes_there_after_a_restart() {
     let db = crate::helpers::TempDb::new("restart-own-message");
-    let chat = MemoryChat::new();
-    chat.use_interactions();
-    chat.set_limits(Limits {
-        global: 1,
-        ..Limits::default()
-    });
-    let mut bot = spawn_bot_in(
-        busy_web(12, 2.0),
-        demo_config(|_| {}),
-        db.open(),
-        false,
-        Clock::new(),
-        chat.clone(),
-    )
-    .await;
+    let (chat, mut bot) = pressed_bot(1, true, db.open(), Clock::new()).await;
     let mut jobs = Vec::new();
     for i in 0..6 {
         jobs.push(bot.start("alice", &format!("/build web b{i}")).await);

@@ -34,4 +34,10 @@ impl MemoryChat {
     pub fn own_until(&self, target: &MessageRef) -> Option<Duration> {
         self.state().own.get(&target.message).copied()
     }
+
+    /// Whether a call on `target` at `at` went outside the shared budget: on a
+    /// command's own message, while its origin lived.
+    pub fn outside_budget(&self, at: Duration, target: &MessageRef) -> bool {
+        self.own_until(target).is_some_and(|until| at < until)
+    }
 }

@@ -191,44 +191,38 @@ impl PacedChat {
         self.shared.lock().waiting.len() >= self.shared.limits.global
     }
 
-    /// Opens a thread on the command's own message as [`Chat::open_thread_on`] does,
-    /// ranked as `urgency` among the calls waiting. Only the thread counts against
-    /// the shared budget; should the platform post the message the usual way, that
-    /// one call goes uncounted, as the platform itself counts it.
-    pub async fn open_thread_on_as(
+    /// Opens a thread, ranked as `urgency` among the calls waiting: on the command's
+    /// own message as [`Chat::open_thread_on`] does where `origin` is given, else on a
+    /// new message as [`Chat::open_thread`] does. The message and the thread are two
+    /// requests on Discord, made together; a command's own message does not count
+    /// against the shared budget (should the platform post it the usual way after
+    /// all, that one call goes uncounted, as the platform itself counts it).
+    pub async fn open_thread_as(
         &self,
-        origin: &Origin,
+        origin: Option<&Origin>,
         channel: &str,
         summary: &Message,
         title: &str,
         keep_open: Duration,
         urgency: Urgency,
     ) -> Result<Opened, ChatError> {
-        self.admit(Some(channel), urgency, 1).await;
-        let result = self
-            .inner
-            .open_thread_on(origin, channel, summary, title, keep_open)
-            .await;
-        self.count(result, false)
-    }
-
-    /// Opens a thread as [`Chat::open_thread`] does, ranked as `urgency` among the calls
-    /// waiting.
-    pub async fn open_thread_as(
-        &self,
-        channel: &str,
-        summary: &Message,
-        title: &str,
-        keep_open: Duration,
-        urgency: Urgency,
-    ) -> Result<ThreadRef, ChatError> {
-        // Two requests on Discord, made together: the summary message, then the
-        // thread on it.
-        self.admit(Some(channel), urgency, 2).await;
-        let result = self
-            .inner
-            .open_thread(channel, summary, title, keep_open)
-            .await;
+        let calls = if origin.is_some() { 1 } else { 2 };
+        self.admit(Some(channel), urgency, calls).await;
+        let result = match origin {
+            Some(origin) => {
+                self.inner
+                    .open_thread_on(origin, channel, summary, title, keep_open)
+                    .await
+            }
+            None => self
+                .inner
+                .open_thread(channel, summary, title, keep_open)
+                .await
+                .map(|thread| Opened {
+                    thread,
+                    own_message: false,
+                }),
+        };
         self.count(result, false)
     }
 
@@ -337,8 +331,9 @@ impl Chat for PacedChat {
         title: &str,
         keep_open: Duration,
     ) -> Result<ThreadRef, ChatError> {
-        self.open_thread_as(channel, summary, title, keep_open, Urgency::Now)
+        self.open_thread_as(None, channel, summary, title, keep_open, Urgency::Now)
             .await
+            .map(|opened| opened.thread)
     }
 
     async fn post(&self, channel: &str, message: &Message) -> Result<MessageRef, ChatError> {
@@ -362,8 +357,15 @@ impl Chat for PacedChat {
         title: &str,
         keep_open: Duration,
     ) -> Result<Opened, ChatError> {
-        self.open_thread_on_as(origin, channel, summary, title, keep_open, Urgency::Now)
-            .await
+        self.open_thread_as(
+            Some(origin),
+            channel,
+            summary,
+            title,
+            keep_open,
+            Urgency::Now,
+        )
+        .await
     }
 
     fn own_budget(&self, target: &MessageRef) -> bool {

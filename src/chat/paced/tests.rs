@@ -159,7 +159,14 @@ async fn a_command_s_own_message_is_edited_outside_the_shared_budget() {
     let origin = memory.new_origin().unwrap();
     let job = Message::text("job");
     let opened = paced
-        .open_thread_on_as(&origin, "c0", &job, "#1", Duration::ZERO, Urgency::Now)
+        .open_thread_as(
+            Some(&origin),
+            "c0",
+            &job,
+            "#1",
+            Duration::ZERO,
+            Urgency::Now,
+        )
         .await
         .unwrap();
     assert!(opened.own_message);

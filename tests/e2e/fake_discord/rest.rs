@@ -272,18 +272,14 @@ fn answer(shared: &Shared, state: &mut FakeState, r: &Request) -> Answer {
         }
         ("PATCH", ["webhooks", app, token, "messages", message]) => {
             our_app(app)?;
-            let (channel, _) = match number(message)
-                .ok()
-                .filter(|m| state.followups.get(m).map(String::as_str) == Some(*token))
-            {
-                Some(m) => message_in(
-                    state,
-                    &state.interactions[*token].to_string(),
-                    &m.to_string(),
-                )?,
-                None => return Err(refuse(404, "Unknown Message", 10008)),
-            };
-            edit(state, &channel.to_string(), message, body)
+            // Only the interaction's own follow-ups, in its channel.
+            let mine = number(message)
+                .is_ok_and(|m| state.followups.get(&m).map(String::as_str) == Some(*token));
+            if !mine {
+                return Err(refuse(404, "Unknown Message", 10008));
+            }
+            let channel = state.interactions[*token].to_string();
+            edit(state, &channel, message, body)
         }
         ("GET", ["guilds", guild]) => state
             .world
@@ -458,6 +454,17 @@ fn commands(
 }
 
 fn post(shared: &Shared, state: &mut FakeState, channel: &str, body: &Value) -> Answer {
+    let posted = post_message(shared, state, channel, body)?;
+    Ok(ok(state.world.message_json(&posted, 0)))
+}
+
+/// Posts a message as the bot, as Discord checks it.
+fn post_message(
+    shared: &Shared,
+    state: &mut FakeState,
+    channel: &str,
+    body: &Value,
+) -> Result<Posted, Refusal> {
     let channel = channel_of(&state.world, channel)?;
     let content = body["content"].as_str().unwrap_or("").to_string();
     check_content(&content)?;
@@ -492,7 +499,7 @@ fn post(shared: &Shared, state: &mut FakeState, channel: &str, body: &Value) -> 
         notified_roles,
     };
     state.messages.insert(posted.id, posted.clone());
-    Ok(ok(state.world.message_json(&posted, 0)))
+    Ok(posted)
 }
 
 /// A follow-up of an interaction: a message in its channel, posted as the bot. Before
@@ -517,11 +524,9 @@ fn followup(shared: &Shared, state: &mut FakeState, token: &str, body: &Value) -
         };
         return Ok(ok(state.world.message_json(&answer, 64)));
     }
-    let posted = post(shared, state, &channel.to_string(), body)?;
-    if let Some(id) = state.messages.values().map(|m| m.id).max() {
-        state.followups.insert(id, token.to_string());
-    }
-    Ok(posted)
+    let posted = post_message(shared, state, &channel.to_string(), body)?;
+    state.followups.insert(posted.id, token.to_string());
+    Ok(ok(state.world.message_json(&posted, 0)))
 }
 
 fn edit(state: &mut FakeState, channel: &str, message: &str, body: &Value) -> Answer {
