@@ -704,7 +704,6 @@ async fn child(mode: Mode, options: &Options) -> Outcome {
                 paas: paas.clone(),
                 chat: chat.clone(),
                 clock: Clock::new(),
-                secrets: vec![Secret::new(TOKEN)],
                 store,
                 metrics: metrics.clone(),
                 webhook_url: None,

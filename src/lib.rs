@@ -20,6 +20,7 @@ pub mod job;
 pub mod metrics;
 pub mod names;
 pub mod paas;
+pub mod redact;
 pub mod render;
 pub mod secret;
 pub mod shutdown;

@@ -13,8 +13,17 @@ use std::sync::Arc;
 pub struct Secret(Arc<str>);
 
 impl Secret {
+    /// A secret of this process: from now on [`crate::redact`] removes it from every
+    /// text that passes it.
     pub fn new(value: impl Into<String>) -> Self {
-        Secret(Arc::from(value.into()))
+        let value: Arc<str> = Arc::from(value.into());
+        crate::redact::register(&value);
+        Secret(value)
+    }
+
+    /// A secret already registered.
+    pub(crate) fn known(value: Arc<str>) -> Self {
+        Secret(value)
     }
 
     /// The value itself, for the single place that must send it.

@@ -25,7 +25,6 @@ use crate::config::{Config, ConfigError, Env};
 use crate::discord::{DiscordAdapter, Settings as DiscordSettings};
 use crate::engine::{Engine, EngineDeps};
 use crate::metrics::Metrics;
-use crate::secret::Secret;
 use crate::shutdown::{Shutdown, os_signal};
 use crate::store::{Store, StoreError};
 
@@ -101,8 +100,6 @@ pub struct Parts {
     pub store: Arc<Store>,
     pub clock: Clock,
     pub metrics: Arc<Metrics>,
-    /// Values to redact from everything posted.
-    pub secrets: Vec<Secret>,
     /// The URL the PaaS calls on each change of a build.
     pub webhook_url: Option<String>,
     pub http: HttpSettings,
@@ -145,8 +142,6 @@ impl App {
             }
             None => None,
         };
-        let mut secrets = env.secrets();
-        secrets.push(paas.token.clone());
         let source = if demo {
             "the demo configuration".to_string()
         } else {
@@ -161,7 +156,6 @@ impl App {
             store,
             clock,
             metrics,
-            secrets,
             webhook_url,
             http: HttpSettings::Bind {
                 addr: env
@@ -185,7 +179,6 @@ impl App {
             paas: parts.paas.client.clone(),
             chat: chat.clone(),
             clock: parts.clock,
-            secrets: parts.secrets,
             store: parts.store,
             metrics: parts.metrics,
             webhook_url: parts.webhook_url,

@@ -25,7 +25,6 @@ mod live;
 mod messages;
 pub mod progress;
 mod push;
-pub mod redact;
 mod start;
 mod votes;
 pub mod watch;
@@ -45,12 +44,10 @@ use crate::metrics::{Gauges, Metrics};
 use crate::names::JobId;
 use crate::paas::PaasClient;
 use crate::render::View;
-use crate::secret::Secret;
 use crate::store::{Store, StoreError};
 use deploy_queue::AppQueues;
 use jobs::Jobs;
 use live::LiveJob;
-use redact::Redactor;
 use watch::{WatchHub, WatchSettings};
 
 /// What the engine is built from.
@@ -60,8 +57,6 @@ pub struct EngineDeps {
     /// The chat to post to; the engine paces its calls to the limits it declares.
     pub chat: Arc<dyn Chat>,
     pub clock: Clock,
-    /// Values to redact from everything posted (the tokens).
-    pub secrets: Vec<Secret>,
     /// Where jobs are recorded, before each thing they do.
     pub store: Arc<Store>,
     pub metrics: Arc<Metrics>,
@@ -103,7 +98,6 @@ struct Inner {
     chat: Arc<PacedChat>,
     view: View,
     clock: Clock,
-    redactor: Redactor,
     watch: Arc<WatchHub>,
     queues: Arc<AppQueues>,
     jobs: Jobs,
@@ -147,7 +141,6 @@ impl Engine {
                 watch: WatchHub::new(deps.paas.clone(), settings),
                 chat: Arc::new(PacedChat::new(fenced, deps.metrics.clone())),
                 view,
-                redactor: Redactor::new(deps.secrets),
                 config: deps.config,
                 paas: deps.paas,
                 clock: deps.clock,
@@ -437,7 +430,7 @@ impl Engine {
     /// The redacted last lines of a deploy log, as many as configured.
     pub fn log_excerpt(&self, lines: &[String]) -> Vec<String> {
         // Redact everything first: a private key block may start before the last lines.
-        let redacted = self.inner.redactor.lines(lines);
+        let redacted = crate::redact::lines(lines);
         let n = self.inner.config.jobs.log_lines;
         let lines: Vec<String> = redacted
             .into_iter()

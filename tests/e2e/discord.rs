@@ -92,7 +92,6 @@ pub(crate) async fn start_bot_on(
         store,
         clock: Clock::new(),
         metrics: Arc::default(),
-        secrets: Vec::new(),
         webhook_url: None,
         http: HttpSettings::Off,
     })

@@ -197,7 +197,6 @@ async fn start_app(
         store,
         clock,
         metrics,
-        secrets: vec![Secret::new(TOKEN)],
         webhook_url,
         http,
     })

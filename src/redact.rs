@@ -1,11 +1,54 @@
-//! Removes secrets from deploy log lines before anyone sees them.
+//! The one redactor: every string that comes from outside (PaaS JSON, deploy logs,
+//! commit messages, error texts, what people type) passes it before it is stored,
+//! rendered or logged.
 //!
-//! Deploy logs are application output: they may print a database password, a token in
-//! a URL, an `Authorization` header or a whole private key. Every line goes through
-//! [`Redactor::lines`] before it is posted, and the bot's own tokens are removed
-//! wherever they appear.
+//! It knows two kinds of secret. The process's own ([`crate::secret::Secret`]: the
+//! tokens, the database password) are registered here when they are made, so they are
+//! removed wherever they appear. Secrets of other systems are recognised by their
+//! shape: `password=` and its kin, `Authorization` headers, credentials in URLs,
+//! Rancher tokens and private key blocks.
+
+use std::sync::{Arc, RwLock};
 
 use crate::secret::Secret;
+
+/// The process's own secrets, removed from every text wherever they appear.
+static KNOWN: RwLock<Vec<Arc<str>>> = RwLock::new(Vec::new());
+
+/// The shortest secret removed by value: shorter ones would garble ordinary words.
+const SHORTEST: usize = 4;
+
+/// Makes `value` one of the process's own secrets. [`Secret::new`] calls it.
+pub(crate) fn register(value: &Arc<str>) {
+    if value.len() < SHORTEST {
+        return;
+    }
+    let mut known = KNOWN.write().unwrap_or_else(|e| e.into_inner());
+    if !known.iter().any(|k| **k == **value) {
+        known.push(value.clone());
+    }
+}
+
+fn known() -> Vec<Secret> {
+    KNOWN
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .map(|k| Secret::known(k.clone()))
+        .collect()
+}
+
+/// One piece of outside text, redacted with the process's own secrets and every
+/// known shape.
+pub fn text(s: &str) -> String {
+    Redactor::new(known()).text(s)
+}
+
+/// Lines of outside text (a log excerpt), redacted as a whole: a private key block is
+/// removed from its BEGIN line to its END line.
+pub fn lines(lines: &[String]) -> Vec<String> {
+    Redactor::new(known()).lines(lines)
+}
 
 /// Key names whose values are secrets when followed by `=` or `:`.
 const SECRET_KEYS: [&str; 12] = [
@@ -64,6 +107,15 @@ impl Redactor {
             out.push(self.line(line));
         }
         out
+    }
+
+    /// Redacts a text that may hold several lines.
+    pub fn text(&self, text: &str) -> String {
+        if !text.contains('\n') {
+            return self.line(text);
+        }
+        let lines: Vec<String> = text.split('\n').map(str::to_string).collect();
+        self.lines(&lines).join("\n")
     }
 
     /// Redacts one line.
