@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use releasebot::app::{self, App, StartError};
 use releasebot::config::Env;
+use releasebot::redact;
 use releasebot::secret::Secret;
 use releasebot::sim::{self, Scenario};
 
@@ -26,6 +27,7 @@ to act as another user (@bob /approve 1). /help lists the commands.";
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let env = Env::from_process();
+    redact::redact_panics();
     init_logging(&env, args.first().map(String::as_str));
     let result = match args.first().map(String::as_str) {
         None => run_bot(&env, false).await,
@@ -33,7 +35,7 @@ async fn main() -> ExitCode {
         Some("sim") => run_sim(&args[1..]).await,
         Some("check") if args.len() == 1 => {
             let rows = app::check(&env).await;
-            print!("{}", app::check::table(&rows));
+            print!("{}", redact::text(&app::check::table(&rows)));
             if rows.iter().all(|r| r.ok) {
                 Ok(())
             } else {
@@ -51,7 +53,7 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("releasebot: {e}");
+            eprintln!("releasebot: {}", redact::text(&e.to_string()));
             ExitCode::from(e.code())
         }
     }
@@ -66,9 +68,10 @@ fn init_logging(env: &Env, command: Option<&str>) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Every log line passes the redactor on its way out, whatever it carries.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(|| redact::Redacting::new(std::io::stderr()));
     if env.log_json {
         builder.json().init();
     } else {

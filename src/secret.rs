@@ -21,11 +21,6 @@ impl Secret {
         Secret(value)
     }
 
-    /// A secret already registered.
-    pub(crate) fn known(value: Arc<str>) -> Self {
-        Secret(value)
-    }
-
     /// The value itself, for the single place that must send it.
     pub fn expose(&self) -> &str {
         &self.0

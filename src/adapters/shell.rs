@@ -19,6 +19,7 @@ use super::{Adapter, AdapterError, Ended, Row};
 use crate::chat::{Actor, Chat, ChatError, Message, MessageRef, ThreadRef};
 use crate::commands::{ChatEvent, EventSink, Input, Reply};
 use crate::engine::Engine;
+use crate::render::escape::visible_controls;
 use crate::shutdown::Shutdown;
 
 /// The channel commands typed in the terminal come from.
@@ -62,7 +63,10 @@ impl ShellChat {
     }
 
     /// Prints a block, or redraws the last one in place when it is the same message.
+    /// Control characters in it are shown, not obeyed: whatever the text quotes from
+    /// outside, it cannot move the cursor, clear the screen or write the clipboard.
     fn print(&self, channel: &str, message: &str, body: &str, edited: bool) {
+        let body = &visible_controls(body);
         let mut screen = self.screen.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = std::io::stdout().lock();
         let same = screen
@@ -89,7 +93,8 @@ impl ShellChat {
         let mark = if reply.is_refusal() { "✋" } else { "→" };
         let mut screen = self.screen.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{mark} {}: {}", actor.name, reply.text());
+        let line = format!("{mark} {}: {}", actor.name, reply.text());
+        let _ = writeln!(out, "{}", visible_controls(&line));
         let _ = out.flush();
         screen.last = None;
     }
@@ -97,7 +102,7 @@ impl ShellChat {
     pub fn print_note(&self, note: &str) {
         let mut screen = self.screen.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "· {note}");
+        let _ = writeln!(out, "· {}", visible_controls(note));
         let _ = out.flush();
         screen.last = None;
     }

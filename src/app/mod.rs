@@ -249,12 +249,13 @@ impl App {
             .as_ref()
             .map(|(addr, _)| format!(", HTTP on {addr}"))
             .unwrap_or_default();
-        eprintln!(
+        let started = format!(
             "releasebot {} {}: {source}, {}{http_line}. Type /help.",
             env!("CARGO_PKG_VERSION"),
             adapter.describe(),
             paas.description
         );
+        eprintln!("{}", crate::redact::text(&started));
         if resumed > 0 {
             chat.note(&format!(
                 "resuming {resumed} unfinished job{}",
@@ -303,12 +304,13 @@ async fn lead(
         engine.config().lease_ttl,
     );
     engine.lease().stand_by(None);
-    eprintln!(
+    let standing_by = format!(
         "releasebot {}: replica {} stands by for the lease on {}",
         env!("CARGO_PKG_VERSION"),
         leadership.holder(),
         engine.store().location()
     );
+    eprintln!("{}", crate::redact::text(&standing_by));
     let lease = tokio::select! {
         lease = leadership.acquire(engine.lease()) => lease,
         signal = os_signal() => {

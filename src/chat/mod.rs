@@ -111,6 +111,8 @@ pub struct Style {
     pub timestamps: bool,
     /// `[text](url)` shows as a link.
     pub links: bool,
+    /// Text is read as markdown, so outside text must be escaped to show as typed.
+    pub markdown: bool,
 }
 
 impl Default for Style {
@@ -122,6 +124,7 @@ impl Default for Style {
             mentions: false,
             timestamps: false,
             links: false,
+            markdown: false,
         }
     }
 }

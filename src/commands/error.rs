@@ -182,7 +182,7 @@ impl Refusal {
             Refusal::NotStarted(StartError::Stopping) => Refusal::Restarting.sentence(),
             Refusal::NotStarted(StartError::Frozen { app, frozen }) => format!(
                 "{} Only a rollback deploys to it now, or an admin who adds override: and a reason.",
-                crate::render::frozen(app, frozen)
+                crate::render::frozen(app, frozen, &crate::render::View::default())
             ),
             Refusal::NotStarted(StartError::NotRecorded(e)) => {
                 format!("releasebot cannot record new jobs right now, so it started nothing ({e}).")

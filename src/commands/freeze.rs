@@ -112,7 +112,7 @@ impl Handler for Freeze {
         {
             Ok(f) => Reply::Info(format!(
                 "{}. Deploys, releases and promotions to {} are refused until then; rollbacks still go, and an admin may add override: and a reason. /unfreeze {} lifts it.",
-                crate::render::freeze_line(&f),
+                crate::render::freeze_line(&f, cx.engine.view()),
                 match &f.scope {
                     Scope::All => "any app".to_string(),
                     Scope::App(a) => a.to_string(),

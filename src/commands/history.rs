@@ -81,10 +81,15 @@ impl Handler for History {
         if jobs.is_empty() && freezes.is_empty() {
             return Reply::Info(format!("Nothing has run for {} yet.", self.name));
         }
-        let mut lines: Vec<String> = jobs.iter().map(render::history_line).collect();
+        let mut lines: Vec<String> = jobs
+            .iter()
+            .map(|r| render::history_line(r, cx.engine.view()))
+            .collect();
         if !freezes.is_empty() {
             lines.push("freezes:".into());
-            lines.extend(freezes.iter().map(render::freeze_line));
+            lines.extend(freezes
+                    .iter()
+                    .map(|f| render::freeze_line(f, cx.engine.view())));
         }
         Reply::Info(format!("Latest for {}:\n{}", self.name, lines.join("\n")))
     }

@@ -37,8 +37,8 @@ impl Handler for Status {
         match self.job {
             Some(id) => match cx.engine.job_record(id) {
                 Some(r) => {
-                    let mut text = render::status_line(&r);
-                    if let Some(outcome) = render::outcome(&r) {
+                    let mut text = render::status_line(&r, cx.engine.view());
+                    if let Some(outcome) = render::outcome(&r, cx.engine.view()) {
                         text.push_str(&format!("\n{outcome}"));
                     }
                     if let Some(thread) = &r.messages.thread {
@@ -57,11 +57,14 @@ impl Handler for Status {
                 let mut text = if live.is_empty() {
                     let last = cx.engine.recent_jobs().into_iter().next();
                     match last {
-                        Some(r) => format!("Nothing is running. Last: {}", render::status_line(&r)),
+                        Some(r) => format!("Nothing is running. Last: {}", render::status_line(&r, cx.engine.view())),
                         None => "Nothing is running.".into(),
                     }
                 } else {
-                    let lines: Vec<String> = live.iter().map(render::status_line).collect();
+                    let lines: Vec<String> = live
+                        .iter()
+                        .map(|r| render::status_line(r, cx.engine.view()))
+                        .collect();
                     format!("{} running:\n{}", live.len(), lines.join("\n"))
                 };
                 for line in frozen(cx) {
@@ -76,10 +79,16 @@ impl Handler for Status {
 
 /// The freezes that hold now: those people put on, and each app's window in force.
 fn frozen(cx: &Context<'_>) -> Vec<String> {
-    let mut lines: Vec<String> = cx.engine.freezes().iter().map(render::freeze_line).collect();
+    let view = cx.engine.view();
+    let mut lines: Vec<String> = cx
+        .engine
+        .freezes()
+        .iter()
+        .map(|f| render::freeze_line(f, view))
+        .collect();
     for app in cx.engine.config().apps.keys() {
         if let Some(f @ crate::freeze::Frozen::Window(_)) = cx.engine.frozen(app) {
-            lines.push(format!("❄ {}", render::frozen(app, &f)));
+            lines.push(format!("❄ {}", render::frozen(app, &f, view)));
         }
     }
     lines

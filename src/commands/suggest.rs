@@ -253,7 +253,7 @@ pub fn jobs(recent: &[JobRecord], which: JobsFor, typed: &str) -> Vec<Suggestion
         .filter(|r| wanted(r))
         .partition(|r| !r.state.is_final());
     let all = live.into_iter().chain(ended).map(|r| Suggestion {
-        label: render::status_line(r),
+        label: render::status_line(r, &render::View::default()),
         value: r.id.0.to_string(),
     });
     let typed = typed.trim_start_matches('#');

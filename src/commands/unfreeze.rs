@@ -57,14 +57,14 @@ impl Handler for Unfreeze {
         let mut text = format!("Lifted {} freeze{}:", lifted.len(), if lifted.len() == 1 { "" } else { "s" });
         for f in &lifted {
             text.push('\n');
-            text.push_str(&crate::render::freeze_line(f));
+            text.push_str(&crate::render::freeze_line(f, cx.engine.view()));
         }
         // Another freeze (on all apps, or a window) may still hold.
         if let Scope::App(app) = &self.scope
             && let Some(still) = cx.engine.frozen(app)
         {
             text.push('\n');
-            text.push_str(&crate::render::frozen(app, &still));
+            text.push_str(&crate::render::frozen(app, &still, cx.engine.view()));
         }
         Reply::Info(text)
     }

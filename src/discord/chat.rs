@@ -260,6 +260,7 @@ impl Chat for DiscordChat {
             mentions: true,
             timestamps: true,
             links: true,
+            markdown: true,
         }
     }
 

@@ -174,7 +174,7 @@ pub(super) fn describe(e: &serenity::Error, token: &Secret) -> String {
         serenity::Error::Http(other) => format!("the request to Discord failed ({other})"),
         other => other.to_string(),
     };
-    token.scrub(&text)
+    crate::redact::text(&token.scrub(&text))
 }
 
 /// Maps a serenity error to the engine's: refusals (4xx, Discord's 50xxx codes) are

@@ -180,7 +180,7 @@ impl Driver {
             job = %record.id,
             kind = record.kind().as_str(),
             state = record.state.as_str(),
-            outcome = render::outcome(&record).unwrap_or_default(),
+            outcome = render::outcome(&record, &render::View::default()).unwrap_or_default(),
             "job ended"
         );
         self.engine

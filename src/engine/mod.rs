@@ -427,16 +427,15 @@ impl Engine {
         }
     }
 
-    /// The redacted last lines of a deploy log, as many as configured.
+    /// The last lines of a deploy log (redacted as a whole by the PaaS client: a
+    /// private key block may start before the last lines), as many as configured.
     pub fn log_excerpt(&self, lines: &[String]) -> Vec<String> {
-        // Redact everything first: a private key block may start before the last lines.
-        let redacted = crate::redact::lines(lines);
         let n = self.inner.config.jobs.log_lines;
-        let lines: Vec<String> = redacted
-            .into_iter()
-            .filter(|l| !l.trim().is_empty())
-            .collect();
-        lines[lines.len().saturating_sub(n)..].to_vec()
+        let lines: Vec<&String> = lines.iter().filter(|l| !l.trim().is_empty()).collect();
+        lines[lines.len().saturating_sub(n)..]
+            .iter()
+            .map(|l| l.to_string())
+            .collect()
     }
 }
 

@@ -448,13 +448,13 @@ impl PaasClient {
         self.next_run(pipeline).await.map(|_| ())
     }
 
-    /// The app's deploy log lines, or `None` when the PaaS has none (404).
+    /// The app's deploy log lines, redacted, or `None` when the PaaS has none (404).
     pub async fn deploy_logs(&self, app: &AppRef) -> Result<Option<Vec<String>>, PaasError> {
         match self
             .read(Operation::DeployLogs, &self.logs_url(app), "deploy log")
             .await
         {
-            Ok(body) => Ok(Some(model::decode_logs(&body))),
+            Ok(body) => Ok(Some(crate::redact::lines(&model::decode_logs(&body)))),
             Err(PaasError::NotFound { .. }) => Ok(None),
             Err(e) => Err(e),
         }

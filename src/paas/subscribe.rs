@@ -106,7 +106,7 @@ impl PaasClient {
             },
             other => PaasError::Unreachable {
                 host: self.host(),
-                detail: self.inner.config.token.scrub(&other.to_string()),
+                detail: crate::redact::text(&other.to_string()),
             },
         }
     }

@@ -119,7 +119,7 @@ impl PaasClient {
         })?;
         decode(&value).map_err(|e| PaasError::Undecodable {
             what: e.what,
-            excerpt: self.inner.config.token.scrub(&e.problem),
+            excerpt: crate::redact::text(&e.problem),
         })
     }
 
@@ -134,7 +134,7 @@ impl PaasClient {
         if text.chars().count() > 80 {
             short.push('…');
         }
-        let short = self.inner.config.token.scrub(short.trim());
+        let short = crate::redact::text(short.trim());
         if short.is_empty() {
             "an empty body".into()
         } else {
@@ -353,7 +353,7 @@ impl PaasClient {
         let status = reply.status.as_u16();
         let parsed = ErrorBody::decode(&reply.body);
         let scrub = |s: Option<String>| {
-            s.map(|s| self.inner.config.token.scrub(&s))
+            s.map(|s| crate::redact::text(&s))
                 .map(|s| s.chars().take(300).collect::<String>())
         };
         let code = scrub(parsed.as_ref().and_then(|b| b.code.clone()));

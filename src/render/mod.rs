@@ -7,6 +7,7 @@
 //! timestamps, links) comes in a [`View`], so no platform's numbers or markup are
 //! written into the core.
 
+pub mod escape;
 mod incident;
 mod lines;
 mod notices;

@@ -21,9 +21,9 @@ pub fn ended(r: &JobRecord, view: &View) -> Message {
         state_symbol(r.state),
         r.id,
         r.spec.verb(),
-        r.target()
+        view.text(&r.target())
     );
-    let text = match (r.state, outcome(r)) {
+    let text = match (r.state, outcome(r, view)) {
         (JobState::Succeeded, _) | (_, None) => format!("{head} {}.", r.state.as_str()),
         (_, Some(why)) => format!("{head} {}: {why}", r.state.as_str()),
     };

@@ -1,5 +1,6 @@
 //! The one sentence that says how a job ended, and the passing notices.
 
+use super::View;
 use crate::clock::short_duration;
 use crate::job::{Cancellation, ChatStep, JobRecord, Notice, Outcome, PaasStep, Timed};
 use std::time::Duration;
@@ -9,9 +10,12 @@ fn limit(ms: u64) -> String {
 }
 
 /// How the job ended, in one sentence (`None` for a success, which says itself).
-pub fn outcome(r: &JobRecord) -> Option<String> {
+/// Everything it quotes from outside (the PaaS's messages, names, reasons) is written
+/// for the medium by `view`.
+pub fn outcome(r: &JobRecord, view: &View) -> Option<String> {
     let o = r.outcome.as_ref()?;
-    let target = r.target();
+    let t = |s: &str| view.text(s);
+    let target = t(&r.target());
     let build = || {
         r.build
             .as_ref()
@@ -19,7 +23,10 @@ pub fn outcome(r: &JobRecord) -> Option<String> {
             .unwrap_or_else(|| "?".into())
     };
     let app = r.spec.app().map(ToString::to_string).unwrap_or_default();
-    let tag = r.deploy_tag().map(ToString::to_string).unwrap_or_default();
+    let tag = r
+        .deploy_tag()
+        .map(|tag| t(tag.as_str()))
+        .unwrap_or_default();
     Some(match o {
         Outcome::Succeeded => return None,
         Outcome::BuildFailed {
@@ -27,21 +34,23 @@ pub fn outcome(r: &JobRecord) -> Option<String> {
             stage,
             message,
         } => {
-            let at = stage.as_ref().map(|s| format!(" at stage {s}")).unwrap_or_default();
-            format!("The build {build} failed{at}: {message}.")
+            let at = stage.as_ref().map(|s| format!(" at stage {}", t(s))).unwrap_or_default();
+            format!("The build {} failed{at}: {}.", t(build), t(message))
         }
         Outcome::BuildStopped { build, message } => {
-            format!("The build {build} was stopped on the PaaS ({message}).")
+            format!("The build {} was stopped on the PaaS ({}).", t(build), t(message))
         }
         Outcome::NoVersionTag { .. } => "The build succeeded, but the PaaS reported no versionTag (a stock Rancher?), so there is nothing to deploy.".into(),
         Outcome::UnusableTag { tag, problem } => {
-            format!("The build produced the version tag {tag:?}, which releasebot will not deploy: {problem}")
+            format!("The build produced the version tag \"{}\", which releasebot will not deploy: {}", t(tag), t(problem))
         }
         Outcome::DeployFailed { app, tag, message } => {
-            format!("The deploy of {tag} to {app} failed: {message}")
+            format!("The deploy of {} to {app} failed: {}", t(tag.as_str()), t(message))
         }
         Outcome::NoSignOfUpgrade { app, tag, shows } => format!(
-            "The PaaS accepted the upgrade of {app} to {tag} but shows no sign of it: the app still shows {shows}."
+            "The PaaS accepted the upgrade of {app} to {} but shows no sign of it: the app still shows {}.",
+            t(tag.as_str()),
+            t(shows)
         ),
         Outcome::TimedOut {
             step: Timed::Build,
@@ -62,9 +71,11 @@ pub fn outcome(r: &JobRecord) -> Option<String> {
             "The approval request expired after {}; nothing was deployed.",
             limit(*after_ms)
         ),
-        Outcome::Rejected { by } => format!("Rejected by {by}; nothing was deployed."),
+        Outcome::Rejected { by } => format!("Rejected by {}; nothing was deployed.", t(by)),
         Outcome::Superseded { by } => format!("Superseded by {by}; nothing was deployed."),
-        Outcome::Cancelled { by, detail } => match detail {
+        Outcome::Cancelled { by, detail } => {
+            let by = t(by);
+            match detail {
             Cancellation::BeforeBuild => format!("Cancelled by {by} before the build started."),
             Cancellation::BuildStopped { build } => {
                 format!("Cancelled by {by}; the build {build} was stopped.")
@@ -76,7 +87,7 @@ pub fn outcome(r: &JobRecord) -> Option<String> {
                 format!("Cancelled by {by}; the build {build} had already finished.")
             }
             Cancellation::BuildNotStopped { build, error } => {
-                format!("Cancelled by {by}, but the build {build} could not be stopped. {error}")
+                format!("Cancelled by {by}, but the build {build} could not be stopped. {}", t(error))
             }
             Cancellation::WhileQueued => {
                 format!("Withdrawn by {by} while queued; nothing was deployed.")
@@ -84,8 +95,10 @@ pub fn outcome(r: &JobRecord) -> Option<String> {
             Cancellation::WhileAwaitingApproval | Cancellation::BeforeDeploy => {
                 format!("Cancelled by {by}; nothing was deployed.")
             }
-        },
-        Outcome::PaasFailed { step, error } => match step {
+        }},
+        Outcome::PaasFailed { step, error } => {
+            let error = t(error);
+            match step {
             PaasStep::StartBuild => format!("The build of {target} could not start. {error}"),
             PaasStep::FindBuild => format!(
                 "After a restart releasebot could not learn whether the build of {target} had started, so it started no other. {error}"
@@ -100,25 +113,27 @@ pub fn outcome(r: &JobRecord) -> Option<String> {
             PaasStep::FollowRollout => {
                 format!("releasebot lost track of the deploy to {app}. {error}")
             }
-        },
-        Outcome::NotRecorded { step, error } => match step {
+        }},
+        Outcome::NotRecorded { step, error } => {
+            let error = t(error);
+            match step {
             PaasStep::Upgrade => format!(
                 "releasebot could not record the deploy before starting it, so it deployed nothing ({error})."
             ),
             _ => format!(
                 "releasebot could not record the build before starting it, so it started nothing ({error})."
             ),
-        },
+        }},
         Outcome::ChatFailed { step, error } => {
             let what = match step {
                 ChatStep::OpenThread => "open a thread",
                 ChatStep::PostProgress => "post the progress message",
                 ChatStep::PostApproval => "post the approval request",
             };
-            format!("releasebot could not {what} in chat ({error}).")
+            format!("releasebot could not {what} in chat ({}).", t(error))
         }
-        Outcome::Recorded { text, .. } => text.clone(),
-        Outcome::NotConfigured { name } => format!("{name} is no longer configured."),
+        Outcome::Recorded { text, .. } => t(text),
+        Outcome::NotConfigured { name } => format!("{} is no longer configured.", t(name)),
         Outcome::Frozen {
             app,
             by,
@@ -128,17 +143,24 @@ pub fn outcome(r: &JobRecord) -> Option<String> {
             let until = until_ms
                 .map(|t| format!(" until {}", super::date_time(t)))
                 .unwrap_or_default();
-            format!("{app} is frozen{until} by {by} ({reason}); nothing was deployed.")
+            format!(
+                "{app} is frozen{until} by {} ({}); nothing was deployed.",
+                t(by),
+                t(reason)
+            )
         }
     })
 }
 
 /// A passing remark in the job's message.
-pub fn notice(n: &Notice) -> String {
+pub fn notice(n: &Notice, view: &View) -> String {
     match n {
-        Notice::PaasUnreachable { error } => format!("PaaS unreachable, retrying. {error}"),
+        Notice::PaasUnreachable { error } => {
+            format!("PaaS unreachable, retrying. {}", view.text(error))
+        }
         Notice::NotSaved { error } => format!(
-            "releasebot could not save this job's state, so it may not resume after a restart ({error})."
+            "releasebot could not save this job's state, so it may not resume after a restart ({}).",
+            view.text(error)
         ),
         Notice::Restarting => "releasebot is restarting; this job resumes when it is back.".into(),
     }

@@ -10,7 +10,8 @@ use crate::job::{
 
 /// The thread's name: `#12 web@master`.
 pub fn thread_title(r: &JobRecord) -> String {
-    let title = format!("{} {}", r.id, r.target());
+    // Thread names show no markdown, but a line break or a control character would.
+    let title = format!("{} {}", r.id, super::escape::one_line(&r.target()));
     title.chars().take(100).collect()
 }
 
@@ -18,7 +19,7 @@ pub fn thread_title(r: &JobRecord) -> String {
 /// asked, and where it stands, so people scanning the channel see what waits for them.
 pub fn summary(r: &JobRecord, view: &View) -> Message {
     let who = view.person(&r.requester.id, &r.requester.name);
-    let head = format!("{} {} {}", r.id, r.spec.verb(), r.target());
+    let head = format!("{} {} {}", r.id, r.spec.verb(), view.text(&r.target()));
     let text = if r.state.is_final() {
         format!(
             "{} {head} — requested by {who} — {} in {}",
@@ -53,13 +54,13 @@ pub fn summary(r: &JobRecord, view: &View) -> Message {
 
 /// `✅ #1 build web@master · <who> · succeeded · 1m42s`: the first line of a job's
 /// message and its `/status` line.
-pub(super) fn headline(r: &JobRecord, who: &str) -> String {
+pub(super) fn headline(r: &JobRecord, who: &str, view: &View) -> String {
     format!(
         "{} {} {} {} · {who} · {} · {}",
         state_symbol(r.state),
         r.id,
         r.spec.verb(),
-        r.target(),
+        view.text(&r.target()),
         r.state.as_str(),
         elapsed(r)
     )
@@ -67,7 +68,7 @@ pub(super) fn headline(r: &JobRecord, who: &str) -> String {
 
 /// What the deploy changes: `web: v1.2.2 → v1.2.3`, or `web → v1.2.3` when what runs
 /// now is unknown.
-pub(super) fn change(r: &JobRecord) -> Option<String> {
+pub(super) fn change(r: &JobRecord, view: &View) -> Option<String> {
     let app = r.spec.app()?;
     let tag = r.deploy_tag()?;
     let from = r
@@ -75,8 +76,9 @@ pub(super) fn change(r: &JobRecord) -> Option<String> {
         .as_ref()
         .and_then(|d| d.from_tag.clone())
         .or_else(|| r.approval.as_ref().and_then(|a| a.from_tag.clone()));
+    let tag = view.text(tag.as_str());
     let change = match from {
-        Some(from) => format!("{app}: {from} → {tag}"),
+        Some(from) => format!("{app}: {} → {tag}", view.text(&from)),
         None => format!("{app} → {tag}"),
     };
     Some(match &r.spec {
@@ -95,7 +97,7 @@ pub(super) fn change(r: &JobRecord) -> Option<String> {
 /// The progress message: one message, edited in place, from request to result.
 pub fn progress(r: &JobRecord, view: &View) -> Message {
     let who = view.person(&r.requester.id, &r.requester.name);
-    let mut lines = vec![headline(r, &format!("requested by {who}"))];
+    let mut lines = vec![headline(r, &format!("requested by {who}"), view)];
     if let (JobState::Queued, Some(behind)) = (r.state, r.queue.and_then(|q| q.behind)) {
         lines.push(format!("queued behind {behind}"));
     }
@@ -107,10 +109,10 @@ pub fn progress(r: &JobRecord, view: &View) -> Message {
                 Some(secs) => format!(
                     "{} {} {}",
                     s.mark.symbol(),
-                    s.name,
+                    view.text(&s.name),
                     short_duration(std::time::Duration::from_secs(secs))
                 ),
-                None => format!("{} {}", s.mark.symbol(), s.name),
+                None => format!("{} {}", s.mark.symbol(), view.text(&s.name)),
             })
             .collect();
         let name = b
@@ -128,17 +130,17 @@ pub fn progress(r: &JobRecord, view: &View) -> Message {
             lines.push(format!("build  {name}{shared}  {}", stages.join("  ")));
         }
         if let Some(image) = &b.image {
-            lines.push(format!("image  {image}"));
+            lines.push(format!("image  {}", view.text(image)));
         }
-        match (&b.tag, &b.chart) {
-            (Some(tag), Some(chart)) => lines.push(format!("tag  {tag} · chart {chart}")),
-            (Some(tag), None) => lines.push(format!("tag  {tag}")),
+        let chart = b.chart.as_ref().map(|c| view.text(c));
+        match (&b.tag, chart) {
+            (Some(tag), Some(chart)) => {
+                lines.push(format!("tag  {} · chart {chart}", view.text(tag)))
+            }
+            (Some(tag), None) => lines.push(format!("tag  {}", view.text(tag))),
             (None, chart) if b.finished => lines.push(format!(
                 "tag  none: the PaaS reported no versionTag (a stock Rancher?){}",
-                chart
-                    .as_ref()
-                    .map(|c| format!(" · chart {c}"))
-                    .unwrap_or_default()
+                chart.map(|c| format!(" · chart {c}")).unwrap_or_default()
             )),
             (None, _) if b.succeeded_ms.is_some() => {
                 lines.push("tag  waiting for the PaaS to report it".into())
@@ -165,11 +167,11 @@ pub fn progress(r: &JobRecord, view: &View) -> Message {
             ApprovalStatus::Pending => votes.join(", "),
             ApprovalStatus::Approved { .. } => format!("approved — {}", votes.join(", ")),
             ApprovalStatus::Rejected { by, at_ms } => {
-                format!("❌ rejected by {by} ({})", view.time(*at_ms))
+                format!("❌ rejected by {} ({})", view.text(by), view.time(*at_ms))
             }
             ApprovalStatus::Expired { at_ms } => format!("⌛ expired at {}", view.time(*at_ms)),
             ApprovalStatus::Superseded { by, .. } => format!("superseded by {by}"),
-            ApprovalStatus::Cancelled { by, .. } => format!("cancelled by {by}"),
+            ApprovalStatus::Cancelled { by, .. } => format!("cancelled by {}", view.text(by)),
         };
         lines.push(format!(
             "approval  needs {} of {} — {status}",
@@ -178,7 +180,7 @@ pub fn progress(r: &JobRecord, view: &View) -> Message {
         ));
     }
     if let Some(d) = &r.deploy {
-        let mut line = format!("deploy  {}", change(r).unwrap_or_default());
+        let mut line = format!("deploy  {}", change(r, view).unwrap_or_default());
         line.push_str(&format!(" ({})", view.app(&d.app_id)));
         let mut phases: Vec<String> = d
             .rollout
@@ -209,7 +211,7 @@ pub fn progress(r: &JobRecord, view: &View) -> Message {
             .as_ref()
             .filter(|_| !d.rollout.done || r.state == JobState::Failed)
         {
-            line.push_str(&format!(" ({m})"));
+            line.push_str(&format!(" ({})", view.text(m)));
         }
         lines.push(line);
     }
@@ -222,38 +224,45 @@ pub fn progress(r: &JobRecord, view: &View) -> Message {
         let how = match resumed.detail.strip_prefix("taken over by replica ") {
             Some(rest) => {
                 let holder = rest.split(" while ").next().unwrap_or(rest);
-                format!("taken over by replica {holder}")
+                format!("taken over by replica {}", view.text(holder))
             }
             None => "resumed after a restart".to_string(),
         };
         lines.push(format!("↻ {how} at {}", view.time(resumed.at_ms)));
     }
     if let Some(n) = &r.notice {
-        lines.push(format!("⚠️ {}", super::notice(n)));
+        lines.push(format!("⚠️ {}", super::notice(n, view)));
     }
-    if let Some(sentence) = super::outcome(r) {
+    if let Some(sentence) = super::outcome(r, view) {
         lines.push(format!("{} {sentence}", state_symbol(r.state)));
     }
     if let (Some(tag), Some(app)) = (rollback_offer(r), r.spec.app()) {
-        lines.push(format!("↩ /rollback {app} {tag} deploys what ran before."));
+        lines.push(format!(
+            "↩ /rollback {app} {} deploys what ran before.",
+            view.text(&tag)
+        ));
     }
     let head = lines.join("\n");
     let text = match &r.logs {
         Some(l) if l.missing => format!("{head}\nlogs  no logs available"),
         Some(l) if l.error.is_some() => format!(
             "{head}\nlogs  could not be read. {}",
-            l.error.as_deref().unwrap_or("")
+            view.text(l.error.as_deref().unwrap_or(""))
         ),
         Some(l) if !l.lines.is_empty() => {
             let max = view.style.max_chars;
             let room = max
                 .saturating_sub(head.chars().count() + 60)
                 .min(max.saturating_mul(3) / 4);
-            let (shown, body) = log_block(&l.lines, room);
-            if shown == 0 {
+            let kept = log_block(&l.lines, room);
+            if kept.is_empty() {
                 format!("{head}\nlogs  too long to show here")
             } else {
-                format!("{head}\nlogs (last {shown} lines, redacted)\n```\n{body}\n```")
+                format!(
+                    "{head}\nlogs (last {} lines, redacted)\n{}",
+                    kept.len(),
+                    view.block(&kept)
+                )
             }
         }
         Some(_) => format!("{head}\nlogs  empty"),
@@ -263,7 +272,7 @@ pub fn progress(r: &JobRecord, view: &View) -> Message {
     if let Some(tag) = rollback_offer(r) {
         message.buttons.push(Button {
             action: ButtonAction::Rollback(r.id),
-            label: format!("Roll back to {tag}"),
+            label: super::escape::one_line(&format!("Roll back to {tag}")),
             style: ButtonStyle::Danger,
         });
     }
@@ -282,17 +291,12 @@ pub fn rollback_offer(r: &JobRecord) -> Option<String> {
     (from != d.tag.as_str()).then_some(from)
 }
 
-/// The last lines that fit in `room` characters, each cut to 200 characters and unable
-/// to close the code block.
-fn log_block(lines: &[String], room: usize) -> (usize, String) {
+/// The last lines that fit in `room` characters, each cut to 200 characters.
+fn log_block(lines: &[String], room: usize) -> Vec<String> {
     let mut kept: Vec<String> = Vec::new();
     let mut used = 0;
     for line in lines.iter().rev() {
-        let mut l: String = line
-            .replace("```", "`\u{200b}``")
-            .chars()
-            .take(200)
-            .collect();
+        let mut l: String = line.chars().take(200).collect();
         if line.chars().count() > 200 {
             l.push('…');
         }
@@ -304,7 +308,7 @@ fn log_block(lines: &[String], room: usize) -> (usize, String) {
         kept.push(l);
     }
     kept.reverse();
-    (kept.len(), kept.join("\n"))
+    kept
 }
 
 /// The approval message: what is asked, by whom, of whom, until when, and how to answer.
@@ -316,7 +320,7 @@ pub fn approval(r: &JobRecord, view: &View) -> Message {
         JobKind::Release => "release",
         _ => "deploy",
     };
-    let what = format!("{verb} {}", change(r).unwrap_or_default());
+    let what = format!("{verb} {}", change(r, view).unwrap_or_default());
     let mentions: Vec<String> = a
         .policy
         .approvers
@@ -329,7 +333,7 @@ pub fn approval(r: &JobRecord, view: &View) -> Message {
         view.person(&a.requester_id, &a.requester)
     )];
     if let Some(image) = &a.image {
-        lines.push(format!("image  {image}"));
+        lines.push(format!("image  {}", view.text(image)));
     }
     lines.push(format!(
         "needs {} approval{} from {} · expires {}",
@@ -367,7 +371,8 @@ pub fn approval(r: &JobRecord, view: &View) -> Message {
             lines.push(format!("✅ Approved at {}.", view.time(*at_ms)))
         }
         ApprovalStatus::Rejected { by, at_ms } => lines.push(format!(
-            "❌ Rejected by {by} at {}; nothing was deployed.",
+            "❌ Rejected by {} at {}; nothing was deployed.",
+            view.text(by),
             view.time(*at_ms)
         )),
         ApprovalStatus::Expired { at_ms } => lines.push(format!(
@@ -377,9 +382,10 @@ pub fn approval(r: &JobRecord, view: &View) -> Message {
         ApprovalStatus::Superseded { by, .. } => lines.push(format!(
             "Superseded by {by}; this request can no longer be approved."
         )),
-        ApprovalStatus::Cancelled { by, .. } => {
-            lines.push(format!("🚫 Cancelled by {by}; nothing was deployed."))
-        }
+        ApprovalStatus::Cancelled { by, .. } => lines.push(format!(
+            "🚫 Cancelled by {}; nothing was deployed.",
+            view.text(by)
+        )),
     }
     Message {
         text: fit(lines.join("\n"), view.style.max_chars),

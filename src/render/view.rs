@@ -35,8 +35,26 @@ impl View {
         if self.style.mentions && !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()) {
             format!("<@{id}>")
         } else {
-            name.to_string()
+            self.text(name)
         }
+    }
+
+    /// Outside text (a name, a stage, a tag, the PaaS's message, a reason someone
+    /// typed) as part of a line: on one line, and unable to change the message around
+    /// it in this medium.
+    pub fn text(&self, s: &str) -> String {
+        let line = super::escape::one_line(s);
+        if self.style.markdown {
+            super::escape::markdown(&line)
+        } else {
+            line
+        }
+    }
+
+    /// Lines of outside text as a code block that none of them can close.
+    pub fn block(&self, lines: &[String]) -> String {
+        let body: Vec<String> = lines.iter().map(|l| super::escape::code_line(l)).collect();
+        format!("```\n{}\n```", body.join("\n"))
     }
 
     /// A time of day: in each reader's clock where the chat can, `14:02 UTC` otherwise.

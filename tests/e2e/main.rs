@@ -21,4 +21,5 @@ mod pressure;
 mod push;
 mod restart;
 mod secrets;
+mod security;
 mod store_compat;

@@ -24,7 +24,7 @@ impl Page {
         let next = f
             .get("pagination")
             .and_then(Fields::of)
-            .and_then(|p| p.string("next"));
+            .and_then(|p| p.plain("next"));
         Ok(Page {
             data: data.clone(),
             next,

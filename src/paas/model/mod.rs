@@ -47,7 +47,16 @@ impl<'a> Fields<'a> {
         self.0.get(key).and_then(Value::as_str)
     }
 
+    /// A text field, redacted: everything the PaaS says passes the redactor here,
+    /// before any of it is stored, shown or logged.
     fn string(&self, key: &str) -> Option<String> {
+        self.str(key)
+            .filter(|s| !s.is_empty())
+            .map(crate::redact::text)
+    }
+
+    /// A value for machines, not people (a link to follow), exactly as sent.
+    fn plain(&self, key: &str) -> Option<String> {
         self.str(key).filter(|s| !s.is_empty()).map(str::to_string)
     }
 
