@@ -187,10 +187,10 @@ fn plan_deploy(r: &mut JobRecord, now: i64, cx: &Context) -> Step {
         return step;
     }
     waive_rollback_approval(r, now);
-    if let Some(policy) = cx.approval.clone() {
-        if let Some(step) = plan_approval(r, &d, policy, now) {
-            return step;
-        }
+    if let Some(policy) = cx.approval.clone()
+        && let Some(step) = plan_approval(r, &d, policy, now)
+    {
+        return step;
     }
     if r.queue.is_none_or(|q| q.behind.is_some()) {
         return Step::AwaitTurn;
