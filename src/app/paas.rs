@@ -43,15 +43,20 @@ pub async fn connect_paas(
     clock: Clock,
     metrics: Arc<Metrics>,
 ) -> Result<Paas, StartError> {
-    let url = env.rancher_url.clone().or_else(|| config.paas.url.clone());
+    let url = match &env.rancher_url {
+        Some(url) => Some(url.given().to_string()),
+        None => config.paas.url.clone(),
+    };
     let (url, token, sim, description) = match url {
         Some(url) => {
+            // Named from its parts: RANCHER_URL is not checked yet and may hold anything.
+            let shown = crate::config::location::shown(&url);
             let Some(token) = env.rancher_token.clone() else {
                 return Err(StartError::Config(format!(
-                    "RANCHER_TOKEN is not set: create an API key in Rancher and put its token in RANCHER_TOKEN (the PaaS is {url})."
+                    "RANCHER_TOKEN is not set: create an API key in Rancher and put its token in RANCHER_TOKEN (the PaaS is {shown})."
                 )));
             };
-            let description = format!("the PaaS at {url}");
+            let description = format!("the PaaS at {shown}");
             (url, token, None, description)
         }
         None => {

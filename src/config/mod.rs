@@ -4,10 +4,12 @@
 //!
 //! This file holds the validated configuration the bot reads; `raw.rs` holds the
 //! file's serde form and the checks that turn it into this one, `env.rs` what comes
-//! from the environment.
+//! from the environment, `location/` the connection strings among them, parsed and shown
+//! without their passwords.
 
 mod apps;
 mod env;
+pub mod location;
 mod raw;
 
 use std::collections::BTreeMap;
@@ -18,6 +20,7 @@ use crate::names::{AppName, Branch, ProjectName};
 use crate::paas::{AppRef, PipelineRef};
 
 pub use env::Env;
+pub use location::{ConnString, Database};
 
 /// The demo configuration, used when there is no configuration file and no PaaS URL:
 /// it matches the simulator's demo catalogue. It is also `releasebot.example.toml`.
