@@ -463,22 +463,21 @@ impl PaasClient {
 
 /// Checks a PaaS base URL: http or https, with a host, nothing after the path.
 pub fn parse_base_url(s: &str) -> Result<Url, UrlError> {
-    let given = || s.to_string();
+    let shown = || crate::config::location::shown(s);
     let url = Url::parse(s.trim()).map_err(|e| UrlError::NotAUrl {
-        given: given(),
         reason: e.to_string(),
     })?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(UrlError::NotHttp { given: given() });
-    }
-    if url.host_str().is_none() {
-        return Err(UrlError::NoHost { given: given() });
-    }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(UrlError::Credentials);
     }
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(UrlError::NotHttp { url: shown() });
+    }
+    if url.host_str().is_none() {
+        return Err(UrlError::NoHost { url: shown() });
+    }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(UrlError::QueryOrFragment { given: given() });
+        return Err(UrlError::QueryOrFragment { url: shown() });
     }
     let mut url = url;
     let path = url.path().trim_end_matches('/').to_string();
