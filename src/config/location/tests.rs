@@ -342,8 +342,10 @@ fn passfile_escaped_colons_and_backslashes_are_literal() {
 
 #[test]
 fn passfile_comment_and_short_lines_are_skipped() {
-    let f = passfile("# db:5432:rb:bot:commented\ndb:5432:rb:bot\r\ndb:5432:rb:bot:pw\r\n");
+    let f = passfile("#db:*:*:*:commented\ndb:5432:rb:bot\r\ndb:5432:rb:bot:pw\r\n");
     assert_eq!(f.lookup("db", "5432", "rb", "bot"), Some("pw"));
+    // Read as a line, the comment would match a host called `#db`.
+    assert_eq!(f.lookup("#db", "5432", "rb", "bot"), None);
 }
 
 #[test]
