@@ -77,6 +77,7 @@ pub async fn connect_paas(
     let mut settings = ClientConfig::new(url, token.clone());
     settings.connect_timeout = config.paas.connect_timeout;
     settings.request_timeout = config.paas.request_timeout;
+    settings.allow_plain_http = config.paas.allow_plain_http;
     let client = PaasClient::new(settings, clock)
         .map_err(|e| StartError::Config(e.to_string()))?
         .with_observer(Arc::new(move |r| metrics.paas_request(r)));

@@ -171,6 +171,9 @@ pub struct PaasSettings {
     pub request_timeout: Duration,
     /// The PaaS's web UI, for links (`ui_url`); `None`: the API URL without `/v3`.
     pub ui_url: Option<String>,
+    /// Whether a plain `http://` PaaS URL on a host other than this one's loopback is
+    /// taken (`allow_plain_http`): the token it carries can deploy anything.
+    pub allow_plain_http: bool,
 }
 
 /// The validated configuration.
@@ -279,6 +282,19 @@ mod tests {
         ] {
             assert!(Config::parse(bad, "x.toml").is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn plain_http_to_the_paas_is_allowed_only_when_configured() {
+        assert!(!Config::demo().paas.allow_plain_http);
+        let c = Config::parse(
+            "[paas]\nurl = \"http://rancher.internal\"\nallow_plain_http = true\n",
+            "x.toml",
+        )
+        .unwrap();
+        assert!(c.paas.allow_plain_http);
+        let e = Config::parse("[paas]\nallow_plain_http = \"yes\"\n", "x.toml").unwrap_err();
+        assert!(e.0.contains("line 2"), "{e}");
     }
 
     #[test]

@@ -58,6 +58,12 @@ pub enum UrlError {
     Credentials,
     #[error("the PaaS URL {url} must not have a query or fragment")]
     QueryOrFragment { url: String },
+    /// Every request carries the token, which can deploy anything: in the clear only
+    /// to this machine (the simulator, a tunnel), unless the operator says otherwise.
+    #[error(
+        "the PaaS URL {url} is plain http, which would send the API token unencrypted; use https://, or allow it with [paas] allow_plain_http = true in the configuration file"
+    )]
+    PlainHttp { url: String },
 }
 
 /// Why a [`PaasClient`](super::PaasClient) cannot be made.

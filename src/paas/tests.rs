@@ -69,6 +69,47 @@ fn a_refused_base_url_never_echoes_credentials_or_its_text() {
     }
 }
 
+#[test]
+fn plain_http_is_refused_unless_loopback_or_allowed() {
+    let tls = |s: &str, allowed: bool| require_tls(&parse_base_url(s).unwrap(), allowed);
+    for local in [
+        "http://127.0.0.1:8090",
+        "http://127.0.0.2",
+        "http://localhost:8090/v3",
+        "http://[::1]:8090",
+        "https://rancher.example.com",
+    ] {
+        assert_eq!(tls(local, false), Ok(()), "{local}");
+    }
+    for remote in [
+        "http://rancher.internal",
+        "http://10.0.0.1:8080",
+        "http://127.0.0.1.nip.io",
+        "http://[::2]",
+    ] {
+        let e = tls(remote, false).unwrap_err();
+        assert!(matches!(e, UrlError::PlainHttp { .. }), "{remote}: {e}");
+        assert_eq!(tls(remote, true), Ok(()), "{remote} allowed");
+    }
+    assert_eq!(
+        tls("http://rancher.internal:8080/", false)
+            .unwrap_err()
+            .to_string(),
+        "the PaaS URL http://rancher.internal:8080 is plain http, which would send the API token unencrypted; use https://, or allow it with [paas] allow_plain_http = true in the configuration file"
+    );
+    // The client refuses it as it is made.
+    let client = |allowed: bool| {
+        let mut config = ClientConfig::new("http://rancher.internal", Secret::new("token-x:y"));
+        config.allow_plain_http = allowed;
+        PaasClient::new(config, Clock::new())
+    };
+    assert!(matches!(
+        client(false),
+        Err(ClientError::Url(UrlError::PlainHttp { .. }))
+    ));
+    assert!(client(true).is_ok());
+}
+
 #[tokio::test]
 async fn urls_are_built_from_typed_ids() {
     let client = PaasClient::new(
