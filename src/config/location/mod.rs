@@ -43,6 +43,12 @@ pub enum LocationError {
     Host { n: usize },
     #[error("its port {n} is not a number from 1 to 65535")]
     Port { n: usize },
+    /// Only a `@` in a query value can put these in the user part, whose end is the
+    /// last `@`: refused, rather than connecting as a user made of the query.
+    #[error(
+        "its user name holds a /, ? or # (write it percent-encoded; a @ in an option's value must be written %40)"
+    )]
+    User,
     #[error("its {part} is not UTF-8 once percent-decoded")]
     NotUtf8 { part: &'static str },
     #[error("it names {hosts} hosts and {ports} ports (give one port, or one per host)")]
@@ -148,6 +154,10 @@ impl<'a> Parts<'a> {
             Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
             None => (None, rest),
         };
+        let user = userinfo.map(|u| u.split_once(':').map_or(u, |(user, _)| user));
+        if user.is_some_and(|u| !plain_user(u)) {
+            return Err(LocationError::User);
+        }
         let (rest, fragment) = match rest.find('#').filter(|_| has_fragments) {
             Some(at) => (&rest[..at], true),
             None => (rest, false),
@@ -211,6 +221,12 @@ impl fmt::Display for Parts<'_> {
         }
         Ok(())
     }
+}
+
+/// Whether the user part, as written, could be a user name: one holding `/`, `?` or
+/// `#` is the start of a path or a query that a later `@` made look like a user.
+fn plain_user(user: &str) -> bool {
+    !user.contains(['/', '?', '#'])
 }
 
 /// `host:port`, a socket directory percent-encoded and an IPv6 address in brackets.

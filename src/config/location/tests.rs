@@ -139,6 +139,23 @@ fn query_values_are_never_shown() {
 }
 
 #[test]
+fn an_at_sign_in_a_query_value_must_be_encoded() {
+    // The last `@` ends the user part, so this one would make the path and query a user.
+    let text = "postgres://db/rb?application_name=mqx@host-unit18";
+    assert_eq!(PgUrl::parse(text).unwrap_err(), LocationError::User);
+    never_shown(text, "mqx");
+    never_shown(text, "unit18");
+    assert_eq!(
+        shown("https://h/v3?token=mqx@host-unit18"),
+        "https://[unreadable]"
+    );
+    assert_eq!(
+        db("postgres://bot@db/rb?application_name=me%40host").0,
+        "postgres://bot@db:5432/rb"
+    );
+}
+
+#[test]
 fn the_postgresql_scheme_is_read_like_postgres_in_any_case() {
     assert_eq!(
         db("postgresql://bot@db/rb").0,
