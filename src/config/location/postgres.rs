@@ -50,11 +50,6 @@ impl Database {
             Err(problem) => Database::Unreadable(problem),
         }
     }
-
-    /// Whether several replicas may share it.
-    pub fn is_postgres(&self) -> bool {
-        !matches!(self, Database::File(_))
-    }
 }
 
 impl Default for Database {
