@@ -113,7 +113,7 @@ pub fn table(rows: &[Row]) -> String {
 /// The state store: reachable, its schema this releasebot's (or one it migrates to),
 /// and who leads among replicas sharing it. Nothing is created or migrated.
 fn store_row(env: &Env) -> Row {
-    let found = match crate::store::Store::inspect(&env.db_path) {
+    let found = match crate::store::Store::inspect_at(&env.db) {
         Ok(found) => found,
         Err(e) => return Row::failed("store", e.to_string()),
     };

@@ -124,7 +124,7 @@ impl App {
     pub async fn build(env: &Env, shell: bool) -> Result<App, StartError> {
         let (mut config, demo) = load_config(env)?;
         let adapter = adapter_for(env, shell, &config)?;
-        let store = Arc::new(Store::open(&env.db_path)?);
+        let store = Arc::new(Store::open_at(&env.db)?);
         let clock = Clock::new();
         let metrics = Arc::new(Metrics::default());
         let paas = connect_paas(env, &config, clock, metrics.clone()).await?;

@@ -43,15 +43,20 @@ pub async fn connect_paas(
     clock: Clock,
     metrics: Arc<Metrics>,
 ) -> Result<Paas, StartError> {
-    let url = env.rancher_url.clone().or_else(|| config.paas.url.clone());
+    let url = match &env.rancher_url {
+        Some(url) => Some(url.given().to_string()),
+        None => config.paas.url.clone(),
+    };
     let (url, token, sim, description) = match url {
         Some(url) => {
+            // Named from its parts: RANCHER_URL is not checked yet and may hold anything.
+            let shown = crate::config::location::shown(&url);
             let Some(token) = env.rancher_token.clone() else {
                 return Err(StartError::Config(format!(
-                    "RANCHER_TOKEN is not set: create an API key in Rancher and put its token in RANCHER_TOKEN (the PaaS is {url})."
+                    "RANCHER_TOKEN is not set: create an API key in Rancher and put its token in RANCHER_TOKEN (the PaaS is {shown})."
                 )));
             };
-            let description = format!("the PaaS at {url}");
+            let description = format!("the PaaS at {shown}");
             (url, token, None, description)
         }
         None => {
@@ -72,6 +77,7 @@ pub async fn connect_paas(
     let mut settings = ClientConfig::new(url, token.clone());
     settings.connect_timeout = config.paas.connect_timeout;
     settings.request_timeout = config.paas.request_timeout;
+    settings.allow_plain_http = config.paas.allow_plain_http;
     let client = PaasClient::new(settings, clock)
         .map_err(|e| StartError::Config(e.to_string()))?
         .with_observer(Arc::new(move |r| metrics.paas_request(r)));

@@ -4,20 +4,23 @@
 
 use std::path::PathBuf;
 
+use super::location::{ConnString, Database};
 use crate::secret::Secret;
 
-/// What comes from the environment: secrets and paths.
+/// What comes from the environment: secrets and paths. `{:?}` shows every URL from its
+/// parts, so it holds no password.
 #[derive(Debug, Clone, Default)]
 pub struct Env {
     pub config_path: PathBuf,
     /// Set when `RELEASEBOT_CONFIG` named the file (so a missing file is an error).
     pub config_named: bool,
-    pub db_path: PathBuf,
-    pub rancher_url: Option<String>,
+    /// `RELEASEBOT_DB`, with `RELEASEBOT_DB_PASSWORD` and `PGPASSFILE`.
+    pub db: Database,
+    pub rancher_url: Option<ConnString>,
     pub rancher_token: Option<Secret>,
     pub discord_token: Option<Secret>,
     pub discord_guild_id: Option<String>,
-    pub discord_proxy_url: Option<String>,
+    pub discord_proxy_url: Option<ConnString>,
     pub http_addr: Option<String>,
     pub public_url: Option<String>,
     pub log_json: bool,
@@ -40,12 +43,17 @@ impl Env {
         Env {
             config_named: named.is_some(),
             config_path: PathBuf::from(named.unwrap_or_else(|| "releasebot.toml".into())),
-            db_path: PathBuf::from(get("RELEASEBOT_DB").unwrap_or_else(|| "releasebot.db".into())),
-            rancher_url: get("RANCHER_URL"),
+            db: Database::from_env(
+                &get("RELEASEBOT_DB").unwrap_or_else(|| "releasebot.db".into()),
+                // Taken as it is: a password may begin or end with a space.
+                get("RELEASEBOT_DB_PASSWORD").map(Secret::new),
+                get("PGPASSFILE").map(PathBuf::from),
+            ),
+            rancher_url: get("RANCHER_URL").map(ConnString::new),
             rancher_token: get("RANCHER_TOKEN").map(Secret::new),
             discord_token: get("DISCORD_TOKEN").map(Secret::new),
             discord_guild_id: get("DISCORD_GUILD_ID"),
-            discord_proxy_url: get("DISCORD_PROXY_URL"),
+            discord_proxy_url: get("DISCORD_PROXY_URL").map(ConnString::new),
             http_addr: get("RELEASEBOT_HTTP_ADDR"),
             public_url: get("RELEASEBOT_PUBLIC_URL"),
             log_json: get("RELEASEBOT_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json")),
@@ -74,7 +82,9 @@ mod tests {
             "RELEASEBOT_DB" => Some("/data/r.db".into()),
             _ => None,
         });
-        assert_eq!(env.db_path, PathBuf::from("/data/r.db"));
+        assert!(
+            matches!(&env.db, Database::File(p) if p.as_path() == std::path::Path::new("/data/r.db"))
+        );
         assert_eq!(env.config_path, PathBuf::from("releasebot.toml"));
         assert!(!format!("{env:?}").contains("secret"));
         assert_eq!(env.secrets().len(), 1);

@@ -4,10 +4,12 @@
 //!
 //! This file holds the validated configuration the bot reads; `raw.rs` holds the
 //! file's serde form and the checks that turn it into this one, `env.rs` what comes
-//! from the environment.
+//! from the environment, `location/` the connection strings among them, parsed and shown
+//! without their passwords.
 
 mod apps;
 mod env;
+pub mod location;
 mod raw;
 
 use std::collections::BTreeMap;
@@ -18,6 +20,7 @@ use crate::names::{AppName, Branch, ProjectName};
 use crate::paas::{AppRef, PipelineRef};
 
 pub use env::Env;
+pub use location::{ConnString, Database};
 
 /// The demo configuration, used when there is no configuration file and no PaaS URL:
 /// it matches the simulator's demo catalogue. It is also `releasebot.example.toml`.
@@ -168,6 +171,9 @@ pub struct PaasSettings {
     pub request_timeout: Duration,
     /// The PaaS's web UI, for links (`ui_url`); `None`: the API URL without `/v3`.
     pub ui_url: Option<String>,
+    /// Whether a plain `http://` PaaS URL on a host other than this one's loopback is
+    /// taken (`allow_plain_http`): the token it carries can deploy anything.
+    pub allow_plain_http: bool,
 }
 
 /// The validated configuration.
@@ -276,6 +282,19 @@ mod tests {
         ] {
             assert!(Config::parse(bad, "x.toml").is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn plain_http_to_the_paas_is_allowed_only_when_configured() {
+        assert!(!Config::demo().paas.allow_plain_http);
+        let c = Config::parse(
+            "[paas]\nurl = \"http://rancher.internal\"\nallow_plain_http = true\n",
+            "x.toml",
+        )
+        .unwrap();
+        assert!(c.paas.allow_plain_http);
+        let e = Config::parse("[paas]\nallow_plain_http = \"yes\"\n", "x.toml").unwrap_err();
+        assert!(e.0.contains("line 2"), "{e}");
     }
 
     #[test]

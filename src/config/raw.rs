@@ -57,6 +57,7 @@ struct RawPaas {
     connect_timeout: Option<String>,
     request_timeout: Option<String>,
     ui_url: Option<String>,
+    allow_plain_http: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -237,6 +238,7 @@ impl RawConfig {
                 }
                 _ => None,
             },
+            allow_plain_http: self.paas.allow_plain_http.unwrap_or(false),
         };
         let defaults = JobSettings::default();
         let jobs = JobSettings {

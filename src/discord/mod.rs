@@ -104,7 +104,7 @@ impl Settings {
             ));
         }
         if let Some(raw) = &env.discord_proxy_url {
-            settings.proxy = Some(parse_proxy(raw)?);
+            settings.proxy = Some(parse_proxy(raw.given())?);
         }
         Ok(Some(settings))
     }
@@ -147,13 +147,14 @@ fn parse_proxy(raw: &str) -> Result<String, AdapterError> {
             && u.path() == "/"
             && u.query().is_none()
             && u.username().is_empty()
+            && u.password().is_none()
     });
     if ok {
         Ok(trimmed.to_string())
     } else {
         Err(AdapterError::Config(format!(
             "DISCORD_PROXY_URL {} is not a proxy address such as http://127.0.0.1:3000 (scheme, host and port only).",
-            crate::names::shown(raw)
+            crate::config::location::shown(raw)
         )))
     }
 }
@@ -477,5 +478,29 @@ mod tests {
             bad(&[token, guild, ("DISCORD_PROXY_URL", "http://p:3000/api")])
                 .contains("proxy address")
         );
+    }
+
+    #[test]
+    fn a_proxy_url_with_credentials_is_refused_without_showing_them() {
+        let env = |proxy: &str| {
+            let proxy = proxy.to_string();
+            Env::from_lookup(move |k| match k {
+                "DISCORD_TOKEN" => Some("MTIz.abc.def".into()),
+                "DISCORD_GUILD_ID" => Some("123456789012345678".into()),
+                "DISCORD_PROXY_URL" => Some(proxy.clone()),
+                _ => None,
+            })
+        };
+        for proxy in [
+            "http://:s3cret-proxy@127.0.0.1:3000",
+            "http://me:s3cret-proxy@127.0.0.1:3000",
+            "http://me:pa/s3cret-proxy@127.0.0.1:3000",
+        ] {
+            let env = env(proxy);
+            let e = Settings::from_env(&env, &[]).unwrap_err().to_string();
+            assert!(e.contains("is not a proxy address"), "{e}");
+            assert!(!e.contains("s3cret"), "{e}");
+            assert!(!format!("{env:?}").contains("s3cret"));
+        }
     }
 }

@@ -42,20 +42,28 @@ pub enum PaasError {
     Unconfirmed { action: &'static str },
 }
 
-/// Why a PaaS base URL is refused; `Display` names the URL and what is wrong with it.
+/// Why a PaaS base URL is refused. `Display` names the URL only as
+/// [`shown`](crate::config::location::shown) from its parts, never as given: a URL
+/// that is refused may hold anything, a password or a token pasted by mistake.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UrlError {
-    #[error("{given:?} is not a URL ({reason})")]
-    NotAUrl { given: String, reason: String },
-    #[error("{given:?} must start with https:// (or http://)")]
-    NotHttp { given: String },
-    #[error("{given:?} has no host")]
-    NoHost { given: String },
+    #[error("the PaaS URL is not a URL ({reason}); give it as https://rancher.example.com")]
+    NotAUrl { reason: String },
+    #[error("the PaaS URL {url} must start with https:// (or http://)")]
+    NotHttp { url: String },
+    #[error("the PaaS URL {url} has no host")]
+    NoHost { url: String },
     /// The token goes in `RANCHER_TOKEN`, never in the URL, where logs would show it.
     #[error("the PaaS URL must not hold credentials; set RANCHER_TOKEN instead")]
     Credentials,
-    #[error("{given:?} must not have a query or fragment")]
-    QueryOrFragment { given: String },
+    #[error("the PaaS URL {url} must not have a query or fragment")]
+    QueryOrFragment { url: String },
+    /// Every request carries the token, which can deploy anything: in the clear only
+    /// to this machine (the simulator, a tunnel), unless the operator says otherwise.
+    #[error(
+        "the PaaS URL {url} is plain http, which would send the API token unencrypted; use https://, or allow it with [paas] allow_plain_http = true in the configuration file"
+    )]
+    PlainHttp { url: String },
 }
 
 /// Why a [`PaasClient`](super::PaasClient) cannot be made.

@@ -70,6 +70,9 @@ pub struct ClientConfig {
     /// How long the PaaS is searched for the result of an ambiguous `run` or upgrade
     /// before it is called unconfirmed.
     pub confirm_for: Duration,
+    /// Whether a plain `http://` base URL to another machine is taken (see
+    /// [`require_tls`]).
+    pub allow_plain_http: bool,
 }
 
 impl ClientConfig {
@@ -84,6 +87,7 @@ impl ClientConfig {
             backoff: Backoff::new(Duration::from_millis(250), Duration::from_secs(8)),
             max_retry_after: Duration::from_secs(60),
             confirm_for: Duration::from_secs(60),
+            allow_plain_http: false,
         }
     }
 }
@@ -168,9 +172,11 @@ struct Inner {
 }
 
 impl PaasClient {
-    /// Builds a client. Fails only on a base URL that is not an http(s) URL with a host.
+    /// Builds a client. Fails only on a base URL that is not an http(s) URL with a host,
+    /// or is plain http to another machine without `allow_plain_http`.
     pub fn new(config: ClientConfig, clock: Clock) -> Result<Self, ClientError> {
         let base = parse_base_url(&config.base_url)?;
+        require_tls(&base, config.allow_plain_http)?;
         let http = reqwest::Client::builder()
             .user_agent(concat!("releasebot/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(config.connect_timeout)
@@ -463,27 +469,48 @@ impl PaasClient {
 
 /// Checks a PaaS base URL: http or https, with a host, nothing after the path.
 pub fn parse_base_url(s: &str) -> Result<Url, UrlError> {
-    let given = || s.to_string();
+    let shown = || crate::config::location::shown(s);
     let url = Url::parse(s.trim()).map_err(|e| UrlError::NotAUrl {
-        given: given(),
         reason: e.to_string(),
     })?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(UrlError::NotHttp { given: given() });
-    }
-    if url.host_str().is_none() {
-        return Err(UrlError::NoHost { given: given() });
-    }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(UrlError::Credentials);
     }
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(UrlError::NotHttp { url: shown() });
+    }
+    if url.host_str().is_none() {
+        return Err(UrlError::NoHost { url: shown() });
+    }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(UrlError::QueryOrFragment { given: given() });
+        return Err(UrlError::QueryOrFragment { url: shown() });
     }
     let mut url = url;
     let path = url.path().trim_end_matches('/').to_string();
     url.set_path(&path);
     Ok(url)
+}
+
+/// Refuses a plain `http://` URL unless its host is this machine's loopback or
+/// `allowed` says so: the token every request carries can deploy anything.
+pub fn require_tls(url: &Url, allowed: bool) -> Result<(), UrlError> {
+    if url.scheme() != "http" || allowed || is_loopback(url) {
+        return Ok(());
+    }
+    Err(UrlError::PlainHttp {
+        url: crate::config::location::shown(url.as_str().trim_end_matches('/')),
+    })
+}
+
+fn is_loopback(url: &Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]

@@ -20,11 +20,11 @@ fn a_refused_base_url_says_what_is_wrong() {
     let refusal = |s: &str| parse_base_url(s).unwrap_err().to_string();
     assert_eq!(
         refusal("rancher.example.com"),
-        "\"rancher.example.com\" is not a URL (relative URL without a base)"
+        "the PaaS URL is not a URL (relative URL without a base); give it as https://rancher.example.com"
     );
     assert_eq!(
         refusal("ftp://x"),
-        "\"ftp://x\" must start with https:// (or http://)"
+        "the PaaS URL ftp://x must start with https:// (or http://)"
     );
     assert_eq!(
         refusal("https://user:pw@rancher.example.com"),
@@ -32,8 +32,82 @@ fn a_refused_base_url_says_what_is_wrong() {
     );
     assert_eq!(
         refusal("https://r.example.com/?x=1"),
-        "\"https://r.example.com/?x=1\" must not have a query or fragment"
+        "the PaaS URL https://r.example.com/?… must not have a query or fragment"
     );
+}
+
+#[test]
+fn a_refused_base_url_never_echoes_credentials_or_its_text() {
+    for (given, secret) in [
+        // A password with a `/` makes the URL unparseable: the port reads `pa`.
+        ("https://admin:pa/ss-paas1@rancher.example.com", "ss-paas1"),
+        ("https://admin:pa?ss-paas1@rancher.example.com", "ss-paas1"),
+        ("https://admin:pa#ss-paas1@rancher.example.com", "ss-paas1"),
+        (
+            "https://admin:s3cret-paas1@rancher.example.com/?x=1",
+            "s3cret-paas1",
+        ),
+        (
+            "ftp://admin:s3cret-paas1@rancher.example.com",
+            "s3cret-paas1",
+        ),
+        (
+            "https://rancher.example.com/?token=s3cret-paas1",
+            "s3cret-paas1",
+        ),
+        // A token pasted where the URL goes.
+        ("token-abcde:s3cret-paas1", "s3cret-paas1"),
+        (
+            "https://rancher.example.com\u{1b}[2Js3cret-paas1",
+            "s3cret-paas1",
+        ),
+    ] {
+        let e = parse_base_url(given).unwrap_err();
+        let shown = format!("{e} {e:?}");
+        assert!(!shown.contains(secret), "{given}: {shown}");
+        assert!(!shown.contains("pa/ss"), "{given}: {shown}");
+    }
+}
+
+#[test]
+fn plain_http_is_refused_unless_loopback_or_allowed() {
+    let tls = |s: &str, allowed: bool| require_tls(&parse_base_url(s).unwrap(), allowed);
+    for local in [
+        "http://127.0.0.1:8090",
+        "http://127.0.0.2",
+        "http://localhost:8090/v3",
+        "http://[::1]:8090",
+        "https://rancher.example.com",
+    ] {
+        assert_eq!(tls(local, false), Ok(()), "{local}");
+    }
+    for remote in [
+        "http://rancher.internal",
+        "http://10.0.0.1:8080",
+        "http://127.0.0.1.nip.io",
+        "http://[::2]",
+    ] {
+        let e = tls(remote, false).unwrap_err();
+        assert!(matches!(e, UrlError::PlainHttp { .. }), "{remote}: {e}");
+        assert_eq!(tls(remote, true), Ok(()), "{remote} allowed");
+    }
+    assert_eq!(
+        tls("http://rancher.internal:8080/", false)
+            .unwrap_err()
+            .to_string(),
+        "the PaaS URL http://rancher.internal:8080 is plain http, which would send the API token unencrypted; use https://, or allow it with [paas] allow_plain_http = true in the configuration file"
+    );
+    // The client refuses it as it is made.
+    let client = |allowed: bool| {
+        let mut config = ClientConfig::new("http://rancher.internal", Secret::new("token-x:y"));
+        config.allow_plain_http = allowed;
+        PaasClient::new(config, Clock::new())
+    };
+    assert!(matches!(
+        client(false),
+        Err(ClientError::Url(UrlError::PlainHttp { .. }))
+    ));
+    assert!(client(true).is_ok());
 }
 
 #[tokio::test]

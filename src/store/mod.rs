@@ -30,6 +30,7 @@ use std::time::Duration;
 
 pub use lease::Lease;
 
+use crate::config::location::{Database, LocationError};
 use crate::freeze::{Freeze, Scope};
 use crate::job::{JobRecord, Person};
 use crate::names::JobId;
@@ -75,6 +76,14 @@ pub enum StoreError {
     Deposed { term: u64 },
 }
 
+/// A `postgres://` URL that cannot be parsed, named by a placeholder and the reason.
+fn unreadable(db: &Database, problem: &LocationError) -> StoreError {
+    StoreError::CannotOpen {
+        path: db.to_string(),
+        detail: format!("not a usable PostgreSQL URL: {problem}"),
+    }
+}
+
 /// What a database must do to hold the bot's state; each method is documented on
 /// [`Store`], which hands every call to its backend.
 trait Backend: Send + Sync {
@@ -113,7 +122,7 @@ trait Backend: Send + Sync {
 /// What a store holds, looked at without changing anything (`releasebot check`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inspection {
-    /// Where (a file's path, or a URL without its password).
+    /// Where (a file's path, or a URL shown from its parts: no password, no options).
     pub location: String,
     /// `SQLite` or `PostgreSQL`.
     pub kind: &'static str,
@@ -145,22 +154,39 @@ impl Store {
     /// database instead (connected and migrated, with no lock: replicas share it and
     /// take turns by the [`Lease`]).
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        if let Some(url) = path.to_str().filter(|p| postgres::is_url(p)) {
-            return Ok(Store {
-                backend: Box::new(postgres::Postgres::open(url)?),
-            });
-        }
-        Ok(Store {
-            backend: Box::new(sqlite::Sqlite::open(path)?),
-        })
+        Self::open_at(&Self::database(path))
+    }
+
+    /// Opens the store `RELEASEBOT_DB` (with its password from wherever it comes) names.
+    pub fn open_at(db: &Database) -> Result<Store, StoreError> {
+        let backend: Box<dyn Backend> = match db {
+            Database::File(path) => Box::new(sqlite::Sqlite::open(path)?),
+            Database::Postgres(url) => Box::new(postgres::Postgres::open(url)?),
+            Database::Unreadable(problem) => return Err(unreadable(db, problem)),
+        };
+        Ok(Store { backend })
     }
 
     /// What the store at `path` (or PostgreSQL URL) holds, without creating, migrating
     /// or locking anything.
     pub fn inspect(path: &Path) -> Result<Inspection, StoreError> {
-        match path.to_str().filter(|p| postgres::is_url(p)) {
-            Some(url) => postgres::Postgres::inspect(url),
-            None => sqlite::inspect(path),
+        Self::inspect_at(&Self::database(path))
+    }
+
+    /// What the store `RELEASEBOT_DB` names holds, as [`inspect`](Store::inspect).
+    pub fn inspect_at(db: &Database) -> Result<Inspection, StoreError> {
+        match db {
+            Database::File(path) => sqlite::inspect(path),
+            Database::Postgres(url) => postgres::Postgres::inspect(url),
+            Database::Unreadable(problem) => Err(unreadable(db, problem)),
+        }
+    }
+
+    /// A path, or a PostgreSQL URL (with no password from elsewhere).
+    fn database(path: &Path) -> Database {
+        match path.to_str() {
+            Some(text) => Database::parse(text),
+            None => Database::File(path.to_path_buf()),
         }
     }
 
@@ -296,7 +322,7 @@ impl Store {
         self.backend.shared()
     }
 
-    /// Where the state is kept, as messages name it (the password hidden).
+    /// Where the state is kept, as messages name it (a URL from its parts only).
     pub fn location(&self) -> &str {
         self.backend.location()
     }

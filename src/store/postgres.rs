@@ -2,8 +2,9 @@
 //! database. Its parts: the connection's own thread that the synchronous calls are
 //! sent to (`postgres/worker.rs`), the schema and its migrations (`schema.rs`), the
 //! leadership lease and fencing (`lease.rs`), jobs written (`jobs.rs`) and read
-//! (`rows.rs`), freezes (`freezes.rs`), and the database's errors told as
-//! [`StoreError`]s with the URL's password kept out (`failure.rs`).
+//! (`rows.rs`), freezes (`freezes.rs`), the driver's settings made from the URL's
+//! parts (`options.rs`), and the database's errors told as [`StoreError`]s with the
+//! URL's password kept out (`failure.rs`).
 //!
 //! It keeps SQLite's guarantees: a save is one transaction, committed before the call
 //! returns; jobs keep the same stored form ([`stored`](super::stored)); a schema
@@ -14,6 +15,7 @@ mod failure;
 mod freezes;
 mod jobs;
 mod lease;
+mod options;
 mod rows;
 mod schema;
 mod tls;
@@ -27,6 +29,7 @@ use std::time::Duration;
 use tokio_postgres::Config;
 
 use super::{Backend, Lease, StoreError};
+use crate::config::location::PgUrl;
 use crate::freeze::{Freeze, Scope};
 use crate::job::{JobRecord, Person};
 use crate::names::JobId;
@@ -35,12 +38,6 @@ use worker::Worker;
 
 /// How long a connection attempt may take, unless the URL says (`connect_timeout`).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Whether `location` names a PostgreSQL database rather than a SQLite file.
-pub(super) fn is_url(location: &str) -> bool {
-    let lower = location.trim_start().to_ascii_lowercase();
-    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
-}
 
 /// A store in a PostgreSQL database.
 pub(super) struct Postgres {
@@ -56,13 +53,13 @@ pub(super) struct Postgres {
 impl Postgres {
     /// Connects to the database at `url` and migrates its schema. Refuses a database
     /// that cannot be reached, that holds something else, or is from a newer version.
-    pub(super) fn open(url: &str) -> Result<Postgres, StoreError> {
+    pub(super) fn open(url: &PgUrl) -> Result<Postgres, StoreError> {
         Self::connect(url, true)
     }
 
     /// What the database at `url` holds, read without changing anything: its schema
     /// version, the newest this releasebot knows, and who leads.
-    pub(super) fn inspect(url: &str) -> Result<super::Inspection, StoreError> {
+    pub(super) fn inspect(url: &PgUrl) -> Result<super::Inspection, StoreError> {
         let db = Self::connect(url, false)?;
         let (schema, known) = db
             .worker
@@ -83,13 +80,13 @@ impl Postgres {
         })
     }
 
-    fn connect(url: &str, migrate: bool) -> Result<Postgres, StoreError> {
-        let url = url.trim();
-        let mut config: Config = url.parse().map_err(|e: tokio_postgres::Error| {
-            Failure::CannotOpen(format!("not a usable PostgreSQL URL: {e}"))
-                .told(&Location::new(url, None))
+    fn connect(url: &PgUrl, migrate: bool) -> Result<Postgres, StoreError> {
+        let password = url.password().map_err(|e| {
+            Failure::CannotOpen(e.to_string()).told(&Location::new(url.to_string(), None))
         })?;
-        let at = Location::new(url, config.get_password());
+        let at = Location::new(url.to_string(), password.clone());
+        let mut config: Config =
+            options::config(url, password.as_ref()).map_err(|f| f.told(&at))?;
         tls::check(&config).map_err(|f| f.told(&at))?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);

@@ -7,7 +7,7 @@ mod render;
 use std::collections::HashMap;
 use std::path::Path;
 
-use releasebot::config::Config;
+use releasebot::config::{Config, Database, Env};
 use serde_json::{Value, json};
 
 use render::{CHART, Objects, render};
@@ -31,6 +31,49 @@ fn names<'a>(list: &'a Value, field: &str) -> Vec<&'a str> {
     list.as_array()
         .map(|l| l.iter().map(|v| v[field].as_str().unwrap()).collect())
         .unwrap_or_default()
+}
+
+/// Every URL in any rendered object (a Secret's data included) whose user-info holds a
+/// password: `scheme://user:password@`, the user-info ending at the last `@` (so a
+/// password with a `/` counts too).
+fn urls_with_passwords(objects: &Objects) -> Vec<String> {
+    fn walk(v: &Value, found: &mut Vec<String>) {
+        match v {
+            Value::String(s) => {
+                for (at, _) in s.match_indices("://") {
+                    let rest = &s[at + 3..];
+                    let url = &rest[..rest.find(char::is_whitespace).unwrap_or(rest.len())];
+                    if url
+                        .rsplit_once('@')
+                        .is_some_and(|(info, _)| info.contains(':'))
+                    {
+                        found.push(s.clone());
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|v| walk(v, found)),
+            Value::Object(o) => o.values().for_each(|v| walk(v, found)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    objects.all().iter().for_each(|o| walk(o, &mut found));
+    found
+}
+
+/// The value a container's variable gets: its literal, or the key of a rendered Secret.
+fn resolve(objects: &Objects, var: &Value) -> Option<String> {
+    if let Some(v) = var["value"].as_str() {
+        return Some(v.to_string());
+    }
+    let r = &var["valueFrom"]["secretKeyRef"];
+    let secret = objects
+        .of_kind("Secret")
+        .into_iter()
+        .find(|s| s["metadata"]["name"] == r["name"])?;
+    secret["stringData"][r["key"].as_str()?]
+        .as_str()
+        .map(str::to_string)
 }
 
 #[test]
@@ -118,13 +161,15 @@ fn a_database_url_renders_two_rolling_replicas_spread_over_nodes_with_a_budget()
     assert_eq!(strategy["rollingUpdate"]["maxUnavailable"], 0);
     assert_eq!(strategy["rollingUpdate"]["maxSurge"], 1);
 
-    // The URL is in a Secret of its own, and reaches the container only through it.
+    // The URL is in a Secret of its own, and reaches the container only through it: a
+    // URL of before RELEASEBOT_DB_PASSWORD may still hold the password.
     let secrets = objects.of_kind("Secret");
     let database = secrets
         .iter()
         .find(|s| s["metadata"]["name"] == "prod-releasebot-database")
         .expect("the chart makes a Secret for the database URL");
     assert_eq!(database["stringData"]["url"], url);
+    assert!(database["stringData"].get("password").is_none());
     let pod = pod(&objects);
     let container = &pod["containers"][0];
     let env = env(container);
@@ -135,6 +180,7 @@ fn a_database_url_renders_two_rolling_replicas_spread_over_nodes_with_a_budget()
         json!({"name": "prod-releasebot-database", "key": "url"})
     );
     assert!(!deployment.to_string().contains("s3cret"));
+    assert!(!env.contains_key("RELEASEBOT_DB_PASSWORD"), "none given");
     assert_eq!(
         env["RELEASEBOT_REPLICA"]["valueFrom"]["fieldRef"]["fieldPath"],
         "metadata.name"
@@ -197,8 +243,101 @@ fn an_existing_database_secret_is_read_and_none_is_made() {
         env["RELEASEBOT_DB"]["valueFrom"]["secretKeyRef"],
         json!({"name": "releasebot-db", "key": "DATABASE_URL"})
     );
+    // The password under its own key, if the Secret has one (a Secret of before holds
+    // only the URL, and still works).
+    assert_eq!(
+        env["RELEASEBOT_DB_PASSWORD"]["valueFrom"]["secretKeyRef"],
+        json!({"name": "releasebot-db", "key": "password", "optional": true})
+    );
     assert_eq!(objects["PodDisruptionBudget"]["spec"]["minAvailable"], 1);
     assert!(!objects.contains_key("PersistentVolumeClaim"));
+
+    let objects = render(json!({
+        "database": {"existingSecret": "releasebot-db", "existingSecretPasswordKey": "PGPASSWORD"},
+    }));
+    let vars = names(&pod(&objects)["containers"][0]["env"], "name");
+    assert!(vars.contains(&"RELEASEBOT_DB_PASSWORD"));
+    assert_eq!(
+        pod(&objects)["containers"][0]["env"][vars
+            .iter()
+            .position(|n| *n == "RELEASEBOT_DB_PASSWORD")
+            .unwrap()]["valueFrom"]["secretKeyRef"]["key"],
+        "PGPASSWORD"
+    );
+    let objects = render(json!({
+        "database": {"existingSecret": "releasebot-db", "existingSecretPasswordKey": ""},
+    }));
+    let vars = names(&pod(&objects)["containers"][0]["env"], "name");
+    assert!(
+        !vars.contains(&"RELEASEBOT_DB_PASSWORD"),
+        "no key, no variable"
+    );
+}
+
+#[test]
+fn a_database_password_reaches_releasebot_in_its_own_variable_from_the_secret() {
+    let password = "pa/ss?w@rd#s3cret";
+    let url = "postgres://releasebot@db.internal:5432/releasebot";
+    let objects = render(json!({"database": {"url": url, "password": password}}));
+    let database = objects
+        .of_kind("Secret")
+        .into_iter()
+        .find(|s| s["metadata"]["name"] == "prod-releasebot-database")
+        .expect("the chart makes a Secret for the database");
+    assert_eq!(database["stringData"]["url"], url);
+    assert_eq!(database["stringData"]["password"], password);
+    let container = &pod(&objects)["containers"][0];
+    let vars = env(container);
+    assert_eq!(
+        vars["RELEASEBOT_DB_PASSWORD"]["valueFrom"]["secretKeyRef"],
+        json!({"name": "prod-releasebot-database", "key": "password"})
+    );
+    assert!(!objects["Deployment"].to_string().contains("s3cret"));
+    assert_eq!(urls_with_passwords(&objects), Vec::<String>::new());
+
+    // What the container gets is what releasebot reads: the URL shown without it, the
+    // password from the variable.
+    let given: Vec<(String, String)> = ["RELEASEBOT_DB", "RELEASEBOT_DB_PASSWORD"]
+        .iter()
+        .map(|n| (n.to_string(), resolve(&objects, vars[n]).unwrap()))
+        .collect();
+    let read = Env::from_lookup(|k| given.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()));
+    let Database::Postgres(db) = &read.db else {
+        panic!("a PostgreSQL database: {:?}", read.db)
+    };
+    assert_eq!(
+        db.to_string(),
+        "postgres://releasebot@db.internal:5432/releasebot"
+    );
+    assert_eq!(
+        db.password().unwrap().map(|p| p.expose().to_string()),
+        Some(password.to_string())
+    );
+}
+
+#[test]
+fn no_rendered_manifest_holds_a_password_in_a_url() {
+    for values in [
+        json!({}),
+        json!({"database": {"url": "postgres://releasebot@db:5432/rb", "password": "s3cret"}}),
+        json!({"database": {"existingSecret": "releasebot-db"}}),
+        json!({"postgresql": {"enabled": true}}),
+        json!({"postgresql": {"enabled": true, "auth": {"password": "s3cret"}}}),
+    ] {
+        let objects = render(values.clone());
+        assert_eq!(
+            urls_with_passwords(&objects),
+            Vec::<String>::new(),
+            "{values}"
+        );
+        assert!(
+            !objects["Deployment"].to_string().contains("s3cret"),
+            "{values}"
+        );
+    }
+    // The check itself sees a password in a URL, a `/` in it included.
+    let objects = render(json!({"database": {"url": "postgres://releasebot:s3/cret@db:5432/rb"}}));
+    assert_eq!(urls_with_passwords(&objects).len(), 1);
 }
 
 #[test]
@@ -239,18 +378,15 @@ fn the_bundled_postgresql_is_off_by_default_and_enabled_is_reached_at_its_servic
     let pod = pod(&objects);
     assert!(pod["affinity"]["podAntiAffinity"].is_object());
     let env = env(&pod["containers"][0]);
-    // The password comes from the subchart's Secret; Kubernetes expands $(VAR) in the
-    // URL from the variable defined before it.
-    let order = names(&pod["containers"][0]["env"], "name");
-    let at = |n: &str| order.iter().position(|x| *x == n).unwrap();
-    assert!(at("RELEASEBOT_DB_PASSWORD") < at("RELEASEBOT_DB"));
+    // The password comes from the subchart's Secret into a variable of its own, never
+    // into the URL.
     assert_eq!(
         env["RELEASEBOT_DB_PASSWORD"]["valueFrom"]["secretKeyRef"],
         json!({"name": "prod-postgresql", "key": "password"})
     );
     assert_eq!(
         env["RELEASEBOT_DB"]["value"],
-        "postgres://releasebot:$(RELEASEBOT_DB_PASSWORD)@prod-postgresql:5432/releasebot"
+        "postgres://releasebot@prod-postgresql:5432/releasebot"
     );
     assert_eq!(
         env["RELEASEBOT_REPLICA"]["valueFrom"]["fieldRef"]["fieldPath"],
@@ -265,9 +401,12 @@ fn a_database_of_ones_own_wins_over_the_bundled_ones_url() {
         "database": {"existingSecret": "releasebot-db"},
     }));
     let env = env(&pod(&objects)["containers"][0]);
-    assert!(!env.contains_key("RELEASEBOT_DB_PASSWORD"));
     assert_eq!(
         env["RELEASEBOT_DB"]["valueFrom"]["secretKeyRef"]["name"],
         "releasebot-db"
+    );
+    assert_eq!(
+        env["RELEASEBOT_DB_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"], "releasebot-db",
+        "not the bundled one's"
     );
 }

@@ -71,6 +71,8 @@ pub struct Cli {
     stdin: Option<ChildStdin>,
     stdout: Arc<Mutex<String>>,
     stderr: Arc<Mutex<String>>,
+    /// The tasks reading stdout and stderr, done once the pipes close.
+    readers: Vec<tokio::task::JoinHandle<()>>,
     _dir: TempDir,
 }
 
@@ -100,6 +102,7 @@ pub fn spawn_cli<K: AsRef<std::ffi::OsStr>, V: AsRef<std::ffi::OsStr>>(
     let mut child = command.spawn().expect("the binary starts");
     let stdout = Arc::new(Mutex::new(String::new()));
     let stderr = Arc::new(Mutex::new(String::new()));
+    let mut readers = Vec::new();
     for (pipe, sink) in [
         (
             child
@@ -117,20 +120,21 @@ pub fn spawn_cli<K: AsRef<std::ffi::OsStr>, V: AsRef<std::ffi::OsStr>>(
         ),
     ] {
         let Some(pipe) = pipe else { continue };
-        tokio::spawn(async move {
+        readers.push(tokio::spawn(async move {
             let mut lines = BufReader::new(pipe).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 let mut s = sink.lock().unwrap();
                 s.push_str(&line);
                 s.push('\n');
             }
-        });
+        }));
     }
     Cli {
         stdin: child.stdin.take(),
         child,
         stdout,
         stderr,
+        readers,
         _dir: dir,
     }
 }
@@ -190,8 +194,11 @@ impl Cli {
             .await
             .expect("the binary exits after its input ends")
             .unwrap();
-        // Let the output readers drain.
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // All the output, however long the readers lag behind a loaded machine: they end
+        // when the pipes close.
+        for reader in std::mem::take(&mut self.readers) {
+            let _ = tokio::time::timeout(Duration::from_secs(10), reader).await;
+        }
         (status.code().unwrap_or(-1), self.stdout(), self.stderr())
     }
 }

@@ -22,14 +22,14 @@ const WEB: &str = "p-5tfq9:project-deploy";
 
 /// A fresh database on the test server, dropped at the end; `None` (and a line saying
 /// the test was skipped) without `RELEASEBOT_TEST_POSTGRES_URL`.
-struct TempPg {
+pub struct TempPg {
     admin: String,
-    name: String,
-    url: String,
+    pub name: String,
+    pub url: String,
 }
 
 impl TempPg {
-    async fn new(test: &str) -> Option<TempPg> {
+    pub async fn new(test: &str) -> Option<TempPg> {
         let Ok(admin) = std::env::var("RELEASEBOT_TEST_POSTGRES_URL") else {
             println!("skipped {test}: set RELEASEBOT_TEST_POSTGRES_URL to run it");
             return None;
@@ -44,7 +44,7 @@ impl TempPg {
     }
 }
 
-async fn run_sql(url: &str, sql: &str) {
+pub async fn run_sql(url: &str, sql: &str) {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
         .expect("the test database server answers");

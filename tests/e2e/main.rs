@@ -3,6 +3,7 @@
 mod approvals;
 mod chart;
 mod cli;
+mod connection_strings;
 mod decoding;
 mod deploy_truth;
 mod discord;

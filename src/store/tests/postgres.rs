@@ -200,7 +200,7 @@ fn an_unreachable_server_is_told_without_its_password() {
     assert!(matches!(e, StoreError::Unreachable { .. }), "{e}");
     assert!(
         e.to_string()
-            .contains("postgres://bot:***@127.0.0.1:1/releasebot"),
+            .contains("cannot reach the database postgres://bot@127.0.0.1:1/releasebot ("),
         "{e}"
     );
     assert!(!format!("{e} {e:?}").contains("s3cret"), "{e:?}");
@@ -209,6 +209,94 @@ fn an_unreachable_server_is_told_without_its_password() {
     let e = Store::open(tls).unwrap_err();
     assert!(matches!(e, StoreError::CannotOpen { .. }), "{e}");
     assert!(!format!("{e} {e:?}").contains("s3cret"), "{e:?}");
+}
+
+#[test]
+fn a_password_holding_url_characters_is_never_told() {
+    use crate::config::Database;
+    use crate::secret::Secret;
+    for (url, secret) in [
+        ("postgres://bot:pa/ss-store1@127.0.0.1:1/rb", "pa/ss-store1"),
+        ("postgres://bot:pa?ss-store2@127.0.0.1:1/rb", "pa?ss-store2"),
+        ("postgres://bot:p@ss-store3@127.0.0.1:1/rb", "p@ss-store3"),
+        ("postgres://bot:pa#ss-store4@127.0.0.1:1/rb", "pa#ss-store4"),
+        ("postgres://bot:pa%2Fss-store5@127.0.0.1:1/rb", "ss-store5"),
+        (
+            "postgres://bot@127.0.0.1:1/rb?password=pa/ss-store6",
+            "ss-store6",
+        ),
+    ] {
+        for e in [
+            Store::open(std::path::Path::new(url)).unwrap_err(),
+            Store::inspect(std::path::Path::new(url)).unwrap_err(),
+        ] {
+            assert!(matches!(e, StoreError::Unreachable { .. }), "{e}");
+            assert!(
+                e.to_string().contains("postgres://bot@127.0.0.1:1/rb"),
+                "{e}"
+            );
+            let told = format!("{e} {e:?}");
+            assert!(!told.contains(secret), "{url}: {told}");
+            assert!(!told.contains("ss-store"), "{url}: {told}");
+        }
+    }
+    // From RELEASEBOT_DB_PASSWORD, the URL holding none.
+    let db = Database::from_env(
+        "postgres://bot@127.0.0.1:1/rb",
+        Some(Secret::new("pa/ss-store7")),
+        None,
+    );
+    let e = Store::open_at(&db).unwrap_err();
+    assert!(matches!(e, StoreError::Unreachable { .. }), "{e}");
+    assert!(!format!("{e} {e:?} {db:?}").contains("store7"), "{e:?}");
+    // Two different passwords: refused before connecting, naming neither.
+    let db = Database::from_env(
+        "postgres://bot:old-store8@127.0.0.1:1/rb",
+        Some(Secret::new("new-store8")),
+        None,
+    );
+    let e = Store::open_at(&db).unwrap_err();
+    assert!(matches!(e, StoreError::CannotOpen { .. }), "{e}");
+    assert!(e.to_string().contains("RELEASEBOT_DB_PASSWORD"), "{e}");
+    assert!(!format!("{e} {e:?}").contains("store8"), "{e:?}");
+    // A URL that cannot be read is named by a placeholder.
+    let e = Store::open(std::path::Path::new("postgres://bot:s3cret-store9@[db]/rb")).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "cannot open the state file postgres://[unreadable] (not a usable PostgreSQL URL: its host 1 is neither a host name nor an IP address in brackets)"
+    );
+}
+
+#[test]
+fn the_password_reaches_the_server_from_the_variable_or_a_passfile() {
+    let Some(db) = Fresh::postgres() else { return };
+    let url = db.location().display().to_string();
+    // The test server trusts its clients, so any password is taken: what is checked is
+    // that a store given its password these ways opens and works.
+    let with_variable = crate::config::Database::from_env(
+        &url,
+        Some(crate::secret::Secret::new("variable-store10")),
+        None,
+    );
+    let store = Store::open_at(&with_variable).unwrap();
+    store.save(&record(1)).unwrap();
+    store.close();
+    let passfile = std::env::temp_dir().join(format!(
+        "releasebot-pgpass-{}-{}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    std::fs::write(&passfile, "*:*:*:*:passfile-store10\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&passfile, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let with_passfile = crate::config::Database::from_env(&url, None, Some(passfile.clone()));
+    let store = Store::open_at(&with_passfile).unwrap();
+    assert_eq!(store.load(JobId(1)).unwrap(), Some(record(1)));
+    store.close();
+    let _ = std::fs::remove_file(&passfile);
 }
 
 #[test]

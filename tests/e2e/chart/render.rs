@@ -273,6 +273,10 @@ impl Objects {
         self.0.iter().any(|o| o["kind"] == kind)
     }
 
+    pub fn all(&self) -> &[Value] {
+        &self.0
+    }
+
     pub fn of_kind(&self, kind: &str) -> Vec<&Value> {
         self.0.iter().filter(|o| o["kind"] == kind).collect()
     }
