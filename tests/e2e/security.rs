@@ -96,7 +96,7 @@ fn markdown_hazards(content: &str) -> Vec<String> {
     if content.contains("````") {
         found.push("a four-backtick fence".into());
     }
-    if content.matches("```").count() % 2 != 0 {
+    if !content.matches("```").count().is_multiple_of(2) {
         found.push("a code block left open or closed early".into());
     }
     // Inside a code block markdown means nothing; outside it, nothing may be markup.
