@@ -89,7 +89,7 @@ pub async fn run(
 fn access_rows(config: &Config) -> Vec<Row> {
     crate::commands::access::open_apps(config)
         .into_iter()
-        .map(|open| Row::warn(format!("app {} access", open.app), open.to_string()))
+        .map(|open| Row::warn("access", open.to_string()))
         .collect()
 }
 
