@@ -134,12 +134,55 @@ async fn an_app_limited_to_a_channel_and_roles_is_read_only_there_and_by_its_rea
         assert!(!all.contains(tag), "{reader}: {all}");
     }
 
+    // A running job is listed only to those who may read it, where they may.
+    let pending = bot.start("alice", "/deploy web v8.8.8").await;
+    bot.wait_for(pending, "asking for approval", |r| r.waits_on_people())
+        .await;
+    let running = info(&bot.say("bob", "/status").await);
+    assert!(running.contains("v8.8.8"), "{running}");
+    // So is a freeze of web, with its reason.
+    info(&bot.say("alice", "/freeze web 1h incident 4411").await);
+    let running = info(&bot.say("bob", "/status").await);
+    assert!(running.contains("incident 4411"), "{running}");
+    for (who, channel) in [("dave", CHANNEL), ("bob", "general")] {
+        let all = info(&say_in(&bot, who, channel, "/status").await);
+        for hidden in ["v8.8.8", tag, "incident 4411"] {
+            assert!(!all.contains(hidden), "{who} sees {hidden:?}: {all}");
+        }
+    }
+
     // api is open: anyone reads it, from anywhere.
     assert!(
         !say_in(&bot, "dave", "general", "/history api")
             .await
             .is_refusal()
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_projects_history_hides_its_releases_into_an_app_one_may_not_read() {
+    // site builds what api runs; api is deployed by developers only.
+    let bot = spawn_bot(
+        Scenario::demo(),
+        demo_config(|c| {
+            let api = releasebot::names::ProjectName::parse("api").unwrap();
+            let mut site = c.projects[&api].clone();
+            site.name = releasebot::names::ProjectName::parse("site").unwrap();
+            c.projects.insert(site.name.clone(), site);
+            let api = c.apps.get_mut(&AppName::parse("api").unwrap()).unwrap();
+            api.access.deploy = Some(vec!["developer".into()]);
+        }),
+    )
+    .await;
+    let build = bot.start("alice", "/build site").await;
+    let release = bot.start("alice", "/release site").await;
+    let all = info(&bot.say("alice", "/history site").await);
+    assert!(all.contains(&build.to_string()), "{all}");
+    assert!(all.contains(&release.to_string()), "{all}");
+    let builds = info(&bot.say("dave", "/history site").await);
+    assert!(builds.contains(&build.to_string()), "{builds}");
+    assert!(!builds.contains(&release.to_string()), "{builds}");
+    assert!(bot.say("dave", "/history api").await.is_refusal());
 }
 
 #[tokio::test(start_paused = true)]
@@ -363,4 +406,34 @@ async fn the_start_up_log_says_an_admin_name_grants_nothing() {
         cli.stderr().contains(said).then_some(())
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autocomplete_offers_only_jobs_and_names_one_may_read() {
+    let t = on_discord(FakeDiscord::start().await, |c| {
+        let web = crate::discord::web_app(c);
+        web.access.deploy = Some(vec!["developer".into()]);
+    })
+    .await;
+    let token = t.fake.command(
+        "alice",
+        "deploy",
+        &[("app", json!("web")), ("version", json!("v3.1.4"))],
+    );
+    t.fake.answer(&token).await;
+    t.wait_job(1, "ask for approval", |r| r.messages.approval.is_some())
+        .await;
+    let values = |choices: Vec<(String, serde_json::Value)>| -> Vec<serde_json::Value> {
+        choices.into_iter().map(|(_, v)| v).collect()
+    };
+    let bob = t.fake.autocomplete("bob", "status", &[], "job", "").await;
+    assert_eq!(values(bob), [json!(1)]);
+    let dave = t.fake.autocomplete("dave", "status", &[], "job", "").await;
+    assert!(dave.is_empty(), "{dave:?}");
+    let dave = t
+        .fake
+        .autocomplete("dave", "history", &[], "name", "")
+        .await;
+    assert_eq!(values(dave), [json!("api"), json!("worker")]);
+    t.stop().await;
 }
