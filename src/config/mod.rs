@@ -205,18 +205,19 @@ impl Config {
     /// own), each with the keys naming it such as `[apps.web] approvers`, in a stable
     /// order; a role written in several cases is one.
     pub fn roles_named(&self) -> Vec<(String, Vec<String>)> {
-        let mut found: Vec<(String, Vec<String>)> = Vec::new();
-        let mut add = |key: String, roles: Option<&Vec<String>>| {
-            for role in roles.into_iter().flatten() {
-                match found.iter_mut().find(|(r, _)| r.eq_ignore_ascii_case(role)) {
-                    Some((_, keys)) if !keys.contains(&key) => keys.push(key.clone()),
-                    Some(_) => {}
-                    None => found.push((role.clone(), vec![key.clone()])),
-                }
-            }
-        };
-        add("[access] admin".into(), Some(&self.admins));
-        let mut lists = |table: &str, access: &AccessRoles| {
+        let mut lists: Vec<(String, &Vec<String>)> = vec![("[access] admin".into(), &self.admins)];
+        let tables = std::iter::once(("access".to_string(), &self.access))
+            .chain(
+                self.projects
+                    .values()
+                    .map(|p| (format!("projects.{}", p.name), &p.access)),
+            )
+            .chain(
+                self.apps
+                    .values()
+                    .map(|a| (format!("apps.{}", a.name), &a.access)),
+            );
+        for (table, access) in tables {
             for (name, roles) in [
                 ("build", &access.build),
                 ("deploy", &access.deploy),
@@ -227,22 +228,23 @@ impl Config {
                 ("freeze", &access.freeze),
                 ("read", &access.read),
             ] {
-                add(format!("[{table}] {name}"), roles.as_ref());
+                if let Some(roles) = roles {
+                    lists.push((format!("[{table}] {name}"), roles));
+                }
             }
-        };
-        lists("access", &self.access);
-        for p in self.projects.values() {
-            lists(&format!("projects.{}", p.name), &p.access);
         }
         for a in self.apps.values() {
-            lists(&format!("apps.{}", a.name), &a.access);
+            lists.push((format!("[apps.{}] approvers", a.name), &a.policy.approvers));
         }
-        drop(lists);
-        for a in self.apps.values() {
-            add(
-                format!("[apps.{}] approvers", a.name),
-                Some(&a.policy.approvers),
-            );
+        let mut found: Vec<(String, Vec<String>)> = Vec::new();
+        for (key, roles) in lists {
+            for role in roles {
+                match found.iter_mut().find(|(r, _)| r.eq_ignore_ascii_case(role)) {
+                    Some((_, keys)) if !keys.contains(&key) => keys.push(key.clone()),
+                    Some(_) => {}
+                    None => found.push((role.clone(), vec![key.clone()])),
+                }
+            }
         }
         found
     }
