@@ -3,7 +3,8 @@
 //!
 //! Putting a freeze on and lifting freezes hold the in-memory list's lock across the
 //! store's write, so the freezes an unfreeze was allowed to lift are exactly those it
-//! lifts: none can be added between the check and the write.
+//! lifts: no command can add one between the check and the write (only the leading
+//! replica takes commands).
 
 use std::time::Duration;
 
