@@ -38,6 +38,7 @@ pub async fn run(
             return rows;
         }
     };
+    rows.extend(access_rows(&config));
     rows.push(store_row(env));
     let metrics = Arc::new(Metrics::default());
     let paas = match connect_paas(env, &config, Clock::new(), metrics).await {
@@ -80,6 +81,16 @@ pub async fn run(
         Err(e) => rows.push(Row::failed("chat", e.to_string())),
     }
     rows
+}
+
+/// A warning for each app anyone may deploy. Open is the documented default, so it is
+/// not a failure (the check still passes), but it is worth closing: a warning, as a
+/// role that cannot be pinged is.
+fn access_rows(config: &Config) -> Vec<Row> {
+    crate::commands::access::open_apps(config)
+        .into_iter()
+        .map(|open| Row::warn("access", open.to_string()))
+        .collect()
 }
 
 /// The report as an aligned table.

@@ -242,6 +242,10 @@ impl App {
             true => Some(lead(&engine, replica.as_deref(), &shutdown).await?),
             false => None,
         };
+        // Open by default, as documented; said at every start until closed.
+        for open in crate::commands::access::open_apps(engine.config()) {
+            tracing::warn!(app = %open.app, "{open}");
+        }
         let sink: Arc<dyn EventSink> = Arc::new(engine.clone());
         adapter.connect(sink).await?;
         let resumed = engine.resume()?;

@@ -21,6 +21,12 @@ pub struct Actor {
     /// The name shown to people.
     pub name: String,
     pub roles: Vec<String>,
+    /// Role names among `roles` that more than one role of the server bears (a second
+    /// role called "Admin", made by anyone allowed to manage roles). Such a name does
+    /// not say which role the person holds, so it grants nothing where one particular
+    /// role must be meant (the admin roles). Only the adapter can tell; ids are never
+    /// ambiguous.
+    pub ambiguous: Vec<String>,
 }
 
 impl Actor {
@@ -29,7 +35,14 @@ impl Actor {
             id: id.into(),
             name: name.into(),
             roles,
+            ambiguous: Vec::new(),
         }
+    }
+
+    /// The same person, with `names` among their roles known to be ambiguous.
+    pub fn with_ambiguous(mut self, names: Vec<String>) -> Self {
+        self.ambiguous = names;
+        self
     }
 
     /// Whether the actor holds one of `roles` (compared without regard to case).
@@ -39,6 +52,23 @@ impl Actor {
                 .iter()
                 .any(|have| have.eq_ignore_ascii_case(want))
         })
+    }
+
+    /// Whether the actor holds one of `roles` by an id, or by a name that no other role
+    /// of the server bears.
+    pub fn has_any_role_unambiguously(&self, roles: &[String]) -> bool {
+        roles.iter().any(|want| {
+            self.roles
+                .iter()
+                .any(|have| have.eq_ignore_ascii_case(want) && !self.is_ambiguous(have))
+        })
+    }
+
+    /// Whether `role` is a name that several roles of the server bear.
+    pub fn is_ambiguous(&self, role: &str) -> bool {
+        self.ambiguous
+            .iter()
+            .any(|name| name.eq_ignore_ascii_case(role))
     }
 }
 

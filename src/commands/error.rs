@@ -130,6 +130,11 @@ pub enum Denied {
     NotYours { job: JobId, requester: String },
     /// Only an admin may do this (override a freeze).
     AdminOnly { doing: &'static str },
+    /// A job of a project or app the person may not read (from here); which one is
+    /// not said.
+    JobUnreadable { job: JobId },
+    /// A freeze someone else put on: only they or an admin may lift it.
+    OthersFreeze { scope: String, by: String },
 }
 
 /// A valid command that was not carried out.
@@ -152,6 +157,8 @@ pub enum Refusal {
     Incident(IncidentError),
     /// A freeze could not be recorded, so it is not in force.
     FreezeNotRecorded(StoreError),
+    /// Lifting freezes could not be recorded, so they still hold.
+    UnfreezeNotRecorded(StoreError),
     /// A button on a message that no longer offers it.
     StaleButton(JobId),
     /// `/unfreeze` of something not frozen by anyone.
@@ -178,6 +185,12 @@ impl Refusal {
             Refusal::Denied(Denied::AdminOnly { doing }) => {
                 format!("Only an admin may {doing}; nothing was started.")
             }
+            Refusal::Denied(Denied::JobUnreadable { job }) => {
+                format!("{job} belongs to a project or app whose jobs you may not read from here.")
+            }
+            Refusal::Denied(Denied::OthersFreeze { scope, by }) => format!(
+                "{by} froze {scope}, so only {by} or an admin may lift that freeze; nothing was lifted."
+            ),
             Refusal::NotConfigured { name } => format!("{name} is no longer configured."),
             Refusal::NotStarted(StartError::Stopping) => Refusal::Restarting.sentence(),
             Refusal::NotStarted(StartError::Frozen { app, frozen }) => format!(
@@ -198,6 +211,9 @@ impl Refusal {
             Refusal::Incident(e) => incident(e),
             Refusal::StaleButton(job) => {
                 format!("That button belongs to an older message of {job}, so it changed nothing.")
+            }
+            Refusal::UnfreezeNotRecorded(e) => {
+                format!("The lifting could not be recorded, so the freeze still holds ({e}).")
             }
             Refusal::FreezeNotRecorded(e) => {
                 format!("The freeze could not be recorded, so it is not in force ({e}).")

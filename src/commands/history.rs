@@ -1,5 +1,8 @@
-//! `/history <project|app> [n]`: what ran, who asked, who approved, how it ended.
+//! `/history <project|app> [n]`: what ran, who asked, who approved, how it ended; to
+//! those who may read the project or app from where they ask (`access::read_history`),
+//! and of its jobs only those they may read (a release into an app they may not).
 
+use super::access;
 use super::spec::{Completion, Kind, OptionSpec, Spec};
 use super::{Args, Context, Handler, ParseError, Refusal, Reply, invalid, unknown};
 use crate::config::Config;
@@ -65,10 +68,15 @@ impl Handler for History {
     }
 
     async fn apply(self, cx: &Context<'_>) -> Reply {
-        let jobs = match cx.engine.history(&self.name, self.count) {
+        let config = cx.engine.config();
+        if let Err(denied) = access::read_history(config, cx.actor, cx.channel, &self.name) {
+            return Reply::Refused(Refusal::Denied(denied));
+        }
+        let mut jobs = match cx.engine.history(&self.name, self.count) {
             Ok(jobs) => jobs,
             Err(e) => return Reply::Refused(Refusal::HistoryUnreadable(e)),
         };
+        jobs.retain(|r| access::read_job(config, cx.actor, cx.channel, r).is_ok());
         // An app's freezes (and those of all apps) belong to its history too.
         let is_app = cx.engine.config().apps.keys().any(|a| a.as_str() == self.name);
         let freezes = match is_app {

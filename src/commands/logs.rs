@@ -1,6 +1,7 @@
-//! `/logs <app>`: the latest deploy log excerpt, redacted.
+//! `/logs <app>`: the latest deploy log excerpt, redacted, to those who may read the
+//! app from where they ask (`access::read_app`).
 
-use super::access::Action;
+use super::access::{self, Action};
 use super::spec::{Completion, OptionSpec, Spec};
 use super::{Args, Context, Handler, ParseError, Refusal, Reply, app};
 use crate::config::Config;
@@ -32,11 +33,15 @@ impl Handler for Logs {
     }
 
     async fn apply(self, cx: &Context<'_>) -> Reply {
-        let Some(app) = cx.engine.config().apps.get(&self.app) else {
+        let config = cx.engine.config();
+        let Some(app) = config.apps.get(&self.app) else {
             return Reply::Refused(Refusal::NotConfigured {
                 name: self.app.to_string(),
             });
         };
+        if let Err(denied) = access::read_app(config, cx.actor, cx.channel, app) {
+            return Reply::Refused(Refusal::Denied(denied));
+        }
         match cx.engine.paas().deploy_logs(&app.rancher).await {
             Ok(Some(lines)) => {
                 let lines = cx.engine.log_excerpt(&lines);

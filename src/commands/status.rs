@@ -1,5 +1,8 @@
-//! `/status [#job]`: what is running, or one job in detail.
+//! `/status [#job]`: what is running, or one job in detail. Each person sees only the
+//! jobs and freezes of projects and apps they may read from where they ask
+//! (`access::read_job`); freezes of all apps concern everyone.
 
+use super::access;
 use super::spec::{Kind, OptionSpec, Spec};
 use super::suggest::JobsFor;
 use super::{Args, Context, Handler, ParseError, Refusal, Reply, invalid};
@@ -34,9 +37,16 @@ impl Handler for Status {
     }
 
     async fn apply(self, cx: &Context<'_>) -> Reply {
+        let config = cx.engine.config();
+        let readable = |r: &crate::job::JobRecord| {
+            access::read_job(config, cx.actor, cx.channel, r).is_ok()
+        };
         match self.job {
             Some(id) => match cx.engine.job_record(id) {
                 Some(r) => {
+                    if let Err(denied) = access::read_job(config, cx.actor, cx.channel, &r) {
+                        return Reply::Refused(Refusal::Denied(denied));
+                    }
                     let mut text = render::status_line(&r, cx.engine.view());
                     if let Some(outcome) = render::outcome(&r, cx.engine.view()) {
                         text.push_str(&format!("\n{outcome}"));
@@ -53,9 +63,10 @@ impl Handler for Status {
                 None => Reply::Refused(Refusal::NoSuchJob(id)),
             },
             None => {
-                let live = cx.engine.live_jobs();
+                let mut live = cx.engine.live_jobs();
+                live.retain(|r| readable(r));
                 let mut text = if live.is_empty() {
-                    let last = cx.engine.recent_jobs().into_iter().next();
+                    let last = cx.engine.recent_jobs().into_iter().find(|r| readable(r));
                     match last {
                         Some(r) => format!("Nothing is running. Last: {}", render::status_line(&r, cx.engine.view())),
                         None => "Nothing is running.".into(),
@@ -77,16 +88,25 @@ impl Handler for Status {
     }
 }
 
-/// The freezes that hold now: those people put on, and each app's window in force.
+/// The freezes that hold now that the person may read: those people put on, and each
+/// app's window in force.
 fn frozen(cx: &Context<'_>) -> Vec<String> {
     let view = cx.engine.view();
+    let config = cx.engine.config();
+    let readable = |scope: &crate::freeze::Scope| {
+        access::read_scope(config, cx.actor, cx.channel, scope)
+    };
     let mut lines: Vec<String> = cx
         .engine
         .freezes()
         .iter()
+        .filter(|f| readable(&f.scope))
         .map(|f| render::freeze_line(f, view))
         .collect();
-    for app in cx.engine.config().apps.keys() {
+    for app in config.apps.keys() {
+        if !readable(&crate::freeze::Scope::App(app.clone())) {
+            continue;
+        }
         if let Some(f @ crate::freeze::Frozen::Window(_)) = cx.engine.frozen(app) {
             lines.push(format!("❄ {}", render::frozen(app, &f, view)));
         }

@@ -73,11 +73,22 @@ pub fn complete(
 ) -> Vec<Suggestion> {
     use super::Completion;
     let config = engine.config();
+    // Suggestions show jobs, branches and tags: only those of what the person may
+    // read from here, as `/status` and `/history` would.
+    let recent = || {
+        let mut recent = engine.recent_jobs();
+        recent.retain(|r| access::read_job(config, actor, channel, r).is_ok());
+        recent
+    };
     match option.completion {
         Completion::Nothing => Vec::new(),
         Completion::Project(action) => projects(config, actor, channel, action, typed),
         Completion::App(action) => apps(config, actor, channel, action, typed),
-        Completion::HistoryTarget => history_targets(config, typed),
+        Completion::HistoryTarget => {
+            let mut names = history_targets(config, typed);
+            names.retain(|s| access::read_history(config, actor, channel, &s.value).is_ok());
+            names
+        }
         Completion::FreezeTarget => {
             let mut all = apps(config, actor, channel, Action::Freeze, typed);
             if access::all_apps(config, actor, Action::Freeze).is_ok() && "all".starts_with(typed) {
@@ -88,25 +99,25 @@ pub fn complete(
         }
         Completion::PromoteFrom => promote_sources(config, given("to").as_deref(), typed),
         Completion::Branch => match given("project") {
-            Some(project) => branches(config, project.trim(), &engine.recent_jobs(), typed),
+            Some(project) => branches(config, project.trim(), &recent(), typed),
             None => Vec::new(),
         },
         Completion::BuiltTag => match given("app") {
-            Some(app) => version_tags(config, app.trim(), &engine.recent_jobs(), typed),
+            Some(app) => version_tags(config, app.trim(), &recent(), typed),
             None => Vec::new(),
         },
         Completion::DeployedTag => match given("app") {
-            Some(app) => deployed_tags(engine, app.trim(), typed),
+            Some(app) => deployed_tags(&recent(), app.trim(), typed),
             None => Vec::new(),
         },
-        Completion::Job(which) => jobs(&engine.recent_jobs(), which, typed),
+        Completion::Job(which) => jobs(&recent(), which, typed),
     }
 }
 
 /// Tags that recent history shows succeeded on `app`, newest first.
-pub fn deployed_tags(engine: &crate::engine::Engine, app: &str, typed: &str) -> Vec<Suggestion> {
+pub fn deployed_tags(recent: &[JobRecord], app: &str, typed: &str) -> Vec<Suggestion> {
     let mut out: Vec<Suggestion> = Vec::new();
-    let deployed = engine.recent_jobs().into_iter().filter(|r| {
+    let deployed = recent.iter().filter(|r| {
         r.state == JobState::Succeeded && r.spec.app().is_some_and(|a| a.as_str() == app)
     });
     for r in deployed {

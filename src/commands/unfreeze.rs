@@ -1,9 +1,13 @@
 //! `/unfreeze <app|all>`: lifts the freezes people put on an app (`all`: every freeze).
 //! A configured window is policy: it is changed in the configuration, not from chat.
+//! Whoever may freeze may lift their own freezes; another person's only an admin may
+//! (`access::may_lift`), and then nothing is lifted, not even the person's own.
 
+use super::access;
 use super::spec::{Completion, OptionSpec, Spec};
 use super::{Args, Context, Handler, ParseError, Refusal, Reply};
 use crate::config::Config;
+use crate::engine::NotLifted;
 use crate::freeze::Scope;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,9 +38,12 @@ impl Handler for Unfreeze {
         if let Err(refusal) = super::freeze::allowed(cx, &self.scope) {
             return Reply::Refused(refusal);
         }
-        let lifted = match cx.engine.unfreeze(cx.actor, &self.scope) {
+        let config = cx.engine.config();
+        let may_lift = |f: &crate::freeze::Freeze| access::may_lift(config, cx.actor, f);
+        let lifted = match cx.engine.unfreeze(cx.actor, &self.scope, may_lift) {
             Ok(lifted) => lifted,
-            Err(e) => return Reply::Refused(Refusal::FreezeNotRecorded(e)),
+            Err(NotLifted::Refused(denied)) => return Reply::Refused(Refusal::Denied(denied)),
+            Err(NotLifted::Store(e)) => return Reply::Refused(Refusal::UnfreezeNotRecorded(e)),
         };
         if lifted.is_empty() {
             let windows = match &self.scope {

@@ -26,6 +26,7 @@ pub(super) struct RawApp {
     allow_self_approval: bool,
     deploy: Option<Vec<String>>,
     cancel: Option<Vec<String>>,
+    read: Option<Vec<String>>,
     #[serde(default)]
     channels: Vec<String>,
     rollback_approval: Option<bool>,
@@ -101,6 +102,7 @@ fn one(key: &str, a: &RawApp) -> Result<App, ConfigError> {
         access: AccessRoles {
             deploy: roles(&k("deploy"), a.deploy.clone())?,
             cancel: roles(&k("cancel"), a.cancel.clone())?,
+            read: roles(&k("read"), a.read.clone())?,
             ..AccessRoles::default()
         },
         channels: channels(&k("channels"), a.channels.clone())?,

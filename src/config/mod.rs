@@ -36,7 +36,8 @@ fn at(key: &str, problem: impl std::fmt::Display) -> ConfigError {
 }
 
 /// Roles allowed to run each command; `None` means everyone (for `rollback`,
-/// `promote` and `freeze`: whoever may deploy).
+/// `promote` and `freeze`: whoever may deploy; for `read`: see
+/// [`crate::commands::access::app_readers`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccessRoles {
     pub build: Option<Vec<String>>,
@@ -46,6 +47,8 @@ pub struct AccessRoles {
     pub rollback: Option<Vec<String>>,
     pub promote: Option<Vec<String>>,
     pub freeze: Option<Vec<String>>,
+    /// Who may read an app's or a project's logs, history and jobs (`read`).
+    pub read: Option<Vec<String>>,
 }
 
 impl AccessRoles {
@@ -64,6 +67,9 @@ impl AccessRoles {
             rollback: incident(&self.rollback, &fallback.rollback),
             promote: incident(&self.promote, &fallback.promote),
             freeze: incident(&self.freeze, &fallback.freeze),
+            // Unset here and there, the readers follow from the other roles: the
+            // access rules work that out, since it needs the app's approvers too.
+            read: pick(&self.read, &fallback.read),
             deploy,
         }
     }
@@ -201,6 +207,54 @@ pub struct Config {
 }
 
 impl Config {
+    /// Every role the role lists name (not `[shell.users]`, which are the terminal's
+    /// own), each with the keys naming it such as `[apps.web] approvers`, in a stable
+    /// order; a role written in several cases is one.
+    pub fn roles_named(&self) -> Vec<(String, Vec<String>)> {
+        let mut lists: Vec<(String, &Vec<String>)> = vec![("[access] admin".into(), &self.admins)];
+        let tables = std::iter::once(("access".to_string(), &self.access))
+            .chain(
+                self.projects
+                    .values()
+                    .map(|p| (format!("projects.{}", p.name), &p.access)),
+            )
+            .chain(
+                self.apps
+                    .values()
+                    .map(|a| (format!("apps.{}", a.name), &a.access)),
+            );
+        for (table, access) in tables {
+            for (name, roles) in [
+                ("build", &access.build),
+                ("deploy", &access.deploy),
+                ("release", &access.release),
+                ("cancel", &access.cancel),
+                ("rollback", &access.rollback),
+                ("promote", &access.promote),
+                ("freeze", &access.freeze),
+                ("read", &access.read),
+            ] {
+                if let Some(roles) = roles {
+                    lists.push((format!("[{table}] {name}"), roles));
+                }
+            }
+        }
+        for a in self.apps.values() {
+            lists.push((format!("[apps.{}] approvers", a.name), &a.policy.approvers));
+        }
+        let mut found: Vec<(String, Vec<String>)> = Vec::new();
+        for (key, roles) in lists {
+            for role in roles {
+                match found.iter_mut().find(|(r, _)| r.eq_ignore_ascii_case(role)) {
+                    Some((_, keys)) if !keys.contains(&key) => keys.push(key.clone()),
+                    Some(_) => {}
+                    None => found.push((role.clone(), vec![key.clone()])),
+                }
+            }
+        }
+        found
+    }
+
     /// Parses and validates a configuration file's text.
     pub fn parse(text: &str, source: &str) -> Result<Config, ConfigError> {
         let raw: raw::RawConfig = toml::from_str(text).map_err(|e| {
@@ -314,6 +368,72 @@ mod tests {
         assert_eq!(a.freeze, Some(vec!["sre".to_string()]));
         let a = AccessRoles::default().or(&c.access);
         assert_eq!(a.rollback, Some(vec!["deployer".to_string()]));
+    }
+
+    #[test]
+    fn read_roles_are_read_for_access_projects_and_apps() {
+        let c = Config::parse(
+            r#"
+            [access]
+            read = ["auditor"]
+            admin = ["123456789012345678"]
+            [projects.web]
+            cluster = "c-1"
+            project = "p-1"
+            pipeline = "p-2"
+            read = ["developer"]
+            [apps.web]
+            cluster = "c-1"
+            project = "p-1"
+            app = "web"
+            read = ["oncall", "Auditor"]
+            approvers = ["lead"]
+            "#,
+            "x.toml",
+        )
+        .unwrap();
+        assert_eq!(c.access.read, Some(vec!["auditor".to_string()]));
+        let web = &c.projects[&ProjectName::parse("web").unwrap()];
+        assert_eq!(web.access.read, Some(vec!["developer".to_string()]));
+        let app = &c.apps[&AppName::parse("web").unwrap()];
+        assert_eq!(
+            app.access.read,
+            Some(vec!["oncall".to_string(), "Auditor".to_string()])
+        );
+        // Every role named, once whatever its case, with where.
+        assert_eq!(
+            c.roles_named(),
+            [
+                (
+                    "123456789012345678".to_string(),
+                    vec!["[access] admin".to_string()]
+                ),
+                (
+                    "auditor".to_string(),
+                    vec!["[access] read".to_string(), "[apps.web] read".to_string()]
+                ),
+                (
+                    "developer".to_string(),
+                    vec!["[projects.web] read".to_string()]
+                ),
+                ("oncall".to_string(), vec!["[apps.web] read".to_string()]),
+                ("lead".to_string(), vec!["[apps.web] approvers".to_string()]),
+            ]
+        );
+        for (text, key) in [
+            ("[access]\nread = [\"\"]\n", "access.read"),
+            (
+                "[apps.web]\ncluster=\"c-1\"\nproject=\"p-1\"\napp=\"a\"\nread=[\" \"]\n",
+                "apps.web.read",
+            ),
+            (
+                "[projects.web]\ncluster=\"c-1\"\nproject=\"p-1\"\npipeline=\"p\"\nread=[\"\\u0007\"]\n",
+                "projects.web.read",
+            ),
+        ] {
+            let e = Config::parse(text, "x.toml").unwrap_err();
+            assert!(e.0.contains(key), "{text:?} gave {e}");
+        }
     }
 
     #[test]

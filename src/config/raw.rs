@@ -85,6 +85,7 @@ struct RawProject {
     build: Option<Vec<String>>,
     release: Option<Vec<String>>,
     cancel: Option<Vec<String>>,
+    read: Option<Vec<String>>,
     #[serde(default)]
     channels: Vec<String>,
 }
@@ -103,6 +104,7 @@ struct RawAccess {
     rollback: Option<Vec<String>>,
     promote: Option<Vec<String>>,
     freeze: Option<Vec<String>>,
+    read: Option<Vec<String>>,
     #[serde(default = "admin")]
     admin: Vec<String>,
 }
@@ -121,6 +123,7 @@ impl Default for RawAccess {
             rollback: None,
             promote: None,
             freeze: None,
+            read: None,
             admin: admin(),
         }
     }
@@ -339,6 +342,7 @@ impl RawConfig {
                         build: roles(&k("build"), p.build)?,
                         release: roles(&k("release"), p.release)?,
                         cancel: roles(&k("cancel"), p.cancel)?,
+                        read: roles(&k("read"), p.read)?,
                         ..AccessRoles::default()
                     },
                     channels: channels(&k("channels"), p.channels)?,
@@ -382,6 +386,7 @@ impl RawConfig {
                 rollback: roles("access.rollback", self.access.rollback)?,
                 promote: roles("access.promote", self.access.promote)?,
                 freeze: roles("access.freeze", self.access.freeze)?,
+                read: roles("access.read", self.access.read)?,
             },
             admins: roles("access.admin", Some(self.access.admin))?.unwrap_or_default(),
             shell_users,

@@ -201,10 +201,11 @@ impl DiscordChat {
         }
     }
 
-    /// What the configuration can match a member's roles by: each role's id and name.
-    pub(super) async fn role_labels(&self, guild: GuildId, member_roles: &[RoleId]) -> Vec<String> {
+    /// What the configuration can match a member's roles by: each role's id and name,
+    /// and which of the names other roles bear too.
+    pub(super) async fn role_labels(&self, guild: GuildId, member_roles: &[RoleId]) -> Labels {
         if member_roles.is_empty() {
-            return Vec::new();
+            return Labels::default();
         }
         let known = self
             .guild_roles(guild, |known| {
@@ -425,6 +426,7 @@ impl Chat for DiscordChat {
 }
 
 use super::wire::{
-    channel_id, chat_error, code, components, mention, message_id, role_ids_for, role_labels,
+    Labels, channel_id, chat_error, code, components, mention, message_id, role_ids_for,
+    role_labels,
 };
 pub(super) use super::wire::{describe, fit, snowflake, status};

@@ -125,9 +125,9 @@ impl Handler {
         let name = member
             .map_or_else(|| user.display_name(), Member::display_name)
             .to_string();
-        let roles = match (guild, member) {
+        let labels = match (guild, member) {
             (Some(guild), Some(member)) => self.chat.role_labels(guild, &member.roles).await,
-            _ => Vec::new(),
+            _ => Default::default(),
         };
         {
             let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
@@ -136,7 +136,7 @@ impl Handler {
             }
             names.insert(user.id, name.clone());
         }
-        Actor::new(user.id.to_string(), name, roles)
+        Actor::new(user.id.to_string(), name, labels.roles).with_ambiguous(labels.ambiguous)
     }
 
     /// Whether an event from `guild` may act: only the configured servers count.

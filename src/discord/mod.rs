@@ -240,6 +240,8 @@ impl Adapter for DiscordAdapter {
             Some(http) => http,
             None => rest_client(&settings)?,
         };
+        let admins = engine.config().admins.clone();
+        warn_ambiguous_admins(&chat, &http, &settings, &admins).await;
         let handler = events::Handler::new(engine, sink, chat.clone(), settings.guilds.clone());
         let mut client = ClientBuilder::new_with_http(http, INTENTS)
             .event_handler(handler)
@@ -322,8 +324,106 @@ impl Adapter for DiscordAdapter {
     }
 }
 
-/// The server is visible to the bot, and each approver role can be pinged there (a
-/// role mention rings only if the role is mentionable or the bot may mention all).
+/// Says in the start-up log which admin role names several roles of a served server
+/// bear: they grant admin to nobody there. Read apart from the roles cache, which
+/// stays as commands fill it.
+async fn warn_ambiguous_admins(
+    chat: &DiscordChat,
+    http: &serenity::http::Http,
+    settings: &Settings,
+    admins: &[String],
+) {
+    if admins.is_empty() {
+        return;
+    }
+    for guild in &settings.guilds {
+        let known = match chat.rest(|| http.get_guild_roles(*guild)).await {
+            Ok(roles) => roles
+                .into_iter()
+                .map(|r| (r.id, r.name))
+                .collect::<Vec<_>>(),
+            Err(e) => {
+                tracing::debug!(guild = %guild, error = %chat::describe(&e, &settings.token), "cannot read the server's roles at start");
+                continue;
+            }
+        };
+        for (name, ids) in wire::ambiguous_admins(admins, &known) {
+            tracing::warn!(
+                guild = %guild,
+                "[access] admin names {name}, which {} roles of server {guild} bear (ids {}): it grants admin to nobody there; write the id of the one meant",
+                ids.len(),
+                ids_list(&ids)
+            );
+        }
+    }
+}
+
+/// `1, 2, 3`.
+fn ids_list(ids: &[serenity::all::RoleId]) -> String {
+    ids.iter()
+        .map(|id| id.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// For each role configured by name, what it stands for in a server: its id (ids are
+/// safer: a role of the same name made later cannot pass for it), or a warning when
+/// none or several roles bear it. A name several roles bear fails for `[access] admin`,
+/// where it grants admin to nobody.
+fn role_rows(
+    guild: GuildId,
+    known: &[(serenity::all::RoleId, String)],
+    config: &crate::config::Config,
+) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for (wanted, keys) in config.roles_named() {
+        let what = format!("role {wanted}");
+        let admin = keys.iter().any(|k| k == "[access] admin");
+        let only_approvers = keys.iter().all(|k| k.ends_with("] approvers"));
+        let keys = keys.join(", ");
+        let ids = match wire::resolve(&wanted, known) {
+            wire::Resolved::Id(_) => continue,
+            wire::Resolved::Name(ids) => ids,
+        };
+        rows.push(match ids.as_slice() {
+            // The approver rows say so already.
+            [] if only_approvers => continue,
+            [] => Row::warn(
+                what,
+                format!("no role of server {guild} has this name or id, so {keys} grant nothing there"),
+            ),
+            [id] if admin => Row::warn(
+                what,
+                format!("a name, for role id {id} in server {guild}: write \"{id}\" in {keys}, since a second role of this name would make it grant admin to nobody"),
+            ),
+            [id] => Row::ok(
+                what,
+                format!("role id {id} in server {guild}; ids are safer, write \"{id}\" in {keys}"),
+            ),
+            several if admin => Row::failed(
+                what,
+                format!(
+                    "{} roles of server {guild} bear this name (ids {}): it grants admin to nobody; write the id of the one meant in {keys}",
+                    several.len(),
+                    ids_list(several)
+                ),
+            ),
+            several => Row::warn(
+                what,
+                format!(
+                    "{} roles of server {guild} bear this name (ids {}), and holders of any count; write the id of the one meant in {keys}",
+                    several.len(),
+                    ids_list(several)
+                ),
+            ),
+        });
+    }
+    rows
+}
+
+/// The server is visible to the bot, each role configured by name stands for one role
+/// there, and each approver role can be pinged there (a role mention rings only if the
+/// role is mentionable or the bot may mention all).
 async fn check_guild(
     chat: &DiscordChat,
     http: &serenity::http::Http,
@@ -350,6 +450,8 @@ async fn check_guild(
             roles.len()
         ),
     )];
+    let known: Vec<_> = roles.iter().map(|r| (r.id, r.name.clone())).collect();
+    rows.extend(role_rows(guild, &known, config));
     let bot_may_mention_all = roles
         .iter()
         .filter(|r| r.managed)

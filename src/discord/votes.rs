@@ -85,12 +85,13 @@ async fn reactors(
 async fn actor(chat: &DiscordChat, ctx: &Context, guild: GuildId, user: User) -> Actor {
     match chat.rest(|| guild.member(&ctx.http, user.id)).await {
         Ok(member) => {
-            let roles = chat.role_labels(guild, &member.roles).await;
+            let labels = chat.role_labels(guild, &member.roles).await;
             Actor::new(
                 user.id.to_string(),
                 member.display_name().to_string(),
-                roles,
+                labels.roles,
             )
+            .with_ambiguous(labels.ambiguous)
         }
         Err(e) => {
             tracing::debug!(user = %user.id, error = %describe(&e, chat.token()), "cannot look up a reactor");

@@ -87,16 +87,76 @@ pub(super) fn components(buttons: &[Button]) -> Vec<CreateActionRow> {
         .collect()
 }
 
-/// A member's roles as ids and, where known, names.
-pub(super) fn role_labels(member_roles: &[RoleId], known: &[(RoleId, String)]) -> Vec<String> {
-    let mut labels: Vec<String> = member_roles.iter().map(|id| id.to_string()).collect();
-    labels.extend(
-        member_roles
-            .iter()
-            .filter_map(|id| known.iter().find(|(k, _)| k == id))
-            .map(|(_, name)| name.clone()),
-    );
+/// A member's roles as the configuration can match them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Labels {
+    /// Each role's id, then the names known.
+    pub roles: Vec<String>,
+    /// The names among them that other roles of the server bear too.
+    pub ambiguous: Vec<String>,
+}
+
+/// A member's roles as ids and, where known, names; a name that other roles of the
+/// server bear too is marked ambiguous, and a name written like another role's id is
+/// left out (it would pass for that role wherever its id is configured).
+pub(super) fn role_labels(member_roles: &[RoleId], known: &[(RoleId, String)]) -> Labels {
+    let mut labels = Labels {
+        roles: member_roles.iter().map(|id| id.to_string()).collect(),
+        ambiguous: Vec::new(),
+    };
+    for id in member_roles {
+        let Some((_, name)) = known.iter().find(|(k, _)| k == id) else {
+            continue;
+        };
+        let others = || known.iter().filter(|(other, _)| other != id);
+        if others().any(|(other, _)| other.to_string() == *name) {
+            continue;
+        }
+        if others().any(|(_, n)| n.eq_ignore_ascii_case(name)) {
+            labels.ambiguous.push(name.clone());
+        }
+        labels.roles.push(name.clone());
+    }
     labels
+}
+
+/// What a configured role stands for in a server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Resolved {
+    /// The id of one of its roles: never ambiguous.
+    Id(RoleId),
+    /// A name, and the roles that bear it (without regard to case): none, one, or
+    /// several (then it does not say which role is meant).
+    Name(Vec<RoleId>),
+}
+
+/// What `configured` stands for among a server's roles.
+pub(super) fn resolve(configured: &str, known: &[(RoleId, String)]) -> Resolved {
+    if let Some((id, _)) = known.iter().find(|(id, _)| id.to_string() == configured) {
+        return Resolved::Id(*id);
+    }
+    Resolved::Name(
+        known
+            .iter()
+            .filter(|(_, name)| name.eq_ignore_ascii_case(configured))
+            .map(|(id, _)| *id)
+            .collect(),
+    )
+}
+
+/// The admin roles configured by a name that several of the server's roles bear,
+/// with those roles' ids: each grants admin to nobody there.
+pub(super) fn ambiguous_admins(
+    admins: &[String],
+    known: &[(RoleId, String)],
+) -> Vec<(String, Vec<RoleId>)> {
+    admins
+        .iter()
+        .filter_map(|admin| match resolve(admin, known) {
+            Resolved::Name(ids) if ids.len() > 1 => Some((admin.clone(), ids)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The configured roles found in the guild (by name, without regard to case, or by id),
@@ -212,8 +272,49 @@ mod tests {
             ]
         );
         assert_eq!(
-            role_labels(&[RoleId::new(102), RoleId::new(999)], &known),
+            role_labels(&[RoleId::new(102), RoleId::new(999)], &known).roles,
             ["102", "999", "dev"]
+        );
+    }
+
+    #[test]
+    fn a_name_several_roles_bear_is_ambiguous_and_an_id_never_is() {
+        let known = vec![
+            (RoleId::new(103), "Admin".to_string()),
+            (RoleId::new(104), "dev".to_string()),
+            // Made later by someone who may manage roles.
+            (RoleId::new(105), "admin".to_string()),
+            // A name written like the first role's id.
+            (RoleId::new(106), "103".to_string()),
+        ];
+        let fake = role_labels(&[RoleId::new(105), RoleId::new(104)], &known);
+        assert_eq!(fake.roles, ["105", "104", "admin", "dev"]);
+        assert_eq!(fake.ambiguous, ["admin"]);
+        // The real one's holder is named ambiguously too: the name says nothing.
+        let real = role_labels(&[RoleId::new(103)], &known);
+        assert_eq!(real.roles, ["103", "Admin"]);
+        assert_eq!(real.ambiguous, ["Admin"]);
+        // A role named like another's id does not pass for it.
+        let posing = role_labels(&[RoleId::new(106)], &known);
+        assert_eq!(posing.roles, ["106"]);
+        assert!(posing.ambiguous.is_empty());
+
+        assert_eq!(resolve("103", &known), Resolved::Id(RoleId::new(103)));
+        assert_eq!(
+            resolve("dev", &known),
+            Resolved::Name(vec![RoleId::new(104)])
+        );
+        assert_eq!(
+            resolve("ADMIN", &known),
+            Resolved::Name(vec![RoleId::new(103), RoleId::new(105)])
+        );
+        assert_eq!(resolve("nope", &known), Resolved::Name(Vec::new()));
+        assert_eq!(
+            ambiguous_admins(&["admin".into(), "103".into(), "dev".into()], &known),
+            [(
+                "admin".to_string(),
+                vec![RoleId::new(103), RoleId::new(105)]
+            )]
         );
     }
 

@@ -1,5 +1,10 @@
 //! Freezes as the engine keeps them: those that hold, in memory for the checks every
 //! job step makes, and in the store before anyone is told (so they survive restarts).
+//!
+//! Putting a freeze on and lifting freezes hold the in-memory list's lock across the
+//! store's write, so the freezes an unfreeze was allowed to lift are exactly those it
+//! lifts: no command can add one between the check and the write (only the leading
+//! replica takes commands).
 
 use std::time::Duration;
 
@@ -29,18 +34,43 @@ impl Engine {
             until_ms: now.saturating_add(lasting.as_millis().min(i64::MAX as u128) as i64),
             lifted: None,
         };
+        let mut holding = self.holding();
         f.id = self.inner.store.add_freeze(&f)?;
         tracing::info!(scope = f.scope.as_str(), by = %actor.name, until_ms = f.until_ms, "freeze");
-        self.holding().push(f.clone());
+        holding.push(f.clone());
         Ok(f)
     }
 
-    /// Lifts the freezes of `scope` that hold (`all`: every one); those lifted.
-    pub fn unfreeze(&self, actor: &Actor, scope: &Scope) -> Result<Vec<Freeze>, StoreError> {
+    /// Lifts the freezes of `scope` that hold (`all`: every one), if `may_lift` allows
+    /// each of them; otherwise lifts none and says why. Those lifted.
+    pub fn unfreeze<E>(
+        &self,
+        actor: &Actor,
+        scope: &Scope,
+        may_lift: impl Fn(&Freeze) -> Result<(), E>,
+    ) -> Result<Vec<Freeze>, NotLifted<E>> {
         let now = self.now();
-        let lifted = self.inner.store.lift_freezes(scope, &person(actor), now)?;
+        let mut holding = self.holding();
+        // What the store is about to lift (`all`: every freeze that holds, an app: its
+        // own), read from the store itself, which is what the lifting acts on.
+        let lifting = self
+            .inner
+            .store
+            .holding_freezes(now)
+            .map_err(NotLifted::Store)?;
+        for f in lifting
+            .iter()
+            .filter(|f| *scope == Scope::All || f.scope == *scope)
+        {
+            may_lift(f).map_err(NotLifted::Refused)?;
+        }
+        let lifted = self
+            .inner
+            .store
+            .lift_freezes(scope, &person(actor), now)
+            .map_err(NotLifted::Store)?;
         let ids: Vec<i64> = lifted.iter().map(|f| f.id).collect();
-        self.holding().retain(|f| !ids.contains(&f.id));
+        holding.retain(|f| !ids.contains(&f.id));
         tracing::info!(scope = scope.as_str(), by = %actor.name, lifted = ids.len(), "unfreeze");
         Ok(lifted)
     }
@@ -75,6 +105,15 @@ impl Engine {
     fn holding(&self) -> std::sync::MutexGuard<'_, Vec<Freeze>> {
         self.inner.freezes.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// Why [`Engine::unfreeze`] lifted nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotLifted<E> {
+    /// The caller's rule refused one of the freezes (another person's).
+    Refused(E),
+    /// The store could not record the lifting, so the freezes still hold.
+    Store(StoreError),
 }
 
 fn person(actor: &Actor) -> Person {

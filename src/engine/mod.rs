@@ -90,6 +90,7 @@ pub enum StartError {
 }
 
 pub use crate::job::decisions::{CancelError, VoteOutcome};
+pub use freezes::NotLifted;
 pub use incident::IncidentError;
 
 struct Inner {

@@ -1,5 +1,6 @@
 //! releasebot's integration tests: one binary, one module per area (one link step).
 
+mod access;
 mod approvals;
 mod chart;
 mod cli;

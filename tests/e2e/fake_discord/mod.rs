@@ -533,6 +533,34 @@ impl FakeDiscord {
         found.mentionable = mentionable;
     }
 
+    /// Someone who may manage roles adds a role to a server.
+    pub fn add_role(&self, guild: u64, id: u64, name: &str) {
+        let mut state = self.shared.state();
+        let g = state
+            .world
+            .guilds
+            .get_mut(&guild)
+            .unwrap_or_else(|| panic!("no guild {guild}"));
+        g.roles.push(world::Role {
+            id,
+            name: name.to_string(),
+            mentionable: false,
+            permissions: 0,
+        });
+    }
+
+    /// Gives `who` a role in a server.
+    pub fn give_role(&self, guild: u64, who: &str, role: u64) {
+        let mut state = self.shared.state();
+        let member = state
+            .world
+            .guilds
+            .get_mut(&guild)
+            .and_then(|g| g.members.iter_mut().find(|(n, _, _)| n == who))
+            .unwrap_or_else(|| panic!("{who} is not a member of guild {guild}"));
+        member.2.push(role);
+    }
+
     /// Whether anyone may invite the bot (`bot_public`; true for a new application).
     pub fn set_bot_public(&self, public: bool) {
         self.shared.state().world.bot_public = public;
