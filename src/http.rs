@@ -192,9 +192,9 @@ async fn webhook(
     // is ignored.
     let hub = s.engine.watchers();
     let named = crate::paas::webhook_execution_ids(&body);
-    let mut polled = named.iter().filter(|id| hub.poke_execution_id(id)).count();
+    let mut polled = named.iter().filter(|id| hub.nudge_execution_id(id)).count();
     if named.is_empty() {
-        polled = hub.poke_all_executions();
+        polled = hub.nudge_all_executions();
     }
     metrics.webhook_call("polled");
     (StatusCode::ACCEPTED, format!("{{\"polled\":{polled}}}\n")).into_response()
