@@ -113,6 +113,8 @@ pub struct App {
     paas: Paas,
     source: String,
     http: HttpSettings,
+    /// The HTTP endpoints' limits and the webhook secret before the current one.
+    http_options: crate::http::Options,
     /// This replica's name among those sharing a PostgreSQL store.
     replica: Option<String>,
 }
@@ -190,8 +192,15 @@ impl App {
             paas: parts.paas,
             source: parts.source,
             http: parts.http,
+            http_options: crate::http::Options::default(),
             replica: None,
         })
+    }
+
+    /// Serves the HTTP endpoints with these limits and previous webhook secret.
+    pub fn with_http_options(mut self, options: crate::http::Options) -> App {
+        self.http_options = options;
+        self
     }
 
     pub fn engine(&self) -> &Engine {
@@ -208,6 +217,7 @@ impl App {
             paas,
             source,
             http,
+            http_options,
             replica,
         } = self;
         let shutdown = Shutdown::new();
@@ -233,7 +243,7 @@ impl App {
         };
         let served = match listener {
             Some(listener) => Some(
-                crate::http::serve(listener, engine.clone(), shutdown.clone())
+                crate::http::serve(listener, engine.clone(), shutdown.clone(), http_options)
                     .map_err(|e| StartError::Runtime(e.to_string()))?,
             ),
             None => None,

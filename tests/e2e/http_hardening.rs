@@ -2,14 +2,277 @@
 //! connections than the limit, `/readyz` telling no error text, a flood of webhook
 //! calls, and the webhook secret's making and rotation.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use releasebot::adapters::memory::MemoryChat;
+use releasebot::clock::Clock;
+use releasebot::http::{Limits, Options, PreviousSecret};
 use releasebot::job::JobState;
+use releasebot::secret::Secret;
 use releasebot::sim::Scenario;
 use releasebot::store::Store;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
 
-use crate::helpers::{TestBot, WEBHOOK_SECRET, demo_config, spawn_bot_with};
+use crate::helpers::{TestBot, WEBHOOK_SECRET, demo_config, spawn_bot_serving, spawn_bot_with};
+
+/// Limits short enough for a test to watch them act within a second.
+fn short_limits() -> Limits {
+    Limits {
+        header_timeout: Duration::from_millis(400),
+        request_timeout: Duration::from_millis(800),
+        max_connections: 64,
+        max_header_bytes: 16 * 1024,
+        max_headers: 64,
+    }
+}
+
+/// The demo bot with its HTTP endpoints serving within `http`.
+async fn bot_serving(http: Options, webhook: bool) -> TestBot {
+    spawn_bot_serving(
+        Scenario::demo(),
+        demo_config(|_| {}),
+        Arc::new(Store::open_in_memory().unwrap()),
+        webhook,
+        Clock::new(),
+        MemoryChat::new(),
+        http,
+    )
+    .await
+}
+
+/// Sends `request` on a new connection and reads until the server closes it or
+/// `within` passes: what came back, and whether it closed.
+async fn exchange(addr: SocketAddr, request: &[u8], within: Duration) -> (String, bool) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    // The server may close before reading it all (a refused connection).
+    let _ = stream.write_all(request).await;
+    read_until_closed(&mut stream, within).await
+}
+
+async fn read_until_closed(stream: &mut TcpStream, within: Duration) -> (String, bool) {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Err(_) => return (String::from_utf8_lossy(&got).into(), false),
+            Ok(Ok(0) | Err(_)) => return (String::from_utf8_lossy(&got).into(), true),
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+/// `GET path` on a new connection that closes after the answer: its status line.
+async fn status_of(addr: SocketAddr, path: &str) -> String {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: bot\r\nConnection: close\r\n\r\n");
+    let (answer, _) = exchange(addr, request.as_bytes(), Duration::from_secs(5)).await;
+    answer.lines().next().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn stalled_connections_are_closed_within_the_header_timeout_while_healthz_answers() {
+    let limits = short_limits();
+    let bot = bot_serving(
+        Options {
+            limits,
+            ..Options::default()
+        },
+        false,
+    )
+    .await;
+    let addr = bot.http_addr;
+    // 300 connections (more than the limit of 64) each send half a header and stop.
+    let mut stalled = Vec::new();
+    for _ in 0..300 {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: bot\r\nX-Half: abc")
+            .await
+            .unwrap();
+        let slack = Duration::from_millis(600);
+        stalled.push(tokio::spawn(async move {
+            let opened = Instant::now();
+            let (_, closed) = read_until_closed(&mut stream, limits.header_timeout + slack).await;
+            (closed, opened.elapsed())
+        }));
+    }
+    // Meanwhile the probe keeps being answered, on a new connection each time.
+    let probing = Instant::now();
+    let mut probes = 0;
+    while probing.elapsed() < limits.header_timeout + Duration::from_millis(300) {
+        assert_eq!(
+            status_of(addr, "/healthz").await,
+            "HTTP/1.1 200 OK",
+            "probe {probes}"
+        );
+        probes += 1;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(probes >= 10, "{probes} probes");
+    for (n, task) in stalled.into_iter().enumerate() {
+        let (closed, after) = task.await.unwrap();
+        assert!(closed, "stalled connection {n} still open after {after:?}");
+    }
+    let metrics = bot.engine.metrics().render(&bot.engine.gauges());
+    for want in [
+        "releasebot_http_cut_total{limit=\"evicted\"}",
+        "releasebot_http_cut_total{limit=\"header_timeout\"}",
+    ] {
+        assert!(metrics.contains(want), "missing {want}\n{metrics}");
+    }
+}
+
+#[tokio::test]
+async fn a_header_over_the_limit_is_refused() {
+    let bot = bot_serving(
+        Options {
+            limits: short_limits(),
+            ..Options::default()
+        },
+        false,
+    )
+    .await;
+    let request = |extra: String| {
+        format!("GET /healthz HTTP/1.1\r\nHost: bot\r\nConnection: close\r\n{extra}\r\n")
+    };
+    let within = Duration::from_secs(5);
+    let first_line = |answer: String| answer.lines().next().unwrap_or_default().to_string();
+    // 10 KiB of header is taken; 20 KiB, or 100 fields, is not.
+    let fits = request(format!("X-Pad: {}\r\n", "a".repeat(10 * 1024)));
+    let (answer, _) = exchange(bot.http_addr, fits.as_bytes(), within).await;
+    assert_eq!(first_line(answer), "HTTP/1.1 200 OK");
+    let big = request(format!("X-Pad: {}\r\n", "a".repeat(20 * 1024)));
+    let (answer, closed) = exchange(bot.http_addr, big.as_bytes(), within).await;
+    assert_eq!(
+        first_line(answer),
+        "HTTP/1.1 431 Request Header Fields Too Large"
+    );
+    assert!(closed);
+    let many = request((0..100).map(|i| format!("X-F{i}: v\r\n")).collect());
+    let (answer, _) = exchange(bot.http_addr, many.as_bytes(), within).await;
+    assert_eq!(
+        first_line(answer),
+        "HTTP/1.1 431 Request Header Fields Too Large"
+    );
+}
+
+#[tokio::test]
+async fn when_every_connection_is_in_a_request_a_new_one_is_closed_at_once() {
+    let limits = Limits {
+        max_connections: 4,
+        ..short_limits()
+    };
+    let bot = bot_serving(
+        Options {
+            limits,
+            ..Options::default()
+        },
+        true,
+    )
+    .await;
+    let addr = bot.http_addr;
+    // Four webhook calls whose bodies never finish hold every connection in a request.
+    let slow = format!(
+        "POST /webhook/{WEBHOOK_SECRET} HTTP/1.1\r\nHost: bot\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{"
+    );
+    let mut busy = Vec::new();
+    for _ in 0..4 {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream.write_all(slow.as_bytes()).await.unwrap();
+        busy.push(stream);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // A fifth, the probe, is closed at once, without an answer: not queued.
+    let asked = Instant::now();
+    let (answer, closed) = exchange(
+        addr,
+        b"GET /healthz HTTP/1.1\r\nHost: bot\r\n\r\n",
+        Duration::from_millis(400),
+    )
+    .await;
+    assert!(closed && answer.is_empty(), "{answer:?} closed: {closed}");
+    assert!(asked.elapsed() < Duration::from_millis(400));
+    // The request timeout ends the slow calls, and the probe gets in again.
+    for mut stream in busy {
+        let (answer, closed) = read_until_closed(&mut stream, Duration::from_secs(3)).await;
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+        assert!(closed);
+    }
+    assert_eq!(status_of(addr, "/healthz").await, "HTTP/1.1 200 OK");
+    let metrics = bot.engine.metrics().render(&bot.engine.gauges());
+    for want in [
+        "releasebot_http_cut_total{limit=\"connection_limit\"} 1",
+        "releasebot_http_cut_total{limit=\"request_timeout\"} 4",
+    ] {
+        assert!(metrics.contains(want), "missing {want}\n{metrics}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn readyz_names_what_fails_and_never_why() {
+    let bot = bot_serving(Options::default(), false).await;
+    let ready = reqwest::get(format!("http://{}/readyz", bot.http_addr))
+        .await
+        .unwrap();
+    assert_eq!(ready.status().as_u16(), 200);
+    assert_eq!(ready.text().await.unwrap(), "chat ok\npaas ok\nstore ok\n");
+    bot.sim.set_down(true);
+    bot.engine.set_chat_connected(false);
+    bot.engine.store().close();
+    // Past the cached PaaS check.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let failing = reqwest::get(format!("http://{}/readyz", bot.http_addr))
+        .await
+        .unwrap();
+    assert_eq!(failing.status().as_u16(), 503);
+    assert_eq!(
+        failing.text().await.unwrap(),
+        "chat failing\npaas failing\nstore failing\n"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_previous_webhook_secret_is_taken_until_it_expires() {
+    let previous = "p".repeat(64);
+    let bot = bot_serving(
+        Options {
+            previous_secret: Some(PreviousSecret {
+                secret: Secret::new(previous.clone()),
+                until: Instant::now() + Duration::from_secs(60),
+            }),
+            ..Options::default()
+        },
+        true,
+    )
+    .await;
+    let client = reqwest::Client::new();
+    for (secret, want) in [
+        (WEBHOOK_SECRET.to_string(), 202),
+        (previous.clone(), 202),
+        (previous[..63].to_string(), 404),
+        (format!("{previous}p"), 404),
+    ] {
+        assert_eq!(
+            post(&client, &bot, &format!("/webhook/{secret}"), "{}").await,
+            want,
+            "{secret}"
+        );
+    }
+    tokio::time::sleep(Duration::from_secs(61)).await;
+    assert_eq!(
+        post(&client, &bot, &format!("/webhook/{previous}"), "{}").await,
+        404,
+        "expired"
+    );
+    assert_eq!(
+        post(&client, &bot, &format!("/webhook/{WEBHOOK_SECRET}"), "{}").await,
+        202
+    );
+}
 
 /// `get_execution` requests the simulator has answered so far.
 fn execution_polls(bot: &TestBot) -> u64 {
