@@ -90,6 +90,17 @@ pub enum HttpSettings {
     Bound(tokio::net::TcpListener),
 }
 
+/// Where the HTTP endpoints listen unless `RELEASEBOT_HTTP_ADDR` says: on every
+/// interface when the bot serves a chat platform (in a container, the probes, the
+/// scraper and the PaaS reach it from outside), on this machine only when it runs in a
+/// terminal (the demo, on someone's laptop, has no business on the network).
+pub fn default_http_addr(server: bool) -> &'static str {
+    match server {
+        true => "0.0.0.0:8080",
+        false => "127.0.0.1:8080",
+    }
+}
+
 /// Everything the application is made of.
 pub struct Parts {
     pub config: Config,
@@ -163,7 +174,7 @@ impl App {
                 addr: env
                     .http_addr
                     .clone()
-                    .unwrap_or_else(|| "0.0.0.0:8080".into()),
+                    .unwrap_or_else(|| default_http_addr(server).into()),
                 required: server,
             },
         })?;

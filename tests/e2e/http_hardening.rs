@@ -357,3 +357,17 @@ async fn a_webhook_flood_costs_at_most_one_poll_per_floor_per_build() {
         "{polls} polls of 2 builds in {window:?}: the calls did not hurry them"
     );
 }
+
+#[tokio::test]
+async fn in_the_terminal_the_endpoints_listen_on_this_machine_only() {
+    assert_eq!(releasebot::app::default_http_addr(true), "0.0.0.0:8080");
+    let dir = crate::cli::TempDir::new("bind");
+    // Empty is unset: the default applies.
+    let cli = crate::cli::spawn_cli(&[], &[("RELEASEBOT_HTTP_ADDR", "")], dir);
+    let (code, out, err) = cli.finish().await;
+    assert_eq!(code, 0, "{err}");
+    // Listening, or noting the port is taken: either way, on the loopback address.
+    let said = format!("{out}{err}");
+    assert!(said.contains("127.0.0.1:8080"), "{said}");
+    assert!(!said.contains("0.0.0.0"), "{said}");
+}
