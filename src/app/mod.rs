@@ -7,6 +7,7 @@
 pub mod check;
 mod leader;
 mod paas;
+pub mod webhook;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -64,6 +65,15 @@ impl From<ConfigError> for StartError {
 impl From<StoreError> for StartError {
     fn from(e: StoreError) -> Self {
         StartError::Runtime(e.to_string())
+    }
+}
+
+impl From<webhook::WebhookSecretError> for StartError {
+    fn from(e: webhook::WebhookSecretError) -> Self {
+        match e {
+            webhook::WebhookSecretError::Weak => StartError::Config(e.to_string()),
+            _ => StartError::Runtime(e.to_string()),
+        }
     }
 }
 
@@ -145,15 +155,32 @@ impl App {
             scale_to_simulator(&mut config);
         }
         // The PaaS calls this on each change of a build; the secret is kept across
-        // restarts so builds started before one can still call.
-        let webhook_url = match &env.public_url {
+        // restarts so builds started before one can still call, and the one before a
+        // change is accepted for as long as a build may run.
+        let (webhook_url, previous_secret) = match &env.public_url {
             Some(base) => {
-                let secret = store.meta("webhook_secret", || {
-                    (0..40).map(|_| fastrand::alphanumeric()).collect()
-                })?;
-                Some(format!("{}/webhook/{secret}", base.trim_end_matches('/')))
+                let now_ms = clock.now_ms();
+                let secrets = webhook::settle(
+                    &store,
+                    env.webhook_secret.as_ref(),
+                    now_ms,
+                    config.jobs.build_timeout,
+                )?;
+                let url = format!(
+                    "{}/webhook/{}",
+                    base.trim_end_matches('/'),
+                    secrets.current.expose()
+                );
+                let previous = secrets.previous.map(|(secret, until_ms)| {
+                    let left = u64::try_from(until_ms.saturating_sub(now_ms)).unwrap_or(0);
+                    crate::http::PreviousSecret {
+                        secret,
+                        until: tokio::time::Instant::now() + Duration::from_millis(left),
+                    }
+                });
+                (Some(url), previous)
             }
-            None => None,
+            None => (None, None),
         };
         let source = if demo {
             "the demo configuration".to_string()
@@ -177,7 +204,11 @@ impl App {
                     .unwrap_or_else(|| default_http_addr(server).into()),
                 required: server,
             },
-        })?;
+        })?
+        .with_http_options(crate::http::Options {
+            previous_secret,
+            ..crate::http::Options::default()
+        });
         app.replica = env.replica.clone();
         Ok(app)
     }

@@ -271,6 +271,20 @@ impl Backend for Sqlite {
         Ok(value)
     }
 
+    /// Replaces a kept value if it still is `from`; the value kept.
+    fn swap_meta(&self, key: &str, from: &str, to: &str) -> Result<String, StoreError> {
+        let conn = self.conn()?;
+        conn.execute(
+            "UPDATE meta SET value = ?3 WHERE key = ?1 AND value = ?2",
+            params![key, from, to],
+        )
+        .map_err(|e| self.err(e))?;
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| {
+            r.get(0)
+        })
+        .map_err(|e| self.err(e))
+    }
+
     /// The id the next job gets: one more than any job ever stored.
     fn next_job_id(&self) -> Result<u64, StoreError> {
         let conn = self.conn()?;

@@ -371,3 +371,116 @@ async fn in_the_terminal_the_endpoints_listen_on_this_machine_only() {
     assert!(said.contains("127.0.0.1:8080"), "{said}");
     assert!(!said.contains("0.0.0.0"), "{said}");
 }
+
+/// Waits (at most 30 s) until the running binary says where its HTTP endpoints listen.
+async fn http_addr_of(cli: &crate::cli::Cli) -> SocketAddr {
+    for _ in 0..600 {
+        let err = cli.stderr();
+        let said = err.split("HTTP on ").nth(1).map(|rest| {
+            let addr: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+                .collect();
+            addr.trim_end_matches('.').to_string()
+        });
+        if let Some(addr) = said.and_then(|a| a.parse().ok()) {
+            return addr;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("never said where HTTP listens:\n{}", cli.stderr());
+}
+
+/// What the state file keeps under `key`.
+fn kept(db: &std::path::Path, key: &str) -> String {
+    let store = Store::open(db).unwrap();
+    store.meta(key, String::new).unwrap()
+}
+
+#[tokio::test]
+async fn an_earlier_secret_is_replaced_by_a_random_one_and_accepted_for_a_while() {
+    let keep = crate::cli::TempDir::new("secret-db");
+    let db = keep.0.join("releasebot.db");
+    // Made by an earlier releasebot: 40 letters and digits.
+    let legacy = "Q7xk2Lm9Pz4Rt8Vw1Ny6Bc3Hd5Jf0Gs2Ka7Ue9Wi";
+    Store::open(&db)
+        .unwrap()
+        .meta("webhook_secret", || legacy.into())
+        .unwrap();
+    let config = keep.write("releasebot.toml", &crate::cli::fast_config());
+    let env = [
+        ("RELEASEBOT_DB", db.to_str().unwrap()),
+        ("RELEASEBOT_CONFIG", config.to_str().unwrap()),
+        // Where nobody listens: the simulator's calls fail (and say so at debug).
+        ("RELEASEBOT_PUBLIC_URL", "http://127.0.0.1:9"),
+        ("RUST_LOG", "trace"),
+    ];
+    let mut cli = crate::cli::spawn_cli(&[], &env, crate::cli::TempDir::new("secret"));
+    let addr = http_addr_of(&cli).await;
+    let client = reqwest::Client::new();
+    let call = |secret: String| {
+        let client = client.clone();
+        async move {
+            client
+                .post(format!("http://{addr}/webhook/{secret}"))
+                .body("{}")
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(call(legacy.to_string()).await, 202, "the one before");
+    assert_eq!(call("x".repeat(64)).await, 404);
+    // A build gives the PaaS the webhook URL, with the new secret in it.
+    cli.send("/build web").await;
+    let (code, out, err) = cli.finish().await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("succeeded"), "{out}");
+    let current = kept(&db, "webhook_secret");
+    assert_eq!(current.len(), 64, "{current}");
+    assert!(current.bytes().all(|b| b.is_ascii_hexdigit()), "{current}");
+    let previous = kept(&db, "webhook_secret_previous");
+    assert!(previous.ends_with(&format!(" {legacy}")), "{previous}");
+    assert!(err.contains("the webhook secret changed"), "{err}");
+    for secret in [current.as_str(), legacy] {
+        if let Some(line) = out.lines().chain(err.lines()).find(|l| l.contains(secret)) {
+            panic!("a secret was shown: {line}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_pinned_secret_replaces_the_kept_one_and_a_weak_one_is_refused() {
+    let keep = crate::cli::TempDir::new("pinned-db");
+    let db = keep.0.join("releasebot.db");
+    let made = {
+        let store = Store::open(&db).unwrap();
+        releasebot::app::webhook::settle(&store, None, 0, Duration::from_secs(3600))
+            .unwrap()
+            .current
+    };
+    let pinned = "0123456789abcdef".repeat(4);
+    let public = ("RELEASEBOT_PUBLIC_URL", "https://bot.example.com");
+    let state = ("RELEASEBOT_DB", db.to_str().unwrap());
+    let env = [public, state, ("RELEASEBOT_WEBHOOK_SECRET", &pinned)];
+    let cli = crate::cli::spawn_cli(&[], &env, crate::cli::TempDir::new("pinned"));
+    let (code, _, err) = cli.finish().await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(kept(&db, "webhook_secret"), pinned);
+    assert!(kept(&db, "webhook_secret_previous").ends_with(made.expose()));
+    let dir = crate::cli::TempDir::new("weak");
+    let cli = crate::cli::spawn_cli(
+        &[],
+        &[public, ("RELEASEBOT_WEBHOOK_SECRET", "hunter2")],
+        dir,
+    );
+    let (code, _, err) = cli.finish().await;
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("RELEASEBOT_WEBHOOK_SECRET must be at least 43"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "{err}");
+}
