@@ -7,6 +7,7 @@
 
 mod freezes;
 mod lease;
+mod private;
 mod rows;
 mod schema;
 
@@ -82,6 +83,7 @@ impl Sqlite {
     /// exclusive lock. Refuses a file that is locked, damaged or from a newer version.
     pub(super) fn open(path: &Path) -> Result<Sqlite, StoreError> {
         let shown = path.display().to_string();
+        private::make_private(path);
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
