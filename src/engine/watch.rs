@@ -59,11 +59,11 @@ const NUDGE_FLOOR_MAX: Duration = Duration::from_secs(5);
 
 /// How soon after a poll a nudge (a webhook call) may bring the next one: a fifth of
 /// the interval, so that calls from outside, however many, cost at most five times the
-/// steady rate; at least a second, which is below what anyone notices in a progress
-/// message and above how often a build really changes; at most five seconds, so that
+/// steady rate; at least a second, since a progress message is edited at most once a
+/// second anyway and a build's stages are seconds apart; at most five seconds, so that
 /// a long interval (set to spare the PaaS where its webhook says when to look) still
 /// learns of a change within seconds of the call.
-pub(crate) fn nudge_floor(interval: Duration) -> Duration {
+fn nudge_floor(interval: Duration) -> Duration {
     (interval / 5).clamp(NUDGE_FLOOR_MIN, NUDGE_FLOOR_MAX)
 }
 
