@@ -162,7 +162,7 @@ impl App {
                 let now_ms = clock.now_ms();
                 let secrets = webhook::settle(
                     &store,
-                    env.webhook_secret.as_ref(),
+                    env.webhook_pin.as_ref(),
                     now_ms,
                     config.jobs.build_timeout,
                 )?;
