@@ -175,17 +175,26 @@ async fn when_every_connection_is_in_a_request_a_new_one_is_closed_at_once() {
     )
     .await;
     let addr = bot.http_addr;
-    // Four webhook calls whose bodies never finish hold every connection in a request.
+    // Four webhook calls whose bodies never finish hold every connection in a request:
+    // the server asks for each body (100 Continue) once the handler reads it.
     let slow = format!(
-        "POST /webhook/{WEBHOOK_SECRET} HTTP/1.1\r\nHost: bot\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{"
+        "POST /webhook/{WEBHOOK_SECRET} HTTP/1.1\r\nHost: bot\r\nContent-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n"
     );
     let mut busy = Vec::new();
     for _ in 0..4 {
         let mut stream = TcpStream::connect(addr).await.unwrap();
         stream.write_all(slow.as_bytes()).await.unwrap();
+        let mut continued = Vec::new();
+        while !continued.ends_with(b"\r\n\r\n") {
+            let mut byte = [0u8; 1];
+            let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut byte));
+            assert_eq!(read.await.unwrap().unwrap(), 1, "no 100 Continue");
+            continued.push(byte[0]);
+        }
+        assert!(continued.starts_with(b"HTTP/1.1 100 Continue"));
+        stream.write_all(b"{").await.unwrap();
         busy.push(stream);
     }
-    tokio::time::sleep(Duration::from_millis(100)).await;
     // A fifth, the probe, is closed at once, without an answer: not queued.
     let asked = Instant::now();
     let (answer, closed) = exchange(
