@@ -2,10 +2,11 @@
 //! lacks, so that nobody can hold the endpoints down by opening connections and
 //! saying little or nothing on them.
 //!
-//! - A request's header must arrive within [`Limits::header_timeout`] of the
-//!   connection's first byte being awaited (also between two requests of a kept-alive
-//!   connection), and be at most [`Limits::max_header_bytes`] in at most
-//!   [`Limits::max_headers`] fields (431 otherwise).
+//! - A request's header must arrive whole within [`Limits::header_timeout`] of the
+//!   server starting to wait for it (when the connection opens, or after the previous
+//!   answer on a kept-alive one, which is thus closed when idle that long), and be at
+//!   most [`Limits::max_header_bytes`] in at most [`Limits::max_headers`] fields (431
+//!   otherwise).
 //! - A whole request, its body read and its answer made, takes at most
 //!   [`Limits::request_timeout`] (408 otherwise, and the connection closes).
 //! - At most [`Limits::max_connections`] connections are open. When they all are, a
