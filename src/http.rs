@@ -1,24 +1,34 @@
 //! The bot's own HTTP surface (axum, `RELEASEBOT_HTTP_ADDR`): `/healthz`, `/readyz`,
-//! `/metrics`, and the webhook the PaaS calls when a build changes.
+//! `/metrics`, and the webhook the PaaS calls when a build changes, served within the
+//! limits of [`server`].
 //!
-//! A webhook call is only a hint to poll the named execution now: its payload is never
-//! taken as state, so a forged call cannot mark a build as done. A wrong secret gets
-//! 404, a body over 64 KiB gets 413, and calls beyond a steady rate get 429.
+//! A webhook call is only a hint to poll the named execution soon: its payload is
+//! never taken as state, so a forged call cannot mark a build as done, and a flood of
+//! calls costs at most one poll per watcher's floor (`engine::watch`). A wrong secret
+//! gets 404 before any of the body is read, a body over 64 KiB gets 413, and calls
+//! beyond a steady rate get 429.
+//!
+//! `/readyz` says which part is ok or failing and nothing more: it answers anyone who
+//! can reach the port, so what went wrong goes to the log.
 
+mod server;
+
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tokio::time::Instant;
 
+pub use self::server::Limits;
 use crate::engine::Engine;
 use crate::paas::PaasError;
+use crate::secret::Secret;
 
 /// The largest webhook body accepted.
 pub const MAX_WEBHOOK_BODY: usize = 64 * 1024;
@@ -33,32 +43,55 @@ struct Bucket {
     at: Instant,
 }
 
+/// A webhook secret replaced by a newer one, still accepted for a while: builds
+/// started before the change call with it.
+#[derive(Debug, Clone)]
+pub struct PreviousSecret {
+    pub secret: Secret,
+    pub until: Instant,
+}
+
+/// How the endpoints serve: the limits, and the webhook secret accepted besides the
+/// one in the webhook URL.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub limits: Limits,
+    pub previous_secret: Option<PreviousSecret>,
+}
+
 struct HttpState {
     engine: Engine,
-    webhook_secret: Option<String>,
+    webhook_secret: Option<Secret>,
+    previous_secret: Option<PreviousSecret>,
     bucket: Mutex<Bucket>,
     paas_check: tokio::sync::Mutex<Option<(Instant, Result<(), PaasError>)>>,
+    /// What each part of `/readyz` last failed with, so the log tells each change once
+    /// however often the probe asks.
+    failing: Mutex<HashMap<&'static str, String>>,
 }
 
 /// The router; `webhook_secret` is the last path segment of the webhook URL.
-pub fn router(engine: Engine, webhook_secret: Option<String>) -> Router {
+pub fn router(
+    engine: Engine,
+    webhook_secret: Option<Secret>,
+    previous_secret: Option<PreviousSecret>,
+) -> Router {
     let state = Arc::new(HttpState {
         engine,
         webhook_secret,
+        previous_secret,
         bucket: Mutex::new(Bucket {
             tokens: WEBHOOK_BURST,
             at: Instant::now(),
         }),
         paas_check: tokio::sync::Mutex::new(None),
+        failing: Mutex::new(HashMap::new()),
     });
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .route(
-            "/webhook/{secret}",
-            post(webhook).layer(DefaultBodyLimit::max(MAX_WEBHOOK_BODY)),
-        )
+        .route("/webhook/{secret}", post(webhook))
         .with_state(state)
 }
 
@@ -68,19 +101,22 @@ pub fn serve(
     listener: tokio::net::TcpListener,
     engine: Engine,
     shutdown: crate::shutdown::Shutdown,
+    options: Options,
 ) -> std::io::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
     let bound = listener.local_addr()?;
-    let secret = engine.webhook_url().and_then(webhook_secret);
-    let app = router(engine, secret);
-    let task = tokio::spawn(async move {
-        let stopped = async move { shutdown.wait().await };
-        if let Err(e) = axum::serve(listener, app)
-            .with_graceful_shutdown(stopped)
-            .await
-        {
-            tracing::error!(error = %e, "the HTTP server stopped");
-        }
-    });
+    let secret = engine
+        .webhook_url()
+        .and_then(webhook_secret)
+        .map(Secret::new);
+    let metrics = engine.metrics().clone();
+    let app = router(engine, secret, options.previous_secret);
+    let task = tokio::spawn(server::run(
+        listener,
+        app,
+        options.limits,
+        metrics,
+        shutdown,
+    ));
     Ok((bound, task))
 }
 
@@ -91,21 +127,20 @@ pub fn webhook_secret(url: &str) -> Option<String> {
 
 /// Ready: connected to the chat, the PaaS takes the token, the store takes a write. A
 /// standby replica is ready too (it is healthy and takes over when the leader goes),
-/// and says so with who leads; a deposed one is not.
+/// and says so with who leads; a deposed one is not. The body names the parts that
+/// fail, never why: the log says why.
 async fn readyz(State(s): State<Arc<HttpState>>) -> Response {
     use crate::engine::lease::Role;
     let role = s.engine.lease().role();
     match &role {
         Role::Standby { .. } => {
             let store = s.engine.store_writable().map_err(|e| e.to_string());
-            let (status, line) = match store {
-                Ok(()) => (StatusCode::OK, "store ok".to_string()),
-                Err(e) => (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    format!("store failing: {e}"),
-                ),
+            let ready = s.report(&[("store", store)]);
+            let (status, lines) = match ready {
+                Ok(lines) => (StatusCode::OK, lines),
+                Err(lines) => (StatusCode::SERVICE_UNAVAILABLE, lines),
             };
-            return (status, format!("{}\n{line}\n", role.describe())).into_response();
+            return (status, format!("{}\n{lines}", role.describe())).into_response();
         }
         Role::Deposed => {
             let body = "deposed: another replica leads; this one stops\n";
@@ -131,26 +166,14 @@ async fn readyz(State(s): State<Arc<HttpState>>) -> Response {
         .map_err(|e| e.to_string())
     };
     let store = s.engine.store_writable().map_err(|e| e.to_string());
-    let mut ready = true;
-    let mut body = match role {
+    let head = match role {
         Role::Leader { .. } => format!("{}\n", role.describe()),
         _ => String::new(),
     };
-    for (name, result) in [("chat", chat), ("paas", paas), ("store", store)] {
-        match result {
-            Ok(()) => body.push_str(&format!("{name} ok\n")),
-            Err(e) => {
-                ready = false;
-                body.push_str(&format!("{name} failing: {e}\n"));
-            }
-        }
+    match s.report(&[("chat", chat), ("paas", paas), ("store", store)]) {
+        Ok(lines) => (StatusCode::OK, format!("{head}{lines}")).into_response(),
+        Err(lines) => (StatusCode::SERVICE_UNAVAILABLE, format!("{head}{lines}")).into_response(),
     }
-    let status = if ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (status, body).into_response()
 }
 
 async fn metrics(State(s): State<Arc<HttpState>>) -> Response {
@@ -161,21 +184,19 @@ async fn metrics(State(s): State<Arc<HttpState>>) -> Response {
 async fn webhook(
     State(s): State<Arc<HttpState>>,
     Path(secret): Path<String>,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
     let metrics = s.engine.metrics();
-    let known = s
-        .webhook_secret
-        .as_deref()
-        .is_some_and(|want| constant_time_eq(want.as_bytes(), secret.as_bytes()));
-    if !known {
+    if !s.knows(&secret) {
+        // Answered before the body is read: without the secret, nobody gets to hold a
+        // request open by sending one slowly.
+        tokio::spawn(discard(body.into_data_stream()));
         metrics.webhook_call("unknown_secret");
         return StatusCode::NOT_FOUND.into_response();
     }
-    let body = match body {
+    let body = match read_body(body, MAX_WEBHOOK_BODY).await {
         Ok(b) => b,
-        Err(rejection) => {
-            let status = rejection.status();
+        Err(status) => {
             metrics.webhook_call(if status == StatusCode::PAYLOAD_TOO_LARGE {
                 "too_large"
             } else {
@@ -189,18 +210,64 @@ async fn webhook(
         return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "1")]).into_response();
     }
     // The payload only says which build to look at; what it claims about the build
-    // is ignored.
+    // is ignored. A nudge brings a watcher's next poll forward, never below its floor.
     let hub = s.engine.watchers();
     let named = crate::paas::webhook_execution_ids(&body);
-    let mut polled = named.iter().filter(|id| hub.poke_execution_id(id)).count();
+    let mut polled = named.iter().filter(|id| hub.nudge_execution_id(id)).count();
     if named.is_empty() {
-        polled = hub.poke_all_executions();
+        polled = hub.nudge_all_executions();
     }
     metrics.webhook_call("polled");
     (StatusCode::ACCEPTED, format!("{{\"polled\":{polled}}}\n")).into_response()
 }
 
 impl HttpState {
+    /// Whether `secret` is the webhook's (or the one before it, while that lasts).
+    fn knows(&self, secret: &str) -> bool {
+        let current = self
+            .webhook_secret
+            .as_ref()
+            .is_some_and(|want| constant_time_eq(want.expose().as_bytes(), secret.as_bytes()));
+        let previous = self.previous_secret.as_ref().is_some_and(|p| {
+            Instant::now() < p.until
+                && constant_time_eq(p.secret.expose().as_bytes(), secret.as_bytes())
+        });
+        // Both compared whatever the first said, so the time taken tells nothing.
+        current | previous
+    }
+
+    /// Each part's line (`paas ok`, `store failing`); `Err` when one fails. A failure
+    /// is logged, with its reason, when it starts or its reason changes, and its end
+    /// when it ends.
+    fn report(&self, parts: &[(&'static str, Result<(), String>)]) -> Result<String, String> {
+        let mut lines = String::new();
+        let mut ready = true;
+        let mut failing = self.failing.lock().unwrap_or_else(|e| e.into_inner());
+        for (name, result) in parts {
+            match result {
+                Ok(()) => {
+                    lines.push_str(&format!("{name} ok\n"));
+                    if failing.remove(name).is_some() {
+                        tracing::info!(part = name, "ready again");
+                    }
+                }
+                Err(e) => {
+                    ready = false;
+                    lines.push_str(&format!("{name} failing\n"));
+                    let reason = crate::redact::text(e);
+                    if failing.get(name) != Some(&reason) {
+                        tracing::warn!(part = name, reason = %reason, "not ready");
+                        failing.insert(name, reason);
+                    }
+                }
+            }
+        }
+        match ready {
+            true => Ok(lines),
+            false => Err(lines),
+        }
+    }
+
     fn admit(&self) -> bool {
         let mut b = self.bucket.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
@@ -214,6 +281,44 @@ impl HttpState {
             false
         }
     }
+}
+
+/// A body of at most `limit` bytes: 413 past it (the rest is discarded), 400 when it
+/// breaks off.
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, StatusCode> {
+    use futures_util::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut read = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| StatusCode::BAD_REQUEST)?;
+        if read.len() + chunk.len() > limit {
+            tokio::spawn(discard(stream));
+            return Err(StatusCode::PAYLOAD_TOO_LARGE);
+        }
+        read.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(read))
+}
+
+/// The most of an unwanted body read and thrown away after the answer, and for how
+/// long: a client still sending a modest body then reads the answer instead of a reset
+/// connection; one that sends more, or slowly, is cut off (its connection no longer
+/// counts as in a request, so it holds no place another needs).
+const DISCARD_BYTES: usize = 1024 * 1024;
+const DISCARD_TIME: Duration = Duration::from_secs(5);
+
+async fn discard(mut stream: axum::body::BodyDataStream) {
+    use futures_util::StreamExt;
+    let mut left = DISCARD_BYTES;
+    let _ = tokio::time::timeout(DISCARD_TIME, async {
+        while let Some(Ok(chunk)) = stream.next().await {
+            match left.checked_sub(chunk.len()) {
+                Some(l) => left = l,
+                None => return,
+            }
+        }
+    })
+    .await;
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

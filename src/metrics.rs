@@ -45,6 +45,10 @@ pub struct Metrics {
     chat_failures: AtomicU64,
     /// Webhook calls by result.
     webhook_calls: Mutex<BTreeMap<&'static str, u64>>,
+    /// HTTP connections open now.
+    http_open: AtomicU64,
+    /// HTTP connections and requests a limit cut short, by the limit.
+    http_cut: Mutex<BTreeMap<&'static str, u64>>,
     /// Subscribe connections: open now, and opened in all.
     subscribe_open: Mutex<BTreeMap<String, bool>>,
     subscribe_connects: AtomicU64,
@@ -100,6 +104,21 @@ impl Metrics {
 
     pub fn webhook_call(&self, result: &'static str) {
         *lock(&self.webhook_calls).entry(result).or_default() += 1;
+    }
+
+    /// An HTTP connection opened (`true`) or closed.
+    pub fn http_connection(&self, open: bool) {
+        if open {
+            self.http_open.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.http_open.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// An HTTP connection or request cut short by a limit (`connection_limit`,
+    /// `evicted`, `header_timeout`, `header_too_large`, `request_timeout`).
+    pub fn http_cut(&self, limit: &'static str) {
+        *lock(&self.http_cut).entry(limit).or_default() += 1;
     }
 
     pub fn subscribe_state(&self, project: &str, open: bool) {
@@ -311,6 +330,26 @@ impl Metrics {
             lock(&self.webhook_calls)
                 .iter()
                 .map(|(r, n)| format!("releasebot_webhook_calls_total{{result=\"{r}\"}} {n}"))
+                .collect(),
+        );
+        emit(
+            &mut out,
+            "releasebot_http_connections",
+            "gauge",
+            "HTTP connections open now.",
+            vec![format!(
+                "releasebot_http_connections {}",
+                self.http_open.load(Ordering::Relaxed)
+            )],
+        );
+        emit(
+            &mut out,
+            "releasebot_http_cut_total",
+            "counter",
+            "HTTP connections and requests cut short by a limit, by the limit.",
+            lock(&self.http_cut)
+                .iter()
+                .map(|(l, n)| format!("releasebot_http_cut_total{{limit=\"{l}\"}} {n}"))
                 .collect(),
         );
         out

@@ -7,6 +7,7 @@
 pub mod check;
 mod leader;
 mod paas;
+pub mod webhook;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -67,6 +68,15 @@ impl From<StoreError> for StartError {
     }
 }
 
+impl From<webhook::WebhookSecretError> for StartError {
+    fn from(e: webhook::WebhookSecretError) -> Self {
+        match e {
+            webhook::WebhookSecretError::Weak => StartError::Config(e.to_string()),
+            _ => StartError::Runtime(e.to_string()),
+        }
+    }
+}
+
 impl From<AdapterError> for StartError {
     fn from(e: AdapterError) -> Self {
         match e {
@@ -88,6 +98,17 @@ pub enum HttpSettings {
     },
     /// Serve on a listener already bound (tests that must know the port first).
     Bound(tokio::net::TcpListener),
+}
+
+/// Where the HTTP endpoints listen unless `RELEASEBOT_HTTP_ADDR` says: on every
+/// interface when the bot serves a chat platform (in a container, the probes, the
+/// scraper and the PaaS reach it from outside), on this machine only when it runs in a
+/// terminal (the demo, on someone's laptop, has no business on the network).
+pub fn default_http_addr(server: bool) -> &'static str {
+    match server {
+        true => "0.0.0.0:8080",
+        false => "127.0.0.1:8080",
+    }
 }
 
 /// Everything the application is made of.
@@ -113,6 +134,8 @@ pub struct App {
     paas: Paas,
     source: String,
     http: HttpSettings,
+    /// The HTTP endpoints' limits and the webhook secret before the current one.
+    http_options: crate::http::Options,
     /// This replica's name among those sharing a PostgreSQL store.
     replica: Option<String>,
 }
@@ -132,15 +155,32 @@ impl App {
             scale_to_simulator(&mut config);
         }
         // The PaaS calls this on each change of a build; the secret is kept across
-        // restarts so builds started before one can still call.
-        let webhook_url = match &env.public_url {
+        // restarts so builds started before one can still call, and the one before a
+        // change is accepted for as long as a build may run.
+        let (webhook_url, previous_secret) = match &env.public_url {
             Some(base) => {
-                let secret = store.meta("webhook_secret", || {
-                    (0..40).map(|_| fastrand::alphanumeric()).collect()
-                })?;
-                Some(format!("{}/webhook/{secret}", base.trim_end_matches('/')))
+                let now_ms = clock.now_ms();
+                let secrets = webhook::settle(
+                    &store,
+                    env.webhook_pin.as_ref(),
+                    now_ms,
+                    config.jobs.build_timeout,
+                )?;
+                let url = format!(
+                    "{}/webhook/{}",
+                    base.trim_end_matches('/'),
+                    secrets.current.expose()
+                );
+                let previous = secrets.previous.map(|(secret, until_ms)| {
+                    let left = u64::try_from(until_ms.saturating_sub(now_ms)).unwrap_or(0);
+                    crate::http::PreviousSecret {
+                        secret,
+                        until: tokio::time::Instant::now() + Duration::from_millis(left),
+                    }
+                });
+                (Some(url), previous)
             }
-            None => None,
+            None => (None, None),
         };
         let source = if demo {
             "the demo configuration".to_string()
@@ -161,10 +201,14 @@ impl App {
                 addr: env
                     .http_addr
                     .clone()
-                    .unwrap_or_else(|| "0.0.0.0:8080".into()),
+                    .unwrap_or_else(|| default_http_addr(server).into()),
                 required: server,
             },
-        })?;
+        })?
+        .with_http_options(crate::http::Options {
+            previous_secret,
+            ..crate::http::Options::default()
+        });
         app.replica = env.replica.clone();
         Ok(app)
     }
@@ -190,8 +234,15 @@ impl App {
             paas: parts.paas,
             source: parts.source,
             http: parts.http,
+            http_options: crate::http::Options::default(),
             replica: None,
         })
+    }
+
+    /// Serves the HTTP endpoints with these limits and previous webhook secret.
+    pub fn with_http_options(mut self, options: crate::http::Options) -> App {
+        self.http_options = options;
+        self
     }
 
     pub fn engine(&self) -> &Engine {
@@ -208,6 +259,7 @@ impl App {
             paas,
             source,
             http,
+            http_options,
             replica,
         } = self;
         let shutdown = Shutdown::new();
@@ -233,7 +285,7 @@ impl App {
         };
         let served = match listener {
             Some(listener) => Some(
-                crate::http::serve(listener, engine.clone(), shutdown.clone())
+                crate::http::serve(listener, engine.clone(), shutdown.clone(), http_options)
                     .map_err(|e| StartError::Runtime(e.to_string()))?,
             ),
             None => None,

@@ -23,6 +23,8 @@ pub struct Env {
     pub discord_proxy_url: Option<ConnString>,
     pub http_addr: Option<String>,
     pub public_url: Option<String>,
+    /// Pins the webhook secret (`RELEASEBOT_WEBHOOK_SECRET`); otherwise one is made.
+    pub webhook_pin: Option<Secret>,
     pub log_json: bool,
     /// This replica's name among those sharing a PostgreSQL store (`RELEASEBOT_REPLICA`,
     /// the pod's name under Kubernetes); host, process and a random part otherwise.
@@ -56,6 +58,7 @@ impl Env {
             discord_proxy_url: get("DISCORD_PROXY_URL").map(ConnString::new),
             http_addr: get("RELEASEBOT_HTTP_ADDR"),
             public_url: get("RELEASEBOT_PUBLIC_URL"),
+            webhook_pin: get("RELEASEBOT_WEBHOOK_SECRET").map(Secret::new),
             log_json: get("RELEASEBOT_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json")),
             replica: get("RELEASEBOT_REPLICA"),
         }

@@ -7,9 +7,12 @@
 //! random so that watchers started together drift apart, and never hurried by what
 //! they saw. A change is thus seen within the interval (and a tenth) of happening. It
 //! backs off while the PaaS fails and stops when its last follower leaves. Only what
-//! comes from outside makes it look sooner: a hint (a webhook call, a follower with
-//! nothing to show yet) makes it poll at once; a pushed resource (the subscribe
-//! WebSocket) is published without polling at all.
+//! comes from outside makes it look sooner: a follower with nothing to show yet (or a
+//! push connection that opened or closed) makes it poll at once; a webhook call only
+//! *nudges* it, bringing the next poll forward to no sooner than a floor after the last
+//! one, and never through an error back-off, so a flood of calls costs at most one
+//! poll per floor; a pushed resource (the subscribe WebSocket) is published without
+//! polling at all.
 
 use std::fmt::Display;
 use std::future::Future;
@@ -20,6 +23,7 @@ use std::time::Duration;
 
 use dashmap::DashMap;
 use tokio::sync::{Notify, watch};
+use tokio::time::Instant;
 
 use crate::paas::{
     App, AppRef, Execution, ExecutionId, ExecutionRef, PaasClient, PaasError, ProjectRef,
@@ -49,9 +53,26 @@ pub struct WatchSettings {
     pub max_backoff: Duration,
 }
 
+/// The shortest gap a nudge leaves between two polls of one object, `[1 s, 5 s]`.
+const NUDGE_FLOOR_MIN: Duration = Duration::from_secs(1);
+const NUDGE_FLOOR_MAX: Duration = Duration::from_secs(5);
+
+/// How soon after a poll a nudge (a webhook call) may bring the next one: a fifth of
+/// the interval, so that calls from outside, however many, cost at most five times the
+/// steady rate; at least a second, since a progress message is edited at most once a
+/// second anyway and a build's stages are seconds apart; at most five seconds, so that
+/// a long interval (set to spare the PaaS where its webhook says when to look) still
+/// learns of a change within seconds of the call.
+fn nudge_floor(interval: Duration) -> Duration {
+    (interval / 5).clamp(NUDGE_FLOOR_MIN, NUDGE_FLOOR_MAX)
+}
+
 pub(crate) struct Slot<T> {
     tx: watch::Sender<Observed<T>>,
+    /// Poll now (a follower with nothing to show yet, a push connection that changed).
     poke: Notify,
+    /// Poll sooner, but not sooner than the floor after the last poll (a webhook call).
+    nudge: Notify,
     /// Readings published so far.
     readings: AtomicU64,
 }
@@ -195,21 +216,24 @@ impl WatchHub {
         }
     }
 
-    /// Makes the watchers of executions with this id poll now; false if none is watched.
-    pub fn poke_execution_id(&self, id: &ExecutionId) -> bool {
-        let mut poked = false;
+    /// Nudges the watchers of executions with this id (a webhook call named it): each
+    /// polls sooner, no sooner than its floor after its last poll, and not while it
+    /// backs off; false if none is watched.
+    pub fn nudge_execution_id(&self, id: &ExecutionId) -> bool {
+        let mut nudged = false;
         for slot in self.executions.iter().filter(|s| &s.key().execution == id) {
-            slot.poke.notify_one();
-            poked = true;
+            slot.nudge.notify_one();
+            nudged = true;
         }
-        poked
+        nudged
     }
 
-    /// Makes every execution watcher poll now; how many there are.
-    pub fn poke_all_executions(&self) -> usize {
+    /// Nudges every execution watcher (a webhook call that names none); how many there
+    /// are.
+    pub fn nudge_all_executions(&self) -> usize {
         self.executions
             .iter()
-            .map(|slot| slot.poke.notify_one())
+            .map(|slot| slot.nudge.notify_one())
             .count()
     }
 
@@ -264,6 +288,7 @@ impl WatchHub {
             let slot = Arc::new(Slot {
                 tx: watch::channel(initial).0,
                 poke: Notify::new(),
+                nudge: Notify::new(),
                 readings: AtomicU64::new(u64::from(seen.is_some())),
             });
             tokio::spawn(run::<T>(
@@ -332,20 +357,22 @@ async fn run<T: Watched>(hub: Arc<WatchHub>, key: T::Key, slot: Arc<Slot<T>>, se
         Some(_) => hub.interval(T::project(&key)),
         None => Duration::ZERO,
     };
+    // The value seen counts as a poll for the floor.
+    let mut last_poll = Instant::now();
 
     let mut failures = 0u32;
     loop {
         if !delay.is_zero() {
-            tokio::select! {
-                _ = tokio::time::sleep(jitter(delay)) => {}
-                _ = slot.poke.notified() => {}
-                _ = slot.tx.closed() => {}
-            }
+            // While backing off, a nudge waits like everything else: the PaaS is failing.
+            let floor =
+                (failures == 0).then(|| last_poll + nudge_floor(hub.interval(T::project(&key))));
+            wait(&slot, Instant::now() + jitter(delay), floor).await;
         }
         if slot.tx.receiver_count() == 0 && hub.retire(&key, &slot) {
             return;
         }
         hub.polls.fetch_add(1, Ordering::Relaxed);
+        last_poll = Instant::now();
         let base = hub.interval(T::project(&key));
         match T::fetch(&hub.paas, &key).await {
             Ok(value) => {
@@ -387,3 +414,24 @@ async fn run<T: Watched>(hub: Arc<WatchHub>, key: T::Key, slot: Arc<Slot<T>>, se
         }
     }
 }
+
+/// Waits until the next poll: `due`, or at once when poked or when nobody follows any
+/// more; a nudge brings `due` forward to `floor` (`None`: nudges wait for `due`). A
+/// nudge taken before `floor` still counts: the poll then comes at `floor`.
+async fn wait<T>(slot: &Slot<T>, mut due: Instant, floor: Option<Instant>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep_until(due) => return,
+            _ = slot.poke.notified() => return,
+            _ = slot.tx.closed() => return,
+            _ = slot.nudge.notified(), if floor.is_some() => {
+                if let Some(floor) = floor {
+                    due = due.min(floor);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -154,7 +154,8 @@ pub(crate) async fn call_webhook(
                 .header("content-type", "application/json")
                 .body(body.to_string());
             if let Err(e) = request.send().await {
-                tracing::debug!(%url, error = %e, "webhook call failed");
+                // Neither the URL nor an error naming it: its last segment is a secret.
+                tracing::debug!(error = %e.without_url(), "webhook call failed");
             }
             last = Some(current);
         }

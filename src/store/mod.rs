@@ -95,6 +95,7 @@ trait Backend: Send + Sync {
     fn ping(&self) -> Result<(), StoreError>;
     fn meta(&self, key: &str, make: Box<dyn FnOnce() -> String + '_>)
     -> Result<String, StoreError>;
+    fn swap_meta(&self, key: &str, from: &str, to: &str) -> Result<String, StoreError>;
     fn next_job_id(&self) -> Result<u64, StoreError>;
     fn save(&self, r: &JobRecord) -> Result<(), StoreError>;
     fn load(&self, id: JobId) -> Result<Option<JobRecord>, StoreError>;
@@ -210,6 +211,12 @@ impl Store {
     /// A value kept in the store (created by `make` the first time).
     pub fn meta(&self, key: &str, make: impl FnOnce() -> String) -> Result<String, StoreError> {
         self.backend.meta(key, Box::new(make))
+    }
+
+    /// Replaces a kept value (made by [`Store::meta`]) with `to` if it still is `from`;
+    /// the value kept afterwards, so replicas changing it at once agree on one.
+    pub fn swap_meta(&self, key: &str, from: &str, to: &str) -> Result<String, StoreError> {
+        self.backend.swap_meta(key, from, to)
     }
 
     /// The id the next job gets: one more than any job ever stored.

@@ -207,6 +207,34 @@ impl Backend for Postgres {
         })
     }
 
+    /// Replaces a kept value if it still is `from`; the value kept (another replica's,
+    /// if it changed it first).
+    fn swap_meta(&self, key: &str, from: &str, to: &str) -> Result<String, StoreError> {
+        let (key, from, to, fence) = (
+            key.to_string(),
+            from.to_string(),
+            to.to_string(),
+            self.fence_term(),
+        );
+        self.worker.call(move |c| {
+            Box::pin(async move {
+                let tx = c.transaction().await?;
+                lease::check(&tx, fence).await?;
+                tx.execute(
+                    "UPDATE meta SET value = $3 WHERE key = $1 AND value = $2",
+                    &[&key, &from, &to],
+                )
+                .await?;
+                let kept: String = tx
+                    .query_one("SELECT value FROM meta WHERE key = $1", &[&key])
+                    .await?
+                    .get(0);
+                tx.commit().await?;
+                Ok(kept)
+            })
+        })
+    }
+
     /// One more than any job ever stored. Under the lease, the leader alone saves jobs,
     /// and every write of an earlier term committed before its term began, so the id is
     /// unique across replicas as long as it is read after taking the lease.

@@ -7,6 +7,7 @@
 
 mod freezes;
 mod lease;
+mod private;
 mod rows;
 mod schema;
 
@@ -82,6 +83,7 @@ impl Sqlite {
     /// exclusive lock. Refuses a file that is locked, damaged or from a newer version.
     pub(super) fn open(path: &Path) -> Result<Sqlite, StoreError> {
         let shown = path.display().to_string();
+        private::make_private(path);
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -269,6 +271,20 @@ impl Backend for Sqlite {
         )
         .map_err(|e| self.err(e))?;
         Ok(value)
+    }
+
+    /// Replaces a kept value if it still is `from`; the value kept.
+    fn swap_meta(&self, key: &str, from: &str, to: &str) -> Result<String, StoreError> {
+        let conn = self.conn()?;
+        conn.execute(
+            "UPDATE meta SET value = ?3 WHERE key = ?1 AND value = ?2",
+            params![key, from, to],
+        )
+        .map_err(|e| self.err(e))?;
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| {
+            r.get(0)
+        })
+        .map_err(|e| self.err(e))
     }
 
     /// The id the next job gets: one more than any job ever stored.

@@ -141,6 +141,20 @@ pub async fn spawn_bot_in(
     clock: Clock,
     chat: Arc<MemoryChat>,
 ) -> TestBot {
+    let http = releasebot::http::Options::default();
+    spawn_bot_serving(scenario, config, store, webhook, clock, chat, http).await
+}
+
+/// A bot whose HTTP endpoints serve with `http` (shorter limits, a previous secret).
+pub async fn spawn_bot_serving(
+    scenario: Scenario,
+    config: Config,
+    store: Arc<Store>,
+    webhook: bool,
+    clock: Clock,
+    chat: Arc<MemoryChat>,
+    http: releasebot::http::Options,
+) -> TestBot {
     let sim = spawn_sim(scenario).await;
     for (user, roles) in [
         ("alice", &["developer"][..]),
@@ -161,7 +175,7 @@ pub async fn spawn_bot_in(
         store,
         clock,
         webhook_url.clone(),
-        HttpSettings::Bound(listener),
+        (HttpSettings::Bound(listener), http),
     )
     .await;
     TestBot {
@@ -184,7 +198,7 @@ async fn start_app(
     store: Arc<Store>,
     clock: Clock,
     webhook_url: Option<String>,
-    http: HttpSettings,
+    (http, options): (HttpSettings, releasebot::http::Options),
 ) -> Running {
     let metrics = Arc::new(Metrics::default());
     let observer = metrics.clone();
@@ -201,6 +215,7 @@ async fn start_app(
         http,
     })
     .expect("the bot assembles")
+    .with_http_options(options)
     .start()
     .await
     .expect("the bot starts")
@@ -244,7 +259,7 @@ impl TestBot {
             store,
             self.clock,
             self.webhook_url.clone(),
-            HttpSettings::Off,
+            (HttpSettings::Off, releasebot::http::Options::default()),
         )
         .await;
         self.engine = running.engine().clone();

@@ -16,6 +16,7 @@ mod faults;
 mod fuzz;
 mod ha;
 mod helpers;
+mod http_hardening;
 mod incident;
 mod ops;
 mod paas_client;

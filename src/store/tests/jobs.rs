@@ -12,6 +12,7 @@ on_both!(
     freezes_are_kept_lifted_and_read_back,
     deployed_lists_succeeded_deploys_newest_first,
     a_meta_value_is_made_once_and_kept,
+    a_meta_value_is_swapped_only_from_what_it_is,
     an_empty_store_starts_at_job_one,
 );
 
@@ -198,6 +199,30 @@ fn a_meta_value_is_made_once_and_kept(db: &Fresh) {
         "first"
     );
     store.ping().unwrap();
+}
+
+fn a_meta_value_is_swapped_only_from_what_it_is(db: &Fresh) {
+    let store = db.open();
+    store.meta("webhook_secret", || "first".into()).unwrap();
+    assert_eq!(
+        store
+            .swap_meta("webhook_secret", "first", "second")
+            .unwrap(),
+        "second"
+    );
+    // Someone else swapped it first: theirs stays.
+    assert_eq!(
+        store.swap_meta("webhook_secret", "first", "third").unwrap(),
+        "second"
+    );
+    drop(store);
+    let store = db.open();
+    assert_eq!(
+        store
+            .meta("webhook_secret", || unreachable!("kept"))
+            .unwrap(),
+        "second"
+    );
 }
 
 fn an_empty_store_starts_at_job_one(db: &Fresh) {

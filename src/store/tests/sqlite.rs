@@ -59,3 +59,61 @@ fn a_newer_schema_is_refused() {
     assert!(matches!(e, StoreError::Newer { version: 99, .. }), "{e}");
     let _ = std::fs::remove_file(&path);
 }
+
+#[cfg(unix)]
+fn mode(path: &str) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    format!(
+        "{:o}",
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    )
+}
+
+/// The file and whichever of its `-wal` and `-shm` files exist.
+#[cfg(unix)]
+fn state_files(path: &std::path::Path) -> Vec<String> {
+    ["", "-wal", "-shm"]
+        .iter()
+        .map(|suffix| format!("{}{suffix}", path.display()))
+        .filter(|p| std::path::Path::new(p).exists())
+        .collect()
+}
+
+#[cfg(unix)]
+#[test]
+fn the_state_file_and_its_wal_are_the_owners_alone() {
+    let path = temp_path("private");
+    let store = Store::open(&path).unwrap();
+    store.save(&record(1)).unwrap();
+    let files = state_files(&path);
+    assert!(files.len() >= 2, "the file and its WAL: {files:?}");
+    for file in &files {
+        assert_eq!(mode(file), "600", "{file}");
+    }
+    drop(store);
+    for file in files {
+        let _ = std::fs::remove_file(file);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_state_file_readable_by_others_is_made_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let path = temp_path("readable");
+    let store = Store::open(&path).unwrap();
+    store.save(&record(1)).unwrap();
+    let files = state_files(&path);
+    for file in &files {
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let store = {
+        drop(store);
+        Store::open(&path).unwrap()
+    };
+    assert_eq!(store.load(JobId(1)).unwrap(), Some(record(1)));
+    for file in state_files(&path) {
+        assert_eq!(mode(&file), "600", "{file}");
+        let _ = std::fs::remove_file(file);
+    }
+}
