@@ -15,8 +15,10 @@ fn refuse(s: impl Into<String>) -> NameError {
     NameError(s.into())
 }
 
-/// Shows a value the user typed, shortened and with control characters escaped.
+/// Shows a value the user typed, redacted, shortened and with control characters
+/// escaped.
 pub fn shown(s: &str) -> String {
+    let s = crate::redact::text(s);
     let mut out: String = s.chars().take(40).flat_map(char::escape_debug).collect();
     if s.chars().count() > 40 {
         out.push('…');

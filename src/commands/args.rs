@@ -132,8 +132,18 @@ impl Args {
     }
 
     /// An option's text, if given (a number given where text was expected reads as text).
+    /// Free words (a reason) are kept, shown and logged as written, so they pass the
+    /// redactor: a token pasted into a reason goes no further. Names, branches and tags
+    /// need not: they are checked against their grammar, and what fails it is only
+    /// echoed through [`shown`], which redacts.
     pub fn text(&self, name: &str) -> Option<String> {
+        let free = self
+            .spec
+            .options
+            .iter()
+            .any(|o| o.name == name && matches!(o.kind, Kind::Rest | Kind::Tagged));
         self.value(name).map(|v| match v {
+            Value::Text(s) if free => crate::redact::text(s),
             Value::Text(s) => s.clone(),
             Value::Number(n) => n.to_string(),
         })

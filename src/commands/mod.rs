@@ -205,9 +205,6 @@ pub trait EventSink: Send + Sync {
 impl Command {
     /// Parses one line such as `/build web master`.
     pub fn parse(line: &str, config: &Config) -> Result<Command, ParseError> {
-        // What people type is outside text: a secret pasted into a reason would be
-        // echoed, stored and logged from here on.
-        let line = crate::redact::text(line);
         let line = line.trim_end_matches(['\n', '\r']);
         if line.len() > MAX_LINE {
             return Err(ParseError::TooLong { max: MAX_LINE });
@@ -247,17 +244,7 @@ impl Command {
                         near: None,
                     });
                 };
-                let options: Vec<(String, Value)> = options
-                    .iter()
-                    .map(|(name, value)| {
-                        let value = match value {
-                            Value::Text(text) => Value::Text(crate::redact::text(text)),
-                            other => other.clone(),
-                        };
-                        (name.clone(), value)
-                    })
-                    .collect();
-                let args = Args::from_options(spec, &options)?;
+                let args = Args::from_options(spec, options)?;
                 Command::from_args(spec.name, &args, config).unwrap_or(Err(ParseError::Empty))
             }
         }

@@ -140,11 +140,9 @@ async fn a_run_on_a_real_database_never_shows_its_password() {
     let (_, out, err) = cli.finish().await;
     no_password("the chat transcript", &db, &out);
     no_password("the log", &db, &err);
-    assert!(
-        err.len() > 10_000,
-        "trace logging was on ({} bytes)",
-        err.len()
-    );
+    // How much is logged depends on how fast the machine is; that it was logged at
+    // trace level does not.
+    assert!(err.contains("TRACE"), "trace logging was on:\n{err}");
     assert!(
         err.contains(&format!("stands by for the lease on {shown}")),
         "{err}"

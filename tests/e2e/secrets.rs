@@ -75,11 +75,7 @@ async fn no_token_appears_anywhere_and_logs_are_redacted() {
     cli.send("/history api").await;
     let (code, out, err) = cli.finish().await;
     assert_eq!(code, 0);
-    assert!(
-        err.len() > 10_000,
-        "trace logging was on ({} bytes)",
-        err.len()
-    );
+    assert!(err.contains("TRACE"), "trace logging was on");
 
     let token_secret = TOKEN.split_once(':').unwrap().1;
     let mut files = vec![

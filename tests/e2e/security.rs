@@ -166,7 +166,7 @@ async fn secrets_in_what_the_paas_says_reach_no_message_answer_log_or_state() {
     }
     let (code, out, err) = cli.finish().await;
     assert_eq!(code, 0, "{err}");
-    assert!(err.len() > 10_000, "trace logging was on");
+    assert!(err.contains("TRACE"), "trace logging was on");
 
     let mut secrets = h.secrets.clone();
     let api_secret = TOKEN.split_once(':').map_or(TOKEN, |(_, s)| s);
