@@ -955,6 +955,8 @@ async fn the_binary_runs_on_discord_when_a_token_is_set() {
             ("DISCORD_TOKEN", crate::fake_discord::TOKEN),
             ("DISCORD_GUILD_ID", &GUILD.to_string()),
             ("DISCORD_PROXY_URL", &proxy),
+            // serenity logs each request's path, which holds an interaction's token.
+            ("RUST_LOG", "trace"),
         ],
         dir,
     );
@@ -991,7 +993,14 @@ async fn the_binary_runs_on_discord_when_a_token_is_set() {
             .then_some(())
     })
     .await;
-    assert!(!cli.stderr().contains(crate::fake_discord::TOKEN));
+    let logs = cli.stderr();
+    assert!(logs.contains("TRACE"), "trace logging was on");
+    assert!(!logs.contains(crate::fake_discord::TOKEN));
+    assert!(
+        logs.contains("InteractionResponse"),
+        "the interaction's answer was logged"
+    );
+    assert!(!logs.contains(&token), "the interaction's token was logged");
 }
 
 #[tokio::test]

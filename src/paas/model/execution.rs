@@ -309,6 +309,27 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn everything_an_execution_says_is_redacted_as_it_is_read() {
+        let v = json!({
+            "id": "p-1:p-2-3",
+            "message": "rotate creds\n\nDB_PASSWORD=hunter2-commit and ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+            "author": "bob password=hunter2-author",
+            "transitioningMessage": "clone https://x:hunter2-clone@git.example.com/r",
+            "pipelineConfig": {"stages": [{"name": "Build token=hunter2-stage"}]},
+            "conditions": [{"type": "Built", "status": "False",
+                "message": "Got FAILED status: Authorization: Bearer hunter2-condition-1"}],
+            "stages": [{"state": "Success"}, {"state": "Failed"}]
+        });
+        let e = Execution::decode(&v).unwrap();
+        let seen = format!("{e:?}");
+        for secret in ["hunter2", "ghp_16C7e42F"] {
+            assert!(!seen.contains(secret), "{secret} survived: {seen}");
+        }
+        assert!(e.message.unwrap().starts_with("rotate creds"));
+        assert_eq!(e.stages[1].name, "Build token=[redacted]");
+    }
+
+    #[test]
     fn stage_names_come_from_the_pipeline_config_with_the_clone_quirk() {
         let v = json!({
             "id": "p-1:p-2-3",
