@@ -26,6 +26,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::{Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use hyper::body::Body as _;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::Service as _;
@@ -252,9 +253,27 @@ impl Server {
         request: Request<Incoming>,
         _in_request: InRequest,
     ) -> Result<Response, Infallible> {
+        let ended = Arc::new(AtomicBool::new(request.body().is_end_stream()));
+        let request = request.map(|inner| Watched {
+            inner,
+            ended: ended.clone(),
+        });
         let answered = self.service.call(request);
         match tokio::time::timeout(self.limits.request_timeout, answered).await {
-            Ok(response) => response,
+            Ok(Ok(mut response)) => {
+                // Answered before its body was read to the end (a wrong secret, a body
+                // too large, no such route): the connection cannot carry another
+                // request, so the answer says it closes, or the client would send its
+                // next request into a connection being closed.
+                if !ended.load(Ordering::Relaxed) {
+                    response.headers_mut().insert(
+                        header::CONNECTION,
+                        header::HeaderValue::from_static("close"),
+                    );
+                }
+                Ok(response)
+            }
+            Ok(Err(never)) => match never {},
             Err(_) => {
                 self.metrics.http_cut("request_timeout");
                 Ok((
@@ -265,6 +284,36 @@ impl Server {
                     .into_response())
             }
         }
+    }
+}
+
+/// A request's body that says when it has been read to its end.
+struct Watched {
+    inner: Incoming,
+    ended: Arc<AtomicBool>,
+}
+
+impl hyper::body::Body for Watched {
+    type Data = axum::body::Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
+        if let std::task::Poll::Ready(None) = polled {
+            self.ended.store(true, Ordering::Relaxed);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
     }
 }
 
