@@ -174,8 +174,13 @@ struct Outcome {
     change_to_edit_p99_ms: f64,
     /// PaaS reads of a watched execution per poll interval it was watched.
     execution_polls_per_interval: f64,
-    /// The same for apps (with the read before each upgrade and the look after it).
+    /// The same for apps: reads per interval while an upgrade was watched, the read
+    /// it was judged against included (see `reads_per_interval`).
     app_reads_per_interval: f64,
+    /// PaaS requests by route (`get_execution`, `get_app`, `deploy_logs`…), to say
+    /// where they went.
+    #[serde(default)]
+    requests_by_route: std::collections::BTreeMap<String, u64>,
     /// From the PaaS showing a job's end (a rollout's: its last change and the settle
     /// window) to the job's message showing how it ended.
     final_p50_ms: f64,
@@ -327,6 +332,21 @@ fn report(options: &Options, outcomes: &[Outcome]) {
                 format!(
                     "{:.2} exec · {:.2} app",
                     o.execution_polls_per_interval, o.app_reads_per_interval
+                )
+            }),
+        ),
+        (
+            "reads: exec · app · logs / command",
+            Box::new(|o| {
+                let per = |route: &str| {
+                    o.requests_by_route.get(route).copied().unwrap_or(0) as f64
+                        / o.commands.max(1) as f64
+                };
+                format!(
+                    "{:.1} · {:.1} · {:.1}",
+                    per("get_execution"),
+                    per("get_app"),
+                    per("deploy_logs")
                 )
             }),
         ),
@@ -1006,7 +1026,13 @@ fn measure(
         change_to_edit_p50_ms: percentile(&mut delays, 0.50),
         change_to_edit_p99_ms: percentile(&mut delays, 0.99),
         execution_polls_per_interval: per_interval("get_execution", &timeline.executions),
-        app_reads_per_interval: per_interval("get_app", &timeline.upgrades),
+        app_reads_per_interval: reads_per_interval(&timeline.upgrades, poll_ms),
+        requests_by_route: stats
+            .by_route
+            .iter()
+            .filter(|(route, _)| *route != "admin")
+            .map(|(route, n)| (route.clone(), *n))
+            .collect(),
         final_p50_ms: percentile(&mut finals, 0.50),
         final_p99_ms: percentile(&mut finals, 0.99),
         lag_p99_ms: percentile(&mut lags, 0.99),
@@ -1028,6 +1054,31 @@ fn project_of(r: &JobRecord) -> String {
         .or(r.spec.project().map(|p| p.as_str()))
         .unwrap_or("");
     format!("p-b{}", name.trim_start_matches("svc"))
+}
+
+/// What watching an app through its upgrades cost: its reads while it was watched (from
+/// the read the upgrade was judged against to the last before the next upgrade), per
+/// poll interval of that time. `n` reads an interval apart span `n - 1` intervals and
+/// cost one read per interval, so a span counts one interval more than it covers; a
+/// second reader, or a read made sooner than the interval, shows as more than 1.0.
+/// (A build's watcher is measured by its changes instead: it is watched from the run
+/// request to its last change, while an app is watched on through the settle window
+/// after its last change.)
+fn reads_per_interval(upgrades: &[releasebot::sim::ObjectEvents], poll_ms: f64) -> f64 {
+    let (reads, intervals) = upgrades.iter().filter(|u| !u.reads_ms.is_empty()).fold(
+        (0.0, 0.0),
+        |(reads, intervals), u| {
+            let first = u.reads_ms.first().copied().unwrap_or(0);
+            let last = u.reads_ms.last().copied().unwrap_or(0);
+            let span = ((last - first) as f64 / poll_ms).ceil() + 1.0;
+            (reads + u.reads_ms.len() as f64, intervals + span)
+        },
+    );
+    if intervals > 0.0 {
+        reads / intervals
+    } else {
+        0.0
+    }
 }
 
 /// The naive design: each request its own task and its own poll loop at a fixed

@@ -28,11 +28,37 @@ impl Driver {
     }
 }
 
+/// What the app shows now, read at most once per poll interval whoever asks: the
+/// watcher's reading or this job's own when either is younger than an interval, a
+/// request to the PaaS otherwise (kept for the next ask).
+async fn read_app(
+    d: &mut Driver,
+    app: &AppRef,
+    paas: &crate::paas::PaasClient,
+) -> Result<crate::paas::App, crate::paas::PaasError> {
+    let watch = &d.engine.inner.watch;
+    if let Some(fresh) = watch.fresh_app(app) {
+        return Ok(fresh);
+    }
+    let interval = d.engine.inner.config.jobs.poll_interval;
+    // A job deploys one app, so what it read is that app.
+    if let Some((at, read)) = d.app_read.take()
+        && at.elapsed() < interval
+    {
+        d.app_read = Some((at, read.clone()));
+        return Ok(read);
+    }
+    let read = paas.get_app(app).await?;
+    d.app_read = Some((tokio::time::Instant::now(), read.clone()));
+    Ok(read)
+}
+
 /// Reads the tag the app runs now, from the PaaS or else from the last successful
 /// deploy in history, so messages can say what the deploy changes.
 pub(super) async fn look_up_current(d: &mut Driver) {
     let Some(app) = d.app() else { return };
-    let live = match d.engine.inner.paas.get_app(&app.rancher).await {
+    let paas = d.engine.inner.paas.clone();
+    let live = match read_app(d, &app.rancher, &paas).await {
         Ok(a) => a.version_tag,
         Err(e) => {
             tracing::debug!(error = %e, "cannot read what the app runs now");
@@ -112,7 +138,7 @@ pub(super) async fn upgrade(d: &mut Driver) {
         d.job.handles().ticket = Some(ticket);
     }
     let paas = d.engine.inner.paas.patient();
-    let before = match paas.get_app(&app.rancher).await {
+    let before = match read_app(d, &app.rancher, &paas).await {
         Ok(before) => before,
         Err(e) => {
             return d.fail(Outcome::PaasFailed {
@@ -131,6 +157,15 @@ pub(super) async fn upgrade(d: &mut Driver) {
             error: e.to_string(),
         });
     }
+    // The app is followed from the reading the upgrade is judged against: a watcher
+    // started for it polls an interval later, not at once.
+    let rx = d.engine.inner.watch.app_from(&app.rancher, before.clone());
+    let seen = match &*rx.borrow() {
+        Observed::Seen(_, seq) => *seq,
+        _ => 0,
+    };
+    d.apps = Some((app.rancher.clone(), rx, seen));
+    d.app_read = None;
     match paas.upgrade_app(&app.rancher, tag.as_str(), &before).await {
         Ok(answer) => d.apply(Event::UpgradeSent {
             answer: answer.as_ref().map(AppSnapshot::of),
@@ -165,6 +200,8 @@ pub(super) async fn follow_rollout(d: &mut Driver, wake_ms: i64, poke_ms: Option
     let Some(app) = d.app() else { return };
     let target: AppRef = app.rancher.clone();
     let watch = d.engine.inner.watch.clone();
+    // After a restart the app is followed afresh; otherwise since the upgrade. The
+    // watcher polls at its interval: nothing here makes it read the app sooner.
     let fresh = d.apps.as_ref().is_none_or(|(key, _, _)| *key != target);
     if fresh {
         let rx = watch.app(&target);
@@ -174,10 +211,6 @@ pub(super) async fn follow_rollout(d: &mut Driver, wake_ms: i64, poke_ms: Option
             _ => 0,
         };
         d.apps = Some((target.clone(), rx, seen));
-        // Pushed changes will say what the upgrade does; otherwise look now.
-        if !watch.is_pushing(&target.project) {
-            watch.poke_app(&target);
-        }
     }
     let Some(mut rx) = d.apps.as_ref().map(|(_, rx, _)| rx.clone()) else {
         return;
@@ -186,8 +219,12 @@ pub(super) async fn follow_rollout(d: &mut Driver, wake_ms: i64, poke_ms: Option
     if fresh || rx.has_changed().unwrap_or(false) {
         return take_reading(d);
     }
-    // At the end of a settle window the app is read afresh, once.
-    let poke = poke_ms.filter(|p| d.poked != Some(*p));
+    // At the end of a settle window a pushed app is read afresh, once: pushes come only
+    // with changes, and one that stays active sends none. A polled app is read at its
+    // next poll, which comes within the interval anyway.
+    let poke = poke_ms
+        .filter(|p| d.poked != Some(*p))
+        .filter(|_| watch.is_pushing(&target.project));
     let poke_at = d.instant(poke.unwrap_or(wake_ms));
     let until = d.instant(wake_ms);
     tokio::select! {

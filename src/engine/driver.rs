@@ -35,6 +35,9 @@ pub(super) struct Driver {
     )>,
     /// The settle window's end at which the app was last read afresh.
     pub poked: Option<i64>,
+    /// The app as this job last read it itself, and when: a reading younger than an
+    /// interval serves again rather than asking the PaaS twice.
+    pub app_read: Option<(tokio::time::Instant, crate::paas::App)>,
 }
 
 pub(super) async fn run(engine: Engine, job: Arc<LiveJob>) {
@@ -50,6 +53,7 @@ pub(super) async fn run(engine: Engine, job: Arc<LiveJob>) {
         builds: None,
         apps: None,
         poked: None,
+        app_read: None,
     };
     d.attach_writers();
     let _leaving = Leaving(d.job.clone());

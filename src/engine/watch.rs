@@ -75,13 +75,28 @@ pub(crate) struct Slot<T> {
     nudge: Notify,
     /// Readings published so far.
     readings: AtomicU64,
+    /// When the latest reading was made (polled, pushed, or handed over as seen).
+    read_at: std::sync::Mutex<Option<Instant>>,
 }
 
 impl<T: Clone> Slot<T> {
     /// Publishes a new reading to every follower.
     fn publish(&self, value: T) {
         let n = self.readings.fetch_add(1, Ordering::Relaxed) + 1;
+        *self.read_at.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
         self.tx.send_replace(Observed::Seen(value, n));
+    }
+
+    /// The latest reading, if it was made less than `age` ago.
+    fn fresh(&self, age: Duration) -> Option<T> {
+        let at = (*self.read_at.lock().unwrap_or_else(|e| e.into_inner()))?;
+        if at.elapsed() >= age {
+            return None;
+        }
+        match &*self.tx.borrow() {
+            Observed::Seen(value, _) => Some(value.clone()),
+            _ => None,
+        }
     }
 }
 
@@ -174,6 +189,19 @@ impl WatchHub {
     /// Follows an app.
     pub fn app(self: &Arc<Self>, key: &AppRef) -> watch::Receiver<Observed<App>> {
         self.subscribe::<App>(key)
+    }
+
+    /// Follows an app just read (the baseline of an upgrade): a watcher started for it
+    /// begins from that reading, so its first poll is a whole interval later.
+    pub fn app_from(self: &Arc<Self>, key: &AppRef, seen: App) -> watch::Receiver<Observed<App>> {
+        self.subscribe_from(key, Some(seen))
+    }
+
+    /// What the app's watcher read less than an interval ago, if it did: as good as a
+    /// read of its own, which would cost the PaaS a request.
+    pub fn fresh_app(&self, key: &AppRef) -> Option<App> {
+        let slot = self.apps.get(key)?;
+        slot.fresh(self.interval(&key.project))
     }
 
     /// Makes the watcher of an app poll now.
@@ -289,6 +317,7 @@ impl WatchHub {
                 tx: watch::channel(initial).0,
                 poke: Notify::new(),
                 nudge: Notify::new(),
+                read_at: std::sync::Mutex::new(seen.is_some().then(Instant::now)),
                 readings: AtomicU64::new(u64::from(seen.is_some())),
             });
             tokio::spawn(run::<T>(

@@ -142,6 +142,7 @@ impl Simulator {
                 timeline.executions.push(ObjectEvents {
                     id: e.id(),
                     tag: None,
+                    reads_ms: Vec::new(),
                     events: e
                         .events(now)
                         .into_iter()
@@ -154,10 +155,15 @@ impl Simulator {
             }
         }
         for a in state.apps.values() {
-            for (tag, events) in a.upgrade_events(now) {
+            let reads = a.upgrade_reads();
+            for (i, (tag, events)) in a.upgrade_events(now).into_iter().enumerate() {
                 timeline.upgrades.push(ObjectEvents {
                     id: a.id(),
                     tag: Some(tag),
+                    reads_ms: reads
+                        .get(i)
+                        .map(|r| r.iter().map(|t| at(*t)).collect())
+                        .unwrap_or_default(),
                     events: events
                         .into_iter()
                         .map(|(t, shows)| TimedEvent {

@@ -18,6 +18,10 @@ pub struct ObjectEvents {
     pub id: String,
     pub tag: Option<String>,
     pub events: Vec<TimedEvent>,
+    /// For an upgrade: when the app was read while it was watched, from the read it
+    /// was judged against to the last before the next upgrade's.
+    #[serde(default)]
+    pub reads_ms: Vec<i64>,
 }
 
 /// A change, and the text a progress message shows once it has seen it.

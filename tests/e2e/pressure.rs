@@ -92,6 +92,42 @@ async fn a_build_changing_faster_than_the_interval_costs_one_poll_per_interval_w
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_rollout_costs_one_app_read_per_interval_however_many_deploys_follow_the_app() {
+    // One deploy rolls out; two more of the same app wait their turn behind it, each
+    // learning what the app runs now as it starts.
+    let bot = spawn_bot(
+        Scenario::demo(),
+        demo_config(|c| c.jobs.logs_window = Duration::from_secs(1)),
+    )
+    .await;
+    let interval = releasebot::config::Config::demo().jobs.poll_interval;
+    let first = bot.start("alice", "/deploy api v1.2.3").await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    bot.start("bob", "/deploy api v1.2.4").await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    bot.start("carol", "/deploy api v1.2.5").await;
+    let r = bot
+        .wait_for(first, "rolled out", |r| {
+            r.deploy.as_ref().is_some_and(|d| d.rollout.done)
+        })
+        .await;
+    let reads = bot
+        .sim
+        .stats()
+        .by_route
+        .get("get_app")
+        .copied()
+        .unwrap_or(0);
+    let watched_ms = r.updated_ms - r.created_ms;
+    let intervals = (watched_ms as f64 / interval.as_millis() as f64).ceil();
+    assert!(
+        reads as f64 <= intervals + 2.0,
+        "{reads} reads of the app in {intervals} intervals"
+    );
+    assert_eq!(bot.finished(first).await.state, JobState::Succeeded);
+}
+
+#[tokio::test(start_paused = true)]
 async fn under_chat_pressure_final_states_go_first_and_every_last_state_lands() {
     // Four calls a second in all, and fifteen builds changing every two seconds: the
     // progress they want is twice what the chat allows.

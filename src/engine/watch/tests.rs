@@ -16,6 +16,7 @@ fn slot() -> (Arc<Slot<u32>>, watch::Receiver<Observed<u32>>) {
         poke: Notify::new(),
         nudge: Notify::new(),
         readings: AtomicU64::new(0),
+        read_at: std::sync::Mutex::new(None),
     });
     (slot, rx)
 }

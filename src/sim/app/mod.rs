@@ -158,6 +158,8 @@ pub(crate) struct SimApp {
     pub history: Vec<SimUpgrade>,
     /// The wall-clock time of every deploy-log request.
     pub log_reads: Vec<SystemTime>,
+    /// The simulated time of every read of the app.
+    pub reads: Vec<Duration>,
 }
 
 impl SimApp {
@@ -170,7 +172,30 @@ impl SimApp {
             created,
             history: Vec::new(),
             log_reads: Vec::new(),
+            reads: Vec::new(),
         }
+    }
+
+    /// The reads that watched each upgrade: from the last read at or before the action
+    /// (the one the upgrade was judged against) to the last before the next upgrade's.
+    pub fn upgrade_reads(&self) -> Vec<Vec<Duration>> {
+        let baseline = |at: Duration| self.reads.iter().rposition(|r| *r <= at);
+        let starts: Vec<usize> = self
+            .history
+            .iter()
+            .map(|u| baseline(u.at).unwrap_or(0))
+            .collect();
+        starts
+            .iter()
+            .enumerate()
+            .map(|(i, &from)| {
+                let to = starts.get(i + 1).copied().unwrap_or(self.reads.len());
+                self.reads
+                    .get(from..to.max(from))
+                    .unwrap_or_default()
+                    .to_vec()
+            })
+            .collect()
     }
 
     pub fn id(&self) -> String {

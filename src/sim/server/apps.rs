@@ -23,8 +23,11 @@ pub(super) async fn get_app(
         Route::GetApp,
         &headers,
         Target::App(&project, &name),
-        |state, ctx, now| match state.apps.get(&(project.clone(), name.clone())) {
-            Some(a) => SimResponse::ok(&a.render(ctx, now)),
+        |state, ctx, now| match state.apps.get_mut(&(project.clone(), name.clone())) {
+            Some(a) => {
+                a.reads.push(now);
+                SimResponse::ok(&a.render(ctx, now))
+            }
             None => SimResponse::not_found(&format!("apps.project.cattle.io \"{name}\" not found")),
         },
     )
