@@ -107,6 +107,7 @@ pub(super) async fn pressed(
     let (Some(r), true, Some(tag)) = (&record, carries, offer) else {
         return Reply::Refused(Refusal::StaleButton(job));
     };
+    // The button says where it goes: the job recorded it by `/rollback`'s rule.
     let Some(name) = r.spec.app() else {
         return Reply::Refused(Refusal::StaleButton(job));
     };

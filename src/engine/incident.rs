@@ -26,31 +26,7 @@ impl Engine {
         app: &AppName,
         named: Option<&VersionTag>,
     ) -> Result<VersionTag, IncidentError> {
-        let mut succeeded = self
-            .inner
-            .store
-            .deployed(app.as_str(), LOOK_BACK)
-            .map_err(IncidentError::History)?;
-        // A deploy whose rollout is done but whose logs are still being read is a
-        // success already: the newest of all.
-        let mut rolled_out: Vec<_> = self
-            .inner
-            .jobs
-            .all()
-            .iter()
-            .filter(|j| {
-                let r = j.lock();
-                r.spec.app() == Some(app)
-                    && !r.state.is_final()
-                    && r.deploy
-                        .as_ref()
-                        .is_some_and(|d| d.rollout.done && !d.rollout.failed)
-            })
-            .map(|j| j.record())
-            .collect();
-        rolled_out.sort_by_key(|r| std::cmp::Reverse(r.id));
-        rolled_out.append(&mut succeeded);
-        let succeeded = rolled_out;
+        let history = self.app_history(app)?;
         let live = match self.inner.config.apps.get(app) {
             Some(a) if named.is_none() => match self.inner.paas.get_app(&a.rancher).await {
                 Ok(found) => found.version_tag,
@@ -61,25 +37,45 @@ impl Engine {
             },
             _ => None,
         };
-        incident::rollback_target(app, live.as_deref(), &succeeded, named)
+        incident::rollback_target(app, live.as_deref(), &history, named)
             .map_err(IncidentError::Rollback)
     }
 
-    /// What runs on `from` according to history, if its latest deploy succeeded.
-    pub fn promotion(&self, from: &AppName) -> Result<Promotion, IncidentError> {
+    /// Where a rollback goes from a deploy that went wrong after reaching its app:
+    /// the rule `/rollback` follows, what runs now being what the app showed last.
+    pub(super) fn rollback_offer(&self, r: &crate::job::JobRecord) -> Option<VersionTag> {
+        let app = r.spec.app()?;
+        let d = r.deploy.as_ref()?;
+        let live = d.rollout.latest.as_ref().and_then(|a| a.tag.clone());
+        let mut history = self.app_history(app).ok()?;
+        if !history.iter().any(|h| h.id == r.id) {
+            history.push(r.clone());
+            history.sort_by_key(|h| std::cmp::Reverse(h.id));
+        }
+        incident::rollback_target(app, live.as_deref(), &history, None).ok()
+    }
+
+    /// The app's jobs, newest first: the live ones and those history keeps.
+    fn app_history(&self, app: &AppName) -> Result<Vec<crate::job::JobRecord>, IncidentError> {
         let mut jobs: Vec<_> = self
             .live_jobs()
             .into_iter()
-            .filter(|r| r.spec.app() == Some(from))
+            .filter(|r| r.spec.app() == Some(app))
             .collect();
         let past = self
             .inner
             .store
-            .history(from.as_str(), LOOK_BACK)
+            .history(app.as_str(), LOOK_BACK)
             .map_err(IncidentError::History)?;
-        jobs.extend(past.into_iter().filter(|r| r.state.is_final()));
+        jobs.extend(past);
         jobs.sort_by_key(|r| std::cmp::Reverse(r.id));
         jobs.dedup_by_key(|r| r.id);
+        Ok(jobs)
+    }
+
+    /// What runs on `from` according to history, if its latest deploy succeeded.
+    pub fn promotion(&self, from: &AppName) -> Result<Promotion, IncidentError> {
+        let jobs = self.app_history(from)?;
         incident::promotion(from, &jobs).map_err(IncidentError::Promote)
     }
 }

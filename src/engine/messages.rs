@@ -10,7 +10,7 @@ use super::progress::ProgressWriter;
 use crate::chat::paced::Urgency;
 use crate::chat::{Chat, Message, MessageRef, Opened};
 use crate::job::machine::Event;
-use crate::job::{ChatStep, JobRecord};
+use crate::job::{ChatStep, JobRecord, JobState};
 use crate::render;
 
 /// Which of a job's messages a writer keeps up to date.
@@ -171,9 +171,26 @@ impl Driver {
             .update(&self.job, |r| r.messages.approval_told = true);
     }
 
+    /// A deploy that went wrong after reaching its app offers the rollback `/rollback`
+    /// would start.
+    fn offer_rollback(&mut self) {
+        let r = self.record();
+        let went_wrong = matches!(r.state, JobState::Failed | JobState::TimedOut)
+            && r.deploy
+                .as_ref()
+                .is_some_and(|d| d.intent_ms().is_some() && d.rollback_to.is_none());
+        if !went_wrong {
+            return;
+        }
+        if let Some(tag) = self.engine.rollback_offer(&r) {
+            self.apply(Event::RollbackFound(tag));
+        }
+    }
+
     /// Delivers the job's final messages, tells the requester how it ended, and
     /// leaves the live set.
     pub(super) async fn finish(&mut self) {
+        self.offer_rollback();
         let record = self.record();
         let view = self.engine.inner.view.clone();
         tracing::info!(

@@ -14,18 +14,42 @@ pub enum RollbackRefusal {
     NeverSucceeded { app: AppName, tag: VersionTag },
 }
 
+/// Whether a job's deploy reached `app`: an upgrade was asked of the PaaS, so what it
+/// deployed may run there now, whatever became of it.
+pub fn reached(r: &JobRecord, app: &AppName) -> bool {
+    r.spec.app() == Some(app) && r.deploy.as_ref().is_some_and(|d| d.intent_ms().is_some())
+}
+
+/// Whether a job's deploy went well: it succeeded, or its rollout is done and only its
+/// logs are still being read (the newest good deploy of all, a moment before it ends).
+pub fn went_well(r: &JobRecord) -> bool {
+    match r.state {
+        JobState::Succeeded => true,
+        state if state.is_final() => false,
+        _ => r
+            .deploy
+            .as_ref()
+            .is_some_and(|d| d.rollout.done && !d.rollout.failed),
+    }
+}
+
 /// The tag a rollback deploys. `live` is what the PaaS says runs now (if it could be
-/// read); `succeeded` are the app's successful deploys, newest first. With no tag
-/// named: the newest success that is not what runs now (after a bad deploy that is
-/// the last good one; after a good one, the one before it). A named tag must be one
-/// history shows succeeded there.
+/// read); `history` is the app's jobs, newest first, live ones included. What runs now
+/// is the PaaS's word, else the tag of the newest deploy that reached the app, however
+/// it ended. With no tag named: the newest deploy that went well whose tag is not what
+/// runs now (after a bad deploy, the last good one; after a good one, the one before
+/// it). A named tag must be one that went well there.
 pub fn rollback_target(
     app: &AppName,
     live: Option<&str>,
-    succeeded: &[JobRecord],
+    history: &[JobRecord],
     named: Option<&VersionTag>,
 ) -> Result<VersionTag, RollbackRefusal> {
-    let tags = succeeded.iter().filter_map(JobRecord::deploy_tag);
+    let reached: Vec<&JobRecord> = history.iter().filter(|r| reached(r, app)).collect();
+    let tags = reached
+        .iter()
+        .filter(|r| went_well(r))
+        .filter_map(|r| r.deploy_tag());
     if let Some(tag) = named {
         return match tags.clone().any(|t| t == tag) {
             true => Ok(tag.clone()),
@@ -35,10 +59,13 @@ pub fn rollback_target(
             }),
         };
     }
-    // What runs now: the PaaS's word, else the newest success.
-    let now = live
-        .map(str::to_string)
-        .or_else(|| tags.clone().next().map(ToString::to_string));
+    // What runs now: the PaaS's word, else the newest deploy that reached the app.
+    let now = live.map(str::to_string).or_else(|| {
+        reached
+            .first()
+            .and_then(|r| r.deploy_tag())
+            .map(ToString::to_string)
+    });
     tags.clone()
         .find(|t| Some(t.as_str()) != now.as_deref())
         .cloned()
@@ -174,6 +201,31 @@ mod tests {
                 app: web.clone(),
                 tag: tag("v0.9")
             })
+        );
+        // The PaaS shows no tag and the newest deploy failed after reaching the app:
+        // that is what runs now, so the last good one is where a rollback goes.
+        let failed = deploy(4, "web", "v1.2.4", JobState::Failed);
+        let with_failure = [failed.clone(), ok(3, "v1.2.3"), ok(2, "v1.2.2")];
+        assert_eq!(
+            rollback_target(&web, None, &with_failure, None),
+            Ok(tag("v1.2.3"))
+        );
+        // A deploy whose rollout is done while its logs are read went well already.
+        let mut reading_logs = deploy(5, "web", "v1.2.5", JobState::FetchingLogs);
+        reading_logs.deploy.as_mut().unwrap().rollout.done = true;
+        assert!(went_well(&reading_logs));
+        assert!(!went_well(&failed));
+        // A deploy that never reached the app (rejected) is not what runs there.
+        let mut rejected = deploy(6, "web", "v1.2.6", JobState::Rejected);
+        rejected.deploy.as_mut().unwrap().upgrade = Upgrade::NotSent;
+        assert_eq!(
+            rollback_target(
+                &web,
+                None,
+                &[rejected, ok(3, "v1.2.3"), ok(2, "v1.2.2")],
+                None
+            ),
+            Ok(tag("v1.2.2"))
         );
         // Only what runs now ever succeeded.
         assert_eq!(

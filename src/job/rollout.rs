@@ -239,6 +239,10 @@ pub struct DeployProgress {
     pub baseline: Option<AppSnapshot>,
     pub upgrade: Upgrade,
     pub rollout: Rollout,
+    /// Where a rollback of the app goes, offered under this deploy once it went wrong
+    /// after reaching the app: decided by the rule `/rollback` follows
+    /// ([`crate::job::incident::rollback_target`]), so the offer and the command agree.
+    pub rollback_to: Option<VersionTag>,
 }
 
 /// What the rollout has shown since the upgrade.
@@ -283,6 +287,7 @@ impl DeployProgress {
             baseline: None,
             upgrade: Upgrade::NotSent,
             rollout: Rollout::default(),
+            rollback_to: None,
         }
     }
 

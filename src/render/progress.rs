@@ -279,16 +279,14 @@ pub fn progress(r: &JobRecord, view: &View) -> Message {
     message
 }
 
-/// The tag to offer a rollback to under a deploy that went wrong: one that reached the
-/// app (an upgrade was sent) and failed or timed out, when what ran before is known.
+/// The tag offered for a rollback under a deploy that went wrong after reaching its
+/// app, as the job recorded it when it ended (where `/rollback` would go).
 pub fn rollback_offer(r: &JobRecord) -> Option<String> {
     if !matches!(r.state, JobState::Failed | JobState::TimedOut) {
         return None;
     }
     let d = r.deploy.as_ref()?;
-    d.intent_ms()?;
-    let from = d.from_tag.clone()?;
-    (from != d.tag.as_str()).then_some(from)
+    d.rollback_to.as_ref().map(ToString::to_string)
 }
 
 /// The last lines that fit in `room` characters, each cut to 200 characters.

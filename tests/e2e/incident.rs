@@ -116,6 +116,45 @@ async fn a_bad_deploy_is_rolled_back_to_the_previous_tag_with_one_upgrade() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn on_a_paas_that_shows_no_tag_a_bare_rollback_after_a_failed_deploy_goes_to_the_last_good_one()
+ {
+    // The app shows only state and conditions: what runs there is history's to say.
+    let bot = spawn_bot(Scenario::demo(), demo_config(|_| {})).await;
+    let with_flavour = |fail: bool| {
+        let mut spec = Scenario::demo()
+            .apps
+            .into_iter()
+            .find(|a| a.app == "project-deploy")
+            .unwrap()
+            .with_flavour(releasebot::sim::AppFlavour::ConditionsOnly);
+        spec.fail = fail.then(|| HELM_ERROR.to_string());
+        bot.sim.simulator().upsert_app(spec).unwrap();
+    };
+    with_flavour(false);
+    let good = deploy(&bot, "alice", "v1.0.1").await;
+    assert_eq!(bot.record(good).state, JobState::Succeeded);
+    with_flavour(true);
+    let bad = deploy(&bot, "alice", "v1.0.2").await;
+    assert_eq!(bot.record(bad).state, JobState::Failed);
+    let message = bot.chat.message(&bot.progress_ref(bad)).unwrap();
+    assert!(
+        message.text.contains("/rollback web v1.0.1"),
+        "{}",
+        message.text
+    );
+    with_flavour(false);
+    // The first thing people type after a failed deploy does what the message said.
+    let reply = bot.say("alice", "/rollback web").await;
+    let Reply::Started { job, text } = reply else {
+        panic!("no rollback: {reply:?}");
+    };
+    assert!(text.contains("rollback of web to v1.0.1"), "{text}");
+    approve(&bot, job).await;
+    assert_eq!(bot.finished(job).await.state, JobState::Succeeded);
+    assert_eq!(bot.sim.rollouts(WEB).last().unwrap().tag, "v1.0.1");
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_rollback_with_the_approval_waived_needs_no_vote_and_history_says_so() {
     let config = demo_config(|c| web(c).rollback_approval = false);
     let bot = spawn_bot(Scenario::demo(), config).await;

@@ -19,7 +19,7 @@ use super::build::RunIntent;
 use super::outcome::Outcome;
 use super::rollout::AppSnapshot;
 use crate::chat::{MessageRef, ThreadRef};
-use crate::names::JobId;
+use crate::names::{JobId, VersionTag};
 use crate::paas::{AppId, Execution, ExecutionId};
 
 pub use observe::apply;
@@ -159,6 +159,9 @@ pub enum Event {
     UpgradeChecked(AppSnapshot),
     AppSeen(AppSnapshot),
     LogsRead(LogsRead),
+    /// Where a rollback of the app would go, for a deploy that went wrong after
+    /// reaching it (see [`crate::job::incident::rollback_target`]).
+    RollbackFound(VersionTag),
     /// The engine could not go on.
     Failed(Outcome),
 }

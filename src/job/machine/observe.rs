@@ -119,6 +119,11 @@ pub fn apply(r: &mut JobRecord, event: Event, now: i64, cx: &Context) {
         }
         Event::AppSeen(app) => seen_app(r, &app, now, cx),
         Event::LogsRead(read) => read_logs(r, read, now),
+        Event::RollbackFound(tag) => {
+            if let Some(d) = r.deploy.as_mut() {
+                d.rollback_to = Some(tag);
+            }
+        }
         Event::Failed(outcome) => r.end(outcome, now),
     }
 }

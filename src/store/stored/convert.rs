@@ -162,6 +162,7 @@ pub(super) fn to_v2(r: &JobRecord) -> v2::Job {
             tag: d.tag.to_string(),
             from_tag: d.from_tag.clone(),
             looked_up: d.looked_up,
+            rollback_to: d.rollback_to.as_ref().map(ToString::to_string),
             baseline: d.baseline.as_ref().map(snapshot_to),
             upgrade: match d.upgrade {
                 Upgrade::NotSent => v2::Upgrade::NotSent,
@@ -285,6 +286,7 @@ pub(super) fn from_v2(id: JobId, j: v2::Job, parts: Parts) -> Result<JobRecord, 
             tag: tag(&d.tag)?,
             from_tag: d.from_tag,
             looked_up: d.looked_up,
+            rollback_to: d.rollback_to.as_deref().map(tag).transpose()?,
             baseline: d.baseline.map(snapshot_from),
             upgrade: match d.upgrade {
                 v2::Upgrade::NotSent => Upgrade::NotSent,

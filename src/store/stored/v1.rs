@@ -252,6 +252,7 @@ fn deploy(d: Deploy, tag: VersionTag, created_ms: i64) -> Result<DeployProgress,
         tag,
         from_tag: None,
         looked_up: true,
+        rollback_to: None,
         baseline,
         upgrade,
         rollout: Rollout {

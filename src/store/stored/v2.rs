@@ -174,6 +174,9 @@ pub struct Deploy {
     pub baseline: Option<AppSnapshot>,
     pub upgrade: Upgrade,
     pub rollout: Rollout,
+    /// Added after version 2 was first written: absent in older rows.
+    #[serde(default)]
+    pub rollback_to: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
