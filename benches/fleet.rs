@@ -1,7 +1,7 @@
 //! The fleet benchmark: releasebot following a thousand concurrent builds, deploys and
 //! releases against the simulator over real loopback HTTP, side by side with the naive
-//! design the original document implies (one independent poll loop per request at a
-//! fixed interval, no sharing, every change edited at once).
+//! design (one independent poll loop per request at a fixed interval, no sharing, every
+//! change edited at once).
 //!
 //! `cargo bench --bench fleet` runs three modes, each in its own process (so memory and
 //! CPU are its own) against its own simulator process: releasebot polling,

@@ -1,9 +1,9 @@
 //! releasebot: build, deploy and release services on a Rancher 2.x PaaS from chat.
 //!
-//! The crate is layered as `design.md` describes: chat adapters turn platform events
-//! into commands, the release engine drives the PaaS through the one [`paas`] client,
-//! and the [`sim`] module serves a Rancher-compatible simulator for tests, benchmarks
-//! and demos.
+//! The crate is layered as `docs/architecture.md` describes: chat adapters turn
+//! platform events into commands, the release engine drives the PaaS through the one
+//! [`paas`] client, and the [`sim`] module serves a Rancher-compatible simulator for
+//! tests, benchmarks and demos.
 
 pub mod adapters;
 pub mod app;

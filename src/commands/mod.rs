@@ -1,7 +1,7 @@
 //! The commands people type, one grammar for every chat adapter.
 //!
-//! Each command is one file: its [`Spec`] (name, usage, help, options and what to
-//! suggest for them), its parse, its handling (`style.md`, after mini-redis). The list
+//! Each command is one file (as in mini-redis): its [`Spec`] (name, usage, help,
+//! options and what to suggest for them), its parse, its handling. The list
 //! below is the only other place a command is named: it makes the [`Command`] enum,
 //! `/help`, the terminal parser and the Discord definitions. Parsing checks everything
 //! that came from outside — names against the configuration, branches and tags against

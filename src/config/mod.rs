@@ -11,6 +11,8 @@ mod apps;
 mod env;
 pub mod location;
 mod raw;
+#[cfg(test)]
+mod readme_keys;
 
 use std::collections::BTreeMap;
 use std::path::Path;

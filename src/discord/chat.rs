@@ -103,8 +103,9 @@ impl DiscordChat {
     }
 
     /// Runs one REST call. Behind a rate-limiting proxy serenity's limiter is off and a
-    /// 429 comes back as an error without its `Retry-After` (discord-testing.md), so it
-    /// is retried here with a doubling back-off; otherwise serenity has already waited.
+    /// 429 comes back as an error without its `Retry-After`
+    /// (`docs/discord.md#rate-limits`), so it is retried here with a doubling back-off;
+    /// otherwise serenity has already waited.
     pub(super) async fn rest<T, F, Fut>(&self, mut call: F) -> serenity::Result<T>
     where
         F: FnMut() -> Fut,

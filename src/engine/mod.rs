@@ -2,7 +2,7 @@
 //! becomes a job (a tokio task); the task asks the domain what to do next
 //! ([`crate::job::machine::next`]), performs it against the PaaS, the chat and the
 //! store, and feeds what it saw back ([`crate::job::machine::apply`]). It knows no
-//! chat platform (`design.md`).
+//! chat platform (`docs/architecture.md`).
 //!
 //! - [`jobs`]: the registry of live and recent jobs.
 //! - [`driver`]: a job's task, step by step; [`build`] and [`deploy`] perform the steps.

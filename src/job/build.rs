@@ -10,7 +10,7 @@ pub struct RunIntent {
     pub at_ms: i64,
     /// The pipeline's `nextRun` read just before sending: an execution of the branch
     /// with a run number at least this is the one the request started
-    /// (`paas-api.md`). `None` where the PaaS did not say.
+    /// (`docs/paas.md#running-a-pipeline`). `None` where the PaaS did not say.
     pub next_run: Option<u64>,
 }
 

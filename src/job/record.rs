@@ -65,7 +65,7 @@ pub enum Notice {
 }
 
 /// The redacted end of the deploy logs, kept growing for a short while after the
-/// rollout (`paas-api.md`: logs are pulled in turn by polling).
+/// rollout (logs are pulled, never pushed: `docs/paas.md#deploy-logs`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LogExcerpt {
     /// The last lines, redacted.

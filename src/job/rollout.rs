@@ -1,5 +1,5 @@
 //! Deploy truth: deciding from what the app shows whether THIS deploy's rollout has
-//! started, finished or failed (`design.md` rule 8, `paas-api.md` "Rollout timing").
+//! started, finished or failed (`docs/paas.md#deploy-truth`, `#rollout-timing`).
 //!
 //! Stock Rancher's upgrade action only rewrites the app's answers: for a while the app
 //! shows the new tag with the OLD status (the previous rollout `active`, or the

@@ -1,8 +1,8 @@
 //! Confirming a change the PaaS may or may not have made. The two calls that change
 //! something, `run` and `upgradeoutter`, are never sent twice: after an ambiguous
 //! failure the client looks at the PaaS, for `confirm_for` at most, to learn whether
-//! the first request took effect (`paas-api.md`: Rancher's `run` can fail after
-//! creating the execution).
+//! the first request took effect (Rancher's `run` can fail after creating the
+//! execution: `docs/paas.md#changes-never-sent-twice`).
 
 use std::time::{Duration, SystemTime};
 
@@ -69,7 +69,8 @@ impl PaasClient {
 
 /// Whether a refused `run` may still have created its execution: a 500 that is not
 /// one of Rancher's definitive refusals (no pipeline file in the branch, a branch the
-/// pipeline excludes) can come after the execution was created (`paas-api.md`).
+/// pipeline excludes) can come after the execution was created: Rancher creates it,
+/// then fails to read it back (`docs/paas.md#running-a-pipeline`).
 pub(super) fn run_may_have_acted(e: &PaasError) -> bool {
     match e {
         PaasError::Server {

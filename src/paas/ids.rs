@@ -1,6 +1,6 @@
 //! Typed Rancher ids, parsed once where they enter (configuration or PaaS JSON).
 //!
-//! Rancher names objects `<namespace>:<name>` (`paas-api.md`, "Resource JSON"): a
+//! Rancher names objects `<namespace>:<name>` (`docs/paas.md#conventions`): a
 //! project is addressed as `c-64wdm:p-5tfq9`, a pipeline as `p-5tfq9:p-tpk2x`, an
 //! execution as `p-5tfq9:p-tpk2x-10` (pipeline name, then the run number). Every part is
 //! a Kubernetes name, so the parsers accept lowercase letters, digits, `-` and `.` only,

@@ -1,7 +1,7 @@
 //! The PaaS client: the only code that builds PaaS URLs or reads PaaS JSON.
 //!
 //! It speaks the Rancher v3 API with the in-house extensions described in
-//! `paas-api.md`: run a pipeline, follow its executions, upgrade an app with
+//! `docs/paas.md`: run a pipeline, follow its executions, upgrade an app with
 //! `upgradeoutter`, read the app and its deploy logs. It is the one place that retries
 //! PaaS calls ([`transport`]): reads with backoff and jitter, as patiently as the
 //! caller asks; the two calls that change something (`run` and `upgradeoutter`) are
@@ -59,7 +59,7 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
     /// The `run` request's timeout: Rancher calls the git provider twice before it
-    /// answers (`paas-api.md`).
+    /// answers (`docs/paas.md#running-a-pipeline`).
     pub run_timeout: Duration,
     /// How many times a read is tried before its error is returned (unless the caller
     /// asks for patience).
@@ -266,9 +266,9 @@ impl PaasClient {
     /// Starts the pipeline on `branch`. Never sends the request twice when the PaaS
     /// may have acted on the first one: after a timeout, a reset, a gateway error, an
     /// unreadable answer or a 500 that is not a known refusal (Rancher's `run` can fail
-    /// after creating the execution, `paas-api.md`), it looks for the execution the
-    /// request started — one of this branch numbered `next_run` or later — for
-    /// `confirm_for` before giving up.
+    /// after creating the execution, `docs/paas.md#running-a-pipeline`), it looks for
+    /// the execution the request started — one of this branch numbered `next_run` or
+    /// later — for `confirm_for` before giving up.
     pub async fn run_pipeline(
         &self,
         pipeline: &PipelineRef,

@@ -1,4 +1,4 @@
-//! Rancher's subscribe WebSocket (`paas-api.md`, "Watching instead of polling"): the
+//! Rancher's subscribe WebSocket (`docs/paas.md#learning-of-changes`): the
 //! PaaS pushes every change of the project's executions and apps as it happens.
 //!
 //! `GET /v3/project/<cluster:project>/subscribe?resourceTypes=…` upgraded to a

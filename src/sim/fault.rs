@@ -73,10 +73,11 @@ pub enum Fault {
     /// 403 `PermissionDenied` before anything is done.
     Forbidden,
     /// Norman's 409 `Conflict` before anything is done: a read-modify-write race with
-    /// a controller, which applied nothing (`paas-api.md`, "Apps").
+    /// a controller, which applied nothing (`docs/paas.md#upgrading-an-app`).
     Conflict,
     /// A norman 500 `ServerError` AFTER the request was carried out, as Rancher's
-    /// `run` answers when reading the new execution back fails (`paas-api.md`,
-    /// "Pipeline executions"): the change happened, the answer says it did not.
+    /// `run` answers when reading the new execution back fails
+    /// (`docs/paas.md#running-a-pipeline`): the change happened, the answer says it did
+    /// not.
     ServerErrorAfter,
 }

@@ -1,7 +1,7 @@
 //! A Rancher-compatible PaaS simulator, for the bot's tests, its benchmarks and
 //! users' demos.
 //!
-//! It serves the endpoints the PaaS client uses with JSON shaped as `paas-api.md`
+//! It serves the endpoints the PaaS client uses with JSON shaped as `docs/paas.md`
 //! describes: pipeline runs that go through Initialized → Provisioned → Built with
 //! the `Clone` stage Rancher prepends, stages that lose their `state` after a failure,
 //! the misleading derived `state`, the in-house `dockerImage`/`versionTag`, apps that

@@ -290,7 +290,7 @@ impl AppScenario {
 }
 
 /// Which PaaS an app behaves like: what its JSON holds, and when its status follows
-/// an upgrade (`paas-api.md`, "Apps" and "Rollout timing").
+/// an upgrade (`docs/paas.md#flavours`).
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum AppFlavour {
@@ -300,7 +300,7 @@ pub enum AppFlavour {
     /// right after it (new tag, `installing`).
     #[default]
     InHouse,
-    /// The PaaS the design document promises: `id`, `type`, `baseType`, `name`,
+    /// A PaaS that promises only `id`, `type`, `baseType`, `name`,
     /// `links`, `actions`, `state` and `conditions` (each only `type`, `status` and,
     /// where relevant, `reason`/`message`), nothing else: no timestamps, revision,
     /// answers or tag. Same timing as `in-house`; the action answers the app as it

@@ -1,9 +1,9 @@
-//! Deploy truth (`design.md` rule 8): against every kind of PaaS the simulator can be —
-//! the in-house PaaS, stock Rancher's timing (new answers at once, the old status for a
-//! while, `active` before the workloads roll), a PaaS showing only `state` and
-//! `conditions`, and an app whose previous deploy failed — every deploy path reports
-//! success only after the new rollout is truly done, reads the logs only after that,
-//! upgrades once, and reports a new failure as this deploy's.
+//! Deploy truth (`docs/paas.md#deploy-truth`): against every kind of PaaS the simulator
+//! can be — the in-house PaaS, stock Rancher's timing (new answers at once, the old
+//! status for a while, `active` before the workloads roll), a PaaS showing only `state`
+//! and `conditions`, and an app whose previous deploy failed — every deploy path
+//! reports success only after the new rollout is truly done, reads the logs only after
+//! that, upgrades once, and reports a new failure as this deploy's.
 
 use std::time::{Duration, SystemTime};
 

@@ -9,6 +9,7 @@ mod decoding;
 mod deploy_truth;
 mod discord;
 mod discord_server;
+mod docs;
 mod engine;
 mod fake_discord;
 mod fake_discord_selftest;

@@ -1,5 +1,5 @@
 //! The rollout decision, fed what each kind of PaaS shows after an upgrade
-//! (`paas-api.md`, "Rollout timing"), one reading every 5 s.
+//! (`docs/paas.md#rollout-timing`), one reading every 5 s.
 
 use serde_json::{Value, json};
 
@@ -30,7 +30,8 @@ fn stock(state: &str, transitioning: &str, revision: u32, tag: &str, conds: Vec<
     })
 }
 
-/// The design document's PaaS: `state` and `conditions`, nothing else.
+/// A conditions-only PaaS: `state` and `conditions`, nothing else
+/// (`docs/paas.md#flavours`).
 fn bare(state: &str, installed: &str, deployed: &str, message: Option<&str>) -> Value {
     json!({
         "id": "p-5tfq9:project-deploy", "state": state,

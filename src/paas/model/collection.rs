@@ -33,7 +33,7 @@ impl Page {
 }
 
 /// A norman error body. `status` is a number, except in the 401 that the auth layer
-/// sends, where it is a string and there is no `code` (`paas-api.md`, "Errors").
+/// sends, where it is a string and there is no `code` (`docs/paas.md#errors`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ErrorBody {
     pub code: Option<String>,

@@ -1,6 +1,7 @@
 //! A pipeline execution (a build) as releasebot reads it: its state, its stages named
 //! from the pipeline configuration, and the outcome decided from `executionState` and
-//! the `Built` condition rather than the misleading derived `state` (`paas-api.md`).
+//! the `Built` condition rather than the misleading derived `state`
+//! (`docs/paas.md#executions`).
 
 use std::time::{Duration, SystemTime};
 
@@ -10,7 +11,7 @@ use super::output::{CHART_VERSION, IMAGE_TAG, find_output};
 use super::{Condition, ConditionStatus, DecodeError, Fields, decode_conditions, find_condition};
 use crate::paas::ids::ExecutionId;
 
-/// Rancher's `executionState` (`paas-api.md`, "Pipeline executions").
+/// Rancher's `executionState` (`docs/paas.md#executions`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExecutionState {
     Waiting,
@@ -85,7 +86,8 @@ impl Stage {
 }
 
 /// What became of a build, decided from `executionState` and the `Built` condition,
-/// never from the misleading derived `state` (`paas-api.md`).
+/// never from the misleading derived `state`, which says `active` before the build is
+/// provisioned and `building` after it failed (`docs/paas.md#executions`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BuildStatus {
     /// Still running; the stage is named when Rancher says which.

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 /// Deploy log lines from a body of any accepted shape: plain text, a JSON string, a
 /// JSON array of lines, or an object holding the lines under a common key
-/// (`paas-api.md`, "Deploy logs").
+/// (`docs/paas.md#deploy-logs`).
 /// A body of any other shape (an object with none of the known keys) is shown as it
 /// came, rather than as nothing.
 pub fn decode_logs(body: &[u8]) -> Vec<String> {

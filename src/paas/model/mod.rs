@@ -1,6 +1,6 @@
 //! What the PaaS sends, decoded leniently into releasebot's own types.
 //!
-//! The in-house PaaS is "still being debugged; may change a little" (`paas-api.md`), and
+//! The in-house PaaS is still changing (`docs/paas.md#flavours`), and
 //! stock Rancher sends `null` for missing references, omits empty fields, and adds
 //! fields we do not know. So each object is first read as JSON and then picked apart
 //! field by field: unknown fields are ignored, a `null` or a value of the wrong type

@@ -1,6 +1,6 @@
 //! Values a stage's output reports (the Helm chart version, the docker image tag),
-//! searched for in the stage's JSON however it is shaped, because the design document
-//! that describes the shape is lost.
+//! searched for in the stage's JSON however it is shaped, because no PaaS we know
+//! documents the shape (`docs/paas.md#executions`).
 
 use serde_json::Value;
 
@@ -22,9 +22,9 @@ pub(super) const IMAGE_TAG: OutputName = OutputName {
 };
 
 /// Searches one stage's JSON (any depth, bounded) for a value named `name`: a field
-/// such as `"chartVersion": "1.4.2"` or text such as `chart version: 1.4.2`. The
-/// design document says stage output carries these but its screenshots of the exact
-/// shape are lost, so both forms are accepted.
+/// such as `"chartVersion": "1.4.2"` or text such as `chart version: 1.4.2`. Stage
+/// output is said to carry these, but in no documented shape, so both forms are
+/// accepted.
 pub(super) fn find_output(stage: &Value, name: &OutputName) -> Option<String> {
     fn walk(v: &Value, name: &OutputName, depth: usize) -> Option<String> {
         if depth > 8 {

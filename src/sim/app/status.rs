@@ -1,5 +1,5 @@
 //! What an app shows at a moment (its status), and the JSON each flavour makes of
-//! it (`paas-api.md`, "Apps" and "Rollout timing").
+//! it (`docs/paas.md#apps`, `#rollout-timing`).
 
 use std::time::Duration;
 
@@ -221,7 +221,7 @@ impl SimApp {
         v
     }
 
-    /// The fields of a stock Rancher app beyond what the design document promises.
+    /// The fields of a stock Rancher app beyond the conditions-only flavour's.
     fn add_stock_fields(&self, ctx: &RenderContext<'_>, status: &AppStatus, v: &mut Value) {
         let app = &self.spec.app;
         let fields = json!({

@@ -1,5 +1,5 @@
 //! A run as Rancher serialises it at a moment: stages, conditions and the in-house
-//! fields, with the quirks `paas-api.md` describes (no conditions in the `run`
+//! fields, with the quirks `docs/paas.md#executions` describes (no conditions in the `run`
 //! answer, stage states dropped after a failure).
 
 use std::time::Duration;
@@ -11,7 +11,7 @@ use crate::sim::model::{RenderContext, fake_uuid};
 
 impl SimExecution {
     /// The execution as Rancher serialises it at `now`. The `run` response has no
-    /// conditions yet (`paas-api.md`), hence `with_conditions`.
+    /// conditions yet (`docs/paas.md#running-a-pipeline`), hence `with_conditions`.
     pub fn render(&self, ctx: &RenderContext<'_>, now: Duration, with_conditions: bool) -> Value {
         let phase = self.phase(now);
         let timeline = self.timeline();

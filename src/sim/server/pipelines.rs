@@ -135,7 +135,7 @@ impl RunRequest {
 }
 
 /// Rancher's 500 when reading the new execution back fails, or two runs raced for
-/// the same `nextRun` (`paas-api.md`, "Pipeline executions"): the execution exists.
+/// the same `nextRun` (`docs/paas.md#running-a-pipeline`): the execution exists.
 fn already_exists(execution: &SimExecution) -> SimResponse {
     SimResponse::error(
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -212,7 +212,7 @@ pub(super) async fn execution_action(
             let Some(e) = find_execution(state, &project, &execution) else {
                 return SimResponse::not_found("pipelineexecution not found");
             };
-            // A finished execution offers no `stop` (`paas-api.md`).
+            // A finished execution offers no `stop` (`docs/paas.md#stopping-a-build`).
             if action != "stop" || e.phase(now).is_final() {
                 return SimResponse::invalid_action(&action);
             }

@@ -44,7 +44,7 @@ impl SimResponse {
     }
 
     /// Norman's answer to an action the object does not offer (not in its `actions`,
-    /// or unknown): 422, not 404 (`paas-api.md`, "Pipeline executions").
+    /// or unknown): 422, not 404 (`docs/paas.md#errors`).
     pub fn invalid_action(action: &str) -> Self {
         Self::error(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -1,6 +1,7 @@
 //! A fake Discord on 127.0.0.1 for the real serenity client: the REST API (plain HTTP
 //! behind `DISCORD_PROXY_URL`, or TLS as `discord.com` for serenity's own rate limiter)
-//! and a gateway WebSocket, as `discord-testing.md` describes.
+//! and a gateway WebSocket, as `docs/discord.md#testing-against-the-fake-discord`
+//! describes.
 //!
 //! It records every REST call (method, route, body) so tests assert what people would
 //! see and in which order, keeps the messages the bot posted, and lets a test act as
