@@ -36,8 +36,8 @@ use releasebot::commands::{EventSink, Reply};
 use releasebot::config::Config;
 use releasebot::engine::{Engine, EngineDeps};
 use releasebot::job::{
-    AppSnapshot, DeployOrigin, DeployProgress, JobRecord, JobSpec, JobState, LogExcerpt, Person,
-    Phase, Reading, Upgrade,
+    DeployOrigin, DeployProgress, JobRecord, JobSpec, JobState, LogExcerpt, Person, Phase, Reading,
+    Upgrade,
 };
 use releasebot::metrics::Metrics;
 use releasebot::names::{AppName, Branch, JobId, ProjectName, VersionTag};
@@ -1181,13 +1181,15 @@ mod naive {
             r.state = JobState::Building;
             r.build
                 .get_or_insert_with(Default::default)
-                .observe(&execution);
+                .observe(&execution.reading());
             loop {
                 tokio::time::sleep(poll).await;
                 let Ok(e) = paas.get_execution(&target).await else {
                     continue;
                 };
-                r.build.get_or_insert_with(Default::default).observe(&e);
+                r.build
+                    .get_or_insert_with(Default::default)
+                    .observe(&e.reading());
                 r.updated_ms = clock.now_ms();
                 shown.show(&r).await;
                 match e.status() {
@@ -1213,7 +1215,7 @@ mod naive {
                 return r;
             };
             let mut deploy = DeployProgress::new(app.rancher.app.clone(), tag.clone());
-            deploy.baseline = Some(AppSnapshot::of(&before));
+            deploy.baseline = Some(before.snapshot());
             deploy.upgrade = Upgrade::Sent {
                 intent_ms: clock.now_ms(),
                 at_ms: clock.now_ms(),
@@ -1231,7 +1233,7 @@ mod naive {
                 let Ok(now) = paas.get_app(&app.rancher).await else {
                     continue;
                 };
-                let (phase, done) = match AppSnapshot::of(&now).reading() {
+                let (phase, done) = match now.snapshot().reading() {
                     Reading::Installing { .. } => (Phase::Installing, false),
                     Reading::Deploying { .. } => (Phase::Deploying, false),
                     Reading::Active => (Phase::Active, true),

@@ -16,6 +16,7 @@ pub mod discord;
 pub mod engine;
 pub mod freeze;
 pub mod http;
+pub mod ids;
 pub mod job;
 pub mod metrics;
 pub mod names;

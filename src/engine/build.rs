@@ -67,11 +67,11 @@ pub(super) async fn start(d: &mut Driver) {
         .await
     {
         Ok(execution) => {
-            d.just_started = Some(execution.clone());
             d.apply(Event::RunStarted {
-                execution,
+                execution: execution.reading(),
                 found: false,
             });
+            d.just_started = Some(execution);
         }
         Err(e) => d.paas_failed(PaasStep::StartBuild, e),
     }
@@ -105,7 +105,7 @@ pub(super) async fn recover(d: &mut Driver, intent: RunIntent) {
             .find(|e| !claimed.contains(&e.id.to_string()))
         {
             Some(execution) => d.apply(Event::RunStarted {
-                execution,
+                execution: execution.reading(),
                 found: true,
             }),
             None => d.apply(Event::RunNotFound),
@@ -157,7 +157,7 @@ fn take_reading(d: &mut Driver) {
     let observed = rx.borrow_and_update().clone();
     match observed {
         Observed::Pending => {}
-        Observed::Seen(e, _) => d.apply(Event::ExecutionSeen(e)),
+        Observed::Seen(e, _) => d.apply(Event::ExecutionSeen(e.reading())),
         Observed::Trouble { error, failures } if failures >= TROUBLE_AFTER => {
             d.apply(Event::PaasTrouble(error.to_string()))
         }

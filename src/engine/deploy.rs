@@ -8,7 +8,7 @@ use super::watch::Observed;
 use crate::chat::paced::Urgency;
 use crate::chat::{APPROVE, Chat, REJECT};
 use crate::job::machine::{Event, LogsRead};
-use crate::job::{AppSnapshot, ChatStep, Outcome, PaasStep};
+use crate::job::{ChatStep, Outcome, PaasStep};
 use crate::paas::AppRef;
 use crate::render;
 
@@ -150,7 +150,7 @@ pub(super) async fn upgrade(d: &mut Driver) {
     if d.record().cancel.is_some() {
         return;
     }
-    let baseline = AppSnapshot::of(&before);
+    let baseline = before.snapshot();
     if let Err(e) = d.apply_durably(Event::UpgradeIntended { baseline }) {
         return d.fail(Outcome::NotRecorded {
             step: PaasStep::Upgrade,
@@ -168,7 +168,7 @@ pub(super) async fn upgrade(d: &mut Driver) {
     d.app_read = None;
     match paas.upgrade_app(&app.rancher, tag.as_str(), &before).await {
         Ok(answer) => d.apply(Event::UpgradeSent {
-            answer: answer.as_ref().map(AppSnapshot::of),
+            answer: answer.as_ref().map(crate::paas::App::snapshot),
         }),
         Err(e) => d.fail(Outcome::PaasFailed {
             step: PaasStep::Upgrade,
@@ -185,7 +185,7 @@ pub(super) async fn recover_upgrade(d: &mut Driver) {
         d.job.handles().ticket = Some(ticket);
     }
     match d.engine.inner.paas.patient().get_app(&app.rancher).await {
-        Ok(now) => d.apply(Event::UpgradeChecked(AppSnapshot::of(&now))),
+        Ok(now) => d.apply(Event::UpgradeChecked(now.snapshot())),
         Err(e) => d.fail(Outcome::PaasFailed {
             step: PaasStep::ReadApp,
             error: e.to_string(),
@@ -255,7 +255,7 @@ fn take_reading(d: &mut Driver) {
     let observed = rx.borrow_and_update().clone();
     let after = *after;
     match observed {
-        Observed::Seen(app, seq) if seq > after => d.apply(Event::AppSeen(AppSnapshot::of(&app))),
+        Observed::Seen(app, seq) if seq > after => d.apply(Event::AppSeen(app.snapshot())),
         Observed::Seen(..) | Observed::Pending => {}
         Observed::Trouble { error, failures } if failures >= TROUBLE_AFTER => {
             d.apply(Event::PaasTrouble(error.to_string()))

@@ -1,7 +1,7 @@
 //! A job's build: what it shows of the execution it follows, and what an observed
 //! execution means for the job.
 
-use crate::paas::{BuildStatus, Execution, ExecutionId, ExecutionState};
+use crate::ids::ExecutionId;
 
 /// The run request, written before it is sent: after a restart it says a build may
 /// have started, and how to recognise it.
@@ -89,35 +89,34 @@ impl StageMark {
     }
 }
 
+/// What one look at a build showed, as the job needs it: the PaaS client makes it
+/// from the execution it read, so how the PaaS spells a field never reaches here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildReading {
+    pub id: ExecutionId,
+    pub stages: Vec<StageView>,
+    /// The image built, when the PaaS says.
+    pub image: Option<String>,
+    /// The tag to deploy, when the PaaS says.
+    pub tag: Option<String>,
+    pub chart: Option<String>,
+    pub commit: Option<String>,
+    pub verdict: BuildVerdict,
+}
+
 impl BuildProgress {
-    /// Takes what the progress message shows from an execution.
-    pub fn observe(&mut self, e: &Execution) {
+    /// Takes what the progress message shows from a reading of the build.
+    pub fn observe(&mut self, e: &BuildReading) {
         self.execution = Some(e.id.clone());
-        self.stages = e
-            .stages
-            .iter()
-            .map(|s| StageView {
-                name: s.name.clone(),
-                mark: match &s.state {
-                    None => StageMark::NotRun,
-                    Some(ExecutionState::Success) => StageMark::Succeeded,
-                    Some(ExecutionState::Building) => StageMark::Running,
-                    Some(ExecutionState::Failed | ExecutionState::Denied) => StageMark::Failed,
-                    Some(ExecutionState::Aborted) => StageMark::Aborted,
-                    Some(ExecutionState::Skipped) => StageMark::NotRun,
-                    Some(_) => StageMark::Waiting,
-                },
-                seconds: s.duration().map(|d| d.as_secs()),
-            })
-            .collect();
+        self.stages = e.stages.clone();
         // A later reading without a field keeps what an earlier one showed.
-        if let Some(image) = &e.docker_image {
+        if let Some(image) = &e.image {
             self.image = Some(image.clone());
         }
-        if let Some(tag) = e.deployable_tag() {
-            self.tag = Some(tag.to_string());
+        if let Some(tag) = &e.tag {
+            self.tag = Some(tag.clone());
         }
-        if let Some(chart) = &e.chart_version {
+        if let Some(chart) = &e.chart {
             self.chart = Some(chart.clone());
         }
         if let Some(commit) = &e.commit {
@@ -146,16 +145,4 @@ pub enum BuildVerdict {
     Aborted {
         message: String,
     },
-}
-
-/// Reads an execution: its outcome comes from `executionState` and the `Built`
-/// condition (`Execution::status`), never from the derived `state`.
-pub fn verdict(e: &Execution) -> BuildVerdict {
-    match e.status() {
-        BuildStatus::Running { .. } => BuildVerdict::Running,
-        BuildStatus::Succeeded if e.deployable_tag().is_some() => BuildVerdict::Succeeded,
-        BuildStatus::Succeeded => BuildVerdict::SucceededWithoutTag,
-        BuildStatus::Failed { stage, message } => BuildVerdict::Failed { stage, message },
-        BuildStatus::Aborted { message } => BuildVerdict::Aborted { message },
-    }
 }

@@ -136,9 +136,9 @@ pub fn promotion(from: &AppName, jobs: &[JobRecord]) -> Result<Promotion, Promot
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::AppId;
     use crate::job::rollout::{DeployProgress, Upgrade};
     use crate::job::{DeployOrigin, JobSpec, Person};
-    use crate::paas::AppId;
 
     fn app(name: &str) -> AppName {
         AppName::parse(name).unwrap()

@@ -11,15 +11,21 @@
 //! `Deployed` True, seen again after a settle window (an app can show `active` before
 //! its pods rolled); `Installed` False is the helm error.
 
-use crate::clock::to_ms;
+use crate::ids::AppId;
 use crate::names::VersionTag;
-use crate::paas::AppId;
-use crate::paas::{App, ConditionStatus};
+
+/// A condition's status, as Rancher's `True`, `False` or `Unknown` says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CondStatus {
+    True,
+    False,
+    Unknown,
+}
 
 /// One app condition, as far as the decision needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cond {
-    pub status: ConditionStatus,
+    pub status: CondStatus,
     pub updated_ms: Option<i64>,
     pub message: Option<String>,
 }
@@ -39,25 +45,6 @@ pub struct AppSnapshot {
 }
 
 impl AppSnapshot {
-    pub fn of(app: &App) -> Self {
-        let cond = |kind: &str| {
-            app.condition(kind).map(|c| Cond {
-                status: c.status,
-                updated_ms: c.last_update.map(to_ms),
-                message: c.message.clone(),
-            })
-        };
-        AppSnapshot {
-            state: app.state.as_ref().map(|s| s.to_ascii_lowercase()),
-            transitioning: app.transitioning.as_ref().map(|s| s.to_ascii_lowercase()),
-            message: app.transitioning_message.clone(),
-            revision: app.revision.clone(),
-            installed: cond("Installed"),
-            deployed: cond("Deployed"),
-            tag: app.version_tag.clone(),
-        }
-    }
-
     /// Whether this reading shows the PaaS took an upgrade up since `before` (the app
     /// read just before the action). The reported tag does not count: the action
     /// itself rewrites it.
@@ -79,7 +66,7 @@ impl AppSnapshot {
         if let Some(c) = self
             .installed
             .as_ref()
-            .filter(|c| c.status == ConditionStatus::False)
+            .filter(|c| c.status == CondStatus::False)
         {
             return Reading::Failed {
                 message: c
@@ -97,7 +84,7 @@ impl AppSnapshot {
                     .unwrap_or_else(|| "the app is in an error state".into()),
             };
         }
-        if status(&self.installed) == Some(ConditionStatus::Unknown) || state == "installing" {
+        if status(&self.installed) == Some(CondStatus::Unknown) || state == "installing" {
             return Reading::Installing {
                 message: self.message.clone(),
             };
@@ -105,7 +92,7 @@ impl AppSnapshot {
         let deployed_pending = self
             .deployed
             .as_ref()
-            .is_some_and(|c| c.status != ConditionStatus::True);
+            .is_some_and(|c| c.status != CondStatus::True);
         if deployed_pending || state == "deploying" || self.transitioning.as_deref() == Some("yes")
         {
             return Reading::Deploying {
@@ -136,9 +123,9 @@ impl AppSnapshot {
         let cond = |name: &str, c: &Option<Cond>| {
             c.as_ref().map(|c| {
                 let status = match c.status {
-                    ConditionStatus::True => "True",
-                    ConditionStatus::False => "False",
-                    ConditionStatus::Unknown => "Unknown",
+                    CondStatus::True => "True",
+                    CondStatus::False => "False",
+                    CondStatus::Unknown => "Unknown",
                 };
                 format!("{name} {status}")
             })
@@ -155,12 +142,21 @@ impl AppSnapshot {
     }
 }
 
+/// Whether an upgrade to `tag` was carried out, from the app read before it was sent
+/// and read now: the tag the app reports moved to `tag`, or the app shows any sign of
+/// a rollout since. The one rule for every doubt about an upgrade: after a restart,
+/// and after a request whose answer was lost (the PaaS client's confirmation).
+pub fn carried_out(before: &AppSnapshot, now: &AppSnapshot, tag: &str) -> bool {
+    let tag_moved = now.tag.as_deref() == Some(tag) && before.tag.as_deref() != Some(tag);
+    tag_moved || now.moved_since(before)
+}
+
 fn cond_moved(now: Option<&Cond>, before: Option<&Cond>) -> bool {
     match (now, before) {
         (Some(now), Some(before)) => {
             now.status != before.status
                 || (now.updated_ms.is_some() && now.updated_ms > before.updated_ms)
-                || (now.status == ConditionStatus::False && now.message != before.message)
+                || (now.status == CondStatus::False && now.message != before.message)
         }
         // A condition that appears is the controller at work.
         (Some(_), None) => true,
@@ -364,13 +360,14 @@ impl DeployProgress {
         }
     }
 
-    /// The upgrade counts as carried out after a restart when the app shows it: the
-    /// tag it reports moved to ours, or any sign of a rollout since the baseline.
+    /// Whether the app, read now, shows this deploy's upgrade was carried out (after
+    /// a restart between recording it and learning its answer).
     pub fn carried_out(&self, app: &AppSnapshot) -> bool {
-        let before = self.baseline.clone().unwrap_or_default();
-        let tag_moved = app.tag.as_deref() == Some(self.tag.as_str())
-            && before.tag.as_deref() != Some(self.tag.as_str());
-        tag_moved || app.moved_since(&before)
+        carried_out(
+            &self.baseline.clone().unwrap_or_default(),
+            app,
+            self.tag.as_str(),
+        )
     }
 
     /// What the app shows, for a deploy the PaaS never took up.

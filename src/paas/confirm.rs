@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use super::{App, AppRef, Execution, PaasClient, PaasError, PipelineRef};
 use crate::backoff::Backoff;
+use crate::job::rollout::carried_out;
 
 impl PaasClient {
     /// After an ambiguous `run`: looks for the execution the request started (see
@@ -46,12 +47,10 @@ impl PaasClient {
         while started.elapsed() < self.inner.config.confirm_for {
             attempt += 1;
             tokio::time::sleep(self.confirm_wait(attempt)).await;
-            if let Ok(now) = self.get_app(app).await {
-                let tag_moved = now.version_tag.as_deref() == Some(version_tag)
-                    && before.version_tag.as_deref() != Some(version_tag);
-                if tag_moved || now.change_mark() != before.change_mark() {
-                    return Ok(None);
-                }
+            if let Ok(now) = self.get_app(app).await
+                && carried_out(&before.snapshot(), &now.snapshot(), version_tag)
+            {
+                return Ok(None);
             }
         }
         Err(PaasError::Unconfirmed { action: "upgrade" })

@@ -10,8 +10,8 @@
 
 mod confirm;
 pub mod error;
-pub mod ids;
 pub mod model;
+mod readings;
 pub mod subscribe;
 mod transport;
 mod webhook;
@@ -23,11 +23,11 @@ use percent_encoding::utf8_percent_encode;
 use reqwest::{Method, Url};
 use serde_json::{Value, json};
 
-pub use error::{ClientError, PaasError, UrlError};
-pub use ids::{
+pub use crate::ids::{
     AppId, AppRef, ClusterId, ExecutionId, ExecutionRef, IdError, PipelineId, PipelineRef,
     ProjectId, ProjectRef,
 };
+pub use error::{ClientError, PaasError, UrlError};
 pub use model::{
     App, BuildStatus, Condition, ConditionStatus, DecodeError, Execution, ExecutionState, Stage,
 };

@@ -124,7 +124,7 @@ proptest! {
             }
         }
         if let Ok(a) = App::decode(&v) {
-            let _ = releasebot::job::AppSnapshot::of(&a).reading();
+            let _ = a.snapshot().reading();
         }
         let bytes = v.to_string().into_bytes();
         let _ = decode_logs(&bytes);
@@ -143,7 +143,7 @@ proptest! {
         if let Ok(e) = Execution::decode(&v) {
             let _ = e.status();
         }
-        let _ = App::decode(&v).map(|a| releasebot::job::AppSnapshot::of(&a).reading());
+        let _ = App::decode(&v).map(|a| a.snapshot().reading());
     }
 
     #[test]

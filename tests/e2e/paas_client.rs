@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use releasebot::clock::Clock;
-use releasebot::job::{AppSnapshot, Reading};
+use releasebot::job::Reading;
 use releasebot::paas::{
     AppRef, BuildStatus, ExecutionRef, PaasClient, PaasError, PipelineId, PipelineRef, StopOutcome,
 };
@@ -172,7 +172,7 @@ async fn an_upgrade_goes_through_installing_and_deploying_to_active() {
     let sim = spawn_sim(Scenario::demo().with_app_flavour(AppFlavour::InHouse)).await;
     let client = client(&sim);
     let before = client.get_app(&web_app()).await.unwrap();
-    assert_eq!(AppSnapshot::of(&before).reading(), Reading::Active);
+    assert_eq!(before.snapshot().reading(), Reading::Active);
     assert_eq!(before.version_tag.as_deref(), Some("master-56-9ae1b20"));
 
     client
@@ -181,14 +181,14 @@ async fn an_upgrade_goes_through_installing_and_deploying_to_active() {
         .unwrap();
     let installing = client.get_app(&web_app()).await.unwrap();
     assert!(matches!(
-        AppSnapshot::of(&installing).reading(),
+        installing.snapshot().reading(),
         Reading::Installing { .. }
     ));
-    assert_ne!(installing.change_mark(), before.change_mark());
+    assert!(installing.snapshot().moved_since(&before.snapshot()));
 
     sim.advance(Duration::from_secs(7));
     let deploying = client.get_app(&web_app()).await.unwrap();
-    match AppSnapshot::of(&deploying).reading() {
+    match deploying.snapshot().reading() {
         Reading::Deploying { message } => {
             assert!(message.unwrap().contains("workloads are updating"))
         }
@@ -196,7 +196,7 @@ async fn an_upgrade_goes_through_installing_and_deploying_to_active() {
     }
     sim.advance(Duration::from_secs(20));
     let active = client.get_app(&web_app()).await.unwrap();
-    assert_eq!(AppSnapshot::of(&active).reading(), Reading::Active);
+    assert_eq!(active.snapshot().reading(), Reading::Active);
     assert_eq!(active.version_tag.as_deref(), Some("v1.2.3"));
     let logs = client.deploy_logs(&web_app()).await.unwrap().unwrap();
     assert!(logs[0].contains("version v1.2.3"), "{logs:?}");
@@ -213,7 +213,12 @@ async fn a_helm_error_fails_the_rollout_with_its_message() {
     client.upgrade_app(&web_app(), "v2", &before).await.unwrap();
     sim.advance(Duration::from_secs(30));
     assert_eq!(
-        AppSnapshot::of(&client.get_app(&web_app()).await.unwrap()).reading(),
+        client
+            .get_app(&web_app())
+            .await
+            .unwrap()
+            .snapshot()
+            .reading(),
         Reading::Failed {
             message: "Error: UPGRADE FAILED: another operation is in progress".into()
         }

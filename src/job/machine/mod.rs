@@ -15,12 +15,12 @@ mod plan;
 use std::time::Duration;
 
 use super::approval::ApprovalPolicy;
-use super::build::RunIntent;
+use super::build::{BuildReading, RunIntent};
 use super::outcome::Outcome;
 use super::rollout::AppSnapshot;
 use crate::chat::{MessageRef, ThreadRef};
+use crate::ids::{AppId, ExecutionId};
 use crate::names::{JobId, VersionTag};
-use crate::paas::{AppId, Execution, ExecutionId};
 
 pub use observe::apply;
 pub use plan::next;
@@ -133,12 +133,12 @@ pub enum Event {
     RunIntended(RunIntent),
     /// The run request's answer, or the execution it started found after a restart.
     RunStarted {
-        execution: Execution,
+        execution: BuildReading,
         found: bool,
     },
     /// After a restart, no execution the recorded run request could have started.
     RunNotFound,
-    ExecutionSeen(Execution),
+    ExecutionSeen(BuildReading),
     /// The PaaS failed polls in a row; polling goes on.
     PaasTrouble(String),
     BuildStopped(StopResult),

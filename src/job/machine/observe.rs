@@ -5,14 +5,13 @@
 
 use super::{Context, Event, LogsRead, StopResult, ms};
 use crate::job::audit::AuditAction;
-use crate::job::build::{BuildVerdict, verdict};
+use crate::job::build::{BuildReading, BuildVerdict};
 use crate::job::outcome::{Cancellation, Outcome};
 use crate::job::record::{JobRecord, LogExcerpt, Notice, QueuePlace};
 use crate::job::rollout::{AppSnapshot, DeployProgress, Upgrade, Verdict};
 use crate::job::spec::JobSpec;
 use crate::job::state::JobState;
 use crate::names::VersionTag;
-use crate::paas::Execution;
 
 /// Takes in what the engine observed or learned.
 pub fn apply(r: &mut JobRecord, event: Event, now: i64, cx: &Context) {
@@ -172,7 +171,7 @@ pub(super) fn finish_build(r: &mut JobRecord, now: i64, cx: &Context) {
     }
 }
 
-fn seen_execution(r: &mut JobRecord, e: &Execution, now: i64, cx: &Context) {
+fn seen_execution(r: &mut JobRecord, e: &BuildReading, now: i64, cx: &Context) {
     let Some(b) = r.build.as_mut() else { return };
     if b.finished {
         return;
@@ -182,7 +181,7 @@ fn seen_execution(r: &mut JobRecord, e: &Execution, now: i64, cx: &Context) {
         r.notice = None;
     }
     let name = e.id.name();
-    match verdict(e) {
+    match e.verdict.clone() {
         BuildVerdict::Running => {
             if r.state == JobState::Triggering {
                 r.state = JobState::Building;

@@ -2,17 +2,17 @@
 
 use std::time::Duration;
 
-use serde_json::json;
-
 use crate::chat::{Actor, MessageRef, ThreadRef};
+use crate::ids::{AppId, ExecutionId};
+use crate::job::build::{BuildReading, BuildVerdict};
 use crate::job::decisions;
 use crate::job::machine::{Context, Event, LogsRead, Settings, Step, apply, next};
+use crate::job::rollout::{Cond, CondStatus};
 use crate::job::{
     AppSnapshot, ApprovalPolicy, Cancellation, DeployOrigin, JobRecord, JobSpec, JobState, Outcome,
     Person, RunIntent, Timed, Via, VoteResult,
 };
 use crate::names::{AppName, Branch, JobId, ProjectName, VersionTag};
-use crate::paas::{App, AppId, Execution};
 
 fn cx(approval: bool) -> Context {
     Context {
@@ -68,24 +68,45 @@ fn with_messages(mut r: JobRecord) -> JobRecord {
     r
 }
 
-fn execution(state: &str, tag: Option<&str>) -> Execution {
-    let mut v = json!({"id": "p-5tfq9:p-tpk2x-7", "run": 7, "branch": "master",
-        "executionState": state, "stages": []});
-    if let Some(t) = tag {
-        v["versionTag"] = json!(t);
-        v["dockerImage"] = json!(format!("harbor/web:{t}"));
+/// A reading of run 7: `state` is what the build shows (`Waiting`, `Building`,
+/// `Success`), with the tag the PaaS reported, if any.
+fn execution(state: &str, tag: Option<&str>) -> BuildReading {
+    let verdict = match (state, tag) {
+        ("Success", Some(_)) => BuildVerdict::Succeeded,
+        ("Success", None) => BuildVerdict::SucceededWithoutTag,
+        _ => BuildVerdict::Running,
+    };
+    BuildReading {
+        id: ExecutionId::parse("p-5tfq9:p-tpk2x-7").unwrap(),
+        stages: Vec::new(),
+        image: tag.map(|t| format!("harbor/web:{t}")),
+        tag: tag.map(str::to_string),
+        chart: None,
+        commit: None,
+        verdict,
     }
-    Execution::decode(&v).unwrap()
 }
 
+/// The app in `state` at `revision`, its conditions as that state has them.
 fn app(state: &str, revision: u32) -> AppSnapshot {
-    AppSnapshot::of(
-        &App::decode(&json!({"id": "p-5tfq9:project-deploy", "state": state,
-            "appRevisionId": format!("apprevision-{revision}"),
-            "conditions": [{"type": "Installed", "status": if state == "installing" {"Unknown"} else {"True"}},
-                           {"type": "Deployed", "status": if state == "deploying" {"Unknown"} else {"True"}}]}))
-        .unwrap(),
-    )
+    let cond = |pending: bool| {
+        Some(Cond {
+            status: if pending {
+                CondStatus::Unknown
+            } else {
+                CondStatus::True
+            },
+            updated_ms: None,
+            message: None,
+        })
+    };
+    AppSnapshot {
+        state: Some(state.to_string()),
+        revision: Some(format!("apprevision-{revision}")),
+        installed: cond(state == "installing"),
+        deployed: cond(state == "deploying"),
+        ..AppSnapshot::default()
+    }
 }
 
 /// Plays a deploy from `Upgrade` to the end of its logs; returns the steps seen.

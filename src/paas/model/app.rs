@@ -2,8 +2,6 @@
 //! its conditions, and what an upgrade changes, so a deploy can tell whether its
 //! upgrade was taken up.
 
-use std::time::SystemTime;
-
 use serde_json::Value;
 
 use super::{Condition, DecodeError, Fields, decode_conditions, find_condition};
@@ -53,16 +51,5 @@ impl App {
 
     pub fn condition(&self, kind: &str) -> Option<&Condition> {
         find_condition(&self.conditions, kind)
-    }
-
-    /// What an upgrade changes in the app: the revision, the last update of
-    /// `Installed`, the reported tag. After an ambiguous upgrade request, a change
-    /// shows it was carried out.
-    pub fn change_mark(&self) -> (Option<String>, Option<SystemTime>, Option<String>) {
-        (
-            self.revision.clone(),
-            self.condition("Installed").and_then(|c| c.last_update),
-            self.version_tag.clone(),
-        )
     }
 }

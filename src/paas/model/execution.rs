@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::output::{CHART_VERSION, IMAGE_TAG, find_output};
 use super::{Condition, ConditionStatus, DecodeError, Fields, decode_conditions, find_condition};
-use crate::paas::ids::ExecutionId;
+use crate::ids::ExecutionId;
 
 /// Rancher's `executionState` (`docs/paas.md#executions`).
 #[derive(Debug, Clone, PartialEq, Eq)]

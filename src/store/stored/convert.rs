@@ -5,7 +5,9 @@
 use super::outcome::{outcome_from, outcome_to};
 use super::{DecodeError, Parts, v2};
 use crate::chat::{MessageRef, ThreadRef};
+use crate::ids::{AppId, ExecutionId};
 use crate::job::FreezeOverride;
+use crate::job::rollout::CondStatus;
 use crate::job::rollout::{Cond, Rollout};
 use crate::job::{
     AppSnapshot, BuildProgress, CancelRequest, DeployOrigin, DeployProgress, JobRecord, JobSpec,
@@ -13,7 +15,6 @@ use crate::job::{
     StageView, Upgrade,
 };
 use crate::names::{AppName, Branch, JobId, ProjectName, VersionTag};
-use crate::paas::{AppId, ConditionStatus, ExecutionId};
 
 fn message_to(m: &MessageRef) -> v2::MessageRef {
     v2::MessageRef {
@@ -29,20 +30,20 @@ fn message_from(m: v2::MessageRef) -> MessageRef {
     }
 }
 
-fn status_to(s: ConditionStatus) -> String {
+fn status_to(s: CondStatus) -> String {
     match s {
-        ConditionStatus::True => "True",
-        ConditionStatus::False => "False",
-        ConditionStatus::Unknown => "Unknown",
+        CondStatus::True => "True",
+        CondStatus::False => "False",
+        CondStatus::Unknown => "Unknown",
     }
     .into()
 }
 
-fn status_from(s: &str) -> ConditionStatus {
+fn status_from(s: &str) -> CondStatus {
     match s {
-        "True" => ConditionStatus::True,
-        "False" => ConditionStatus::False,
-        _ => ConditionStatus::Unknown,
+        "True" => CondStatus::True,
+        "False" => CondStatus::False,
+        _ => CondStatus::Unknown,
     }
 }
 

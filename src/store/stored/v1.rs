@@ -4,13 +4,14 @@
 use serde::Deserialize;
 
 use crate::chat::{MessageRef, ThreadRef};
+use crate::ids::{AppId, ExecutionId};
+use crate::job::rollout::CondStatus;
 use crate::job::rollout::{Cond, Rollout};
 use crate::job::{
     AppSnapshot, BuildProgress, DeployOrigin, DeployProgress, JobSpec, JobState, LogExcerpt,
     Messages, Outcome, Person, Phase, QueuePlace, RunIntent, StageMark, StageView, Upgrade,
 };
 use crate::names::{AppName, Branch, JobId, ProjectName, VersionTag};
-use crate::paas::{AppId, ConditionStatus, ExecutionId};
 
 use super::{DecodeError, Parts};
 
@@ -226,7 +227,7 @@ fn deploy(d: Deploy, tag: VersionTag, created_ms: i64) -> Result<DeployProgress,
     let baseline = d.baseline.map(|m| AppSnapshot {
         revision: m.revision,
         installed: m.installed_ms.map(|ms| Cond {
-            status: ConditionStatus::True,
+            status: CondStatus::True,
             updated_ms: Some(ms),
             message: None,
         }),

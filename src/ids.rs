@@ -1,4 +1,6 @@
-//! Typed Rancher ids, parsed once where they enter (configuration or PaaS JSON).
+//! Typed Rancher ids, parsed once where they enter (configuration or PaaS JSON). They
+//! name things in the job domain as much as in the PaaS client, so they live below
+//! both.
 //!
 //! Rancher names objects `<namespace>:<name>` (`docs/paas.md#conventions`): a
 //! project is addressed as `c-64wdm:p-5tfq9`, a pipeline as `p-5tfq9:p-tpk2x`, an

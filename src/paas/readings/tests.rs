@@ -1,11 +1,13 @@
-//! The rollout decision, fed what each kind of PaaS shows after an upgrade
-//! (`docs/paas.md#rollout-timing`), one reading every 5 s.
+//! What each kind of PaaS shows after an upgrade (`docs/paas.md#rollout-timing`), read
+//! into snapshots and fed to the rollout decision, one reading every 5 s: the PaaS's
+//! JSON and the job domain's rule, tested together.
 
 use serde_json::{Value, json};
 
+use crate::ids::AppId;
 use crate::job::rollout::{AppSnapshot, DeployProgress, Upgrade, Verdict};
 use crate::names::VersionTag;
-use crate::paas::{App, AppId};
+use crate::paas::App;
 
 const SETTLE_MS: i64 = 10_000;
 
@@ -40,7 +42,7 @@ fn bare(state: &str, installed: &str, deployed: &str, message: Option<&str>) -> 
 }
 
 fn snapshot(v: &Value) -> AppSnapshot {
-    AppSnapshot::of(&App::decode(v).expect("an app"))
+    App::decode(v).expect("an app").snapshot()
 }
 
 /// The deploy as it stands right after the upgrade was accepted, `before` read just
