@@ -718,7 +718,11 @@ async fn child(mode: Mode, options: &Options) -> Outcome {
 
     let records: Vec<JobRecord> = match mode {
         Mode::Polling | Mode::Push => {
-            let store = Arc::new(Store::open(&dir.join("state.db")).expect("the store opens"));
+            let store = Arc::new(
+                Store::open(&dir.join("state.db"))
+                    .await
+                    .expect("the store opens"),
+            );
             let engine = Engine::new(EngineDeps {
                 config: config.clone(),
                 paas: paas.clone(),
@@ -729,6 +733,7 @@ async fn child(mode: Mode, options: &Options) -> Outcome {
                 webhook_url: None,
                 ui: None,
             })
+            .await
             .expect("the engine starts");
             let sink: Arc<dyn EventSink> = Arc::new(engine.clone());
             chat.connect(Arc::downgrade(&sink));
@@ -756,7 +761,7 @@ async fn child(mode: Mode, options: &Options) -> Outcome {
             }
             // Every job, from the store (the engine keeps only the latest at hand).
             (1u64..)
-                .map_while(|id| engine.job_record(JobId(id)))
+                .map_while(|id| engine.job_in_memory(JobId(id)))
                 .collect()
         }
         Mode::Naive => {

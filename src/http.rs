@@ -134,7 +134,7 @@ async fn readyz(State(s): State<Arc<HttpState>>) -> Response {
     let role = s.engine.lease().role();
     match &role {
         Role::Standby { .. } => {
-            let store = s.engine.store_writable().map_err(|e| e.to_string());
+            let store = s.engine.store_writable().await.map_err(|e| e.to_string());
             let ready = s.report(&[("store", store)]);
             let (status, lines) = match ready {
                 Ok(lines) => (StatusCode::OK, lines),
@@ -165,7 +165,7 @@ async fn readyz(State(s): State<Arc<HttpState>>) -> Response {
         }
         .map_err(|e| e.to_string())
     };
-    let store = s.engine.store_writable().map_err(|e| e.to_string());
+    let store = s.engine.store_writable().await.map_err(|e| e.to_string());
     let head = match role {
         Role::Leader { .. } => format!("{}\n", role.describe()),
         _ => String::new(),

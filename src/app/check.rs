@@ -39,7 +39,7 @@ pub async fn run(
         }
     };
     rows.extend(access_rows(&config));
-    rows.push(store_row(env));
+    rows.push(store_row(env).await);
     let metrics = Arc::new(Metrics::default());
     let paas = match connect_paas(env, &config, Clock::new(), metrics).await {
         Ok(paas) => {
@@ -123,8 +123,8 @@ pub fn table(rows: &[Row]) -> String {
 
 /// The state store: reachable, its schema this releasebot's (or one it migrates to),
 /// and who leads among replicas sharing it. Nothing is created or migrated.
-fn store_row(env: &Env) -> Row {
-    let found = match crate::store::Store::inspect_at(&env.db) {
+async fn store_row(env: &Env) -> Row {
+    let found = match crate::store::Store::inspect_at(&env.db).await {
         Ok(found) => found,
         Err(e) => return Row::failed("store", e.to_string()),
     };

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use crate::engine::Engine;
 use crate::engine::lease::LeaseClock;
-use crate::store::{Lease, Store, StoreError};
+use crate::store::{Lease, Store};
 
 /// This replica's side of the lease.
 #[derive(Clone)]
@@ -29,21 +29,6 @@ pub fn holder_name(replica: Option<&str>) -> String {
     let base = replica.map_or(host, str::to_string);
     let random: String = (0..6).map(|_| fastrand::alphanumeric()).collect();
     format!("{base}-{}-{random}", std::process::id())
-}
-
-/// Runs a store call off the async threads: a PostgreSQL round trip blocks.
-async fn blocking<T: Send + 'static>(
-    store: &Arc<Store>,
-    call: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    let store = store.clone();
-    match tokio::task::spawn_blocking(move || call(&store)).await {
-        Ok(result) => result,
-        Err(e) => Err(StoreError::Failed {
-            path: "the store".into(),
-            detail: format!("the store call did not finish: {e}"),
-        }),
-    }
 }
 
 impl Leadership {
@@ -71,15 +56,14 @@ impl Leadership {
         let mut logged = false;
         loop {
             let asked = Instant::now();
-            let (holder, ttl) = (self.holder.clone(), self.ttl);
-            match blocking(&self.store, move |s| s.acquire_lease(&holder, ttl)).await {
+            match self.store.acquire_lease(&self.holder, self.ttl).await {
                 Ok(Some(lease)) => {
                     clock.lead(&self.holder, lease.term, asked, self.ttl);
                     tracing::info!(holder = %self.holder, term = lease.term, "this replica leads");
                     return lease;
                 }
                 Ok(None) => {
-                    let leader = blocking(&self.store, |s| s.leader()).await.ok().flatten();
+                    let leader = self.store.leader().await.ok().flatten();
                     let name = leader.map(|l| l.holder);
                     if !logged {
                         tracing::info!(leader = ?name, "standing by: another replica leads");
@@ -103,8 +87,7 @@ impl Leadership {
         loop {
             tokio::time::sleep(self.every()).await;
             let asked = Instant::now();
-            let (held, ttl) = (lease.clone(), self.ttl);
-            match blocking(&self.store, move |s| s.renew_lease(&held, ttl)).await {
+            match self.store.renew_lease(&lease, self.ttl).await {
                 Ok(true) => engine
                     .lease()
                     .lead(&self.holder, lease.term, asked, self.ttl),
@@ -123,8 +106,7 @@ impl Leadership {
     /// Hands the lease over at once (a graceful stop): a standby takes over on its next
     /// ask instead of after the time to live.
     pub async fn release(&self, lease: &Lease) {
-        let held = lease.clone();
-        if let Err(e) = blocking(&self.store, move |s| s.release_lease(&held)).await {
+        if let Err(e) = self.store.release_lease(lease).await {
             tracing::warn!(error = %e, "cannot hand the lease over; it expires on its own");
         }
     }

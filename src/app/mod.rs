@@ -147,7 +147,7 @@ impl App {
     pub async fn build(env: &Env, shell: bool) -> Result<App, StartError> {
         let (mut config, demo) = load_config(env)?;
         let adapter = adapter_for(env, shell, &config)?;
-        let store = Arc::new(Store::open_at(&env.db)?);
+        let store = Arc::new(Store::open_at(&env.db).await?);
         let clock = Clock::new();
         let metrics = Arc::new(Metrics::default());
         let paas = connect_paas(env, &config, clock, metrics.clone()).await?;
@@ -165,7 +165,8 @@ impl App {
                     env.webhook_pin.as_ref(),
                     now_ms,
                     config.jobs.build_timeout,
-                )?;
+                )
+                .await?;
                 let url = format!(
                     "{}/webhook/{}",
                     base.trim_end_matches('/'),
@@ -204,7 +205,8 @@ impl App {
                     .unwrap_or_else(|| default_http_addr(server).into()),
                 required: server,
             },
-        })?
+        })
+        .await?
         .with_http_options(crate::http::Options {
             previous_secret,
             ..crate::http::Options::default()
@@ -214,7 +216,7 @@ impl App {
     }
 
     /// The one assembly: the engine on the adapter's chat, the PaaS and the store.
-    pub fn assemble(parts: Parts) -> Result<App, StartError> {
+    pub async fn assemble(parts: Parts) -> Result<App, StartError> {
         let chat = parts.adapter.chat();
         let ui = ui(&parts.config, &parts.paas);
         let engine = Engine::new(EngineDeps {
@@ -226,7 +228,8 @@ impl App {
             store: parts.store,
             metrics: parts.metrics,
             webhook_url: parts.webhook_url,
-        })?;
+        })
+        .await?;
         Ok(App {
             adapter: parts.adapter,
             chat,
@@ -300,7 +303,7 @@ impl App {
         }
         let sink: Arc<dyn EventSink> = Arc::new(engine.clone());
         adapter.connect(sink).await?;
-        let resumed = engine.resume()?;
+        let resumed = engine.resume().await?;
         let http_line = served
             .as_ref()
             .map(|(addr, _)| format!(", HTTP on {addr}"))

@@ -62,7 +62,7 @@ pub fn is_strong(secret: &str) -> bool {
 /// The secrets in force from now: the pinned one if any, otherwise the one kept if it
 /// is strong, otherwise a new one. When that changes the one kept, the one before is
 /// accepted for `grace` more.
-pub fn settle(
+pub async fn settle(
     store: &Store,
     pinned: Option<&Secret>,
     now_ms: i64,
@@ -75,7 +75,7 @@ pub fn settle(
         Some(p) => p.expose().to_string(),
         None => generate()?,
     };
-    let kept = store.meta(CURRENT, || made.clone())?;
+    let kept = store.meta(CURRENT, || made.clone()).await?;
     let wanted = match pinned {
         None if is_strong(&kept) => kept.clone(),
         _ => made,
@@ -84,16 +84,18 @@ pub fn settle(
     if wanted != kept {
         // The one before first: once the new one is in place, builds get it.
         let until_ms = now_ms.saturating_add(i64::try_from(grace.as_millis()).unwrap_or(i64::MAX));
-        let before = store.meta(PREVIOUS, String::new)?;
-        store.swap_meta(PREVIOUS, &before, &format!("{until_ms} {kept}"))?;
+        let before = store.meta(PREVIOUS, String::new).await?;
+        store
+            .swap_meta(PREVIOUS, &before, &format!("{until_ms} {kept}"))
+            .await?;
         // Another replica may have changed it at the same time: then its stays.
-        current = store.swap_meta(CURRENT, &kept, &wanted)?;
+        current = store.swap_meta(CURRENT, &kept, &wanted).await?;
         tracing::info!(
             accepted_until = %crate::clock::rfc3339(crate::clock::from_ms(until_ms)),
             "the webhook secret changed; the one before is still accepted for a while"
         );
     }
-    let previous = match store.meta(PREVIOUS, String::new)?.split_once(' ') {
+    let previous = match store.meta(PREVIOUS, String::new).await?.split_once(' ') {
         Some((until, secret)) if secret != current => until
             .parse::<i64>()
             .ok()
@@ -118,8 +120,8 @@ mod tests {
         Secret::new(s)
     }
 
-    #[test]
-    fn a_made_secret_is_32_random_bytes_in_hex() {
+    #[tokio::test]
+    async fn a_made_secret_is_32_random_bytes_in_hex() {
         let a = generate().unwrap();
         let b = generate().unwrap();
         assert_eq!(a.len(), 64);
@@ -143,71 +145,71 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_secret_is_made_once_and_kept() {
-        let store = Store::open_in_memory().unwrap();
-        let first = settle(&store, None, 0, HOUR).unwrap();
+    #[tokio::test]
+    async fn the_secret_is_made_once_and_kept() {
+        let store = Store::open_in_memory().await.unwrap();
+        let first = settle(&store, None, 0, HOUR).await.unwrap();
         assert_eq!(first.current.expose().len(), 64);
         assert!(first.previous.is_none());
-        let again = settle(&store, None, 10, HOUR).unwrap();
+        let again = settle(&store, None, 10, HOUR).await.unwrap();
         assert_eq!(again.current, first.current);
         assert!(again.previous.is_none());
     }
 
-    #[test]
-    fn an_earlier_releasebots_secret_is_replaced_and_accepted_for_a_while() {
-        let store = Store::open_in_memory().unwrap();
+    #[tokio::test]
+    async fn an_earlier_releasebots_secret_is_replaced_and_accepted_for_a_while() {
+        let store = Store::open_in_memory().await.unwrap();
         let old: String = "aZ3".repeat(14)[..40].to_string();
-        store.meta(CURRENT, || old.clone()).unwrap();
+        store.meta(CURRENT, || old.clone()).await.unwrap();
         let now = 1_000_000;
-        let s = settle(&store, None, now, HOUR).unwrap();
+        let s = settle(&store, None, now, HOUR).await.unwrap();
         assert_ne!(s.current.expose(), old);
         assert!(is_strong(s.current.expose()));
         let (previous, until) = s.previous.unwrap();
         assert_eq!(previous.expose(), old);
         assert_eq!(until, now + HOUR_MS);
         // The next start keeps the new one, and the old one until it expires.
-        let later = settle(&store, None, now + HOUR_MS / 2, HOUR).unwrap();
+        let later = settle(&store, None, now + HOUR_MS / 2, HOUR).await.unwrap();
         assert_eq!(later.current, s.current);
         assert_eq!(later.previous.unwrap().0.expose(), old);
-        let expired = settle(&store, None, now + HOUR_MS, HOUR).unwrap();
+        let expired = settle(&store, None, now + HOUR_MS, HOUR).await.unwrap();
         assert_eq!(expired.current, s.current);
         assert!(expired.previous.is_none());
     }
 
-    #[test]
-    fn a_pinned_secret_rotates_the_kept_one() {
-        let store = Store::open_in_memory().unwrap();
-        let made = settle(&store, None, 0, HOUR).unwrap().current;
+    #[tokio::test]
+    async fn a_pinned_secret_rotates_the_kept_one() {
+        let store = Store::open_in_memory().await.unwrap();
+        let made = settle(&store, None, 0, HOUR).await.unwrap().current;
         let one = "1".repeat(64);
-        let s = settle(&store, Some(&pin(&one)), 5, HOUR).unwrap();
+        let s = settle(&store, Some(&pin(&one)), 5, HOUR).await.unwrap();
         assert_eq!(s.current.expose(), one);
         assert_eq!(s.previous.as_ref().unwrap().0, made);
         // Pinning another rotates again; the one pinned before is now the previous.
         let two = "2".repeat(64);
-        let s = settle(&store, Some(&pin(&two)), 10, HOUR).unwrap();
+        let s = settle(&store, Some(&pin(&two)), 10, HOUR).await.unwrap();
         assert_eq!(s.current.expose(), two);
         assert_eq!(s.previous.unwrap().0.expose(), one);
         // Unpinned, the last one stays (a strong secret is never replaced unasked).
-        let s = settle(&store, None, 20, HOUR).unwrap();
+        let s = settle(&store, None, 20, HOUR).await.unwrap();
         assert_eq!(s.current.expose(), two);
     }
 
-    #[test]
-    fn a_secret_pinned_from_the_start_has_no_previous() {
-        let store = Store::open_in_memory().unwrap();
+    #[tokio::test]
+    async fn a_secret_pinned_from_the_start_has_no_previous() {
+        let store = Store::open_in_memory().await.unwrap();
         let one = "1".repeat(64);
-        let s = settle(&store, Some(&pin(&one)), 0, HOUR).unwrap();
+        let s = settle(&store, Some(&pin(&one)), 0, HOUR).await.unwrap();
         assert_eq!(s.current.expose(), one);
         assert!(s.previous.is_none());
     }
 
-    #[test]
-    fn a_weak_pinned_secret_is_refused() {
-        let store = Store::open_in_memory().unwrap();
+    #[tokio::test]
+    async fn a_weak_pinned_secret_is_refused() {
+        let store = Store::open_in_memory().await.unwrap();
         for weak in ["short", &"a".repeat(42), &format!("{}/x", "a".repeat(50))] {
             assert!(matches!(
-                settle(&store, Some(&pin(weak)), 0, HOUR),
+                settle(&store, Some(&pin(weak)), 0, HOUR).await,
                 Err(WebhookSecretError::Weak)
             ));
         }

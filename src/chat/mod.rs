@@ -73,14 +73,14 @@ impl Actor {
 }
 
 /// A message on the platform: its channel (or thread) and its id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct MessageRef {
     pub channel: String,
     pub message: String,
 }
 
 /// A thread opened for one request, on a summary message in the channel.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ThreadRef {
     /// The channel the request came from.
     pub channel: String,

@@ -26,6 +26,6 @@ impl Handler for Approve {
     }
 
     async fn apply(self, cx: &Context<'_>) -> Reply {
-        Reply::Vote(cx.engine.vote(cx.actor, self.job, true, Via::Command))
+        Reply::Vote(cx.engine.vote(cx.actor, self.job, true, Via::Command).await)
     }
 }

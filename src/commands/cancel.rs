@@ -27,13 +27,13 @@ impl Handler for Cancel {
     }
 
     async fn apply(self, cx: &Context<'_>) -> Reply {
-        let Some(record) = cx.engine.job_record(self.job) else {
+        let Some(record) = cx.engine.job_record(self.job).await else {
             return Reply::Refused(Refusal::NoSuchJob(self.job));
         };
         if let Err(denied) = may_cancel(cx, &record) {
             return Reply::Refused(Refusal::Denied(denied));
         }
-        match cx.engine.cancel(cx.actor, self.job) {
+        match cx.engine.cancel(cx.actor, self.job).await {
             Ok(state) => Reply::Cancelling {
                 job: self.job,
                 state,

@@ -63,7 +63,7 @@ impl Handler for Deploy {
             tag: self.tag.clone(),
             origin: DeployOrigin::Request,
         };
-        let job = match start_deploying(cx, spec, self.override_reason.as_deref()) {
+        let job = match start_deploying(cx, spec, self.override_reason.as_deref()).await {
             Ok(Started::New(job) | Started::Existing(job)) => job,
             Err(refusal) => return Reply::Refused(refusal),
         };

@@ -108,7 +108,7 @@ impl Handler for Freeze {
         }
         match cx
             .engine
-            .freeze(cx.actor, self.scope.clone(), self.lasting, &self.reason)
+            .freeze(cx.actor, self.scope.clone(), self.lasting, &self.reason).await
         {
             Ok(f) => Reply::Info(format!(
                 "{}. Deploys, releases and promotions to {} are refused until then; rollbacks still go, and an admin may add override: and a reason. /unfreeze {} lifts it.",

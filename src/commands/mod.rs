@@ -107,12 +107,13 @@ pub struct Context<'a> {
 
 impl Context<'_> {
     /// Starts a job for this command ([`Engine::start`]).
-    pub fn start(
+    pub async fn start(
         &self,
         spec: crate::job::JobSpec,
     ) -> Result<crate::engine::Started, crate::engine::StartError> {
         self.engine
             .start_from(self.actor, self.channel, self.origin, spec, None)
+            .await
     }
 }
 
@@ -313,7 +314,7 @@ impl EventSink for Engine {
                 actor,
                 target,
                 action,
-            } => Some(Reply::Vote(self.press(&actor, &target, action))),
+            } => Some(Reply::Vote(self.press(&actor, &target, action).await)),
         }
     }
 }
@@ -414,13 +415,13 @@ fn allowed_app<'a>(
 }
 
 /// Starts a job that deploys, through a freeze when an admin says why (`override:`).
-fn start_deploying(
+async fn start_deploying(
     cx: &Context<'_>,
     spec: crate::job::JobSpec,
     override_reason: Option<&str>,
 ) -> Result<crate::engine::Started, Refusal> {
     let started = match override_reason {
-        None => cx.start(spec),
+        None => cx.start(spec).await,
         Some(reason) => {
             if !access::is_admin(cx.engine.config(), cx.actor) {
                 return Err(Refusal::Denied(Denied::AdminOnly {
@@ -429,6 +430,7 @@ fn start_deploying(
             }
             cx.engine
                 .start_from(cx.actor, cx.channel, cx.origin, spec, Some(reason))
+                .await
         }
     };
     started.map_err(Refusal::NotStarted)

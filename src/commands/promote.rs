@@ -74,7 +74,7 @@ impl Handler for Promote {
             Ok(app) => app,
             Err(refusal) => return Reply::Refused(refusal),
         };
-        let promotion = match cx.engine.promotion(&self.from) {
+        let promotion = match cx.engine.promotion(&self.from).await {
             Ok(p) => p,
             Err(e) => return Reply::Refused(Refusal::Incident(e)),
         };
@@ -86,7 +86,7 @@ impl Handler for Promote {
                 image: promotion.image.clone(),
             },
         };
-        let job = match start_deploying(cx, spec, self.override_reason.as_deref()) {
+        let job = match start_deploying(cx, spec, self.override_reason.as_deref()).await {
             Ok(Started::New(job) | Started::Existing(job)) => job,
             Err(refusal) => return Reply::Refused(refusal),
         };

@@ -26,6 +26,6 @@ impl Handler for Reject {
     }
 
     async fn apply(self, cx: &Context<'_>) -> Reply {
-        Reply::Vote(cx.engine.vote(cx.actor, self.job, false, Via::Command))
+        Reply::Vote(cx.engine.vote(cx.actor, self.job, false, Via::Command).await)
     }
 }

@@ -77,7 +77,7 @@ impl Handler for Release {
             branch: self.branch.clone(),
             app: app.name.clone(),
         };
-        match start_deploying(cx, spec, self.override_reason.as_deref()) {
+        match start_deploying(cx, spec, self.override_reason.as_deref()).await {
             Err(refusal) => Reply::Refused(refusal),
             Ok(Started::New(job)) => Reply::Started {
                 job,

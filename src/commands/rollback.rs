@@ -63,19 +63,19 @@ impl Handler for Rollback {
             Ok(tag) => tag,
             Err(e) => return Reply::Refused(Refusal::Incident(e)),
         };
-        roll_back(cx, app, tag)
+        roll_back(cx, app, tag).await
     }
 }
 
 /// Starts the rollback of `app` to `tag`.
-pub(super) fn roll_back(cx: &Context<'_>, app: &crate::config::App, tag: VersionTag) -> Reply {
+pub(super) async fn roll_back(cx: &Context<'_>, app: &crate::config::App, tag: VersionTag) -> Reply {
     let waived = app.policy.required() && !app.rollback_approval;
     let spec = JobSpec::Deploy {
         app: app.name.clone(),
         tag: tag.clone(),
         origin: DeployOrigin::Rollback { waived },
     };
-    let job = match start_deploying(cx, spec, None) {
+    let job = match start_deploying(cx, spec, None).await {
         Ok(Started::New(job) | Started::Existing(job)) => job,
         Err(refusal) => return Reply::Refused(refusal),
     };
@@ -98,7 +98,7 @@ pub(super) async fn pressed(
     target: &crate::chat::MessageRef,
     job: crate::names::JobId,
 ) -> Reply {
-    let record = engine.job_record(job);
+    let record = engine.job_record(job).await;
     let carries = record
         .as_ref()
         .and_then(|r| r.messages.progress.as_ref())
@@ -122,7 +122,7 @@ pub(super) async fn pressed(
         Err(refusal) => return Reply::Refused(refusal),
     };
     match VersionTag::parse(&tag) {
-        Ok(tag) => roll_back(&cx, app, tag),
+        Ok(tag) => roll_back(&cx, app, tag).await,
         Err(e) => Reply::Invalid(invalid("rollback", e)),
     }
 }

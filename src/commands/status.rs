@@ -42,7 +42,7 @@ impl Handler for Status {
             access::read_job(config, cx.actor, cx.channel, r).is_ok()
         };
         match self.job {
-            Some(id) => match cx.engine.job_record(id) {
+            Some(id) => match cx.engine.job_record(id).await {
                 Some(r) => {
                     if let Err(denied) = access::read_job(config, cx.actor, cx.channel, &r) {
                         return Reply::Refused(Refusal::Denied(denied));

@@ -23,11 +23,12 @@ impl Driver {
             .map(|p| p.pipeline.clone())
     }
 
-    fn paas_failed(&self, step: PaasStep, error: impl ToString) {
+    async fn paas_failed(&self, step: PaasStep, error: impl ToString) {
         self.fail(Outcome::PaasFailed {
             step,
             error: error.to_string(),
-        });
+        })
+        .await;
     }
 }
 
@@ -41,12 +42,12 @@ pub(super) async fn start(d: &mut Driver) {
         return;
     };
     if let Some(execution) = d.engine.shared_execution(r.id, project, branch) {
-        return d.apply(Event::BuildJoined(execution));
+        return d.apply(Event::BuildJoined(execution)).await;
     }
     let paas = d.engine.inner.paas.patient();
     let next_run = match paas.next_run(&pipeline).await {
         Ok(n) => n,
-        Err(e) => return d.paas_failed(PaasStep::StartBuild, e),
+        Err(e) => return d.paas_failed(PaasStep::StartBuild, e).await,
     };
     if d.record().cancel.is_some() {
         return;
@@ -55,11 +56,13 @@ pub(super) async fn start(d: &mut Driver) {
         at_ms: d.now(),
         next_run,
     };
-    if let Err(e) = d.apply_durably(Event::RunIntended(intent)) {
-        return d.fail(Outcome::NotRecorded {
-            step: PaasStep::StartBuild,
-            error: e.to_string(),
-        });
+    if let Err(e) = d.apply_durably(Event::RunIntended(intent)).await {
+        return d
+            .fail(Outcome::NotRecorded {
+                step: PaasStep::StartBuild,
+                error: e.to_string(),
+            })
+            .await;
     }
     let webhook = d.engine.inner.webhook_url.as_deref();
     match paas
@@ -70,10 +73,11 @@ pub(super) async fn start(d: &mut Driver) {
             d.apply(Event::RunStarted {
                 execution: execution.reading(),
                 found: false,
-            });
+            })
+            .await;
             d.just_started = Some(execution);
         }
-        Err(e) => d.paas_failed(PaasStep::StartBuild, e),
+        Err(e) => d.paas_failed(PaasStep::StartBuild, e).await,
     }
 }
 
@@ -90,6 +94,7 @@ pub(super) async fn recover(d: &mut Driver, intent: RunIntent) {
         .inner
         .store
         .claimed_executions(r.id)
+        .await
         .unwrap_or_default();
     let since = crate::clock::from_ms(intent.at_ms);
     let found = d
@@ -104,13 +109,16 @@ pub(super) async fn recover(d: &mut Driver, intent: RunIntent) {
             .into_iter()
             .find(|e| !claimed.contains(&e.id.to_string()))
         {
-            Some(execution) => d.apply(Event::RunStarted {
-                execution: execution.reading(),
-                found: true,
-            }),
-            None => d.apply(Event::RunNotFound),
+            Some(execution) => {
+                d.apply(Event::RunStarted {
+                    execution: execution.reading(),
+                    found: true,
+                })
+                .await
+            }
+            None => d.apply(Event::RunNotFound).await,
         },
-        Err(e) => d.paas_failed(PaasStep::FindBuild, e),
+        Err(e) => d.paas_failed(PaasStep::FindBuild, e).await,
     }
 }
 
@@ -133,15 +141,15 @@ pub(super) async fn follow(d: &mut Driver, execution: ExecutionId, wake_ms: i64)
     };
     // A new reading is taken in, and the job decides again what to wait for.
     if fresh || rx.has_changed().unwrap_or(false) {
-        return take_reading(d);
+        return take_reading(d).await;
     }
     let until = d.instant(wake_ms);
     tokio::select! {
         changed = rx.changed() => match changed {
-            Ok(()) => take_reading(d),
+            Ok(()) => take_reading(d).await,
             Err(_) => {
                 d.builds = None;
-                d.paas_failed(PaasStep::FollowBuild, "the watcher stopped");
+                d.paas_failed(PaasStep::FollowBuild, "the watcher stopped").await;
             }
         },
         _ = d.job.wake.notified() => {}
@@ -150,21 +158,21 @@ pub(super) async fn follow(d: &mut Driver, execution: ExecutionId, wake_ms: i64)
 }
 
 /// Takes in the execution's watcher's latest reading.
-fn take_reading(d: &mut Driver) {
+async fn take_reading(d: &mut Driver) {
     let Some((_, rx)) = d.builds.as_mut() else {
         return;
     };
     let observed = rx.borrow_and_update().clone();
     match observed {
         Observed::Pending => {}
-        Observed::Seen(e, _) => d.apply(Event::ExecutionSeen(e.reading())),
+        Observed::Seen(e, _) => d.apply(Event::ExecutionSeen(e.reading())).await,
         Observed::Trouble { error, failures } if failures >= TROUBLE_AFTER => {
-            d.apply(Event::PaasTrouble(error.to_string()))
+            d.apply(Event::PaasTrouble(error.to_string())).await
         }
         Observed::Trouble { .. } => {}
         Observed::Fatal(error) => {
             d.builds = None;
-            return d.paas_failed(PaasStep::FollowBuild, error);
+            return d.paas_failed(PaasStep::FollowBuild, error).await;
         }
     }
     let r = d.record();
@@ -178,7 +186,7 @@ pub(super) async fn stop(d: &mut Driver, execution: ExecutionId) {
     d.builds = None;
     let Some(pipeline) = d.pipeline() else { return };
     if d.engine.execution_shared(d.job.id, &execution) {
-        return d.apply(Event::BuildStopped(StopResult::Shared));
+        return d.apply(Event::BuildStopped(StopResult::Shared)).await;
     }
     let target = ExecutionRef::new(pipeline.project.clone(), execution);
     let result = match d.engine.inner.paas.stop_execution(&target).await {
@@ -186,5 +194,5 @@ pub(super) async fn stop(d: &mut Driver, execution: ExecutionId) {
         Ok(StopOutcome::AlreadyFinished) => StopResult::AlreadyFinished,
         Err(e) => StopResult::Failed(e.to_string()),
     };
-    d.apply(Event::BuildStopped(result));
+    d.apply(Event::BuildStopped(result)).await;
 }

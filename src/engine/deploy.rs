@@ -65,18 +65,21 @@ pub(super) async fn look_up_current(d: &mut Driver) {
             None
         }
     };
-    let tag = live.or_else(|| {
-        d.engine
+    let tag = match live {
+        Some(tag) => Some(tag),
+        None => d
+            .engine
             .inner
             .store
             .deployed(app.name.as_str(), 1)
+            .await
             .ok()
             .and_then(|jobs| {
                 jobs.first()
                     .and_then(|r| r.deploy_tag().map(ToString::to_string))
-            })
-    });
-    d.apply(Event::CurrentFound(tag));
+            }),
+    };
+    d.apply(Event::CurrentFound(tag)).await;
 }
 
 /// Posts the approval request, mentioning the approvers, with ✅ and ❌ to react
@@ -84,7 +87,7 @@ pub(super) async fn look_up_current(d: &mut Driver) {
 pub(super) async fn request_approval(d: &mut Driver) {
     let r = d.record();
     if let Some(app) = r.spec.app() {
-        d.engine.supersede_older(r.id, app);
+        d.engine.supersede_older(r.id, app).await;
     }
     let Some(thread) = r.messages.thread.clone() else {
         return;
@@ -96,13 +99,13 @@ pub(super) async fn request_approval(d: &mut Driver) {
         match with_chat_retries(|| chat.post_as(&thread.thread, &content, Urgency::Decisive)).await
         {
             Ok(posted) => posted,
-            Err(e) => return d.chat_failed(ChatStep::PostApproval, e),
+            Err(e) => return d.chat_failed(ChatStep::PostApproval, e).await,
         };
     d.engine
         .inner
         .jobs
         .note_approval_message(&posted.message, r.id);
-    d.apply(Event::ApprovalPosted(posted.clone()));
+    d.apply(Event::ApprovalPosted(posted.clone())).await;
     for emoji in [APPROVE, REJECT] {
         if let Err(e) = chat.react(&posted, emoji).await {
             tracing::debug!(error = %e, "could not add the approval reactions");
@@ -117,7 +120,7 @@ pub(super) async fn await_turn(d: &mut Driver) {
         return;
     };
     let ahead = ticket.ahead();
-    d.apply(Event::QueueAhead(ahead));
+    d.apply(Event::QueueAhead(ahead)).await;
     if ahead.is_some() {
         tokio::select! {
             _ = ticket.changed() => {}
@@ -141,21 +144,25 @@ pub(super) async fn upgrade(d: &mut Driver) {
     let before = match read_app(d, &app.rancher, &paas).await {
         Ok(before) => before,
         Err(e) => {
-            return d.fail(Outcome::PaasFailed {
-                step: PaasStep::ReadApp,
-                error: e.to_string(),
-            });
+            return d
+                .fail(Outcome::PaasFailed {
+                    step: PaasStep::ReadApp,
+                    error: e.to_string(),
+                })
+                .await;
         }
     };
     if d.record().cancel.is_some() {
         return;
     }
     let baseline = before.snapshot();
-    if let Err(e) = d.apply_durably(Event::UpgradeIntended { baseline }) {
-        return d.fail(Outcome::NotRecorded {
-            step: PaasStep::Upgrade,
-            error: e.to_string(),
-        });
+    if let Err(e) = d.apply_durably(Event::UpgradeIntended { baseline }).await {
+        return d
+            .fail(Outcome::NotRecorded {
+                step: PaasStep::Upgrade,
+                error: e.to_string(),
+            })
+            .await;
     }
     // The app is followed from the reading the upgrade is judged against: a watcher
     // started for it polls an interval later, not at once.
@@ -167,13 +174,19 @@ pub(super) async fn upgrade(d: &mut Driver) {
     d.apps = Some((app.rancher.clone(), rx, seen));
     d.app_read = None;
     match paas.upgrade_app(&app.rancher, tag.as_str(), &before).await {
-        Ok(answer) => d.apply(Event::UpgradeSent {
-            answer: answer.as_ref().map(crate::paas::App::snapshot),
-        }),
-        Err(e) => d.fail(Outcome::PaasFailed {
-            step: PaasStep::Upgrade,
-            error: e.to_string(),
-        }),
+        Ok(answer) => {
+            d.apply(Event::UpgradeSent {
+                answer: answer.as_ref().map(crate::paas::App::snapshot),
+            })
+            .await
+        }
+        Err(e) => {
+            d.fail(Outcome::PaasFailed {
+                step: PaasStep::Upgrade,
+                error: e.to_string(),
+            })
+            .await
+        }
     }
 }
 
@@ -185,11 +198,14 @@ pub(super) async fn recover_upgrade(d: &mut Driver) {
         d.job.handles().ticket = Some(ticket);
     }
     match d.engine.inner.paas.patient().get_app(&app.rancher).await {
-        Ok(now) => d.apply(Event::UpgradeChecked(now.snapshot())),
-        Err(e) => d.fail(Outcome::PaasFailed {
-            step: PaasStep::ReadApp,
-            error: e.to_string(),
-        }),
+        Ok(now) => d.apply(Event::UpgradeChecked(now.snapshot())).await,
+        Err(e) => {
+            d.fail(Outcome::PaasFailed {
+                step: PaasStep::ReadApp,
+                error: e.to_string(),
+            })
+            .await
+        }
     }
 }
 
@@ -217,7 +233,7 @@ pub(super) async fn follow_rollout(d: &mut Driver, wake_ms: i64, poke_ms: Option
     };
     // A new reading is taken in, and the job decides again what to wait for.
     if fresh || rx.has_changed().unwrap_or(false) {
-        return take_reading(d);
+        return take_reading(d).await;
     }
     // At the end of a settle window a pushed app is read afresh, once: pushes come only
     // with changes, and one that stays active sends none. A polled app is read at its
@@ -229,13 +245,13 @@ pub(super) async fn follow_rollout(d: &mut Driver, wake_ms: i64, poke_ms: Option
     let until = d.instant(wake_ms);
     tokio::select! {
         changed = rx.changed() => match changed {
-            Ok(()) => take_reading(d),
+            Ok(()) => take_reading(d).await,
             Err(_) => {
                 d.apps = None;
                 d.fail(Outcome::PaasFailed {
                     step: PaasStep::FollowRollout,
                     error: "the watcher stopped".into(),
-                });
+                }).await;
             }
         },
         _ = d.job.wake.notified() => {}
@@ -248,25 +264,27 @@ pub(super) async fn follow_rollout(d: &mut Driver, wake_ms: i64, poke_ms: Option
 }
 
 /// Takes in the app's watcher's latest reading, if it was made after the upgrade.
-fn take_reading(d: &mut Driver) {
+async fn take_reading(d: &mut Driver) {
     let Some((_, rx, after)) = d.apps.as_mut() else {
         return;
     };
     let observed = rx.borrow_and_update().clone();
     let after = *after;
     match observed {
-        Observed::Seen(app, seq) if seq > after => d.apply(Event::AppSeen(app.snapshot())),
+        Observed::Seen(app, seq) if seq > after => d.apply(Event::AppSeen(app.snapshot())).await,
         Observed::Seen(..) | Observed::Pending => {}
         Observed::Trouble { error, failures } if failures >= TROUBLE_AFTER => {
-            d.apply(Event::PaasTrouble(error.to_string()))
+            d.apply(Event::PaasTrouble(error.to_string())).await
         }
         Observed::Trouble { .. } => {}
         Observed::Fatal(error) => {
             d.apps = None;
-            return d.fail(Outcome::PaasFailed {
-                step: PaasStep::FollowRollout,
-                error: error.to_string(),
-            });
+            return d
+                .fail(Outcome::PaasFailed {
+                    step: PaasStep::FollowRollout,
+                    error: error.to_string(),
+                })
+                .await;
         }
     }
     let r = d.record();
@@ -287,7 +305,7 @@ pub(super) async fn fetch_logs(d: &mut Driver, at_ms: i64) {
     let first = d.job.lock().logs.is_none();
     let next = d.engine.inner.queues.front(&app.name);
     if !first && next.is_some_and(|j| j != d.job.id) {
-        d.apply(Event::LogsRead(LogsRead::Superseded));
+        d.apply(Event::LogsRead(LogsRead::Superseded)).await;
         return;
     }
     let read = match d.engine.inner.paas.deploy_logs(&app.rancher).await {
@@ -295,6 +313,6 @@ pub(super) async fn fetch_logs(d: &mut Driver, at_ms: i64) {
         Ok(None) => LogsRead::Missing,
         Err(e) => LogsRead::Error(e.to_string()),
     };
-    d.apply(Event::LogsRead(read));
+    d.apply(Event::LogsRead(read)).await;
     d.job.handles().ticket.take();
 }

@@ -68,7 +68,7 @@ pub(super) async fn run(engine: Engine, job: Arc<LiveJob>) {
         if d.engine.is_stopping() {
             return;
         }
-        let step = d.next();
+        let step = d.next().await;
         tracing::debug!(?step, "step");
         match step {
             Step::Finish => break,
@@ -143,31 +143,34 @@ impl Driver {
         }
     }
 
-    fn next(&self) -> Step {
+    async fn next(&self) -> Step {
         let cx = self.context();
         let now = self.now();
         self.engine
             .update(&self.job, |r| machine::next(r, now, &cx))
+            .await
     }
 
     /// Takes in an observation.
-    pub fn apply(&self, event: Event) {
+    pub async fn apply(&self, event: Event) {
         let cx = self.context();
         let now = self.now();
         self.engine
-            .update(&self.job, |r| machine::apply(r, event, now, &cx));
+            .update(&self.job, |r| machine::apply(r, event, now, &cx))
+            .await;
     }
 
     /// Takes in an observation that must be on disk before the job acts on it.
-    pub fn apply_durably(&self, event: Event) -> Result<(), StoreError> {
+    pub async fn apply_durably(&self, event: Event) -> Result<(), StoreError> {
         let cx = self.context();
         let now = self.now();
         self.engine
             .update_durably(&self.job, |r| machine::apply(r, event, now, &cx))
+            .await
     }
 
-    pub fn fail(&self, outcome: Outcome) {
-        self.apply(Event::Failed(outcome));
+    pub async fn fail(&self, outcome: Outcome) {
+        self.apply(Event::Failed(outcome)).await;
     }
 
     pub fn record(&self) -> JobRecord {
@@ -188,11 +191,12 @@ impl Driver {
         }
     }
 
-    pub fn chat_failed(&self, step: crate::job::ChatStep, e: ChatError) {
+    pub async fn chat_failed(&self, step: crate::job::ChatStep, e: ChatError) {
         self.fail(Outcome::ChatFailed {
             step,
             error: e.to_string(),
-        });
+        })
+        .await;
     }
 }
 

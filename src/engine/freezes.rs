@@ -1,10 +1,11 @@
 //! Freezes as the engine keeps them: those that hold, in memory for the checks every
 //! job step makes, and in the store before anyone is told (so they survive restarts).
 //!
-//! Putting a freeze on and lifting freezes hold the in-memory list's lock across the
-//! store's write, so the freezes an unfreeze was allowed to lift are exactly those it
-//! lifts: no command can add one between the check and the write (only the leading
-//! replica takes commands).
+//! Putting a freeze on and lifting freezes take turns (an async lock, held across the
+//! store's write but never a runtime thread's), so the freezes an unfreeze was allowed
+//! to lift are exactly those it lifts: no command can add one between the check and the
+//! write (only the leading replica takes commands). The in-memory list's own lock is
+//! taken only to change it, after the write.
 
 use std::time::Duration;
 
@@ -17,7 +18,7 @@ use crate::store::StoreError;
 
 impl Engine {
     /// Freezes `scope` for `lasting`, from now; recorded before it is answered.
-    pub fn freeze(
+    pub async fn freeze(
         &self,
         actor: &Actor,
         scope: Scope,
@@ -34,29 +35,30 @@ impl Engine {
             until_ms: now.saturating_add(lasting.as_millis().min(i64::MAX as u128) as i64),
             lifted: None,
         };
-        let mut holding = self.holding();
-        f.id = self.inner.store.add_freeze(&f)?;
+        let _turn = self.inner.freeze_turn.lock().await;
+        f.id = self.inner.store.add_freeze(&f).await?;
         tracing::info!(scope = f.scope.as_str(), by = %actor.name, until_ms = f.until_ms, "freeze");
-        holding.push(f.clone());
+        self.holding().push(f.clone());
         Ok(f)
     }
 
     /// Lifts the freezes of `scope` that hold (`all`: every one), if `may_lift` allows
     /// each of them; otherwise lifts none and says why. Those lifted.
-    pub fn unfreeze<E>(
+    pub async fn unfreeze<E>(
         &self,
         actor: &Actor,
         scope: &Scope,
         may_lift: impl Fn(&Freeze) -> Result<(), E>,
     ) -> Result<Vec<Freeze>, NotLifted<E>> {
         let now = self.now();
-        let mut holding = self.holding();
+        let _turn = self.inner.freeze_turn.lock().await;
         // What the store is about to lift (`all`: every freeze that holds, an app: its
         // own), read from the store itself, which is what the lifting acts on.
         let lifting = self
             .inner
             .store
             .holding_freezes(now)
+            .await
             .map_err(NotLifted::Store)?;
         for f in lifting
             .iter()
@@ -68,9 +70,10 @@ impl Engine {
             .inner
             .store
             .lift_freezes(scope, &person(actor), now)
+            .await
             .map_err(NotLifted::Store)?;
         let ids: Vec<i64> = lifted.iter().map(|f| f.id).collect();
-        holding.retain(|f| !ids.contains(&f.id));
+        self.holding().retain(|f| !ids.contains(&f.id));
         tracing::info!(scope = scope.as_str(), by = %actor.name, lifted = ids.len(), "unfreeze");
         Ok(lifted)
     }
@@ -98,8 +101,8 @@ impl Engine {
     }
 
     /// The latest `n` freezes of `app` (and of all apps), newest first.
-    pub fn freeze_history(&self, app: &str, n: usize) -> Result<Vec<Freeze>, StoreError> {
-        self.inner.store.freeze_history(app, n)
+    pub async fn freeze_history(&self, app: &str, n: usize) -> Result<Vec<Freeze>, StoreError> {
+        self.inner.store.freeze_history(app, n).await
     }
 
     fn holding(&self) -> std::sync::MutexGuard<'_, Vec<Freeze>> {

@@ -24,7 +24,9 @@ pub(super) struct Jobs {
     approval_messages: DashMap<String, JobId>,
     next_id: AtomicU64,
     /// Serialises "is an equal build running?" with starting one.
-    pub start_lock: Mutex<()>,
+    /// Starts take turns (an async lock: a start writes its new job before it lets the
+    /// next one look for a running equal).
+    pub start_lock: tokio::sync::Mutex<()>,
     /// Rings whenever a job changes, starts or ends.
     pub changed: Notify,
 }
@@ -39,7 +41,7 @@ impl Jobs {
             recent: Mutex::new(recent),
             approval_messages: DashMap::new(),
             next_id: AtomicU64::new(next_id),
-            start_lock: Mutex::new(()),
+            start_lock: tokio::sync::Mutex::new(()),
             changed: Notify::new(),
         }
     }

@@ -15,20 +15,19 @@ impl Engine {
     /// Resumes every job the store holds as unfinished: each continues from its last
     /// recorded step, editing the same messages. Deploys rejoin their app's queue in
     /// the order they had. Returns how many resumed.
-    pub fn resume(&self) -> Result<usize, StoreError> {
+    pub async fn resume(&self) -> Result<usize, StoreError> {
         let store = &self.inner.store;
         // Another replica may have led since this engine was built: read afresh.
-        self.inner
-            .jobs
-            .catch_up(store.next_job_id()?, store.finished(256)?);
+        let (next_id, recent) = (store.next_job_id().await?, store.finished(256).await?);
+        self.inner.jobs.catch_up(next_id, recent);
         let now = self.now();
-        *self.inner.freezes.lock().unwrap_or_else(|e| e.into_inner()) =
-            store.holding_freezes(now)?;
+        let holding = store.holding_freezes(now).await?;
+        *self.inner.freezes.lock().unwrap_or_else(|e| e.into_inner()) = holding;
         let took_over = match self.inner.lease.role() {
             super::lease::Role::Leader { holder, term } if term > 1 => Some(holder),
             _ => None,
         };
-        let records = store.unfinished()?;
+        let records = store.unfinished().await?;
         let mut jobs = Vec::new();
         for mut record in records {
             if self.inner.jobs.contains(record.id) {
@@ -44,7 +43,7 @@ impl Engine {
             record.audit(now, None, crate::job::AuditAction::Resume, detail);
             // A note left by the shutdown ("restarting") is over now.
             record.notice = None;
-            self.inner.store.save(&record)?;
+            self.inner.store.save(&record).await?;
             jobs.push(Arc::new(LiveJob::new(record)));
         }
         // The deploying one first, then the queued ones in their order.
@@ -95,7 +94,8 @@ impl Engine {
         self.inner.stopping.store(true, Ordering::Relaxed);
         let jobs = self.inner.jobs.all();
         for job in &jobs {
-            self.update(job, |r| r.notice = Some(Notice::Restarting));
+            self.update(job, |r| r.notice = Some(Notice::Restarting))
+                .await;
         }
         // Each job leaves between two steps (a step under way, such as a message being
         // posted, ends and is recorded first: the next start neither repeats nor loses

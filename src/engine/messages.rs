@@ -118,9 +118,10 @@ impl Driver {
                         thread,
                         own_message,
                     }) => {
-                        self.apply(Event::ThreadOpened(thread.clone()));
+                        self.apply(Event::ThreadOpened(thread.clone())).await;
                         let kept = if own_message {
-                            self.apply(Event::ProgressPosted(thread.summary.clone()));
+                            self.apply(Event::ProgressPosted(thread.summary.clone()))
+                                .await;
                             Kept::Progress
                         } else {
                             Kept::Summary
@@ -131,7 +132,7 @@ impl Driver {
                         }
                         thread
                     }
-                    Err(e) => return self.chat_failed(ChatStep::OpenThread, e),
+                    Err(e) => return self.chat_failed(ChatStep::OpenThread, e).await,
                 }
             }
         };
@@ -143,10 +144,10 @@ impl Driver {
         let asked = self.asked_at(&r);
         match with_chat_retries(|| chat.post_as(&thread.thread, &content, asked)).await {
             Ok(posted) => {
-                self.apply(Event::ProgressPosted(posted.clone()));
+                self.apply(Event::ProgressPosted(posted.clone())).await;
                 self.keep(Kept::Progress, posted, content);
             }
-            Err(e) => self.chat_failed(ChatStep::PostProgress, e),
+            Err(e) => self.chat_failed(ChatStep::PostProgress, e).await,
         }
     }
 
@@ -168,12 +169,13 @@ impl Driver {
             tracing::warn!(job = %r.id, error = %e, "could not tell the requester of the approval");
         }
         self.engine
-            .update(&self.job, |r| r.messages.approval_told = true);
+            .update(&self.job, |r| r.messages.approval_told = true)
+            .await;
     }
 
     /// A deploy that went wrong after reaching its app offers the rollback `/rollback`
     /// would start.
-    fn offer_rollback(&mut self) {
+    async fn offer_rollback(&mut self) {
         let r = self.record();
         let went_wrong = matches!(r.state, JobState::Failed | JobState::TimedOut)
             && r.deploy
@@ -182,15 +184,15 @@ impl Driver {
         if !went_wrong {
             return;
         }
-        if let Some(tag) = self.engine.rollback_offer(&r) {
-            self.apply(Event::RollbackFound(tag));
+        if let Some(tag) = self.engine.rollback_offer(&r).await {
+            self.apply(Event::RollbackFound(tag)).await;
         }
     }
 
     /// Delivers the job's final messages, tells the requester how it ended, and
     /// leaves the live set.
     pub(super) async fn finish(&mut self) {
-        self.offer_rollback();
+        self.offer_rollback().await;
         let record = self.record();
         let view = self.engine.inner.view.clone();
         tracing::info!(

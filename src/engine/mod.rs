@@ -111,6 +111,8 @@ struct Inner {
     stopping: AtomicBool,
     /// The freezes people put on that hold (and some that have just ended).
     freezes: Mutex<Vec<crate::freeze::Freeze>>,
+    /// Putting freezes on and lifting them take turns (`freezes.rs`).
+    freeze_turn: tokio::sync::Mutex<()>,
     /// Whether this process may act, among replicas sharing the store.
     lease: Arc<lease::LeaseClock>,
 }
@@ -123,11 +125,11 @@ pub struct Engine {
 
 impl Engine {
     /// Builds the engine; job numbers continue from the store's.
-    pub fn new(deps: EngineDeps) -> Result<Engine, StoreError> {
-        let next_id = deps.store.next_job_id()?;
+    pub async fn new(deps: EngineDeps) -> Result<Engine, StoreError> {
+        let next_id = deps.store.next_job_id().await?;
         // Read once, so suggestions and `/status` never query the store as people type.
-        let recent = deps.store.finished(256)?;
-        let freezes = deps.store.holding_freezes(deps.clock.now_ms())?;
+        let recent = deps.store.finished(256).await?;
+        let freezes = deps.store.holding_freezes(deps.clock.now_ms()).await?;
         let subscribe = deps.config.paas.subscribe;
         let settings = WatchSettings {
             interval: deps.config.jobs.poll_interval,
@@ -154,6 +156,7 @@ impl Engine {
                 chat_connected: AtomicBool::new(false),
                 stopping: AtomicBool::new(false),
                 freezes: Mutex::new(freezes),
+                freeze_turn: tokio::sync::Mutex::new(()),
                 lease,
             }),
         };
@@ -189,8 +192,8 @@ impl Engine {
     }
 
     /// Whether the store takes writes (for `/readyz`).
-    pub fn store_writable(&self) -> Result<(), StoreError> {
-        self.inner.store.ping()
+    pub async fn store_writable(&self) -> Result<(), StoreError> {
+        self.inner.store.ping().await
     }
 
     /// The engine's gauges, for `/metrics`.
@@ -242,21 +245,26 @@ impl Engine {
         self.inner.clock.now_ms()
     }
 
-    /// A job's record, live or finished.
-    pub fn job_record(&self, id: JobId) -> Option<JobRecord> {
+    /// A job's record, live or finished (from the store when it is not in memory).
+    pub async fn job_record(&self, id: JobId) -> Option<JobRecord> {
+        if let Some(r) = self.job_in_memory(id) {
+            return Some(r);
+        }
+        match self.inner.store.load(id).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(job = %id, error = %e, "cannot read a job");
+                None
+            }
+        }
+    }
+
+    /// A job's record if it is live or among the latest finished ones.
+    pub fn job_in_memory(&self, id: JobId) -> Option<JobRecord> {
         if let Some(job) = self.inner.jobs.get(id) {
             return Some(job.record());
         }
-        self.inner
-            .jobs
-            .recent(id)
-            .or_else(|| match self.inner.store.load(id) {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::error!(job = %id, error = %e, "cannot read a job");
-                    None
-                }
-            })
+        self.inner.jobs.recent(id)
     }
 
     /// Whether the job is still running (its final message not yet delivered).
@@ -281,49 +289,51 @@ impl Engine {
     }
 
     /// The latest `n` jobs of a project or app, newest first (from the store).
-    pub fn history(&self, name: &str, n: usize) -> Result<Vec<JobRecord>, StoreError> {
-        self.inner.store.history(name, n)
+    pub async fn history(&self, name: &str, n: usize) -> Result<Vec<JobRecord>, StoreError> {
+        self.inner.store.history(name, n).await
     }
 
     /// Cancels a job: stops a running build, withdraws a queued or pending request.
     /// The caller has checked that `actor` may. Returns the state it was cancelled in.
-    pub fn cancel(&self, actor: &Actor, id: JobId) -> Result<JobState, CancelError> {
+    pub async fn cancel(&self, actor: &Actor, id: JobId) -> Result<JobState, CancelError> {
         let Some(job) = self.inner.jobs.get(id) else {
-            return Err(match self.job_record(id) {
+            return Err(match self.job_record(id).await {
                 Some(r) => CancelError::Refused(id, CancelRefusal::Ended(r.state)),
                 None => CancelError::NoSuchJob(id),
             });
         };
         let now = self.now();
-        let result = self.update(&job, |r| decisions::cancel(r, &actor.name, now));
+        let result = self
+            .update(&job, |r| decisions::cancel(r, &actor.name, now))
+            .await;
         job.wake.notify_one();
         result.map_err(|why| CancelError::Refused(id, why))
     }
 
     /// Applies `f` to a job's record; if anything changed, records it, shows it and
     /// wakes waiters. A failed write is shown in the job's message and logged.
-    fn update<R>(&self, job: &LiveJob, f: impl FnOnce(&mut JobRecord) -> R) -> R {
-        self.change(job, f).0
+    async fn update<R>(&self, job: &LiveJob, f: impl FnOnce(&mut JobRecord) -> R) -> R {
+        self.change(job, f).await.0
     }
 
     /// Like [`Self::update`], for a change that must be on disk before the job acts on
     /// the world (the intent to run a build or an upgrade).
-    fn update_durably<R>(
+    async fn update_durably<R>(
         &self,
         job: &LiveJob,
         f: impl FnOnce(&mut JobRecord) -> R,
     ) -> Result<R, StoreError> {
-        let (out, saved) = self.change(job, f);
+        let (out, saved) = self.change(job, f).await;
         saved.map(|()| out)
     }
 
-    fn change<R>(
+    async fn change<R>(
         &self,
         job: &LiveJob,
         f: impl FnOnce(&mut JobRecord) -> R,
     ) -> (R, Result<(), StoreError>) {
         let view = &self.inner.view;
-        let (out, saved, progress, approval, summary, ended) = {
+        let (out, saving) = {
             let mut r = job.lock();
             let before = r.clone();
             let out = f(&mut r);
@@ -331,14 +341,18 @@ impl Engine {
                 return (out, Ok(()));
             }
             r.updated_ms = self.now();
-            // Written under the job's lock, so writes of one job land in order.
-            let saved = self.inner.store.save(&r);
-            if let Err(StoreError::Deposed { .. }) = &saved {
-                // Another replica leads now: this one shows and does nothing more.
-                drop(r);
-                self.depose();
-                return (out, saved);
-            }
+            // The write takes its turn under the job's lock, so writes of one job land
+            // in order; it is awaited with the lock released.
+            (out, self.inner.store.save(&r))
+        };
+        let saved = saving.await;
+        if let Err(StoreError::Deposed { .. }) = &saved {
+            // Another replica leads now: this one shows and does nothing more.
+            self.depose();
+            return (out, saved);
+        }
+        let (progress, approval, summary, ended) = {
+            let mut r = job.lock();
             if let Err(e) = &saved {
                 tracing::error!(job = %r.id, error = %e, "cannot record the job's state");
                 r.notice = Some(Notice::NotSaved {
@@ -350,8 +364,6 @@ impl Engine {
                 .as_ref()
                 .map(|_| crate::render::approval(&r, view));
             (
-                out,
-                saved,
                 crate::render::progress(&r, view),
                 approval,
                 crate::render::summary(&r, view),

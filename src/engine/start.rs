@@ -15,18 +15,18 @@ impl Engine {
     /// Starts a job. A build answers with a running build or release of the same
     /// project and branch; a release with a running release of them. A deploy or a
     /// release to a frozen app is refused, unless it is a rollback.
-    pub fn start(
+    pub async fn start(
         &self,
         actor: &Actor,
         channel: &str,
         spec: JobSpec,
     ) -> Result<Started, StartError> {
-        self.start_from(actor, channel, None, spec, None)
+        self.start_from(actor, channel, None, spec, None).await
     }
 
     /// Starts a job for a command that came with a message of its own (`origin`),
     /// through a freeze where `freeze_override` gives an admin's reason.
-    pub fn start_from(
+    pub async fn start_from(
         &self,
         actor: &Actor,
         channel: &str,
@@ -54,12 +54,7 @@ impl Engine {
             });
         }
 
-        let _guard = self
-            .inner
-            .jobs
-            .start_lock
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let _guard = self.inner.jobs.start_lock.lock().await;
         let running = match &spec {
             // Any job building this project and branch (a release too) answers a build.
             JobSpec::Build { project, branch } => self.running_build(project, branch, None),
@@ -90,7 +85,7 @@ impl Engine {
             reason: reason.to_string(),
             at_ms: now,
         });
-        if let Err(e) = self.inner.store.save(&record) {
+        if let Err(e) = self.inner.store.save(&record).await {
             tracing::error!(job = %id, error = %e, "cannot record a new job");
             return Err(StartError::NotRecorded(e));
         }
@@ -158,13 +153,16 @@ impl Engine {
     }
 
     /// Closes older pending approvals for the same app: `newer` supersedes them.
-    pub(super) fn supersede_older(&self, newer: JobId, app: &crate::names::AppName) {
+    pub(super) async fn supersede_older(&self, newer: JobId, app: &crate::names::AppName) {
         let now = self.now();
         for job in self.inner.jobs.all() {
             if job.id >= newer || job.lock().spec.app() != Some(app) {
                 continue;
             }
-            if self.update(&job, |r| decisions::supersede(r, newer, now)) {
+            if self
+                .update(&job, |r| decisions::supersede(r, newer, now))
+                .await
+            {
                 job.wake.notify_one();
             }
         }

@@ -17,22 +17,29 @@ pub struct PendingApproval {
 
 impl Engine {
     /// An approver's vote on job `id`.
-    pub fn vote(&self, actor: &Actor, id: JobId, approve: bool, via: Via) -> VoteOutcome {
+    pub async fn vote(&self, actor: &Actor, id: JobId, approve: bool, via: Via) -> VoteOutcome {
         let Some(job) = self.inner.jobs.get(id) else {
-            return match self.job_record(id) {
+            return match self.job_record(id).await {
                 Some(r) => VoteOutcome::Ended(id, r.state),
                 None => VoteOutcome::NoSuchJob(id),
             };
         };
         let now = self.now();
-        let result = self.update(&job, |r| decisions::vote(r, actor, approve, via, now));
+        let result = self
+            .update(&job, |r| decisions::vote(r, actor, approve, via, now))
+            .await;
         job.wake.notify_one();
         VoteOutcome::Voted(id, result)
     }
 
     /// A button pressed under `target`. It acts only on the job whose approval message
     /// carries it: a button left on an older message changes nothing.
-    pub fn press(&self, actor: &Actor, target: &MessageRef, action: ButtonAction) -> VoteOutcome {
+    pub async fn press(
+        &self,
+        actor: &Actor,
+        target: &MessageRef,
+        action: ButtonAction,
+    ) -> VoteOutcome {
         let (id, approve) = match action {
             ButtonAction::Approve(id) => (id, true),
             ButtonAction::Reject(id) => (id, false),
@@ -40,12 +47,13 @@ impl Engine {
         };
         let carries = self
             .job_record(id)
+            .await
             .and_then(|r| r.messages.approval)
             .is_some_and(|m| m.message == target.message);
         if !carries {
             return VoteOutcome::NotThisMessage(id);
         }
-        self.vote(actor, id, approve, Via::Button)
+        self.vote(actor, id, approve, Via::Button).await
     }
 
     /// A reaction on a message. Only ✅ and ❌ on approval messages mean anything.
@@ -58,12 +66,14 @@ impl Engine {
     ) -> Option<VoteOutcome> {
         let id = self.inner.jobs.by_approval_message(&target.message)?;
         let outcome = match (emoji, added) {
-            (APPROVE, true) => self.vote(actor, id, true, Via::Reaction),
-            (REJECT, true) => self.vote(actor, id, false, Via::Reaction),
+            (APPROVE, true) => self.vote(actor, id, true, Via::Reaction).await,
+            (REJECT, true) => self.vote(actor, id, false, Via::Reaction).await,
             (APPROVE, false) => {
                 let job = self.inner.jobs.get(id)?;
                 let now = self.now();
-                let result = self.update(&job, |r| decisions::withdraw(r, actor, now));
+                let result = self
+                    .update(&job, |r| decisions::withdraw(r, actor, now))
+                    .await;
                 job.wake.notify_one();
                 // Removing a reaction that never counted needs no answer.
                 if let VoteResult::Refused(_) = result {
@@ -116,7 +126,9 @@ impl Engine {
             return Vec::new();
         };
         let now = self.now();
-        let done = self.update(&job, |r| decisions::reconcile(r, approving, rejecting, now));
+        let done = self
+            .update(&job, |r| decisions::reconcile(r, approving, rejecting, now))
+            .await;
         job.wake.notify_one();
         for (actor, result) in &done {
             if let VoteResult::Refused(_) = result {

@@ -3,17 +3,20 @@
 
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 use crate::chat::Actor;
 use crate::names::{AppName, JobId, VersionTag};
 
 /// How approvals of an app's deploys work (`[apps.<name>]`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApprovalPolicy {
     /// Roles whose votes count; empty means deploys need no approval.
     pub approvers: Vec<String>,
     /// How many distinct approvers must approve.
     pub votes: u32,
-    /// How long a request waits for its votes.
+    /// How long a request waits for its votes (kept in whole seconds).
+    #[serde(with = "seconds")]
     pub timeout: Duration,
     /// Whether the requester may approve their own request.
     pub allow_self_approval: bool,
@@ -34,8 +37,23 @@ impl ApprovalPolicy {
     }
 }
 
+/// A duration as whole seconds, as the policy has always been kept.
+mod seconds {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_secs())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_secs)
+    }
+}
+
 /// One approver's ✅.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Vote {
     pub user_id: String,
     pub name: String,
@@ -47,10 +65,13 @@ pub struct Vote {
 /// reaction, so the reactions on the approval message are the truth for those votes
 /// (even for changes made while releasebot was not listening); the others stand
 /// until withdrawn where they were given.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Via {
     Reaction,
     Button,
+    /// Last: a way this releasebot does not know stands like a command.
+    #[serde(other)]
     Command,
 }
 
@@ -75,7 +96,8 @@ impl Via {
 }
 
 /// Where an approval request stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
 pub enum ApprovalStatus {
     Pending,
     Approved { at_ms: i64 },
@@ -92,7 +114,7 @@ impl ApprovalStatus {
 }
 
 /// A request for approval, bound to the exact artifact and target it would deploy.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Approval {
     /// The app (as configured) and the version tag that would be deployed.
     pub app: AppName,

@@ -1,11 +1,13 @@
 //! A job's build: what it shows of the execution it follows, and what an observed
 //! execution means for the job.
 
+use serde::{Deserialize, Serialize};
+
 use crate::ids::ExecutionId;
 
 /// The run request, written before it is sent: after a restart it says a build may
 /// have started, and how to recognise it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunIntent {
     pub at_ms: i64,
     /// The pipeline's `nextRun` read just before sending: an execution of the branch
@@ -15,7 +17,7 @@ pub struct RunIntent {
 }
 
 /// The build part of a job.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BuildProgress {
     pub intent: Option<RunIntent>,
     /// The execution followed, once known.
@@ -34,14 +36,15 @@ pub struct BuildProgress {
 }
 
 /// A stage as the progress message shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StageView {
     pub name: String,
     pub mark: StageMark,
     pub seconds: Option<u64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "&'static str")]
 pub enum StageMark {
     Waiting,
     Running,
@@ -50,6 +53,19 @@ pub enum StageMark {
     Aborted,
     /// Rancher dropped the state (the stages after a failure).
     NotRun,
+}
+
+/// A mark read back that this releasebot does not know is shown as waiting.
+impl From<String> for StageMark {
+    fn from(s: String) -> Self {
+        StageMark::parse(&s).unwrap_or(StageMark::Waiting)
+    }
+}
+
+impl From<StageMark> for &'static str {
+    fn from(m: StageMark) -> Self {
+        m.as_str()
+    }
 }
 
 impl StageMark {

@@ -1,11 +1,14 @@
 //! Why a job ended, as data: render turns it into the one sentence people read.
 
+use serde::{Deserialize, Serialize};
+
 use super::state::JobState;
 use crate::names::{AppName, JobId, VersionTag};
 
 /// How a job ended. Everything but `Succeeded` says why, with what the PaaS or the
 /// chat said where that is the reason.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Outcome {
     Succeeded,
     /// The build failed on the PaaS, at a stage when Rancher says which.
@@ -92,34 +95,44 @@ pub enum Outcome {
 }
 
 /// What did not finish in time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Timed {
     Build,
+    /// Last: anything else read back is the rollout.
+    #[serde(other)]
     Rollout,
 }
 
 /// The step a PaaS failure stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum PaasStep {
-    StartBuild,
     /// Learning after a restart whether a recorded run request started a build.
     FindBuild,
     FollowBuild,
     ReadApp,
     Upgrade,
     FollowRollout,
+    /// Last: a step read back that this releasebot does not know is this one.
+    #[serde(other)]
+    StartBuild,
 }
 
 /// The chat call a failure stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ChatStep {
     OpenThread,
-    PostProgress,
     PostApproval,
+    /// Last: a step read back that this releasebot does not know is this one.
+    #[serde(other)]
+    PostProgress,
 }
 
 /// Where a job was when it was cancelled, and what that did to the build.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Cancellation {
     BeforeBuild,
     BuildStopped {

@@ -1,6 +1,8 @@
 //! A job's record: everything needed to show it, to audit it and to resume it after a
 //! restart. The engine holds it behind a lock and renders it whenever it changes.
 
+use serde::{Deserialize, Serialize};
+
 use super::approval::Approval;
 use super::audit::{AuditAction, AuditEntry};
 use super::build::BuildProgress;
@@ -12,7 +14,7 @@ use crate::chat::{MessageRef, ThreadRef};
 use crate::names::{JobId, VersionTag};
 
 /// Who asked for a job.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Person {
     /// A stable id on the chat platform (the Discord user id, the terminal user name).
     pub id: String,
@@ -20,17 +22,18 @@ pub struct Person {
 }
 
 /// The chat messages a job keeps up to date.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Messages {
     pub thread: Option<ThreadRef>,
     pub progress: Option<MessageRef>,
     pub approval: Option<MessageRef>,
     /// The requester was told their approval was granted.
+    #[serde(default)]
     pub approval_told: bool,
 }
 
 /// A job's place in its app's deploy queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueuePlace {
     /// When it joined, to keep the order across a restart.
     pub joined_ms: i64,
@@ -39,14 +42,14 @@ pub struct QueuePlace {
 }
 
 /// Someone asked to cancel the job; it stops at the next point where it safely can.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CancelRequest {
     pub by: String,
     pub at_ms: i64,
 }
 
 /// An admin let the job deploy through a freeze, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FreezeOverride {
     pub by: String,
     pub reason: String,
@@ -54,7 +57,8 @@ pub struct FreezeOverride {
 }
 
 /// A passing remark in the job's message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Notice {
     /// The PaaS failed the last few calls; releasebot keeps trying.
     PaasUnreachable { error: String },
@@ -66,7 +70,7 @@ pub enum Notice {
 
 /// The redacted end of the deploy logs, kept growing for a short while after the
 /// rollout (logs are pulled, never pushed: `docs/paas.md#deploy-logs`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogExcerpt {
     /// The last lines, redacted.
     pub lines: Vec<String>,
@@ -83,9 +87,12 @@ pub struct LogExcerpt {
     pub settled: bool,
 }
 
-/// Everything about one job.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Everything about one job. Its serde form is what the store keeps of it, by these
+/// field and variant names (pinned by the store's golden files); the id is the row's
+/// key and the audit trail a table of its own, so neither is in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobRecord {
+    #[serde(skip, default = "unnumbered")]
     pub id: JobId,
     pub spec: JobSpec,
     pub requester: Person,
@@ -99,6 +106,7 @@ pub struct JobRecord {
     pub messages: Messages,
     pub build: Option<BuildProgress>,
     pub deploy: Option<DeployProgress>,
+    #[serde(default)]
     pub approval: Option<Approval>,
     pub queue: Option<QueuePlace>,
     pub cancel: Option<CancelRequest>,
@@ -107,8 +115,15 @@ pub struct JobRecord {
     pub outcome: Option<Outcome>,
     pub notice: Option<Notice>,
     /// Deploys through a freeze, by an admin's word.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub freeze_override: Option<FreezeOverride>,
+    #[serde(skip)]
     pub audit: Vec<AuditEntry>,
+}
+
+/// The id of a record read from its stored form, before the store sets the row's.
+fn unnumbered() -> JobId {
+    JobId(0)
 }
 
 impl JobRecord {

@@ -11,19 +11,23 @@
 //! `Deployed` True, seen again after a settle window (an app can show `active` before
 //! its pods rolled); `Installed` False is the helm error.
 
+use serde::{Deserialize, Serialize};
+
 use crate::ids::AppId;
 use crate::names::VersionTag;
 
 /// A condition's status, as Rancher's `True`, `False` or `Unknown` says it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CondStatus {
     True,
     False,
+    /// Last: anything else reads as unknown.
+    #[serde(other)]
     Unknown,
 }
 
 /// One app condition, as far as the decision needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cond {
     pub status: CondStatus,
     pub updated_ms: Option<i64>,
@@ -31,7 +35,7 @@ pub struct Cond {
 }
 
 /// What an app showed at one moment, as far as the decision needs it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppSnapshot {
     /// `state`, lowercased.
     pub state: Option<String>,
@@ -175,13 +179,26 @@ pub enum Reading {
 }
 
 /// A phase a rollout went through, as the progress message lists them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
 pub enum Phase {
     Installing,
     Deploying,
     Active,
     Failed,
     Other(String),
+}
+
+impl From<String> for Phase {
+    fn from(s: String) -> Self {
+        Phase::parse(&s)
+    }
+}
+
+impl From<Phase> for String {
+    fn from(p: Phase) -> Self {
+        p.as_str().to_string()
+    }
 }
 
 impl Phase {
@@ -207,7 +224,8 @@ impl Phase {
 }
 
 /// Where the upgrade request stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Upgrade {
     NotSent,
     /// Recorded as about to be sent; whether it was is unknown after a restart.
@@ -222,7 +240,7 @@ pub enum Upgrade {
 }
 
 /// The deploy part of a job.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeployProgress {
     /// The Rancher app upgraded.
     pub app_id: AppId,
@@ -238,11 +256,12 @@ pub struct DeployProgress {
     /// Where a rollback of the app goes, offered under this deploy once it went wrong
     /// after reaching the app: decided by the rule `/rollback` follows
     /// ([`crate::job::incident::rollback_target`]), so the offer and the command agree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback_to: Option<VersionTag>,
 }
 
 /// What the rollout has shown since the upgrade.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rollout {
     /// When the app first showed a sign of taking the upgrade up.
     pub picked_up_ms: Option<i64>,

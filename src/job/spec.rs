@@ -1,9 +1,12 @@
 //! What a job was asked to do: exactly the typed fields each kind needs.
 
+use serde::{Deserialize, Serialize};
+
 use crate::names::{AppName, Branch, ProjectName, VersionTag};
 
 /// What a job does, with exactly the fields that kind needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum JobSpec {
     /// Run a project's pipeline on a branch and report the image and tag.
     Build {
@@ -20,12 +23,14 @@ pub enum JobSpec {
     Deploy {
         app: AppName,
         tag: VersionTag,
+        #[serde(default)]
         origin: DeployOrigin,
     },
 }
 
 /// Why a deploy was asked for: a person naming a tag, or one of the incident commands.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DeployOrigin {
     #[default]
     Request,
@@ -36,6 +41,7 @@ pub enum DeployOrigin {
     /// history knows it.
     Promote {
         from: AppName,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         image: Option<String>,
     },
 }

@@ -1,7 +1,8 @@
 //! Where a job stands.
 
 /// Where a job stands; the last five are final.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum JobState {
     /// Waiting for another deploy of the same app to finish.
     Queued,

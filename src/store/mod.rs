@@ -1,32 +1,46 @@
-//! The durable store: every job, its approval and votes, and the audit trail, in one
-//! SQLite file or a PostgreSQL database (`RELEASEBOT_DB`: a path, or a `postgres://`
-//! URL). The only module that touches the database.
+//! The durable store: every job (its approval and votes inside it) and its audit
+//! trail, and the freezes, in one SQLite file or a PostgreSQL database
+//! (`RELEASEBOT_DB`: a path, or a `postgres://` URL). The only module that touches the
+//! database.
 //!
 //! A job is written before each thing it does to the world, so a restarted bot knows
 //! what was in flight and resumes it: the intent to run a pipeline is recorded before
 //! the run request, the execution id as soon as it is known, the chat message ids as
 //! soon as they exist. A SQLite file is opened in WAL mode with an exclusive lock held for
 //! the life of the process, so a second releasebot on the same file is refused instead
-//! of both acting on the same jobs. A job's details are kept in a versioned stored
-//! form ([`stored`]), so a newer releasebot reads what an older one wrote.
+//! of both acting on the same jobs. A job is kept in the job record's own serde form
+//! ([`stored`]), and every earlier form and schema is still read and migrated.
 //!
 //! PostgreSQL is for replicas sharing one database: only one of them may act, the one
 //! holding the leadership [`Lease`], and a store fenced with its lease's term refuses
 //! every write once that term is over ([`StoreError::Deposed`]), so a replica that
 //! lost the lease without noticing cannot overwrite what the new leader does.
 //!
-//! [`Store`] is the face the rest of the bot sees; what it asks of a database is the
-//! `Backend` trait, implemented for SQLite in `sqlite.rs` and for PostgreSQL in
-//! `postgres.rs`.
+//! Every call is async and holds no lock of the caller's: the database answers on its
+//! own thread (SQLite's worker) or socket (PostgreSQL), never on a runtime thread.
+//! Statements are written once for both databases (`db.rs` says how); `jobs.rs`,
+//! `freezes.rs` and `lease.rs` hold them, `migrate.rs` the schema's history,
+//! `sqlite.rs` and `postgres.rs` how each is opened.
 
-mod columns;
+mod db;
+mod failure;
+mod freezes;
+mod jobs;
 mod lease;
+mod meta;
+mod migrate;
+mod order;
 mod postgres;
+mod private;
 mod sqlite;
-mod stored;
+pub mod stored;
+mod v1;
 
+use std::collections::HashMap;
+use std::future::Future;
 use std::path::Path;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use lease::Lease;
 
@@ -34,7 +48,9 @@ use crate::config::location::{Database, LocationError};
 use crate::freeze::{Freeze, Scope};
 use crate::job::{JobRecord, Person};
 use crate::names::JobId;
-
+use db::Db;
+use failure::{Failure, Location};
+use jobs::{Arg, Selection};
 /// A store problem; `Display` is one sentence for an operator.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
@@ -68,6 +84,11 @@ pub enum StoreError {
     /// same call may work later.
     #[error("cannot reach the database {path} ({detail})")]
     Unreachable { path: String, detail: String },
+    /// TLS to the database failed because its certificate is not trusted.
+    #[error(
+        "the database {path} showed a certificate that is not trusted ({detail}); name the authority that signed it in sslrootcert"
+    )]
+    Untrusted { path: String, detail: String },
     /// The store was fenced with a lease whose term is over: another replica leads, and
     /// this one must stop acting. Nothing was written.
     #[error(
@@ -82,42 +103,6 @@ fn unreadable(db: &Database, problem: &LocationError) -> StoreError {
         path: db.to_string(),
         detail: format!("not a usable PostgreSQL URL: {problem}"),
     }
-}
-
-/// What a database must do to hold the bot's state; each method is documented on
-/// [`Store`], which hands every call to its backend.
-trait Backend: Send + Sync {
-    /// Where the state is kept, as messages name it (the file's path).
-    fn location(&self) -> &str;
-    /// Whether several replicas may share it (and so must lead by the lease).
-    fn shared(&self) -> bool;
-    fn close(&self);
-    fn ping(&self) -> Result<(), StoreError>;
-    fn meta(&self, key: &str, make: Box<dyn FnOnce() -> String + '_>)
-    -> Result<String, StoreError>;
-    fn swap_meta(&self, key: &str, from: &str, to: &str) -> Result<String, StoreError>;
-    fn next_job_id(&self) -> Result<u64, StoreError>;
-    fn save(&self, r: &JobRecord) -> Result<(), StoreError>;
-    fn load(&self, id: JobId) -> Result<Option<JobRecord>, StoreError>;
-    fn unfinished(&self) -> Result<Vec<JobRecord>, StoreError>;
-    fn history(&self, name: &str, n: usize) -> Result<Vec<JobRecord>, StoreError>;
-    fn finished(&self, n: usize) -> Result<Vec<JobRecord>, StoreError>;
-    fn deployed(&self, app: &str, n: usize) -> Result<Vec<JobRecord>, StoreError>;
-    fn claimed_executions(&self, except: JobId) -> Result<Vec<String>, StoreError>;
-    fn add_freeze(&self, f: &Freeze) -> Result<i64, StoreError>;
-    fn lift_freezes(
-        &self,
-        scope: &Scope,
-        by: &Person,
-        at_ms: i64,
-    ) -> Result<Vec<Freeze>, StoreError>;
-    fn holding_freezes(&self, now_ms: i64) -> Result<Vec<Freeze>, StoreError>;
-    fn freeze_history(&self, app: &str, n: usize) -> Result<Vec<Freeze>, StoreError>;
-    fn acquire_lease(&self, holder: &str, ttl: Duration) -> Result<Option<Lease>, StoreError>;
-    fn renew_lease(&self, lease: &Lease, ttl: Duration) -> Result<bool, StoreError>;
-    fn release_lease(&self, lease: &Lease) -> Result<(), StoreError>;
-    fn leader(&self) -> Result<Option<Lease>, StoreError>;
-    fn fence(&self, term: u64);
 }
 
 /// What a store holds, looked at without changing anything (`releasebot check`).
@@ -135,50 +120,125 @@ pub struct Inspection {
     pub leader: Option<Lease>,
 }
 
-/// The store.
+/// The store. Cheap to share behind an `Arc`; every call may run alongside others.
 pub struct Store {
-    backend: Box<dyn Backend>,
+    db: Db,
+    at: Location,
+    /// The term writes are fenced with; 0 while not fenced (terms start at 1).
+    fenced: AtomicU64,
+    /// How many audit entries of each unfinished job are stored, so a save sends only
+    /// the new ones (`jobs.rs` says why a stale count is harmless).
+    audited: Mutex<HashMap<JobId, usize>>,
+    /// The order each job's writes were asked for in.
+    turns: order::Turns,
+    /// The lease this process took, on SQLite (`lease.rs`: always granted).
+    granted: Mutex<Option<Lease>>,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
-            .field("path", &self.backend.location())
+            .field("path", &self.at.shown())
             .finish()
     }
 }
 
 impl Store {
+    fn new(db: Db, at: Location) -> Store {
+        Store {
+            db,
+            at,
+            fenced: AtomicU64::new(0),
+            audited: Mutex::new(HashMap::new()),
+            turns: order::Turns::default(),
+            granted: Mutex::new(None),
+        }
+    }
+
     /// Opens (or creates) the store at `path`, migrates its schema and takes the
     /// exclusive lock. Refuses a file that is locked, damaged or from a newer version.
     /// A `path` that is a `postgres://` or `postgresql://` URL opens that PostgreSQL
     /// database instead (connected and migrated, with no lock: replicas share it and
     /// take turns by the [`Lease`]).
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
-        Self::open_at(&Self::database(path))
+    pub async fn open(path: &Path) -> Result<Store, StoreError> {
+        Self::open_at(&Self::database(path)).await
     }
 
-    /// Opens the store `RELEASEBOT_DB` (with its password from wherever it comes) names.
-    pub fn open_at(db: &Database) -> Result<Store, StoreError> {
-        let backend: Box<dyn Backend> = match db {
-            Database::File(path) => Box::new(sqlite::Sqlite::open(path)?),
-            Database::Postgres(url) => Box::new(postgres::Postgres::open(url)?),
-            Database::Unreadable(problem) => return Err(unreadable(db, problem)),
-        };
-        Ok(Store { backend })
+    /// Opens the store `RELEASEBOT_DB` names (with its password from wherever it
+    /// comes).
+    pub async fn open_at(db: &Database) -> Result<Store, StoreError> {
+        match db {
+            Database::File(path) => {
+                let at = sqlite::location(Some(path));
+                let conn = db::call(sqlite::open(Some(path)))
+                    .await
+                    .map_err(|f| f.told(&at))?;
+                Ok(Store::new(Db::sqlite(conn), at))
+            }
+            Database::Postgres(url) => {
+                let (pool, at) = Self::connect(url, true).await?;
+                Ok(Store::new(Db::Postgres(pool), at))
+            }
+            Database::Unreadable(problem) => Err(unreadable(db, problem)),
+        }
+    }
+
+    /// A pool on the database at `url`, migrated when `migrate`.
+    async fn connect(
+        url: &crate::config::location::PgUrl,
+        migrate: bool,
+    ) -> Result<(sqlx::PgPool, Location), StoreError> {
+        let password = url
+            .password()
+            .map_err(|e| Failure::CannotOpen(e.to_string()).told(&postgres::location(url, None)))?;
+        let at = postgres::location(url, password.clone());
+        let (hosts, timeout) =
+            postgres::options(url, password.as_ref()).map_err(|f| f.told(&at))?;
+        let pool = db::call(postgres::connect(hosts, timeout, migrate))
+            .await
+            .map_err(|f| f.told(&at))?;
+        Ok((pool, at))
     }
 
     /// What the store at `path` (or PostgreSQL URL) holds, without creating, migrating
     /// or locking anything.
-    pub fn inspect(path: &Path) -> Result<Inspection, StoreError> {
-        Self::inspect_at(&Self::database(path))
+    pub async fn inspect(path: &Path) -> Result<Inspection, StoreError> {
+        Self::inspect_at(&Self::database(path)).await
     }
 
     /// What the store `RELEASEBOT_DB` names holds, as [`inspect`](Store::inspect).
-    pub fn inspect_at(db: &Database) -> Result<Inspection, StoreError> {
+    pub async fn inspect_at(db: &Database) -> Result<Inspection, StoreError> {
         match db {
-            Database::File(path) => sqlite::inspect(path),
-            Database::Postgres(url) => postgres::Postgres::inspect(url),
+            Database::File(path) => {
+                let at = sqlite::location(Some(path));
+                let schema = db::call(sqlite::inspect(path))
+                    .await
+                    .map_err(|f| f.told(&at))?;
+                Ok(Inspection {
+                    location: at.shown().to_string(),
+                    kind: "SQLite",
+                    schema,
+                    known: migrate::SQLITE_KNOWN,
+                    leader: None,
+                })
+            }
+            Database::Postgres(url) => {
+                let (pool, at) = Self::connect(url, false).await?;
+                let store = Store::new(Db::Postgres(pool), at);
+                let schema = store.postgres_version().await?;
+                let leader = match schema {
+                    0 => None,
+                    _ => store.leader().await?,
+                };
+                store.close();
+                Ok(Inspection {
+                    location: store.at.shown().to_string(),
+                    kind: "PostgreSQL",
+                    schema,
+                    known: migrate::POSTGRES_KNOWN,
+                    leader,
+                })
+            }
             Database::Unreadable(problem) => Err(unreadable(db, problem)),
         }
     }
@@ -192,150 +252,214 @@ impl Store {
     }
 
     /// A store that lives in memory, for tests and benchmarks.
-    pub fn open_in_memory() -> Result<Store, StoreError> {
-        Ok(Store {
-            backend: Box::new(sqlite::Sqlite::open_in_memory()?),
-        })
+    pub async fn open_in_memory() -> Result<Store, StoreError> {
+        let at = sqlite::location(None);
+        let conn = db::call(sqlite::open(None))
+            .await
+            .map_err(|f| f.told(&at))?;
+        Ok(Store::new(Db::sqlite(conn), at))
     }
 
-    /// Closes the file and releases its lock; later calls fail.
+    /// Runs one call on the database, telling its failure as a [`StoreError`].
+    async fn call<T>(
+        &self,
+        work: impl Future<Output = Result<T, Failure>>,
+    ) -> Result<T, StoreError> {
+        db::call(work).await.map_err(|f| f.told(&self.at))
+    }
+
+    fn fence_term(&self) -> Option<u64> {
+        match self.fenced.load(Ordering::SeqCst) {
+            0 => None,
+            term => Some(term),
+        }
+    }
+
+    /// Closes the store and, on SQLite, releases the file's lock once the calls under
+    /// way are over; later calls fail.
     pub fn close(&self) {
-        self.backend.close();
+        self.db.close();
     }
 
-    /// Checks that the store takes a write.
-    pub fn ping(&self) -> Result<(), StoreError> {
-        self.backend.ping()
+    /// Checks that the store takes a write (one that changes nothing, and so is not
+    /// fenced).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.call(async {
+            db::on_db!(&self.db, |c| {
+                sqlx::query("UPDATE meta SET value = value WHERE key = 'schema'")
+                    .execute(&mut *c)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await
     }
 
-    /// A value kept in the store (created by `make` the first time).
-    pub fn meta(&self, key: &str, make: impl FnOnce() -> String) -> Result<String, StoreError> {
-        self.backend.meta(key, Box::new(make))
+    /// The id the next job gets: one more than any job ever stored. Under the lease,
+    /// the leader alone saves jobs, and every write of an earlier term committed before
+    /// its term began, so the id is unique across replicas as long as it is read after
+    /// taking the lease.
+    pub async fn next_job_id(&self) -> Result<u64, StoreError> {
+        let max: Option<i64> = self
+            .call(async {
+                db::on_db!(&self.db, |c| {
+                    Ok(sqlx::query_scalar("SELECT MAX(id) FROM jobs")
+                        .fetch_one(&mut *c)
+                        .await?)
+                })
+            })
+            .await?;
+        Ok(max.map_or(1, |m| m as u64 + 1))
     }
 
-    /// Replaces a kept value (made by [`Store::meta`]) with `to` if it still is `from`;
-    /// the value kept afterwards, so replicas changing it at once agree on one.
-    pub fn swap_meta(&self, key: &str, from: &str, to: &str) -> Result<String, StoreError> {
-        self.backend.swap_meta(key, from, to)
+    /// Writes a job: its row (its approval and votes inside it) and the audit entries
+    /// not yet stored, in one transaction.
+    ///
+    /// The record is taken now, and the write's place among the job's writes with it:
+    /// call this while still holding whatever guards the record, release that, then
+    /// await the write. Writes of one job land in the order they were asked for.
+    pub fn save(&self, r: &JobRecord) -> impl Future<Output = Result<(), StoreError>> + Send + '_ {
+        let record = r.clone();
+        let turn = self.turns.take(r.id);
+        async move {
+            let mut turn = turn;
+            turn.wait().await;
+            let result = self.write(&record).await;
+            self.turns.end(turn);
+            result
+        }
     }
 
-    /// The id the next job gets: one more than any job ever stored.
-    pub fn next_job_id(&self) -> Result<u64, StoreError> {
-        self.backend.next_job_id()
+    async fn write(&self, r: &JobRecord) -> Result<(), StoreError> {
+        let skip = self
+            .audited
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&r.id)
+            .copied()
+            .unwrap_or(0);
+        self.call(jobs::save(&self.db, r, self.fence_term(), skip))
+            .await?;
+        let mut audited = self.audited.lock().unwrap_or_else(|e| e.into_inner());
+        if r.ended_ms.is_some() {
+            // A finished job is not saved again in the normal course; forget it.
+            audited.remove(&r.id);
+        } else {
+            audited.insert(r.id, r.audit.len().max(skip));
+        }
+        Ok(())
     }
 
-    /// Writes a job: its row, its approval and votes, and audit entries not yet stored.
-    pub fn save(&self, r: &JobRecord) -> Result<(), StoreError> {
-        self.backend.save(r)
+    async fn jobs(
+        &self,
+        condition: &'static str,
+        args: Vec<Arg>,
+    ) -> Result<Vec<JobRecord>, StoreError> {
+        let selection = Selection { condition, args };
+        self.call(jobs::select(&self.db, &selection)).await
     }
 
     /// One job.
-    pub fn load(&self, id: JobId) -> Result<Option<JobRecord>, StoreError> {
-        self.backend.load(id)
+    pub async fn load(&self, id: JobId) -> Result<Option<JobRecord>, StoreError> {
+        let found = self.jobs("id = $1", vec![Arg::Int(id.0 as i64)]).await?;
+        Ok(found.into_iter().next())
     }
 
     /// Jobs that had not ended when the bot stopped, oldest first.
-    pub fn unfinished(&self) -> Result<Vec<JobRecord>, StoreError> {
-        self.backend.unfinished()
+    pub async fn unfinished(&self) -> Result<Vec<JobRecord>, StoreError> {
+        self.jobs("ended_ms IS NULL ORDER BY id", Vec::new()).await
     }
 
     /// The latest `n` jobs of a project or app (`name` as configured), newest first.
-    pub fn history(&self, name: &str, n: usize) -> Result<Vec<JobRecord>, StoreError> {
-        self.backend.history(name, n)
+    pub async fn history(&self, name: &str, n: usize) -> Result<Vec<JobRecord>, StoreError> {
+        self.jobs(
+            "project = $1 OR app = $1 ORDER BY id DESC LIMIT $2",
+            vec![Arg::Text(name.to_string()), Arg::Int(n as i64)],
+        )
+        .await
     }
 
     /// The latest `n` finished jobs, newest first.
-    pub fn finished(&self, n: usize) -> Result<Vec<JobRecord>, StoreError> {
-        self.backend.finished(n)
+    pub async fn finished(&self, n: usize) -> Result<Vec<JobRecord>, StoreError> {
+        self.jobs(
+            "ended_ms IS NOT NULL ORDER BY id DESC LIMIT $1",
+            vec![Arg::Int(n as i64)],
+        )
+        .await
     }
 
     /// The latest `n` deploys and releases of `app` that succeeded, newest first.
-    pub fn deployed(&self, app: &str, n: usize) -> Result<Vec<JobRecord>, StoreError> {
-        self.backend.deployed(app, n)
+    pub async fn deployed(&self, app: &str, n: usize) -> Result<Vec<JobRecord>, StoreError> {
+        self.jobs(
+            "app = $1 AND state = 'succeeded' AND tag IS NOT NULL
+             ORDER BY ended_ms DESC NULLS LAST, id DESC LIMIT $2",
+            vec![Arg::Text(app.to_string()), Arg::Int(n as i64)],
+        )
+        .await
     }
 
     /// Execution ids that jobs other than `except` follow or followed.
-    pub fn claimed_executions(&self, except: JobId) -> Result<Vec<String>, StoreError> {
-        self.backend.claimed_executions(except)
+    pub async fn claimed_executions(&self, except: JobId) -> Result<Vec<String>, StoreError> {
+        self.call(async {
+            db::on_db!(&self.db, |c| {
+                Ok(sqlx::query_scalar(
+                    "SELECT execution FROM jobs WHERE execution IS NOT NULL AND id != $1",
+                )
+                .bind(except.0 as i64)
+                .fetch_all(&mut *c)
+                .await?)
+            })
+        })
+        .await
     }
 
     /// Records a freeze someone put on; its id.
-    pub fn add_freeze(&self, f: &Freeze) -> Result<i64, StoreError> {
-        self.backend.add_freeze(f)
+    pub async fn add_freeze(&self, f: &Freeze) -> Result<i64, StoreError> {
+        self.call(freezes::insert(&self.db, f, self.fence_term()))
+            .await
     }
 
     /// Lifts the freezes of `scope` that hold at `at_ms` (`all`: every freeze); those
     /// lifted.
-    pub fn lift_freezes(
+    pub async fn lift_freezes(
         &self,
         scope: &Scope,
         by: &Person,
         at_ms: i64,
     ) -> Result<Vec<Freeze>, StoreError> {
-        self.backend.lift_freezes(scope, by, at_ms)
+        self.call(freezes::lift(&self.db, scope, by, at_ms, self.fence_term()))
+            .await
     }
 
     /// The freezes that hold at `now_ms` (not lifted, not over), oldest first.
-    pub fn holding_freezes(&self, now_ms: i64) -> Result<Vec<Freeze>, StoreError> {
-        self.backend.holding_freezes(now_ms)
+    pub async fn holding_freezes(&self, now_ms: i64) -> Result<Vec<Freeze>, StoreError> {
+        self.call(freezes::select(
+            &self.db,
+            "lifted_ms IS NULL AND until_ms > $1 ORDER BY id",
+            &[Arg::Int(now_ms)],
+        ))
+        .await
     }
 
     /// The latest `n` freezes of `app` or of all apps, newest first.
-    pub fn freeze_history(&self, app: &str, n: usize) -> Result<Vec<Freeze>, StoreError> {
-        self.backend.freeze_history(app, n)
+    pub async fn freeze_history(&self, app: &str, n: usize) -> Result<Vec<Freeze>, StoreError> {
+        self.call(freezes::select(
+            &self.db,
+            "scope IN ($1, 'all') ORDER BY id DESC LIMIT $2",
+            &[Arg::Text(app.to_string()), Arg::Int(n as i64)],
+        ))
+        .await
     }
 
-    /// Takes the leadership lease for `holder` (unique to this process) if nobody holds
-    /// it or its holder let it expire, for `ttl` by the database's clock, with a term
-    /// one higher than the last; `None` while it is held (by this holder too: a held
-    /// lease is renewed, not taken again). The store is fenced with the new term (see
-    /// [`fence`](Store::fence)). On SQLite, whose file lock already keeps other
-    /// processes out, the lease is always granted with term 1.
-    pub fn acquire_lease(&self, holder: &str, ttl: Duration) -> Result<Option<Lease>, StoreError> {
-        let lease = self.backend.acquire_lease(holder, ttl)?;
-        if let Some(l) = &lease {
-            self.backend.fence(l.term);
-        }
-        Ok(lease)
-    }
-
-    /// Extends `lease` to `ttl` from now (the database's now); `false` if it was lost
-    /// (expired, or taken by another), and then it cannot be renewed again.
-    pub fn renew_lease(&self, lease: &Lease, ttl: Duration) -> Result<bool, StoreError> {
-        self.backend.renew_lease(lease, ttl)
-    }
-
-    /// Hands the lease over at once (it expires now), for a graceful stop; a lease
-    /// already lost is left alone. The store stays fenced, so it writes no more.
-    pub fn release_lease(&self, lease: &Lease) -> Result<(), StoreError> {
-        self.backend.release_lease(lease)
-    }
-
-    /// Who holds the lease now (unexpired by the database's clock), for `/readyz` and
-    /// `check`.
-    pub fn leader(&self) -> Result<Option<Lease>, StoreError> {
-        self.backend.leader()
-    }
-
-    /// From now on, every write (a job, a freeze, a new `meta` value) checks, in its own
-    /// transaction, that the lease still has `term` and is unexpired by the database's
-    /// clock, and otherwise fails with [`StoreError::Deposed`] and changes nothing.
-    /// [`acquire_lease`](Store::acquire_lease) fences with the term it got. Reads are
-    /// never fenced. On SQLite fencing changes nothing: the file lock already keeps
-    /// every other writer out.
     /// Whether several replicas may share this store: then only the holder of the
     /// lease may act, and the others stand by.
     pub fn shared(&self) -> bool {
-        self.backend.shared()
+        matches!(self.db, Db::Postgres(_))
     }
 
     /// Where the state is kept, as messages name it (a URL from its parts only).
     pub fn location(&self) -> &str {
-        self.backend.location()
-    }
-
-    pub fn fence(&self, term: u64) {
-        self.backend.fence(term);
+        self.at.shown()
     }
 }
 

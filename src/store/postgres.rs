@@ -1,392 +1,281 @@
-//! The PostgreSQL backend of [`Store`](super::Store), for replicas sharing one
-//! database. Its parts: the connection's own thread that the synchronous calls are
-//! sent to (`postgres/worker.rs`), the schema and its migrations (`schema.rs`), the
-//! leadership lease and fencing (`lease.rs`), jobs written (`jobs.rs`) and read
-//! (`rows.rs`), freezes (`freezes.rs`), the driver's settings made from the URL's
-//! parts (`options.rs`), and the database's errors told as [`StoreError`]s with the
-//! URL's password kept out (`failure.rs`).
+//! Connecting to PostgreSQL: the driver's options made from the parts of the URL the
+//! configuration parsed ([`PgUrl`]) rather than from the URL's text, so the driver
+//! connects to exactly what releasebot shows, a password holding `/`, `?` or `@` needs
+//! no encoding, and no text the driver is given holds the password.
 //!
-//! It keeps SQLite's guarantees: a save is one transaction, committed before the call
-//! returns; jobs keep the same stored form ([`stored`](super::stored)); a schema
-//! newer than this build is refused. What SQLite gets from its file lock, PostgreSQL
-//! gets from the lease: a store fenced with a term writes only while that term holds.
+//! TLS as libpq spells it: `sslmode` is `disable`, `allow`, `prefer` (the default:
+//! TLS when the server offers it, plain text when it does not), `require` (TLS, the
+//! certificate not checked), `verify-ca` (the certificate signed by a trusted
+//! authority) or `verify-full` (and naming the host). The trusted authorities are
+//! Mozilla's, compiled in as for the PaaS and Discord connections, plus the one
+//! `sslrootcert` names; with `require`, `sslrootcert` makes it `verify-ca`, as libpq
+//! does. A certificate that is not trusted is refused saying so; only `prefer` and
+//! `allow` ever fall back to plain text.
 
-mod failure;
-mod freezes;
-mod jobs;
-mod lease;
-mod options;
-mod rows;
-mod schema;
-mod tls;
-mod worker;
-
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 use std::time::Duration;
 
-use tokio_postgres::Config;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
+use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
 
-use super::{Backend, Lease, StoreError};
+use super::failure::{Failure, Kind, Location};
 use crate::config::location::PgUrl;
-use crate::freeze::{Freeze, Scope};
-use crate::job::{JobRecord, Person};
-use crate::names::JobId;
-use failure::{Failure, Location};
-use worker::Worker;
+use crate::secret::Secret;
 
 /// How long a connection attempt may take, unless the URL says (`connect_timeout`).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A store in a PostgreSQL database.
-pub(super) struct Postgres {
-    worker: Worker,
-    at: Location,
-    /// The term writes are fenced with; 0 while not fenced (terms start at 1).
-    fenced: AtomicU64,
-    /// How many audit entries of each job this store wrote, so a save sends only the
-    /// new ones (`jobs.rs` says why a stale count is harmless).
-    audited: Mutex<HashMap<JobId, usize>>,
+/// How many connections a store keeps: the engine's writes of different jobs, reads
+/// and the lease's renewals need not wait for each other.
+const CONNECTIONS: u32 = 4;
+
+/// The options releasebot reads from a URL's query besides those the URL's other parts
+/// say (`host`, `port`, `user`, `dbname`, `password`, `passfile`).
+const SUPPORTED: [&str; 7] = [
+    "sslmode",
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
+    "connect_timeout",
+    "application_name",
+    "options",
+];
+
+/// The database as messages name it, keeping its password out of them.
+pub(super) fn location(url: &PgUrl, password: Option<Secret>) -> Location {
+    Location::new(url.to_string(), password, Kind::Postgres)
 }
 
-impl Postgres {
-    /// Connects to the database at `url` and migrates its schema. Refuses a database
-    /// that cannot be reached, that holds something else, or is from a newer version.
-    pub(super) fn open(url: &PgUrl) -> Result<Postgres, StoreError> {
-        Self::connect(url, true)
-    }
-
-    /// What the database at `url` holds, read without changing anything: its schema
-    /// version, the newest this releasebot knows, and who leads.
-    pub(super) fn inspect(url: &PgUrl) -> Result<super::Inspection, StoreError> {
-        let db = Self::connect(url, false)?;
-        let (schema, known) = db
-            .worker
-            .call(|c| Box::pin(async move { schema::versions(c).await }))?;
-        let leader = match schema {
-            0 => None,
-            _ => db
-                .worker
-                .call(|c| Box::pin(async move { lease::leader(c).await }))?,
-        };
-        db.worker.stop();
-        Ok(super::Inspection {
-            location: db.at.shown().to_string(),
-            kind: "PostgreSQL",
-            schema,
-            known,
-            leader,
-        })
-    }
-
-    fn connect(url: &PgUrl, migrate: bool) -> Result<Postgres, StoreError> {
-        let password = url.password().map_err(|e| {
-            Failure::CannotOpen(e.to_string()).told(&Location::new(url.to_string(), None))
-        })?;
-        let at = Location::new(url.to_string(), password.clone());
-        let mut config: Config =
-            options::config(url, password.as_ref()).map_err(|f| f.told(&at))?;
-        tls::check(&config).map_err(|f| f.told(&at))?;
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(CONNECT_TIMEOUT);
-        }
-        if config.get_application_name().is_none() {
-            config.application_name("releasebot");
-        }
-        Ok(Postgres {
-            worker: Worker::start_with(config, at.clone(), migrate)?,
-            at,
-            fenced: AtomicU64::new(0),
-            audited: Mutex::new(HashMap::new()),
-        })
-    }
-
-    fn fence_term(&self) -> Option<u64> {
-        match self.fenced.load(Ordering::SeqCst) {
-            0 => None,
-            term => Some(term),
-        }
-    }
-
-    /// The jobs `sql` selects (`id, details`) with the arguments `args` gives.
-    fn jobs<A>(&self, sql: &'static str, args: A) -> Result<Vec<JobRecord>, StoreError>
-    where
-        A: Args,
-    {
-        self.worker
-            .call(move |c| Box::pin(async move { rows::jobs(c, sql, &args.refs()).await }))
-    }
-}
-
-/// Owned query arguments, lent to a query on the database thread.
-trait Args: Send + 'static {
-    fn refs(&self) -> Vec<&(dyn tokio_postgres::types::ToSql + Sync)>;
-}
-
-impl Args for () {
-    fn refs(&self) -> Vec<&(dyn tokio_postgres::types::ToSql + Sync)> {
-        Vec::new()
-    }
-}
-
-impl Args for (i64,) {
-    fn refs(&self) -> Vec<&(dyn tokio_postgres::types::ToSql + Sync)> {
-        vec![&self.0]
-    }
-}
-
-impl Args for (String, i64) {
-    fn refs(&self) -> Vec<&(dyn tokio_postgres::types::ToSql + Sync)> {
-        vec![&self.0, &self.1]
-    }
-}
-
-impl Backend for Postgres {
-    fn location(&self) -> &str {
-        self.at.shown()
-    }
-
-    fn shared(&self) -> bool {
-        true
-    }
-
-    /// Closes the connection; later calls fail.
-    fn close(&self) {
-        self.worker.stop();
-    }
-
-    /// Checks that the database takes a write (one that changes nothing, and so is not
-    /// fenced).
-    fn ping(&self) -> Result<(), StoreError> {
-        self.worker.call(|c| {
-            Box::pin(async move {
-                c.execute("UPDATE meta SET value = value WHERE key = 'schema'", &[])
-                    .await?;
-                Ok(())
-            })
-        })
-    }
-
-    /// A value kept in the store (created by `make` the first time). Replicas creating
-    /// the same value at once agree on the first one written.
-    fn meta(
-        &self,
-        key: &str,
-        make: Box<dyn FnOnce() -> String + '_>,
-    ) -> Result<String, StoreError> {
-        let owned = key.to_string();
-        let found: Option<String> = self.worker.call(move |c| {
-            Box::pin(async move {
-                let row = c
-                    .query_opt("SELECT value FROM meta WHERE key = $1", &[&owned])
-                    .await?;
-                Ok(row.map(|r| r.get(0)))
-            })
-        })?;
-        if let Some(v) = found {
-            return Ok(v);
-        }
-        let (key, value, fence) = (key.to_string(), make(), self.fence_term());
-        self.worker.call(move |c| {
-            Box::pin(async move {
-                let tx = c.transaction().await?;
-                lease::check(&tx, fence).await?;
-                tx.execute(
-                    "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
-                    &[&key, &value],
-                )
-                .await?;
-                let kept: String = tx
-                    .query_one("SELECT value FROM meta WHERE key = $1", &[&key])
-                    .await?
-                    .get(0);
-                tx.commit().await?;
-                Ok(kept)
-            })
-        })
-    }
-
-    /// Replaces a kept value if it still is `from`; the value kept (another replica's,
-    /// if it changed it first).
-    fn swap_meta(&self, key: &str, from: &str, to: &str) -> Result<String, StoreError> {
-        let (key, from, to, fence) = (
-            key.to_string(),
-            from.to_string(),
-            to.to_string(),
-            self.fence_term(),
-        );
-        self.worker.call(move |c| {
-            Box::pin(async move {
-                let tx = c.transaction().await?;
-                lease::check(&tx, fence).await?;
-                tx.execute(
-                    "UPDATE meta SET value = $3 WHERE key = $1 AND value = $2",
-                    &[&key, &from, &to],
-                )
-                .await?;
-                let kept: String = tx
-                    .query_one("SELECT value FROM meta WHERE key = $1", &[&key])
-                    .await?
-                    .get(0);
-                tx.commit().await?;
-                Ok(kept)
-            })
-        })
-    }
-
-    /// One more than any job ever stored. Under the lease, the leader alone saves jobs,
-    /// and every write of an earlier term committed before its term began, so the id is
-    /// unique across replicas as long as it is read after taking the lease.
-    fn next_job_id(&self) -> Result<u64, StoreError> {
-        self.worker.call(|c| {
-            Box::pin(async move {
-                let max: Option<i64> = c.query_one("SELECT MAX(id) FROM jobs", &[]).await?.get(0);
-                Ok(max.map_or(1, |m| m as u64 + 1))
-            })
-        })
-    }
-
-    /// Writes a job: its row, its approval and votes, and audit entries not yet stored.
-    fn save(&self, r: &JobRecord) -> Result<(), StoreError> {
-        let skip = self
-            .audited
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&r.id)
-            .copied()
-            .unwrap_or(0);
-        let (record, fence) = (r.clone(), self.fence_term());
-        self.worker
-            .call(move |c| Box::pin(async move { jobs::save(c, &record, fence, skip).await }))?;
-        let mut audited = self.audited.lock().unwrap_or_else(|e| e.into_inner());
-        if r.ended_ms.is_some() {
-            // A finished job is not saved again in the normal course; forget it.
-            audited.remove(&r.id);
-        } else {
-            audited.insert(r.id, r.audit.len().max(skip));
-        }
-        Ok(())
-    }
-
-    fn load(&self, id: JobId) -> Result<Option<JobRecord>, StoreError> {
-        let found = self.jobs("SELECT id, details FROM jobs WHERE id = $1", (id.0 as i64,))?;
-        Ok(found.into_iter().next())
-    }
-
-    fn unfinished(&self) -> Result<Vec<JobRecord>, StoreError> {
-        self.jobs(
-            "SELECT id, details FROM jobs WHERE ended_ms IS NULL ORDER BY id",
-            (),
-        )
-    }
-
-    fn history(&self, name: &str, n: usize) -> Result<Vec<JobRecord>, StoreError> {
-        self.jobs(
-            "SELECT id, details FROM jobs WHERE project = $1 OR app = $1 ORDER BY id DESC LIMIT $2",
-            (name.to_string(), n as i64),
-        )
-    }
-
-    fn finished(&self, n: usize) -> Result<Vec<JobRecord>, StoreError> {
-        self.jobs(
-            "SELECT id, details FROM jobs WHERE ended_ms IS NOT NULL ORDER BY id DESC LIMIT $1",
-            (n as i64,),
-        )
-    }
-
-    fn deployed(&self, app: &str, n: usize) -> Result<Vec<JobRecord>, StoreError> {
-        self.jobs(
-            "SELECT id, details FROM jobs WHERE app = $1 AND state = 'succeeded' AND tag IS NOT NULL
-             ORDER BY ended_ms DESC NULLS LAST, id DESC LIMIT $2",
-            (app.to_string(), n as i64),
-        )
-    }
-
-    fn claimed_executions(&self, except: JobId) -> Result<Vec<String>, StoreError> {
-        let except = except.0 as i64;
-        self.worker.call(move |c| {
-            Box::pin(async move {
-                let rows = c
-                    .query(
-                        "SELECT execution FROM jobs WHERE execution IS NOT NULL AND id != $1",
-                        &[&except],
+/// The driver's options for each of the URL's hosts, in order, and how long a
+/// connection may take.
+pub(super) fn options(
+    url: &PgUrl,
+    password: Option<&Secret>,
+) -> Result<(Vec<PgConnectOptions>, Duration), Failure> {
+    let mut base = PgConnectOptions::new_without_pgpass()
+        .application_name("releasebot")
+        .disable_statement_logging();
+    let mut timeout = CONNECT_TIMEOUT;
+    let mut ssl_mode = None;
+    let mut root_cert = false;
+    for (key, value) in url.options() {
+        match key.as_str() {
+            "sslmode" => {
+                ssl_mode = Some(value.parse::<PgSslMode>().map_err(|_| {
+                    unusable(
+                        "its sslmode is none of disable, allow, prefer, require, verify-ca, verify-full",
                     )
-                    .await?;
-                Ok(rows.iter().map(|r| r.get(0)).collect())
-            })
+                })?);
+            }
+            "sslrootcert" if value == "system" => {}
+            "sslrootcert" => {
+                readable(value, "sslrootcert")?;
+                root_cert = true;
+                base = base.ssl_root_cert(value);
+            }
+            "sslcert" => {
+                readable(value, "sslcert")?;
+                base = base.ssl_client_cert(value);
+            }
+            "sslkey" => {
+                readable(value, "sslkey")?;
+                base = base.ssl_client_key(value);
+            }
+            "connect_timeout" => {
+                let seconds: u64 = value
+                    .parse()
+                    .map_err(|_| unusable("its connect_timeout is not a number of seconds"))?;
+                // libpq takes 0 as no limit; a call's own limit still holds.
+                timeout = match seconds {
+                    0 => super::db::CALL_TIMEOUT,
+                    s => Duration::from_secs(s.max(2)),
+                };
+            }
+            "application_name" => base = base.application_name(value),
+            "options" => base = base.options(parse_options(value)?),
+            other => {
+                return Err(unusable(&format!(
+                    "its option {} is not one releasebot uses (it takes {})",
+                    crate::names::shown(other),
+                    SUPPORTED.join(", ")
+                )));
+            }
+        }
+    }
+    let ssl_mode = match ssl_mode {
+        Some(PgSslMode::Require) if root_cert => PgSslMode::VerifyCa,
+        Some(mode) => mode,
+        None => base.get_ssl_mode(),
+    };
+    base = base.ssl_mode(ssl_mode);
+    if let Some(user) = url.user() {
+        base = base.username(user);
+    }
+    if let Some(db) = url.dbname() {
+        base = base.database(db);
+    }
+    if let Some(p) = password {
+        base = base.password(p.expose());
+    }
+    let hosts: Vec<&str> = match url.hosts() {
+        [] => vec![""],
+        hosts => hosts.iter().map(String::as_str).collect(),
+    };
+    let each = hosts
+        .iter()
+        .enumerate()
+        .map(|(i, host)| {
+            let mut o = base.clone();
+            if let Some(port) = url.ports().get(i).or(url.ports().first()) {
+                o = o.port(*port);
+            }
+            match *host {
+                "" => o,
+                h if h.starts_with('/') => o.socket(Path::new(h)),
+                h => o.host(h),
+            }
         })
+        .collect();
+    Ok((each, timeout))
+}
+
+fn unusable(why: &str) -> Failure {
+    Failure::CannotOpen(format!("not a usable PostgreSQL URL: {why}"))
+}
+
+/// Refuses a certificate or key file that cannot be read, before connecting, without
+/// showing its path (a query's values are never shown).
+fn readable(path: &str, option: &str) -> Result<(), Failure> {
+    std::fs::metadata(path).map(|_| ()).map_err(|e| {
+        Failure::CannotOpen(format!("the file its {option} names cannot be read ({e})"))
+    })
+}
+
+/// `options=-c a=b -c c=d` as the driver's key and value pairs.
+fn parse_options(value: &str) -> Result<Vec<(String, String)>, Failure> {
+    let mut pairs = Vec::new();
+    let mut words = value.split_whitespace();
+    while let Some(word) = words.next() {
+        let setting = match word {
+            "-c" => words.next().unwrap_or_default(),
+            w => w.strip_prefix("-c").unwrap_or(w),
+        };
+        let setting = setting.strip_prefix("--").unwrap_or(setting);
+        let (k, v) = setting
+            .split_once('=')
+            .ok_or_else(|| unusable("its options are not of the form -c name=value"))?;
+        pairs.push((k.to_string(), v.to_string()));
+    }
+    Ok(pairs)
+}
+
+/// A pool on the first of `hosts` that accepts a connection, its schema migrated (or,
+/// with `migrate: false`, left as it is).
+pub(super) async fn connect(
+    hosts: Vec<PgConnectOptions>,
+    timeout: Duration,
+    migrate: bool,
+) -> Result<PgPool, Failure> {
+    let mut last = None;
+    for options in hosts {
+        // One attempt first, whose failure says why (the pool would retry until its
+        // time is up and say only that).
+        let first = tokio::time::timeout(timeout, PgConnection::connect_with(&options)).await;
+        match first {
+            Ok(Ok(mut conn)) => {
+                if migrate {
+                    super::migrate::postgres(&mut conn).await?;
+                }
+                let _ = conn.close().await;
+                return Ok(PgPoolOptions::new()
+                    .max_connections(CONNECTIONS)
+                    .acquire_timeout(timeout)
+                    // A broken connection is found when a call fails on it, and is
+                    // closed then (the pool checks each connection given back); asking
+                    // first would cost every call a round trip.
+                    .test_before_acquire(false)
+                    .connect_lazy_with(options));
+            }
+            Ok(Err(e)) => last = Some(Failure::Sql(e)),
+            Err(_) => {
+                last = Some(Failure::Unreachable(format!(
+                    "no answer within {} seconds",
+                    timeout.as_secs()
+                )))
+            }
+        }
+    }
+    Err(last.unwrap_or(Failure::Closed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn made(text: &str, password: Option<&str>) -> Vec<PgConnectOptions> {
+        let url = PgUrl::parse(text).unwrap();
+        options(&url, password.map(Secret::new).as_ref()).unwrap().0
     }
 
-    fn add_freeze(&self, f: &Freeze) -> Result<i64, StoreError> {
-        let (f, fence) = (f.clone(), self.fence_term());
-        self.worker
-            .call(move |c| Box::pin(async move { freezes::insert(c, &f, fence).await }))
+    #[test]
+    fn every_part_reaches_the_driver() {
+        let each = made(
+            "postgres://bot:pa/ss-options@a:5433,b/rb?sslmode=disable&application_name=it%27s",
+            Some("pa/ss-options"),
+        );
+        assert_eq!(each.len(), 2);
+        let (a, b) = (&each[0], &each[1]);
+        assert_eq!(a.get_username(), "bot");
+        assert_eq!(a.get_database(), Some("rb"));
+        assert_eq!((a.get_host(), a.get_port()), ("a", 5433));
+        assert_eq!((b.get_host(), b.get_port()), ("b", 5432));
+        assert!(matches!(a.get_ssl_mode(), PgSslMode::Disable));
+        assert_eq!(a.get_application_name(), Some("it's"));
+        assert!(!format!("{a:?}").contains("sslmode=disable&"));
     }
 
-    fn lift_freezes(
-        &self,
-        scope: &Scope,
-        by: &Person,
-        at_ms: i64,
-    ) -> Result<Vec<Freeze>, StoreError> {
-        let (scope, by, fence) = (scope.clone(), by.clone(), self.fence_term());
-        self.worker.call(move |c| {
-            Box::pin(async move { freezes::lift(c, &scope, &by, at_ms, fence).await })
-        })
+    #[test]
+    fn sslmode_is_read_as_libpq_spells_it() {
+        for (given, mode) in [
+            ("disable", PgSslMode::Disable),
+            ("allow", PgSslMode::Allow),
+            ("prefer", PgSslMode::Prefer),
+            ("require", PgSslMode::Require),
+            ("verify-ca", PgSslMode::VerifyCa),
+            ("verify-full", PgSslMode::VerifyFull),
+        ] {
+            let each = made(&format!("postgres://bot@db/rb?sslmode={given}"), None);
+            assert_eq!(
+                format!("{:?}", each[0].get_ssl_mode()),
+                format!("{mode:?}"),
+                "{given}"
+            );
+        }
     }
 
-    fn holding_freezes(&self, now_ms: i64) -> Result<Vec<Freeze>, StoreError> {
-        self.worker.call(move |c| {
-            Box::pin(async move {
-                freezes::select(
-                    c,
-                    "lifted_ms IS NULL AND until_ms > $1 ORDER BY id",
-                    &[&now_ms],
-                )
-                .await
-            })
-        })
+    #[cfg(unix)]
+    #[test]
+    fn a_socket_directory_is_a_unix_host() {
+        let each = made("postgres://bot@/rb?host=/var/run/postgresql", None);
+        assert_eq!(
+            each[0].get_socket().and_then(|p| p.to_str()),
+            Some("/var/run/postgresql")
+        );
     }
 
-    fn freeze_history(&self, app: &str, n: usize) -> Result<Vec<Freeze>, StoreError> {
-        let (app, n) = (app.to_string(), n as i64);
-        self.worker.call(move |c| {
-            Box::pin(async move {
-                freezes::select(
-                    c,
-                    "scope IN ($1, 'all') ORDER BY id DESC LIMIT $2",
-                    &[&app, &n],
-                )
-                .await
-            })
-        })
-    }
-
-    fn acquire_lease(&self, holder: &str, ttl: Duration) -> Result<Option<Lease>, StoreError> {
-        let holder = holder.to_string();
-        self.worker
-            .call(move |c| Box::pin(async move { lease::acquire(c, &holder, ttl).await }))
-    }
-
-    fn renew_lease(&self, held: &Lease, ttl: Duration) -> Result<bool, StoreError> {
-        let held = held.clone();
-        self.worker
-            .call(move |c| Box::pin(async move { lease::renew(c, &held, ttl).await }))
-    }
-
-    fn release_lease(&self, held: &Lease) -> Result<(), StoreError> {
-        let held = held.clone();
-        self.worker
-            .call(move |c| Box::pin(async move { lease::release(c, &held).await }))
-    }
-
-    fn leader(&self) -> Result<Option<Lease>, StoreError> {
-        self.worker
-            .call(|c| Box::pin(async move { lease::leader(c).await }))
-    }
-
-    fn fence(&self, term: u64) {
-        self.fenced.store(term, Ordering::SeqCst);
+    #[test]
+    fn a_bad_or_unknown_option_is_named_without_its_value() {
+        for text in [
+            "postgres://bot@db/rb?sslmode=s3cret-options",
+            "postgres://bot@db/rb?target_session_attrs=s3cret-options",
+            "postgres://bot@db/rb?sslrootcert=/nonexistent/s3cret-options",
+        ] {
+            let url = PgUrl::parse(text).unwrap();
+            let Err(Failure::CannotOpen(detail)) = options(&url, None) else {
+                panic!("refused: {text}")
+            };
+            assert!(!detail.contains("s3cret"), "{detail}");
+            assert!(detail.contains("ssl") || detail.contains("target_session_attrs"));
+        }
     }
 }

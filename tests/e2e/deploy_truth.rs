@@ -134,7 +134,7 @@ async fn an_approved_deploy_succeeds_only_once_the_new_rollout_is_done() {
 async fn a_restart_between_the_upgrade_and_the_rollout_follows_the_same_rollout() {
     for (world, scenario) in worlds() {
         let db = TempDb::new("truth-restart");
-        let mut bot = spawn_bot_on(scenario, demo_config(|_| {}), db.open()).await;
+        let mut bot = spawn_bot_on(scenario, demo_config(|_| {}), db.open().await).await;
         let job = bot.start("alice", "/deploy api v2.0.1").await;
         bot.wait_for(job, "upgraded", |r| {
             r.deploy.as_ref().is_some_and(|d| d.sent_ms().is_some())

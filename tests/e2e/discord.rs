@@ -57,7 +57,7 @@ pub(crate) async fn start_bot(
     keep_chat: impl FnOnce(Arc<dyn Chat>),
 ) -> (SimHandle, Running) {
     let sim = spawn_sim(Scenario::demo()).await;
-    let store = Arc::new(Store::open_in_memory().expect("a store"));
+    let store = Arc::new(Store::open_in_memory().await.expect("a store"));
     let bot = start_bot_on(&sim, store, settings, change, keep_chat).await;
     (sim, bot)
 }
@@ -95,6 +95,7 @@ pub(crate) async fn start_bot_on(
         webhook_url: None,
         http: HttpSettings::Off,
     })
+    .await
     .expect("the bot assembles")
     .start()
     .await
@@ -107,7 +108,10 @@ impl OnDiscord {
         let engine = self.bot.engine();
         self.fake
             .wait_for(what, |_| {
-                engine.job_record(JobId(n)).filter(|r| check(r)).map(|_| ())
+                engine
+                    .job_in_memory(JobId(n))
+                    .filter(|r| check(r))
+                    .map(|_| ())
             })
             .await;
     }
@@ -182,7 +186,7 @@ impl OnDiscord {
     pub(crate) fn record(&self, job: u64) -> JobRecord {
         self.bot
             .engine()
-            .job_record(JobId(job))
+            .job_in_memory(JobId(job))
             .expect("the job exists")
     }
 

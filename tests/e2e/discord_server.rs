@@ -26,8 +26,12 @@ use crate::fake_discord::{
 use crate::helpers::{demo_config, spawn_sim};
 
 /// A store on disk that a restarted bot reopens, in its own directory.
-fn store_in(dir: &TempDir) -> Arc<Store> {
-    Arc::new(Store::open(&dir.0.join("state.db")).expect("the store opens"))
+async fn store_in(dir: &TempDir) -> Arc<Store> {
+    Arc::new(
+        Store::open(&dir.0.join("state.db"))
+            .await
+            .expect("the store opens"),
+    )
 }
 
 /// Stops the bot as a crash would, and waits until Discord sees it gone.
@@ -180,7 +184,7 @@ async fn another_server_with_roles_named_like_ours_changes_nothing() {
     assert_eq!(after.state, JobState::AwaitingApproval);
     assert_eq!(after.approval, before.approval, "no vote counted");
     assert!(
-        t.bot.engine().job_record(JobId(2)).is_none(),
+        t.bot.engine().job_in_memory(JobId(2)).is_none(),
         "no job started"
     );
     assert!(
@@ -193,7 +197,7 @@ async fn another_server_with_roles_named_like_ours_changes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn votes_given_while_the_bot_was_away_count_when_it_is_back() {
     let dir = TempDir::new("away-votes");
-    let store = store_in(&dir);
+    let store = store_in(&dir).await;
     let three_votes = |c: &mut Config| web_app(c).policy.votes = 3;
     let t = on_store(store.clone(), three_votes).await;
     let (thread, approval) = deploy_asking(&t, "v1.2.3").await;
@@ -211,7 +215,7 @@ async fn votes_given_while_the_bot_was_away_count_when_it_is_back() {
     fake.react_offline("carol", approval.id, "✅", false).await;
     fake.react_offline("dave", approval.id, "✅", true).await;
     drop(store);
-    let t = restart(fake, sim, store_in(&dir), three_votes).await;
+    let t = restart(fake, sim, store_in(&dir).await, three_votes).await;
     t.wait_job(1, "withdraw carol's vote", |r| {
         r.approval.as_ref().is_some_and(|a| a.votes.len() == 1)
     })
@@ -370,7 +374,7 @@ async fn a_missing_permission_is_named_before_anything_starts() {
         .command("alice", "release", &[("project", json!("web"))]);
     let answer = t.fake.answer(&token).await;
     assert!(answer.contains("Create Public Threads"), "{answer}");
-    assert!(t.bot.engine().job_record(JobId(1)).is_none());
+    assert!(t.bot.engine().job_in_memory(JobId(1)).is_none());
     assert!(t.fake.messages_in(CHANNEL).is_empty());
     // What starts nothing still works.
     let help = t.fake.command("alice", "help", &[]);
@@ -383,11 +387,11 @@ async fn a_button_on_a_stale_message_changes_nothing() {
     // The first bot's job #1 asks for approval; then its state is lost, and job #1 of
     // the next bot is another deploy: the old message's button names the same number.
     let dir = TempDir::new("stale-button");
-    let t = on_store(store_in(&dir), |_| {}).await;
+    let t = on_store(store_in(&dir).await, |_| {}).await;
     let (_, old) = deploy_asking(&t, "v1.0.0").await;
     let (fake, sim) = kill(t).await;
     let lost = TempDir::new("stale-button-new");
-    let t = restart(fake, sim, store_in(&lost), |_| {}).await;
+    let t = restart(fake, sim, store_in(&lost).await, |_| {}).await;
     let token = t.fake.command(
         "alice",
         "deploy",
@@ -438,7 +442,7 @@ async fn check_fails_while_the_bot_is_public() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rest_calls_of_a_release_approved_while_the_bot_restarts() {
     let dir = TempDir::new("release-restart");
-    let store = store_in(&dir);
+    let store = store_in(&dir).await;
     let t = on_store(store.clone(), |_| {}).await;
     let start = t.fake.calls().len();
     let token = t
@@ -454,7 +458,7 @@ async fn the_rest_calls_of_a_release_approved_while_the_bot_restarts() {
     drop(store);
     let restarted = fake.calls().len();
     fake.react_offline("bob", approval.id, "✅", true).await;
-    let t = restart(fake, sim, store_in(&dir), |_| {}).await;
+    let t = restart(fake, sim, store_in(&dir).await, |_| {}).await;
     t.roll_out_for(1, 60).await;
     t.wait_job(1, "finish the release", |r| r.state.is_final())
         .await;

@@ -170,7 +170,7 @@ fn arbitrary_webhook_calls_never_harm_the_bot() {
         let bot = crate::helpers::spawn_bot_with(
             releasebot::sim::Scenario::demo(),
             crate::helpers::demo_config(|_| {}),
-            std::sync::Arc::new(releasebot::store::Store::open_in_memory().unwrap()),
+            std::sync::Arc::new(releasebot::store::Store::open_in_memory().await.unwrap()),
             true,
         )
         .await;

@@ -99,7 +99,12 @@ pub fn demo_config(change: impl FnOnce(&mut Config)) -> Config {
 }
 
 pub async fn spawn_bot(scenario: Scenario, config: Config) -> TestBot {
-    spawn_bot_on(scenario, config, Arc::new(Store::open_in_memory().unwrap())).await
+    spawn_bot_on(
+        scenario,
+        config,
+        Arc::new(Store::open_in_memory().await.unwrap()),
+    )
+    .await
 }
 
 /// A bot whose jobs are recorded in `store`.
@@ -214,6 +219,7 @@ async fn start_app(
         webhook_url,
         http,
     })
+    .await
     .expect("the bot assembles")
     .with_http_options(options)
     .start()
@@ -233,8 +239,8 @@ impl TempDb {
         )))
     }
 
-    pub fn open(&self) -> Arc<Store> {
-        Arc::new(Store::open(&self.0).expect("the state file opens"))
+    pub async fn open(&self) -> Arc<Store> {
+        Arc::new(Store::open(&self.0).await.expect("the state file opens"))
     }
 }
 
@@ -249,9 +255,12 @@ impl Drop for TempDb {
 impl TestBot {
     /// Stops the bot where it stands, as a crash would, and starts a new one on
     /// `store` (the same file), with the same chat and PaaS. Returns how many resumed.
-    pub async fn restart(&mut self, store: impl FnOnce() -> Arc<Store>) -> usize {
+    pub async fn restart<F>(&mut self, store: impl FnOnce() -> F) -> usize
+    where
+        F: std::future::Future<Output = Arc<Store>>,
+    {
         self.running.halt();
-        let store = store();
+        let store = store().await;
         let running = start_app(
             &self.sim,
             &self.chat,
@@ -284,7 +293,7 @@ impl TestBot {
     }
 
     pub fn record(&self, job: JobId) -> JobRecord {
-        self.engine.job_record(job).expect("the job exists")
+        self.engine.job_in_memory(job).expect("the job exists")
     }
 
     /// The job's progress message.
@@ -326,7 +335,7 @@ impl TestBot {
         check: impl Fn(&JobRecord) -> bool,
     ) -> JobRecord {
         for _ in 0..20_000 {
-            if let Some(r) = self.engine.job_record(job)
+            if let Some(r) = self.engine.job_in_memory(job)
                 && check(&r)
             {
                 return r;
@@ -335,7 +344,7 @@ impl TestBot {
         }
         panic!(
             "{job} never became {what}: {:?}",
-            self.engine.job_record(job).map(|r| r.state)
+            self.engine.job_in_memory(job).map(|r| r.state)
         );
     }
 

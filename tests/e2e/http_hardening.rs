@@ -35,7 +35,7 @@ async fn bot_serving(http: Options, webhook: bool) -> TestBot {
     spawn_bot_serving(
         Scenario::demo(),
         demo_config(|_| {}),
-        Arc::new(Store::open_in_memory().unwrap()),
+        Arc::new(Store::open_in_memory().await.unwrap()),
         webhook,
         Clock::new(),
         MemoryChat::new(),
@@ -316,7 +316,7 @@ async fn a_webhook_flood_costs_at_most_one_poll_per_floor_per_build() {
     let bot = spawn_bot_with(
         Scenario::demo(),
         config,
-        Arc::new(Store::open_in_memory().unwrap()),
+        Arc::new(Store::open_in_memory().await.unwrap()),
         true,
     )
     .await;
@@ -401,9 +401,9 @@ async fn http_addr_of(cli: &crate::cli::Cli) -> SocketAddr {
 }
 
 /// What the state file keeps under `key`.
-fn kept(db: &std::path::Path, key: &str) -> String {
-    let store = Store::open(db).unwrap();
-    store.meta(key, String::new).unwrap()
+async fn kept(db: &std::path::Path, key: &str) -> String {
+    let store = Store::open(db).await.unwrap();
+    store.meta(key, String::new).await.unwrap()
 }
 
 #[tokio::test]
@@ -413,8 +413,10 @@ async fn an_earlier_secret_is_replaced_by_a_random_one_and_accepted_for_a_while(
     // Made by an earlier releasebot: 40 letters and digits.
     let legacy = "Q7xk2Lm9Pz4Rt8Vw1Ny6Bc3Hd5Jf0Gs2Ka7Ue9Wi";
     Store::open(&db)
+        .await
         .unwrap()
         .meta("webhook_secret", || legacy.into())
+        .await
         .unwrap();
     let config = keep.write("releasebot.toml", &crate::cli::fast_config());
     let env = [
@@ -447,10 +449,10 @@ async fn an_earlier_secret_is_replaced_by_a_random_one_and_accepted_for_a_while(
     let (code, out, err) = cli.finish().await;
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("succeeded"), "{out}");
-    let current = kept(&db, "webhook_secret");
+    let current = kept(&db, "webhook_secret").await;
     assert_eq!(current.len(), 64, "{current}");
     assert!(current.bytes().all(|b| b.is_ascii_hexdigit()), "{current}");
-    let previous = kept(&db, "webhook_secret_previous");
+    let previous = kept(&db, "webhook_secret_previous").await;
     assert!(previous.ends_with(&format!(" {legacy}")), "{previous}");
     assert!(err.contains("the webhook secret changed"), "{err}");
     for secret in [current.as_str(), legacy] {
@@ -465,8 +467,9 @@ async fn a_pinned_secret_replaces_the_kept_one_and_a_weak_one_is_refused() {
     let keep = crate::cli::TempDir::new("pinned-db");
     let db = keep.0.join("releasebot.db");
     let made = {
-        let store = Store::open(&db).unwrap();
+        let store = Store::open(&db).await.unwrap();
         releasebot::app::webhook::settle(&store, None, 0, Duration::from_secs(3600))
+            .await
             .unwrap()
             .current
     };
@@ -477,8 +480,12 @@ async fn a_pinned_secret_replaces_the_kept_one_and_a_weak_one_is_refused() {
     let cli = crate::cli::spawn_cli(&[], &env, crate::cli::TempDir::new("pinned"));
     let (code, _, err) = cli.finish().await;
     assert_eq!(code, 0, "{err}");
-    assert_eq!(kept(&db, "webhook_secret"), pinned);
-    assert!(kept(&db, "webhook_secret_previous").ends_with(made.expose()));
+    assert_eq!(kept(&db, "webhook_secret").await, pinned);
+    assert!(
+        kept(&db, "webhook_secret_previous")
+            .await
+            .ends_with(made.expose())
+    );
     let dir = crate::cli::TempDir::new("weak");
     let cli = crate::cli::spawn_cli(
         &[],

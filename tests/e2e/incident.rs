@@ -274,7 +274,7 @@ async fn promote_deploys_exactly_what_runs_on_the_source_after_approval() {
 #[tokio::test(start_paused = true)]
 async fn a_freeze_refuses_deploys_lets_rollbacks_and_an_admin_through_and_is_audited() {
     let db = TempDb::new("freeze");
-    let mut bot = spawn_bot_on(Scenario::demo(), demo_config(|_| {}), db.open()).await;
+    let mut bot = spawn_bot_on(Scenario::demo(), demo_config(|_| {}), db.open().await).await;
     deploy(&bot, "alice", "v1.2.2").await;
     deploy(&bot, "alice", "v1.2.3").await;
 
@@ -397,7 +397,7 @@ async fn a_weekend_window_holds_on_the_local_clock_across_daylight_saving() {
         web(c).freeze =
             releasebot::freeze::Schedule::new(vec![window], Some("Europe/Berlin")).unwrap();
     });
-    let store = std::sync::Arc::new(Store::open_in_memory().unwrap());
+    let store = std::sync::Arc::new(Store::open_in_memory().await.unwrap());
     let bot = spawn_bot_at(
         Scenario::demo(),
         config,

@@ -132,8 +132,13 @@ async fn under_chat_pressure_final_states_go_first_and_every_last_state_lands() 
     // Four calls a second in all, and fifteen builds changing every two seconds: the
     // progress they want is twice what the chat allows.
     let clock = Clock::new();
-    let (chat, bot) =
-        pressed_bot(4, false, Arc::new(Store::open_in_memory().unwrap()), clock).await;
+    let (chat, bot) = pressed_bot(
+        4,
+        false,
+        Arc::new(Store::open_in_memory().await.unwrap()),
+        clock,
+    )
+    .await;
     let origin_ms = clock.now_ms() - chat.elapsed().as_millis() as i64;
     let mut jobs = Vec::new();
     for i in 0..15 {
@@ -193,7 +198,7 @@ async fn under_chat_pressure_final_states_go_first_and_every_last_state_lands() 
 async fn under_chat_pressure_a_command_s_job_shows_itself_in_the_command_s_own_message() {
     // The same load as above, but each command comes with a message of its own, as a
     // slash command does on Discord, whose edits the global budget does not count.
-    let store = Arc::new(Store::open_in_memory().unwrap());
+    let store = Arc::new(Store::open_in_memory().await.unwrap());
     let (chat, bot) = pressed_bot(4, true, store, Clock::new()).await;
     let mut jobs = Vec::new();
     for i in 0..15 {
@@ -351,7 +356,7 @@ async fn on_discord_under_pressure_a_job_shows_itself_in_its_slash_command_s_fol
     let engine = bot.engine();
     fake.wait_for("its build started", |_| {
         (1..=6)
-            .filter_map(|n| engine.job_record(releasebot::names::JobId(n)))
+            .filter_map(|n| engine.job_in_memory(releasebot::names::JobId(n)))
             .find(|r| {
                 r.messages.progress.as_ref().map(|p| p.message.as_str())
                     == Some(&own.id.to_string())
@@ -378,7 +383,7 @@ async fn on_discord_under_pressure_a_job_shows_itself_in_its_slash_command_s_fol
 #[tokio::test(start_paused = true)]
 async fn a_job_in_its_command_s_own_message_resumes_there_after_a_restart() {
     let db = crate::helpers::TempDb::new("restart-own-message");
-    let (chat, mut bot) = pressed_bot(1, true, db.open(), Clock::new()).await;
+    let (chat, mut bot) = pressed_bot(1, true, db.open().await, Clock::new()).await;
     let mut jobs = Vec::new();
     for i in 0..6 {
         jobs.push(bot.start("alice", &format!("/build web b{i}")).await);

@@ -20,7 +20,7 @@ async fn bot(subscribe: bool, webhook: bool) -> TestBot {
     spawn_bot_with(
         Scenario::demo(),
         config,
-        Arc::new(Store::open_in_memory().unwrap()),
+        Arc::new(Store::open_in_memory().await.unwrap()),
         webhook,
     )
     .await
@@ -76,7 +76,7 @@ async fn a_dropped_subscription_falls_back_to_polling_and_reconnects() {
     let bot = spawn_bot_with(
         Scenario::demo(),
         config,
-        Arc::new(Store::open_in_memory().unwrap()),
+        Arc::new(Store::open_in_memory().await.unwrap()),
         false,
     )
     .await;
@@ -123,7 +123,7 @@ async fn a_paas_without_push_is_followed_by_polling() {
     let bot = spawn_bot_with(
         scenario,
         demo_config(|_| {}),
-        Arc::new(Store::open_in_memory().unwrap()),
+        Arc::new(Store::open_in_memory().await.unwrap()),
         false,
     )
     .await;

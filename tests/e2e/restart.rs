@@ -28,7 +28,7 @@ fn assert_one_thread(bot: &crate::helpers::TestBot, job: JobId, messages: usize)
 #[tokio::test(start_paused = true)]
 async fn a_restart_during_a_build_keeps_following_it_in_the_same_message() {
     let db = TempDb::new("restart-build");
-    let mut bot = spawn_bot_on(Scenario::demo(), demo_config(|_| {}), db.open()).await;
+    let mut bot = spawn_bot_on(Scenario::demo(), demo_config(|_| {}), db.open().await).await;
     let job = bot.start("alice", "/build web").await;
     bot.wait_for(job, "building", |r| {
         r.state == JobState::Building && r.messages.progress.is_some()
@@ -73,7 +73,7 @@ async fn a_restart_during_a_pending_approval_keeps_the_request_and_its_votes() {
             .unwrap();
         web.policy.votes = 2;
     });
-    let mut bot = spawn_bot_on(Scenario::demo(), config, db.open()).await;
+    let mut bot = spawn_bot_on(Scenario::demo(), config, db.open().await).await;
     let job = bot.start("alice", "/deploy web v1.2.3").await;
     bot.wait_for(job, "awaiting approval", |r| r.messages.approval.is_some())
         .await;
@@ -118,7 +118,7 @@ async fn an_approval_deadline_runs_on_through_a_restart() {
             .unwrap();
         web.policy.timeout = Duration::from_secs(600);
     });
-    let mut bot = spawn_bot_on(Scenario::demo(), config, db.open()).await;
+    let mut bot = spawn_bot_on(Scenario::demo(), config, db.open().await).await;
     let job = bot.start("alice", "/deploy web v1").await;
     bot.wait_for(job, "awaiting approval", |r| r.messages.approval.is_some())
         .await;
@@ -143,7 +143,7 @@ async fn an_approval_deadline_runs_on_through_a_restart() {
 #[tokio::test(start_paused = true)]
 async fn a_restart_during_a_deploy_follows_the_rollout_without_upgrading_again() {
     let db = TempDb::new("restart-deploy");
-    let mut bot = spawn_bot_on(Scenario::demo(), demo_config(|_| {}), db.open()).await;
+    let mut bot = spawn_bot_on(Scenario::demo(), demo_config(|_| {}), db.open().await).await;
     let job = bot.start("alice", "/deploy api v2").await;
     bot.wait_for(job, "deploying", |r| {
         r.deploy.as_ref().is_some_and(|d| d.sent_ms().is_some())
@@ -172,7 +172,7 @@ async fn a_restart_during_a_deploy_follows_the_rollout_without_upgrading_again()
 #[tokio::test(start_paused = true)]
 async fn deploys_queued_behind_one_keep_their_order_through_a_restart() {
     let db = TempDb::new("restart-queue");
-    let mut bot = spawn_bot_on(Scenario::demo(), demo_config(|_| {}), db.open()).await;
+    let mut bot = spawn_bot_on(Scenario::demo(), demo_config(|_| {}), db.open().await).await;
     let first = bot.start("alice", "/deploy api v1").await;
     let second = bot.start("alice", "/deploy api v2").await;
     let third = bot.start("alice", "/deploy api v3").await;
@@ -205,7 +205,7 @@ async fn deploys_queued_behind_one_keep_their_order_through_a_restart() {
 #[tokio::test(start_paused = true)]
 async fn a_crash_after_the_run_request_left_adopts_the_build_it_started() {
     let db = TempDb::new("crash-after-run");
-    let mut bot = spawn_bot_on(Scenario::demo(), demo_config(|_| {}), db.open()).await;
+    let mut bot = spawn_bot_on(Scenario::demo(), demo_config(|_| {}), db.open().await).await;
     // The PaaS starts the build but its answer never arrives before the crash.
     bot.sim.inject(InjectedFault {
         route: Some(Route::Run),
@@ -245,7 +245,7 @@ async fn a_crash_after_the_run_request_left_adopts_the_build_it_started() {
 #[tokio::test(start_paused = true)]
 async fn a_crash_before_the_run_request_left_runs_it_once() {
     let db = TempDb::new("crash-before-run");
-    let mut bot = spawn_bot_on(Scenario::demo(), demo_config(|_| {}), db.open()).await;
+    let mut bot = spawn_bot_on(Scenario::demo(), demo_config(|_| {}), db.open().await).await;
     // The PaaS turns the request away before acting on it and asks to come back in
     // a minute; the bot dies while it waits.
     bot.sim.inject(InjectedFault {
@@ -356,7 +356,7 @@ async fn a_state_file_that_is_locked_or_damaged_stops_the_start() {
 
 #[tokio::test(start_paused = true)]
 async fn a_store_that_fails_is_reported_and_starts_nothing_new() {
-    let store = std::sync::Arc::new(releasebot::store::Store::open_in_memory().unwrap());
+    let store = std::sync::Arc::new(releasebot::store::Store::open_in_memory().await.unwrap());
     let bot = spawn_bot_on(Scenario::demo(), demo_config(|_| {}), store.clone()).await;
     let job = bot.start("alice", "/build web").await;
     bot.wait_for(job, "building", |r| r.state == JobState::Building)
@@ -384,7 +384,7 @@ async fn a_store_that_fails_is_reported_and_starts_nothing_new() {
 #[tokio::test(start_paused = true)]
 async fn jobs_finished_before_a_restart_are_still_suggested_and_shown() {
     let db = TempDb::new("restart-recent");
-    let mut bot = spawn_bot_on(Scenario::demo(), demo_config(|_| {}), db.open()).await;
+    let mut bot = spawn_bot_on(Scenario::demo(), demo_config(|_| {}), db.open().await).await;
     let job = bot.start("alice", "/build web").await;
     let tag = bot.finished(job).await.build.unwrap().tag.unwrap();
     assert_eq!(bot.restart(|| db.open()).await, 0);

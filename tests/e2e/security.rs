@@ -197,7 +197,7 @@ async fn on_discord_what_the_paas_says_renders_as_text_and_cannot_close_the_log_
     let h = hostile();
     let sim = spawn_sim(hostile_scenario(&h, 1.0)).await;
     let fake = FakeDiscord::start().await;
-    let store = std::sync::Arc::new(releasebot::store::Store::open_in_memory().unwrap());
+    let store = std::sync::Arc::new(releasebot::store::Store::open_in_memory().await.unwrap());
     let bot = start_bot_on(
         &sim,
         store,
@@ -214,7 +214,7 @@ async fn on_discord_what_the_paas_says_renders_as_text_and_cannot_close_the_log_
         let engine = engine.clone();
         move |_: &FakeDiscord| {
             engine
-                .job_record(releasebot::names::JobId(n))
+                .job_in_memory(releasebot::names::JobId(n))
                 .filter(|r| r.state.is_final() && !engine.is_live(r.id))
                 .map(|_| ())
         }
@@ -229,7 +229,7 @@ async fn on_discord_what_the_paas_says_renders_as_text_and_cannot_close_the_log_
     fake.wait_for("one release to end", ended(1)).await;
     fake.wait_for("the other release to end", ended(2)).await;
     let mut states: Vec<(String, releasebot::job::JobState)> = [1, 2]
-        .map(|n| engine.job_record(releasebot::names::JobId(n)).unwrap())
+        .map(|n| engine.job_in_memory(releasebot::names::JobId(n)).unwrap())
         .iter()
         .map(|r| (r.target(), r.state))
         .collect();

@@ -1,5 +1,7 @@
-//! A state file written by releasebot 0.1.0 (store schema 1) is read by this one:
-//! every job, with its approval, votes and audit, and the unfinished ones resume.
+//! State written by every earlier releasebot is read by this one: a state file of each
+//! SQLite schema (1: releasebot 0.1.0; 4: the last before sqlx) and a PostgreSQL
+//! database of its schema 1 migrate, and every job reads back with its approval, votes
+//! and audit; the unfinished ones resume.
 
 use std::time::Duration;
 
@@ -10,20 +12,41 @@ use releasebot::sim::Scenario;
 
 use crate::helpers::{TempDb, demo_config, spawn_bot_on};
 
-/// A copy of `tests/fixtures/store-v1.db`, so the fixture itself is never written.
-fn old_state_file() -> TempDb {
-    let db = TempDb::new("store-v1");
-    let fixture =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/store-v1.db");
+/// A copy of `tests/fixtures/<name>`, so the fixture itself is never written.
+fn copy_of(name: &str) -> TempDb {
+    let db = TempDb::new(name);
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     std::fs::copy(&fixture, &db.0).expect("the fixture is there");
     db
 }
 
-#[test]
-fn every_job_of_release_0_1_0_reads_as_it_was() {
+fn old_state_file() -> TempDb {
+    copy_of("store-v1.db")
+}
+
+/// Every job of `store`, by id.
+async fn jobs(store: &releasebot::store::Store) -> Vec<releasebot::job::JobRecord> {
+    let mut all = Vec::new();
+    for n in 1..store.next_job_id().await.unwrap() {
+        all.push(
+            store
+                .load(JobId(n))
+                .await
+                .unwrap()
+                .expect("the job is there"),
+        );
+    }
+    all
+}
+
+#[tokio::test]
+async fn every_job_of_release_0_1_0_reads_as_it_was() {
     let db = old_state_file();
-    let store = db.open();
-    let job = |n| store.load(JobId(n)).unwrap().expect("the job is there");
+    let store = db.open().await;
+    let all = jobs(&store).await;
+    let job = |n: u64| all[n as usize - 1].clone();
 
     let build = job(1);
     assert!(matches!(build.spec, JobSpec::Build { .. }));
@@ -75,9 +98,9 @@ fn every_job_of_release_0_1_0_reads_as_it_was() {
     let queued = job(9);
     assert_eq!(queued.queue.unwrap().behind, Some(JobId(8)));
 
-    assert_eq!(store.unfinished().unwrap().len(), 4);
-    assert_eq!(store.history("web", 10).unwrap().len(), 3);
-    assert_eq!(store.next_job_id().unwrap(), 10);
+    assert_eq!(store.unfinished().await.unwrap().len(), 4);
+    assert_eq!(store.history("web", 10).await.unwrap().len(), 3);
+    assert_eq!(store.next_job_id().await.unwrap(), 10);
     // Every job's audit trail came along.
     assert!(job(6).audit.len() >= 3);
 }
@@ -88,13 +111,12 @@ async fn jobs_left_unfinished_by_release_0_1_0_resume() {
     // The fixture ages: move the pending approval's deadline to an hour from now, as
     // if releasebot had been down for minutes rather than since the fixture was made.
     {
-        let conn = rusqlite::Connection::open(&db.0).unwrap();
+        let store = db.open().await;
+        let mut release = store.load(JobId(6)).await.unwrap().unwrap();
         let in_an_hour = releasebot::clock::Clock::new().now_ms() + 3_600_000;
-        conn.execute(
-            "UPDATE approvals SET deadline_ms = ?1 WHERE job_id = 6",
-            [in_an_hour],
-        )
-        .unwrap();
+        release.approval.as_mut().unwrap().deadline_ms = in_an_hour;
+        store.save(&release).await.unwrap();
+        store.close();
     }
     // The fixture's api app was in another simulator's state; without it configured
     // its two deploys end cleanly instead of judging a different world.
@@ -105,7 +127,7 @@ async fn jobs_left_unfinished_by_release_0_1_0_resume() {
         c.projects.retain(|name, _| name.as_str() != "api");
     });
     // The bot starts on an empty store; the old state file comes with the restart.
-    let empty = std::sync::Arc::new(releasebot::store::Store::open_in_memory().unwrap());
+    let empty = std::sync::Arc::new(releasebot::store::Store::open_in_memory().await.unwrap());
     let mut bot = spawn_bot_on(Scenario::demo(), config, empty).await;
     // The worker build of job #7 was run 1 of its pipeline: this simulator runs it too.
     let worker = PipelineRef::new(
@@ -146,4 +168,87 @@ async fn jobs_left_unfinished_by_release_0_1_0_resume() {
     }
     assert_eq!(bot.sim.stats().total_upgrades(), 1, "the release's");
     tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+/// The jobs and freezes the fixtures written since 0.1.0 hold (the generator beside
+/// them made the same ones each time).
+async fn reads_as_written(store: &releasebot::store::Store, freezes: bool) {
+    let all = jobs(store).await;
+    assert_eq!(all.len(), 9);
+    let states: Vec<JobState> = all.iter().map(|r| r.state).collect();
+    assert_eq!(
+        states,
+        [
+            JobState::Succeeded,
+            JobState::Succeeded,
+            JobState::Failed,
+            JobState::Rejected,
+            JobState::Cancelled,
+            JobState::AwaitingApproval,
+            JobState::Building,
+            JobState::Deploying,
+            JobState::Queued,
+        ]
+    );
+    let release = &all[5];
+    let a = release.approval.as_ref().expect("its approval");
+    assert_eq!(a.votes.len(), 1, "bob's vote");
+    assert_eq!(a.votes[0].via, releasebot::job::Via::Reaction);
+    assert_eq!(a.policy.votes, 2);
+    assert!(matches!(
+        all[3].approval.as_ref().unwrap().status,
+        ApprovalStatus::Rejected { .. }
+    ));
+    assert!(matches!(
+        all[7].deploy.as_ref().unwrap().upgrade,
+        Upgrade::Intended { .. }
+    ));
+    assert_eq!(all[8].queue.unwrap().behind, Some(JobId(8)));
+    assert!(all.iter().all(|r| !r.audit.is_empty()), "every audit trail");
+    assert_eq!(store.unfinished().await.unwrap().len(), 4);
+    if !freezes {
+        return;
+    }
+    let history = store.freeze_history("worker", 10).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].reason, "incident 4411");
+    let web = store.freeze_history("web", 10).await.unwrap();
+    assert!(web[0].lifted.is_some(), "web's freeze was lifted");
+}
+
+#[tokio::test]
+async fn a_state_file_of_schema_3_migrates_and_reads_as_written() {
+    let db = copy_of("store-v3.db");
+    let store = db.open().await;
+    reads_as_written(&store, false).await;
+}
+
+#[tokio::test]
+async fn a_state_file_of_schema_4_migrates_and_reads_as_written() {
+    let db = copy_of("store-v4.db");
+    let store = db.open().await;
+    reads_as_written(&store, true).await;
+    // And it takes new writes in today's form.
+    let mut release = store.load(JobId(6)).await.unwrap().unwrap();
+    release.audit(1, None, releasebot::job::AuditAction::Vote, "one more");
+    store.save(&release).await.unwrap();
+    assert_eq!(store.load(JobId(6)).await.unwrap(), Some(release));
+}
+
+#[tokio::test]
+async fn a_postgresql_database_of_schema_1_migrates_and_reads_as_written() {
+    let Some(pg) = crate::ha::TempPg::new("a_postgresql_database_of_schema_1_migrates").await
+    else {
+        return;
+    };
+    let dump = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/store-pg-v1.sql"),
+    )
+    .unwrap();
+    crate::ha::run_sql(&pg.url, &dump).await;
+    let store = releasebot::store::Store::open(std::path::Path::new(&pg.url))
+        .await
+        .expect("it migrates");
+    reads_as_written(&store, true).await;
+    store.close();
 }

@@ -4,8 +4,6 @@
 
 use std::path::PathBuf;
 
-use tokio_postgres::NoTls;
-
 use crate::store::Store;
 
 /// The variable naming the PostgreSQL server the tests may create databases on.
@@ -50,8 +48,10 @@ impl Fresh {
         }
     }
 
-    pub fn open(&self) -> Store {
-        Store::open(&self.location()).expect("the store opens")
+    pub async fn open(&self) -> Store {
+        Store::open(&self.location())
+            .await
+            .expect("the store opens")
     }
 }
 
@@ -115,18 +115,17 @@ enum SqlError {
     #[error("cannot start a runtime for the statement: {0}")]
     Runtime(std::io::Error),
     #[error("cannot connect to the test server: {0}")]
-    Connect(tokio_postgres::Error),
+    Connect(sqlx::Error),
     #[error("{sql}: {error}")]
-    Statement {
-        sql: String,
-        error: tokio_postgres::Error,
-    },
+    Statement { sql: String, error: sqlx::Error },
     #[error("the statement's thread panicked")]
     Panicked,
 }
 
-/// Runs `sql` on its own thread and runtime, so it works from a test's runtime too.
+/// Runs `sql` on its own thread and runtime, so it works from a test's runtime too
+/// (and from a synchronous `Drop`).
 fn run(url: &str, sql: &str) -> Result<(), SqlError> {
+    use sqlx::{ConnectOptions, Connection, Executor};
     let (url, sql) = (url.to_string(), sql.to_string());
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -134,13 +133,16 @@ fn run(url: &str, sql: &str) -> Result<(), SqlError> {
             .build()
             .map_err(SqlError::Runtime)?;
         rt.block_on(async {
-            let (client, connection) = tokio_postgres::connect(&url, NoTls)
+            let options: sqlx::postgres::PgConnectOptions =
+                url.parse().map_err(SqlError::Connect)?;
+            let mut c = options
+                .disable_statement_logging()
+                .connect()
                 .await
                 .map_err(SqlError::Connect)?;
-            tokio::spawn(connection);
-            client
-                .batch_execute(&sql)
-                .await
+            let done = c.execute(sqlx::raw_sql(&sql)).await;
+            let _ = c.close().await;
+            done.map(|_| ())
                 .map_err(|error| SqlError::Statement { sql, error })
         })
     })

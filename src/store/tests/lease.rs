@@ -5,23 +5,28 @@ use super::*;
 
 on_both!(a_lone_store_takes_keeps_and_hands_over_the_lease);
 
-fn a_lone_store_takes_keeps_and_hands_over_the_lease(db: &Fresh) {
+async fn a_lone_store_takes_keeps_and_hands_over_the_lease(db: &Fresh) {
     let ttl = Duration::from_secs(60);
-    let store = db.open();
-    assert_eq!(store.leader().unwrap(), None, "nobody leads a new store");
+    let store = db.open().await;
+    assert_eq!(
+        store.leader().await.unwrap(),
+        None,
+        "nobody leads a new store"
+    );
     let lease = store
         .acquire_lease("replica-a", ttl)
+        .await
         .unwrap()
         .expect("free");
     assert_eq!(lease.holder, "replica-a");
     assert_eq!(lease.term, 1, "a new store's first term");
-    assert!(store.renew_lease(&lease, ttl).unwrap());
-    let leader = store.leader().unwrap().expect("a leader");
+    assert!(store.renew_lease(&lease, ttl).await.unwrap());
+    let leader = store.leader().await.unwrap().expect("a leader");
     assert_eq!(
         (leader.holder.as_str(), leader.term),
         ("replica-a", lease.term)
     );
-    store.save(&record(1)).unwrap();
+    store.save(&record(1)).await.unwrap();
     store
         .add_freeze(&crate::freeze::Freeze {
             id: 0,
@@ -35,12 +40,18 @@ fn a_lone_store_takes_keeps_and_hands_over_the_lease(db: &Fresh) {
             until_ms: 2,
             lifted: None,
         })
+        .await
         .unwrap();
 
-    store.release_lease(&lease).unwrap();
-    assert_eq!(store.leader().unwrap(), None, "released: nobody leads");
+    store.release_lease(&lease).await.unwrap();
+    assert_eq!(
+        store.leader().await.unwrap(),
+        None,
+        "released: nobody leads"
+    );
     let again = store
         .acquire_lease("replica-b", ttl)
+        .await
         .unwrap()
         .expect("free");
     if store.shared() {

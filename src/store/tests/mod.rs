@@ -29,15 +29,15 @@ pub(super) use fixture::{Fresh, temp_path};
 macro_rules! on_both {
     ($($test:ident),* $(,)?) => {$(
         mod $test {
-            #[test]
-            fn sqlite() {
-                super::$test(&super::Fresh::sqlite());
+            #[tokio::test]
+            async fn sqlite() {
+                super::$test(&super::Fresh::sqlite()).await;
             }
 
-            #[test]
-            fn postgres() {
+            #[tokio::test]
+            async fn postgres() {
                 if let Some(db) = super::Fresh::postgres() {
-                    super::$test(&db);
+                    super::$test(&db).await;
                 }
             }
         }

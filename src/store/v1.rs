@@ -1,5 +1,7 @@
 //! The stored form of releasebot 0.1.0 (store schema 1), read so that jobs it left
-//! unfinished resume and its history stays readable. Never written.
+//! unfinished resume and its history stays readable. Never written. Its approval and
+//! votes, kept in tables of their own then, were moved into the details by the
+//! migration that dropped those tables, in today's form.
 
 use serde::Deserialize;
 
@@ -13,7 +15,8 @@ use crate::job::{
 };
 use crate::names::{AppName, Branch, JobId, ProjectName, VersionTag};
 
-use super::{DecodeError, Parts};
+use super::stored::DecodeError;
+use crate::job::{Approval, AuditEntry};
 
 #[derive(Debug, Deserialize)]
 pub struct Job {
@@ -39,6 +42,8 @@ pub struct Job {
     pub deploy: Option<Deploy>,
     pub logs: Option<Logs>,
     pub outcome: Option<String>,
+    #[serde(default)]
+    pub approval: Option<Approval>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -107,7 +112,11 @@ fn message(m: Message) -> MessageRef {
 }
 
 /// The job in today's terms.
-pub fn convert(id: JobId, j: Job, parts: Parts) -> Result<crate::job::JobRecord, DecodeError> {
+pub fn convert(
+    id: JobId,
+    j: Job,
+    audit: Vec<AuditEntry>,
+) -> Result<crate::job::JobRecord, DecodeError> {
     let name = |what: &'static str, v: &Option<String>| {
         v.clone().ok_or_else(|| DecodeError::Missing {
             kind: j.kind.clone(),
@@ -201,7 +210,7 @@ pub fn convert(id: JobId, j: Job, parts: Parts) -> Result<crate::job::JobRecord,
         },
         build,
         deploy,
-        approval: parts.approval,
+        approval: j.approval,
         queue,
         cancel: None,
         logs: j.logs.map(|l| LogExcerpt {
@@ -217,7 +226,7 @@ pub fn convert(id: JobId, j: Job, parts: Parts) -> Result<crate::job::JobRecord,
         // A notice was only ever a passing remark; resuming clears it anyway.
         notice: None,
         freeze_override: None,
-        audit: parts.audit,
+        audit,
     })
 }
 
