@@ -30,6 +30,12 @@ impl Backoff {
         }
     }
 
+    /// For writes while the database is away: ¼ s, ½ s, 1 s … up to 5 s, so a database
+    /// back from a failover is written to within seconds.
+    pub const fn store() -> Self {
+        Backoff::new(Duration::from_millis(250), Duration::from_secs(5))
+    }
+
     /// The wait before try `attempt + 1`, after `attempt` (≥ 1) failures.
     pub fn delay(&self, attempt: u32) -> Duration {
         let full = self

@@ -323,8 +323,8 @@ impl App {
         }
         let adapter_task = tokio::spawn(adapter.run(engine.clone(), shutdown.clone()));
         let leadership = leadership.map(|(leadership, lease)| {
-            let keep = tokio::spawn(leadership.clone().keep(lease.clone(), engine.clone()));
-            (leadership, lease, keep)
+            let keep = tokio::spawn(leadership.clone().keep(lease, engine.clone()));
+            (leadership, keep)
         });
         Ok(Running {
             engine,
@@ -465,7 +465,7 @@ pub struct Running {
     http: Option<(SocketAddr, JoinHandle<()>)>,
     resumed: usize,
     /// Among replicas: the lease held and the task renewing it.
-    leadership: Option<(leader::Leadership, crate::store::Lease, JoinHandle<()>)>,
+    leadership: Option<(leader::Leadership, JoinHandle<()>)>,
     /// Keeps the built-in simulator serving while the bot runs.
     _paas: Paas,
 }
@@ -518,11 +518,11 @@ impl Running {
     /// every job, the chat connection and the HTTP endpoints stop.
     pub async fn stop(self) {
         self.engine.wind_down(STOP_GRACE).await;
-        if let Some((leadership, lease, keep)) = &self.leadership {
+        if let Some((leadership, keep)) = &self.leadership {
             keep.abort();
             // Handed over at once (before the store closes): a standby leads on its
             // next ask.
-            leadership.release(lease).await;
+            leadership.release().await;
         }
         self.engine.halt();
         self.shutdown.fire();
@@ -535,7 +535,7 @@ impl Running {
     /// Stops everything where it stands, as a crash would (the store is closed; the
     /// next start resumes the jobs).
     pub fn halt(&self) {
-        if let Some((_, _, keep)) = &self.leadership {
+        if let Some((_, keep)) = &self.leadership {
             keep.abort();
         }
         self.engine.halt();

@@ -21,12 +21,21 @@ impl FencedChat {
     }
 
     fn allowed(&self) -> Result<(), ChatError> {
-        match self.lease.may_act() {
-            true => Ok(()),
-            false => Err(ChatError::permanent(
-                "this replica does not hold the lease, so it changes nothing in chat",
-            )),
+        if self.lease.may_act() {
+            return Ok(());
         }
+        if self.lease.lapsed() {
+            // The lease could not be renewed in time (the database is away): the call
+            // waits for it to be renewed or taken again, or for another replica to
+            // lead, and is not given up meanwhile.
+            return Err(ChatError {
+                retry_after: Some(Duration::from_secs(1)),
+                ..ChatError::transient("this replica is renewing its lease, so it waits")
+            });
+        }
+        Err(ChatError::permanent(
+            "this replica does not hold the lease, so it changes nothing in chat",
+        ))
     }
 }
 

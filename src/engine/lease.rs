@@ -98,6 +98,13 @@ impl LeaseClock {
         }
     }
 
+    /// Whether this replica led and could not renew in time: it may lead again once it
+    /// renews, or be deposed.
+    pub fn lapsed(&self) -> bool {
+        let s = self.lock();
+        matches!((&s.0, s.1), (Role::Leader { .. }, Some(until)) if Instant::now() >= until)
+    }
+
     /// Waits until acting is believed safe (`true`), or for good unsafe (`false`:
     /// deposed). While the lease is being renewed late, jobs wait here rather than act.
     pub async fn acting(&self) -> bool {

@@ -36,6 +36,8 @@ pub(super) struct LiveJob {
     /// The message of its own the command that started it came with (memory only:
     /// a resumed job has none).
     pub origin: Option<crate::chat::Origin>,
+    /// Its latest state is waiting for the database to come back.
+    pub unsaved: tokio::sync::watch::Sender<bool>,
 }
 
 impl LiveJob {
@@ -48,6 +50,7 @@ impl LiveJob {
             explained: Mutex::new(HashSet::new()),
             left: tokio::sync::watch::channel(false).0,
             origin: None,
+            unsaved: tokio::sync::watch::channel(false).0,
         }
     }
 

@@ -193,6 +193,7 @@ impl Driver {
     /// leaves the live set.
     pub(super) async fn finish(&mut self) {
         self.offer_rollback().await;
+        self.engine.recorded(&self.job).await;
         let record = self.record();
         let view = self.engine.inner.view.clone();
         tracing::info!(

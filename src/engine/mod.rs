@@ -311,28 +311,32 @@ impl Engine {
     }
 
     /// Applies `f` to a job's record; if anything changed, records it, shows it and
-    /// wakes waiters. A failed write is shown in the job's message and logged.
-    async fn update<R>(&self, job: &LiveJob, f: impl FnOnce(&mut JobRecord) -> R) -> R {
+    /// wakes waiters. A failed write is shown in the job's message and logged; while
+    /// the database is away the change stays in memory and is written when it is back.
+    async fn update<R>(&self, job: &Arc<LiveJob>, f: impl FnOnce(&mut JobRecord) -> R) -> R {
         self.change(job, f).await.0
     }
 
     /// Like [`Self::update`], for a change that must be on disk before the job acts on
-    /// the world (the intent to run a build or an upgrade).
+    /// the world (the intent to run a build or an upgrade): while the database is
+    /// away, this waits until the change is written (or another replica leads).
     async fn update_durably<R>(
         &self,
-        job: &LiveJob,
+        job: &Arc<LiveJob>,
         f: impl FnOnce(&mut JobRecord) -> R,
     ) -> Result<R, StoreError> {
         let (out, saved) = self.change(job, f).await;
-        saved.map(|()| out)
+        match saved {
+            Err(e) if e.is_outage() => self.saved_later(job).await.map(|()| out),
+            saved => saved.map(|()| out),
+        }
     }
 
     async fn change<R>(
         &self,
-        job: &LiveJob,
+        job: &Arc<LiveJob>,
         f: impl FnOnce(&mut JobRecord) -> R,
     ) -> (R, Result<(), StoreError>) {
-        let view = &self.inner.view;
         let (out, saving) = {
             let mut r = job.lock();
             let before = r.clone();
@@ -351,14 +355,32 @@ impl Engine {
             self.depose();
             return (out, saved);
         }
-        let (progress, approval, summary, ended) = {
+        if let Err(e) = &saved {
             let mut r = job.lock();
-            if let Err(e) = &saved {
+            if e.is_outage() {
+                if r.notice != Some(Notice::WaitingForDatabase) {
+                    tracing::warn!(job = %r.id, error = %e, "the database is away; the job's state is kept in memory until it is back");
+                    r.notice = Some(Notice::WaitingForDatabase);
+                }
+            } else {
                 tracing::error!(job = %r.id, error = %e, "cannot record the job's state");
                 r.notice = Some(Notice::NotSaved {
                     error: e.to_string(),
                 });
             }
+        }
+        if matches!(&saved, Err(e) if e.is_outage()) {
+            self.save_later(job);
+        }
+        self.show(job);
+        (out, saved)
+    }
+
+    /// Renders the job's messages for their writers, which edit them in their turn.
+    fn show(&self, job: &LiveJob) {
+        let view = &self.inner.view;
+        let (progress, approval, summary, ended) = {
+            let r = job.lock();
             let approval = r
                 .approval
                 .as_ref()
@@ -385,7 +407,69 @@ impl Engine {
             }
         }
         self.inner.jobs.changed.notify_waiters();
-        (out, saved)
+    }
+
+    /// Writes the job's state once the database is back, retrying with back-off; one
+    /// such task per job at a time.
+    fn save_later(&self, job: &Arc<LiveJob>) {
+        if job.unsaved.send_replace(true) {
+            return;
+        }
+        let (engine, job) = (self.clone(), job.clone());
+        tokio::spawn(async move {
+            let _ = engine.saved_later(&job).await;
+        });
+    }
+
+    /// Waits until the job's latest state is written: retries while the database is
+    /// away, with back-off, and only while this replica may act. The state written no
+    /// longer says it waits for the database, and neither does the message.
+    async fn saved_later(&self, job: &Arc<LiveJob>) -> Result<(), StoreError> {
+        let backoff = crate::backoff::Backoff::store();
+        let mut attempt = 0u32;
+        let saved = loop {
+            attempt += 1;
+            tokio::time::sleep(backoff.delay(attempt)).await;
+            if !self.inner.lease.acting().await {
+                break Err(StoreError::Deposed {
+                    term: self.inner.store.fence_term().unwrap_or_default(),
+                });
+            }
+            let saving = {
+                let mut r = job.lock();
+                if r.notice == Some(Notice::WaitingForDatabase) {
+                    r.notice = None;
+                }
+                self.inner.store.save(&r)
+            };
+            match saving.await {
+                Err(e) if e.is_outage() => {
+                    tracing::debug!(job = %job.id, error = %e, "the database is still away");
+                    let mut r = job.lock();
+                    r.notice.get_or_insert(Notice::WaitingForDatabase);
+                }
+                saved => break saved,
+            }
+        };
+        match &saved {
+            Ok(()) => tracing::info!(job = %job.id, "the job's state is recorded again"),
+            Err(StoreError::Deposed { .. }) => self.depose(),
+            Err(e) => {
+                tracing::error!(job = %job.id, error = %e, "cannot record the job's state");
+                job.lock().notice = Some(Notice::NotSaved {
+                    error: e.to_string(),
+                });
+            }
+        }
+        job.unsaved.send_replace(false);
+        self.show(job);
+        saved
+    }
+
+    /// Waits until what the job saw while the database was away is written (or given
+    /// up), so that how it ended is recorded before it is told.
+    async fn recorded(&self, job: &LiveJob) {
+        let _ = job.unsaved.subscribe().wait_for(|unsaved| !unsaved).await;
     }
 
     /// The lease this process acts under (always held when alone on a SQLite file).

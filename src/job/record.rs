@@ -64,6 +64,9 @@ pub enum Notice {
     PaasUnreachable { error: String },
     /// The store did not take the job's latest state.
     NotSaved { error: String },
+    /// The database is away: the job's latest state is kept in memory, and nothing that
+    /// must be recorded first (a run, an upgrade) is done until it is back.
+    WaitingForDatabase,
     /// releasebot is stopping; the job resumes when it is back.
     Restarting,
 }

@@ -162,6 +162,9 @@ pub fn notice(n: &Notice, view: &View) -> String {
             "releasebot could not save this job's state, so it may not resume after a restart ({}).",
             view.text(error)
         ),
+        Notice::WaitingForDatabase => {
+            "releasebot is waiting for its database; this job goes on when it is back.".into()
+        }
         Notice::Restarting => "releasebot is restarting; this job resumes when it is back.".into(),
     }
 }

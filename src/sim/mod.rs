@@ -36,6 +36,9 @@ mod push;
 mod record;
 pub mod scenario;
 mod server;
+mod tcp_proxy;
+
+pub use tcp_proxy::TcpProxy;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;

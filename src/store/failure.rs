@@ -55,6 +55,8 @@ pub(super) enum Failure {
     Migrate(MigrateError),
     /// The fenced term is over.
     Deposed(u64),
+    /// The fenced term's lease expired, and nobody took it since.
+    Lapsed(u64),
     /// The schema is newer than this build knows.
     Newer(i64),
     /// The database holds something that is not releasebot's, or is damaged.
@@ -91,6 +93,7 @@ impl Failure {
             Failure::Sql(e) => sql_error(path, at, &e),
             Failure::Migrate(e) => migrate_error(path, at, e),
             Failure::Deposed(term) => StoreError::Deposed { term },
+            Failure::Lapsed(term) => StoreError::Lapsed { term },
             Failure::Newer(version) => StoreError::Newer { path, version },
             Failure::Damaged(detail) => StoreError::Damaged {
                 path,
@@ -165,7 +168,11 @@ fn sql_error(path: String, at: &Location, e: &sqlx::Error) -> StoreError {
         sqlx::Error::Io(_) | sqlx::Error::Tls(_) if untrusted(&detail) => {
             StoreError::Untrusted { path, detail }
         }
-        sqlx::Error::Io(_) if at.kind == Kind::Postgres => StoreError::Unreachable { path, detail },
+        // A connection cut in the middle of the protocol (a server going away, a link
+        // lost during a failover) shows as a broken exchange.
+        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) if at.kind == Kind::Postgres => {
+            StoreError::Unreachable { path, detail }
+        }
         sqlx::Error::Tls(_) | sqlx::Error::Configuration(_) | sqlx::Error::Io(_) => {
             StoreError::CannotOpen { path, detail }
         }

@@ -80,6 +80,31 @@ impl Store {
         }
     }
 
+    /// After an outage in which `held` could not be renewed and expired: takes it again,
+    /// under the next term, if no other replica took it meanwhile (its holder and term
+    /// are still in the row), and fences the store with the new term; `None` if another
+    /// replica took it. On SQLite there is nobody else: `held` stands.
+    pub async fn retake_lease(
+        &self,
+        held: &Lease,
+        ttl: Duration,
+    ) -> Result<Option<Lease>, StoreError> {
+        let lease = match &self.db {
+            Db::Sqlite(slot) => {
+                Db::sqlite_conn(slot).map_err(|f| f.told(&self.at))?;
+                Some(held.clone())
+            }
+            Db::Postgres(pool) => {
+                self.call(async { postgres::retake(&mut *pool.acquire().await?, held, ttl).await })
+                    .await?
+            }
+        };
+        if let Some(l) = &lease {
+            self.fence(l.term);
+        }
+        Ok(lease)
+    }
+
     /// Hands the lease over at once (it expires now), for a graceful stop; a lease
     /// already lost is left alone. The store stays fenced, so it writes no more.
     pub async fn release_lease(&self, lease: &Lease) -> Result<(), StoreError> {
@@ -238,16 +263,39 @@ pub(super) mod postgres_lease {
         let Some(term) = fence else {
             return Ok(());
         };
-        let held: Option<(i32,)> = sqlx::query_as(
-            "SELECT 1 FROM lease WHERE name = 'leader' AND term = $1 AND expires_at > now()
+        let held: Option<(bool,)> = sqlx::query_as(
+            "SELECT expires_at > now() FROM lease WHERE name = 'leader' AND term = $1
              FOR SHARE",
         )
         .bind(term as i64)
         .fetch_optional(c)
         .await?;
         match held {
-            Some(_) => Ok(()),
+            Some((true,)) => Ok(()),
+            // Still this term's, but expired: nobody took it (yet).
+            Some((false,)) => Err(Failure::Lapsed(term)),
             None => Err(Failure::Deposed(term)),
         }
+    }
+
+    /// Takes the lease again under the next term if nobody took it since `held`
+    /// (expired or not): the same holder and term are still in the row.
+    pub async fn retake(
+        c: &mut PgConnection,
+        held: &Lease,
+        ttl: Duration,
+    ) -> Result<Option<Lease>, Failure> {
+        let row: Option<Row> = sqlx::query_as(
+            "UPDATE lease SET term = term + 1,
+                 expires_at = now() + $3::bigint * interval '1 millisecond'
+             WHERE name = 'leader' AND holder = $1 AND term = $2
+             RETURNING holder, term, (extract(epoch FROM expires_at) * 1000)::bigint",
+        )
+        .bind(&held.holder)
+        .bind(held.term as i64)
+        .bind(millis(ttl))
+        .fetch_optional(c)
+        .await?;
+        Ok(row.map(lease))
     }
 }

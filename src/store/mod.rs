@@ -95,6 +95,24 @@ pub enum StoreError {
         "this releasebot no longer holds the leadership lease of term {term}; another replica leads, nothing was written"
     )]
     Deposed { term: u64 },
+    /// The lease of `term` expired while this replica could not renew it (the database
+    /// was away) and nobody has taken it since: nothing was written, and the write can
+    /// be made again once this replica has taken the lease again.
+    #[error(
+        "this releasebot's leadership lease of term {term} lapsed while the database was away; nothing was written"
+    )]
+    Lapsed { term: u64 },
+}
+
+impl StoreError {
+    /// Whether the same call may work later without anyone doing anything: the
+    /// database is away (down, failing over, unreachable) or the lease lapsed meanwhile.
+    pub fn is_outage(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Unreachable { .. } | StoreError::Lapsed { .. }
+        )
+    }
 }
 
 /// A `postgres://` URL that cannot be parsed, named by a placeholder and the reason.
@@ -268,7 +286,8 @@ impl Store {
         db::call(work).await.map_err(|f| f.told(&self.at))
     }
 
-    fn fence_term(&self) -> Option<u64> {
+    /// The term writes are fenced with, if any.
+    pub fn fence_term(&self) -> Option<u64> {
         match self.fenced.load(Ordering::SeqCst) {
             0 => None,
             term => Some(term),

@@ -182,6 +182,11 @@ impl Cli {
         assert!(status.success());
     }
 
+    /// Whether the process has not exited.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// Kills the process with SIGKILL, as a crash would.
     pub async fn kill(mut self) {
         self.child.kill().await.expect("the process can be killed");

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use releasebot::sim::{Fault, InjectedFault, Route, Scenario, SimHandle};
+use releasebot::sim::{Fault, InjectedFault, Route, Scenario, SimHandle, TcpProxy};
 use releasebot::store::Store;
 
 use crate::cli::{Cli, TempDir, fast_config, spawn_cli};
@@ -79,6 +79,8 @@ struct World {
     pg: TempPg,
     fake: FakeDiscord,
     sim: SimHandle,
+    /// Between the replicas and the database, when the test cuts it.
+    link: Option<TcpProxy>,
 }
 
 impl World {
@@ -88,7 +90,43 @@ impl World {
             pg,
             fake: FakeDiscord::start().await,
             sim: spawn_sim(Scenario::demo()).await,
+            link: None,
         })
+    }
+
+    /// A world whose replicas reach the database through a link the test can cut.
+    async fn with_link(test: &str) -> Option<World> {
+        let mut w = World::new(test).await?;
+        let server: sqlx::postgres::PgConnectOptions = w.pg.url.parse().expect("a URL");
+        let upstream = tokio::net::lookup_host((server.get_host(), server.get_port()))
+            .await
+            .expect("the database's address")
+            .next()
+            .expect("an address");
+        w.link = Some(
+            TcpProxy::start(upstream, Duration::ZERO)
+                .await
+                .expect("a proxy"),
+        );
+        Some(w)
+    }
+
+    /// The database as the replicas reach it.
+    fn db_url(&self) -> String {
+        let Some(link) = &self.link else {
+            return self.pg.url.clone();
+        };
+        let server: sqlx::postgres::PgConnectOptions = self.pg.url.parse().expect("a URL");
+        format!(
+            "postgres://{}@{}/{}",
+            server.get_username(),
+            link.addr(),
+            self.pg.name
+        )
+    }
+
+    fn link(&self) -> &TcpProxy {
+        self.link.as_ref().expect("a world with a link")
     }
 
     /// A replica named `name`, on Discord, the simulator and the shared database, with
@@ -111,7 +149,7 @@ impl World {
             &[],
             &[
                 ("RELEASEBOT_CONFIG", config.as_str()),
-                ("RELEASEBOT_DB", &self.pg.url),
+                ("RELEASEBOT_DB", &self.db_url()),
                 ("RELEASEBOT_REPLICA", name),
                 ("RANCHER_URL", self.sim.url()),
                 ("RANCHER_TOKEN", PAAS_TOKEN),
@@ -464,4 +502,120 @@ async fn a_rolling_restart_of_both_replicas_loses_no_command() {
     }
     assert_eq!(w.sim.stats().total_runs(), 2);
     c.kill().await;
+}
+
+/// Cuts the database away for longer than the lease (one second), then brings it back.
+async fn outage(w: &World, replicas: &[&Cli]) {
+    w.link().cut();
+    for r in replicas {
+        said(r, "cannot renew the lease").await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    w.link().restore();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_replica_rides_out_a_database_outage_mid_build_and_mid_rollout() {
+    let Some(w) = World::with_link("one_replica_rides_out_an_outage").await else {
+        return;
+    };
+    let mut a = w.replica("a");
+    said(&a, "leads (term 1)").await;
+    w.fake.wait_ready().await;
+    // #1 builds api; #2 deploys api, which needs no approval.
+    let token = w
+        .fake
+        .command("alice", "build", &[("project", json!("api"))]);
+    w.fake.answer(&token).await;
+    let token = w.fake.command(
+        "alice",
+        "deploy",
+        &[("app", json!("api")), ("version", json!("v3.1.4"))],
+    );
+    w.fake.answer(&token).await;
+    let (build, deploy) = (w.thread(1).await, w.thread(2).await);
+    w.until("start the build and the upgrade", |s| {
+        s.stats().total_runs() == 1 && s.stats().total_upgrades() == 1
+    })
+    .await;
+    // Both end on the PaaS while the database is away.
+    w.advance(300);
+    outage(&w, &[&a]).await;
+    said(&a, "leads again").await;
+    w.advance(300);
+    // Each ends in its own message, which stops saying it waits for the database.
+    for thread in [build, deploy] {
+        w.fake
+            .wait_for("end the job once the database is back", |f| {
+                let progress = f.messages_in(thread).into_iter().next()?;
+                let said_it = progress
+                    .versions
+                    .iter()
+                    .any(|v| v.contains("waiting for its database"));
+                (said_it
+                    && progress.content.contains("succeeded")
+                    && !progress.content.contains("database"))
+                .then_some(())
+            })
+            .await;
+    }
+    let stats = w.sim.stats();
+    assert_eq!((stats.total_runs(), stats.total_upgrades()), (1, 1));
+    assert!(a.running(), "the replica stays up:\n{}", a.stderr());
+    assert!(!a.stderr().contains("lost the lease"), "{}", a.stderr());
+    // What it saw while the database was away is recorded.
+    let store = Store::open(std::path::Path::new(&w.pg.url))
+        .await
+        .expect("the database opens");
+    for n in [1, 2] {
+        let r = store
+            .load(releasebot::names::JobId(n))
+            .await
+            .unwrap()
+            .expect("the job is recorded");
+        assert!(r.state.is_final(), "#{n} is recorded as {:?}", r.state);
+        assert_eq!(r.notice, None, "#{n}");
+    }
+    a.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_ride_out_a_database_outage_and_one_of_them_ends_the_jobs() {
+    let Some(w) = World::with_link("two_replicas_ride_out_an_outage").await else {
+        return;
+    };
+    let (a, b) = w.pair().await;
+    let token = w
+        .fake
+        .command("alice", "build", &[("project", json!("api"))]);
+    w.fake.answer(&token).await;
+    let token = w.fake.command(
+        "alice",
+        "deploy",
+        &[("app", json!("api")), ("version", json!("v3.1.4"))],
+    );
+    w.fake.answer(&token).await;
+    let (build, deploy) = (w.thread(1).await, w.thread(2).await);
+    w.until("start the build and the upgrade", |s| {
+        s.stats().total_runs() == 1 && s.stats().total_upgrades() == 1
+    })
+    .await;
+    w.advance(300);
+    outage(&w, &[&a]).await;
+    w.advance(300);
+    w.progress_says(build, "succeeded").await;
+    w.progress_says(deploy, "succeeded").await;
+    let stats = w.sim.stats();
+    assert_eq!((stats.total_runs(), stats.total_upgrades()), (1, 1));
+    // One leads on: a took the lease again, or b took it and a stood down.
+    let leads_again = a.stderr().contains("leads again");
+    let took_over = b.stderr().contains("leads (term 2)");
+    assert!(
+        leads_again != took_over,
+        "a:\n{}\nb:\n{}",
+        a.stderr(),
+        b.stderr()
+    );
+    a.kill().await;
+    b.kill().await;
 }

@@ -115,6 +115,47 @@ async fn after_the_ttl_another_takes_over_and_the_first_is_deposed() {
 }
 
 #[tokio::test]
+async fn a_lease_that_lapsed_unnoticed_is_taken_again_by_its_holder_only() {
+    let Some(db) = Fresh::postgres() else { return };
+    let (a, b) = (db.open().await, db.open().await);
+    let first = a.acquire_lease("a", SHORT).await.unwrap().expect("free");
+    tokio::time::sleep(SHORT + Duration::from_millis(100)).await;
+    // Expired while a could not renew, and nobody took it: a write waits, not deposed.
+    assert_eq!(
+        a.save(&record(1)).await,
+        Err(StoreError::Lapsed { term: first.term })
+    );
+    assert!(StoreError::Lapsed { term: first.term }.is_outage());
+    assert!(!a.renew_lease(&first, LONG).await.unwrap());
+    let again = a
+        .retake_lease(&first, LONG)
+        .await
+        .unwrap()
+        .expect("nobody took it");
+    assert_eq!((again.holder.as_str(), again.term), ("a", first.term + 1));
+    a.save(&record(1)).await.unwrap();
+    assert_eq!(b.acquire_lease("b", LONG).await.unwrap(), None, "a leads");
+    assert_eq!(
+        a.retake_lease(&first, LONG).await.unwrap(),
+        None,
+        "an older term is not taken again"
+    );
+
+    // Once another replica has taken it, its old holder cannot.
+    let (c, d) = (db.open().await, db.open().await);
+    a.release_lease(&again).await.unwrap();
+    let taken = c.acquire_lease("c", SHORT).await.unwrap().expect("free");
+    tokio::time::sleep(SHORT + Duration::from_millis(100)).await;
+    let by_d = take_over(&d, "d").await;
+    assert_eq!(c.retake_lease(&taken, LONG).await.unwrap(), None);
+    assert_eq!(
+        c.save(&record(2)).await,
+        Err(StoreError::Deposed { term: taken.term })
+    );
+    assert_eq!(b.leader().await.unwrap(), Some(by_d));
+}
+
+#[tokio::test]
 async fn a_released_lease_is_taken_over_at_once() {
     let Some(db) = Fresh::postgres() else { return };
     let (a, b) = (db.open().await, db.open().await);
