@@ -84,6 +84,9 @@ struct Options {
     ramp: Duration,
     scale: f64,
     projects: usize,
+    /// `sqlite` (a file) or `postgres` (the server in `RELEASEBOT_TEST_POSTGRES_URL`,
+    /// behind a proxy adding 2 ms each way, as a database in another zone).
+    store: String,
     child: Option<Mode>,
 }
 
@@ -96,6 +99,7 @@ impl Options {
             ramp: Duration::from_secs(120),
             scale: 1.0,
             projects: 50,
+            store: "sqlite".into(),
             child: None,
         };
         let args: Vec<String> = std::env::args().skip(1).collect();
@@ -113,6 +117,7 @@ impl Options {
                 "--ramp" => o.ramp = humantime::parse_duration(&value()).expect("--ramp 120s"),
                 "--scale" => o.scale = value().parse().expect("--scale X"),
                 "--projects" => o.projects = value().parse().expect("--projects N"),
+                "--store" => o.store = value(),
                 "--child" => {
                     o.child = Some(Mode::parse(&value()).expect("--child polling|push|naive"))
                 }
@@ -136,6 +141,8 @@ impl Options {
             self.scale.to_string(),
             "--projects".into(),
             self.projects.to_string(),
+            "--store".into(),
+            self.store.clone(),
             "--child".into(),
             mode.arg().into(),
         ]
@@ -193,6 +200,15 @@ struct Outcome {
     peak_rss_mb: f64,
     cpu_seconds: f64,
     cpu_cores_average: f64,
+    /// Writes of a job's state, per second of the run, and their latency.
+    #[serde(default)]
+    store_writes: u64,
+    #[serde(default)]
+    store_writes_per_second: f64,
+    #[serde(default)]
+    store_write_p50_ms: f64,
+    #[serde(default)]
+    store_write_p99_ms: f64,
 }
 
 fn main() {
@@ -222,12 +238,13 @@ fn parent(options: &Options) {
         _ => vec![Mode::Polling, Mode::Push, Mode::Naive],
     };
     eprintln!(
-        "fleet: {} jobs over {} projects, poll {}, commands over {}, stage durations ×{}",
+        "fleet: {} jobs over {} projects, poll {}, commands over {}, stage durations ×{}, store {}",
         options.jobs,
         options.projects,
         humantime::format_duration(options.poll),
         humantime::format_duration(options.ramp),
-        options.scale
+        options.scale,
+        options.store
     );
     let exe = std::env::current_exe().expect("the bench binary");
     let mut outcomes: Vec<Outcome> = Vec::new();
@@ -315,6 +332,15 @@ fn report(options: &Options, outcomes: &[Outcome]) {
         (
             "final state p50 / p99",
             Box::new(|o| format!("{:.0} / {:.0} ms", o.final_p50_ms, o.final_p99_ms)),
+        ),
+        (
+            "store writes / s · p50 / p99",
+            Box::new(|o| {
+                format!(
+                    "{:.1} · {:.2} / {:.2} ms",
+                    o.store_writes_per_second, o.store_write_p50_ms, o.store_write_p99_ms
+                )
+            }),
         ),
         (
             "progress lag p99 / max",
@@ -467,17 +493,21 @@ fn report(options: &Options, outcomes: &[Outcome]) {
         .join("bench");
     let _ = std::fs::create_dir_all(&dir);
     let json = serde_json::json!({
-        "command": format!("cargo bench --bench fleet -- --jobs {} --poll {} --push {} --ramp {} --scale {} --projects {}",
+        "command": format!("cargo bench --bench fleet -- --jobs {} --poll {} --push {} --ramp {} --scale {} --projects {} --store {}",
             options.jobs, humantime::format_duration(options.poll), options.push,
-            humantime::format_duration(options.ramp), options.scale, options.projects),
+            humantime::format_duration(options.ramp), options.scale, options.projects, options.store),
         "machine": format!("{} cores", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)),
         "results": outcomes,
         "ratios": ratios,
     });
+    let store = match options.store.as_str() {
+        "sqlite" => String::new(),
+        other => format!("-{other}"),
+    };
     let path = dir.join(if options.jobs == 1000 {
-        "fleet.json".to_string()
+        format!("fleet{store}.json")
     } else {
-        format!("fleet-{}.json", options.jobs)
+        format!("fleet-{}{store}.json", options.jobs)
     });
     std::fs::write(&path, serde_json::to_string_pretty(&json).expect("json"))
         .expect("write fleet.json");
@@ -710,6 +740,10 @@ async fn child(mode: Mode, options: &Options) -> Outcome {
         // Commands come with a message of their own, as Discord's slash commands do.
         chat.use_interactions();
     }
+    let remote = match options.store.as_str() {
+        "postgres" => Some(RemoteDb::create().await),
+        _ => None,
+    };
     let chat_epoch = SystemTime::now();
     let commands = workload(options);
     let cpu_start = cpu_seconds();
@@ -719,9 +753,11 @@ async fn child(mode: Mode, options: &Options) -> Outcome {
     let records: Vec<JobRecord> = match mode {
         Mode::Polling | Mode::Push => {
             let store = Arc::new(
-                Store::open(&dir.join("state.db"))
-                    .await
-                    .expect("the store opens"),
+                match &remote {
+                    Some(db) => Store::open(std::path::Path::new(&db.url)).await,
+                    None => Store::open(&dir.join("state.db")).await,
+                }
+                .expect("the store opens"),
             );
             let engine = Engine::new(EngineDeps {
                 config: config.clone(),
@@ -760,9 +796,11 @@ async fn child(mode: Mode, options: &Options) -> Outcome {
                 }
             }
             // Every job, from the store (the engine keeps only the latest at hand).
-            (1u64..)
-                .map_while(|id| engine.job_in_memory(JobId(id)))
-                .collect()
+            let mut records = Vec::new();
+            while let Some(r) = engine.job_record(JobId(records.len() as u64 + 1)).await {
+                records.push(r);
+            }
+            records
         }
         Mode::Naive => {
             let mut tasks = Vec::new();
@@ -789,11 +827,71 @@ async fn child(mode: Mode, options: &Options) -> Outcome {
     let cpu = cpu_seconds() - cpu_start;
     let stats: SimStats = admin(&sim.url, "/admin/stats").await;
     let timeline: Timeline = admin(&sim.url, "/admin/timeline").await;
-    let outcome = measure(
+    let mut outcome = measure(
         mode, options, &records, &chat, chat_epoch, &stats, &timeline, acks, wall, cpu,
     );
+    let (writes, p50, p99) = metrics.store_writes();
+    let ms = |d: Option<Duration>| d.map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+    outcome.store_writes = writes;
+    outcome.store_writes_per_second = writes as f64 / wall;
+    outcome.store_write_p50_ms = ms(p50);
+    outcome.store_write_p99_ms = ms(p99);
+    if let Some(db) = remote {
+        db.drop_database().await;
+    }
     let _ = std::fs::remove_dir_all(&dir);
     outcome
+}
+
+/// A fresh database on the PostgreSQL server in `RELEASEBOT_TEST_POSTGRES_URL`, reached
+/// through a proxy that delays every packet by 2 ms each way.
+struct RemoteDb {
+    admin: String,
+    name: String,
+    url: String,
+    _link: releasebot::sim::TcpProxy,
+}
+
+impl RemoteDb {
+    async fn create() -> RemoteDb {
+        use sqlx::{ConnectOptions, Executor};
+        let admin = std::env::var("RELEASEBOT_TEST_POSTGRES_URL")
+            .expect("--store postgres needs RELEASEBOT_TEST_POSTGRES_URL");
+        let name = format!("releasebot_fleet_{}", std::process::id());
+        let server: sqlx::postgres::PgConnectOptions = admin.parse().expect("a PostgreSQL URL");
+        let mut c = server.connect().await.expect("the server answers");
+        c.execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .expect("a database");
+        let upstream = tokio::net::lookup_host((server.get_host(), server.get_port()))
+            .await
+            .expect("the server's address")
+            .next()
+            .expect("an address");
+        let link = releasebot::sim::TcpProxy::start(upstream, Duration::from_millis(2))
+            .await
+            .expect("a proxy");
+        let url = format!(
+            "postgres://{}@{}/{name}",
+            server.get_username(),
+            link.addr()
+        );
+        RemoteDb {
+            admin,
+            name,
+            url,
+            _link: link,
+        }
+    }
+
+    async fn drop_database(self) {
+        use sqlx::{ConnectOptions, Executor};
+        let server: sqlx::postgres::PgConnectOptions = self.admin.parse().expect("a URL");
+        if let Ok(mut c) = server.connect().await {
+            let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+            let _ = c.execute(sql.as_str()).await;
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1047,6 +1145,7 @@ fn measure(
         peak_rss_mb: peak_rss_mb(),
         cpu_seconds: cpu,
         cpu_cores_average: cpu / wall.max(0.001),
+        ..Outcome::default()
     }
 }
 

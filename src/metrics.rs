@@ -14,23 +14,83 @@ const BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-#[derive(Default)]
+/// Upper bounds (seconds) of the store write histogram's buckets: a local file answers
+/// in well under a millisecond, a database in another zone in a few.
+const STORE_BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.0, 2.5, 10.0,
+];
+
 struct Histogram {
-    counts: [u64; BUCKETS.len()],
+    bounds: &'static [f64],
+    /// Cumulative: observations at most each bound.
+    counts: Vec<u64>,
     count: u64,
     sum: f64,
 }
 
+impl Default for Histogram {
+    fn default() -> Self {
+        Histogram::new(&BUCKETS)
+    }
+}
+
 impl Histogram {
+    fn new(bounds: &'static [f64]) -> Self {
+        Histogram {
+            bounds,
+            counts: vec![0; bounds.len()],
+            count: 0,
+            sum: 0.0,
+        }
+    }
+
     fn observe(&mut self, d: Duration) {
         let secs = d.as_secs_f64();
-        for (i, bound) in BUCKETS.iter().enumerate() {
+        for (i, bound) in self.bounds.iter().enumerate() {
             if secs <= *bound {
                 self.counts[i] += 1;
             }
         }
         self.count += 1;
         self.sum += secs;
+    }
+
+    /// The `q` quantile in seconds, interpolated within its bucket (as Prometheus's
+    /// `histogram_quantile` does); `None` before any observation.
+    fn quantile(&self, q: f64) -> Option<f64> {
+        if self.count == 0 {
+            return None;
+        }
+        let rank = q * self.count as f64;
+        let mut below = (0.0, 0u64);
+        for (bound, &n) in self.bounds.iter().zip(&self.counts) {
+            if n as f64 >= rank {
+                let (lower, at_lower) = below;
+                let within = (n - at_lower).max(1) as f64;
+                return Some(lower + (bound - lower) * (rank - at_lower as f64) / within);
+            }
+            below = (*bound, n);
+        }
+        self.bounds.last().copied()
+    }
+
+    /// Prometheus exposition lines for histogram `name` with `labels` (`a="b",` or
+    /// empty).
+    fn lines(&self, name: &str, labels: &str) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .bounds
+            .iter()
+            .zip(&self.counts)
+            .map(|(bound, n)| format!("{name}_bucket{{{labels}le=\"{bound}\"}} {n}"))
+            .collect();
+        lines.push(format!(
+            "{name}_bucket{{{labels}le=\"+Inf\"}} {}",
+            self.count
+        ));
+        let labels = labels.trim_end_matches(',');
+        lines.push(format!("{name}_sum{{{labels}}} {}", self.sum));
+        lines.push(format!("{name}_count{{{labels}}} {}", self.count));
+        lines
     }
 }
 
@@ -57,6 +117,9 @@ pub struct Metrics {
     jobs_finished: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     /// Times this process took the lease over from another replica.
     takeovers: AtomicU64,
+    /// How long the store took to write a job's state, and the writes that failed.
+    store_writes: Mutex<Option<Histogram>>,
+    store_failures: AtomicU64,
 }
 
 /// Gauges read from the engine when `/metrics` is rendered.
@@ -88,6 +151,26 @@ impl Metrics {
             .entry(r.operation.as_str())
             .or_default()
             .observe(r.elapsed);
+    }
+
+    /// A job's state written (`ok`) or not, in `elapsed`.
+    pub fn store_write(&self, elapsed: Duration, ok: bool) {
+        lock(&self.store_writes)
+            .get_or_insert_with(|| Histogram::new(&STORE_BUCKETS))
+            .observe(elapsed);
+        if !ok {
+            self.store_failures.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// How many job writes were made, and their latency's 50th and 99th percentiles.
+    pub fn store_writes(&self) -> (u64, Option<Duration>, Option<Duration>) {
+        let h = lock(&self.store_writes);
+        let Some(h) = h.as_ref() else {
+            return (0, None, None);
+        };
+        let at = |q| h.quantile(q).map(Duration::from_secs_f64);
+        (h.count, at(0.5), at(0.99))
     }
 
     pub fn chat_post(&self) {
@@ -247,17 +330,9 @@ impl Metrics {
         );
         let mut latency = Vec::new();
         for (op, h) in lock(&self.paas_latency).iter() {
-            for (i, bound) in BUCKETS.iter().enumerate() {
-                latency.push(format!("releasebot_paas_request_duration_seconds_bucket{{operation=\"{op}\",le=\"{bound}\"}} {}", h.counts[i]));
-            }
-            latency.push(format!("releasebot_paas_request_duration_seconds_bucket{{operation=\"{op}\",le=\"+Inf\"}} {}", h.count));
-            latency.push(format!(
-                "releasebot_paas_request_duration_seconds_sum{{operation=\"{op}\"}} {}",
-                h.sum
-            ));
-            latency.push(format!(
-                "releasebot_paas_request_duration_seconds_count{{operation=\"{op}\"}} {}",
-                h.count
+            latency.extend(h.lines(
+                "releasebot_paas_request_duration_seconds",
+                &format!("operation=\"{op}\","),
             ));
         }
         emit(
@@ -266,6 +341,25 @@ impl Metrics {
             "histogram",
             "PaaS request latency by operation.",
             latency,
+        );
+        emit(
+            &mut out,
+            "releasebot_store_write_duration_seconds",
+            "histogram",
+            "How long the store took to write a job's state.",
+            lock(&self.store_writes)
+                .get_or_insert_with(|| Histogram::new(&STORE_BUCKETS))
+                .lines("releasebot_store_write_duration_seconds", ""),
+        );
+        emit(
+            &mut out,
+            "releasebot_store_write_failures_total",
+            "counter",
+            "Writes of a job's state the store did not take (the database away, a full disk).",
+            vec![format!(
+                "releasebot_store_write_failures_total {}",
+                self.store_failures.load(Ordering::Relaxed)
+            )],
         );
         emit(
             &mut out,
@@ -359,6 +453,22 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_quantile_is_read_within_its_bucket() {
+        let mut h = Histogram::new(&STORE_BUCKETS);
+        assert_eq!(h.quantile(0.99), None);
+        for _ in 0..98 {
+            h.observe(Duration::from_micros(300));
+        }
+        h.observe(Duration::from_millis(3));
+        h.observe(Duration::from_millis(50));
+        let p50 = h.quantile(0.5).unwrap();
+        assert!(p50 > 0.0 && p50 <= 0.0005, "{p50}");
+        let p99 = h.quantile(0.99).unwrap();
+        assert!((0.002..=0.004).contains(&p99), "{p99}");
+        assert!(h.quantile(1.0).unwrap() <= 0.064);
+    }
     use crate::paas::Operation;
 
     #[test]

@@ -349,7 +349,11 @@ impl Engine {
             // in order; it is awaited with the lock released.
             (out, self.inner.store.save(&r))
         };
+        let began = std::time::Instant::now();
         let saved = saving.await;
+        self.inner
+            .metrics
+            .store_write(began.elapsed(), saved.is_ok());
         if let Err(StoreError::Deposed { .. }) = &saved {
             // Another replica leads now: this one shows and does nothing more.
             self.depose();
