@@ -4,7 +4,7 @@
 //!
 //! A webhook call is only a hint to poll the named execution soon: its payload is
 //! never taken as state, so a forged call cannot mark a build as done, and a flood of
-//! calls costs at most one poll per watcher's floor (`engine::watch`). A wrong secret
+//! calls costs at most one poll per watcher's floor (`paas::watch`). A wrong secret
 //! gets 404 before any of the body is read, a body over 64 KiB gets 413, and calls
 //! beyond a steady rate get 429.
 //!
@@ -130,7 +130,7 @@ pub fn webhook_secret(url: &str) -> Option<String> {
 /// and says so with who leads; a deposed one is not. The body names the parts that
 /// fail, never why: the log says why.
 async fn readyz(State(s): State<Arc<HttpState>>) -> Response {
-    use crate::engine::lease::Role;
+    use crate::lease::Role;
     let role = s.engine.lease().role();
     match &role {
         Role::Standby { .. } => {

@@ -18,6 +18,7 @@ pub mod freeze;
 pub mod http;
 pub mod ids;
 pub mod job;
+pub mod lease;
 pub mod metrics;
 pub mod names;
 pub mod paas;

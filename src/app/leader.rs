@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::engine::Engine;
-use crate::engine::lease::LeaseClock;
+use crate::lease::LeaseClock;
 use crate::store::{Lease, Store};
 
 /// This replica's side of the lease.

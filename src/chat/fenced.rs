@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{Actor, Chat, ChatError, Message, MessageRef, Opened, Origin, Style, ThreadRef};
-use crate::engine::lease::LeaseClock;
+use crate::lease::LeaseClock;
 
 pub struct FencedChat {
     inner: Arc<dyn Chat>,

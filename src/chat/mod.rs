@@ -7,6 +7,7 @@
 
 pub mod fenced;
 pub mod paced;
+pub mod writer;
 
 use std::time::Duration;
 

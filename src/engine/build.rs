@@ -2,9 +2,9 @@
 //! before a restart, follow it, stop it for a cancel.
 
 use super::driver::Driver;
-use super::watch::Observed;
 use crate::job::machine::{Event, StopResult};
 use crate::job::{Outcome, PaasStep, RunIntent};
+use crate::paas::watch::Observed;
 use crate::paas::{ExecutionId, ExecutionRef, PipelineRef, StopOutcome};
 
 /// Failed polls in a row before the message says the PaaS is unreachable.

@@ -4,12 +4,12 @@
 
 use super::build::TROUBLE_AFTER;
 use super::driver::{Driver, with_chat_retries};
-use super::watch::Observed;
 use crate::chat::paced::Urgency;
 use crate::chat::{APPROVE, Chat, REJECT};
 use crate::job::machine::{Event, LogsRead};
 use crate::job::{ChatStep, Outcome, PaasStep};
 use crate::paas::AppRef;
+use crate::paas::watch::Observed;
 use crate::render;
 
 impl Driver {

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use tokio::time::Instant;
 
 use super::live::LiveJob;
-use super::watch::Observed;
 use super::{Engine, build, deploy};
 use crate::chat::ChatError;
 use crate::job::machine::{self, Context, Event, Step};
 use crate::job::{JobRecord, Outcome};
+use crate::paas::watch::Observed;
 use crate::store::StoreError;
 
 /// One job's task and what it needs between steps.

@@ -24,7 +24,7 @@ impl Engine {
         let holding = store.holding_freezes(now).await?;
         *self.inner.freezes.lock().unwrap_or_else(|e| e.into_inner()) = holding;
         let took_over = match self.inner.lease.role() {
-            super::lease::Role::Leader { holder, term } if term > 1 => Some(holder),
+            crate::lease::Role::Leader { holder, term } if term > 1 => Some(holder),
             _ => None,
         };
         let records = store.unfinished().await?;

@@ -8,7 +8,7 @@ use std::sync::{Mutex, MutexGuard};
 use tokio::sync::Notify;
 
 use super::deploy_queue::QueueTicket;
-use super::progress::ProgressWriter;
+use crate::chat::writer::ProgressWriter;
 use crate::job::JobRecord;
 use crate::names::JobId;
 

@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use super::driver::{Driver, with_chat_retries};
-use super::progress::ProgressWriter;
 use crate::chat::paced::Urgency;
+use crate::chat::writer::ProgressWriter;
 use crate::chat::{Chat, Message, MessageRef, Opened};
 use crate::job::machine::Event;
 use crate::job::{ChatStep, JobRecord, JobState};

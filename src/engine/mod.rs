@@ -19,15 +19,11 @@ mod driver;
 mod freezes;
 mod incident;
 mod jobs;
-pub mod lease;
 mod lifecycle;
 mod live;
 mod messages;
-pub mod progress;
-mod push;
 mod start;
 mod votes;
-pub mod watch;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -40,15 +36,16 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::job::decisions::{self, CancelRefusal};
 use crate::job::{JobRecord, JobState, Notice};
+use crate::lease;
 use crate::metrics::{Gauges, Metrics};
 use crate::names::JobId;
 use crate::paas::PaasClient;
+use crate::paas::watch::{WatchHub, WatchSettings};
 use crate::render::View;
 use crate::store::{Store, StoreError};
 use deploy_queue::AppQueues;
 use jobs::Jobs;
 use live::LiveJob;
-use watch::{WatchHub, WatchSettings};
 
 /// What the engine is built from.
 pub struct EngineDeps {
@@ -161,7 +158,7 @@ impl Engine {
             }),
         };
         if subscribe {
-            let task = tokio::spawn(push::manage(
+            let task = tokio::spawn(crate::paas::push::manage(
                 engine.inner.watch.clone(),
                 engine.inner.paas.clone(),
                 engine.inner.metrics.clone(),

@@ -11,9 +11,11 @@
 mod confirm;
 pub mod error;
 pub mod model;
+pub mod push;
 mod readings;
 pub mod subscribe;
 mod transport;
+pub mod watch;
 mod webhook;
 
 use std::sync::Arc;
