@@ -3,14 +3,15 @@
 //! connects to exactly what releasebot shows, a password holding `/`, `?` or `@` needs
 //! no encoding, and no text the driver is given holds the password.
 //!
-//! TLS as libpq spells it: `sslmode` is `disable`, `allow`, `prefer` (the default:
-//! TLS when the server offers it, plain text when it does not), `require` (TLS, the
-//! certificate not checked), `verify-ca` (the certificate signed by a trusted
-//! authority) or `verify-full` (and naming the host). The trusted authorities are
-//! Mozilla's, compiled in as for the PaaS and Discord connections, plus the one
-//! `sslrootcert` names; with `require`, `sslrootcert` makes it `verify-ca`, as libpq
+//! TLS as libpq spells it: `sslmode` (or `PGSSLMODE`) is `disable`, `allow` (taken as
+//! `disable`: the driver never tries TLS second), `prefer` (the default: TLS when the
+//! server offers it, plain text when it does not), `require` (TLS, the certificate not
+//! checked), `verify-ca` (the certificate signed by a trusted authority) or
+//! `verify-full` (and naming the host). The trusted authorities are Mozilla's, compiled
+//! in as for the PaaS and Discord connections, plus those in the file `sslrootcert` (or
+//! `PGSSLROOTCERT`) names; with `require`, `sslrootcert` makes it `verify-ca`, as libpq
 //! does. A certificate that is not trusted is refused saying so; only `prefer` and
-//! `allow` ever fall back to plain text.
+//! `allow` ever use plain text.
 
 use std::path::Path;
 use std::time::Duration;
@@ -63,13 +64,13 @@ pub(super) fn options(
             "sslmode" => {
                 ssl_mode = Some(value.parse::<PgSslMode>().map_err(|_| {
                     unusable(
-                        "its sslmode is none of disable, allow, prefer, require, verify-ca, verify-full",
+                        "its sslmode (or PGSSLMODE) is none of disable, allow, prefer, require, verify-ca, verify-full",
                     )
                 })?);
             }
             "sslrootcert" if value == "system" => {}
             "sslrootcert" => {
-                readable(value, "sslrootcert")?;
+                readable(value, "sslrootcert (or PGSSLROOTCERT)")?;
                 root_cert = true;
                 base = base.ssl_root_cert(value);
             }
