@@ -14,7 +14,8 @@ pub struct Env {
     pub config_path: PathBuf,
     /// Set when `RELEASEBOT_CONFIG` named the file (so a missing file is an error).
     pub config_named: bool,
-    /// `RELEASEBOT_DB`, with `RELEASEBOT_DB_PASSWORD` and `PGPASSFILE`.
+    /// `RELEASEBOT_DB`, with `RELEASEBOT_DB_PASSWORD`, `PGPASSFILE`, `PGSSLMODE` and
+    /// `PGSSLROOTCERT`.
     pub db: Database,
     pub rancher_url: Option<ConnString>,
     pub rancher_token: Option<Secret>,
@@ -50,7 +51,8 @@ impl Env {
                 // Taken as it is: a password may begin or end with a space.
                 get("RELEASEBOT_DB_PASSWORD").map(Secret::new),
                 get("PGPASSFILE").map(PathBuf::from),
-            ),
+            )
+            .with_tls_variables(get("PGSSLMODE"), get("PGSSLROOTCERT")),
             rancher_url: get("RANCHER_URL").map(ConnString::new),
             rancher_token: get("RANCHER_TOKEN").map(Secret::new),
             discord_token: get("DISCORD_TOKEN").map(Secret::new),

@@ -3,14 +3,16 @@
 //! connects to exactly what releasebot shows, a password holding `/`, `?` or `@` needs
 //! no encoding, and no text the driver is given holds the password.
 //!
-//! TLS as libpq spells it: `sslmode` is `disable`, `allow`, `prefer` (the default:
-//! TLS when the server offers it, plain text when it does not), `require` (TLS, the
-//! certificate not checked), `verify-ca` (the certificate signed by a trusted
-//! authority) or `verify-full` (and naming the host). The trusted authorities are
-//! Mozilla's, compiled in as for the PaaS and Discord connections, plus the one
-//! `sslrootcert` names; with `require`, `sslrootcert` makes it `verify-ca`, as libpq
-//! does. A certificate that is not trusted is refused saying so; only `prefer` and
-//! `allow` ever fall back to plain text.
+//! TLS as libpq spells it: `sslmode` (or `PGSSLMODE`) is `disable`, `allow` (taken as
+//! `disable`: the driver never tries TLS second), `prefer` (the default: TLS when the
+//! server offers it, plain text when it does not), `require` (TLS, the certificate not
+//! checked), `verify-ca` (the certificate signed by a trusted authority) or
+//! `verify-full` (and naming the host). The trusted authorities are Mozilla's, compiled
+//! in as for the PaaS and Discord connections, plus those in the file `sslrootcert` (or
+//! `PGSSLROOTCERT`) names. As in libpq, such a file makes `require` check the authority
+//! (`verify-ca`), and `sslrootcert=system` (Mozilla's again) makes `verify-full` the
+//! default and the only mode allowed. A certificate that is not trusted is refused
+//! saying so; only `prefer` and `allow` ever use plain text.
 
 use std::path::Path;
 use std::time::Duration;
@@ -57,20 +59,20 @@ pub(super) fn options(
         .disable_statement_logging();
     let mut timeout = CONNECT_TIMEOUT;
     let mut ssl_mode = None;
-    let mut root_cert = false;
+    let mut roots = Roots::Mozilla;
     for (key, value) in url.options() {
         match key.as_str() {
             "sslmode" => {
                 ssl_mode = Some(value.parse::<PgSslMode>().map_err(|_| {
                     unusable(
-                        "its sslmode is none of disable, allow, prefer, require, verify-ca, verify-full",
+                        "its sslmode (or PGSSLMODE) is none of disable, allow, prefer, require, verify-ca, verify-full",
                     )
                 })?);
             }
-            "sslrootcert" if value == "system" => {}
+            "sslrootcert" if value == "system" => roots = Roots::System,
             "sslrootcert" => {
-                readable(value, "sslrootcert")?;
-                root_cert = true;
+                readable(value, "sslrootcert (or PGSSLROOTCERT)")?;
+                roots = Roots::File;
                 base = base.ssl_root_cert(value);
             }
             "sslcert" => {
@@ -102,12 +104,13 @@ pub(super) fn options(
             }
         }
     }
-    let ssl_mode = match ssl_mode {
-        Some(PgSslMode::Require) if root_cert => PgSslMode::VerifyCa,
-        Some(mode) => mode,
-        None => base.get_ssl_mode(),
-    };
-    base = base.ssl_mode(ssl_mode);
+    // The driver reads PGSSLMODE and PGSSLROOTCERT from the process on its own; the
+    // options are what releasebot read (the URL's, else those variables), so that the
+    // URL's `sslrootcert=system` is not widened by a file the variable names.
+    base = base.ssl_mode(mode_with(ssl_mode, roots)?.unwrap_or(PgSslMode::Prefer));
+    if roots != Roots::File {
+        base = base.ssl_root_cert_from_pem(Vec::new());
+    }
     if let Some(user) = url.user() {
         base = base.username(user);
     }
@@ -137,6 +140,32 @@ pub(super) fn options(
         })
         .collect();
     Ok((each, timeout))
+}
+
+/// Which authorities `sslrootcert` has trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Roots {
+    /// None named: Mozilla's, compiled in.
+    Mozilla,
+    /// `system`: the TLS library's own, which are Mozilla's here too.
+    System,
+    /// A file's, besides Mozilla's.
+    File,
+}
+
+/// The mode `sslmode` gives, with libpq's rules for `sslrootcert` on top: a file makes
+/// `require` check the authority (`verify-ca`), and `system` makes `verify-full` the
+/// default and refuses any other mode, so naming the system's roots never ends in a
+/// certificate nobody checks. `None`: the driver's default (`prefer`).
+fn mode_with(given: Option<PgSslMode>, roots: Roots) -> Result<Option<PgSslMode>, Failure> {
+    match (given, roots) {
+        (Some(PgSslMode::Require), Roots::File) => Ok(Some(PgSslMode::VerifyCa)),
+        (None | Some(PgSslMode::VerifyFull), Roots::System) => Ok(Some(PgSslMode::VerifyFull)),
+        (Some(_), Roots::System) => Err(unusable(
+            "its sslrootcert names the system's authorities, which only sslmode verify-full may use (as in libpq)",
+        )),
+        (given, _) => Ok(given),
+    }
 }
 
 fn unusable(why: &str) -> Failure {
@@ -251,6 +280,36 @@ mod tests {
                 "{given}"
             );
         }
+    }
+
+    #[test]
+    fn sslrootcert_changes_the_mode_as_in_libpq() {
+        let pem = std::env::temp_dir().join(format!("releasebot-root-{}.pem", std::process::id()));
+        std::fs::write(&pem, "").unwrap();
+        let mode = |query: &str| {
+            let url = PgUrl::parse(&format!("postgres://bot@db/rb?{query}")).unwrap();
+            options(&url, None).map(|(each, _)| format!("{:?}", each[0].get_ssl_mode()))
+        };
+        let file = format!("sslrootcert={}", pem.display());
+        assert_eq!(
+            mode(&format!("sslmode=require&{file}")).unwrap(),
+            "VerifyCa"
+        );
+        assert_eq!(mode(&file).unwrap(), "Prefer", "prefer checks nothing");
+        assert_eq!(mode("sslrootcert=system").unwrap(), "VerifyFull");
+        assert_eq!(
+            mode("sslmode=verify-full&sslrootcert=system").unwrap(),
+            "VerifyFull"
+        );
+        for weaker in ["disable", "allow", "prefer", "require", "verify-ca"] {
+            let Err(Failure::CannotOpen(why)) =
+                mode(&format!("sslmode={weaker}&sslrootcert=system"))
+            else {
+                panic!("{weaker} with the system's roots is refused")
+            };
+            assert!(why.contains("only sslmode verify-full"), "{why}");
+        }
+        let _ = std::fs::remove_file(&pem);
     }
 
     #[cfg(unix)]

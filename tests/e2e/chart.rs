@@ -316,6 +316,63 @@ fn a_database_password_reaches_releasebot_in_its_own_variable_from_the_secret() 
 }
 
 #[test]
+fn a_database_ca_secret_is_mounted_read_only_and_named_for_verify_full() {
+    let url = "postgres://releasebot@db.internal:5432/releasebot";
+    let objects = render(json!({"database": {"url": url, "caSecret": "db-ca"}}));
+    let pod = pod(&objects);
+    let named = |list: &Value, name: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} in {list}"))
+    };
+    assert_eq!(
+        named(&pod["volumes"], "database-ca")["secret"],
+        json!({"secretName": "db-ca", "items": [{"key": "ca.crt", "path": "ca.crt"}]})
+    );
+    let container = &pod["containers"][0];
+    let mount = named(&container["volumeMounts"], "database-ca");
+    assert_eq!(mount["readOnly"], true);
+    let vars = env(container);
+    assert_eq!(
+        vars["PGSSLROOTCERT"]["value"],
+        format!("{}/ca.crt", mount["mountPath"].as_str().unwrap())
+    );
+    assert_eq!(vars["PGSSLMODE"]["value"], "verify-full");
+
+    // What the container gets is what releasebot reads: the URL, verified against the
+    // mounted authority.
+    let given: Vec<(String, String)> = ["RELEASEBOT_DB", "PGSSLMODE", "PGSSLROOTCERT"]
+        .iter()
+        .map(|n| (n.to_string(), resolve(&objects, vars[n]).unwrap()))
+        .collect();
+    let read = Env::from_lookup(|k| given.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()));
+    let Database::Postgres(db) = &read.db else {
+        panic!("a PostgreSQL database: {:?}", read.db)
+    };
+    let option = |key: &str| {
+        db.options()
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(option("sslmode"), Some("verify-full"));
+    assert_eq!(
+        option("sslrootcert"),
+        Some("/etc/releasebot-database-ca/ca.crt")
+    );
+
+    // Without it, none of this.
+    let objects = render(json!({"database": {"url": url}}));
+    let pod = self::pod(&objects);
+    assert_eq!(names(&pod["volumes"], "name"), ["config"]);
+    let vars = env(&pod["containers"][0]);
+    assert!(!vars.contains_key("PGSSLROOTCERT") && !vars.contains_key("PGSSLMODE"));
+}
+
+#[test]
 fn no_rendered_manifest_holds_a_password_in_a_url() {
     for values in [
         json!({}),

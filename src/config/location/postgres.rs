@@ -7,6 +7,10 @@
 //! gives one. The URL and the variable may both give one only if it is the same: two
 //! different passwords mean one of them is stale, and guessing which would fail later
 //! with a message that no longer says why.
+//!
+//! TLS takes libpq's options and variables alike: the URL's `sslmode` and `sslrootcert`,
+//! else `PGSSLMODE` and `PGSSLROOTCERT`, so a deployment can mount the authority that
+//! signed the server's certificate and name it without touching a URL kept in a Secret.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -49,6 +53,23 @@ impl Database {
             }
             Err(problem) => Database::Unreadable(problem),
         }
+    }
+
+    /// `PGSSLMODE` and `PGSSLROOTCERT`: the TLS options of a URL whose query does not
+    /// give them (the URL's own win, as in libpq). A SQLite file has none.
+    pub fn with_tls_variables(
+        mut self,
+        sslmode: Option<String>,
+        sslrootcert: Option<String>,
+    ) -> Database {
+        if let Database::Postgres(url) = &mut self {
+            for (key, value) in [("sslmode", sslmode), ("sslrootcert", sslrootcert)] {
+                if let Some(value) = value {
+                    url.default_option(key, value);
+                }
+            }
+        }
+        self
     }
 }
 
@@ -209,6 +230,13 @@ impl PgUrl {
     /// driver. Their values may be secret: never show them.
     pub fn options(&self) -> &[(String, String)] {
         &self.options
+    }
+
+    /// Sets the query option `key` to `value` unless the query gives it.
+    fn default_option(&mut self, key: &str, value: String) {
+        if !self.options.iter().any(|(k, _)| k == key) {
+            self.options.push((key.to_string(), value));
+        }
     }
 
     /// The password to connect with, from the URL, `RELEASEBOT_DB_PASSWORD` or a

@@ -314,6 +314,43 @@ fn the_environment_never_shows_the_database_password() {
     assert!(debug.contains("postgres://bot@db:5432/rb"), "{debug}");
 }
 
+#[test]
+fn pgsslmode_and_pgsslrootcert_fill_in_what_the_url_does_not_say() {
+    let tls = |url: &str| {
+        let env = crate::config::Env::from_lookup(|k| match k {
+            "RELEASEBOT_DB" => Some(url.into()),
+            "PGSSLMODE" => Some("verify-full".into()),
+            "PGSSLROOTCERT" => Some("/etc/ca/ca.crt".into()),
+            _ => None,
+        });
+        let Database::Postgres(url) = env.db else {
+            panic!("a PostgreSQL database: {:?}", env.db)
+        };
+        let mut options = url.options().to_vec();
+        options.sort();
+        options
+    };
+    let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
+    assert_eq!(
+        tls("postgres://bot@db/rb"),
+        [
+            pair("sslmode", "verify-full"),
+            pair("sslrootcert", "/etc/ca/ca.crt")
+        ]
+    );
+    // The URL's own win, as in libpq.
+    assert_eq!(
+        tls("postgres://bot@db/rb?sslmode=verify-ca&sslrootcert=/mine.pem"),
+        [
+            pair("sslmode", "verify-ca"),
+            pair("sslrootcert", "/mine.pem")
+        ]
+    );
+    // A SQLite file takes none.
+    let env = crate::config::Env::from_lookup(|k| (k == "PGSSLMODE").then(|| "require".into()));
+    assert!(matches!(env.db, Database::File(_)), "{:?}", env.db);
+}
+
 // The passfile's rules, as libpq's documentation states them.
 
 fn passfile(text: &str) -> Passfile {

@@ -2,13 +2,15 @@
 //! always, and on PostgreSQL when `RELEASEBOT_TEST_POSTGRES_URL` names a server (for
 //! example `postgres://postgres@127.0.0.1:5432/postgres`), each in a database of its own
 //! made for it and dropped after it; without the variable the PostgreSQL runs say they
-//! were skipped. `sqlite.rs` and `postgres.rs` hold what only one backend has.
+//! were skipped. `sqlite.rs` and `postgres.rs` hold what only one backend has, `tls.rs`
+//! PostgreSQL over TLS.
 
 mod fixture;
 mod jobs;
 mod lease;
 mod postgres;
 mod sqlite;
+mod tls;
 
 use std::time::Duration;
 
