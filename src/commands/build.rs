@@ -54,7 +54,7 @@ impl Handler for Build {
             project: self.project.clone(),
             branch: self.branch.clone(),
         };
-        match cx.start(spec).await {
+        match cx.start(spec, None).await {
             Err(e) => Reply::Refused(Refusal::NotStarted(e)),
             Ok(Started::New(job)) => Reply::Started {
                 job,

@@ -106,13 +106,21 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    /// Starts a job for this command ([`Engine::start`]).
+    /// Starts a job for this command ([`Engine::start`]), through a freeze where
+    /// `freeze_override` gives an admin's reason.
     pub async fn start(
         &self,
         spec: crate::job::JobSpec,
+        freeze_override: Option<&str>,
     ) -> Result<crate::engine::Started, crate::engine::StartError> {
         self.engine
-            .start_from(self.actor, self.channel, self.origin, spec, None)
+            .start(crate::engine::JobRequest {
+                actor: self.actor,
+                channel: self.channel,
+                origin: self.origin,
+                spec,
+                freeze_override,
+            })
             .await
     }
 }
@@ -421,16 +429,14 @@ async fn start_deploying(
     override_reason: Option<&str>,
 ) -> Result<crate::engine::Started, Refusal> {
     let started = match override_reason {
-        None => cx.start(spec).await,
+        None => cx.start(spec, None).await,
         Some(reason) => {
             if !access::is_admin(cx.engine.config(), cx.actor) {
                 return Err(Refusal::Denied(Denied::AdminOnly {
                     doing: "override a freeze",
                 }));
             }
-            cx.engine
-                .start_from(cx.actor, cx.channel, cx.origin, spec, Some(reason))
-                .await
+            cx.start(spec, Some(reason)).await
         }
     };
     started.map_err(Refusal::NotStarted)

@@ -69,7 +69,7 @@ impl Handler for Rollback {
 
 /// Starts the rollback of `app` to `tag`.
 pub(super) async fn roll_back(cx: &Context<'_>, app: &crate::config::App, tag: VersionTag) -> Reply {
-    let waived = app.policy.required() && !app.rollback_approval;
+    let waived = app.policy.waived_for_rollback(app.rollback_approval);
     let spec = JobSpec::Deploy {
         app: app.name.clone(),
         tag: tag.clone(),

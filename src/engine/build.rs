@@ -7,9 +7,6 @@ use crate::job::{Outcome, PaasStep, RunIntent};
 use crate::paas::watch::Observed;
 use crate::paas::{ExecutionId, ExecutionRef, PipelineRef, StopOutcome};
 
-/// Failed polls in a row before the message says the PaaS is unreachable.
-pub(super) const TROUBLE_AFTER: u32 = 2;
-
 impl Driver {
     /// The pipeline of the job's project, while it is configured.
     fn pipeline(&self) -> Option<PipelineRef> {
@@ -166,10 +163,13 @@ async fn take_reading(d: &mut Driver) {
     match observed {
         Observed::Pending => {}
         Observed::Seen(e, _) => d.apply(Event::ExecutionSeen(e.reading())).await,
-        Observed::Trouble { error, failures } if failures >= TROUBLE_AFTER => {
-            d.apply(Event::PaasTrouble(error.to_string())).await
+        Observed::Trouble { error, failures } => {
+            d.apply(Event::PaasTrouble {
+                error: error.to_string(),
+                failures,
+            })
+            .await
         }
-        Observed::Trouble { .. } => {}
         Observed::Fatal(error) => {
             d.builds = None;
             return d.paas_failed(PaasStep::FollowBuild, error).await;

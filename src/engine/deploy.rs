@@ -2,7 +2,6 @@
 //! upgrade (recorded first), follow the rollout until the PaaS shows the new one done,
 //! and read the deploy logs.
 
-use super::build::TROUBLE_AFTER;
 use super::driver::{Driver, with_chat_retries};
 use crate::chat::paced::Urgency;
 use crate::chat::{APPROVE, Chat, REJECT};
@@ -53,8 +52,9 @@ async fn read_app(
     Ok(read)
 }
 
-/// Reads the tag the app runs now, from the PaaS or else from the last successful
-/// deploy in history, so messages can say what the deploy changes.
+/// Reads what the app runs now, so messages can say what the deploy changes: the
+/// domain's rule decides from the PaaS's word and the app's history
+/// ([`crate::job::incident::running_now`]).
 pub(super) async fn look_up_current(d: &mut Driver) {
     let Some(app) = d.app() else { return };
     let paas = d.engine.inner.paas.clone();
@@ -65,20 +65,11 @@ pub(super) async fn look_up_current(d: &mut Driver) {
             None
         }
     };
-    let tag = match live {
-        Some(tag) => Some(tag),
-        None => d
-            .engine
-            .inner
-            .store
-            .deployed(app.name.as_str(), 1)
-            .await
-            .ok()
-            .and_then(|jobs| {
-                jobs.first()
-                    .and_then(|r| r.deploy_tag().map(ToString::to_string))
-            }),
+    let history = match live {
+        Some(_) => Vec::new(),
+        None => d.engine.app_history(&app.name).await.unwrap_or_default(),
     };
+    let tag = crate::job::incident::running_now(&app.name, live.as_deref(), &history);
     d.apply(Event::CurrentFound(tag)).await;
 }
 
@@ -273,10 +264,13 @@ async fn take_reading(d: &mut Driver) {
     match observed {
         Observed::Seen(app, seq) if seq > after => d.apply(Event::AppSeen(app.snapshot())).await,
         Observed::Seen(..) | Observed::Pending => {}
-        Observed::Trouble { error, failures } if failures >= TROUBLE_AFTER => {
-            d.apply(Event::PaasTrouble(error.to_string())).await
+        Observed::Trouble { error, failures } => {
+            d.apply(Event::PaasTrouble {
+                error: error.to_string(),
+                failures,
+            })
+            .await
         }
-        Observed::Trouble { .. } => {}
         Observed::Fatal(error) => {
             d.apps = None;
             return d
@@ -303,8 +297,8 @@ pub(super) async fn fetch_logs(d: &mut Driver, at_ms: i64) {
     tokio::time::sleep_until(d.instant(at_ms)).await;
     let Some(app) = d.app() else { return };
     let first = d.job.lock().logs.is_none();
-    let next = d.engine.inner.queues.front(&app.name);
-    if !first && next.is_some_and(|j| j != d.job.id) {
+    let turn = d.engine.inner.queues.front(&app.name);
+    if !crate::job::record::logs_still_ours(first, turn, d.job.id) {
         d.apply(Event::LogsRead(LogsRead::Superseded)).await;
         return;
     }

@@ -116,13 +116,6 @@ impl Driver {
         let config = &self.engine.inner.config;
         let r = self.job.lock();
         let app = r.spec.app().and_then(|a| config.apps.get(a));
-        let waived = matches!(
-            r.spec,
-            crate::job::JobSpec::Deploy {
-                origin: crate::job::DeployOrigin::Rollback { waived: true },
-                ..
-            }
-        );
         Context {
             settings: config.jobs.job(),
             project_configured: r
@@ -130,9 +123,7 @@ impl Driver {
                 .project()
                 .is_none_or(|p| config.projects.contains_key(p)),
             app_id: app.map(|a| a.rancher.app.clone()),
-            approval: app
-                .map(|a| a.policy.clone())
-                .filter(|p| p.required() && !waived),
+            approval: app.and_then(|a| a.policy.for_job(&r.spec)),
             frozen: r.spec.app().and_then(|a| self.engine.frozen(a)).map(|f| {
                 crate::job::FrozenNow {
                     by: f.by(),

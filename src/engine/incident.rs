@@ -64,7 +64,7 @@ impl Engine {
 
     /// The app's jobs, newest first: the live ones as they stand, and those history
     /// keeps.
-    async fn app_history(&self, app: &AppName) -> Result<Vec<JobRecord>, IncidentError> {
+    pub(super) async fn app_history(&self, app: &AppName) -> Result<Vec<JobRecord>, IncidentError> {
         let mut jobs: Vec<_> = self
             .live_jobs()
             .into_iter()

@@ -41,6 +41,10 @@ impl Engine {
                 None => format!("resumed while {}", record.state.as_str()),
             };
             record.audit(now, None, crate::job::AuditAction::Resume, detail);
+            record.resumed = Some(crate::job::Resumed {
+                at_ms: now,
+                by_replica: took_over.clone(),
+            });
             // A note left by the shutdown ("restarting") is over now.
             record.notice = None;
             self.inner.store.save(&record).await?;

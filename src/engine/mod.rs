@@ -89,6 +89,7 @@ pub enum StartError {
 pub use crate::job::decisions::{CancelError, VoteOutcome};
 pub use freezes::NotLifted;
 pub use incident::IncidentError;
+pub use start::JobRequest;
 
 struct Inner {
     config: Arc<Config>,

@@ -1,6 +1,6 @@
-//! Starting jobs: one job per request, except that a build or release answers with an
-//! equal one already running; a deploy to a frozen app is refused unless it is a
-//! rollback or an admin lets it through.
+//! Starting jobs, as the job domain's rules say (`job::start`): one job per request,
+//! except that a build or release is answered by an equal one already running; a
+//! deploy to a frozen app is refused unless it may pass the freeze.
 
 use std::sync::Arc;
 
@@ -8,67 +8,55 @@ use super::live::LiveJob;
 use super::{Engine, StartError, Started, driver};
 use crate::chat::{Actor, Origin};
 use crate::job::decisions;
-use crate::job::{DeployOrigin, FreezeOverride, JobKind, JobRecord, JobSpec, Person};
+use crate::job::start::{answered_by, builds, freeze_pass};
+use crate::job::{FreezeOverride, JobRecord, JobSpec, Person};
 use crate::names::{Branch, JobId, ProjectName};
 
-impl Engine {
-    /// Starts a job. A build answers with a running build or release of the same
-    /// project and branch; a release with a running release of them. A deploy or a
-    /// release to a frozen app is refused, unless it is a rollback.
-    pub async fn start(
-        &self,
-        actor: &Actor,
-        channel: &str,
-        spec: JobSpec,
-    ) -> Result<Started, StartError> {
-        self.start_from(actor, channel, None, spec, None).await
-    }
+/// A request for a job, as a command makes it.
+pub struct JobRequest<'a> {
+    pub actor: &'a Actor,
+    pub channel: &'a str,
+    /// The command's own message, where the platform gives it one.
+    pub origin: Option<&'a Origin>,
+    pub spec: JobSpec,
+    /// An admin's reason to deploy through a freeze.
+    pub freeze_override: Option<&'a str>,
+}
 
-    /// Starts a job for a command that came with a message of its own (`origin`),
-    /// through a freeze where `freeze_override` gives an admin's reason.
-    pub async fn start_from(
-        &self,
-        actor: &Actor,
-        channel: &str,
-        origin: Option<&Origin>,
-        spec: JobSpec,
-        freeze_override: Option<&str>,
-    ) -> Result<Started, StartError> {
+impl Engine {
+    /// Starts the job `request` asks for, or answers with the running job that serves
+    /// it; refuses a deploy to a frozen app that may not pass the freeze.
+    pub async fn start(&self, request: JobRequest<'_>) -> Result<Started, StartError> {
         if self.is_stopping() {
             return Err(StartError::Stopping);
         }
-        let rollback = matches!(
+        let JobRequest {
+            actor,
+            channel,
+            origin,
             spec,
-            JobSpec::Deploy {
-                origin: DeployOrigin::Rollback { .. },
-                ..
-            }
-        );
-        let frozen = spec
-            .app()
-            .and_then(|app| Some((app.clone(), self.frozen(app)?)));
-        if let (Some((app, frozen)), false, None) = (&frozen, rollback, freeze_override) {
+            freeze_override,
+        } = request;
+        let now = self.now();
+        // Kept even if no freeze holds yet: one may begin while a release builds. The
+        // job audits it when it deploys through a freeze.
+        let freeze_override = freeze_override.map(|reason| FreezeOverride {
+            by: actor.name.clone(),
+            reason: reason.to_string(),
+            at_ms: now,
+        });
+        if let Some(app) = spec.app()
+            && let Some(frozen) = self.frozen(app)
+            && freeze_pass(&spec, freeze_override.as_ref()).is_none()
+        {
             return Err(StartError::Frozen {
                 app: app.clone(),
-                frozen: Box::new(frozen.clone()),
+                frozen: Box::new(frozen),
             });
         }
 
         let _guard = self.inner.jobs.start_lock.lock().await;
-        let running = match &spec {
-            // Any job building this project and branch (a release too) answers a build.
-            JobSpec::Build { project, branch } => self.running_build(project, branch, None),
-            JobSpec::Release {
-                project, branch, ..
-            } => self.inner.jobs.first(|r| {
-                r.kind() == JobKind::Release
-                    && r.spec.project() == Some(project)
-                    && r.spec.branch() == Some(branch)
-                    && !r.state.is_final()
-            }),
-            JobSpec::Deploy { .. } => None,
-        };
-        if let Some(running) = running {
+        if let Some(running) = self.inner.jobs.first(|r| answered_by(&spec, r)) {
             return Ok(Started::Existing(running));
         }
         let id = self.inner.jobs.next_id();
@@ -76,15 +64,8 @@ impl Engine {
             id: actor.id.clone(),
             name: actor.name.clone(),
         };
-        let now = self.now();
         let mut record = JobRecord::new(id, spec, requester, channel, now);
-        // Kept even if no freeze holds yet: one may begin while a release builds. The
-        // job audits it when it deploys through a freeze.
-        record.freeze_override = freeze_override.map(|reason| FreezeOverride {
-            by: actor.name.clone(),
-            reason: reason.to_string(),
-            at_ms: now,
-        });
+        record.freeze_override = freeze_override;
         if let Err(e) = self.inner.store.save(&record).await {
             tracing::error!(job = %id, error = %e, "cannot record a new job");
             return Err(StartError::NotRecorded(e));
@@ -112,13 +93,9 @@ impl Engine {
         branch: &Branch,
         except: Option<JobId>,
     ) -> Option<JobId> {
-        self.inner.jobs.first(|r| {
-            Some(r.id) != except
-                && r.spec.project() == Some(project)
-                && r.spec.branch() == Some(branch)
-                && r.build.as_ref().is_some_and(|b| !b.finished)
-                && !r.state.is_final()
-        })
+        self.inner
+            .jobs
+            .first(|r| Some(r.id) != except && builds(r, project, branch))
     }
 
     /// The execution another live job is building for `project`@`branch`, to follow it

@@ -35,6 +35,25 @@ impl ApprovalPolicy {
     pub fn required(&self) -> bool {
         !self.approvers.is_empty()
     }
+
+    /// Whether a rollback of an app under this policy skips its approval: the app
+    /// needs one and lets rollbacks go without (`rollback_approval = false`).
+    pub fn waived_for_rollback(&self, rollback_approval: bool) -> bool {
+        self.required() && !rollback_approval
+    }
+
+    /// The approval `spec` needs under this policy: none where the policy asks none,
+    /// or for a rollback whose approval was waived when it was asked for.
+    pub fn for_job(&self, spec: &crate::job::JobSpec) -> Option<ApprovalPolicy> {
+        let waived = matches!(
+            spec,
+            crate::job::JobSpec::Deploy {
+                origin: crate::job::DeployOrigin::Rollback { waived: true },
+                ..
+            }
+        );
+        (self.required() && !waived).then(|| self.clone())
+    }
 }
 
 /// A duration as whole seconds, as the policy has always been kept.

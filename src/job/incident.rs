@@ -33,6 +33,18 @@ pub fn went_well(r: &JobRecord) -> bool {
     }
 }
 
+/// What runs on `app` now: the PaaS's word (`live`), else the tag of the newest deploy
+/// in `history` (newest first) that reached the app, however it ended.
+pub fn running_now(app: &AppName, live: Option<&str>, history: &[JobRecord]) -> Option<String> {
+    live.map(str::to_string).or_else(|| {
+        history
+            .iter()
+            .find(|r| reached(r, app))
+            .and_then(|r| r.deploy_tag())
+            .map(ToString::to_string)
+    })
+}
+
 /// The tag a rollback deploys. `live` is what the PaaS says runs now (if it could be
 /// read); `history` is the app's jobs, newest first, live ones included. What runs now
 /// is the PaaS's word, else the tag of the newest deploy that reached the app, however
@@ -59,13 +71,7 @@ pub fn rollback_target(
             }),
         };
     }
-    // What runs now: the PaaS's word, else the newest deploy that reached the app.
-    let now = live.map(str::to_string).or_else(|| {
-        reached
-            .first()
-            .and_then(|r| r.deploy_tag())
-            .map(ToString::to_string)
-    });
+    let now = running_now(app, live, history);
     tags.clone()
         .find(|t| Some(t.as_str()) != now.as_deref())
         .cloned()

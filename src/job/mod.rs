@@ -13,6 +13,7 @@ pub mod outcome;
 pub mod record;
 pub mod rollout;
 pub mod spec;
+pub mod start;
 pub mod state;
 #[cfg(test)]
 mod tests;
@@ -24,6 +25,7 @@ pub use machine::{Context, Event, FrozenNow, LogsRead, Settings, Step, StopResul
 pub use outcome::{Cancellation, ChatStep, Outcome, PaasStep, Timed};
 pub use record::{
     CancelRequest, FreezeOverride, JobRecord, LogExcerpt, Messages, Notice, Person, QueuePlace,
+    Resumed,
 };
 pub use rollout::{AppSnapshot, DeployProgress, Phase, Reading, Rollout, Upgrade, Verdict};
 pub use spec::{DeployOrigin, JobKind, JobSpec};

@@ -48,6 +48,15 @@ pub struct CancelRequest {
     pub at_ms: i64,
 }
 
+/// A job picked up again by a releasebot that did not start it, or started again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resumed {
+    pub at_ms: i64,
+    /// The replica that took it over from another, if one did (else a restart).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by_replica: Option<String>,
+}
+
 /// An admin let the job deploy through a freeze, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FreezeOverride {
@@ -69,6 +78,13 @@ pub enum Notice {
     WaitingForDatabase,
     /// releasebot is stopping; the job resumes when it is back.
     Restarting,
+}
+
+/// Whether the app's deploy logs still show job `me`'s pods: the first read is made
+/// while `me` holds the app's turn; a later one only while no other deploy of the app
+/// holds it (`turn`: who does), whose pods the logs would show next.
+pub fn logs_still_ours(first_read: bool, turn: Option<JobId>, me: JobId) -> bool {
+    first_read || turn.is_none_or(|holder| holder == me)
 }
 
 /// The redacted end of the deploy logs, kept growing for a short while after the
@@ -120,6 +136,9 @@ pub struct JobRecord {
     /// Deploys through a freeze, by an admin's word.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub freeze_override: Option<FreezeOverride>,
+    /// When it was last resumed after a restart or a takeover.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumed: Option<Resumed>,
     #[serde(skip)]
     pub audit: Vec<AuditEntry>,
 }
@@ -156,6 +175,7 @@ impl JobRecord {
             outcome: None,
             notice: None,
             freeze_override: None,
+            resumed: None,
             audit: Vec::new(),
         };
         let detail = format!("{} {}", record.kind().as_str(), record.target());

@@ -258,6 +258,26 @@ pub struct DeployProgress {
     /// ([`crate::job::incident::rollback_target`]), so the offer and the command agree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback_to: Option<VersionTag>,
+    /// The rules set aside for this deploy, each audited once when it was.
+    #[serde(default, skip_serializing_if = "Waived::is_none")]
+    pub waived: Waived,
+}
+
+/// Rules a deploy was let through.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Waived {
+    /// It deploys through a freeze (a rollback, or an admin's override).
+    #[serde(default)]
+    pub freeze: bool,
+    /// A rollback whose app lets rollbacks skip the approval.
+    #[serde(default)]
+    pub approval: bool,
+}
+
+impl Waived {
+    pub fn is_none(&self) -> bool {
+        *self == Waived::default()
+    }
 }
 
 /// What the rollout has shown since the upgrade.
@@ -303,6 +323,7 @@ impl DeployProgress {
             upgrade: Upgrade::NotSent,
             rollout: Rollout::default(),
             rollback_to: None,
+            waived: Waived::default(),
         }
     }
 

@@ -4,9 +4,7 @@
 use super::{View, elapsed, fit, or_list, state_symbol};
 use crate::chat::{Button, ButtonAction, ButtonStyle, Message};
 use crate::clock::short_duration;
-use crate::job::{
-    ApprovalStatus, AuditAction, DeployOrigin, JobKind, JobRecord, JobSpec, JobState, Phase,
-};
+use crate::job::{ApprovalStatus, DeployOrigin, JobKind, JobRecord, JobSpec, JobState, Phase};
 
 /// The thread's name: `#12 web@master`.
 pub fn thread_title(r: &JobRecord) -> String {
@@ -215,17 +213,9 @@ pub fn progress(r: &JobRecord, view: &View) -> Message {
         }
         lines.push(line);
     }
-    if let Some(resumed) = r
-        .audit
-        .iter()
-        .rev()
-        .find(|a| a.action == AuditAction::Resume)
-    {
-        let how = match resumed.detail.strip_prefix("taken over by replica ") {
-            Some(rest) => {
-                let holder = rest.split(" while ").next().unwrap_or(rest);
-                format!("taken over by replica {}", view.text(holder))
-            }
+    if let Some(resumed) = &r.resumed {
+        let how = match &resumed.by_replica {
+            Some(holder) => format!("taken over by replica {}", view.text(holder)),
             None => "resumed after a restart".to_string(),
         };
         lines.push(format!("↻ {how} at {}", view.time(resumed.at_ms)));

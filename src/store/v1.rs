@@ -226,6 +226,15 @@ pub fn convert(
         // A notice was only ever a passing remark; resuming clears it anyway.
         notice: None,
         freeze_override: None,
+        // Version 1 ran alone: a resume was a restart.
+        resumed: audit
+            .iter()
+            .rev()
+            .find(|a| a.action == crate::job::AuditAction::Resume)
+            .map(|a| crate::job::Resumed {
+                at_ms: a.at_ms,
+                by_replica: None,
+            }),
         audit,
     })
 }
@@ -263,6 +272,7 @@ fn deploy(d: Deploy, tag: VersionTag, created_ms: i64) -> Result<DeployProgress,
         from_tag: None,
         looked_up: true,
         rollback_to: None,
+        waived: Default::default(),
         baseline,
         upgrade,
         rollout: Rollout {

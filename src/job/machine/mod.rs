@@ -139,8 +139,11 @@ pub enum Event {
     /// After a restart, no execution the recorded run request could have started.
     RunNotFound,
     ExecutionSeen(BuildReading),
-    /// The PaaS failed polls in a row; polling goes on.
-    PaasTrouble(String),
+    /// The PaaS failed `failures` polls in a row; polling goes on.
+    PaasTrouble {
+        error: String,
+        failures: u32,
+    },
     BuildStopped(StopResult),
     /// The tag live on the app before the deploy, if any could be learned.
     CurrentFound(Option<String>),

@@ -13,6 +13,9 @@ use crate::job::spec::JobSpec;
 use crate::job::state::JobState;
 use crate::names::VersionTag;
 
+/// Failed polls in a row before the job's message says the PaaS is unreachable.
+const TROUBLE_AFTER: u32 = 2;
+
 /// Takes in what the engine observed or learned.
 pub fn apply(r: &mut JobRecord, event: Event, now: i64, cx: &Context) {
     match event {
@@ -49,7 +52,11 @@ pub fn apply(r: &mut JobRecord, event: Event, now: i64, cx: &Context) {
             }
         }
         Event::ExecutionSeen(execution) => seen_execution(r, &execution, now, cx),
-        Event::PaasTrouble(error) => r.notice = Some(Notice::PaasUnreachable { error }),
+        // One failed poll is weather; from the second in a row the message says so.
+        Event::PaasTrouble { error, failures } if failures >= TROUBLE_AFTER => {
+            r.notice = Some(Notice::PaasUnreachable { error })
+        }
+        Event::PaasTrouble { .. } => {}
         Event::BuildStopped(result) => {
             let build = r
                 .build

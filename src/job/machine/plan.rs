@@ -11,6 +11,7 @@ use crate::job::outcome::{Cancellation, Outcome, Timed};
 use crate::job::record::JobRecord;
 use crate::job::rollout::{DeployProgress, Upgrade};
 use crate::job::spec::{DeployOrigin, JobSpec};
+use crate::job::start::{FreezePass, freeze_pass};
 use crate::job::state::JobState;
 use crate::names::VersionTag;
 
@@ -203,40 +204,35 @@ fn plan_deploy(r: &mut JobRecord, now: i64, cx: &Context) -> Step {
 }
 
 /// A freeze holds on the app: a rollback goes through it, as does a deploy an admin
-/// let through; anything else ends without deploying. Both passes are audited once.
+/// let through ([`freeze_pass`]); anything else ends without deploying. A pass is
+/// audited once.
 fn plan_freeze(r: &mut JobRecord, cx: &Context, now: i64) -> Option<Step> {
     let f = cx.frozen.as_ref()?;
-    const THROUGH: &str = "deploys through the freeze";
-    let passed = r
-        .audit
-        .iter()
-        .any(|a| a.action == AuditAction::Waive && a.detail.starts_with(THROUGH));
-    let why = match (&r.spec, &r.freeze_override) {
-        (
-            JobSpec::Deploy {
-                origin: DeployOrigin::Rollback { .. },
-                ..
+    let Some(pass) = freeze_pass(&r.spec, r.freeze_override.as_ref()) else {
+        let app = r.spec.app().cloned()?;
+        r.end(
+            Outcome::Frozen {
+                app,
+                by: f.by.clone(),
+                reason: f.reason.clone(),
+                until_ms: Some(f.until_ms),
             },
-            _,
-        ) => "a rollback may".to_string(),
-        (_, Some(o)) => format!("overridden by {}: {}", o.by, o.reason),
-        _ => {
-            let app = r.spec.app().cloned()?;
-            r.end(
-                Outcome::Frozen {
-                    app,
-                    by: f.by.clone(),
-                    reason: f.reason.clone(),
-                    until_ms: Some(f.until_ms),
-                },
-                now,
-            );
-            return Some(Step::Finish);
-        }
+            now,
+        );
+        return Some(Step::Finish);
     };
-    if !passed {
+    let d = r.deploy.as_mut()?;
+    if !d.waived.freeze {
+        d.waived.freeze = true;
+        let why = match pass {
+            FreezePass::Rollback => "a rollback may".to_string(),
+            FreezePass::Overridden { by, reason } => format!("overridden by {by}: {reason}"),
+        };
         let by = r.freeze_override.as_ref().map(|o| o.by.clone());
-        let detail = format!("{THROUGH} by {} ({}): {why}", f.by, f.reason);
+        let detail = format!(
+            "deploys through the freeze by {} ({}): {why}",
+            f.by, f.reason
+        );
         r.audit(now, by.as_deref(), AuditAction::Waive, detail);
     }
     None
@@ -252,12 +248,15 @@ fn waive_rollback_approval(r: &mut JobRecord, now: i64) {
     else {
         return;
     };
-    const WAIVED: &str = "approval waived";
-    if r.audit.iter().any(|a| a.detail.starts_with(WAIVED)) {
+    let detail =
+        format!("approval waived: rollbacks of {app} need none (rollback_approval = false)");
+    let Some(d) = r.deploy.as_mut() else {
         return;
+    };
+    if !d.waived.approval {
+        d.waived.approval = true;
+        r.audit(now, None, AuditAction::Waive, detail);
     }
-    let detail = format!("{WAIVED}: rollbacks of {app} need none (rollback_approval = false)");
-    r.audit(now, None, AuditAction::Waive, detail);
 }
 
 /// The approval a deploy needs; `None` once it is given.
