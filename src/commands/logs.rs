@@ -44,7 +44,7 @@ impl Handler for Logs {
         }
         match cx.engine.paas().deploy_logs(&app.rancher).await {
             Ok(Some(lines)) => {
-                let lines = cx.engine.log_excerpt(&lines);
+                let lines = crate::job::record::log_excerpt(&lines, cx.engine.config().jobs.log_lines);
                 if lines.is_empty() {
                     Reply::Info(format!("The deploy logs of {} are empty.", self.app))
                 } else {

@@ -303,7 +303,10 @@ pub(super) async fn fetch_logs(d: &mut Driver, at_ms: i64) {
         return;
     }
     let read = match d.engine.inner.paas.deploy_logs(&app.rancher).await {
-        Ok(Some(lines)) => LogsRead::Lines(d.engine.log_excerpt(&lines)),
+        Ok(Some(lines)) => LogsRead::Lines(crate::job::record::log_excerpt(
+            &lines,
+            d.engine.inner.config.jobs.log_lines,
+        )),
         Ok(None) => LogsRead::Missing,
         Err(e) => LogsRead::Error(e.to_string()),
     };

@@ -4,13 +4,12 @@
 //! store, and feeds what it saw back ([`crate::job::machine::apply`]). It knows no
 //! chat platform (`docs/architecture.md`).
 //!
-//! - [`jobs`]: the registry of live and recent jobs.
-//! - [`driver`]: a job's task, step by step; [`build`] and [`deploy`] perform the steps.
-//! - [`watch`]: one watcher per PaaS object, however many jobs follow it; [`push`]
-//!   feeds it from Rancher's subscribe WebSocket.
-//! - [`progress`]: keeps one chat message showing a job's latest rendering.
+//! - `jobs`: the registry of live and recent jobs.
+//! - `driver`: a job's task, step by step; `build` and `deploy` perform the steps,
+//!   following the PaaS through its watchers ([`crate::paas::watch`]) and showing the
+//!   job through message writers ([`crate::chat::writer`]).
 //! - [`deploy_queue`]: one deploy per app at a time.
-//! - [`votes`]: votes from commands, buttons and reactions, live or read back.
+//! - `votes`: votes from commands, buttons and reactions, live or read back.
 
 mod build;
 mod deploy;
@@ -524,17 +523,6 @@ impl Engine {
         for job in self.inner.jobs.all() {
             job.settled().await;
         }
-    }
-
-    /// The last lines of a deploy log (redacted as a whole by the PaaS client: a
-    /// private key block may start before the last lines), as many as configured.
-    pub fn log_excerpt(&self, lines: &[String]) -> Vec<String> {
-        let n = self.inner.config.jobs.log_lines;
-        let lines: Vec<&String> = lines.iter().filter(|l| !l.trim().is_empty()).collect();
-        lines[lines.len().saturating_sub(n)..]
-            .iter()
-            .map(|l| l.to_string())
-            .collect()
     }
 }
 

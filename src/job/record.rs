@@ -80,6 +80,17 @@ pub enum Notice {
     Restarting,
 }
 
+/// The last `n` lines of a deploy log worth showing (blank ones are not), kept whole
+/// (the PaaS client redacted the log as a whole: a private key block may start before
+/// the last lines).
+pub fn log_excerpt(lines: &[String], n: usize) -> Vec<String> {
+    let lines: Vec<&String> = lines.iter().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| l.to_string())
+        .collect()
+}
+
 /// Whether the app's deploy logs still show job `me`'s pods: the first read is made
 /// while `me` holds the app's turn; a later one only while no other deploy of the app
 /// holds it (`turn`: who does), whose pods the logs would show next.
