@@ -6,6 +6,7 @@
 //! PostgreSQL over TLS.
 
 mod fixture;
+mod golden;
 mod jobs;
 mod lease;
 mod postgres;

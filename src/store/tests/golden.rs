@@ -1,0 +1,148 @@
+//! The stored form of a job, pinned: each record below is encoded and compared with its
+//! golden file in `tests/fixtures/stored/`, and each golden file decodes to the record.
+//! A renamed field or variant in `crate::job` fails here instead of leaving rows that no
+//! longer read. A deliberate change of the form is a new version of it (`stored.rs`),
+//! with its golden files added beside the old ones, which keep decoding.
+//!
+//! `RELEASEBOT_BLESS=1 cargo test --lib golden` writes a golden file that is missing.
+
+use std::path::PathBuf;
+
+use super::*;
+use crate::job::{
+    CancelRequest, Cancellation, DeployOrigin, FreezeOverride, LogExcerpt, Notice, Outcome, Phase,
+    QueuePlace, Resumed, Upgrade,
+};
+use crate::store::stored;
+
+fn golden(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/stored")
+        .join(format!("{name}.json"))
+}
+
+/// A rollback through a freeze, its approval waived, that failed after reaching the app
+/// and offers where to go back to; resumed by another replica on the way.
+fn failed_rollback() -> JobRecord {
+    let spec = JobSpec::Deploy {
+        app: AppName::parse("api").unwrap(),
+        tag: VersionTag::parse("v1.0.1").unwrap(),
+        origin: DeployOrigin::Rollback { waived: true },
+    };
+    let carol = Person {
+        id: "u3".into(),
+        name: "carol".into(),
+    };
+    let mut r = JobRecord::new(JobId(7), spec, carol, "ops", 10_000);
+    r.freeze_override = Some(FreezeOverride {
+        by: "carol".into(),
+        reason: "incident 42".into(),
+        at_ms: 10_000,
+    });
+    r.queue = Some(QueuePlace {
+        joined_ms: 10_100,
+        behind: None,
+    });
+    r.resumed = Some(Resumed {
+        at_ms: 11_000,
+        by_replica: Some("b-1-xyz".into()),
+    });
+    let mut d = DeployProgress::new(
+        AppId::parse("api-deploy").unwrap(),
+        VersionTag::parse("v1.0.1").unwrap(),
+    );
+    d.from_tag = Some("v1.0.2".into());
+    d.looked_up = true;
+    d.upgrade = Upgrade::Sent {
+        intent_ms: 10_200,
+        at_ms: 10_300,
+    };
+    d.rollout.picked_up_ms = Some(10_400);
+    d.rollout.phases = vec![Phase::Installing, Phase::Failed];
+    d.rollout.message = Some("helm: timed out".into());
+    d.rollout.failed = true;
+    d.rollback_to = Some(VersionTag::parse("v1.0.0").unwrap());
+    d.waived.freeze = true;
+    d.waived.approval = true;
+    r.deploy = Some(d);
+    r.logs = Some(LogExcerpt {
+        lines: vec!["starting".into(), "panic: [redacted]".into()],
+        missing: false,
+        error: None,
+        read_ms: 12_000,
+        first_ms: 11_500,
+        unchanged: 1,
+        settled: true,
+    });
+    r.notice = Some(Notice::WaitingForDatabase);
+    r.end(
+        Outcome::DeployFailed {
+            app: AppName::parse("api").unwrap(),
+            tag: VersionTag::parse("v1.0.1").unwrap(),
+            message: "helm: timed out".into(),
+        },
+        12_500,
+    );
+    r
+}
+
+/// A build cancelled while it ran, others following it.
+fn cancelled_build() -> JobRecord {
+    let spec = JobSpec::Build {
+        project: ProjectName::parse("web").unwrap(),
+        branch: Branch::parse("feature/x").unwrap(),
+    };
+    let dave = Person {
+        id: "u4".into(),
+        name: "dave".into(),
+    };
+    let mut r = JobRecord::new(JobId(3), spec, dave, "dev", 5_000);
+    r.cancel = Some(CancelRequest {
+        by: "dave".into(),
+        at_ms: 6_000,
+    });
+    r.notice = Some(Notice::PaasUnreachable {
+        error: "connection refused".into(),
+    });
+    let build = r.build.as_mut().unwrap();
+    build.execution = Some(ExecutionId::parse("p-5tfq9:p-tpk2x-12").unwrap());
+    r.end(
+        Outcome::Cancelled {
+            by: "dave".into(),
+            detail: Cancellation::BuildGoesOn {
+                build: "p-tpk2x-12".into(),
+            },
+        },
+        6_100,
+    );
+    r
+}
+
+fn each() -> Vec<(&'static str, JobRecord)> {
+    vec![
+        ("v3-release-awaiting-approval", record(1)),
+        ("v3-failed-rollback", failed_rollback()),
+        ("v3-cancelled-build", cancelled_build()),
+    ]
+}
+
+#[test]
+fn each_job_is_stored_as_its_golden_file_says_and_read_back_from_it() {
+    for (name, r) in each() {
+        let path = golden(name);
+        let encoded = stored::encode(&r);
+        let pretty: serde_json::Value = serde_json::from_str(&encoded).unwrap();
+        let pretty = serde_json::to_string_pretty(&pretty).unwrap() + "\n";
+        if !path.exists() && std::env::var_os("RELEASEBOT_BLESS").is_some() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &pretty).unwrap();
+        }
+        let kept = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (RELEASEBOT_BLESS=1 writes it)", path.display()));
+        let want: serde_json::Value = serde_json::from_str(&kept).unwrap();
+        let got: serde_json::Value = serde_json::from_str(&encoded).unwrap();
+        assert_eq!(got, want, "{name}: the stored form changed");
+        let read = stored::decode(r.id, &kept, r.audit.clone()).unwrap();
+        assert_eq!(read, r, "{name}: the golden file reads back as the record");
+    }
+}
