@@ -1,12 +1,14 @@
-//! Keeps one chat message showing the latest rendering of a job, without flooding the
-//! channel: it edits only when the content changed, at most once per window per
-//! message (bursts are coalesced into the last state), retries failed edits, and
-//! always delivers the final content.
+//! Keeps one chat message showing the latest state of something (a job), without
+//! flooding the channel: it edits only when the content changed, at most once per
+//! window per message (bursts are coalesced into the last state), retries failed edits,
+//! and always delivers the final content.
 //!
-//! Under chat pressure its edit waits its turn in the [`PacedChat`]'s queue: as
-//! urgent when the content is a final state, a failure or an approval request, else
-//! ranked by how long the message has been out of date. It picks the content only when
-//! its turn comes, so whatever the job went through meanwhile costs one edit.
+//! It is handed states, not texts, and renders a state only when it is about to edit:
+//! whatever the job went through while the edit waited costs one rendering and one
+//! edit, and nobody renders while holding the job's lock. Under chat pressure its edit
+//! waits its turn in the [`PacedChat`]'s queue: as urgent when the state is a final
+//! one, a failure or an approval request, else ranked by how long the message has been
+//! out of date.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,10 +21,13 @@ use tokio::time::Instant;
 use crate::chat::paced::{PacedChat, Urgency};
 use crate::chat::{Message, MessageRef};
 
+/// How a state reads in the message.
+pub type Render<T> = Arc<dyn Fn(&T) -> Message + Send + Sync>;
+
 /// What a writer is asked to show.
-#[derive(Debug, Clone, PartialEq, Default)]
-struct Wanted {
-    message: Message,
+struct Wanted<T> {
+    /// `None` until a state is asked for: the message shows what it showed.
+    state: Option<Arc<T>>,
     /// Someone waits on it: it goes before progress when edits must wait their turn.
     urgent: bool,
 }
@@ -34,34 +39,39 @@ const SETTLE: Duration = Duration::from_millis(25);
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
 
 /// A handle on the task that keeps one message up to date.
-pub struct ProgressWriter {
-    tx: watch::Sender<Wanted>,
-    /// How many contents were asked for, and how many of them the task has dealt with.
+pub struct ProgressWriter<T> {
+    tx: watch::Sender<Wanted<T>>,
+    /// How many states were asked for, and how many of them the task has dealt with.
     asked: Arc<AtomicU64>,
     settled: watch::Receiver<u64>,
     task: JoinHandle<bool>,
 }
 
-impl ProgressWriter {
-    /// Starts keeping `target` (which shows `shown` now) up to date.
+impl<T: PartialEq + Send + Sync + 'static> ProgressWriter<T> {
+    /// Starts keeping `target` (which shows `shown` now) up to date, each state read
+    /// through `render`.
     pub fn spawn(
         chat: Arc<PacedChat>,
         target: MessageRef,
         shown: Message,
         window: Duration,
+        render: Render<T>,
     ) -> Self {
         let (tx, rx) = watch::channel(Wanted {
-            message: shown.clone(),
+            state: None,
             urgent: false,
         });
         let asked = Arc::new(AtomicU64::new(0));
         let (settled_tx, settled) = watch::channel(0);
         let task = tokio::spawn(write(
-            chat,
-            target,
+            Edits {
+                chat,
+                target,
+                window,
+                render,
+            },
             shown,
             rx,
-            window,
             asked.clone(),
             settled_tx,
         ));
@@ -73,23 +83,23 @@ impl ProgressWriter {
         }
     }
 
-    /// Asks for `content` (progress) to be shown; returns at once.
-    pub fn show(&self, content: Message) {
-        self.show_as(content, false);
+    /// Asks for `state` (progress) to be shown; returns at once.
+    pub fn show(&self, state: Arc<T>) {
+        self.show_as(state, false);
     }
 
-    /// Asks for `content` to be shown; `urgent` when someone waits on it (a final
+    /// Asks for `state` to be shown; `urgent` when someone waits on it (a final
     /// state, a failure, an approval request). Returns at once.
-    pub fn show_as(&self, content: Message, urgent: bool) {
+    pub fn show_as(&self, state: Arc<T>, urgent: bool) {
         self.tx.send_if_modified(|current| {
-            if current.message == content {
-                // Urgency can rise while the same content waits.
+            if current.state.as_deref() == Some(&*state) {
+                // Urgency can rise while the same state waits.
                 let rises = urgent && !current.urgent;
                 current.urgent |= urgent;
                 rises
             } else {
                 *current = Wanted {
-                    message: content,
+                    state: Some(state),
                     urgent,
                 };
                 self.asked.fetch_add(1, Ordering::SeqCst);
@@ -113,24 +123,52 @@ impl ProgressWriter {
         self.settled.clone()
     }
 
-    /// Shows `content` and waits until it is delivered; false if the message can no
+    /// Shows `state` and waits until it is delivered; false if the message can no
     /// longer be edited (deleted, or in a thread the bot cannot reopen).
-    pub async fn finish(self, content: Message) -> bool {
-        self.show_as(content, true);
+    pub async fn finish(self, state: Arc<T>) -> bool {
+        self.show_as(state, true);
         drop(self.tx);
         self.task.await.unwrap_or(false)
     }
 }
 
-async fn write(
+/// Where a writer's edits go, and how it reads a state.
+struct Edits<T> {
     chat: Arc<PacedChat>,
     target: MessageRef,
-    mut shown: Message,
-    mut rx: watch::Receiver<Wanted>,
     window: Duration,
+    render: Render<T>,
+}
+
+impl<T> Edits<T> {
+    /// The content wanted now: the latest state, rendered; what is shown if none.
+    fn wanted(&self, rx: &mut watch::Receiver<Wanted<T>>, shown: &Message) -> (Message, bool) {
+        let (state, urgent) = {
+            let want = rx.borrow_and_update();
+            (want.state.clone(), want.urgent)
+        };
+        let message = match state {
+            Some(state) => (self.render)(&state),
+            None => shown.clone(),
+        };
+        (message, urgent)
+    }
+}
+
+async fn write<T>(
+    edits: Edits<T>,
+    mut shown: Message,
+    mut rx: watch::Receiver<Wanted<T>>,
     asked: Arc<AtomicU64>,
     settled: watch::Sender<u64>,
 ) -> bool {
+    let Edits {
+        chat,
+        target,
+        window,
+        ..
+    } = &edits;
+    let (chat, target, window) = (chat.clone(), target.clone(), *window);
     let backoff = crate::backoff::Backoff::chat();
     let mut last_edit: Option<Instant> = None;
     let mut closed = false;
@@ -152,11 +190,9 @@ async fn write(
         let mut failures = 0u32;
         loop {
             let version = asked.load(Ordering::SeqCst);
-            let (same, urgent) = {
-                let want = rx.borrow_and_update();
-                (want.message == shown, want.urgent || closed)
-            };
-            if same {
+            let (want, urgent) = edits.wanted(&mut rx, &shown);
+            let urgent = urgent || closed;
+            if want == shown {
                 settled.send_replace(version);
                 break;
             }
@@ -175,7 +211,7 @@ async fn write(
             };
             // The content is chosen now: every state since the wait began is folded.
             let version = asked.load(Ordering::SeqCst);
-            let want = rx.borrow_and_update().message.clone();
+            let (want, _) = edits.wanted(&mut rx, &shown);
             if want == shown {
                 settled.send_replace(version);
                 break;
@@ -214,6 +250,11 @@ mod tests {
     use crate::chat::paced::tests::paced_at;
     use crate::chat::{Chat, ChatError};
 
+    /// Texts shown as they are.
+    fn as_is() -> Render<Message> {
+        Arc::new(Message::clone)
+    }
+
     fn paced(chat: &Arc<MemoryChat>) -> Arc<PacedChat> {
         Arc::new(PacedChat::new(chat.clone(), Arc::default()))
     }
@@ -227,12 +268,13 @@ mod tests {
             target.clone(),
             Message::text("0"),
             Duration::from_secs(1),
+            as_is(),
         );
         for i in 1..=50 {
-            writer.show(Message::text(format!("{i}")));
+            writer.show(Arc::new(Message::text(format!("{i}"))));
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        writer.finish(Message::text("done")).await;
+        writer.finish(Arc::new(Message::text("done"))).await;
         let history = chat.history(&target);
         assert_eq!(history.last().unwrap().1, "done");
         // 1 s of updates plus the final: a handful of edits, at least 1 s apart.
@@ -263,8 +305,9 @@ mod tests {
             target.clone(),
             Message::text("0"),
             Duration::from_secs(1),
+            as_is(),
         );
-        writer.finish(Message::text("final")).await;
+        writer.finish(Arc::new(Message::text("final"))).await;
         assert_eq!(chat.message(&target).unwrap().text, "final");
     }
 
@@ -277,10 +320,11 @@ mod tests {
             target.clone(),
             Message::text("same"),
             Duration::from_secs(1),
+            as_is(),
         );
-        writer.show(Message::text("other"));
-        writer.show(Message::text("same"));
-        writer.finish(Message::text("same")).await;
+        writer.show(Arc::new(Message::text("other")));
+        writer.show(Arc::new(Message::text("same")));
+        writer.finish(Arc::new(Message::text("same"))).await;
         assert_eq!(chat.edit_count(&target), 0);
     }
 
@@ -288,7 +332,7 @@ mod tests {
     /// posting the message spent).
     async fn writer_at_one_call_a_second(
         chat: &Arc<MemoryChat>,
-    ) -> (Arc<PacedChat>, MessageRef, ProgressWriter) {
+    ) -> (Arc<PacedChat>, MessageRef, ProgressWriter<Message>) {
         let paced = paced_at(chat, 1);
         let target = paced.post("t", &Message::text("0")).await.unwrap();
         let writer = ProgressWriter::spawn(
@@ -296,6 +340,7 @@ mod tests {
             target.clone(),
             Message::text("0"),
             Duration::from_millis(10),
+            as_is(),
         );
         (paced, target, writer)
     }
@@ -306,11 +351,11 @@ mod tests {
         let (_, target, writer) = writer_at_one_call_a_second(&chat).await;
         // The second's one call is spent: these wait, and only the last is shown.
         for i in 1..=3 {
-            writer.show(Message::text(format!("{i}")));
+            writer.show(Arc::new(Message::text(format!("{i}"))));
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
-        writer.finish(Message::text("done")).await;
+        writer.finish(Arc::new(Message::text("done"))).await;
         let shown: Vec<String> = chat.history(&target).into_iter().map(|(_, t)| t).collect();
         assert_eq!(shown, ["0", "3", "done"]);
     }
@@ -336,10 +381,10 @@ mod tests {
             }));
         }
         tokio::task::yield_now().await;
-        writer.show(Message::text("progress"));
+        writer.show(Arc::new(Message::text("progress")));
         tokio::time::sleep(Duration::from_millis(100)).await;
         // The job ends while its progress edit waits behind the others.
-        writer.finish(Message::text("done")).await;
+        writer.finish(Arc::new(Message::text("done"))).await;
         let edits: Vec<String> = chat
             .records()
             .iter()

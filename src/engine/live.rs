@@ -9,6 +9,9 @@ use tokio::sync::Notify;
 
 use super::deploy_queue::QueueTicket;
 use crate::chat::writer::ProgressWriter;
+
+/// A writer of one of a job's messages, rendering the job's record.
+pub(super) type Writer = ProgressWriter<JobRecord>;
 use crate::job::JobRecord;
 use crate::names::JobId;
 
@@ -16,10 +19,10 @@ use crate::names::JobId;
 #[derive(Default)]
 pub(super) struct Handles {
     pub task: Option<tokio::task::AbortHandle>,
-    pub progress: Option<ProgressWriter>,
-    pub approval: Option<ProgressWriter>,
+    pub progress: Option<Writer>,
+    pub approval: Option<Writer>,
     /// The summary line in the channel, which shows where the job stands.
-    pub summary: Option<ProgressWriter>,
+    pub summary: Option<Writer>,
     pub ticket: Option<QueueTicket>,
 }
 

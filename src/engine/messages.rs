@@ -3,6 +3,7 @@
 //! that notify the requester; and the final delivery, which reaches the channel even
 //! when the thread cannot be edited any more.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::driver::{Driver, with_chat_retries};
@@ -21,16 +22,18 @@ pub(super) enum Kept {
     Summary,
 }
 
-impl Driver {
-    fn render(&self, kept: Kept, r: &JobRecord) -> Message {
-        let view = &self.engine.inner.view;
-        match kept {
-            Kept::Progress => render::progress(r, view),
-            Kept::Approval => render::approval(r, view),
-            Kept::Summary => render::summary(r, view),
+impl Kept {
+    /// How the job reads in this message.
+    fn render(self, view: render::View) -> crate::chat::writer::Render<JobRecord> {
+        match self {
+            Kept::Progress => Arc::new(move |r| render::progress(r, &view)),
+            Kept::Approval => Arc::new(move |r| render::approval(r, &view)),
+            Kept::Summary => Arc::new(move |r| render::summary(r, &view)),
         }
     }
+}
 
+impl Driver {
     /// Starts keeping `target` (which shows `shown` now) up to date.
     pub(super) fn keep(&self, kept: Kept, target: MessageRef, shown: Message) {
         let writer = ProgressWriter::spawn(
@@ -38,8 +41,9 @@ impl Driver {
             target,
             shown,
             self.engine.inner.config.jobs.edit_window,
+            kept.render(self.engine.inner.view.clone()),
         );
-        writer.show(self.render(kept, &self.record()));
+        writer.show(Arc::new(self.record()));
         let mut h = self.job.handles();
         match kept {
             Kept::Progress => h.progress = Some(writer),
@@ -212,15 +216,16 @@ impl Driver {
             h.ticket.take();
             (h.progress.take(), h.approval.take(), h.summary.take())
         };
+        let last = Arc::new(record.clone());
         let delivered = match progress {
-            Some(writer) => writer.finish(render::progress(&record, &view)).await,
+            Some(writer) => writer.finish(last.clone()).await,
             None => true,
         };
         if let Some(writer) = approval {
-            writer.finish(render::approval(&record, &view)).await;
+            writer.finish(last.clone()).await;
         }
         if let Some(writer) = summary {
-            writer.finish(render::summary(&record, &view)).await;
+            writer.finish(last).await;
         }
         if let Some(thread) = &record.messages.thread {
             let chat = self.engine.inner.chat.clone();

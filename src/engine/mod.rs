@@ -377,34 +377,27 @@ impl Engine {
         (out, saved)
     }
 
-    /// Renders the job's messages for their writers, which edit them in their turn.
+    /// Hands the job's state to its messages' writers, which render it when their edit
+    /// comes (outside the job's lock, once however many changes it folds).
     fn show(&self, job: &LiveJob) {
-        let view = &self.inner.view;
-        let (progress, approval, summary, ended) = {
+        let (record, ended) = {
             let r = job.lock();
-            let approval = r
-                .approval
-                .as_ref()
-                .map(|_| crate::render::approval(&r, view));
-            (
-                crate::render::progress(&r, view),
-                approval,
-                crate::render::summary(&r, view),
-                r.state.is_final(),
-            )
+            (Arc::new(r.clone()), r.state.is_final())
         };
         {
             // Under chat pressure, how a job ended and what people must decide go
             // before progress.
             let h = job.handles();
             if let Some(w) = &h.progress {
-                w.show_as(progress, ended);
+                w.show_as(record.clone(), ended);
             }
-            if let (Some(w), Some(m)) = (&h.approval, approval) {
-                w.show_as(m, true);
+            if let Some(w) = &h.approval
+                && record.approval.is_some()
+            {
+                w.show_as(record.clone(), true);
             }
             if let Some(w) = &h.summary {
-                w.show_as(summary, ended);
+                w.show_as(record, ended);
             }
         }
         self.inner.jobs.changed.notify_waiters();
