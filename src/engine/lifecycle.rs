@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use super::Engine;
 use super::live::LiveJob;
-use crate::job::Notice;
-use crate::names::JobId;
+use crate::job::{JobRecord, Notice, decisions};
 use crate::store::StoreError;
 
 impl Engine {
@@ -33,41 +32,18 @@ impl Engine {
             if self.inner.jobs.contains(record.id) {
                 continue;
             }
-            let detail = match &took_over {
-                Some(holder) => format!(
-                    "taken over by replica {holder} while {}",
-                    record.state.as_str()
-                ),
-                None => format!("resumed while {}", record.state.as_str()),
-            };
-            record.audit(now, None, crate::job::AuditAction::Resume, detail);
-            record.resumed = Some(crate::job::Resumed {
-                at_ms: now,
-                by_replica: took_over.clone(),
-            });
-            // A note left by the shutdown ("restarting") is over now.
-            record.notice = None;
+            decisions::resume(&mut record, now, took_over.clone());
             self.inner.store.save(&record).await?;
             jobs.push(Arc::new(LiveJob::new(record)));
         }
-        // The deploying one first, then the queued ones in their order.
-        let mut queued: Vec<(bool, i64, JobId, Arc<LiveJob>)> = jobs
-            .iter()
-            .filter_map(|j| {
-                let r = j.lock();
-                let place = r.queue?;
-                let deploying = r
-                    .deploy
-                    .as_ref()
-                    .is_some_and(|d| d.upgrade != crate::job::Upgrade::NotSent);
-                Some((!deploying, place.joined_ms, r.id, j.clone()))
-            })
-            .collect();
-        queued.sort_by_key(|(waiting, joined, id, _)| (*waiting, *joined, *id));
-        for (_, _, _, job) in queued {
+        let records: Vec<JobRecord> = jobs.iter().map(|j| j.record()).collect();
+        for id in decisions::queue_order(&records) {
+            let Some(job) = jobs.iter().find(|j| j.id == id) else {
+                continue;
+            };
             let app = job.lock().spec.app().cloned();
             if let Some(app) = app {
-                job.handles().ticket = Some(self.inner.queues.join(&app, job.id));
+                job.handles().ticket = Some(self.inner.queues.join(&app, id));
             }
         }
         let count = jobs.len();

@@ -83,8 +83,8 @@ impl Driver {
         r.spec
             .app()
             .and_then(|a| config.apps.get(a))
-            .filter(|a| a.policy.required())
-            .map_or(Duration::ZERO, |a| a.policy.timeout)
+            .and_then(|a| a.policy.for_job(&r.spec))
+            .map_or(Duration::ZERO, |p| p.timeout)
     }
 
     /// A new job's messages rank among waiting progress by when they were asked for.

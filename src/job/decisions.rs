@@ -162,6 +162,39 @@ pub fn cancel(r: &mut JobRecord, by: &str, now_ms: i64) -> Result<JobState, Canc
 
 /// Closes a pending approval because a newer request for the same app came; true if
 /// it was pending.
+/// A job picked up after a restart, or taken over by replica `by_replica`: it says so
+/// (audited, and shown from `resumed`), and a note the shutdown left is over.
+pub fn resume(r: &mut JobRecord, now_ms: i64, by_replica: Option<String>) {
+    let detail = match &by_replica {
+        Some(holder) => format!("taken over by replica {holder} while {}", r.state.as_str()),
+        None => format!("resumed while {}", r.state.as_str()),
+    };
+    r.audit(now_ms, None, AuditAction::Resume, detail);
+    r.resumed = Some(super::record::Resumed {
+        at_ms: now_ms,
+        by_replica,
+    });
+    r.notice = None;
+}
+
+/// The order resumed deploys take their apps' turns in: those whose upgrade was asked
+/// for (each holds its app's turn), then the waiting ones in the order they joined.
+pub fn queue_order(records: &[JobRecord]) -> Vec<JobId> {
+    let mut queued: Vec<(bool, i64, JobId)> = records
+        .iter()
+        .filter_map(|r| {
+            let place = r.queue?;
+            let deploying = r
+                .deploy
+                .as_ref()
+                .is_some_and(|d| d.upgrade != Upgrade::NotSent);
+            Some((!deploying, place.joined_ms, r.id))
+        })
+        .collect();
+    queued.sort();
+    queued.into_iter().map(|(_, _, id)| id).collect()
+}
+
 pub fn supersede(r: &mut JobRecord, by: JobId, now_ms: i64) -> bool {
     let Some(a) = r.approval.as_mut().filter(|a| a.status.is_pending()) else {
         return false;
