@@ -215,7 +215,7 @@ mod tests {
     use crate::chat::{Chat, ChatError};
 
     fn paced(chat: &Arc<MemoryChat>) -> Arc<PacedChat> {
-        Arc::new(PacedChat::new(chat.clone(), Arc::default()))
+        Arc::new(PacedChat::new(chat.clone(), Arc::default(), Arc::default()))
     }
 
     #[tokio::test(start_paused = true)]
