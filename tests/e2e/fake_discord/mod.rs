@@ -307,10 +307,12 @@ impl FakeDiscord {
         settings.guilds = vec![serenity::all::GuildId::new(GUILD)];
         // The engine's pacing is tested on its own; here it would only slow things.
         settings.limits = Limits::unlimited();
+        // A 429 that says how long to wait is waited out as long as it says; only one
+        // that does not falls back to this, kept short so that a test can tell.
+        settings.rate_limit_backoff = Duration::from_millis(20);
         match self.tls {
             None => {
                 settings.proxy = Some(format!("http://{}", self.addr));
-                settings.proxy_backoff = Duration::from_millis(20);
             }
             Some(tls) => {
                 let client = reqwest::Client::builder()
