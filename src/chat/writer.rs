@@ -288,7 +288,11 @@ mod tests {
             Duration::from_secs(1),
         );
         writer.finish(Message::text("final")).await;
-        assert!(start.elapsed() >= Duration::from_secs(45), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() >= Duration::from_secs(45),
+            "{:?}",
+            start.elapsed()
+        );
         assert_eq!(chat.message(&target).unwrap().text, "final");
     }
 

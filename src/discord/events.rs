@@ -18,9 +18,8 @@ use serenity::all::{
     ChannelId, CommandInteraction, ComponentInteraction, Context, CreateAllowedMentions,
     CreateAttachment, CreateAutocompleteResponse, CreateInteractionResponse,
     CreateInteractionResponseMessage, EditInteractionResponse, EventHandler, GuildId, Interaction,
-    InteractionId,
-    Member, PartialChannel, Permissions, RatelimitInfo, Reaction, ReactionType, Ready,
-    ResumedEvent, User, UserId,
+    InteractionId, Member, PartialChannel, Permissions, RatelimitInfo, Reaction, ReactionType,
+    Ready, ResumedEvent, User, UserId,
 };
 
 use super::chat::{DiscordChat, MAX_CONTENT, describe};
@@ -94,8 +93,8 @@ fn answer(text: &str) -> (EditInteractionResponse, Option<CreateAttachment>) {
             shown.clone()
         })
         .allowed_mentions(CreateAllowedMentions::new());
-    let file = (shown != text)
-        .then(|| CreateAttachment::bytes(text.as_bytes().to_vec(), "answer.txt"));
+    let file =
+        (shown != text).then(|| CreateAttachment::bytes(text.as_bytes().to_vec(), "answer.txt"));
     if let Some(file) = &file {
         answer = answer.new_attachment(file.clone());
     }
@@ -336,12 +335,7 @@ impl Handler {
     /// Who reacted. An added reaction carries the member with their roles; a removal
     /// carries only the user id, and withdrawing a vote needs no role, so the name seen
     /// before will do. Otherwise the member is looked up.
-    async fn reactor(
-        &self,
-        reaction: &Reaction,
-        user: UserId,
-        added: bool,
-    ) -> Actor {
+    async fn reactor(&self, reaction: &Reaction, user: UserId, added: bool) -> Actor {
         if let Some(member) = &reaction.member {
             return self
                 .actor(reaction.guild_id, &member.user, Some(member))

@@ -105,7 +105,11 @@ impl Rest {
                 return Err(RestError::Limited { retry_after: asked });
             }
             let wait = asked.unwrap_or_else(|| self.backoff.saturating_mul(1 << (limited - 1)));
-            tracing::debug!(?wait, said = asked.is_some(), "Discord answered 429; waiting as asked");
+            tracing::debug!(
+                ?wait,
+                said = asked.is_some(),
+                "Discord answered 429; waiting as asked"
+            );
             tokio::time::sleep(wait).await;
         }
     }
@@ -170,13 +174,19 @@ impl Rest {
     pub(super) async fn get_current_application_info(
         &self,
     ) -> Result<CurrentApplicationInfo, RestError> {
-        self.fire(Request::new(Route::Oauth2ApplicationCurrent, LightMethod::Get))
-            .await
+        self.fire(Request::new(
+            Route::Oauth2ApplicationCurrent,
+            LightMethod::Get,
+        ))
+        .await
     }
 
     pub(super) async fn get_channel(&self, channel_id: ChannelId) -> Result<Channel, RestError> {
-        self.fire(Request::new(Route::Channel { channel_id }, LightMethod::Get))
-            .await
+        self.fire(Request::new(
+            Route::Channel { channel_id },
+            LightMethod::Get,
+        ))
+        .await
     }
 
     pub(super) async fn get_guild_roles(&self, guild_id: GuildId) -> Result<Vec<Role>, RestError> {

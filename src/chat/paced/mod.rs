@@ -156,7 +156,10 @@ pub struct Turn<'a> {
 impl Turn<'_> {
     /// Makes the edit the turn was for.
     pub async fn edit(self, target: &MessageRef, message: &Message) -> Result<(), ChatError> {
-        let result = self.chat.fenced(self.chat.inner.edit(target, message)).await;
+        let result = self
+            .chat
+            .fenced(self.chat.inner.edit(target, message))
+            .await;
         self.chat.count(result, true)
     }
 }
@@ -435,7 +438,8 @@ impl Chat for PacedChat {
         why: &str,
     ) -> Result<(), ChatError> {
         self.admit(None, Urgency::Now, 1).await;
-        self.fenced(self.inner.refuse_reaction(target, emoji, actor, why)).await
+        self.fenced(self.inner.refuse_reaction(target, emoji, actor, why))
+            .await
     }
 }
 

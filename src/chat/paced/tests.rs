@@ -21,7 +21,11 @@ pub(crate) fn paced_at(memory: &Arc<MemoryChat>, global: usize) -> Arc<PacedChat
 #[tokio::test(start_paused = true)]
 async fn never_more_than_five_calls_in_any_five_seconds_per_channel() {
     let memory = MemoryChat::new();
-    let paced = Arc::new(PacedChat::new(memory.clone(), Arc::default(), Arc::default()));
+    let paced = Arc::new(PacedChat::new(
+        memory.clone(),
+        Arc::default(),
+        Arc::default(),
+    ));
     let target = paced.post("t1", &Message::text("x")).await.unwrap();
     let mut tasks = Vec::new();
     for i in 0..20 {
@@ -221,7 +225,10 @@ async fn only_a_replica_that_may_act_reaches_the_platform() {
     assert_eq!(lapsed.retry_after, Some(Duration::from_secs(1)));
     // Renewed: it goes again.
     lease.lead("me", 1, Instant::now(), ttl);
-    paced.edit(&target, &Message::text("renewed")).await.unwrap();
+    paced
+        .edit(&target, &Message::text("renewed"))
+        .await
+        .unwrap();
     // Deposed: nothing more, for good, whatever the call.
     lease.depose();
     let refused = paced.post("t1", &Message::text("y")).await.unwrap_err();
