@@ -5,7 +5,6 @@
 //! [`Chat`] and deliver what people do as [`crate::commands::ChatEvent`]s. Nothing
 //! here knows a platform: a new adapter is a new module implementing [`Chat`].
 
-pub mod fenced;
 pub mod paced;
 pub mod writer;
 

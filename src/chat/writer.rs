@@ -35,9 +35,6 @@ struct Wanted<T> {
 /// How long a change waits for the rest of its burst before it is shown.
 const SETTLE: Duration = Duration::from_millis(25);
 
-/// The longest wait between retries of a failed edit.
-const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
-
 /// A handle on the task that keeps one message up to date.
 pub struct ProgressWriter<T> {
     tx: watch::Sender<Wanted<T>>,
@@ -230,9 +227,12 @@ async fn write<T>(
                 }
                 Err(e) => {
                     failures += 1;
+                    // The platform's word (a 429's Retry-After) is kept however long:
+                    // an edit sent sooner would only be refused again. Otherwise the
+                    // chat back-off, which stops growing at 30 s.
                     let wait = e.retry_after.unwrap_or_else(|| backoff.delay(failures));
                     tracing::debug!(message = %target.message, error = %e, ?wait, "edit failed; retrying");
-                    tokio::time::sleep(wait.min(MAX_RETRY_WAIT)).await;
+                    tokio::time::sleep(wait).await;
                 }
             }
         }
@@ -256,7 +256,7 @@ mod tests {
     }
 
     fn paced(chat: &Arc<MemoryChat>) -> Arc<PacedChat> {
-        Arc::new(PacedChat::new(chat.clone(), Arc::default()))
+        Arc::new(PacedChat::new(chat.clone(), Arc::default(), Arc::default()))
     }
 
     #[tokio::test(start_paused = true)]
@@ -308,6 +308,34 @@ mod tests {
             as_is(),
         );
         writer.finish(Arc::new(Message::text("final"))).await;
+        assert_eq!(chat.message(&target).unwrap().text, "final");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_edit_waits_as_long_as_the_platform_asks_however_long() {
+        let chat = MemoryChat::new();
+        let target = chat.post("t", &Message::text("0")).await.unwrap();
+        chat.fail_next_edits(
+            1,
+            ChatError {
+                message: "429".into(),
+                retry_after: Some(Duration::from_secs(45)),
+                permanent: false,
+            },
+        );
+        let start = Instant::now();
+        let writer = ProgressWriter::spawn(
+            paced(&chat),
+            target.clone(),
+            Message::text("0"),
+            Duration::from_secs(1),
+        );
+        writer.finish(Message::text("final")).await;
+        assert!(
+            start.elapsed() >= Duration::from_secs(45),
+            "{:?}",
+            start.elapsed()
+        );
         assert_eq!(chat.message(&target).unwrap().text, "final");
     }
 

@@ -1,5 +1,5 @@
 //! The engine's [`Chat`] on Discord: every REST call releasebot makes goes through
-//! [`DiscordChat`], with the bot token, by channel and message id.
+//! [`DiscordChat`] and its [`Rest`], with the bot token, by channel and message id.
 //!
 //! Editing by id (`ChannelId::edit_message`) rather than through a cached
 //! `serenity::model::channel::Message` or an interaction token is what lets a job keep
@@ -7,14 +7,13 @@
 //! job's record are all it needs, and interaction tokens expire after 15 minutes.
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serenity::all::{
-    ChannelId, CreateAllowedMentions, CreateMessage, EditMessage, GuildId, Http, ReactionType,
-    RoleId, UserId,
+    ChannelId, CreateAllowedMentions, CreateMessage, EditMessage, GuildId, ReactionType, RoleId,
+    UserId,
 };
 use serenity::model::channel::Channel;
 use tokio::time::Instant;
@@ -23,15 +22,13 @@ use super::Settings;
 
 mod threads;
 use super::own::Origins;
+use super::rest::{Rest, RestError};
 use crate::chat::paced::Limits;
 use crate::chat::{Actor, Chat, ChatError, Message, MessageRef, Opened, Origin, ThreadRef};
 use crate::secret::Secret;
 
 /// Discord's content limit, in characters.
 pub const MAX_CONTENT: usize = 2000;
-
-/// How many times a rate-limited call is retried when serenity's limiter is off.
-const PROXY_RETRIES: u32 = 5;
 
 /// The Discord code for "a thread has already been created for this message".
 const THREAD_EXISTS: isize = 160_004;
@@ -52,11 +49,8 @@ struct KnownRoles {
 
 /// Talks to Discord's REST API for the engine and for the event handler.
 pub struct DiscordChat {
-    /// Set once the serenity client exists: it owns the one `Http` (and rate limiter).
-    http: OnceLock<Arc<Http>>,
-    /// Serenity's limiter is off (a rate-limiting proxy is in front): retry 429s here.
-    own_retries: bool,
-    retry_base: Duration,
+    /// Set once the serenity client exists, on its one `Http` (and rate limiter).
+    rest: OnceLock<Rest>,
     limits: Limits,
     token: Secret,
     default_guild: Option<GuildId>,
@@ -70,9 +64,7 @@ pub struct DiscordChat {
 impl DiscordChat {
     pub(super) fn new(settings: &Settings) -> Self {
         DiscordChat {
-            http: OnceLock::new(),
-            own_retries: settings.proxy.is_some(),
-            retry_base: settings.proxy_backoff,
+            rest: OnceLock::new(),
             limits: settings.limits,
             token: settings.token.clone(),
             default_guild: settings.guilds.first().copied(),
@@ -91,40 +83,25 @@ impl DiscordChat {
         &self.token
     }
 
-    /// Hands over the serenity client's `Http`, sharing its rate limiter.
-    pub(super) fn connect(&self, http: Arc<Http>) {
-        let _ = self.http.set(http);
+    /// Hands over the REST API on the serenity client's `Http`, sharing its rate
+    /// limiter.
+    pub(super) fn connect(&self, rest: Rest) {
+        let _ = self.rest.set(rest);
     }
 
-    pub(super) fn http(&self) -> Result<&Arc<Http>, ChatError> {
-        self.http
-            .get()
-            .ok_or_else(|| ChatError::transient("releasebot is not connected to Discord yet"))
+    /// The REST API, once connected.
+    pub(super) fn rest(&self) -> Result<&Rest, RestError> {
+        self.rest.get().ok_or(RestError::Unconnected)
     }
 
-    /// Runs one REST call. Behind a rate-limiting proxy serenity's limiter is off and a
-    /// 429 comes back as an error without its `Retry-After`
-    /// (`docs/discord.md#rate-limits`), so it is retried here with a doubling back-off;
-    /// otherwise serenity has already waited.
-    pub(super) async fn rest<T, F, Fut>(&self, mut call: F) -> serenity::Result<T>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = serenity::Result<T>>,
-    {
-        let mut attempt = 0;
-        loop {
-            match call().await {
-                Err(e)
-                    if self.own_retries && attempt < PROXY_RETRIES && status(&e) == Some(429) =>
-                {
-                    let wait = self.retry_base.saturating_mul(1 << attempt);
-                    tracing::debug!(?wait, "Discord answered 429 through the proxy; retrying");
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
+    /// The REST API for a call the engine makes, which fails as the engine's error.
+    fn rest_for(&self, what: &str) -> Result<&Rest, ChatError> {
+        self.rest().map_err(|e| self.failed(&e, what))
+    }
+
+    /// A failed REST call as the engine's error.
+    pub(super) fn failed(&self, e: &RestError, what: &str) -> ChatError {
+        chat_error(e, what, &self.token)
     }
 
     /// Remembers which guild a channel (or thread) belongs to.
@@ -147,8 +124,8 @@ impl DiscordChat {
         if known.is_some() {
             return known;
         }
-        let http = self.http().ok()?;
-        match self.rest(|| channel.to_channel(&**http)).await {
+        let rest = self.rest().ok()?;
+        match rest.get_channel(channel).await {
             Ok(Channel::Guild(c)) => {
                 self.remember(channel, c.guild_id);
                 Some(c.guild_id)
@@ -175,14 +152,14 @@ impl DiscordChat {
                 return known.roles.clone();
             }
         }
-        let fetched = match self.http() {
-            Ok(http) => self.rest(|| guild.roles(&**http)).await,
+        let fetched = match self.rest() {
+            Ok(rest) => rest.get_guild_roles(guild).await,
             Err(_) => return Vec::new(),
         };
         match fetched {
             Ok(roles) => {
                 let roles: Vec<(RoleId, String)> =
-                    roles.into_iter().map(|(id, r)| (id, r.name)).collect();
+                    roles.into_iter().map(|r| (r.id, r.name)).collect();
                 cache.insert(
                     guild,
                     KnownRoles {
@@ -306,17 +283,18 @@ impl Chat for DiscordChat {
     }
 
     async fn post(&self, channel: &str, message: &Message) -> Result<MessageRef, ChatError> {
-        let http = self.http()?;
+        const WHAT: &str = "post a message";
+        let rest = self.rest_for(WHAT)?;
         let channel_id = channel_id(channel)?;
         let (content, allowed) = self.rendered(channel_id, message).await;
         let builder = CreateMessage::new()
             .content(content)
             .allowed_mentions(allowed)
             .components(components(&message.buttons));
-        let posted = channel_id
-            .send_message(&**http, builder)
+        let posted = rest
+            .send_message(channel_id, &builder)
             .await
-            .map_err(|e| chat_error(&e, "post a message", &self.token))?;
+            .map_err(|e| self.failed(&e, WHAT))?;
         Ok(MessageRef {
             channel: channel.to_string(),
             message: posted.id.to_string(),
@@ -327,7 +305,8 @@ impl Chat for DiscordChat {
         if let Some(edited) = self.edit_own(target, message).await {
             return edited;
         }
-        let http = self.http()?;
+        const WHAT: &str = "edit a message";
+        let rest = self.rest_for(WHAT)?;
         let channel_id = channel_id(&target.channel)?;
         let message_id = message_id(&target.message)?;
         let (content, allowed) = self.rendered(channel_id, message).await;
@@ -336,56 +315,49 @@ impl Chat for DiscordChat {
             .content(content)
             .allowed_mentions(allowed)
             .components(components(&message.buttons));
-        match channel_id
-            .edit_message(&**http, message_id, builder.clone())
-            .await
-        {
-            Ok(_) => Ok(()),
+        match rest.edit_message(channel_id, message_id, &builder).await {
+            Ok(()) => Ok(()),
             // The thread was archived (a day of silence, or a moderator): the bot
             // reopens the thread it made and edits again. A locked thread stays closed.
             Err(e) if code(&e) == Some(THREAD_ARCHIVED) => {
                 self.reopen(channel_id).await?;
-                channel_id
-                    .edit_message(&**http, message_id, builder)
+                rest.edit_message(channel_id, message_id, &builder)
                     .await
-                    .map(|_| ())
-                    .map_err(|e| chat_error(&e, "edit a message", &self.token))
+                    .map_err(|e| self.failed(&e, WHAT))
             }
-            Err(e) => Err(chat_error(&e, "edit a message", &self.token)),
+            Err(e) => Err(self.failed(&e, WHAT)),
         }
     }
 
     async fn react(&self, target: &MessageRef, emoji: &str) -> Result<(), ChatError> {
-        let http = self.http()?;
+        const WHAT: &str = "add a reaction";
+        let rest = self.rest_for(WHAT)?;
         let channel_id = channel_id(&target.channel)?;
         let message_id = message_id(&target.message)?;
         let emoji = ReactionType::Unicode(emoji.to_string());
-        match channel_id
-            .create_reaction(&**http, message_id, emoji.clone())
-            .await
-        {
+        match rest.create_reaction(channel_id, message_id, &emoji).await {
             Ok(()) => Ok(()),
             Err(e) if code(&e) == Some(THREAD_ARCHIVED) => {
                 self.reopen(channel_id).await?;
-                channel_id
-                    .create_reaction(&**http, message_id, emoji)
+                rest.create_reaction(channel_id, message_id, &emoji)
                     .await
-                    .map_err(|e| chat_error(&e, "add a reaction", &self.token))
+                    .map_err(|e| self.failed(&e, WHAT))
             }
-            Err(e) => Err(chat_error(&e, "add a reaction", &self.token)),
+            Err(e) => Err(self.failed(&e, WHAT)),
         }
     }
 
     /// Adds the requester to the job's thread, so they follow it.
     async fn add_to_thread(&self, thread: &str, user: &str) -> Result<(), ChatError> {
-        let http = self.http()?;
+        const WHAT: &str = "add someone to a thread";
+        let rest = self.rest_for(WHAT)?;
         let thread = channel_id(thread)?;
         let Some(user) = snowflake(user).map(UserId::new) else {
             return Ok(());
         };
-        http.add_thread_channel_member(thread, user)
+        rest.add_thread_channel_member(thread, user)
             .await
-            .map_err(|e| chat_error(&e, "add someone to a thread", &self.token))
+            .map_err(|e| self.failed(&e, WHAT))
     }
 
     /// Removes the reaction (which needs the optional Manage Messages permission) and
@@ -397,7 +369,8 @@ impl Chat for DiscordChat {
         actor: &Actor,
         why: &str,
     ) -> Result<(), ChatError> {
-        let http = self.http()?;
+        const WHAT: &str = "answer a reaction";
+        let rest = self.rest_for(WHAT)?;
         let channel_id = channel_id(&target.channel)?;
         let message_id = message_id(&target.message)?;
         let Some(user) = snowflake(&actor.id).map(UserId::new) else {
@@ -407,8 +380,8 @@ impl Chat for DiscordChat {
             )));
         };
         let reaction = ReactionType::Unicode(emoji.to_string());
-        if let Err(e) = channel_id
-            .delete_reaction(&**http, message_id, Some(user), reaction)
+        if let Err(e) = rest
+            .delete_reaction(channel_id, message_id, user, &reaction)
             .await
         {
             tracing::debug!(error = %describe(&e, &self.token), "cannot remove a refused reaction (Manage Messages is optional)");
@@ -418,11 +391,10 @@ impl Chat for DiscordChat {
                 "<@{user}> your {emoji} changed nothing: {why}"
             )))
             .allowed_mentions(CreateAllowedMentions::new().users([user]));
-        channel_id
-            .send_message(&**http, notice)
+        rest.send_message(channel_id, &notice)
             .await
-            .map(|_| ())
-            .map_err(|e| chat_error(&e, "answer a reaction", &self.token))
+            .map(drop)
+            .map_err(|e| self.failed(&e, WHAT))
     }
 }
 
@@ -430,4 +402,4 @@ use super::wire::{
     Labels, channel_id, chat_error, code, components, mention, message_id, role_ids_for,
     role_labels,
 };
-pub(super) use super::wire::{describe, fit, snowflake, status};
+pub(super) use super::wire::{describe, describe_serenity, fit, snowflake, status};

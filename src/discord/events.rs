@@ -15,14 +15,15 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use serenity::all::{
-    ChannelId, Command, CommandInteraction, ComponentInteraction, Context, CreateAllowedMentions,
+    ChannelId, CommandInteraction, ComponentInteraction, Context, CreateAllowedMentions,
     CreateAttachment, CreateAutocompleteResponse, CreateInteractionResponse,
     CreateInteractionResponseMessage, EditInteractionResponse, EventHandler, GuildId, Interaction,
-    Member, PartialChannel, Permissions, RatelimitInfo, Reaction, ReactionType, Ready,
-    ResumedEvent, User, UserId,
+    InteractionId, Member, PartialChannel, Permissions, RatelimitInfo, Reaction, ReactionType,
+    Ready, ResumedEvent, User, UserId,
 };
 
 use super::chat::{DiscordChat, MAX_CONTENT, describe};
+use super::rest::RestError;
 use super::{autocomplete, commands, votes};
 use crate::chat::{APPROVE, Actor, ButtonAction, MessageRef, REJECT};
 use crate::commands::{ChatEvent, EventSink, Reply};
@@ -83,7 +84,7 @@ fn parent(channel: Option<&PartialChannel>) -> Option<ChannelId> {
 /// An interaction's answer: within Discord's length, cut from the middle so its end
 /// (the newest log lines, the outcome) stays, with the whole text attached as a file
 /// when it was cut.
-fn answer(text: &str) -> EditInteractionResponse {
+fn answer(text: &str) -> (EditInteractionResponse, Option<CreateAttachment>) {
     let shown = crate::render::fit(text.to_string(), MAX_CONTENT);
     let mut answer = EditInteractionResponse::new()
         .content(if shown.trim().is_empty() {
@@ -92,13 +93,12 @@ fn answer(text: &str) -> EditInteractionResponse {
             shown.clone()
         })
         .allowed_mentions(CreateAllowedMentions::new());
-    if shown != text {
-        answer = answer.new_attachment(CreateAttachment::bytes(
-            text.as_bytes().to_vec(),
-            "answer.txt",
-        ));
+    let file =
+        (shown != text).then(|| CreateAttachment::bytes(text.as_bytes().to_vec(), "answer.txt"));
+    if let Some(file) = &file {
+        answer = answer.new_attachment(file.clone());
     }
-    answer
+    (answer, file)
 }
 
 impl Handler {
@@ -144,18 +144,44 @@ impl Handler {
         guild.is_some_and(|g| self.guilds.contains(&g))
     }
 
+    /// Answers an interaction at once with `response`.
+    async fn respond(
+        &self,
+        id: InteractionId,
+        token: &str,
+        response: &CreateInteractionResponse,
+    ) -> Result<(), RestError> {
+        let rest = self.chat.rest()?;
+        rest.create_interaction_response(id, token, response).await
+    }
+
+    /// Acknowledges an interaction: the person sees "thinking…", for them alone.
+    async fn defer(&self, id: InteractionId, token: &str) -> Result<(), RestError> {
+        let defer = CreateInteractionResponse::Defer(
+            CreateInteractionResponseMessage::new()
+                .ephemeral(true)
+                .allowed_mentions(CreateAllowedMentions::new()),
+        );
+        self.respond(id, token, &defer).await
+    }
+
+    /// Replaces an acknowledged interaction's "thinking…" with `text` (see [`answer`]).
+    async fn answer(&self, token: &str, text: &str) -> Result<(), RestError> {
+        let (edit, file) = answer(text);
+        let rest = self.chat.rest()?;
+        rest.edit_original_interaction_response(token, &edit, file)
+            .await
+    }
+
     /// Registers the commands in each configured server (they appear at once), and
     /// removes any registered globally by an earlier setup, which every server the bot
     /// is in would otherwise offer.
-    async fn register_commands(&self, ctx: &Context) {
+    async fn register_commands(&self) {
+        let Ok(rest) = self.chat.rest() else { return };
         let definitions = commands::definitions();
         let mut failed = false;
         for guild in &self.guilds {
-            match self
-                .chat
-                .rest(|| guild.set_commands(&ctx.http, definitions.clone()))
-                .await
-            {
+            match rest.set_guild_commands(*guild, &definitions).await {
                 Ok(c) => {
                     tracing::info!(commands = c.len(), guild = %guild, "slash commands registered")
                 }
@@ -165,11 +191,7 @@ impl Handler {
                 }
             }
         }
-        match self
-            .chat
-            .rest(|| Command::set_global_commands(&ctx.http, Vec::new()))
-            .await
-        {
+        match rest.set_global_commands(&[]).await {
             Ok(_) => tracing::debug!("no global slash commands remain"),
             Err(e) => {
                 failed = true;
@@ -183,26 +205,22 @@ impl Handler {
 
     /// Answers an interaction at once, ephemerally (for events refused before they
     /// reach the engine).
-    async fn refuse(&self, ctx: &Context, command: &CommandInteraction, text: &str) {
+    async fn refuse(&self, command: &CommandInteraction, text: &str) {
         let answer = CreateInteractionResponse::Message(
             CreateInteractionResponseMessage::new()
                 .ephemeral(true)
                 .content(text)
                 .allowed_mentions(CreateAllowedMentions::new()),
         );
-        if let Err(e) = self
-            .chat
-            .rest(|| command.create_response(&ctx.http, answer.clone()))
-            .await
-        {
+        if let Err(e) = self.respond(command.id, &command.token, &answer).await {
             tracing::debug!(error = %describe(&e, self.chat.token()), "could not refuse an interaction");
         }
     }
 
-    async fn on_command(&self, ctx: &Context, command: CommandInteraction) {
+    async fn on_command(&self, command: CommandInteraction) {
         if !self.serves(command.guild_id) {
             tracing::warn!(guild = ?command.guild_id, user = %command.user.id, command = %command.data.name, "refused a command from a server releasebot does not serve");
-            return self.refuse(ctx, &command, NOT_HERE).await;
+            return self.refuse(&command, NOT_HERE).await;
         }
         let starts_job = crate::commands::spec(&command.data.name).is_some_and(|s| s.starts_job);
         if starts_job {
@@ -212,17 +230,10 @@ impl Handler {
                     "releasebot cannot work in this channel: it lacks {} here. Ask a server admin to give it these permissions in this channel.",
                     crate::render::or_list(&missing)
                 );
-                return self.refuse(ctx, &command, &text).await;
+                return self.refuse(&command, &text).await;
             }
         }
-        let defer = CreateInteractionResponse::Defer(
-            CreateInteractionResponseMessage::new().ephemeral(true),
-        );
-        if let Err(e) = self
-            .chat
-            .rest(|| command.create_response(&ctx.http, defer.clone()))
-            .await
-        {
+        if let Err(e) = self.defer(command.id, &command.token).await {
             tracing::warn!(command = %command.data.name, error = %describe(&e, self.chat.token()), "could not acknowledge a command");
             return;
         }
@@ -251,19 +262,14 @@ impl Handler {
             })
             .await;
         let text = reply.as_ref().map_or("Done.".to_string(), Reply::text);
-        let answer = answer(&text);
-        if let Err(e) = self
-            .chat
-            .rest(|| command.edit_response(&ctx.http, answer.clone()))
-            .await
-        {
+        if let Err(e) = self.answer(&command.token, &text).await {
             tracing::warn!(command = %command.data.name, error = %describe(&e, self.chat.token()), "could not answer a command");
         } else if let Some(answered) = answered {
             let _ = answered.send(true);
         }
     }
 
-    async fn on_autocomplete(&self, ctx: &Context, request: CommandInteraction) {
+    async fn on_autocomplete(&self, request: CommandInteraction) {
         if !self.serves(request.guild_id) {
             return;
         }
@@ -275,37 +281,24 @@ impl Handler {
         let answer = CreateInteractionResponse::Autocomplete(
             CreateAutocompleteResponse::new().set_choices(choices),
         );
-        if let Err(e) = self
-            .chat
-            .rest(|| request.create_response(&ctx.http, answer.clone()))
-            .await
-        {
+        if let Err(e) = self.respond(request.id, &request.token, &answer).await {
             tracing::debug!(error = %describe(&e, self.chat.token()), "could not answer an autocomplete request");
         }
     }
 
-    async fn on_button(&self, ctx: &Context, press: ComponentInteraction) {
+    async fn on_button(&self, press: ComponentInteraction) {
         if !self.serves(press.guild_id) {
             tracing::warn!(guild = ?press.guild_id, user = %press.user.id, "refused a button from a server releasebot does not serve");
             let answer = CreateInteractionResponse::Message(
                 CreateInteractionResponseMessage::new()
                     .ephemeral(true)
-                    .content(NOT_HERE),
+                    .content(NOT_HERE)
+                    .allowed_mentions(CreateAllowedMentions::new()),
             );
-            let _ = self
-                .chat
-                .rest(|| press.create_response(&ctx.http, answer.clone()))
-                .await;
+            let _ = self.respond(press.id, &press.token, &answer).await;
             return;
         }
-        let defer = CreateInteractionResponse::Defer(
-            CreateInteractionResponseMessage::new().ephemeral(true),
-        );
-        if let Err(e) = self
-            .chat
-            .rest(|| press.create_response(&ctx.http, defer.clone()))
-            .await
-        {
+        if let Err(e) = self.defer(press.id, &press.token).await {
             tracing::warn!(error = %describe(&e, self.chat.token()), "could not acknowledge a button");
             return;
         }
@@ -334,12 +327,7 @@ impl Handler {
             "That button does nothing any more.".to_string(),
             Reply::text,
         );
-        let answer = answer(&text);
-        if let Err(e) = self
-            .chat
-            .rest(|| press.edit_response(&ctx.http, answer.clone()))
-            .await
-        {
+        if let Err(e) = self.answer(&press.token, &text).await {
             tracing::warn!(error = %describe(&e, self.chat.token()), "could not answer a button");
         }
     }
@@ -347,13 +335,7 @@ impl Handler {
     /// Who reacted. An added reaction carries the member with their roles; a removal
     /// carries only the user id, and withdrawing a vote needs no role, so the name seen
     /// before will do. Otherwise the member is looked up.
-    async fn reactor(
-        &self,
-        ctx: &Context,
-        reaction: &Reaction,
-        user: UserId,
-        added: bool,
-    ) -> Actor {
+    async fn reactor(&self, reaction: &Reaction, user: UserId, added: bool) -> Actor {
         if let Some(member) = &reaction.member {
             return self
                 .actor(reaction.guild_id, &member.user, Some(member))
@@ -369,7 +351,11 @@ impl Handler {
             return Actor::new(user.to_string(), name.clone(), Vec::new());
         }
         if let Some(guild) = reaction.guild_id {
-            match self.chat.rest(|| guild.member(&ctx.http, user)).await {
+            let member = match self.chat.rest() {
+                Ok(rest) => rest.get_member(guild, user).await,
+                Err(e) => Err(e),
+            };
+            match member {
                 Ok(member) => return self.actor(Some(guild), &member.user, Some(&member)).await,
                 Err(e) => {
                     tracing::debug!(error = %describe(&e, self.chat.token()), "cannot look up who reacted")
@@ -383,7 +369,7 @@ impl Handler {
     /// A ✅ or ❌ added or removed: a vote, if it is on an approval message. The engine
     /// answers refused votes itself (through `Chat::refuse_reaction`); counted votes
     /// show on the approval message.
-    async fn on_reaction(&self, ctx: &Context, reaction: Reaction, added: bool) {
+    async fn on_reaction(&self, reaction: Reaction, added: bool) {
         let Some(user) = reaction.user_id else { return };
         if !self.serves(reaction.guild_id) {
             tracing::warn!(guild = ?reaction.guild_id, user = %user, "ignored a reaction from a server releasebot does not serve");
@@ -401,7 +387,7 @@ impl Handler {
         if let Some(guild) = reaction.guild_id {
             self.chat.remember(reaction.channel_id, guild);
         }
-        let actor = self.reactor(ctx, &reaction, user, added).await;
+        let actor = self.reactor(&reaction, user, added).await;
         let reply = self
             .sink
             .handle(ChatEvent::Reaction {
@@ -425,14 +411,14 @@ impl EventHandler for Handler {
     /// A new session (at start, or after Discord dropped the old one): events missed
     /// meanwhile are gone for good, so the votes on pending approvals are read from the
     /// reactions themselves.
-    async fn ready(&self, ctx: Context, ready: Ready) {
+    async fn ready(&self, _ctx: Context, ready: Ready) {
         self.me.store(ready.user.id.get(), Ordering::SeqCst);
         self.engine.set_chat_connected(true);
         tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
         if !self.registered.swap(true, Ordering::SeqCst) {
-            self.register_commands(&ctx).await;
+            self.register_commands().await;
         }
-        votes::catch_up(&self.engine, &self.chat, &ctx, ready.user.id).await;
+        votes::catch_up(&self.engine, &self.chat, ready.user.id).await;
     }
 
     async fn resume(&self, _ctx: Context, _event: ResumedEvent) {
@@ -448,21 +434,21 @@ impl EventHandler for Handler {
         }
     }
 
-    async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
+    async fn interaction_create(&self, _ctx: Context, interaction: Interaction) {
         match interaction {
-            Interaction::Command(command) => self.on_command(&ctx, command).await,
-            Interaction::Autocomplete(request) => self.on_autocomplete(&ctx, request).await,
-            Interaction::Component(press) => self.on_button(&ctx, press).await,
+            Interaction::Command(command) => self.on_command(command).await,
+            Interaction::Autocomplete(request) => self.on_autocomplete(request).await,
+            Interaction::Component(press) => self.on_button(press).await,
             _ => {}
         }
     }
 
-    async fn reaction_add(&self, ctx: Context, reaction: Reaction) {
-        self.on_reaction(&ctx, reaction, true).await;
+    async fn reaction_add(&self, _ctx: Context, reaction: Reaction) {
+        self.on_reaction(reaction, true).await;
     }
 
-    async fn reaction_remove(&self, ctx: Context, reaction: Reaction) {
-        self.on_reaction(&ctx, reaction, false).await;
+    async fn reaction_remove(&self, _ctx: Context, reaction: Reaction) {
+        self.on_reaction(reaction, false).await;
     }
 
     async fn ratelimit(&self, info: RatelimitInfo) {

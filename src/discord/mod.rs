@@ -2,7 +2,9 @@
 //! per request out, approvals by reaction or button. It is the only code that knows
 //! Discord; the engine sees a [`crate::chat::Chat`] and [`crate::chat::ChatEvent`]s.
 //!
-//! - [`chat`]: every REST call, by channel and message id with the bot token.
+//! - [`chat`]: the engine's chat, by channel and message id with the bot token.
+//! - `rest`: every REST call, and the one way they go, waiting out a 429 as long as
+//!   Discord asks.
 //! - [`events`]: gateway events (interactions, reactions) turned into chat events.
 //! - [`commands`]: the slash-command definitions and the way back to a command line.
 //! - [`autocomplete`]: what is offered while a person types.
@@ -16,6 +18,7 @@ pub mod chat;
 pub mod commands;
 mod events;
 mod own;
+mod rest;
 mod votes;
 mod wire;
 
@@ -35,6 +38,7 @@ use crate::engine::Engine;
 use crate::secret::Secret;
 use crate::shutdown::Shutdown;
 pub use chat::DiscordChat;
+use rest::{Rest, RestError};
 
 /// The gateway intents releasebot asks for: reactions on guild messages, for votes.
 pub const INTENTS: GatewayIntents = GatewayIntents::GUILD_MESSAGE_REACTIONS;
@@ -60,8 +64,9 @@ pub struct Settings {
     pub proxy: Option<String>,
     /// The HTTP client for REST calls; by default one with rustls and timeouts.
     pub http_client: Option<reqwest::Client>,
-    /// The first wait before retrying a 429 answered through the proxy (doubling).
-    pub proxy_backoff: Duration,
+    /// The first wait before retrying a 429 that does not say how long to wait
+    /// (doubling); one that says is waited out as long as it says.
+    pub rate_limit_backoff: Duration,
     /// The call rates the engine keeps under: Discord's, unless a test needs others.
     pub limits: Limits,
 }
@@ -73,7 +78,7 @@ impl Settings {
             guilds: Vec::new(),
             proxy: None,
             http_client: None,
-            proxy_backoff: Duration::from_secs(1),
+            rate_limit_backoff: Duration::from_secs(1),
             limits: Limits::default(),
         }
     }
@@ -163,7 +168,6 @@ fn parse_proxy(raw: &str) -> Result<String, AdapterError> {
 /// connection that brings commands, buttons and reactions.
 pub struct DiscordAdapter {
     settings: Settings,
-    http: Option<serenity::http::Http>,
     sink: Option<Arc<dyn EventSink>>,
     chat: Arc<DiscordChat>,
     /// The bot's name, once the token was checked.
@@ -175,7 +179,6 @@ impl DiscordAdapter {
         let chat = Arc::new(DiscordChat::new(&settings));
         DiscordAdapter {
             settings,
-            http: None,
             sink: None,
             chat,
             name: String::new(),
@@ -183,7 +186,7 @@ impl DiscordAdapter {
     }
 }
 
-fn refused(e: &serenity::Error, token: &Secret) -> AdapterError {
+fn refused(e: &RestError, token: &Secret) -> AdapterError {
     match chat::status(e) {
         Some(401) => AdapterError::Refused(
             "Discord refused DISCORD_TOKEN: reset the token on the Bot page of your application and set it again.".into(),
@@ -208,14 +211,13 @@ impl Adapter for DiscordAdapter {
     /// Checks the token: a refused one stops the start before any job resumes.
     async fn connect(&mut self, sink: Arc<dyn EventSink>) -> Result<(), AdapterError> {
         self.sink = Some(sink);
-        let http = rest_client(&self.settings)?;
-        let me = self
-            .chat
-            .rest(|| http.get_current_user())
+        let (http, client) = rest_client(&self.settings)?;
+        let rest = Rest::new(Arc::new(http), client, self.settings.rate_limit_backoff);
+        let me = rest
+            .get_current_user()
             .await
             .map_err(|e| refused(&e, &self.settings.token))?;
         self.name = me.name.clone();
-        self.http = Some(http);
         Ok(())
     }
 
@@ -228,7 +230,6 @@ impl Adapter for DiscordAdapter {
     ) -> Result<Ended, AdapterError> {
         let DiscordAdapter {
             settings,
-            http,
             chat,
             sink,
             ..
@@ -236,23 +237,25 @@ impl Adapter for DiscordAdapter {
         let Some(sink) = sink else {
             return Ok(Ended::Stopped);
         };
-        let http = match http {
-            Some(http) => http,
-            None => rest_client(&settings)?,
-        };
+        let (http, client) = rest_client(&settings)?;
         let admins = engine.config().admins.clone();
-        warn_ambiguous_admins(&chat, &http, &settings, &admins).await;
         let handler = events::Handler::new(engine, sink, chat.clone(), settings.guilds.clone());
+        let http_client = client;
         let mut client = ClientBuilder::new_with_http(http, INTENTS)
             .event_handler(handler)
             .await
             .map_err(|e| {
                 AdapterError::Refused(format!(
                     "cannot start the Discord client: {}",
-                    chat::describe(&e, &settings.token)
+                    chat::describe_serenity(&e, &settings.token)
                 ))
             })?;
-        chat.connect(client.http.clone());
+        chat.connect(Rest::new(
+            client.http.clone(),
+            http_client,
+            settings.rate_limit_backoff,
+        ));
+        warn_ambiguous_admins(&chat, &settings, &admins).await;
         let shards = client.shard_manager.clone();
         let mut gateway = tokio::spawn(async move { client.start().await });
         tokio::select! {
@@ -260,7 +263,7 @@ impl Adapter for DiscordAdapter {
                 Ok(Ok(())) => Ok(Ended::Stopped),
                 Ok(Err(e)) => Err(AdapterError::Refused(format!(
                     "the Discord gateway closed the connection: {}",
-                    chat::describe(&e, &settings.token)
+                    chat::describe_serenity(&e, &settings.token)
                 ))),
                 Err(e) => Err(AdapterError::Refused(format!("the Discord connection stopped: {e}"))),
             },
@@ -279,13 +282,14 @@ impl Adapter for DiscordAdapter {
     /// The token is accepted, the application is private, the bot can see its servers,
     /// and every approver role can be pinged.
     async fn check(&self, config: &crate::config::Config) -> Vec<Row> {
-        let http = match rest_client(&self.settings) {
-            Ok(http) => http,
+        let rest = match rest_client(&self.settings) {
+            Ok((http, client)) => {
+                Rest::new(Arc::new(http), client, self.settings.rate_limit_backoff)
+            }
             Err(e) => return vec![Row::failed("discord", e.to_string())],
         };
-        let chat = &self.chat;
         let mut rows = Vec::new();
-        match chat.rest(|| http.get_current_user()).await {
+        match rest.get_current_user().await {
             Ok(me) => rows.push(Row::ok(
                 "discord",
                 format!("the token is accepted (bot {})", me.name),
@@ -303,7 +307,7 @@ impl Adapter for DiscordAdapter {
             }
         }
         // A public application can be added to any server by anyone: say so.
-        rows.push(match chat.rest(|| http.get_current_application_info()).await {
+        rows.push(match rest.get_current_application_info().await {
             Ok(app) if app.bot_public => Row::failed(
                 "discord application",
                 "the bot is public: anyone can add it to their server. Turn off Public Bot on the Bot page of the application in the Discord developer portal",
@@ -318,7 +322,7 @@ impl Adapter for DiscordAdapter {
             ),
         });
         for guild in &self.settings.guilds {
-            rows.extend(check_guild(chat, &http, *guild, config, &self.settings.token).await);
+            rows.extend(check_guild(&rest, *guild, config, &self.settings.token).await);
         }
         rows
     }
@@ -327,17 +331,13 @@ impl Adapter for DiscordAdapter {
 /// Says in the start-up log which admin role names several roles of a served server
 /// bear: they grant admin to nobody there. Read apart from the roles cache, which
 /// stays as commands fill it.
-async fn warn_ambiguous_admins(
-    chat: &DiscordChat,
-    http: &serenity::http::Http,
-    settings: &Settings,
-    admins: &[String],
-) {
+async fn warn_ambiguous_admins(chat: &DiscordChat, settings: &Settings, admins: &[String]) {
+    let Ok(rest) = chat.rest() else { return };
     if admins.is_empty() {
         return;
     }
     for guild in &settings.guilds {
-        let known = match chat.rest(|| http.get_guild_roles(*guild)).await {
+        let known = match rest.get_guild_roles(*guild).await {
             Ok(roles) => roles
                 .into_iter()
                 .map(|r| (r.id, r.name))
@@ -425,13 +425,12 @@ fn role_rows(
 /// there, and each approver role can be pinged there (a role mention rings only if the
 /// role is mentionable or the bot may mention all).
 async fn check_guild(
-    chat: &DiscordChat,
-    http: &serenity::http::Http,
+    rest: &Rest,
     guild: GuildId,
     config: &crate::config::Config,
     token: &Secret,
 ) -> Vec<Row> {
-    let roles = match chat.rest(|| http.get_guild_roles(guild)).await {
+    let roles = match rest.get_guild_roles(guild).await {
         Ok(roles) => roles,
         Err(e) => {
             return vec![Row::failed(
@@ -483,8 +482,11 @@ async fn check_guild(
 }
 
 /// The REST client: rustls with timeouts, no mentions unless a message allows them,
-/// through the proxy (with serenity's limiter off) when one is set.
-fn rest_client(settings: &Settings) -> Result<serenity::http::Http, AdapterError> {
+/// through the proxy (with serenity's limiter off) when one is set. serenity's `Http`,
+/// and the HTTP client under it that [`Rest`] sends on when the limiter is off.
+fn rest_client(
+    settings: &Settings,
+) -> Result<(serenity::http::Http, reqwest::Client), AdapterError> {
     let client = match settings.http_client.clone() {
         Some(client) => client,
         None => reqwest::Client::builder()
@@ -495,13 +497,13 @@ fn rest_client(settings: &Settings) -> Result<serenity::http::Http, AdapterError
             .map_err(|e| AdapterError::Refused(format!("cannot set up HTTPS: {e}")))?,
     };
     let mut builder = HttpBuilder::new(settings.token.expose())
-        .client(client)
+        .client(client.clone())
         .default_allowed_mentions(CreateAllowedMentions::new());
     if let Some(proxy) = &settings.proxy {
         // serenity ignores the proxy while its own limiter is on (serenity#1739).
         builder = builder.proxy(proxy.clone()).ratelimiter_disabled(true);
     }
-    Ok(builder.build())
+    Ok((builder.build(), client))
 }
 
 #[cfg(test)]

@@ -133,11 +133,11 @@ impl DiscordChat {
         if in_place != Ok(true) || Instant::now() >= until {
             return None;
         }
-        let http = self.http().ok()?;
+        let rest = self.rest().ok()?;
         let channel_id = channel_id(channel).ok()?;
         let followup = self.followup(channel_id, message).await;
-        let posted = self
-            .rest(|| http.create_followup_message(token.expose(), &followup, Vec::new()))
+        let posted = rest
+            .create_followup_message(token.expose(), &followup)
             .await;
         match posted {
             Ok(posted) if posted.channel_id == channel_id => {
@@ -167,13 +167,10 @@ impl DiscordChat {
     ) -> Option<Result<(), ChatError>> {
         let id = message_id(&target.message).ok()?;
         let token = self.origins().token_for(id)?;
-        let http = self.http().ok()?;
+        let rest = self.rest().ok()?;
         let channel_id = channel_id(&target.channel).ok()?;
         let edit = self.followup(channel_id, message).await;
-        match self
-            .rest(|| http.edit_followup_message(token.expose(), id, &edit, Vec::new()))
-            .await
-        {
+        match rest.edit_followup_message(token.expose(), id, &edit).await {
             Ok(_) => Some(Ok(())),
             Err(e) => {
                 // The token ran out early or Discord refused it: from now on the

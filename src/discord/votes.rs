@@ -3,9 +3,10 @@
 //! message; so at each new session every pending approval reads its message's ✅ and ❌
 //! back, with each reactor's roles, and the engine counts what it missed.
 
-use serenity::all::{ChannelId, Context, GuildId, MessageId, ReactionType, User, UserId};
+use serenity::all::{ChannelId, GuildId, MessageId, ReactionType, User, UserId};
 
 use super::chat::{DiscordChat, describe, snowflake};
+use super::rest::{Rest, RestError};
 use crate::chat::{APPROVE, Actor, REJECT};
 use crate::engine::Engine;
 
@@ -16,7 +17,8 @@ const MOST: usize = 1_000;
 
 /// Reads back the reactions on every pending approval message and has the engine count
 /// the votes the events missed.
-pub(super) async fn catch_up(engine: &Engine, chat: &DiscordChat, ctx: &Context, me: UserId) {
+pub(super) async fn catch_up(engine: &Engine, chat: &DiscordChat, me: UserId) {
+    let Ok(rest) = chat.rest() else { return };
     for pending in engine.pending_approvals() {
         let (Some(channel), Some(message)) = (
             snowflake(&pending.message.channel).map(ChannelId::new),
@@ -28,9 +30,9 @@ pub(super) async fn catch_up(engine: &Engine, chat: &DiscordChat, ctx: &Context,
             continue;
         };
         let read = async {
-            let approving = reactors(chat, ctx, guild, channel, message, APPROVE, me).await?;
-            let rejecting = reactors(chat, ctx, guild, channel, message, REJECT, me).await?;
-            Ok::<_, serenity::Error>((approving, rejecting))
+            let approving = reactors(chat, rest, guild, channel, message, APPROVE, me).await?;
+            let rejecting = reactors(chat, rest, guild, channel, message, REJECT, me).await?;
+            Ok::<_, RestError>((approving, rejecting))
         };
         match read.await {
             Ok((approving, rejecting)) => {
@@ -49,22 +51,19 @@ pub(super) async fn catch_up(engine: &Engine, chat: &DiscordChat, ctx: &Context,
 /// own reaction (the one that offers the emoji) is not a vote.
 async fn reactors(
     chat: &DiscordChat,
-    ctx: &Context,
+    rest: &Rest,
     guild: GuildId,
     channel: ChannelId,
     message: MessageId,
     emoji: &str,
     me: UserId,
-) -> serenity::Result<Vec<Actor>> {
+) -> Result<Vec<Actor>, RestError> {
     let reaction = ReactionType::Unicode(emoji.to_string());
     let mut users: Vec<User> = Vec::new();
     let mut after = None;
     loop {
-        let page = chat
-            .rest(|| {
-                ctx.http
-                    .get_reaction_users(channel, message, &reaction, PAGE, after)
-            })
+        let page = rest
+            .get_reaction_users(channel, message, &reaction, PAGE, after)
             .await?;
         let full = page.len() == usize::from(PAGE);
         after = page.last().map(|u| u.id.get());
@@ -75,15 +74,15 @@ async fn reactors(
     }
     let mut actors = Vec::new();
     for user in users.into_iter().filter(|u| u.id != me && !u.bot) {
-        actors.push(actor(chat, ctx, guild, user).await);
+        actors.push(actor(chat, rest, guild, user).await);
     }
     Ok(actors)
 }
 
 /// A reactor with their roles in the server; one who left it (or cannot be looked up)
 /// holds no role, so their vote is refused as any non-approver's.
-async fn actor(chat: &DiscordChat, ctx: &Context, guild: GuildId, user: User) -> Actor {
-    match chat.rest(|| guild.member(&ctx.http, user.id)).await {
+async fn actor(chat: &DiscordChat, rest: &Rest, guild: GuildId, user: User) -> Actor {
+    match rest.get_member(guild, user.id).await {
         Ok(member) => {
             let labels = chat.role_labels(guild, &member.roles).await;
             Actor::new(

@@ -11,6 +11,7 @@ use serenity::all::{
 use serenity::model::channel::AutoArchiveDuration;
 
 use super::chat::MAX_CONTENT;
+use super::rest::RestError;
 use crate::chat::{Button, ButtonStyle, ChatError};
 use crate::secret::Secret;
 
@@ -200,23 +201,36 @@ pub(super) fn mention(text: &str, name: &str, id: RoleId) -> String {
 }
 
 /// The HTTP status of a failed call, if Discord answered.
-pub(super) fn status(e: &serenity::Error) -> Option<u16> {
+pub(super) fn status(e: &RestError) -> Option<u16> {
     match e {
-        serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) => Some(r.status_code.as_u16()),
+        RestError::Limited { .. } => Some(429),
+        RestError::Failed(serenity::Error::Http(HttpError::UnsuccessfulRequest(r))) => {
+            Some(r.status_code.as_u16())
+        }
         _ => None,
     }
 }
 
-pub(super) fn code(e: &serenity::Error) -> Option<isize> {
+pub(super) fn code(e: &RestError) -> Option<isize> {
     match e {
-        serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) => Some(r.error.code),
+        RestError::Failed(serenity::Error::Http(HttpError::UnsuccessfulRequest(r))) => {
+            Some(r.error.code)
+        }
         _ => None,
+    }
+}
+
+/// A failed REST call in a few words, as [`describe_serenity`] tells it.
+pub(super) fn describe(e: &RestError, token: &Secret) -> String {
+    match e {
+        RestError::Failed(e) => describe_serenity(e, token),
+        other => other.to_string(),
     }
 }
 
 /// A failure in a few words, without URLs (an interaction route holds its token) and
 /// without the bot token.
-pub(super) fn describe(e: &serenity::Error, token: &Secret) -> String {
+pub(super) fn describe_serenity(e: &serenity::Error, token: &Secret) -> String {
     let text = match e {
         serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) => format!(
             "Discord answered {} ({}, code {})",
@@ -237,19 +251,25 @@ pub(super) fn describe(e: &serenity::Error, token: &Secret) -> String {
     crate::redact::text(&token.scrub(&text))
 }
 
-/// Maps a serenity error to the engine's: refusals (4xx, Discord's 50xxx codes) are
-/// permanent, rate limits and outages transient.
-pub(super) fn chat_error(e: &serenity::Error, what: &str, token: &Secret) -> ChatError {
+/// Maps a failed REST call to the engine's error: refusals (4xx, Discord's 50xxx codes)
+/// are permanent, rate limits and outages transient, and a 429 carries how long Discord
+/// asked to wait.
+pub(super) fn chat_error(e: &RestError, what: &str, token: &Secret) -> ChatError {
     let message = format!("{} when releasebot tried to {what}", describe(e, token));
-    let permanent = match (status(e), code(e)) {
-        (Some(429 | 408), _) => false,
-        (_, Some(c)) if (50_000..60_000).contains(&c) => true,
-        (Some(s), _) => (400..500).contains(&s),
-        (None, _) => matches!(e, serenity::Error::Model(_)),
+    let permanent = match (e, status(e), code(e)) {
+        (RestError::Limited { .. } | RestError::Unconnected, _, _) => false,
+        (_, Some(429 | 408), _) => false,
+        (_, _, Some(c)) if (50_000..60_000).contains(&c) => true,
+        (_, Some(s), _) => (400..500).contains(&s),
+        (RestError::Failed(e), None, _) => matches!(e, serenity::Error::Model(_)),
+    };
+    let retry_after = match e {
+        RestError::Limited { retry_after } => *retry_after,
+        _ => None,
     };
     ChatError {
         message,
-        retry_after: None,
+        retry_after,
         permanent,
     }
 }

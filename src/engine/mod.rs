@@ -28,7 +28,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::chat::fenced::FencedChat;
 use crate::chat::paced::PacedChat;
 use crate::chat::{Actor, Chat};
 use crate::clock::Clock;
@@ -135,11 +134,14 @@ impl Engine {
         };
         let view = View::new(deps.chat.style(), deps.ui);
         let lease = Arc::new(lease::LeaseClock::new());
-        let fenced: Arc<dyn Chat> = Arc::new(FencedChat::new(deps.chat, lease.clone()));
         let engine = Engine {
             inner: Arc::new(Inner {
                 watch: WatchHub::new(deps.paas.clone(), settings),
-                chat: Arc::new(PacedChat::new(fenced, deps.metrics.clone())),
+                chat: Arc::new(PacedChat::new(
+                    deps.chat,
+                    lease.clone(),
+                    deps.metrics.clone(),
+                )),
                 view,
                 config: deps.config,
                 paas: deps.paas,

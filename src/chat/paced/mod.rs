@@ -15,7 +15,12 @@
 //! count interaction endpoints against the global limit. Under pressure
 //! ([`PacedChat::pressed`]) new jobs show themselves in such messages, so their
 //! progress no longer waits on everyone else's.
+//!
+//! It is also the fence: among replicas sharing a database, a deposed or stalled
+//! leader must not post or edit what the new leader now owns, so each call asks the
+//! [`LeaseClock`] when it goes to the platform, after its turn has come.
 
+use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -28,6 +33,7 @@ use tokio::sync::{Notify, oneshot};
 use tokio::time::Instant;
 
 use super::{Actor, Chat, ChatError, Message, MessageRef, Opened, Origin, ThreadRef};
+use crate::lease::LeaseClock;
 use crate::metrics::Metrics;
 
 /// The limits a [`PacedChat`] keeps.
@@ -133,10 +139,12 @@ impl Drop for Leave<'_> {
     }
 }
 
-/// A [`Chat`] that waits for room under the limits before each call.
+/// The engine's one way to the chat adapter: each call waits for room under the
+/// limits, then goes only if this replica may act.
 pub struct PacedChat {
     inner: Arc<dyn Chat>,
     shared: Arc<Shared>,
+    lease: Arc<LeaseClock>,
     metrics: Arc<Metrics>,
 }
 
@@ -148,18 +156,27 @@ pub struct Turn<'a> {
 impl Turn<'_> {
     /// Makes the edit the turn was for.
     pub async fn edit(self, target: &MessageRef, message: &Message) -> Result<(), ChatError> {
-        let result = self.chat.inner.edit(target, message).await;
+        let result = self
+            .chat
+            .fenced(self.chat.inner.edit(target, message))
+            .await;
         self.chat.count(result, true)
     }
 }
 
 impl PacedChat {
-    /// Paces `inner` with the limits it declares, counting calls in `metrics`.
-    pub fn new(inner: Arc<dyn Chat>, metrics: Arc<Metrics>) -> Self {
-        Self::with_limits(inner.clone(), inner.limits(), metrics)
+    /// Paces `inner` with the limits it declares, fenced by `lease`, counting calls in
+    /// `metrics`.
+    pub fn new(inner: Arc<dyn Chat>, lease: Arc<LeaseClock>, metrics: Arc<Metrics>) -> Self {
+        Self::with_limits(inner.clone(), inner.limits(), lease, metrics)
     }
 
-    pub fn with_limits(inner: Arc<dyn Chat>, limits: Limits, metrics: Arc<Metrics>) -> Self {
+    pub fn with_limits(
+        inner: Arc<dyn Chat>,
+        limits: Limits,
+        lease: Arc<LeaseClock>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         PacedChat {
             inner,
             shared: Arc::new(Shared {
@@ -167,8 +184,38 @@ impl PacedChat {
                 queue: Mutex::new(Queue::default()),
                 bell: Notify::new(),
             }),
+            lease,
             metrics,
         }
+    }
+
+    /// Whether a call whose turn has come may go to the platform: only while this
+    /// replica may act. While its lease lapsed (it could not be renewed in time: the
+    /// database is away) the call is refused for now, to be tried again once the lease
+    /// is renewed or taken again, or another replica leads; it is not given up
+    /// meanwhile. A replica that may not act at all changes nothing in chat.
+    fn may_go(&self) -> Result<(), ChatError> {
+        if self.lease.may_act() {
+            return Ok(());
+        }
+        if self.lease.lapsed() {
+            return Err(ChatError {
+                retry_after: Some(Duration::from_secs(1)),
+                ..ChatError::transient("this replica is renewing its lease, so it waits")
+            });
+        }
+        Err(ChatError::permanent(
+            "this replica does not hold the lease, so it changes nothing in chat",
+        ))
+    }
+
+    /// Makes `call` on the platform if [`PacedChat::may_go`] lets it.
+    async fn fenced<T>(
+        &self,
+        call: impl Future<Output = Result<T, ChatError>>,
+    ) -> Result<T, ChatError> {
+        self.may_go()?;
+        call.await
     }
 
     fn count<T>(&self, result: Result<T, ChatError>, edit: bool) -> Result<T, ChatError> {
@@ -208,21 +255,24 @@ impl PacedChat {
     ) -> Result<Opened, ChatError> {
         let calls = if origin.is_some() { 1 } else { 2 };
         self.admit(Some(channel), urgency, calls).await;
-        let result = match origin {
-            Some(origin) => {
-                self.inner
-                    .open_thread_on(origin, channel, summary, title, keep_open)
+        let open = async {
+            match origin {
+                Some(origin) => {
+                    self.inner
+                        .open_thread_on(origin, channel, summary, title, keep_open)
+                        .await
+                }
+                None => self
+                    .inner
+                    .open_thread(channel, summary, title, keep_open)
                     .await
+                    .map(|thread| Opened {
+                        thread,
+                        own_message: false,
+                    }),
             }
-            None => self
-                .inner
-                .open_thread(channel, summary, title, keep_open)
-                .await
-                .map(|thread| Opened {
-                    thread,
-                    own_message: false,
-                }),
         };
+        let result = self.fenced(open).await;
         self.count(result, false)
     }
 
@@ -234,7 +284,7 @@ impl PacedChat {
         urgency: Urgency,
     ) -> Result<MessageRef, ChatError> {
         self.admit(Some(channel), urgency, 1).await;
-        let result = self.inner.post(channel, message).await;
+        let result = self.fenced(self.inner.post(channel, message)).await;
         self.count(result, false)
     }
 
@@ -337,9 +387,7 @@ impl Chat for PacedChat {
     }
 
     async fn post(&self, channel: &str, message: &Message) -> Result<MessageRef, ChatError> {
-        self.admit(Some(channel), Urgency::Now, 1).await;
-        let result = self.inner.post(channel, message).await;
-        self.count(result, false)
+        self.post_as(channel, message, Urgency::Now).await
     }
 
     async fn edit(&self, target: &MessageRef, message: &Message) -> Result<(), ChatError> {
@@ -374,12 +422,12 @@ impl Chat for PacedChat {
 
     async fn react(&self, target: &MessageRef, emoji: &str) -> Result<(), ChatError> {
         self.admit(None, Urgency::Now, 1).await;
-        self.inner.react(target, emoji).await
+        self.fenced(self.inner.react(target, emoji)).await
     }
 
     async fn add_to_thread(&self, thread: &str, user: &str) -> Result<(), ChatError> {
         self.admit(None, Urgency::Now, 1).await;
-        self.inner.add_to_thread(thread, user).await
+        self.fenced(self.inner.add_to_thread(thread, user)).await
     }
 
     async fn refuse_reaction(
@@ -390,7 +438,8 @@ impl Chat for PacedChat {
         why: &str,
     ) -> Result<(), ChatError> {
         self.admit(None, Urgency::Now, 1).await;
-        self.inner.refuse_reaction(target, emoji, actor, why).await
+        self.fenced(self.inner.refuse_reaction(target, emoji, actor, why))
+            .await
     }
 }
 

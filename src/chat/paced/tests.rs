@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::adapters::memory::{MemoryChat, Record};
+use crate::lease::LeaseClock;
 
 /// `memory` paced at `global` calls a second (Discord's per-channel limit).
 pub(crate) fn paced_at(memory: &Arc<MemoryChat>, global: usize) -> Arc<PacedChat> {
@@ -13,13 +14,18 @@ pub(crate) fn paced_at(memory: &Arc<MemoryChat>, global: usize) -> Arc<PacedChat
         memory.clone(),
         limits,
         Arc::default(),
+        Arc::default(),
     ))
 }
 
 #[tokio::test(start_paused = true)]
 async fn never_more_than_five_calls_in_any_five_seconds_per_channel() {
     let memory = MemoryChat::new();
-    let paced = Arc::new(PacedChat::new(memory.clone(), Arc::default()));
+    let paced = Arc::new(PacedChat::new(
+        memory.clone(),
+        Arc::default(),
+        Arc::default(),
+    ));
     let target = paced.post("t1", &Message::text("x")).await.unwrap();
     let mut tasks = Vec::new();
     for i in 0..20 {
@@ -202,4 +208,33 @@ async fn a_command_s_own_message_is_edited_outside_the_shared_budget() {
     // A message posted the usual way has no budget of its own.
     let usual = paced.post("c9", &Message::text("y")).await.unwrap();
     assert!(!paced.own_budget(&usual));
+}
+
+#[tokio::test(start_paused = true)]
+async fn only_a_replica_that_may_act_reaches_the_platform() {
+    let memory = MemoryChat::new();
+    let lease = Arc::new(LeaseClock::new());
+    let paced = PacedChat::new(memory.clone(), lease.clone(), Arc::default());
+    let ttl = Duration::from_secs(15);
+    lease.lead("me", 1, Instant::now(), ttl);
+    let target = paced.post("t1", &Message::text("led")).await.unwrap();
+    // Not renewed in time (the database is away): wait, do not give up.
+    tokio::time::advance(ttl).await;
+    let lapsed = paced.edit(&target, &Message::text("x")).await.unwrap_err();
+    assert!(!lapsed.permanent);
+    assert_eq!(lapsed.retry_after, Some(Duration::from_secs(1)));
+    // Renewed: it goes again.
+    lease.lead("me", 1, Instant::now(), ttl);
+    paced
+        .edit(&target, &Message::text("renewed"))
+        .await
+        .unwrap();
+    // Deposed: nothing more, for good, whatever the call.
+    lease.depose();
+    let refused = paced.post("t1", &Message::text("y")).await.unwrap_err();
+    assert!(refused.permanent);
+    assert!(paced.react(&target, "✅").await.unwrap_err().permanent);
+    let turn = paced.turn_for(&target, Urgency::Decisive).await;
+    assert!(turn.edit(&target, &Message::text("z")).await.is_err());
+    assert_eq!(memory.records().len(), 2, "{:?}", memory.records());
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serenity::all::{ChannelId, CreateThread, EditThread};
 
-use super::super::wire::{archive_after, channel_id, chat_error, code, message_id, thread_name};
+use super::super::wire::{archive_after, channel_id, code, message_id, thread_name};
 use super::{DiscordChat, THREAD_EXISTS, describe};
 use crate::chat::{ChatError, MessageRef, ThreadRef};
 
@@ -17,13 +17,14 @@ impl DiscordChat {
         title: &str,
         keep_open: Duration,
     ) -> Result<ThreadRef, ChatError> {
-        let http = self.http()?;
+        const WHAT: &str = "open a thread";
+        let rest = self.rest_for(WHAT)?;
         let channel_id = channel_id(&posted.channel)?;
         let message_id = message_id(&posted.message)?;
         let builder =
             CreateThread::new(thread_name(title)).auto_archive_duration(archive_after(keep_open));
-        let thread = match channel_id
-            .create_thread_from_message(&**http, message_id, builder)
+        let thread = match rest
+            .create_thread_from_message(channel_id, message_id, &builder)
             .await
         {
             Ok(thread) => thread.id,
@@ -33,15 +34,15 @@ impl DiscordChat {
             // No thread can be had here (the bot lacks Create Public Threads, or the
             // command came from a thread or a forum): the request is followed in the
             // channel itself rather than not at all.
-            Err(e) if chat_error(&e, "open a thread", &self.token).permanent => {
+            Err(e) if self.failed(&e, WHAT).permanent => {
                 tracing::warn!(channel = %channel_id, error = %describe(&e, &self.token), "cannot open a thread; following the request in the channel");
                 channel_id
             }
             Err(e) => {
                 // Leave no summary without its thread: the engine tries the whole step
                 // again.
-                let _ = channel_id.delete_message(&**http, message_id).await;
-                return Err(chat_error(&e, "open a thread", &self.token));
+                let _ = rest.delete_message(channel_id, message_id).await;
+                return Err(self.failed(&e, WHAT));
             }
         };
         let guild = self
@@ -63,9 +64,10 @@ impl DiscordChat {
     /// Reopens an archived thread (the bot made it, so it may); a locked one the bot
     /// cannot reopen, which is a permanent refusal.
     pub(super) async fn reopen(&self, thread: ChannelId) -> Result<(), ChatError> {
-        let http = self.http()?;
-        match thread
-            .edit_thread(&**http, EditThread::new().archived(false))
+        const WHAT: &str = "reopen an archived thread";
+        let rest = self.rest_for(WHAT)?;
+        match rest
+            .edit_thread(thread, &EditThread::new().archived(false))
             .await
         {
             Ok(_) => {
@@ -73,7 +75,7 @@ impl DiscordChat {
                 Ok(())
             }
             Err(e) => {
-                let mut err = chat_error(&e, "reopen an archived thread", &self.token);
+                let mut err = self.failed(&e, WHAT);
                 err.permanent = true;
                 Err(err)
             }

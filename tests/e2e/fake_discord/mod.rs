@@ -139,6 +139,8 @@ struct Failure {
     path_prefix: String,
     status: u16,
     retry_after: Option<f64>,
+    /// A 429 says how long in a `Retry-After` header as well as in its body.
+    header: bool,
 }
 
 #[derive(Default)]
@@ -307,10 +309,12 @@ impl FakeDiscord {
         settings.guilds = vec![serenity::all::GuildId::new(GUILD)];
         // The engine's pacing is tested on its own; here it would only slow things.
         settings.limits = Limits::unlimited();
+        // A 429 that says how long to wait is waited out as long as it says; only one
+        // that does not falls back to this, kept short so that a test can tell.
+        settings.rate_limit_backoff = Duration::from_millis(20);
         match self.tls {
             None => {
                 settings.proxy = Some(format!("http://{}", self.addr));
-                settings.proxy_backoff = Duration::from_millis(20);
             }
             Some(tls) => {
                 let client = reqwest::Client::builder()
@@ -495,7 +499,9 @@ impl FakeDiscord {
 
     // ---- the world as a test sets it ----
 
-    /// The next REST call matching `method` and starting with `path_prefix` fails.
+    /// The next REST call matching `method` and starting with `path_prefix` fails;
+    /// with `retry_after`, as a 429 saying so as Discord does (a `Retry-After` header
+    /// and `retry_after` in the body).
     pub fn fail_next(
         &self,
         method: &str,
@@ -508,6 +514,20 @@ impl FakeDiscord {
             path_prefix: path_prefix.into(),
             status,
             retry_after,
+            header: true,
+        });
+    }
+
+    /// The next matching REST call is answered 429 with `retry_after` in the body
+    /// only, no `Retry-After` header: serenity's limiter then hands the 429 back
+    /// rather than waiting it out.
+    pub fn rate_limit_next_in_body_only(&self, method: &str, path_prefix: &str, retry_after: f64) {
+        self.shared.state().failures.push(Failure {
+            method: method.into(),
+            path_prefix: path_prefix.into(),
+            status: 429,
+            retry_after: Some(retry_after),
+            header: false,
         });
     }
 

@@ -46,7 +46,7 @@ pub(super) async fn rest(
         .iter()
         .position(|f| f.method == method && path.starts_with(&f.path_prefix));
     let response = match found.map(|i| state.failures.remove(i)) {
-        Some(f) => failed(f.status, f.retry_after),
+        Some(f) => failed(f.status, f.retry_after, f.header),
         None => {
             let request = Request {
                 method: &method,
@@ -67,13 +67,15 @@ pub(super) async fn rest(
     response
 }
 
-fn failed(status: u16, retry_after: Option<f64>) -> Response {
+fn failed(status: u16, retry_after: Option<f64>, header: bool) -> Response {
     match retry_after {
         Some(after) => {
             let body = json!({"message": "You are being rate limited.", "retry_after": after, "global": false});
             let mut response = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
             let headers = response.headers_mut();
-            headers.insert("retry-after", after.to_string().parse().unwrap());
+            if header {
+                headers.insert("retry-after", after.to_string().parse().unwrap());
+            }
             headers.insert("x-ratelimit-scope", "user".parse().unwrap());
             response
         }
