@@ -734,7 +734,9 @@ async fn child(mode: Mode, options: &Options) -> Outcome {
     settings.request_timeout = Duration::from_secs(30);
     let paas = PaasClient::new(settings, Clock::new())
         .expect("a client")
-        .with_observer(Arc::new(move |r| observer.paas_request(r)));
+        .with_observer(Arc::new(move |r| {
+            observer.paas_request(r.operation.as_str(), r.status, r.elapsed)
+        }));
     let chat = MemoryChat::new();
     if mode != Mode::Naive {
         // Commands come with a message of their own, as Discord's slash commands do.

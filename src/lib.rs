@@ -19,6 +19,7 @@ pub mod http;
 pub mod ids;
 pub mod job;
 pub mod lease;
+pub mod location;
 pub mod metrics;
 pub mod names;
 pub mod paas;

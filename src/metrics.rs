@@ -7,8 +7,6 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::paas::RequestRecord;
-
 /// Upper bounds (seconds) of the PaaS latency histogram's buckets.
 const BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -140,17 +138,17 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Metrics {
-    pub fn paas_request(&self, r: &RequestRecord) {
-        let status = r
-            .status
-            .map_or_else(|| "error".to_string(), |s| s.to_string());
+    /// A PaaS request `operation` answered with `status` (`None`: no response) in
+    /// `elapsed`.
+    pub fn paas_request(&self, operation: &'static str, status: Option<u16>, elapsed: Duration) {
+        let status = status.map_or_else(|| "error".to_string(), |s| s.to_string());
         *lock(&self.paas_requests)
-            .entry((r.operation.as_str(), status))
+            .entry((operation, status))
             .or_default() += 1;
         lock(&self.paas_latency)
-            .entry(r.operation.as_str())
+            .entry(operation)
             .or_default()
-            .observe(r.elapsed);
+            .observe(elapsed);
     }
 
     /// A job's state written (`ok`) or not, in `elapsed`.
@@ -469,16 +467,11 @@ mod tests {
         assert!((0.002..=0.004).contains(&p99), "{p99}");
         assert!(h.quantile(1.0).unwrap() <= 0.064);
     }
-    use crate::paas::Operation;
 
     #[test]
     fn the_exposition_has_each_family_and_counts() {
         let m = Metrics::default();
-        m.paas_request(&RequestRecord {
-            operation: Operation::GetExecution,
-            status: Some(200),
-            elapsed: Duration::from_millis(20),
-        });
+        m.paas_request("get_execution", Some(200), Duration::from_millis(20));
         m.chat_edit();
         m.job_finished("build", "succeeded");
         let gauges = Gauges {

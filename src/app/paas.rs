@@ -50,7 +50,7 @@ pub async fn connect_paas(
     let (url, token, sim, description) = match url {
         Some(url) => {
             // Named from its parts: RANCHER_URL is not checked yet and may hold anything.
-            let shown = crate::config::location::shown(&url);
+            let shown = crate::location::shown(&url);
             let Some(token) = env.rancher_token.clone() else {
                 return Err(StartError::Config(format!(
                     "RANCHER_TOKEN is not set: create an API key in Rancher and put its token in RANCHER_TOKEN (the PaaS is {shown})."
@@ -80,7 +80,9 @@ pub async fn connect_paas(
     settings.allow_plain_http = config.paas.allow_plain_http;
     let client = PaasClient::new(settings, clock)
         .map_err(|e| StartError::Config(e.to_string()))?
-        .with_observer(Arc::new(move |r| metrics.paas_request(r)));
+        .with_observer(Arc::new(move |r| {
+            metrics.paas_request(r.operation.as_str(), r.status, r.elapsed)
+        }));
     match client.check_token().await {
         Ok(()) => {}
         Err(e @ (PaasError::Unauthorized | PaasError::Forbidden { .. })) => {

@@ -325,3 +325,25 @@ pub trait Chat: Send + Sync {
 
 pub const APPROVE: &str = "✅";
 pub const REJECT: &str = "❌";
+
+/// Makes a chat call, trying again (up to six times in all) while it fails
+/// transiently: after as long as the platform asked, else after the chat back-off.
+pub async fn retrying<T, F, Fut>(mut call: F) -> Result<T, ChatError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ChatError>>,
+{
+    let backoff = crate::backoff::Backoff::chat();
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        match call().await {
+            Ok(v) => return Ok(v),
+            Err(e) if e.permanent || attempt >= 6 => return Err(e),
+            Err(e) => {
+                let wait = e.retry_after.unwrap_or_else(|| backoff.delay(attempt));
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+}

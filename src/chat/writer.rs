@@ -329,8 +329,9 @@ mod tests {
             target.clone(),
             Message::text("0"),
             Duration::from_secs(1),
+            as_is(),
         );
-        writer.finish(Message::text("final")).await;
+        writer.finish(Arc::new(Message::text("final"))).await;
         assert!(
             start.elapsed() >= Duration::from_secs(45),
             "{:?}",

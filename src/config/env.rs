@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use super::location::{ConnString, Database};
+use crate::location::{ConnString, Database};
 use crate::secret::Secret;
 
 /// What comes from the environment: secrets and paths. `{:?}` shows every URL from its

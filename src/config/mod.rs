@@ -9,7 +9,6 @@
 
 mod apps;
 mod env;
-pub mod location;
 mod raw;
 #[cfg(test)]
 mod readme_keys;
@@ -21,8 +20,8 @@ use std::time::Duration;
 use crate::names::{AppName, Branch, ProjectName};
 use crate::paas::{AppRef, PipelineRef};
 
+pub use crate::location::{ConnString, Database};
 pub use env::Env;
-pub use location::{ConnString, Database};
 
 /// The demo configuration, used when there is no configuration file and no PaaS URL:
 /// it matches the simulator's demo catalogue. It is also `releasebot.example.toml`.

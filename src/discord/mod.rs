@@ -159,7 +159,7 @@ fn parse_proxy(raw: &str) -> Result<String, AdapterError> {
     } else {
         Err(AdapterError::Config(format!(
             "DISCORD_PROXY_URL {} is not a proxy address such as http://127.0.0.1:3000 (scheme, host and port only).",
-            crate::config::location::shown(raw)
+            crate::location::shown(raw)
         )))
     }
 }

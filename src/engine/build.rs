@@ -19,14 +19,6 @@ impl Driver {
             .get(project)
             .map(|p| p.pipeline.clone())
     }
-
-    async fn paas_failed(&self, step: PaasStep, error: impl ToString) {
-        self.fail(Outcome::PaasFailed {
-            step,
-            error: error.to_string(),
-        })
-        .await;
-    }
 }
 
 /// Joins a running build of the same project and branch, or starts one: `nextRun` is

@@ -2,8 +2,9 @@
 //! upgrade (recorded first), follow the rollout until the PaaS shows the new one done,
 //! and read the deploy logs.
 
-use super::driver::{Driver, with_chat_retries};
+use super::driver::Driver;
 use crate::chat::paced::Urgency;
+use crate::chat::retrying;
 use crate::chat::{APPROVE, Chat, REJECT};
 use crate::job::machine::{Event, LogsRead};
 use crate::job::{ChatStep, Outcome, PaasStep};
@@ -86,12 +87,11 @@ pub(super) async fn request_approval(d: &mut Driver) {
     let chat = d.engine.inner.chat.clone();
     let content = render::approval(&r, &d.engine.inner.view);
     // Approvers are waited on: the request goes before progress and new threads.
-    let posted =
-        match with_chat_retries(|| chat.post_as(&thread.thread, &content, Urgency::Decisive)).await
-        {
-            Ok(posted) => posted,
-            Err(e) => return d.chat_failed(ChatStep::PostApproval, e).await,
-        };
+    let posted = match retrying(|| chat.post_as(&thread.thread, &content, Urgency::Decisive)).await
+    {
+        Ok(posted) => posted,
+        Err(e) => return d.chat_failed(ChatStep::PostApproval, e).await,
+    };
     d.engine
         .inner
         .jobs
@@ -135,12 +135,7 @@ pub(super) async fn upgrade(d: &mut Driver) {
     let before = match read_app(d, &app.rancher, &paas).await {
         Ok(before) => before,
         Err(e) => {
-            return d
-                .fail(Outcome::PaasFailed {
-                    step: PaasStep::ReadApp,
-                    error: e.to_string(),
-                })
-                .await;
+            return d.paas_failed(PaasStep::ReadApp, e).await;
         }
     };
     if d.record().cancel.is_some() {
@@ -171,13 +166,7 @@ pub(super) async fn upgrade(d: &mut Driver) {
             })
             .await
         }
-        Err(e) => {
-            d.fail(Outcome::PaasFailed {
-                step: PaasStep::Upgrade,
-                error: e.to_string(),
-            })
-            .await
-        }
+        Err(e) => d.paas_failed(PaasStep::Upgrade, e).await,
     }
 }
 
@@ -190,13 +179,7 @@ pub(super) async fn recover_upgrade(d: &mut Driver) {
     }
     match d.engine.inner.paas.patient().get_app(&app.rancher).await {
         Ok(now) => d.apply(Event::UpgradeChecked(now.snapshot())).await,
-        Err(e) => {
-            d.fail(Outcome::PaasFailed {
-                step: PaasStep::ReadApp,
-                error: e.to_string(),
-            })
-            .await
-        }
+        Err(e) => d.paas_failed(PaasStep::ReadApp, e).await,
     }
 }
 
@@ -239,10 +222,7 @@ pub(super) async fn follow_rollout(d: &mut Driver, wake_ms: i64, poke_ms: Option
             Ok(()) => take_reading(d).await,
             Err(_) => {
                 d.apps = None;
-                d.fail(Outcome::PaasFailed {
-                    step: PaasStep::FollowRollout,
-                    error: "the watcher stopped".into(),
-                }).await;
+                d.paas_failed(PaasStep::FollowRollout, "the watcher stopped").await;
             }
         },
         _ = d.job.wake.notified() => {}
@@ -273,12 +253,7 @@ async fn take_reading(d: &mut Driver) {
         }
         Observed::Fatal(error) => {
             d.apps = None;
-            return d
-                .fail(Outcome::PaasFailed {
-                    step: PaasStep::FollowRollout,
-                    error: error.to_string(),
-                })
-                .await;
+            return d.paas_failed(PaasStep::FollowRollout, error).await;
         }
     }
     let r = d.record();

@@ -2,7 +2,6 @@
 //! observed, until the job ends; then deliver its final messages. Every step is one
 //! small function in this module, [`super::build`] or [`super::deploy`].
 
-use std::future::Future;
 use std::sync::Arc;
 
 use tokio::time::Instant;
@@ -160,6 +159,15 @@ impl Driver {
             .await
     }
 
+    /// Ends the job: a PaaS call `step` needed failed for good.
+    pub async fn paas_failed(&self, step: crate::job::PaasStep, error: impl ToString) {
+        self.fail(Outcome::PaasFailed {
+            step,
+            error: error.to_string(),
+        })
+        .await;
+    }
+
     pub async fn fail(&self, outcome: Outcome) {
         self.apply(Event::Failed(outcome)).await;
     }
@@ -188,26 +196,5 @@ impl Driver {
             error: e.to_string(),
         })
         .await;
-    }
-}
-
-/// Retries a chat call that failed transiently, honouring the platform's retry-after.
-pub(super) async fn with_chat_retries<T, F, Fut>(mut call: F) -> Result<T, ChatError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, ChatError>>,
-{
-    let backoff = crate::backoff::Backoff::chat();
-    let mut attempt = 0u32;
-    loop {
-        attempt += 1;
-        match call().await {
-            Ok(v) => return Ok(v),
-            Err(e) if e.permanent || attempt >= 6 => return Err(e),
-            Err(e) => {
-                let wait = e.retry_after.unwrap_or_else(|| backoff.delay(attempt));
-                tokio::time::sleep(wait.min(backoff.max)).await;
-            }
-        }
     }
 }

@@ -6,8 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::driver::{Driver, with_chat_retries};
+use super::driver::Driver;
 use crate::chat::paced::Urgency;
+use crate::chat::retrying;
 use crate::chat::writer::ProgressWriter;
 use crate::chat::{Chat, Message, MessageRef, Opened};
 use crate::job::machine::Event;
@@ -113,7 +114,7 @@ impl Driver {
                     Some(_) => render::progress(&r, &self.engine.inner.view),
                     None => render::summary(&r, &self.engine.inner.view),
                 };
-                let opened = with_chat_retries(|| {
+                let opened = retrying(|| {
                     chat.open_thread_as(origin, &r.channel, &shown, &title, keep_open, asked)
                 })
                 .await;
@@ -146,7 +147,7 @@ impl Driver {
         }
         let content = render::progress(&self.record(), &self.engine.inner.view);
         let asked = self.asked_at(&r);
-        match with_chat_retries(|| chat.post_as(&thread.thread, &content, asked)).await {
+        match retrying(|| chat.post_as(&thread.thread, &content, asked)).await {
             Ok(posted) => {
                 self.apply(Event::ProgressPosted(posted.clone())).await;
                 self.keep(Kept::Progress, posted, content);
@@ -169,7 +170,7 @@ impl Driver {
             return;
         };
         let chat = self.engine.inner.chat.clone();
-        if let Err(e) = with_chat_retries(|| chat.post(&thread.thread, &message)).await {
+        if let Err(e) = retrying(|| chat.post(&thread.thread, &message)).await {
             tracing::warn!(job = %r.id, error = %e, "could not tell the requester of the approval");
         }
         self.engine
@@ -246,7 +247,7 @@ impl Driver {
                 (thread.channel.clone(), result)
             };
             // How it ended goes before progress and new threads.
-            let told = with_chat_retries(|| chat.post_as(&channel, &notice, Urgency::Decisive));
+            let told = retrying(|| chat.post_as(&channel, &notice, Urgency::Decisive));
             if let Err(e) = told.await {
                 tracing::warn!(job = %record.id, error = %e, "could not tell the requester how the job ended");
             }

@@ -43,7 +43,7 @@ pub enum PaasError {
 }
 
 /// Why a PaaS base URL is refused. `Display` names the URL only as
-/// [`shown`](crate::config::location::shown) from its parts, never as given: a URL
+/// [`shown`](crate::location::shown) from its parts, never as given: a URL
 /// that is refused may hold anything, a password or a token pasted by mistake.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UrlError {

@@ -471,7 +471,7 @@ impl PaasClient {
 
 /// Checks a PaaS base URL: http or https, with a host, nothing after the path.
 pub fn parse_base_url(s: &str) -> Result<Url, UrlError> {
-    let shown = || crate::config::location::shown(s);
+    let shown = || crate::location::shown(s);
     let url = Url::parse(s.trim()).map_err(|e| UrlError::NotAUrl {
         reason: e.to_string(),
     })?;
@@ -500,7 +500,7 @@ pub fn require_tls(url: &Url, allowed: bool) -> Result<(), UrlError> {
         return Ok(());
     }
     Err(UrlError::PlainHttp {
-        url: crate::config::location::shown(url.as_str().trim_end_matches('/')),
+        url: crate::location::shown(url.as_str().trim_end_matches('/')),
     })
 }
 

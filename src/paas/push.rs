@@ -12,7 +12,6 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::watch::WatchHub;
-use crate::metrics::Metrics;
 use crate::paas::subscribe::PushEvent;
 use crate::paas::{AppId, AppRef, ExecutionRef, PaasClient, PaasError, ProjectRef};
 
@@ -27,8 +26,18 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// The wait after the PaaS said it has no subscribe endpoint.
 const NOT_OFFERED_BACKOFF: Duration = Duration::from_secs(600);
 
+/// Who counts what the subscribe connections do (the metrics, above this layer).
+pub trait PushCounts: Send + Sync {
+    /// A project's connection opened (`true`) or dropped.
+    fn connection(&self, project: &str, open: bool);
+    /// A project is no longer watched.
+    fn forgotten(&self, project: &str);
+    /// A change arrived pushed.
+    fn pushed(&self);
+}
+
 /// Keeps one connection per watched project; runs until aborted.
-pub(crate) async fn manage(hub: Arc<WatchHub>, paas: PaasClient, metrics: Arc<Metrics>) {
+pub(crate) async fn manage(hub: Arc<WatchHub>, paas: PaasClient, metrics: Arc<dyn PushCounts>) {
     let mut connections: HashMap<ProjectRef, (JoinHandle<()>, Instant)> = HashMap::new();
     loop {
         let now = Instant::now();
@@ -51,7 +60,7 @@ pub(crate) async fn manage(hub: Arc<WatchHub>, paas: PaasClient, metrics: Arc<Me
             if !keep {
                 task.abort();
                 hub.set_pushing(project, false);
-                metrics.subscribe_forget(&project.to_string());
+                metrics.forgotten(&project.to_string());
             }
             keep
         });
@@ -62,7 +71,7 @@ pub(crate) async fn manage(hub: Arc<WatchHub>, paas: PaasClient, metrics: Arc<Me
 async fn connection(
     hub: Arc<WatchHub>,
     paas: PaasClient,
-    metrics: Arc<Metrics>,
+    metrics: Arc<dyn PushCounts>,
     project: ProjectRef,
 ) {
     let name = project.to_string();
@@ -72,19 +81,19 @@ async fn connection(
             Ok(mut subscription) => {
                 failures = 0;
                 hub.set_pushing(&project, true);
-                metrics.subscribe_state(&name, true);
+                metrics.connection(&name, true);
                 tracing::debug!(project = %name, "subscribed to changes");
                 // Whatever changed while not connected is polled for now.
                 hub.poke_project(&project);
                 loop {
                     match subscription.next(PING_TIMEOUT).await {
                         Ok(Some(PushEvent::Execution(e))) => {
-                            metrics.pushed_change();
+                            metrics.pushed();
                             let key = ExecutionRef::new(project.clone(), e.id.clone());
                             hub.offer_execution(&key, *e);
                         }
                         Ok(Some(PushEvent::App(a))) => {
-                            metrics.pushed_change();
+                            metrics.pushed();
                             if let Ok(app) = AppId::parse(&a.name) {
                                 hub.offer_app(&AppRef::new(project.clone(), app), *a);
                             }
@@ -101,7 +110,7 @@ async fn connection(
                     }
                 }
                 hub.set_pushing(&project, false);
-                metrics.subscribe_state(&name, false);
+                metrics.connection(&name, false);
                 hub.poke_project(&project);
                 // A routine drop: come back at once (with a little jitter).
                 Duration::from_millis(100 + fastrand::u64(..400))

@@ -3,7 +3,7 @@
 
 use super::time_of_day;
 use crate::chat::Style;
-use crate::paas::{AppId, ExecutionId};
+use crate::ids::{AppId, ExecutionId};
 
 /// Where the PaaS's web UI is, and which Rancher cluster each Rancher project is in
 /// (the UI's paths name both).

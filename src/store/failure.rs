@@ -1,6 +1,6 @@
 //! What can go wrong inside a store call, told as a [`StoreError`] once the call is
 //! over, and the database's name as messages and logs show it: a file's path, or a
-//! URL from its parts ([`PgUrl`](crate::config::location::PgUrl)'s display), so no
+//! URL from its parts ([`PgUrl`](crate::location::PgUrl)'s display), so no
 //! error, log line or `Debug` ever carries the password.
 
 use sqlx::migrate::MigrateError;

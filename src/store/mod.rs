@@ -44,9 +44,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use lease::Lease;
 
-use crate::config::location::{Database, LocationError};
 use crate::freeze::{Freeze, Scope};
 use crate::job::{JobRecord, Person};
+use crate::location::{Database, LocationError};
 use crate::names::JobId;
 use db::Db;
 use failure::{Failure, Location};
@@ -203,7 +203,7 @@ impl Store {
 
     /// A pool on the database at `url`, migrated when `migrate`.
     async fn connect(
-        url: &crate::config::location::PgUrl,
+        url: &crate::location::PgUrl,
         migrate: bool,
     ) -> Result<(sqlx::PgPool, Location), StoreError> {
         let password = url

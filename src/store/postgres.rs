@@ -21,7 +21,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
 
 use super::failure::{Failure, Kind, Location};
-use crate::config::location::PgUrl;
+use crate::location::PgUrl;
 use crate::secret::Secret;
 
 /// How long a connection attempt may take, unless the URL says (`connect_timeout`).

@@ -31,7 +31,7 @@ pub enum DecodeError {
     Name(#[from] crate::names::NameError),
     /// A Rancher id that no longer passes its rules.
     #[error(transparent)]
-    Id(#[from] crate::paas::IdError),
+    Id(#[from] crate::ids::IdError),
     #[error("an unknown state {0:?}")]
     UnknownState(String),
     /// A version 1 row whose kind needs a field it lacks.

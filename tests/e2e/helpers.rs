@@ -207,7 +207,9 @@ async fn start_app(
 ) -> Running {
     let metrics = Arc::new(Metrics::default());
     let observer = metrics.clone();
-    let paas = client(sim).with_observer(Arc::new(move |r| observer.paas_request(r)));
+    let paas = client(sim).with_observer(Arc::new(move |r| {
+        observer.paas_request(r.operation.as_str(), r.status, r.elapsed)
+    }));
     App::assemble(Parts {
         config,
         source: "the test configuration".into(),

@@ -19,6 +19,7 @@ mod ha;
 mod helpers;
 mod http_hardening;
 mod incident;
+mod layers;
 mod ops;
 mod paas_client;
 mod pressure;

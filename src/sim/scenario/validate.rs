@@ -5,7 +5,7 @@ use super::{Faults, Scenario, ScenarioError};
 impl Scenario {
     /// Checks what serde cannot: ids, durations, rates.
     pub fn validate(&self) -> Result<(), ScenarioError> {
-        use crate::paas::{AppId, ClusterId, PipelineId, ProjectId};
+        use crate::ids::{AppId, ClusterId, PipelineId, ProjectId};
         if !(self.speed.is_finite() && self.speed > 0.0) {
             return Err(knob("speed must be a positive number"));
         }
