@@ -3,7 +3,7 @@
 //! it (its task, its message writers, its place in a deploy queue).
 
 use std::collections::HashSet;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::Notify;
 
@@ -28,7 +28,7 @@ pub(super) struct Handles {
 
 pub(super) struct LiveJob {
     pub id: JobId,
-    record: Mutex<JobRecord>,
+    record: Mutex<Arc<JobRecord>>,
     /// Rings when something outside the task changed the record.
     pub wake: Notify,
     handles: Mutex<Handles>,
@@ -47,7 +47,7 @@ impl LiveJob {
     pub fn new(record: JobRecord) -> Self {
         LiveJob {
             id: record.id,
-            record: Mutex::new(record),
+            record: Mutex::new(Arc::new(record)),
             wake: Notify::new(),
             handles: Mutex::new(Handles::default()),
             explained: Mutex::new(HashSet::new()),
@@ -58,11 +58,11 @@ impl LiveJob {
     }
 
     pub fn record(&self) -> JobRecord {
-        self.lock().clone()
+        (*self.lock()).clone()
     }
 
-    pub fn lock(&self) -> MutexGuard<'_, JobRecord> {
-        self.record.lock().unwrap_or_else(|e| e.into_inner())
+    pub fn lock(&self) -> RecordGuard<'_> {
+        RecordGuard(self.record.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     pub fn handles(&self) -> MutexGuard<'_, Handles> {
@@ -113,5 +113,31 @@ impl LiveJob {
             writer.abort();
         }
         h.ticket.take();
+    }
+}
+
+/// The job's record, locked. Reading goes through to the record; changing it copies it
+/// first if a writer still holds the state it shows (`Arc::make_mut`).
+pub(super) struct RecordGuard<'a>(MutexGuard<'a, Arc<JobRecord>>);
+
+impl RecordGuard<'_> {
+    /// The record as it stands, shared: the message writers hold it until they have
+    /// shown it, and the next change copies it only if they still do.
+    pub fn shared(&self) -> Arc<JobRecord> {
+        self.0.clone()
+    }
+}
+
+impl std::ops::Deref for RecordGuard<'_> {
+    type Target = JobRecord;
+
+    fn deref(&self) -> &JobRecord {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for RecordGuard<'_> {
+    fn deref_mut(&mut self) -> &mut JobRecord {
+        Arc::make_mut(&mut self.0)
     }
 }

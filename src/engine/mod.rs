@@ -338,9 +338,9 @@ impl Engine {
     ) -> (R, Result<(), StoreError>) {
         let (out, saving) = {
             let mut r = job.lock();
-            let before = r.clone();
+            let before = r.shared();
             let out = f(&mut r);
-            if *r == before {
+            if *r == *before {
                 return (out, Ok(()));
             }
             r.updated_ms = self.now();
@@ -384,7 +384,7 @@ impl Engine {
     fn show(&self, job: &LiveJob) {
         let (record, ended) = {
             let r = job.lock();
-            (Arc::new(r.clone()), r.state.is_final())
+            (r.shared(), r.state.is_final())
         };
         {
             // Under chat pressure, how a job ended and what people must decide go
