@@ -504,6 +504,27 @@ async fn a_rolling_restart_of_both_replicas_loses_no_command() {
     c.kill().await;
 }
 
+/// #1 builds api and #2 deploys it (no approval needed): once the build runs and the
+/// upgrade is sent, their threads.
+async fn build_and_deploy_api(w: &World) -> (u64, u64) {
+    let token = w
+        .fake
+        .command("alice", "build", &[("project", json!("api"))]);
+    w.fake.answer(&token).await;
+    let token = w.fake.command(
+        "alice",
+        "deploy",
+        &[("app", json!("api")), ("version", json!("v3.1.4"))],
+    );
+    w.fake.answer(&token).await;
+    let (build, deploy) = (w.thread(1).await, w.thread(2).await);
+    w.until("start the build and the upgrade", |s| {
+        s.stats().total_runs() == 1 && s.stats().total_upgrades() == 1
+    })
+    .await;
+    (build, deploy)
+}
+
 /// Cuts the database away for longer than the lease (one second), then brings it back.
 async fn outage(w: &World, replicas: &[&Cli]) {
     w.link().cut();
@@ -522,22 +543,7 @@ async fn one_replica_rides_out_a_database_outage_mid_build_and_mid_rollout() {
     let mut a = w.replica("a");
     said(&a, "leads (term 1)").await;
     w.fake.wait_ready().await;
-    // #1 builds api; #2 deploys api, which needs no approval.
-    let token = w
-        .fake
-        .command("alice", "build", &[("project", json!("api"))]);
-    w.fake.answer(&token).await;
-    let token = w.fake.command(
-        "alice",
-        "deploy",
-        &[("app", json!("api")), ("version", json!("v3.1.4"))],
-    );
-    w.fake.answer(&token).await;
-    let (build, deploy) = (w.thread(1).await, w.thread(2).await);
-    w.until("start the build and the upgrade", |s| {
-        s.stats().total_runs() == 1 && s.stats().total_upgrades() == 1
-    })
-    .await;
+    let (build, deploy) = build_and_deploy_api(&w).await;
     // Both end on the PaaS while the database is away.
     w.advance(300);
     outage(&w, &[&a]).await;
@@ -585,21 +591,7 @@ async fn two_replicas_ride_out_a_database_outage_and_one_of_them_ends_the_jobs()
         return;
     };
     let (a, b) = w.pair().await;
-    let token = w
-        .fake
-        .command("alice", "build", &[("project", json!("api"))]);
-    w.fake.answer(&token).await;
-    let token = w.fake.command(
-        "alice",
-        "deploy",
-        &[("app", json!("api")), ("version", json!("v3.1.4"))],
-    );
-    w.fake.answer(&token).await;
-    let (build, deploy) = (w.thread(1).await, w.thread(2).await);
-    w.until("start the build and the upgrade", |s| {
-        s.stats().total_runs() == 1 && s.stats().total_upgrades() == 1
-    })
-    .await;
+    let (build, deploy) = build_and_deploy_api(&w).await;
     w.advance(300);
     outage(&w, &[&a]).await;
     w.advance(300);
