@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::raw::{channels, duration, roles};
 use super::{AccessRoles, App, ApprovalPolicy, ConfigError, at};
 use crate::freeze::{Schedule, Window};
-use crate::names::AppName;
+use crate::names::{AppName, ProjectName};
 use crate::paas::{AppId, AppRef, ClusterId, ProjectId, ProjectRef};
 
 #[derive(Deserialize)]
@@ -35,6 +35,7 @@ pub(super) struct RawApp {
     #[serde(default)]
     freeze: Vec<String>,
     timezone: Option<String>,
+    built_by: Option<String>,
 }
 
 /// Every app, checked; `promote_from` must name apps that exist.
@@ -95,7 +96,13 @@ fn one(key: &str, a: &RawApp) -> Result<App, ConfigError> {
         .collect::<Result<Vec<_>, _>>()?;
     let freeze =
         Schedule::new(windows, a.timezone.as_deref()).map_err(|e| at(&k("timezone"), e))?;
+    let built_by = a
+        .built_by
+        .as_deref()
+        .map(|p| ProjectName::parse(p).map_err(|e| at(&k("built_by"), e)))
+        .transpose()?;
     Ok(App {
+        built_by,
         name,
         rancher: AppRef::new(ProjectRef::new(cluster, project), app),
         policy,
