@@ -96,15 +96,6 @@ pub struct Project {
     pub commit_url: Option<String>,
 }
 
-impl Project {
-    /// The page of `commit` at the git provider, when `commit_url` is set.
-    pub fn commit_link(&self, commit: &str) -> Option<String> {
-        self.commit_url
-            .as_ref()
-            .map(|u| u.replace("{commit}", commit))
-    }
-}
-
 /// An app people deploy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct App {

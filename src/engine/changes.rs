@@ -45,14 +45,15 @@ impl Engine {
             Err(e) => {
                 tracing::warn!(error = %e, app = %app, "cannot read the builds for a change list");
                 let reason = format!("the builds of {} could not be read", project.name);
-                return Changes::unknown(shown_to, reason).of_project(project.name.as_str());
+                return Changes::unknown(shown_to, reason).of_project(project.name.as_str(), None);
             }
         };
         let newest = changes::newest_tag(&builds, project.branch.as_str());
         let Some(to) = to.or(newest) else {
             let reason = format!("no build of {} produced a tag yet", project.name);
-            return Changes::unknown(shown_to, reason).of_project(project.name.as_str());
+            return Changes::unknown(shown_to, reason).of_project(project.name.as_str(), None);
         };
-        changes::between(running, to, &builds).of_project(project.name.as_str())
+        changes::between(running, to, &builds)
+            .of_project(project.name.as_str(), project.commit_url.as_deref())
     }
 }

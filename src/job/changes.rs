@@ -60,11 +60,7 @@ impl ChangeLine {
             execution: b.execution.clone(),
             commit: b.commit.clone().filter(|c| is_commit(c)),
             subject: b.message.as_deref().map(subject).unwrap_or_default(),
-            author: b
-                .author
-                .as_deref()
-                .map(|a| cap(first_line(a), MAX_AUTHOR))
-                .filter(|a| !a.is_empty()),
+            author: b.author.as_deref().map(author).filter(|a| !a.is_empty()),
             link: b.link.clone(),
         }
     }
@@ -133,9 +129,18 @@ impl Changes {
         }
     }
 
-    /// The project whose commits the lines are.
-    pub fn of_project(mut self, project: &str) -> Self {
+    /// The project whose commits the lines are; with its `commit_url` template
+    /// (`{commit}` standing for the commit id), each commit links there instead of to
+    /// the page the PaaS named.
+    pub fn of_project(mut self, project: &str, commit_url: Option<&str>) -> Self {
         self.project = Some(project.to_string());
+        if let Some(template) = commit_url {
+            for line in &mut self.lines {
+                if let Some(commit) = &line.commit {
+                    line.link = Some(template.replace("{commit}", commit));
+                }
+            }
+        }
         self
     }
 }
@@ -216,6 +221,11 @@ pub fn commit_line(b: &PipelineBuild) -> ChangeLine {
 /// The first line of a commit message, cut to [`MAX_SUBJECT`] characters.
 pub fn subject(message: &str) -> String {
     cap(first_line(message), MAX_SUBJECT)
+}
+
+/// An author's name on one line, cut to a length.
+pub fn author(name: &str) -> String {
+    cap(first_line(name), MAX_AUTHOR)
 }
 
 fn first_line(s: &str) -> &str {
@@ -332,6 +342,20 @@ mod tests {
         assert_eq!(ChangeLine::of(&b).short_commit(), None);
         b.commit = Some("abc12".into());
         assert_eq!(ChangeLine::of(&b).short_commit(), None, "fewer than 7 digits");
+    }
+
+    #[test]
+    fn the_project_s_commit_url_replaces_the_paas_link() {
+        let mut all = builds(2, &[]);
+        all[1].link = Some("https://paas-said.example.com/x".into());
+        let c = between(Some("t1"), "t2", &all);
+        assert_eq!(c.clone().of_project("web", None).lines[0].link, all[1].link);
+        let c = c.of_project("web", Some("https://git.example.com/web/commit/{commit}"));
+        assert_eq!(
+            c.lines[0].link.as_deref(),
+            Some("https://git.example.com/web/commit/0000002abcdef0123456789")
+        );
+        assert_eq!(c.project.as_deref(), Some("web"));
     }
 
     #[test]

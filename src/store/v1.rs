@@ -165,6 +165,8 @@ pub fn convert(
             tag: b.tag,
             chart: b.chart,
             commit: b.commit,
+            subject: None,
+            author: None,
             succeeded_ms: None,
             finished: b.finished,
         }),

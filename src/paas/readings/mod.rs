@@ -49,6 +49,8 @@ impl Execution {
             tag,
             chart: self.chart_version.clone(),
             commit: self.commit.clone(),
+            message: self.message.clone(),
+            author: self.author.clone(),
             verdict,
         }
     }
