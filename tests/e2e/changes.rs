@@ -1,0 +1,161 @@
+//! Approvers see what they approve: the builds between what runs on the app and the
+//! tag deployed, newest first, with their commits and authors; what a rollback takes
+//! away; what is known when a tag was built by no known build; and the pipeline read
+//! across pages, once.
+
+use releasebot::chat::APPROVE;
+use releasebot::job::JobState;
+use releasebot::names::JobId;
+use releasebot::sim::Scenario;
+
+use crate::helpers::{TestBot, demo_config, spawn_bot};
+
+/// Runs web's pipeline and waits for the build; its tag and short commit.
+async fn build(bot: &TestBot) -> (String, String) {
+    let job = bot.start("alice", "/build web").await;
+    let r = bot.finished(job).await;
+    assert_eq!(r.state, JobState::Succeeded, "{}", bot.progress(job));
+    let b = r.build.unwrap();
+    (b.tag.unwrap(), b.commit.unwrap())
+}
+
+/// Three builds of web, oldest first.
+async fn three_builds(bot: &TestBot) -> Vec<(String, String)> {
+    let mut builds = Vec::new();
+    for _ in 0..3 {
+        builds.push(build(bot).await);
+    }
+    builds
+}
+
+/// Starts `command` and waits for its approval request; the job and the request.
+async fn asked(bot: &TestBot, command: &str) -> (JobId, String) {
+    let job = bot.start("alice", command).await;
+    bot.wait_for(job, "asking for approval", |r| {
+        r.waits_on_people() && r.messages.approval.is_some()
+    })
+    .await;
+    (job, bot.approval_text(job))
+}
+
+/// bob approves; the job ends well.
+async fn approved(bot: &TestBot, job: JobId) {
+    bot.chat
+        .react_as("bob", &bot.approval_ref(job), APPROVE)
+        .await;
+    let r = bot.finished(job).await;
+    assert_eq!(r.state, JobState::Succeeded, "{}", bot.progress(job));
+}
+
+fn list_requests(bot: &TestBot) -> u64 {
+    bot.sim
+        .stats()
+        .by_route
+        .get("list_executions")
+        .copied()
+        .unwrap_or(0)
+}
+
+/// The lines of a message that name builds.
+fn build_lines(text: &str) -> Vec<&str> {
+    text.lines().filter(|l| l.starts_with("- #")).collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_deploy_shows_the_builds_it_brings_and_a_rollback_what_it_takes_away() {
+    let bot = spawn_bot(Scenario::demo(), demo_config(|_| {})).await;
+    let builds = three_builds(&bot).await;
+    let (first, third) = (&builds[0].0, &builds[2].0);
+
+    // web runs a tag no build of its pipeline produced: what is known is said.
+    let (job, text) = asked(&bot, &format!("/deploy web {first}")).await;
+    assert!(
+        text.contains(&format!(
+            "changes  unknown: web runs master-56-9ae1b20, a tag no pipeline run of web produced; {first} is:"
+        )),
+        "{text}"
+    );
+    assert_eq!(build_lines(&text).len(), 1, "{text}");
+    approved(&bot, job).await;
+
+    // From the first to the third: exactly the second and the third, newest first.
+    let reads = list_requests(&bot);
+    let (job, text) = asked(&bot, &format!("/deploy web {third}")).await;
+    assert!(
+        text.contains(&format!("changes  2 builds since {first}:")),
+        "{text}"
+    );
+    assert_eq!(
+        build_lines(&text),
+        [
+            format!(
+                "- #3 · {} · @everyone hotfix: retry payments on 502 — Carol <@111111111111111111>",
+                builds[2].1
+            ),
+            format!(
+                "- #2 · {} · **Speed up** `search` with an index <@&123456789012345678> — Bob Builder",
+                builds[1].1
+            ),
+        ],
+        "{text}"
+    );
+    assert_eq!(
+        list_requests(&bot),
+        reads,
+        "both tags are settled builds read before: no request"
+    );
+    // The deploy's own message shows the same list.
+    assert!(
+        bot.progress(job)
+            .contains(&format!("changes  2 builds since {first}:")),
+        "{}",
+        bot.progress(job)
+    );
+    approved(&bot, job).await;
+
+    // A rollback says what it takes away.
+    let (job, text) = asked(&bot, "/rollback web").await;
+    assert!(
+        text.contains("changes  rolling back takes away 2 builds:"),
+        "{text}"
+    );
+    let runs: Vec<&str> = build_lines(&text)
+        .iter()
+        .map(|l| l.split(' ').nth(1).unwrap())
+        .collect();
+    assert_eq!(runs, ["#3", "#2"], "{text}");
+    approved(&bot, job).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_tag_no_build_produced_is_deployable_and_says_its_contents_are_unknown() {
+    let bot = spawn_bot(Scenario::demo(), demo_config(|_| {})).await;
+    build(&bot).await;
+    let (job, text) = asked(&bot, "/deploy web v9.9.9").await;
+    assert!(
+        text.contains(
+            "changes  releasebot cannot show what v9.9.9 contains: no known build of web produced it"
+        ),
+        "{text}"
+    );
+    assert!(build_lines(&text).is_empty(), "{text}");
+    approved(&bot, job).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_pipeline_with_more_executions_than_a_page_is_read_across_pages_once() {
+    let mut scenario = Scenario::demo();
+    scenario.page_size = 2;
+    let bot = spawn_bot(scenario, demo_config(|_| {})).await;
+    let mut builds = three_builds(&bot).await;
+    builds.extend(three_builds(&bot).await);
+    let (first, last) = (&builds[0].0, &builds[5].0);
+    let (job, _) = asked(&bot, &format!("/deploy web {first}")).await;
+    approved(&bot, job).await;
+    let (_, text) = asked(&bot, &format!("/deploy web {last}")).await;
+    let runs: Vec<&str> = build_lines(&text)
+        .iter()
+        .map(|l| l.split(' ').nth(1).unwrap())
+        .collect();
+    assert_eq!(runs, ["#6", "#5", "#4", "#3", "#2"], "{text}");
+}
