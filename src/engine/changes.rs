@@ -40,7 +40,12 @@ impl Engine {
             Some(to) => running.into_iter().chain([to]).collect(),
             None => Vec::new(),
         };
-        let builds = match self.inner.paas.pipeline_builds(&project.pipeline, &tags).await {
+        let builds = match self
+            .inner
+            .paas
+            .pipeline_builds(&project.pipeline, &tags)
+            .await
+        {
             Ok(builds) => builds,
             Err(e) => {
                 tracing::warn!(error = %e, app = %app, "cannot read the builds for a change list");

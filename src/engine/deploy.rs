@@ -72,7 +72,10 @@ pub(super) async fn look_up_current(d: &mut Driver) {
     };
     let tag = crate::job::incident::running_now(&app.name, live.as_deref(), &history);
     let to = d.record().deploy.map(|deploy| deploy.tag.to_string());
-    let changes = d.engine.changes(&app.name, tag.as_deref(), to.as_deref()).await;
+    let changes = d
+        .engine
+        .changes(&app.name, tag.as_deref(), to.as_deref())
+        .await;
     d.apply(Event::ChangesFound(changes)).await;
     d.apply(Event::CurrentFound(tag)).await;
 }

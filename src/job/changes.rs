@@ -150,7 +150,12 @@ impl Changes {
 pub fn between(running: Option<&str>, to: &str, builds: &[PipelineBuild]) -> Changes {
     let mut builds: Vec<&PipelineBuild> = builds.iter().collect();
     builds.sort_by_key(|b| b.execution.run);
-    let produced = |tag: &str| builds.iter().copied().find(|b| b.tag.as_deref() == Some(tag));
+    let produced = |tag: &str| {
+        builds
+            .iter()
+            .copied()
+            .find(|b| b.tag.as_deref() == Some(tag))
+    };
     let changes = |kind, lines: Vec<&PipelineBuild>| Changes {
         from: running.map(str::to_string),
         ..listed(kind, to, lines)
@@ -198,7 +203,11 @@ fn listed(kind: ChangeKind, to: &str, builds: Vec<&PipelineBuild>) -> Changes {
         to: to.to_string(),
         project: None,
         more: builds.len().saturating_sub(MAX_LINES),
-        lines: builds.into_iter().take(MAX_LINES).map(ChangeLine::of).collect(),
+        lines: builds
+            .into_iter()
+            .take(MAX_LINES)
+            .map(ChangeLine::of)
+            .collect(),
     }
 }
 
@@ -268,7 +277,12 @@ mod tests {
     /// Builds 1..=n, each tagging `t<run>`, except failed runs.
     fn builds(n: u64, failed: &[u64]) -> Vec<PipelineBuild> {
         (1..=n)
-            .map(|r| build(r, (!failed.contains(&r)).then(|| format!("t{r}")).as_deref()))
+            .map(|r| {
+                build(
+                    r,
+                    (!failed.contains(&r)).then(|| format!("t{r}")).as_deref(),
+                )
+            })
             .collect()
     }
 
@@ -280,11 +294,35 @@ mod tests {
     fn the_list_follows_the_tags() {
         let cases: &[(&str, Option<&str>, &str, ChangeKind, &[u64])] = &[
             ("forward", Some("t1"), "t3", ChangeKind::Brings, &[3, 2]),
-            ("rollback", Some("t5"), "t2", ChangeKind::TakesAway, &[5, 4, 3]),
-            ("failed runs left out", Some("t1"), "t7", ChangeKind::Brings, &[7, 5, 4, 3, 2]),
+            (
+                "rollback",
+                Some("t5"),
+                "t2",
+                ChangeKind::TakesAway,
+                &[5, 4, 3],
+            ),
+            (
+                "failed runs left out",
+                Some("t1"),
+                "t7",
+                ChangeKind::Brings,
+                &[7, 5, 4, 3, 2],
+            ),
             ("same", Some("t3"), "t3", ChangeKind::Same, &[]),
-            ("unknown target", Some("t1"), "v9.9.9", ChangeKind::UnknownTarget, &[]),
-            ("unknown running", None, "t3", ChangeKind::UnknownRunning, &[3]),
+            (
+                "unknown target",
+                Some("t1"),
+                "v9.9.9",
+                ChangeKind::UnknownTarget,
+                &[],
+            ),
+            (
+                "unknown running",
+                None,
+                "t3",
+                ChangeKind::UnknownRunning,
+                &[3],
+            ),
             (
                 "running not built",
                 Some("hotfix-1"),
@@ -317,7 +355,11 @@ mod tests {
         );
         assert_eq!(runs(&c), [4]);
         // Builds of other branches between two of the same are not listed.
-        let c = between(Some("t1"), "t3", &[all[3].clone(), all[2].clone(), all[0].clone()]);
+        let c = between(
+            Some("t1"),
+            "t3",
+            &[all[3].clone(), all[2].clone(), all[0].clone()],
+        );
         assert_eq!(runs(&c), [3]);
     }
 
@@ -341,7 +383,11 @@ mod tests {
         b.commit = Some("not-a-sha".into());
         assert_eq!(ChangeLine::of(&b).short_commit(), None);
         b.commit = Some("abc12".into());
-        assert_eq!(ChangeLine::of(&b).short_commit(), None, "fewer than 7 digits");
+        assert_eq!(
+            ChangeLine::of(&b).short_commit(),
+            None,
+            "fewer than 7 digits"
+        );
     }
 
     #[test]

@@ -104,8 +104,17 @@ mod tests {
         cache.keep(&pipeline(), [1, 2, 3, 5].into_iter().map(build));
         assert!(cache.answer(&pipeline(), &["t1", "t3"]).is_some());
         assert!(cache.answer(&pipeline(), &["t3", "t1"]).is_some());
-        assert!(cache.answer(&pipeline(), &["t3", "t5"]).is_none(), "run 4 unknown");
-        assert!(cache.answer(&pipeline(), &["t1", "t9"]).is_none(), "t9 unknown");
-        assert!(cache.answer(&pipeline(), &[]).is_none(), "the newest is wanted");
+        assert!(
+            cache.answer(&pipeline(), &["t3", "t5"]).is_none(),
+            "run 4 unknown"
+        );
+        assert!(
+            cache.answer(&pipeline(), &["t1", "t9"]).is_none(),
+            "t9 unknown"
+        );
+        assert!(
+            cache.answer(&pipeline(), &[]).is_none(),
+            "the newest is wanted"
+        );
     }
 }

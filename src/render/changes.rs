@@ -10,7 +10,10 @@ use crate::job::changes::{ChangeKind, ChangeLine, Changes};
 /// The heading and lines of a change list for `app`.
 pub fn changes(c: &Changes, app: &str, view: &View) -> Vec<String> {
     let to = view.text(&c.to);
-    let project = c.project.as_deref().map_or_else(|| app.to_string(), |p| view.text(p));
+    let project = c
+        .project
+        .as_deref()
+        .map_or_else(|| app.to_string(), |p| view.text(p));
     let builds = |n: usize| match n {
         1 => "1 build".to_string(),
         n => format!("{n} builds"),
@@ -141,10 +144,16 @@ mod tests {
             to: "v9.9.9".into(),
             ..brings("", "")
         };
-        let c = Changes { lines: Vec::new(), more: 0, ..c };
+        let c = Changes {
+            lines: Vec::new(),
+            more: 0,
+            ..c
+        };
         assert_eq!(
             changes(&c, "web", &View::default()),
-            ["changes  releasebot cannot show what v9.9.9 contains: no known build of web produced it"]
+            [
+                "changes  releasebot cannot show what v9.9.9 contains: no known build of web produced it"
+            ]
         );
     }
 }

@@ -108,7 +108,10 @@ fn build_commit(b: &crate::job::BuildProgress, view: &View) -> Option<String> {
 
 /// What the deploy changes, once the job drew the list.
 fn change_list(r: &JobRecord, view: &View) -> Vec<String> {
-    match (r.spec.app(), r.deploy.as_ref().and_then(|d| d.changes.as_ref())) {
+    match (
+        r.spec.app(),
+        r.deploy.as_ref().and_then(|d| d.changes.as_ref()),
+    ) {
         (Some(app), Some(c)) => super::changes(c, app.as_str(), view),
         _ => Vec::new(),
     }

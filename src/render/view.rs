@@ -168,14 +168,22 @@ mod tests {
         let e = ExecutionId::parse("p-5tfq9:p-tpk2x-57").unwrap();
         assert_eq!(plain.execution(&e), "p-tpk2x-57");
         assert_eq!(plain.run(&e), "#57");
-        assert!(discord.run(&e).starts_with("[#57](<https://rancher.example.com/p/"));
+        assert!(
+            discord
+                .run(&e)
+                .starts_with("[#57](<https://rancher.example.com/p/")
+        );
         let commit = "https://git.example.com/c/5132c81";
         assert_eq!(plain.commit("5132c81", Some(commit)), "5132c81");
         assert_eq!(
             discord.commit("5132c81", Some(commit)),
             format!("[5132c81](<{commit}>)")
         );
-        for bad in ["https://x/>) [evil](https://e", "javascript:alert(1)", "https://x/a b"] {
+        for bad in [
+            "https://x/>) [evil](https://e",
+            "javascript:alert(1)",
+            "https://x/a b",
+        ] {
             assert_eq!(discord.commit("5132c81", Some(bad)), "5132c81", "{bad}");
         }
         assert_eq!(

@@ -3,12 +3,18 @@
 //! away; what is known when a tag was built by no known build; and the pipeline read
 //! across pages, once.
 
+use std::time::Duration;
+
+use serde_json::json;
+
 use releasebot::chat::APPROVE;
 use releasebot::job::JobState;
-use releasebot::names::JobId;
+use releasebot::names::{JobId, ProjectName};
 use releasebot::sim::Scenario;
 
-use crate::helpers::{TestBot, demo_config, spawn_bot};
+use crate::discord::on_discord;
+use crate::fake_discord::{FakeDiscord, LEAD};
+use crate::helpers::{TestBot, client, demo_config, spawn_bot, web_app, web_pipeline};
 
 /// Runs web's pipeline and waits for the build; its tag and short commit.
 async fn build(bot: &TestBot) -> (String, String) {
@@ -158,4 +164,125 @@ async fn a_pipeline_with_more_executions_than_a_page_is_read_across_pages_once()
         .map(|l| l.split(' ').nth(1).unwrap())
         .collect();
     assert_eq!(runs, ["#6", "#5", "#4", "#3", "#2"], "{text}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn changes_shows_the_list_without_deploying_to_those_who_may_deploy() {
+    let bot = spawn_bot(
+        Scenario::demo(),
+        demo_config(|c| c.access.deploy = Some(vec!["developer".into()])),
+    )
+    .await;
+    let builds = three_builds(&bot).await;
+    let (first, second, third) = (&builds[0].0, &builds[1].0, &builds[2].0);
+    let (job, _) = asked(&bot, &format!("/deploy web {first}")).await;
+    approved(&bot, job).await;
+    let upgrades = bot.sim.stats().total_upgrades();
+
+    // No tag: the newest build.
+    let text = bot.say("alice", "/changes web").await.text();
+    assert!(
+        text.starts_with(&format!(
+            "Deploying {third} to web would change:\nchanges  2 builds since {first}:\n- #3 · "
+        )),
+        "{text}"
+    );
+    assert_eq!(build_lines(&text).len(), 2, "{text}");
+    let text = bot
+        .say("alice", &format!("/changes web {second}"))
+        .await
+        .text();
+    assert!(text.contains("changes  1 build since"), "{text}");
+    assert_eq!(build_lines(&text).len(), 1, "{text}");
+    let text = bot
+        .say("alice", &format!("/changes web {first}"))
+        .await
+        .text();
+    assert!(
+        text.contains(&format!("changes  none: web already runs {first}")),
+        "{text}"
+    );
+    assert_eq!(
+        bot.sim.stats().total_upgrades(),
+        upgrades,
+        "nothing deployed"
+    );
+
+    let refused = bot.say("dave", "/changes web").await;
+    assert!(refused.is_refusal(), "{refused:?}");
+    assert_eq!(refused.text(), "Deploying web needs the role developer.");
+}
+
+/// On Discord the approval request links each build to the PaaS's UI and each commit
+/// to the git provider as masked links, and the commit messages ping and format
+/// nothing: only the approver role may be notified.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_discord_builds_and_commits_are_masked_links_and_messages_ping_no_one() {
+    let commit_url = "https://git.example.com/team/web/commit/{commit}";
+    let t = on_discord(FakeDiscord::start().await, |c| {
+        c.projects
+            .get_mut(&ProjectName::parse("web").unwrap())
+            .unwrap()
+            .commit_url = Some(commit_url.into());
+    })
+    .await;
+    let paas = client(&t.sim);
+    for _ in 0..3 {
+        paas.run_pipeline(&web_pipeline(), "master", None, None)
+            .await
+            .unwrap();
+    }
+    t.sim.simulator().advance(Duration::from_secs(600));
+    let builds = paas.list_executions(&web_pipeline()).await.unwrap();
+    let tags: Vec<String> = builds
+        .iter()
+        .map(|e| e.version_tag.clone().unwrap())
+        .collect();
+    // web runs the first build.
+    let before = paas.get_app(&web_app()).await.unwrap();
+    paas.upgrade_app(&web_app(), &tags[0], &before)
+        .await
+        .unwrap();
+    t.sim.simulator().advance(Duration::from_secs(600));
+
+    let token = t.fake.command(
+        "alice",
+        "deploy",
+        &[("app", json!("web")), ("version", json!(tags[2]))],
+    );
+    t.fake.answer(&token).await;
+    let thread = t.thread(1).await;
+    let approval = t.approval_request(thread).await;
+    let text = &approval.content;
+    let ui = paas.ui_base_url();
+    let commit = |run: usize| builds[run].commit.clone().unwrap();
+    let line = |run: usize, rest: &str| {
+        format!(
+            "- [#{}](<{ui}/p/c-64wdm:p-5tfq9/pipeline/pipelines/p-5tfq9:p-tpk2x/run/{}>) · [{}](<{}>) · {rest}",
+            run + 1,
+            run + 1,
+            &commit(run)[..7],
+            commit_url.replace("{commit}", &commit(run)),
+        )
+    };
+    assert!(
+        text.contains(&line(
+            2,
+            "@\u{200B}everyone hotfix: retry payments on 502 — Carol \\<@111111111111111111\\>"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&line(
+            1,
+            "\\*\\*Speed up\\*\\* \\`search\\` with an index \\<@&123456789012345678\\> — Bob Builder"
+        )),
+        "{text}"
+    );
+    assert_eq!(
+        approval.allowed_mentions,
+        json!({"parse": [], "users": [], "roles": [LEAD.to_string()]}),
+        "only the approvers may be notified"
+    );
+    t.stop().await;
 }

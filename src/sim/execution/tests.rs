@@ -128,14 +128,23 @@ fn runs_carry_the_commits_people_write_in_turn() {
             )
         })
         .collect();
-    let messages: Vec<&str> = rendered.iter().map(|v| v["message"].as_str().unwrap()).collect();
-    assert!(messages[0].contains('\n'), "a multi-line message: {messages:?}");
+    let messages: Vec<&str> = rendered
+        .iter()
+        .map(|v| v["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        messages[0].contains('\n'),
+        "a multi-line message: {messages:?}"
+    );
     assert!(messages[1].contains("**"), "markdown: {messages:?}");
     assert!(messages[2].contains("@everyone"), "a ping: {messages:?}");
     assert_eq!(messages[4], messages[0], "the set repeats");
     assert_eq!(rendered[0]["author"], "Alice Example");
     assert_eq!(rendered[0]["email"], "alice@example.com");
-    assert!(rendered[2].get("email").is_none(), "some providers leave it out");
+    assert!(
+        rendered[2].get("email").is_none(),
+        "some providers leave it out"
+    );
     let commit = rendered[1]["commit"].as_str().unwrap();
     assert!(rendered[1]["htmlLink"].as_str().unwrap().ends_with(commit));
 }
