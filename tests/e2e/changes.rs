@@ -22,7 +22,18 @@ async fn build(bot: &TestBot) -> (String, String) {
     let r = bot.finished(job).await;
     assert_eq!(r.state, JobState::Succeeded, "{}", bot.progress(job));
     let b = r.build.unwrap();
-    (b.tag.unwrap(), b.commit.unwrap())
+    let commit = b.commit.unwrap();
+    // The build's own message says what it built: commit, subject and author.
+    let progress = bot.progress(job);
+    let built = progress.lines().find(|l| l.starts_with("commit  "));
+    let subject = b.subject.unwrap();
+    assert_eq!(
+        built,
+        Some(format!("commit  {commit} · {subject} — {}", b.author.unwrap()).as_str()),
+        "{progress}"
+    );
+    assert!(!subject.contains('\n') && !subject.is_empty(), "{subject}");
+    (b.tag.unwrap(), commit)
 }
 
 /// Three builds of web, oldest first.
@@ -278,6 +289,11 @@ async fn on_discord_builds_and_commits_are_masked_links_and_messages_ping_no_one
             "\\*\\*Speed up\\*\\* \\`search\\` with an index \\<@&123456789012345678\\> — Bob Builder"
         )),
         "{text}"
+    );
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("- [#")).count(),
+        2,
+        "exactly the second and the third: {text}"
     );
     assert_eq!(
         approval.allowed_mentions,
