@@ -61,4 +61,25 @@ impl Engine {
         changes::between(running, to, &builds)
             .of_project(project.name.as_str(), project.commit_url.as_deref())
     }
+
+    /// Whether the pipeline that builds `app` was read and no build of it produced
+    /// `tag`: a deploy's answer says so at once (the deploy goes ahead; hotfix tags
+    /// are deployed by hand). The listing read here answers the job's own look-up.
+    pub async fn built_by_no_known_build(&self, app: &AppName, tag: &str) -> bool {
+        let Some(project) = self.inner.config.builder_of(app) else {
+            return false;
+        };
+        match self
+            .inner
+            .paas
+            .pipeline_builds(&project.pipeline, &[tag])
+            .await
+        {
+            Ok(builds) => !builds.iter().any(|b| b.tag.as_deref() == Some(tag)),
+            Err(e) => {
+                tracing::debug!(error = %e, app = %app, "cannot read the builds to check a tag");
+                false
+            }
+        }
+    }
 }

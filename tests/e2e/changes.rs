@@ -148,7 +148,23 @@ async fn a_deploy_shows_the_builds_it_brings_and_a_rollback_what_it_takes_away()
 async fn a_tag_no_build_produced_is_deployable_and_says_its_contents_are_unknown() {
     let bot = spawn_bot(Scenario::demo(), demo_config(|_| {})).await;
     build(&bot).await;
-    let (job, text) = asked(&bot, "/deploy web v9.9.9").await;
+    let reads = list_requests(&bot);
+    let reply = bot.say("alice", "/deploy web v9.9.9").await;
+    assert_eq!(
+        reply.text(),
+        "Started #2: deploy web v9.9.9; it needs 1 approval from lead. releasebot cannot show what v9.9.9 contains: no known build of web produced it."
+    );
+    let job = JobId(2);
+    bot.wait_for(job, "asking for approval", |r| {
+        r.waits_on_people() && r.messages.approval.is_some()
+    })
+    .await;
+    let text = bot.approval_text(job);
+    assert_eq!(
+        list_requests(&bot),
+        reads + 1,
+        "the answer and the approval read the pipeline once"
+    );
     assert!(
         text.contains(
             "changes  releasebot cannot show what v9.9.9 contains: no known build of web produced it"
