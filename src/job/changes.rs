@@ -290,9 +290,19 @@ mod tests {
         c.lines.iter().map(|l| l.execution.run).collect()
     }
 
+    /// A case: its name, the running tag, the tag deployed, what the list says and
+    /// the runs it names.
+    type Case = (
+        &'static str,
+        Option<&'static str>,
+        &'static str,
+        ChangeKind,
+        &'static [u64],
+    );
+
     #[test]
     fn the_list_follows_the_tags() {
-        let cases: &[(&str, Option<&str>, &str, ChangeKind, &[u64])] = &[
+        let cases: &[Case] = &[
             ("forward", Some("t1"), "t3", ChangeKind::Brings, &[3, 2]),
             (
                 "rollback",
