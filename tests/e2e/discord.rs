@@ -361,7 +361,7 @@ async fn approvers_vote_with_reactions_and_only_theirs_count() {
     );
     assert_eq!(
         t.fake.answer(&token).await,
-        "Started #1: deploy web v1.2.3; it needs 2 approvals from lead."
+        "Started #1: deploy web v1.2.3; it needs 2 approvals from lead. releasebot cannot show what v1.2.3 contains: no known build of web produced it."
     );
     let thread = t.thread(1).await;
     let progress = t.posted_in(thread, 0).await;
