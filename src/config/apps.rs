@@ -157,6 +157,35 @@ mod tests {
     }
 
     #[test]
+    fn the_project_that_builds_an_app_is_its_built_by_else_the_one_deploying_it() {
+        let projects = r#"
+            [projects.site]
+            cluster = "c-1"
+            project = "p-1"
+            pipeline = "p-2"
+            deploys = "staging"
+            [projects.images]
+            cluster = "c-1"
+            project = "p-1"
+            pipeline = "p-3"
+        "#;
+        let text = format!("{APPS}{projects}");
+        let c = Config::parse(
+            &text.replace("timezone", "built_by = \"images\"\ntimezone"),
+            "x.toml",
+        )
+        .unwrap();
+        let builder = |app: &str| {
+            c.builder_of(&AppName::parse(app).unwrap())
+                .map(|p| p.name.to_string())
+        };
+        assert_eq!(builder("web").as_deref(), Some("images"));
+        assert_eq!(builder("staging").as_deref(), Some("site"));
+        let c = Config::parse(&text, "x.toml").unwrap();
+        assert_eq!(c.builder_of(&AppName::parse("web").unwrap()), None);
+    }
+
+    #[test]
     fn bad_incident_settings_name_their_key() {
         for (change, key) in [
             (
