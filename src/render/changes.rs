@@ -41,9 +41,22 @@ pub fn changes(c: &Changes, app: &str, view: &View) -> Vec<String> {
         ChangeKind::Unknown { reason } => format!("changes  unknown: {}", view.text(reason)),
     };
     let mut lines = vec![heading];
-    lines.extend(c.lines.iter().map(|l| format!("- {}", line(l, view))));
-    if c.more > 0 {
-        lines.push(format!("- and {} more", c.more));
+    // The list takes at most half the message, so what the message asks (the votes,
+    // how to answer) always fits: builds past that are counted instead.
+    let mut room = view.style.max_chars / 2;
+    let mut more = c.more;
+    for (i, l) in c.lines.iter().enumerate() {
+        let shown = format!("- {}", line(l, view));
+        let cost = shown.chars().count() + 1;
+        if cost > room {
+            more += c.lines.len() - i;
+            break;
+        }
+        room -= cost;
+        lines.push(shown);
+    }
+    if more > 0 {
+        lines.push(format!("- and {more} more"));
     }
     lines
 }
@@ -135,6 +148,23 @@ mod tests {
             assert!(!line.contains(unescaped), "{unescaped} in {line}");
         }
         assert!(line.contains(r"\<@&123456789012345678\>"), "{line}");
+    }
+
+    #[test]
+    fn a_long_list_leaves_room_for_the_rest_of_the_message() {
+        let view = discord();
+        let mut c = brings(&"x".repeat(72), &"y".repeat(40));
+        c.lines = vec![c.lines[0].clone(); 10];
+        c.more = 2;
+        let lines = changes(&c, "web", &view);
+        let used: usize = lines.iter().map(|l| l.chars().count() + 1).sum();
+        assert!(used <= view.style.max_chars / 2 + 80, "{used}: {lines:?}");
+        let shown = lines.iter().filter(|l| l.starts_with("- [#")).count();
+        assert!(shown < 10, "{lines:?}");
+        assert_eq!(
+            lines.last().unwrap(),
+            &format!("- and {} more", 10 - shown + 2)
+        );
     }
 
     #[test]
