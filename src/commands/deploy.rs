@@ -58,6 +58,10 @@ impl Handler for Deploy {
             Ok(app) => app,
             Err(refusal) => return Reply::Refused(refusal),
         };
+        let unknown = cx
+            .engine
+            .built_by_no_known_build(&self.app, self.tag.as_str())
+            .await;
         let spec = JobSpec::Deploy {
             app: self.app.clone(),
             tag: self.tag.clone(),
@@ -70,11 +74,28 @@ impl Handler for Deploy {
         Reply::Started {
             job,
             text: format!(
-                "Started {job}: deploy {} {}{}.",
+                "Started {job}: deploy {} {}{}.{}",
                 self.app,
                 self.tag,
-                needs_approval(app)
+                needs_approval(app),
+                unknown_contents(unknown, &self.tag, cx.engine.config().builder_of(&self.app)),
             ),
         }
+    }
+}
+
+/// ` releasebot cannot show what v9.9.9 contains: …` when no known build produced the
+/// tag, nothing otherwise.
+fn unknown_contents(
+    unknown: bool,
+    tag: &VersionTag,
+    builder: Option<&crate::config::Project>,
+) -> String {
+    match (unknown, builder) {
+        (true, Some(project)) => format!(
+            " releasebot cannot show what {tag} contains: no known build of {} produced it.",
+            project.name
+        ),
+        _ => String::new(),
     }
 }

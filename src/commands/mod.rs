@@ -88,6 +88,7 @@ commands! {
     Freeze => freeze::Freeze,
     Unfreeze => unfreeze::Unfreeze,
     Logs => logs::Logs,
+    Changes => changes::Changes,
     Help => help::Help,
 }
 

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::raw::{channels, duration, roles};
 use super::{AccessRoles, App, ApprovalPolicy, ConfigError, at};
 use crate::freeze::{Schedule, Window};
-use crate::names::AppName;
+use crate::names::{AppName, ProjectName};
 use crate::paas::{AppId, AppRef, ClusterId, ProjectId, ProjectRef};
 
 #[derive(Deserialize)]
@@ -35,6 +35,7 @@ pub(super) struct RawApp {
     #[serde(default)]
     freeze: Vec<String>,
     timezone: Option<String>,
+    built_by: Option<String>,
 }
 
 /// Every app, checked; `promote_from` must name apps that exist.
@@ -95,7 +96,13 @@ fn one(key: &str, a: &RawApp) -> Result<App, ConfigError> {
         .collect::<Result<Vec<_>, _>>()?;
     let freeze =
         Schedule::new(windows, a.timezone.as_deref()).map_err(|e| at(&k("timezone"), e))?;
+    let built_by = a
+        .built_by
+        .as_deref()
+        .map(|p| ProjectName::parse(p).map_err(|e| at(&k("built_by"), e)))
+        .transpose()?;
     Ok(App {
+        built_by,
         name,
         rancher: AppRef::new(ProjectRef::new(cluster, project), app),
         policy,
@@ -147,6 +154,35 @@ mod tests {
             "rollbacks wait for approval by default"
         );
         assert!(staging.freeze.is_empty());
+    }
+
+    #[test]
+    fn the_project_that_builds_an_app_is_its_built_by_else_the_one_deploying_it() {
+        let projects = r#"
+            [projects.site]
+            cluster = "c-1"
+            project = "p-1"
+            pipeline = "p-2"
+            deploys = "staging"
+            [projects.images]
+            cluster = "c-1"
+            project = "p-1"
+            pipeline = "p-3"
+        "#;
+        let text = format!("{APPS}{projects}");
+        let c = Config::parse(
+            &text.replace("timezone", "built_by = \"images\"\ntimezone"),
+            "x.toml",
+        )
+        .unwrap();
+        let builder = |app: &str| {
+            c.builder_of(&AppName::parse(app).unwrap())
+                .map(|p| p.name.to_string())
+        };
+        assert_eq!(builder("web").as_deref(), Some("images"));
+        assert_eq!(builder("staging").as_deref(), Some("site"));
+        let c = Config::parse(&text, "x.toml").unwrap();
+        assert_eq!(c.builder_of(&AppName::parse("web").unwrap()), None);
     }
 
     #[test]

@@ -90,6 +90,9 @@ pub struct Project {
     pub access: AccessRoles,
     /// Channel ids it may be used from; empty means any.
     pub channels: Vec<String>,
+    /// A commit's page at the git provider, `{commit}` standing for the commit id
+    /// (`commit_url`), for the links in change lists.
+    pub commit_url: Option<String>,
 }
 
 /// An app people deploy.
@@ -107,6 +110,9 @@ pub struct App {
     pub promote_from: Vec<AppName>,
     /// Recurring freeze windows in the app's time zone (`freeze`, `timezone`).
     pub freeze: crate::freeze::Schedule,
+    /// The project whose pipeline builds the app's tags (`built_by`), when no
+    /// project's `deploys` names the app.
+    pub built_by: Option<ProjectName>,
 }
 
 /// Settings of the jobs themselves.
@@ -208,6 +214,18 @@ pub struct Config {
 }
 
 impl Config {
+    /// The project whose pipeline builds `app`'s tags: its `built_by`, else the
+    /// project whose `deploys` names it.
+    pub fn builder_of(&self, app: &AppName) -> Option<&Project> {
+        match self.apps.get(app).and_then(|a| a.built_by.as_ref()) {
+            Some(project) => self.projects.get(project),
+            None => self
+                .projects
+                .values()
+                .find(|p| p.deploys.as_ref() == Some(app)),
+        }
+    }
+
     /// Every role the role lists name (not `[shell.users]`, which are the terminal's
     /// own), each with the keys naming it such as `[apps.web] approvers`, in a stable
     /// order; a role written in several cases is one.
@@ -476,6 +494,18 @@ mod tests {
                 "apps.Web",
             ),
             ("[jobs]\nlog_lines = 0\n", "jobs.log_lines"),
+            (
+                "[apps.web]\ncluster=\"c-1\"\nproject=\"p-1\"\napp=\"a\"\nbuilt_by=\"nope\"\n",
+                "apps.web.built_by",
+            ),
+            (
+                "[projects.web]\ncluster=\"c-1\"\nproject=\"p-1\"\npipeline=\"p-2\"\ncommit_url=\"https://git.example.com/c\"\n",
+                "projects.web.commit_url",
+            ),
+            (
+                "[projects.web]\ncluster=\"c-1\"\nproject=\"p-1\"\npipeline=\"p-2\"\ncommit_url=\"ftp://x/{commit}\"\n",
+                "projects.web.commit_url",
+            ),
         ];
         for (text, key) in cases {
             let e = Config::parse(text, "x.toml").unwrap_err();

@@ -88,6 +88,19 @@ struct RawProject {
     read: Option<Vec<String>>,
     #[serde(default)]
     channels: Vec<String>,
+    commit_url: Option<String>,
+}
+
+/// A commit link template: an http(s) URL with `{commit}` where the commit id goes.
+fn commit_url(key: &str, url: Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(url) = url else { return Ok(None) };
+    if !url.starts_with("https://") && !url.starts_with("http://") {
+        return Err(at(key, "must be an http(s) URL"));
+    }
+    if !url.contains("{commit}") {
+        return Err(at(key, "must say where the commit goes with {commit}"));
+    }
+    Ok(Some(url))
 }
 
 fn master() -> String {
@@ -346,8 +359,17 @@ impl RawConfig {
                         ..AccessRoles::default()
                     },
                     channels: channels(&k("channels"), p.channels)?,
+                    commit_url: commit_url(&k("commit_url"), p.commit_url)?,
                 },
             );
+        }
+        for app in apps.values() {
+            if let Some(project) = &app.built_by
+                && !projects.contains_key(project)
+            {
+                let key = format!("apps.{}.built_by", app.name);
+                return Err(at(&key, format!("there is no [projects.{project}]")));
+            }
         }
 
         let mut shell_users = BTreeMap::new();

@@ -55,7 +55,8 @@ async fn read_app(
 
 /// Reads what the app runs now, so messages can say what the deploy changes: the
 /// domain's rule decides from the PaaS's word and the app's history
-/// ([`crate::job::incident::running_now`]).
+/// ([`crate::job::incident::running_now`]); then the builds between it and the tag
+/// deployed ([`crate::job::changes`]).
 pub(super) async fn look_up_current(d: &mut Driver) {
     let Some(app) = d.app() else { return };
     let paas = d.engine.inner.paas.clone();
@@ -71,6 +72,12 @@ pub(super) async fn look_up_current(d: &mut Driver) {
         None => d.engine.app_history(&app.name).await.unwrap_or_default(),
     };
     let tag = crate::job::incident::running_now(&app.name, live.as_deref(), &history);
+    let to = d.record().deploy.map(|deploy| deploy.tag.to_string());
+    let changes = d
+        .engine
+        .changes(&app.name, tag.as_deref(), to.as_deref())
+        .await;
+    d.apply(Event::ChangesFound(changes)).await;
     d.apply(Event::CurrentFound(tag)).await;
 }
 

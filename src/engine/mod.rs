@@ -12,6 +12,7 @@
 //! - `votes`: votes from commands, buttons and reactions, live or read back.
 
 mod build;
+mod changes;
 mod deploy;
 pub mod deploy_queue;
 mod driver;

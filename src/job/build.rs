@@ -30,6 +30,12 @@ pub struct BuildProgress {
     pub tag: Option<String>,
     pub chart: Option<String>,
     pub commit: Option<String>,
+    /// The first line of the commit's message, length-capped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// Who wrote the commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
     /// When the execution was first seen succeeded; the tag may follow a moment later.
     pub succeeded_ms: Option<i64>,
     pub finished: bool,
@@ -117,6 +123,9 @@ pub struct BuildReading {
     pub tag: Option<String>,
     pub chart: Option<String>,
     pub commit: Option<String>,
+    /// The commit's message and author, redacted.
+    pub message: Option<String>,
+    pub author: Option<String>,
     pub verdict: BuildVerdict,
 }
 
@@ -137,6 +146,12 @@ impl BuildProgress {
         }
         if let Some(commit) = &e.commit {
             self.commit = Some(commit.chars().take(7).collect());
+        }
+        if let Some(message) = &e.message {
+            self.subject = Some(crate::job::changes::subject(message)).filter(|s| !s.is_empty());
+        }
+        if let Some(author) = &e.author {
+            self.author = Some(crate::job::changes::author(author)).filter(|a| !a.is_empty());
         }
     }
 

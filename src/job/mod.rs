@@ -6,6 +6,7 @@
 pub mod approval;
 pub mod audit;
 pub mod build;
+pub mod changes;
 pub mod decisions;
 pub mod incident;
 pub mod machine;

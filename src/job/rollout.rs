@@ -249,6 +249,9 @@ pub struct DeployProgress {
     pub from_tag: Option<String>,
     /// Whether `from_tag` has been looked for.
     pub looked_up: bool,
+    /// What the deploy changes, found when `from_tag` was looked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<crate::job::changes::Changes>,
     /// The app as read just before the upgrade.
     pub baseline: Option<AppSnapshot>,
     pub upgrade: Upgrade,
@@ -319,6 +322,7 @@ impl DeployProgress {
             tag,
             from_tag: None,
             looked_up: false,
+            changes: None,
             baseline: None,
             upgrade: Upgrade::NotSent,
             rollout: Rollout::default(),

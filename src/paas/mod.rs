@@ -8,6 +8,7 @@
 //! never retried blindly: after an ambiguous failure the client looks at the PaaS to
 //! learn whether the first attempt took effect (`confirm.rs`).
 
+mod builds;
 mod confirm;
 pub mod error;
 pub mod model;
@@ -171,6 +172,8 @@ struct Inner {
     config: ClientConfig,
     clock: Clock,
     observer: Option<RequestObserver>,
+    /// Settled builds already read, per pipeline.
+    builds: Arc<builds::BuildCache>,
 }
 
 impl PaasClient {
@@ -197,6 +200,7 @@ impl PaasClient {
                 config,
                 clock,
                 observer: None,
+                builds: Arc::default(),
             }),
             retry,
         })
@@ -210,6 +214,7 @@ impl PaasClient {
             config: shared.config.clone(),
             clock: shared.clock,
             observer: shared.observer.clone(),
+            builds: shared.builds.clone(),
         });
         PaasClient {
             inner: Arc::new(Inner {

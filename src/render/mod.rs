@@ -7,6 +7,7 @@
 //! timestamps, links) comes in a [`View`], so no platform's numbers or markup are
 //! written into the core.
 
+mod changes;
 pub mod escape;
 mod incident;
 mod lines;
@@ -16,6 +17,7 @@ mod progress;
 mod view;
 mod votes;
 
+pub use changes::{changes, line as change_line};
 pub use incident::{freeze_line, frozen};
 pub use lines::{history_line, status_line};
 pub use notices::{approved, ended};

@@ -92,6 +92,31 @@ pub(super) fn change(r: &JobRecord, view: &View) -> Option<String> {
     })
 }
 
+/// `c7f1f22 · Fix the login redirect loop — Alice`: what the build built.
+fn build_commit(b: &crate::job::BuildProgress, view: &View) -> Option<String> {
+    let mut parts: Vec<String> = b.commit.iter().map(|c| view.text(c)).collect();
+    parts.extend(b.subject.iter().map(|s| view.text(s)));
+    if parts.is_empty() {
+        return None;
+    }
+    let mut text = parts.join(" · ");
+    if let Some(author) = &b.author {
+        text.push_str(&format!(" — {}", view.text(author)));
+    }
+    Some(text)
+}
+
+/// What the deploy changes, once the job drew the list.
+fn change_list(r: &JobRecord, view: &View) -> Vec<String> {
+    match (
+        r.spec.app(),
+        r.deploy.as_ref().and_then(|d| d.changes.as_ref()),
+    ) {
+        (Some(app), Some(c)) => super::changes(c, app.as_str(), view),
+        _ => Vec::new(),
+    }
+}
+
 /// The progress message: one message, edited in place, from request to result.
 pub fn progress(r: &JobRecord, view: &View) -> Message {
     let who = view.person(&r.requester.id, &r.requester.name);
@@ -129,6 +154,9 @@ pub fn progress(r: &JobRecord, view: &View) -> Message {
         }
         if let Some(image) = &b.image {
             lines.push(format!("image  {}", view.text(image)));
+        }
+        if let Some(commit) = build_commit(b, view) {
+            lines.push(format!("commit  {commit}"));
         }
         let chart = b.chart.as_ref().map(|c| view.text(c));
         match (&b.tag, chart) {
@@ -212,6 +240,7 @@ pub fn progress(r: &JobRecord, view: &View) -> Message {
             line.push_str(&format!(" ({})", view.text(m)));
         }
         lines.push(line);
+        lines.extend(change_list(r, view));
     }
     if let Some(resumed) = &r.resumed {
         let how = match &resumed.by_replica {
@@ -323,6 +352,7 @@ pub fn approval(r: &JobRecord, view: &View) -> Message {
     if let Some(image) = &a.image {
         lines.push(format!("image  {}", view.text(image)));
     }
+    lines.extend(change_list(r, view));
     lines.push(format!(
         "needs {} approval{} from {} · expires {}",
         a.need(),

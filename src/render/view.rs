@@ -94,14 +94,34 @@ impl View {
 
     /// A build's name, linked to its page in the PaaS's UI where there is one.
     pub fn execution(&self, e: &ExecutionId) -> String {
+        self.link(&e.name(), self.execution_url(e))
+    }
+
+    /// A build as its run number, `#12`, linked like [`View::execution`].
+    pub fn run(&self, e: &ExecutionId) -> String {
+        self.link(&format!("#{}", e.run), self.execution_url(e))
+    }
+
+    /// A commit's short id, linked to its page at the git provider when `url` is a
+    /// link that cannot break out of the masked link around it (the URL comes from
+    /// outside: the PaaS or the configuration).
+    pub fn commit(&self, short: &str, url: Option<&str>) -> String {
+        let url = url.filter(|u| {
+            (u.starts_with("https://") || u.starts_with("http://"))
+                && u.chars()
+                    .all(|c| c.is_ascii_graphic() && !"<>()[]\\`\"'|".contains(c))
+        });
+        self.link(&self.text(short), url.map(str::to_string))
+    }
+
+    fn execution_url(&self, e: &ExecutionId) -> Option<String> {
         let project = e.project.as_str();
-        let url = self.project_path(project).map(|(base, path)| {
+        self.project_path(project).map(|(base, path)| {
             format!(
                 "{base}{path}/pipeline/pipelines/{project}:{}/run/{}",
                 e.pipeline, e.run
             )
-        });
-        self.link(&e.name(), url)
+        })
     }
 
     /// A Rancher app's name, linked to its page in the PaaS's UI where there is one.
@@ -147,6 +167,25 @@ mod tests {
         assert!(plain.time(0).ends_with(" UTC"));
         let e = ExecutionId::parse("p-5tfq9:p-tpk2x-57").unwrap();
         assert_eq!(plain.execution(&e), "p-tpk2x-57");
+        assert_eq!(plain.run(&e), "#57");
+        assert!(
+            discord
+                .run(&e)
+                .starts_with("[#57](<https://rancher.example.com/p/")
+        );
+        let commit = "https://git.example.com/c/5132c81";
+        assert_eq!(plain.commit("5132c81", Some(commit)), "5132c81");
+        assert_eq!(
+            discord.commit("5132c81", Some(commit)),
+            format!("[5132c81](<{commit}>)")
+        );
+        for bad in [
+            "https://x/>) [evil](https://e",
+            "javascript:alert(1)",
+            "https://x/a b",
+        ] {
+            assert_eq!(discord.commit("5132c81", Some(bad)), "5132c81", "{bad}");
+        }
         assert_eq!(
             discord.execution(&e),
             "[p-tpk2x-57](<https://rancher.example.com/p/c-64wdm:p-5tfq9/pipeline/pipelines/p-5tfq9:p-tpk2x/run/57>)"

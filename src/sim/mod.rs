@@ -53,7 +53,8 @@ pub use app::RolloutRecord;
 pub use fault::{Fault, InjectedFault, Route};
 pub use record::{ObjectEvents, SimStats, TimedEvent, Timeline};
 pub use scenario::{
-    AppFlavour, AppScenario, Faults, LogShape, PipelineScenario, Scenario, ScenarioError, StageSpec,
+    AppFlavour, AppScenario, CommitSpec, Faults, LogShape, PipelineScenario, Scenario,
+    ScenarioError, StageSpec,
 };
 
 use crate::secret::Secret;

@@ -155,8 +155,61 @@ pub struct PipelineScenario {
     /// execution exists, and runs, from the moment the request arrived.
     #[serde(default)]
     pub run_delay_seconds: f64,
+    /// The commits runs build, in turn: run N builds the (N-1)th, modulo their
+    /// number. Empty: a built-in set with multi-line messages, markdown and an
+    /// `@everyone`, as people write them.
+    #[serde(default)]
+    pub commits: Vec<CommitSpec>,
     #[serde(default)]
     pub faults: Faults,
+}
+
+/// The commit a run builds, as the git provider tells Rancher.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CommitSpec {
+    pub message: String,
+    pub author: String,
+    /// The author's e-mail; some git providers leave it out.
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+impl CommitSpec {
+    fn new(message: &str, author: &str, email: Option<&str>) -> Self {
+        CommitSpec {
+            message: message.into(),
+            author: author.into(),
+            email: email.map(str::to_string),
+        }
+    }
+
+    /// What runs build when the scenario names no commits: what people write, pings,
+    /// markdown and unbalanced code fences included.
+    pub fn defaults() -> Vec<CommitSpec> {
+        vec![
+            CommitSpec::new(
+                "Fix the login redirect loop\n\nThe session cookie was set on the wrong path.",
+                "Alice Example",
+                Some("alice@example.com"),
+            ),
+            CommitSpec::new(
+                "**Speed up** `search` with an index <@&123456789012345678>",
+                "Bob Builder",
+                Some("bob@example.com"),
+            ),
+            CommitSpec::new(
+                "@everyone hotfix: retry payments on 502\n\nSee the incident notes.",
+                "Carol <@111111111111111111>",
+                None,
+            ),
+            CommitSpec::new(
+                "```rust broken fence in a subject [click](https://evil.example.com)",
+                "Dave_the_dev",
+                Some("dave@example.com"),
+            ),
+        ]
+    }
 }
 
 impl Default for PipelineScenario {
@@ -178,6 +231,7 @@ impl Default for PipelineScenario {
             unknown_state: None,
             run_fails_after_create: false,
             run_delay_seconds: 0.0,
+            commits: Vec::new(),
             faults: Faults::default(),
         }
     }

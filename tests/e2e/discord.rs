@@ -219,7 +219,7 @@ async fn a_build_is_acknowledged_then_followed_in_its_thread_to_the_image_and_ta
         names,
         [
             "build", "deploy", "release", "status", "history", "cancel", "approve", "reject",
-            "rollback", "promote", "freeze", "unfreeze", "logs", "help"
+            "rollback", "promote", "freeze", "unfreeze", "logs", "changes", "help"
         ],
         "every command is a slash command"
     );
@@ -361,7 +361,7 @@ async fn approvers_vote_with_reactions_and_only_theirs_count() {
     );
     assert_eq!(
         t.fake.answer(&token).await,
-        "Started #1: deploy web v1.2.3; it needs 2 approvals from lead."
+        "Started #1: deploy web v1.2.3; it needs 2 approvals from lead. releasebot cannot show what v1.2.3 contains: no known build of web produced it."
     );
     let thread = t.thread(1).await;
     let progress = t.posted_in(thread, 0).await;

@@ -2,6 +2,7 @@
 
 mod access;
 mod approvals;
+mod changes;
 mod chart;
 mod cli;
 mod connection_strings;

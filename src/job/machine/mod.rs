@@ -147,6 +147,8 @@ pub enum Event {
     BuildStopped(StopResult),
     /// The tag live on the app before the deploy, if any could be learned.
     CurrentFound(Option<String>),
+    /// What the deploy changes, drawn when what runs now was looked up.
+    ChangesFound(crate::job::changes::Changes),
     ApprovalPosted(MessageRef),
     /// The job ahead in the app's deploy queue, or `None` once it is this job's turn.
     QueueAhead(Option<JobId>),

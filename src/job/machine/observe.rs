@@ -81,6 +81,11 @@ pub fn apply(r: &mut JobRecord, event: Event, now: i64, cx: &Context) {
                 d.looked_up = true;
             }
         }
+        Event::ChangesFound(changes) => {
+            if let Some(d) = r.deploy.as_mut() {
+                d.changes = Some(changes);
+            }
+        }
         Event::QueueAhead(ahead) => {
             let place = r.queue.get_or_insert(QueuePlace {
                 joined_ms: now,

@@ -83,6 +83,8 @@ fn execution(state: &str, tag: Option<&str>) -> BuildReading {
         tag: tag.map(str::to_string),
         chart: None,
         commit: None,
+        message: None,
+        author: None,
         verdict,
     }
 }

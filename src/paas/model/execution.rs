@@ -121,6 +121,9 @@ pub struct Execution {
     pub commit: Option<String>,
     pub message: Option<String>,
     pub author: Option<String>,
+    /// The commit's page at the git provider (`htmlLink`), when it says: an http(s)
+    /// URL, redacted like any text.
+    pub html_link: Option<String>,
     pub triggered_by: Option<String>,
     pub execution_state: Option<ExecutionState>,
     pub created: Option<SystemTime>,
@@ -161,6 +164,9 @@ impl Execution {
             commit: f.string("commit"),
             message: f.string("message"),
             author: f.string("author"),
+            html_link: f
+                .string("htmlLink")
+                .filter(|l| l.starts_with("https://") || l.starts_with("http://")),
             triggered_by: f.string("triggeredBy"),
             execution_state: f
                 .str("executionState")
@@ -329,6 +335,19 @@ mod tests {
         }
         assert!(e.message.unwrap().starts_with("rotate creds"));
         assert_eq!(e.stages[1].name, "Build token=[redacted]");
+    }
+
+    #[test]
+    fn the_commit_link_is_an_http_link_or_nothing() {
+        let link = |l: &str| {
+            Execution::decode(&json!({"id": "p-1:p-2-3", "htmlLink": l}))
+                .unwrap()
+                .html_link
+        };
+        let commit = "https://git.example.com/team/web/commit/5132c81";
+        assert_eq!(link(commit).as_deref(), Some(commit));
+        assert_eq!(link("javascript:alert(1)"), None);
+        assert_eq!(link(""), None);
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod tests;
 use super::model::{App, BuildStatus, ConditionStatus, Execution, ExecutionState};
 use crate::clock::to_ms;
 use crate::job::build::{BuildReading, BuildVerdict, StageMark, StageView};
+use crate::job::changes::PipelineBuild;
 use crate::job::rollout::{AppSnapshot, Cond, CondStatus};
 
 impl Execution {
@@ -48,7 +49,38 @@ impl Execution {
             tag,
             chart: self.chart_version.clone(),
             commit: self.commit.clone(),
+            message: self.message.clone(),
+            author: self.author.clone(),
             verdict,
+        }
+    }
+}
+
+impl Execution {
+    /// The build as a change list names it: the tag it produced (only once it
+    /// succeeded), its commit, message, author and the commit's page.
+    pub fn pipeline_build(&self) -> PipelineBuild {
+        let succeeded = self.status() == BuildStatus::Succeeded;
+        PipelineBuild {
+            execution: self.id.clone(),
+            branch: self.branch.clone(),
+            tag: self
+                .deployable_tag()
+                .filter(|_| succeeded)
+                .map(str::to_string),
+            commit: self.commit.clone(),
+            message: self.message.clone(),
+            author: self.author.clone(),
+            link: self.html_link.clone(),
+        }
+    }
+
+    /// Whether the execution can change no more: it ended, and a success carries its
+    /// tag (the in-house PaaS fills the tag in a moment after `Success`).
+    pub fn settled(&self) -> bool {
+        match self.status() {
+            BuildStatus::Succeeded => self.deployable_tag().is_some(),
+            status => status.is_final(),
         }
     }
 }

@@ -11,7 +11,7 @@ mod tests;
 use std::time::Duration;
 
 use super::model::{fake_sha, secs};
-use super::scenario::{PipelineScenario, StageSpec};
+use super::scenario::{CommitSpec, PipelineScenario, StageSpec};
 
 /// Where a run stands at one moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +43,8 @@ pub(crate) struct SimExecution {
     pub branch: String,
     pub created: Duration,
     pub commit: String,
+    /// The commit's message, author and e-mail, as the git provider says.
+    pub commit_spec: CommitSpec,
     /// Every stage, the automatic `Clone` first.
     pub stages: Vec<StageSpec>,
     pub provision: Duration,
@@ -76,7 +78,13 @@ impl SimExecution {
             .as_ref()
             .and_then(|f| stages.iter().position(|s| &s.name == f));
         let project = spec.project.clone();
+        let commits = match spec.commits.is_empty() {
+            true => CommitSpec::defaults(),
+            false => spec.commits.clone(),
+        };
+        let commit_spec = commits[(run.saturating_sub(1) as usize) % commits.len()].clone();
         SimExecution {
+            commit_spec,
             project_ref: project_ref.to_string(),
             commit: fake_sha(&format!("{project_ref}/{}/{run}/{branch}", spec.pipeline)),
             image: spec

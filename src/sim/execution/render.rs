@@ -138,10 +138,9 @@ impl SimExecution {
             "branch": self.branch,
             "ref": self.branch,
             "commit": self.commit,
-            "message": format!("Merge branch '{}' (run {})", self.branch, self.run),
+            "message": self.commit_spec.message,
             "mergeRequestIid": 0,
-            "author": "releasebot-sim",
-            "email": "sim@example.com",
+            "author": self.commit_spec.author,
             "repositoryUrl": format!("https://git.example.com/team/{}.git", self.pipeline),
             "htmlLink": format!("https://git.example.com/team/{}/commit/{}", self.pipeline, self.commit),
             "pipelineConfig": {
@@ -162,6 +161,10 @@ impl SimExecution {
             v["labels"] = json!({"pipeline.project.cattle.io/finish": "true"});
         } else {
             v["actions"] = json!({"stop": format!("{self_url}?action=stop")});
+        }
+        // Not every git provider says who committed by e-mail.
+        if let Some(email) = &self.commit_spec.email {
+            v["email"] = json!(email);
         }
         if with_conditions {
             v["conditions"] = json!(conditions);

@@ -3,6 +3,7 @@ use std::time::{Duration, SystemTime};
 use super::*;
 use crate::sim::model::RenderContext;
 use crate::sim::scenario::Scenario;
+use serde_json::Value;
 
 fn ctx() -> RenderContext<'static> {
     RenderContext {
@@ -113,4 +114,37 @@ fn a_run_may_show_an_unknown_state_while_it_builds() {
     assert_eq!(waiting["executionState"], "Waiting");
     let done = e.render(&ctx(), Duration::from_secs(90), true);
     assert_eq!(done["executionState"], "Success");
+}
+
+#[test]
+fn runs_carry_the_commits_people_write_in_turn() {
+    let spec = &Scenario::demo().pipelines[0];
+    let rendered: Vec<Value> = (1..=5)
+        .map(|run| {
+            SimExecution::new("c-64wdm:p-5tfq9", spec, run, "master", Duration::ZERO).render(
+                &ctx(),
+                Duration::from_secs(900),
+                true,
+            )
+        })
+        .collect();
+    let messages: Vec<&str> = rendered
+        .iter()
+        .map(|v| v["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        messages[0].contains('\n'),
+        "a multi-line message: {messages:?}"
+    );
+    assert!(messages[1].contains("**"), "markdown: {messages:?}");
+    assert!(messages[2].contains("@everyone"), "a ping: {messages:?}");
+    assert_eq!(messages[4], messages[0], "the set repeats");
+    assert_eq!(rendered[0]["author"], "Alice Example");
+    assert_eq!(rendered[0]["email"], "alice@example.com");
+    assert!(
+        rendered[2].get("email").is_none(),
+        "some providers leave it out"
+    );
+    let commit = rendered[1]["commit"].as_str().unwrap();
+    assert!(rendered[1]["htmlLink"].as_str().unwrap().ends_with(commit));
 }
