@@ -3,22 +3,30 @@
 //! ([`crate::job::changes`]).
 
 use super::Engine;
-use crate::job::changes::{self, Changes};
+use crate::job::changes::{Changes, Unknowable};
 use crate::job::incident;
 use crate::names::AppName;
+use crate::paas::builds::Builder;
 
 impl Engine {
     /// The tag running on `app`: what the PaaS shows, else what history last deployed
     /// there successfully ([`incident::running_now`]).
     pub async fn running_now(&self, app: &AppName) -> Option<String> {
         let config = self.inner.config.apps.get(app)?;
-        let live = match self.inner.paas.get_app(&config.rancher).await {
-            Ok(found) => found.version_tag,
-            Err(e) => {
-                tracing::debug!(error = %e, "cannot read what the app runs now; history decides");
-                None
-            }
-        };
+        let live = self.inner.paas.get_app(&config.rancher).await;
+        self.running_given(app, live).await
+    }
+
+    /// What runs on `app` by the domain's rule, given what reading it answered.
+    pub(super) async fn running_given(
+        &self,
+        app: &AppName,
+        live: Result<crate::paas::App, crate::paas::PaasError>,
+    ) -> Option<String> {
+        let live = live
+            .inspect_err(|e| tracing::debug!(error = %e, "cannot read what the app runs now; history decides"))
+            .ok()
+            .and_then(|a| a.version_tag);
         let history = match live {
             Some(_) => Vec::new(),
             None => self.app_history(app).await.unwrap_or_default(),
@@ -27,39 +35,23 @@ impl Engine {
     }
 
     /// What deploying `to` onto `app`, which runs `running`, changes; with no `to`,
-    /// the newest tagged build of the project's branch. The builds are read with one
-    /// listing at most (see [`crate::paas::PaasClient::pipeline_builds`]).
+    /// the newest tagged build of the project's branch
+    /// ([`crate::paas::PaasClient::changes`]).
     pub async fn changes(&self, app: &AppName, running: Option<&str>, to: Option<&str>) -> Changes {
-        let shown_to = to.unwrap_or("the newest build");
         let Some(project) = self.inner.config.builder_of(app) else {
-            let reason = format!("no project builds {app} (set [apps.{app}] built_by)");
-            return Changes::unknown(shown_to, reason);
+            let app = app.to_string();
+            return Changes::unknown(
+                to.unwrap_or("the newest build"),
+                Unknowable::NoBuilder { app },
+            );
         };
-        // With no tag named the newest build is wanted, which only a listing tells.
-        let tags: Vec<&str> = match to {
-            Some(to) => running.into_iter().chain([to]).collect(),
-            None => Vec::new(),
+        let builder = Builder {
+            project: project.name.as_str(),
+            pipeline: &project.pipeline,
+            branch: project.branch.as_str(),
+            commit_url: project.commit_url.as_deref(),
         };
-        let builds = match self
-            .inner
-            .paas
-            .pipeline_builds(&project.pipeline, &tags)
-            .await
-        {
-            Ok(builds) => builds,
-            Err(e) => {
-                tracing::warn!(error = %e, app = %app, "cannot read the builds for a change list");
-                let reason = format!("the builds of {} could not be read", project.name);
-                return Changes::unknown(shown_to, reason).of_project(project.name.as_str(), None);
-            }
-        };
-        let newest = changes::newest_tag(&builds, project.branch.as_str());
-        let Some(to) = to.or(newest) else {
-            let reason = format!("no build of {} produced a tag yet", project.name);
-            return Changes::unknown(shown_to, reason).of_project(project.name.as_str(), None);
-        };
-        changes::between(running, to, &builds)
-            .of_project(project.name.as_str(), project.commit_url.as_deref())
+        self.inner.paas.changes(&builder, running, to).await
     }
 
     /// Whether the pipeline that builds `app` was read and no build of it produced

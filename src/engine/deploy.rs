@@ -26,6 +26,27 @@ impl Driver {
         let held = self.job.handles().ticket.take();
         Some(held.unwrap_or_else(|| self.engine.inner.queues.join(&app.name, self.job.id)))
     }
+
+    /// Keeps the app's turn for the rest of the deploy.
+    fn keep_turn(&self) {
+        if let Some(ticket) = self.hold_turn() {
+            self.job.handles().ticket = Some(ticket);
+        }
+    }
+
+    /// Follows the app from `rx`, counting only readings after the one it shows now
+    /// (which may predate the upgrade).
+    fn follow_app(
+        &mut self,
+        app: AppRef,
+        rx: tokio::sync::watch::Receiver<Observed<crate::paas::App>>,
+    ) {
+        let seen = match &*rx.borrow() {
+            Observed::Seen(_, seq) => *seq,
+            _ => 0,
+        };
+        self.apps = Some((app, rx, seen));
+    }
 }
 
 /// What the app shows now, read at most once per poll interval whoever asks: the
@@ -60,18 +81,8 @@ async fn read_app(
 pub(super) async fn look_up_current(d: &mut Driver) {
     let Some(app) = d.app() else { return };
     let paas = d.engine.inner.paas.clone();
-    let live = match read_app(d, &app.rancher, &paas).await {
-        Ok(a) => a.version_tag,
-        Err(e) => {
-            tracing::debug!(error = %e, "cannot read what the app runs now");
-            None
-        }
-    };
-    let history = match live {
-        Some(_) => Vec::new(),
-        None => d.engine.app_history(&app.name).await.unwrap_or_default(),
-    };
-    let tag = crate::job::incident::running_now(&app.name, live.as_deref(), &history);
+    let live = read_app(d, &app.rancher, &paas).await;
+    let tag = d.engine.running_given(&app.name, live).await;
     let to = d.record().deploy.map(|deploy| deploy.tag.to_string());
     let changes = d
         .engine
@@ -135,9 +146,7 @@ pub(super) async fn upgrade(d: &mut Driver) {
     let Some(tag) = d.record().deploy_tag().cloned() else {
         return;
     };
-    if let Some(ticket) = d.hold_turn() {
-        d.job.handles().ticket = Some(ticket);
-    }
+    d.keep_turn();
     let paas = d.engine.inner.paas.patient();
     let before = match read_app(d, &app.rancher, &paas).await {
         Ok(before) => before,
@@ -160,11 +169,7 @@ pub(super) async fn upgrade(d: &mut Driver) {
     // The app is followed from the reading the upgrade is judged against: a watcher
     // started for it polls an interval later, not at once.
     let rx = d.engine.inner.watch.app_from(&app.rancher, before.clone());
-    let seen = match &*rx.borrow() {
-        Observed::Seen(_, seq) => *seq,
-        _ => 0,
-    };
-    d.apps = Some((app.rancher.clone(), rx, seen));
+    d.follow_app(app.rancher.clone(), rx);
     d.app_read = None;
     match paas.upgrade_app(&app.rancher, tag.as_str(), &before).await {
         Ok(answer) => {
@@ -181,9 +186,7 @@ pub(super) async fn upgrade(d: &mut Driver) {
 /// app, which says whether it was carried out.
 pub(super) async fn recover_upgrade(d: &mut Driver) {
     let Some(app) = d.app() else { return };
-    if let Some(ticket) = d.hold_turn() {
-        d.job.handles().ticket = Some(ticket);
-    }
+    d.keep_turn();
     match d.engine.inner.paas.patient().get_app(&app.rancher).await {
         Ok(now) => d.apply(Event::UpgradeChecked(now.snapshot())).await,
         Err(e) => d.paas_failed(PaasStep::ReadApp, e).await,
@@ -201,13 +204,7 @@ pub(super) async fn follow_rollout(d: &mut Driver, wake_ms: i64, poke_ms: Option
     // watcher polls at its interval: nothing here makes it read the app sooner.
     let fresh = d.apps.as_ref().is_none_or(|(key, _, _)| *key != target);
     if fresh {
-        let rx = watch.app(&target);
-        // What the watcher shows now may predate the upgrade: only later readings count.
-        let seen = match &*rx.borrow() {
-            Observed::Seen(_, seq) => *seq,
-            _ => 0,
-        };
-        d.apps = Some((target.clone(), rx, seen));
+        d.follow_app(target.clone(), watch.app(&target));
     }
     let Some(mut rx) = d.apps.as_ref().map(|(_, rx, _)| rx.clone()) else {
         return;

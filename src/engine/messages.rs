@@ -12,7 +12,7 @@ use crate::chat::retrying;
 use crate::chat::writer::ProgressWriter;
 use crate::chat::{Chat, Message, MessageRef, Opened};
 use crate::job::machine::Event;
-use crate::job::{ChatStep, JobRecord, JobState};
+use crate::job::{ChatStep, JobRecord};
 use crate::render;
 
 /// Which of a job's messages a writer keeps up to date.
@@ -182,11 +182,7 @@ impl Driver {
     /// would start.
     async fn offer_rollback(&mut self) {
         let r = self.record();
-        let went_wrong = matches!(r.state, JobState::Failed | JobState::TimedOut)
-            && r.deploy
-                .as_ref()
-                .is_some_and(|d| d.intent_ms().is_some() && d.rollback_to.is_none());
-        if !went_wrong {
+        if !crate::job::incident::offers_rollback(&r) {
             return;
         }
         if let Some(tag) = self.engine.rollback_offer(&r).await {

@@ -529,18 +529,3 @@ impl std::fmt::Debug for Engine {
             .finish()
     }
 }
-
-/// The subscribe connections are counted in the metrics.
-impl crate::paas::push::PushCounts for Metrics {
-    fn connection(&self, project: &str, open: bool) {
-        self.subscribe_state(project, open);
-    }
-
-    fn forgotten(&self, project: &str) {
-        self.subscribe_forget(project);
-    }
-
-    fn pushed(&self) {
-        self.pushed_change();
-    }
-}

@@ -90,8 +90,20 @@ pub enum ChangeKind {
     /// The two tags were built from different branches; the line is the deployed
     /// tag's build.
     OtherBranch { running: String },
-    /// The builds could not be read (the PaaS failed, or no project builds the app).
-    Unknown { reason: String },
+    /// The builds could not tell.
+    Unknown { reason: Unknowable },
+}
+
+/// Why the builds could not tell what a deploy changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "why", rename_all = "snake_case")]
+pub enum Unknowable {
+    /// No configured project builds the app.
+    NoBuilder { app: String },
+    /// The PaaS did not answer the listing of the project's builds.
+    Unreadable { project: String },
+    /// No build of the project produced a tag yet.
+    NoTagYet { project: String },
 }
 
 /// What a deploy changes, kept on the job for its messages.
@@ -116,11 +128,9 @@ pub struct Changes {
 
 impl Changes {
     /// The builds could not be read: say so, and why.
-    pub fn unknown(to: &str, reason: impl Into<String>) -> Self {
+    pub fn unknown(to: &str, reason: Unknowable) -> Self {
         Changes {
-            kind: ChangeKind::Unknown {
-                reason: reason.into(),
-            },
+            kind: ChangeKind::Unknown { reason },
             from: None,
             to: to.to_string(),
             project: None,

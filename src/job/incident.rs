@@ -20,6 +20,16 @@ pub fn reached(r: &JobRecord, app: &AppName) -> bool {
     r.spec.app() == Some(app) && r.deploy.as_ref().is_some_and(|d| d.intent_ms().is_some())
 }
 
+/// Whether a job's message is still to offer a rollback: its deploy went wrong after
+/// reaching its app (failed or timed out once the upgrade was asked for), and no
+/// target was found for it yet.
+pub fn offers_rollback(r: &JobRecord) -> bool {
+    matches!(r.state, JobState::Failed | JobState::TimedOut)
+        && r.deploy
+            .as_ref()
+            .is_some_and(|d| d.intent_ms().is_some() && d.rollback_to.is_none())
+}
+
 /// Whether a job's deploy went well: it succeeded, or its rollout is done and only its
 /// logs are still being read (the newest good deploy of all, a moment before it ends).
 pub fn went_well(r: &JobRecord) -> bool {

@@ -12,7 +12,17 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{PaasClient, PaasError, PipelineRef};
-use crate::job::changes::PipelineBuild;
+use crate::job::changes::{self, Changes, PipelineBuild, Unknowable};
+
+/// The project whose pipeline builds an app, as a change list needs it.
+pub struct Builder<'a> {
+    pub project: &'a str,
+    pub pipeline: &'a PipelineRef,
+    /// The branch whose newest build is meant when no tag is named.
+    pub branch: &'a str,
+    /// Where a commit is shown (`{commit}` stands for its id), else the PaaS's link.
+    pub commit_url: Option<&'a str>,
+}
 
 /// How long a whole listing answers for any tags, found or not.
 const FRESH: Duration = Duration::from_secs(5);
@@ -87,6 +97,47 @@ impl PaasClient {
         let settled: Vec<bool> = executions.iter().map(|e| e.settled()).collect();
         self.inner.builds.keep(pipeline, &builds, &settled);
         Ok(builds)
+    }
+
+    /// What deploying `to` (with none: the newest tagged build of the branch) onto an
+    /// app running `running` changes, drawn by the job domain from the builds of
+    /// `builder`'s pipeline ([`changes::between`]), read with one listing at most.
+    pub async fn changes(
+        &self,
+        builder: &Builder<'_>,
+        running: Option<&str>,
+        to: Option<&str>,
+    ) -> Changes {
+        let shown_to = to.unwrap_or("the newest build");
+        let project = builder.project.to_string();
+        // With no tag named the newest build is wanted, which only a listing tells.
+        let tags: Vec<&str> = match to {
+            Some(to) => running.into_iter().chain([to]).collect(),
+            None => Vec::new(),
+        };
+        let builds = match self.pipeline_builds(builder.pipeline, &tags).await {
+            Ok(builds) => builds,
+            Err(e) => {
+                tracing::warn!(error = %e, project = %project, "cannot read the builds for a change list");
+                return Changes::unknown(
+                    shown_to,
+                    Unknowable::Unreadable {
+                        project: project.clone(),
+                    },
+                )
+                .of_project(&project, None);
+            }
+        };
+        let Some(to) = to.or(changes::newest_tag(&builds, builder.branch)) else {
+            return Changes::unknown(
+                shown_to,
+                Unknowable::NoTagYet {
+                    project: project.clone(),
+                },
+            )
+            .of_project(&project, None);
+        };
+        changes::between(running, to, &builds).of_project(&project, builder.commit_url)
     }
 }
 

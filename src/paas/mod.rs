@@ -8,7 +8,7 @@
 //! never retried blindly: after an ambiguous failure the client looks at the PaaS to
 //! learn whether the first attempt took effect (`confirm.rs`).
 
-mod builds;
+pub mod builds;
 mod confirm;
 pub mod error;
 pub mod model;

@@ -5,7 +5,7 @@
 //! text: escaped so they ping no one and format nothing.
 
 use super::View;
-use crate::job::changes::{ChangeKind, ChangeLine, Changes};
+use crate::job::changes::{ChangeKind, ChangeLine, Changes, Unknowable};
 
 /// The heading and lines of a change list for `app`.
 pub fn changes(c: &Changes, app: &str, view: &View) -> Vec<String> {
@@ -38,7 +38,20 @@ pub fn changes(c: &Changes, app: &str, view: &View) -> Vec<String> {
             "changes  unknown: {app} runs {}, built from another branch; {to} is:",
             view.text(running)
         ),
-        ChangeKind::Unknown { reason } => format!("changes  unknown: {}", view.text(reason)),
+        ChangeKind::Unknown { reason } => {
+            let why = match reason {
+                Unknowable::NoBuilder { app } => {
+                    format!("no project builds {app} (set [apps.{app}] built_by)")
+                }
+                Unknowable::Unreadable { project } => {
+                    format!("the builds of {project} could not be read")
+                }
+                Unknowable::NoTagYet { project } => {
+                    format!("no build of {project} produced a tag yet")
+                }
+            };
+            format!("changes  unknown: {}", view.text(&why))
+        }
     };
     let mut lines = vec![heading];
     // The list takes at most half the message, so what the message asks (the votes,
