@@ -28,8 +28,11 @@ use crate::secret::Secret;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How many connections a store keeps: the engine's writes of different jobs, reads
-/// and the lease's renewals need not wait for each other.
-const CONNECTIONS: u32 = 4;
+/// and the lease's renewals need not wait for each other. A write is a transaction of
+/// four or five round trips, so a database a few milliseconds away takes each
+/// connection's writes at a few dozen a second: sixteen keep a burst of thousands of
+/// jobs changing at once from queueing for a connection.
+const CONNECTIONS: u32 = 16;
 
 /// The options releasebot reads from a URL's query besides those the URL's other parts
 /// say (`host`, `port`, `user`, `dbname`, `password`, `passfile`).
