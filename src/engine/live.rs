@@ -121,6 +121,12 @@ impl LiveJob {
 pub(super) struct RecordGuard<'a>(MutexGuard<'a, Arc<JobRecord>>);
 
 impl RecordGuard<'_> {
+    /// Puts back `shared`, equal to the record, so the job and its writers hold one
+    /// record again after a change that changed nothing.
+    pub fn restore(&mut self, shared: Arc<JobRecord>) {
+        *self.0 = shared;
+    }
+
     /// The record as it stands, shared: the message writers hold it until they have
     /// shown it, and the next change copies it only if they still do.
     pub fn shared(&self) -> Arc<JobRecord> {

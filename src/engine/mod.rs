@@ -342,6 +342,8 @@ impl Engine {
             let before = r.shared();
             let out = f(&mut r);
             if *r == *before {
+                // Nothing changed: the record stays the one the writers hold.
+                r.restore(before);
                 return (out, Ok(()));
             }
             r.updated_ms = self.now();
