@@ -134,13 +134,9 @@ async fn readyz(State(s): State<Arc<HttpState>>) -> Response {
     let role = s.engine.lease().role();
     match &role {
         Role::Standby { .. } => {
-            let store = s.engine.store_writable().await.map_err(|e| e.to_string());
-            let ready = s.report(&[("store", store)]);
-            let (status, lines) = match ready {
-                Ok(lines) => (StatusCode::OK, lines),
-                Err(lines) => (StatusCode::SERVICE_UNAVAILABLE, lines),
-            };
-            return (status, format!("{}\n{lines}", role.describe())).into_response();
+            let store = s.engine.store_writable().await.map_err(NotReady::from);
+            let head = format!("{}\n", role.describe());
+            return s.report(&[("store", store)]).response(&head);
         }
         Role::Deposed => {
             let body = "deposed: another replica leads; this one stops\n";
@@ -151,7 +147,7 @@ async fn readyz(State(s): State<Arc<HttpState>>) -> Response {
     let chat = if s.engine.chat_connected() {
         Ok(())
     } else {
-        Err("not connected".to_string())
+        Err(NotReady::ChatDisconnected)
     };
     let paas = {
         let mut cached = s.paas_check.lock().await;
@@ -163,16 +159,42 @@ async fn readyz(State(s): State<Arc<HttpState>>) -> Response {
                 result
             }
         }
-        .map_err(|e| e.to_string())
+        .map_err(NotReady::from)
     };
-    let store = s.engine.store_writable().await.map_err(|e| e.to_string());
+    let store = s.engine.store_writable().await.map_err(NotReady::from);
     let head = match role {
         Role::Leader { .. } => format!("{}\n", role.describe()),
         _ => String::new(),
     };
-    match s.report(&[("chat", chat), ("paas", paas), ("store", store)]) {
-        Ok(lines) => (StatusCode::OK, format!("{head}{lines}")).into_response(),
-        Err(lines) => (StatusCode::SERVICE_UNAVAILABLE, format!("{head}{lines}")).into_response(),
+    s.report(&[("chat", chat), ("paas", paas), ("store", store)])
+        .response(&head)
+}
+
+/// Why a part of the bot is not ready (said in the log, never in the answer).
+#[derive(Debug, thiserror::Error)]
+enum NotReady {
+    #[error("the chat is not connected")]
+    ChatDisconnected,
+    #[error(transparent)]
+    Paas(#[from] crate::paas::PaasError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// Each part's line, and whether every part is ready.
+struct Readiness {
+    ready: bool,
+    lines: String,
+}
+
+impl Readiness {
+    /// 200 when ready, else 503, with `head` and the parts' lines.
+    fn response(self, head: &str) -> Response {
+        let status = match self.ready {
+            true => StatusCode::OK,
+            false => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        (status, format!("{head}{}", self.lines)).into_response()
     }
 }
 
@@ -236,10 +258,10 @@ impl HttpState {
         current | previous
     }
 
-    /// Each part's line (`paas ok`, `store failing`); `Err` when one fails. A failure
-    /// is logged, with its reason, when it starts or its reason changes, and its end
-    /// when it ends.
-    fn report(&self, parts: &[(&'static str, Result<(), String>)]) -> Result<String, String> {
+    /// Each part's line (`paas ok`, `store failing`), not ready when one fails. A
+    /// failure is logged, with its reason, when it starts or its reason changes, and
+    /// its end when it ends.
+    fn report(&self, parts: &[(&'static str, Result<(), NotReady>)]) -> Readiness {
         let mut lines = String::new();
         let mut ready = true;
         let mut failing = self.failing.lock().unwrap_or_else(|e| e.into_inner());
@@ -254,7 +276,7 @@ impl HttpState {
                 Err(e) => {
                     ready = false;
                     lines.push_str(&format!("{name} failing\n"));
-                    let reason = crate::redact::text(e);
+                    let reason = crate::redact::text(&e.to_string());
                     if failing.get(name) != Some(&reason) {
                         tracing::warn!(part = name, reason = %reason, "not ready");
                         failing.insert(name, reason);
@@ -262,10 +284,7 @@ impl HttpState {
                 }
             }
         }
-        match ready {
-            true => Ok(lines),
-            false => Err(lines),
-        }
+        Readiness { ready, lines }
     }
 
     fn admit(&self) -> bool {
