@@ -135,6 +135,25 @@ async fn migrator(steps: &'static [Step]) -> Result<Migrator, Failure> {
     Ok(Migrator::new(Embedded(steps)).await?)
 }
 
+/// Where `plan` says to adopt a schema made before migrations were recorded, records
+/// the migrations up to its version as applied, in the transaction `tx` (either
+/// database's: the statements are the same).
+macro_rules! adopt {
+    ($tx:ident, $migrator:ident, $plan:expr) => {
+        if let Plan::Adopt(upto) = $plan {
+            $tx.ensure_migrations_table().await?;
+            for m in $migrator.iter().filter(|m| m.version <= upto) {
+                sqlx::query(ADOPT)
+                    .bind(m.version)
+                    .bind(m.description.as_ref())
+                    .bind(m.checksum.as_ref())
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+        }
+    };
+}
+
 /// Brings a SQLite file up to this build's schema; refuses a newer one (the migrator
 /// refuses a history holding a version it does not know).
 pub(super) async fn sqlite(c: &mut SqliteConnection) -> Result<(), Failure> {
@@ -145,17 +164,7 @@ pub(super) async fn sqlite(c: &mut SqliteConnection) -> Result<(), Failure> {
             .await?;
     let marker = sqlite_version(c).await?;
     let mut tx = c.begin().await?;
-    if let Plan::Adopt(upto) = plan(&tables, marker, SQLITE_KNOWN)? {
-        tx.ensure_migrations_table().await?;
-        for m in migrator.iter().filter(|m| m.version <= upto) {
-            sqlx::query(ADOPT)
-                .bind(m.version)
-                .bind(m.description.as_ref())
-                .bind(m.checksum.as_ref())
-                .execute(&mut *tx)
-                .await?;
-        }
-    }
+    adopt!(tx, migrator, plan(&tables, marker, SQLITE_KNOWN)?);
     tx.commit().await?;
     migrator.run_direct(c).await?;
     Ok(())
@@ -176,17 +185,7 @@ pub(super) async fn postgres(c: &mut PgConnection) -> Result<(), Failure> {
     .fetch_all(&mut *tx)
     .await?;
     let marker = postgres_version(&mut tx).await?;
-    if let Plan::Adopt(upto) = plan(&tables, marker, POSTGRES_KNOWN)? {
-        tx.ensure_migrations_table().await?;
-        for m in migrator.iter().filter(|m| m.version <= upto) {
-            sqlx::query(ADOPT)
-                .bind(m.version)
-                .bind(m.description.as_ref())
-                .bind(m.checksum.as_ref())
-                .execute(&mut *tx)
-                .await?;
-        }
-    }
+    adopt!(tx, migrator, plan(&tables, marker, POSTGRES_KNOWN)?);
     tx.commit().await?;
     migrator.run_direct(c).await?;
     Ok(())
