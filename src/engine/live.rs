@@ -39,8 +39,9 @@ pub(super) struct LiveJob {
     /// The message of its own the command that started it came with (memory only:
     /// a resumed job has none).
     pub origin: Option<crate::chat::Origin>,
-    /// Its latest state is waiting for the database to come back.
-    pub unsaved: tokio::sync::watch::Sender<bool>,
+    /// How the last write retried after an outage ended; `None` while the job's
+    /// latest state waits for the database to come back.
+    pub unsaved: tokio::sync::watch::Sender<Option<Result<(), crate::store::StoreError>>>,
 }
 
 impl LiveJob {
@@ -53,7 +54,7 @@ impl LiveJob {
             explained: Mutex::new(HashSet::new()),
             left: tokio::sync::watch::channel(false).0,
             origin: None,
-            unsaved: tokio::sync::watch::channel(false).0,
+            unsaved: tokio::sync::watch::channel(Some(Ok(()))).0,
         }
     }
 

@@ -194,7 +194,8 @@ impl Driver {
     /// leaves the live set.
     pub(super) async fn finish(&mut self) {
         self.offer_rollback().await;
-        self.engine.recorded(&self.job).await;
+        // How it ended is told once it is recorded (or the write was given up).
+        let _ = self.engine.recorded(&self.job).await;
         let record = self.record();
         let view = self.engine.inner.view.clone();
         tracing::info!(

@@ -327,7 +327,7 @@ impl Engine {
     ) -> Result<R, StoreError> {
         let (out, saved) = self.change(job, f).await;
         match saved {
-            Err(e) if e.is_outage() => self.saved_later(job).await.map(|()| out),
+            Err(e) if e.is_outage() => self.recorded(job).await.map(|()| out),
             saved => saved.map(|()| out),
         }
     }
@@ -411,19 +411,20 @@ impl Engine {
     /// Writes the job's state once the database is back, retrying with back-off; one
     /// such task per job at a time.
     fn save_later(&self, job: &Arc<LiveJob>) {
-        if job.unsaved.send_replace(true) {
+        if job.unsaved.send_replace(None).is_none() {
+            // Already retrying.
             return;
         }
         let (engine, job) = (self.clone(), job.clone());
         tokio::spawn(async move {
-            let _ = engine.saved_later(&job).await;
+            engine.saved_later(&job).await;
         });
     }
 
     /// Waits until the job's latest state is written: retries while the database is
     /// away, with back-off, and only while this replica may act. The state written no
     /// longer says it waits for the database, and neither does the message.
-    async fn saved_later(&self, job: &Arc<LiveJob>) -> Result<(), StoreError> {
+    async fn saved_later(&self, job: &Arc<LiveJob>) {
         let backoff = crate::backoff::Backoff::store();
         let mut attempt = 0u32;
         let saved = loop {
@@ -460,15 +461,20 @@ impl Engine {
                 });
             }
         }
-        job.unsaved.send_replace(false);
+        job.unsaved.send_replace(Some(saved));
         self.show(job);
-        saved
     }
 
-    /// Waits until what the job saw while the database was away is written (or given
-    /// up), so that how it ended is recorded before it is told.
-    async fn recorded(&self, job: &LiveJob) {
-        let _ = job.unsaved.subscribe().wait_for(|unsaved| !unsaved).await;
+    /// Waits until what the job saw while the database was away is written, or the
+    /// retrying gave up (another replica leads, or the store refused it for good), and
+    /// says which: one retry loop per job serves the intents that must be recorded
+    /// first and the job's end alike.
+    async fn recorded(&self, job: &LiveJob) -> Result<(), StoreError> {
+        let mut rx = job.unsaved.subscribe();
+        match rx.wait_for(Option::is_some).await {
+            Ok(done) => done.clone().unwrap_or(Ok(())),
+            Err(_) => Ok(()),
+        }
     }
 
     /// The lease this process acts under (always held when alone on a SQLite file).
