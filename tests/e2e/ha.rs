@@ -599,9 +599,21 @@ async fn two_replicas_ride_out_a_database_outage_and_one_of_them_ends_the_jobs()
     w.progress_says(deploy, "succeeded").await;
     let stats = w.sim.stats();
     assert_eq!((stats.total_runs(), stats.total_upgrades()), (1, 1));
-    // One leads on: a took the lease again, or b took it and a stood down.
-    let leads_again = a.stderr().contains("leads again");
-    let took_over = b.stderr().contains("leads (term 2)");
+    // One leads on: a took the lease again, or b took it and a stood down (read once
+    // what each said has reached the test: the pipes lag on a loaded machine).
+    let said_either = || {
+        (
+            a.stderr().contains("leads again"),
+            b.stderr().contains("leads (term 2)"),
+        )
+    };
+    for _ in 0..600 {
+        if said_either() != (false, false) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (leads_again, took_over) = said_either();
     assert!(
         leads_again != took_over,
         "a:\n{}\nb:\n{}",
