@@ -15,6 +15,7 @@ pub mod record;
 pub mod rollout;
 pub mod spec;
 pub mod start;
+pub mod stats;
 pub mod state;
 #[cfg(test)]
 mod tests;

@@ -4,3 +4,4 @@
 
 mod machine;
 mod reconcile;
+mod stats;
