@@ -23,6 +23,7 @@ mod lifecycle;
 mod live;
 mod messages;
 mod start;
+pub mod stats;
 mod votes;
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -8,12 +8,14 @@
 //! written into the core.
 
 mod changes;
+pub mod chart;
 pub mod escape;
 mod incident;
 mod lines;
 mod notices;
 mod outcome;
 mod progress;
+pub mod stats;
 mod view;
 mod votes;
 
@@ -22,6 +24,7 @@ pub use incident::{freeze_line, frozen};
 pub use lines::{history_line, status_line};
 pub use notices::{approved, ended};
 pub use outcome::{notice, outcome};
+pub use stats::stats;
 pub use progress::{approval, progress, rollback_offer, summary, thread_title};
 pub use view::{Ui, View};
 pub use votes::{cancel_refusal, cancelling, vote, vote_refusal};

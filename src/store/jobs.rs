@@ -25,6 +25,8 @@ pub(super) enum Arg {
 pub(super) struct Selection {
     pub condition: &'static str,
     pub args: Vec<Arg>,
+    /// Whether the audit trails are read too (else the records come without them).
+    pub audit: bool,
 }
 
 const UPSERT: &str = "INSERT INTO jobs (id, kind, state, requester_id, requester, channel, project, branch, app, tag,
@@ -131,7 +133,7 @@ pub(super) async fn select(
             };
         }
         let rows = q.fetch_all(&mut *tx).await?;
-        let entries = match rows.is_empty() {
+        let entries = match rows.is_empty() || !selection.audit {
             true => Vec::new(),
             false => {
                 let mut q = sqlx::query_as::<_, AuditRow>(&audit);

@@ -374,7 +374,11 @@ impl Store {
         condition: &'static str,
         args: Vec<Arg>,
     ) -> Result<Vec<JobRecord>, StoreError> {
-        let selection = Selection { condition, args };
+        let selection = Selection {
+            condition,
+            args,
+            audit: true,
+        };
         self.call(jobs::select(&self.db, &selection)).await
     }
 
@@ -415,6 +419,33 @@ impl Store {
             vec![Arg::Text(app.to_string()), Arg::Int(n as i64)],
         )
         .await
+    }
+
+    /// The jobs of `app` that ended from `from_ms` on, without their audit trails
+    /// (delivery stats).
+    pub async fn app_ended_since(
+        &self,
+        app: &str,
+        from_ms: i64,
+    ) -> Result<Vec<JobRecord>, StoreError> {
+        let selection = Selection {
+            condition: "app = $1 AND ended_ms >= $2 ORDER BY id",
+            args: vec![Arg::Text(app.to_string()), Arg::Int(from_ms)],
+            audit: false,
+        };
+        self.call(jobs::select(&self.db, &selection)).await
+    }
+
+    /// The builds and releases that followed a pipeline execution and ended from
+    /// `from_ms` on, without their audit trails (the builds behind lead time).
+    pub async fn builds_ended_since(&self, from_ms: i64) -> Result<Vec<JobRecord>, StoreError> {
+        let selection = Selection {
+            condition: "kind != 'deploy' AND execution IS NOT NULL AND ended_ms >= $1
+                        ORDER BY id",
+            args: vec![Arg::Int(from_ms)],
+            audit: false,
+        };
+        self.call(jobs::select(&self.db, &selection)).await
     }
 
     /// Execution ids that jobs other than `except` follow or followed.
