@@ -68,7 +68,13 @@ struct HttpState {
     /// What each part of `/readyz` last failed with, so the log tells each change once
     /// however often the probe asks.
     failing: Mutex<HashMap<&'static str, String>>,
+    /// The delivery gauges as last read from the store, and when.
+    delivery: tokio::sync::Mutex<Option<(Instant, String)>>,
 }
+
+/// How long the delivery gauges (read from the store) are kept before `/metrics` reads
+/// them again.
+pub const DELIVERY_EVERY: Duration = Duration::from_secs(60);
 
 /// The router; `webhook_secret` is the last path segment of the webhook URL.
 pub fn router(
@@ -86,6 +92,7 @@ pub fn router(
         }),
         paas_check: tokio::sync::Mutex::new(None),
         failing: Mutex::new(HashMap::new()),
+        delivery: tokio::sync::Mutex::new(None),
     });
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
@@ -199,8 +206,50 @@ impl Readiness {
 }
 
 async fn metrics(State(s): State<Arc<HttpState>>) -> Response {
-    let text = s.engine.metrics().render(&s.engine.gauges());
+    let mut text = s.engine.metrics().render(&s.engine.gauges());
+    text.push_str(&delivery(&s).await);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+/// The delivery gauges of every app over each period, read from the store (the job
+/// history, never counters a restart resets) at most once a [`DELIVERY_EVERY`].
+async fn delivery(s: &HttpState) -> String {
+    let mut kept = s.delivery.lock().await;
+    if let Some((at, text)) = kept.as_ref()
+        && at.elapsed() < DELIVERY_EVERY
+    {
+        return text.clone();
+    }
+    let apps: Vec<_> = s.engine.config().apps.keys().cloned().collect();
+    let mut all = Vec::new();
+    for length in crate::job::stats::PeriodLength::ALL {
+        match s.engine.stats(&apps, length).await {
+            Ok(stats) => all.extend(stats.iter().map(|a| gauges(a, length.as_str()))),
+            Err(e) => {
+                tracing::warn!(error = %e, "the delivery gauges could not be read");
+                return kept.as_ref().map(|(_, t)| t.clone()).unwrap_or_default();
+            }
+        }
+    }
+    let text = crate::metrics::render_delivery(&all);
+    *kept = Some((Instant::now(), text.clone()));
+    text
+}
+
+fn gauges(a: &crate::job::stats::AppStats, period: &'static str) -> crate::metrics::Delivery {
+    let f = &a.current;
+    let secs = |ms: i64| ms as f64 / 1000.0;
+    crate::metrics::Delivery {
+        app: a.app.to_string(),
+        period,
+        deployments: f.deployments,
+        succeeded: f.succeeded,
+        lead_median_s: f.lead.map(|l| secs(l.median_ms)),
+        lead_p90_s: f.lead.map(|l| secs(l.high_ms)),
+        failure_rate: f.failure_rate(),
+        restore_median_s: f.restore.map(|r| secs(r.median_ms)),
+        restore_worst_s: f.restore.map(|r| secs(r.high_ms)),
+    }
 }
 
 async fn webhook(

@@ -120,6 +120,90 @@ pub struct Metrics {
     store_failures: AtomicU64,
 }
 
+/// One app's delivery figures over a period, as plain numbers (`/stats`' four
+/// figures), read from the store for `/metrics`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub app: String,
+    /// `7d`, `30d` or `90d`.
+    pub period: &'static str,
+    pub deployments: usize,
+    pub succeeded: usize,
+    pub lead_median_s: Option<f64>,
+    pub lead_p90_s: Option<f64>,
+    /// From 0 to 1.
+    pub failure_rate: Option<f64>,
+    pub restore_median_s: Option<f64>,
+    pub restore_worst_s: Option<f64>,
+}
+
+/// The delivery gauges in the Prometheus text format, a series for each app and
+/// period (a figure with nothing to measure, such as a lead time with no deploy, is
+/// left out rather than shown as 0).
+pub fn render_delivery(all: &[Delivery]) -> String {
+    type Pick = fn(&Delivery) -> Option<f64>;
+    let series: [(&str, &str, &str, Pick); 7] = [
+        (
+            "releasebot_deployments",
+            "",
+            "Deployments that reached the PaaS in the period (rollbacks included).",
+            |d| Some(d.deployments as f64),
+        ),
+        (
+            "releasebot_deployments_succeeded",
+            "",
+            "Deployments in the period that succeeded.",
+            |d| Some(d.succeeded as f64),
+        ),
+        (
+            "releasebot_lead_time_seconds",
+            ",quantile=\"0.5\"",
+            "Lead time from the start of the build of the deployed tag to the deploy's success.",
+            |d| d.lead_median_s,
+        ),
+        (
+            "releasebot_lead_time_seconds",
+            ",quantile=\"0.9\"",
+            "",
+            |d| d.lead_p90_s,
+        ),
+        (
+            "releasebot_change_failure_rate",
+            "",
+            "Share of deployments (rollbacks excluded) that failed or were rolled back, from 0 to 1.",
+            |d| d.failure_rate,
+        ),
+        (
+            "releasebot_time_to_restore_seconds",
+            ",stat=\"median\"",
+            "Time from a failed or rolled-back deployment's end to the app's next successful deployment.",
+            |d| d.restore_median_s,
+        ),
+        (
+            "releasebot_time_to_restore_seconds",
+            ",stat=\"worst\"",
+            "",
+            |d| d.restore_worst_s,
+        ),
+    ];
+    let mut out = String::new();
+    for (name, extra, help, pick) in series {
+        if !help.is_empty() {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        }
+        for d in all {
+            if let Some(v) = pick(d) {
+                let _ = writeln!(
+                    out,
+                    "{name}{{app=\"{}\",period=\"{}\"{extra}}} {v}",
+                    d.app, d.period
+                );
+            }
+        }
+    }
+    out
+}
+
 /// Gauges read from the engine when `/metrics` is rendered.
 pub struct Gauges {
     /// Live jobs by (kind, state).

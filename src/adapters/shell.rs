@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use super::{Adapter, AdapterError, Ended, Row};
-use crate::chat::{Actor, Chat, ChatError, Message, MessageRef, ThreadRef};
+use crate::chat::{Actor, Attachment, Chat, ChatError, Message, MessageRef, ThreadRef};
 use crate::commands::{ChatEvent, EventSink, Input, Reply};
 use crate::engine::Engine;
 use crate::render::escape::visible_controls;
@@ -88,12 +88,37 @@ impl ShellChat {
         screen.last = Some((message.to_string(), body.lines().count() + 1));
     }
 
-    /// Prints a reply to the person who typed a command.
+    /// Writes files shown with a message into the temporary directory's `releasebot`
+    /// folder (a terminal cannot show a picture); a line naming each one's path.
+    fn save_files(&self, files: &[Attachment]) -> String {
+        let dir = std::env::temp_dir().join("releasebot");
+        files
+            .iter()
+            .map(|f| {
+                let (stem, ext) = f.name.rsplit_once('.').unwrap_or((f.name.as_str(), "bin"));
+                let path = dir.join(format!("{stem}-{}.{ext}", self.id("")));
+                let written =
+                    std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, &f.bytes));
+                match written {
+                    Ok(()) => format!("\n📎 {}", path.display()),
+                    Err(e) => format!(
+                        "\n📎 {} could not be written to {} ({e})",
+                        f.name,
+                        dir.display()
+                    ),
+                }
+            })
+            .collect()
+    }
+
+    /// Prints a reply to the person who typed a command, and the paths of the files
+    /// written for it.
     pub fn print_reply(&self, actor: &Actor, reply: &Reply) {
         let mark = if reply.is_refusal() { "✋" } else { "→" };
+        let files = self.save_files(reply.files());
         let mut screen = self.screen.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = std::io::stdout().lock();
-        let line = format!("{mark} {}: {}", actor.name, reply.text());
+        let line = format!("{mark} {}: {}{files}", actor.name, reply.text());
         let _ = writeln!(out, "{}", visible_controls(&line));
         let _ = out.flush();
         screen.last = None;
@@ -154,7 +179,13 @@ impl Chat for ShellChat {
             channel: channel.to_string(),
             message: self.id("m"),
         };
-        self.print(channel, &target.message, &message.text, false);
+        let files = self.save_files(&message.files);
+        self.print(
+            channel,
+            &target.message,
+            &format!("{}{files}", message.text),
+            false,
+        );
         Ok(target)
     }
 

@@ -322,6 +322,8 @@ impl App {
             ));
         }
         let adapter_task = tokio::spawn(adapter.run(engine.clone(), shutdown.clone()));
+        // Started once this replica leads (a standby waited for the lease above).
+        tokio::spawn(engine.clone().digests(shutdown.clone()));
         let leadership = leadership.map(|(leadership, lease)| {
             let keep = tokio::spawn(leadership.clone().keep(lease, engine.clone()));
             (leadership, keep)

@@ -117,6 +117,22 @@ pub struct Message {
     /// Nothing else in a message ever notifies anyone.
     pub mention_users: Vec<String>,
     pub buttons: Vec<Button>,
+    /// Files shown with the message (PNG charts); sent with a new message only, an
+    /// edit keeps the files it had.
+    pub files: Vec<Attachment>,
+}
+
+/// A file shown with a message: its name (`stats-web.png`) and its bytes.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Attachment {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for Attachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Attachment({}, {} bytes)", self.name, self.bytes.len())
+    }
 }
 
 impl Message {

@@ -166,6 +166,11 @@ pub enum Refusal {
         scope: String,
         windows: Vec<String>,
     },
+    /// `/stats` found no app to show: the person may deploy none from here, or the
+    /// project named deploys none.
+    NoAppToShow {
+        project: Option<String>,
+    },
 }
 
 impl Refusal {
@@ -202,6 +207,12 @@ impl Refusal {
             }
             Refusal::NoSuchJob(id) => format!("There is no job {id}."),
             Refusal::Cancel(e) => crate::render::cancel_refusal(e),
+            Refusal::NoAppToShow { project: None } => {
+                "You may deploy no app from here, so there are no delivery stats to show.".into()
+            }
+            Refusal::NoAppToShow {
+                project: Some(name),
+            } => format!("{name} deploys no app, so there are no delivery stats to show."),
             Refusal::HistoryUnreadable(e) => {
                 format!("The history cannot be read right now ({e}).")
             }

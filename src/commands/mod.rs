@@ -89,6 +89,7 @@ commands! {
     Unfreeze => unfreeze::Unfreeze,
     Logs => logs::Logs,
     Changes => changes::Changes,
+    Stats => stats::Stats,
     Help => help::Help,
 }
 
@@ -133,6 +134,11 @@ pub enum Reply {
     Started { job: JobId, text: String },
     /// Information: status, history, logs, help.
     Info(String),
+    /// Information with files to show beside it (the `/stats` charts).
+    Files {
+        text: String,
+        files: Vec<crate::chat::Attachment>,
+    },
     /// What a vote (a command, a reaction or a button) did.
     Vote(VoteOutcome),
     /// A cancel was taken: the job stops at its next safe point.
@@ -147,7 +153,9 @@ impl Reply {
     /// The one sentence (or the information) the person reads.
     pub fn text(&self) -> String {
         match self {
-            Reply::Started { text, .. } | Reply::Info(text) => text.clone(),
+            Reply::Started { text, .. } | Reply::Info(text) | Reply::Files { text, .. } => {
+                text.clone()
+            }
             Reply::Vote(outcome) => crate::render::vote(outcome).1,
             Reply::Cancelling { job, state } => crate::render::cancelling(*job, *state),
             Reply::Refused(refusal) => refusal.sentence(),
@@ -155,6 +163,14 @@ impl Reply {
                 Some(spec) => format!("{} Usage: {}", e.sentence(), spec.usage),
                 None => e.sentence(),
             },
+        }
+    }
+
+    /// The files to show beside the text.
+    pub fn files(&self) -> &[crate::chat::Attachment] {
+        match self {
+            Reply::Files { files, .. } => files,
+            _ => &[],
         }
     }
 

@@ -209,8 +209,18 @@ pub struct Config {
     /// How long the leadership lease lasts unless renewed (`[ha] lease_ttl`), among
     /// replicas sharing a PostgreSQL store; renewed every third of it.
     pub lease_ttl: Duration,
+    /// The weekly delivery digest (`[stats] digest`), if one is asked for.
+    pub digest: Option<Digest>,
     /// Where the configuration came from, for messages.
     pub source: String,
+}
+
+/// The weekly delivery digest: `/stats`' answer and chart for every app, posted in a
+/// channel at a time of the week.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digest {
+    pub channel: String,
+    pub every: crate::job::digest::Weekly,
 }
 
 impl Config {

@@ -32,6 +32,22 @@ pub(super) struct RawConfig {
     discord: RawDiscord,
     #[serde(default)]
     ha: RawHa,
+    #[serde(default)]
+    stats: RawStats,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawStats {
+    digest: Option<RawDigest>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDigest {
+    channel: String,
+    every: String,
+    timezone: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -420,6 +436,14 @@ impl RawConfig {
                 Duration::from_secs(15),
                 Duration::from_millis(300),
             )?,
+            digest: match self.stats.digest {
+                None => None,
+                Some(d) => Some(super::Digest {
+                    channel: channels("stats.digest.channel", vec![d.channel])?.swap_remove(0),
+                    every: crate::job::digest::Weekly::parse(&d.every, d.timezone.as_deref())
+                        .map_err(|e| at("stats.digest", e))?,
+                }),
+            },
             source: source.to_string(),
         })
     }

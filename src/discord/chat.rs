@@ -287,12 +287,16 @@ impl Chat for DiscordChat {
         let rest = self.rest_for(WHAT)?;
         let channel_id = channel_id(channel)?;
         let (content, allowed) = self.rendered(channel_id, message).await;
-        let builder = CreateMessage::new()
+        let mut builder = CreateMessage::new()
             .content(content)
             .allowed_mentions(allowed)
             .components(components(&message.buttons));
+        let files = attachments(&message.files);
+        for file in &files {
+            builder = builder.add_file(file.clone());
+        }
         let posted = rest
-            .send_message(channel_id, &builder)
+            .send_message(channel_id, &builder, files)
             .await
             .map_err(|e| self.failed(&e, WHAT))?;
         Ok(MessageRef {
@@ -391,7 +395,7 @@ impl Chat for DiscordChat {
                 "<@{user}> your {emoji} changed nothing: {why}"
             )))
             .allowed_mentions(CreateAllowedMentions::new().users([user]));
-        rest.send_message(channel_id, &notice)
+        rest.send_message(channel_id, &notice, Vec::new())
             .await
             .map(drop)
             .map_err(|e| self.failed(&e, WHAT))
@@ -403,3 +407,13 @@ use super::wire::{
     role_labels,
 };
 pub(super) use super::wire::{describe, describe_serenity, fit, snowflake, status};
+
+/// A message's files as Discord attachments.
+pub(super) fn attachments(
+    files: &[crate::chat::Attachment],
+) -> Vec<serenity::all::CreateAttachment> {
+    files
+        .iter()
+        .map(|f| serenity::all::CreateAttachment::bytes(f.bytes.clone(), f.name.clone()))
+        .collect()
+}

@@ -84,7 +84,10 @@ fn parent(channel: Option<&PartialChannel>) -> Option<ChannelId> {
 /// An interaction's answer: within Discord's length, cut from the middle so its end
 /// (the newest log lines, the outcome) stays, with the whole text attached as a file
 /// when it was cut.
-fn answer(text: &str) -> (EditInteractionResponse, Option<CreateAttachment>) {
+fn answer(
+    text: &str,
+    shown_files: &[crate::chat::Attachment],
+) -> (EditInteractionResponse, Vec<CreateAttachment>) {
     let shown = crate::render::fit(text.to_string(), MAX_CONTENT);
     let mut answer = EditInteractionResponse::new()
         .content(if shown.trim().is_empty() {
@@ -93,12 +96,17 @@ fn answer(text: &str) -> (EditInteractionResponse, Option<CreateAttachment>) {
             shown.clone()
         })
         .allowed_mentions(CreateAllowedMentions::new());
-    let file =
-        (shown != text).then(|| CreateAttachment::bytes(text.as_bytes().to_vec(), "answer.txt"));
-    if let Some(file) = &file {
+    let mut files = super::chat::attachments(shown_files);
+    if shown != text {
+        files.push(CreateAttachment::bytes(
+            text.as_bytes().to_vec(),
+            "answer.txt",
+        ));
+    }
+    for file in &files {
         answer = answer.new_attachment(file.clone());
     }
-    (answer, file)
+    (answer, files)
 }
 
 impl Handler {
@@ -166,10 +174,15 @@ impl Handler {
     }
 
     /// Replaces an acknowledged interaction's "thinking…" with `text` (see [`answer`]).
-    async fn answer(&self, token: &str, text: &str) -> Result<(), RestError> {
-        let (edit, file) = answer(text);
+    async fn answer(
+        &self,
+        token: &str,
+        text: &str,
+        files: &[crate::chat::Attachment],
+    ) -> Result<(), RestError> {
+        let (edit, files) = answer(text, files);
         let rest = self.chat.rest()?;
-        rest.edit_original_interaction_response(token, &edit, file)
+        rest.edit_original_interaction_response(token, &edit, files)
             .await
     }
 
@@ -262,7 +275,8 @@ impl Handler {
             })
             .await;
         let text = reply.as_ref().map_or("Done.".to_string(), Reply::text);
-        if let Err(e) = self.answer(&command.token, &text).await {
+        let files = reply.as_ref().map_or(&[][..], Reply::files);
+        if let Err(e) = self.answer(&command.token, &text, files).await {
             tracing::warn!(command = %command.data.name, error = %describe(&e, self.chat.token()), "could not answer a command");
         } else if let Some(answered) = answered {
             let _ = answered.send(true);
@@ -327,7 +341,7 @@ impl Handler {
             "That button does nothing any more.".to_string(),
             Reply::text,
         );
-        if let Err(e) = self.answer(&press.token, &text).await {
+        if let Err(e) = self.answer(&press.token, &text, &[]).await {
             tracing::warn!(error = %describe(&e, self.chat.token()), "could not answer a button");
         }
     }

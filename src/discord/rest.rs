@@ -204,13 +204,25 @@ impl Rest {
             .await
     }
 
+    /// Posts a message; `files` go with it (each named in `message` by
+    /// `CreateMessage::add_file`), as Discord takes them: a multipart form of
+    /// `payload_json` and `files[n]`.
     pub(super) async fn send_message(
         &self,
         channel_id: ChannelId,
         message: &CreateMessage,
+        files: Vec<CreateAttachment>,
     ) -> Result<Message, RestError> {
         let request = Request::new(Route::ChannelMessages { channel_id }, LightMethod::Post);
-        self.fire(request.body(Some(json(message)?))).await
+        let request = match files.is_empty() {
+            true => request.body(Some(json(message)?)),
+            false => request.multipart(Some(Multipart {
+                upload: MultipartUpload::Attachments(files),
+                fields: Vec::new(),
+                payload_json: Some(serenity::json::to_string(message)?),
+            })),
+        };
+        self.fire(request).await
     }
 
     pub(super) async fn edit_message(
@@ -371,23 +383,23 @@ impl Rest {
         self.wind(request.body(Some(json(response)?))).await
     }
 
-    /// Replaces an interaction's answer; `file` goes with it as its one new attachment
-    /// (which `edit` must name, with the placeholder id 0).
+    /// Replaces an interaction's answer; `files` go with it as its new attachments
+    /// (which `edit` must name, with placeholder ids from 0).
     pub(super) async fn edit_original_interaction_response(
         &self,
         token: &str,
         edit: &EditInteractionResponse,
-        file: Option<CreateAttachment>,
+        files: Vec<CreateAttachment>,
     ) -> Result<(), RestError> {
         let route = Route::WebhookOriginalInteractionResponse {
             application_id: self.application()?,
             token,
         };
         let request = Request::new(route, LightMethod::Patch);
-        let request = match file {
-            None => request.body(Some(json(edit)?)),
-            Some(file) => request.multipart(Some(Multipart {
-                upload: MultipartUpload::Attachments(vec![file]),
+        let request = match files.is_empty() {
+            true => request.body(Some(json(edit)?)),
+            false => request.multipart(Some(Multipart {
+                upload: MultipartUpload::Attachments(files),
                 fields: Vec::new(),
                 payload_json: Some(serenity::json::to_string(edit)?),
             })),

@@ -15,6 +15,7 @@ mod build;
 mod changes;
 mod deploy;
 pub mod deploy_queue;
+pub mod digest;
 mod driver;
 mod freezes;
 mod incident;

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod build;
 pub mod changes;
 pub mod decisions;
+pub mod digest;
 pub mod incident;
 pub mod machine;
 pub mod outcome;
@@ -15,8 +16,8 @@ pub mod record;
 pub mod rollout;
 pub mod spec;
 pub mod start;
-pub mod stats;
 pub mod state;
+pub mod stats;
 #[cfg(test)]
 mod tests;
 

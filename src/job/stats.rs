@@ -272,7 +272,10 @@ fn judge(mut all: Vec<Deployment>, builds: &HashMap<String, i64>) -> Vec<Judged>
             .iter()
             .rposition(|d| d.succeeded && !d.is_rollback() && d.ended_ms <= rollback.sent_ms);
         if let Some(j) = undid
-            && rollback.from_tag.as_ref().is_none_or(|from| *from == all[j].tag)
+            && rollback
+                .from_tag
+                .as_ref()
+                .is_none_or(|from| *from == all[j].tag)
         {
             undone[j] = true;
         }
@@ -305,7 +308,10 @@ fn judge(mut all: Vec<Deployment>, builds: &HashMap<String, i64>) -> Vec<Judged>
 }
 
 fn figures(judged: &[Judged], period: Period) -> Figures {
-    let inside: Vec<&Judged> = judged.iter().filter(|j| period.holds(j.d.ended_ms)).collect();
+    let inside: Vec<&Judged> = judged
+        .iter()
+        .filter(|j| period.holds(j.d.ended_ms))
+        .collect();
     let changes: Vec<&&Judged> = inside.iter().filter(|j| !j.d.is_rollback()).collect();
     let failed: Vec<&&&Judged> = changes
         .iter()
@@ -378,4 +384,3 @@ pub fn app_stats(
         days: days(&judged, current),
     }
 }
-

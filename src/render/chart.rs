@@ -77,14 +77,21 @@ fn draw(s: &AppStats, rgb: &mut [u8]) -> Result<(), ChartError> {
         .filter_map(|d| d.lead_median_ms)
         .map(hours)
         .fold(1.0f64, f64::max);
-    let title = format!("{}: deployments per day, last {} days", s.app, s.period.days());
+    let title = format!(
+        "{}: deployments per day, last {} days",
+        s.app,
+        s.period.days()
+    );
     let mut chart = ChartBuilder::on(&root)
         .caption(title, (FAMILY, 30))
         .margin(16)
         .x_label_area_size(44)
         .y_label_area_size(56)
         .right_y_label_area_size(64)
-        .build_cartesian_2d(-0.5f64..days as f64 - 0.5, 0f64..(most as f64 * 1.45).ceil())
+        .build_cartesian_2d(
+            -0.5f64..days as f64 - 0.5,
+            0f64..(most as f64 * 1.45).ceil(),
+        )
         .map_err(draw_err)?
         .set_secondary_coord(-0.5f64..days as f64 - 0.5, 0f64..longest * 1.45);
     let labels = s.days.iter().map(|d| d.start_ms).collect::<Vec<_>>();
@@ -151,11 +158,7 @@ fn draw(s: &AppStats, rgb: &mut [u8]) -> Result<(), ChartError> {
         .label("lead time, median")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], LEAD.stroke_width(3)));
     chart
-        .draw_secondary_series(
-            points
-                .into_iter()
-                .map(|p| Circle::new(p, 5, LEAD.filled())),
-        )
+        .draw_secondary_series(points.into_iter().map(|p| Circle::new(p, 5, LEAD.filled())))
         .map_err(draw_err)?;
     chart
         .configure_series_labels()
@@ -167,6 +170,27 @@ fn draw(s: &AppStats, rgb: &mut [u8]) -> Result<(), ChartError> {
         .map_err(draw_err)?;
     root.present().map_err(draw_err)?;
     Ok(())
+}
+
+/// The most charts one message carries (Discord takes ten files a message).
+pub const MAX_CHARTS: usize = 10;
+
+/// One chart per app (the first [`MAX_CHARTS`]) as files for a message; an app whose
+/// chart cannot be drawn goes without (its figures are in the text).
+pub fn attachments(all: &[AppStats]) -> Vec<crate::chat::Attachment> {
+    all.iter()
+        .take(MAX_CHARTS)
+        .filter_map(|s| match png(s) {
+            Ok(bytes) => Some(crate::chat::Attachment {
+                name: format!("stats-{}.png", s.app),
+                bytes,
+            }),
+            Err(e) => {
+                tracing::warn!(app = %s.app, error = %e, "no chart");
+                None
+            }
+        })
+        .collect()
 }
 
 fn encode(rgb: &[u8]) -> Result<Vec<u8>, ChartError> {

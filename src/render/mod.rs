@@ -24,8 +24,8 @@ pub use incident::{freeze_line, frozen};
 pub use lines::{history_line, status_line};
 pub use notices::{approved, ended};
 pub use outcome::{notice, outcome};
-pub use stats::stats;
 pub use progress::{approval, progress, rollback_offer, summary, thread_title};
+pub use stats::stats;
 pub use view::{Ui, View};
 pub use votes::{cancel_refusal, cancelling, vote, vote_refusal};
 

@@ -412,6 +412,7 @@ pub fn approval(r: &JobRecord, view: &View) -> Message {
         } else {
             Vec::new()
         },
+        files: Vec::new(),
         mention_users: Vec::new(),
         buttons: if pending {
             vec![

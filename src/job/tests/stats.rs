@@ -25,14 +25,25 @@ fn person() -> Person {
 }
 
 /// A job of `web` deploying `tag`, its upgrade sent at `sent`, ended at `end`.
-fn deployment(id: u64, origin: DeployOrigin, tag: &str, from: Option<&str>, sent: i64, end: i64, ok: bool) -> JobRecord {
+fn deployment(
+    id: u64,
+    origin: DeployOrigin,
+    tag: &str,
+    from: Option<&str>,
+    sent: i64,
+    end: i64,
+    ok: bool,
+) -> JobRecord {
     let spec = JobSpec::Deploy {
         app: app(),
         tag: VersionTag::parse(tag).unwrap(),
         origin,
     };
     let mut r = JobRecord::new(JobId(id), spec, person(), "c", sent - H);
-    let mut d = DeployProgress::new(AppId::parse("web").unwrap(), VersionTag::parse(tag).unwrap());
+    let mut d = DeployProgress::new(
+        AppId::parse("web").unwrap(),
+        VersionTag::parse(tag).unwrap(),
+    );
     d.from_tag = from.map(str::to_string);
     d.upgrade = Upgrade::Sent {
         intent_ms: sent,
@@ -107,8 +118,20 @@ fn percentiles_by_nearest_rank() {
 #[test]
 fn periods_are_of_equal_length_back_to_back() {
     let (current, previous) = PeriodLength::Month.periods(100 * D);
-    assert_eq!(current, Period { start_ms: 70 * D, end_ms: 100 * D });
-    assert_eq!(previous, Period { start_ms: 40 * D, end_ms: 70 * D });
+    assert_eq!(
+        current,
+        Period {
+            start_ms: 70 * D,
+            end_ms: 100 * D
+        }
+    );
+    assert_eq!(
+        previous,
+        Period {
+            start_ms: 40 * D,
+            end_ms: 70 * D
+        }
+    );
     assert_eq!(PeriodLength::parse("90D"), Some(PeriodLength::Quarter));
     assert_eq!(PeriodLength::parse("8d"), None);
 }
@@ -141,7 +164,10 @@ fn the_four_figures_of_two_periods() {
     assert!((c.per_week - 4.0).abs() < 1e-9);
     let lead = c.lead.unwrap();
     // Leads 4 h, 6 h, 10 h: median 6 h, p90 (rank 3) 10 h.
-    assert_eq!((lead.median_ms, lead.high_ms, lead.count), (6 * H, 10 * H, 3));
+    assert_eq!(
+        (lead.median_ms, lead.high_ms, lead.count),
+        (6 * H, 10 * H, 3)
+    );
     assert_eq!(c.unknown_builds, 0);
     // Three changes, one rolled back.
     assert_eq!((c.failures, c.changes), (1, 3));
@@ -154,14 +180,20 @@ fn the_four_figures_of_two_periods() {
     assert_eq!((p.deployments, p.succeeded, p.rollbacks), (3, 2, 0));
     // v1 2 h; v3 no known build.
     let lead = p.lead.unwrap();
-    assert_eq!((lead.median_ms, lead.high_ms, lead.count), (2 * H, 2 * H, 1));
+    assert_eq!(
+        (lead.median_ms, lead.high_ms, lead.count),
+        (2 * H, 2 * H, 1)
+    );
     assert_eq!(p.unknown_builds, 1);
     assert_eq!((p.failures, p.changes), (1, 3));
     assert_eq!(p.restore.unwrap().median_ms, 5 * H);
 
     // The chart's days: day 8 (index 1) one rolled back and one rollback.
     assert_eq!(s.days.len(), 7);
-    assert_eq!((s.days[1].succeeded, s.days[1].rolled_back, s.days[1].failed), (1, 1, 0));
+    assert_eq!(
+        (s.days[1].succeeded, s.days[1].rolled_back, s.days[1].failed),
+        (1, 1, 0)
+    );
     assert_eq!(s.days[1].lead_median_ms, Some(4 * H));
     assert_eq!(s.days[3].lead_median_ms, Some(6 * H));
 }

@@ -19,6 +19,7 @@
 //! - [`rest`]: the REST routes.
 
 mod gateway;
+pub mod multipart;
 mod rest;
 mod world;
 
@@ -107,6 +108,8 @@ pub struct Call {
     /// The route under `/api/v10`, percent-decoded: `/channels/700/messages`.
     pub path: String,
     pub body: Value,
+    /// The files sent with it (a multipart form's `files[n]`).
+    pub files: Vec<multipart::Upload>,
     pub status: u16,
     pub at: Instant,
 }

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use serenity::all::Permissions;
@@ -20,6 +21,7 @@ pub(super) async fn rest(
     State(shared): State<Arc<Shared>>,
     method: Method,
     uri: Uri,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let raw = uri.path().strip_prefix("/api/v10").unwrap_or(uri.path());
@@ -36,7 +38,20 @@ pub(super) async fn rest(
         .filter_map(|pair| pair.split_once('='))
         .map(|(k, v)| (decode(k), decode(v)))
         .collect();
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let form = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(super::multipart::boundary);
+    let (body, files) = match form {
+        // A message with files: its JSON is the `payload_json` part.
+        Some(boundary) => {
+            super::multipart::parse(&body, &boundary).unwrap_or((Value::Null, Vec::new()))
+        }
+        None => (
+            serde_json::from_slice(&body).unwrap_or(Value::Null),
+            Vec::new(),
+        ),
+    };
     let method = method.as_str().to_string();
     // One lock for the answer and its record: a test that sees a change also sees
     // the call that made it.
@@ -61,6 +76,7 @@ pub(super) async fn rest(
         method,
         path,
         body,
+        files,
         status: response.status().as_u16(),
         at: Instant::now(),
     });
