@@ -152,7 +152,8 @@ pub fn build_starts<'a>(records: impl IntoIterator<Item = &'a JobRecord>) -> Has
         let Some(build) = r.build.as_ref() else {
             continue;
         };
-        let (Some(tag), true) = (build.tag.as_ref(), build.succeeded_ms.is_some()) else {
+        // A tag is reported only by an execution that built it.
+        let Some(tag) = build.tag.as_ref() else {
             continue;
         };
         let start = match (build.started_here, build.intent.as_ref()) {

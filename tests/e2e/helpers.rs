@@ -278,6 +278,12 @@ impl TestBot {
         self.running.resumed()
     }
 
+    /// Stops the bot where it stands, as a crash would (a [`TestBot::restart`] brings
+    /// it back).
+    pub fn halt(&self) {
+        self.running.halt();
+    }
+
     /// `user` types `text` in the releases channel.
     pub async fn say(&self, user: &str, text: &str) -> Reply {
         self.chat

@@ -28,4 +28,5 @@ mod push;
 mod restart;
 mod secrets;
 mod security;
+mod stats;
 mod store_compat;
