@@ -92,7 +92,7 @@ async fn deploy_asking(t: &OnDiscord, tag: &str) -> (u64, crate::fake_discord::P
 }
 
 /// Starts the bot, keeping its chat so a test can post as the bot.
-async fn with_chat(fake: FakeDiscord) -> (OnDiscord, Arc<dyn Chat>) {
+pub(crate) async fn with_chat(fake: FakeDiscord) -> (OnDiscord, Arc<dyn Chat>) {
     let kept: Arc<Mutex<Option<Arc<dyn Chat>>>> = Arc::default();
     let slot = kept.clone();
     let (sim, bot) = start_bot(

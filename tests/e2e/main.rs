@@ -29,4 +29,5 @@ mod restart;
 mod secrets;
 mod security;
 mod stats;
+mod stats_discord;
 mod store_compat;
