@@ -14,6 +14,7 @@ RUN mkdir -p src benches \
  && cargo build --release --locked \
  && rm -rf src benches
 COPY releasebot.example.toml ./
+COPY assets assets
 COPY src src
 COPY benches benches
 RUN touch src/main.rs src/lib.rs && cargo build --release --locked

@@ -92,7 +92,9 @@ impl Handler for Stats {
             self.period.days(),
             self.period.days()
         );
-        let text = render::fit(render::stats(&title, &all), cx.engine.view().style.max_chars);
+        // Whole: where the platform limits a message, the adapter cuts it and attaches
+        // the whole text (on Discord, `answer.txt`).
+        let text = render::stats(&title, &all);
         Reply::Files {
             text,
             files: render::chart::attachments(&all),

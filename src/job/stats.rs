@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 
+use serde::Deserialize;
+
 use super::record::JobRecord;
 use super::rollout::Upgrade;
 use super::spec::{DeployOrigin, JobSpec};
@@ -94,6 +96,63 @@ pub enum DeploymentKind {
     Rollback,
 }
 
+/// What the figures need of a job record: its stored form read without the rest
+/// (stages, logs, approvals), by the record's own field names.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Trace {
+    #[serde(skip, default = "unnumbered")]
+    pub id: JobId,
+    pub spec: JobSpec,
+    pub state: JobState,
+    pub created_ms: i64,
+    pub ended_ms: Option<i64>,
+    pub build: Option<BuildTrace>,
+    pub deploy: Option<DeployTrace>,
+}
+
+fn unnumbered() -> JobId {
+    JobId(0)
+}
+
+/// What the figures need of a job's build.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct BuildTrace {
+    pub intent: Option<super::build::RunIntent>,
+    #[serde(default)]
+    pub started_here: bool,
+    pub tag: Option<String>,
+}
+
+/// What the figures need of a job's deploy.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct DeployTrace {
+    pub tag: crate::names::VersionTag,
+    pub from_tag: Option<String>,
+    pub upgrade: Upgrade,
+}
+
+impl From<&JobRecord> for Trace {
+    fn from(r: &JobRecord) -> Trace {
+        Trace {
+            id: r.id,
+            spec: r.spec.clone(),
+            state: r.state,
+            created_ms: r.created_ms,
+            ended_ms: r.ended_ms,
+            build: r.build.as_ref().map(|b| BuildTrace {
+                intent: b.intent.clone(),
+                started_here: b.started_here,
+                tag: b.tag.clone(),
+            }),
+            deploy: r.deploy.as_ref().map(|d| DeployTrace {
+                tag: d.tag.clone(),
+                from_tag: d.from_tag.clone(),
+                upgrade: d.upgrade,
+            }),
+        }
+    }
+}
+
 /// A job that reached the PaaS: its upgrade was sent, and it ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Deployment {
@@ -110,7 +169,7 @@ pub struct Deployment {
 
 impl Deployment {
     /// The deployment `r` of `app`, if it is one.
-    pub fn of(r: &JobRecord, app: &AppName) -> Option<Deployment> {
+    pub fn of(r: &Trace, app: &AppName) -> Option<Deployment> {
         if r.spec.app() != Some(app) {
             return None;
         }
@@ -146,7 +205,7 @@ impl Deployment {
 /// When the pipeline execution that built each tag started, as history knows it: for
 /// each build or release that produced a tag, its run request's recorded intent (the
 /// job that started the execution), else the job's creation; the earliest per tag.
-pub fn build_starts<'a>(records: impl IntoIterator<Item = &'a JobRecord>) -> HashMap<String, i64> {
+pub fn build_starts<'a>(records: impl IntoIterator<Item = &'a Trace>) -> HashMap<String, i64> {
     let mut starts: HashMap<String, i64> = HashMap::new();
     for r in records {
         let Some(build) = r.build.as_ref() else {
@@ -367,7 +426,7 @@ fn days(judged: &[Judged], period: Period) -> Vec<Day> {
 /// period still marks a deploy inside it) and the start of each known build.
 pub fn app_stats(
     app: &AppName,
-    records: &[JobRecord],
+    records: &[Trace],
     builds: &HashMap<String, i64>,
     current: Period,
     previous: Period,

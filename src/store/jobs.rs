@@ -25,8 +25,6 @@ pub(super) enum Arg {
 pub(super) struct Selection {
     pub condition: &'static str,
     pub args: Vec<Arg>,
-    /// Whether the audit trails are read too (else the records come without them).
-    pub audit: bool,
 }
 
 const UPSERT: &str = "INSERT INTO jobs (id, kind, state, requester_id, requester, channel, project, branch, app, tag,
@@ -133,7 +131,7 @@ pub(super) async fn select(
             };
         }
         let rows = q.fetch_all(&mut *tx).await?;
-        let entries = match rows.is_empty() || !selection.audit {
+        let entries = match rows.is_empty() {
             true => Vec::new(),
             false => {
                 let mut q = sqlx::query_as::<_, AuditRow>(&audit);
@@ -150,6 +148,32 @@ pub(super) async fn select(
         Ok((rows, entries))
     })?;
     assemble(rows, entries)
+}
+
+/// What the delivery figures need of the jobs `condition` selects (with its order),
+/// without their audit trails.
+pub(super) async fn select_traces(
+    db: &super::db::Db,
+    condition: &str,
+    args: &[Arg],
+) -> Result<Vec<crate::job::stats::Trace>, Failure> {
+    let jobs = format!("SELECT id, details FROM jobs WHERE {condition}");
+    let rows = on_db!(db, |c| {
+        let mut q = sqlx::query_as::<_, JobRow>(&jobs);
+        for a in args {
+            q = match a {
+                Arg::Int(i) => q.bind(*i),
+                Arg::Text(t) => q.bind(t.as_str()),
+            };
+        }
+        Ok(q.fetch_all(&mut *c).await?)
+    })?;
+    rows.into_iter()
+        .map(|(id, details)| {
+            let job = JobId(id as u64);
+            stored::decode_trace(job, &details).map_err(|e| Failure::Unreadable(job, e.to_string()))
+        })
+        .collect()
 }
 
 fn assemble(rows: Vec<JobRow>, entries: Vec<AuditRow>) -> Result<Vec<JobRecord>, Failure> {

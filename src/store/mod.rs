@@ -374,11 +374,7 @@ impl Store {
         condition: &'static str,
         args: Vec<Arg>,
     ) -> Result<Vec<JobRecord>, StoreError> {
-        let selection = Selection {
-            condition,
-            args,
-            audit: true,
-        };
+        let selection = Selection { condition, args };
         self.call(jobs::select(&self.db, &selection)).await
     }
 
@@ -421,31 +417,34 @@ impl Store {
         .await
     }
 
-    /// The jobs of `app` that ended from `from_ms` on, without their audit trails
-    /// (delivery stats).
+    /// What the delivery figures need of the jobs of `app` that ended from `from_ms`
+    /// on.
     pub async fn app_ended_since(
         &self,
         app: &str,
         from_ms: i64,
-    ) -> Result<Vec<JobRecord>, StoreError> {
-        let selection = Selection {
-            condition: "app = $1 AND ended_ms >= $2 ORDER BY id",
-            args: vec![Arg::Text(app.to_string()), Arg::Int(from_ms)],
-            audit: false,
-        };
-        self.call(jobs::select(&self.db, &selection)).await
+    ) -> Result<Vec<crate::job::stats::Trace>, StoreError> {
+        let args = [Arg::Text(app.to_string()), Arg::Int(from_ms)];
+        self.call(jobs::select_traces(
+            &self.db,
+            "app = $1 AND ended_ms >= $2 ORDER BY id",
+            &args,
+        ))
+        .await
     }
 
-    /// The builds and releases that followed a pipeline execution and ended from
-    /// `from_ms` on, without their audit trails (the builds behind lead time).
-    pub async fn builds_ended_since(&self, from_ms: i64) -> Result<Vec<JobRecord>, StoreError> {
-        let selection = Selection {
-            condition: "kind != 'deploy' AND execution IS NOT NULL AND ended_ms >= $1
-                        ORDER BY id",
-            args: vec![Arg::Int(from_ms)],
-            audit: false,
-        };
-        self.call(jobs::select(&self.db, &selection)).await
+    /// What the delivery figures need of the builds and releases that followed a
+    /// pipeline execution and ended from `from_ms` on (the builds behind lead time).
+    pub async fn builds_ended_since(
+        &self,
+        from_ms: i64,
+    ) -> Result<Vec<crate::job::stats::Trace>, StoreError> {
+        self.call(jobs::select_traces(
+            &self.db,
+            "kind != 'deploy' AND execution IS NOT NULL AND ended_ms >= $1 ORDER BY id",
+            &[Arg::Int(from_ms)],
+        ))
+        .await
     }
 
     /// Execution ids that jobs other than `except` follow or followed.

@@ -9,6 +9,7 @@
 
 use serde::Serialize;
 
+use crate::job::stats::Trace;
 use crate::job::{AuditEntry, JobRecord};
 use crate::names::JobId;
 
@@ -41,6 +42,20 @@ pub enum DecodeError {
     UnknownKind(String),
 }
 
+/// What the delivery figures need of a job (`crate::job::stats::Trace`), read from its
+/// `details` without the rest; an older form is read whole and converted.
+pub fn decode_trace(id: JobId, details: &str) -> Result<Trace, DecodeError> {
+    if let Ok(Peek {
+        v: Some(2 | VERSION),
+    }) = serde_json::from_str::<Peek>(details)
+    {
+        let mut t: Trace = serde_json::from_str(details)?;
+        t.id = id;
+        return Ok(t);
+    }
+    decode(id, details, Vec::new()).map(|r| Trace::from(&r))
+}
+
 /// The record with its version, as it is written.
 #[derive(Serialize)]
 struct Versioned<'a> {
@@ -55,8 +70,26 @@ pub fn encode(r: &JobRecord) -> String {
     serde_json::to_string(&Versioned { v: VERSION, job: r }).unwrap_or_default()
 }
 
+/// The version a `details` says it is in (none: version 1), read without the rest.
+#[derive(serde::Deserialize)]
+struct Peek {
+    v: Option<u64>,
+}
+
 /// A job from its row's `details` and its audit trail, whatever version wrote it.
 pub fn decode(id: JobId, details: &str, audit: Vec<AuditEntry>) -> Result<JobRecord, DecodeError> {
+    // Today's form is read straight from the text (the version beside the record's
+    // fields is ignored by the record's serde form); only an older one goes through a
+    // JSON tree to be converted.
+    if let Ok(Peek {
+        v: Some(2 | VERSION),
+    }) = serde_json::from_str::<Peek>(details)
+    {
+        let mut r: JobRecord = serde_json::from_str(details)?;
+        r.id = id;
+        r.audit = audit;
+        return Ok(r);
+    }
     let value: serde_json::Value = serde_json::from_str(details)?;
     match value.get("v").and_then(serde_json::Value::as_u64) {
         None => {

@@ -208,7 +208,7 @@ impl Cli {
     }
 }
 
-fn with_fast_config(name: &str) -> (TempDir, String) {
+pub(crate) fn with_fast_config(name: &str) -> (TempDir, String) {
     let dir = TempDir::new(name);
     let config = dir.write("releasebot.toml", &fast_config());
     (dir, config.display().to_string())

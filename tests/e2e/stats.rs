@@ -135,7 +135,10 @@ async fn stats_of_two_weeks_match_the_figures_worked_out_by_hand() {
     }
     // The rollback went back from r3's tag to r2's.
     assert_eq!(rb.deploy_tag(), r2.deploy_tag());
-    assert_eq!(rb.deploy.as_ref().unwrap().from_tag.as_deref(), r3.deploy_tag().map(|t| t.as_str()));
+    assert_eq!(
+        rb.deploy.as_ref().unwrap().from_tag.as_deref(),
+        r3.deploy_tag().map(|t| t.as_str())
+    );
 
     // By hand. This week: r3, rb, u1, r4 reached the PaaS and succeeded.
     let (lead3, lead4) = (ended(&r3) - built_at(&r3), ended(&r4) - built_at(&b4));
@@ -146,21 +149,40 @@ async fn stats_of_two_weeks_match_the_figures_worked_out_by_hand() {
     let (lead1, lead2) = (ended(&r1) - built_at(&r1), ended(&r2) - built_at(&r2));
     let restore_before = ended(&r2) - ended(&f1);
 
-    let all = bot.engine.stats(&[api.clone()], PeriodLength::Week).await.unwrap();
+    let all = bot
+        .engine
+        .stats(&[api.clone()], PeriodLength::Week)
+        .await
+        .unwrap();
     let now = &all[0].current;
     assert_eq!((now.deployments, now.succeeded, now.rollbacks), (4, 4, 1));
     assert!((now.per_week - 4.0).abs() < 1e-9);
     let lead = now.lead.unwrap();
     // Two leads: the median by nearest rank is the lower, the 90th the higher.
-    assert_eq!((lead.median_ms, lead.high_ms, lead.count), (lead_low, lead_high, 2));
-    assert_eq!(now.unknown_builds, 1, "u1's tag was built by no known build");
+    assert_eq!(
+        (lead.median_ms, lead.high_ms, lead.count),
+        (lead_low, lead_high, 2)
+    );
+    assert_eq!(
+        now.unknown_builds, 1,
+        "u1's tag was built by no known build"
+    );
     assert_eq!((now.failures, now.changes), (1, 3), "r3 was rolled back");
     let restore = now.restore.unwrap();
-    assert_eq!((restore.median_ms, restore.high_ms), (restore_now, restore_now));
+    assert_eq!(
+        (restore.median_ms, restore.high_ms),
+        (restore_now, restore_now)
+    );
     let before = &all[0].previous;
-    assert_eq!((before.deployments, before.succeeded, before.rollbacks), (3, 2, 0));
+    assert_eq!(
+        (before.deployments, before.succeeded, before.rollbacks),
+        (3, 2, 0)
+    );
     let lead = before.lead.unwrap();
-    assert_eq!((lead.median_ms, lead.high_ms), (lead1.min(lead2), lead1.max(lead2)));
+    assert_eq!(
+        (lead.median_ms, lead.high_ms),
+        (lead1.min(lead2), lead1.max(lead2))
+    );
     assert_eq!(before.unknown_builds, 0);
     assert_eq!((before.failures, before.changes), (1, 3), "f1 failed");
     assert_eq!(before.restore.unwrap().median_ms, restore_before);
@@ -180,8 +202,16 @@ async fn stats_of_two_weeks_match_the_figures_worked_out_by_hand() {
             span(lead_high)
         ),
         "change failure rate: 33% (1 of 3); before 33% (1 of 3) (±0 points)".into(),
-        format!("time to restore: median {}, worst {}", span(restore_now), span(restore_now)),
-        format!("before median {}, worst {}", span(restore_before), span(restore_before)),
+        format!(
+            "time to restore: median {}, worst {}",
+            span(restore_now),
+            span(restore_now)
+        ),
+        format!(
+            "before median {}, worst {}",
+            span(restore_before),
+            span(restore_before)
+        ),
     ] {
         assert!(text.contains(&want), "{want:?} not in\n{text}");
     }
@@ -189,7 +219,10 @@ async fn stats_of_two_weeks_match_the_figures_worked_out_by_hand() {
     assert_eq!(files[0].name, "stats-api.png");
     let (size, coloured) = png_size_and_colour(&files[0].bytes);
     assert_eq!(size, (WIDTH, HEIGHT));
-    assert!(coloured > 2_000, "the chart is blank ({coloured} coloured pixels)");
+    assert!(
+        coloured > 2_000,
+        "the chart is blank ({coloured} coloured pixels)"
+    );
     if let Ok(dir) = std::env::var("RELEASEBOT_STATS_EXAMPLE") {
         std::fs::write(format!("{dir}/stats-example.png"), &files[0].bytes).unwrap();
         std::fs::write(format!("{dir}/stats-example.txt"), text).unwrap();
@@ -197,13 +230,27 @@ async fn stats_of_two_weeks_match_the_figures_worked_out_by_hand() {
 
     // The default period is 30 days, covering every app alice may deploy.
     let reply = bot.say("alice", "/stats").await;
-    assert!(reply.text().contains("Delivery over the last 30 days"), "{}", reply.text());
-    assert!(reply.text().contains("deployments: 7 (6 succeeded, 1 rollback)"), "{}", reply.text());
+    assert!(
+        reply.text().contains("Delivery over the last 30 days"),
+        "{}",
+        reply.text()
+    );
+    assert!(
+        reply
+            .text()
+            .contains("deployments: 7 (6 succeeded, 1 rollback)"),
+        "{}",
+        reply.text()
+    );
     assert_eq!(reply.files().len(), bot.engine.config().apps.len());
     // A period that is not one is refused with the usage.
     let reply = bot.say("alice", "/stats api 8d").await;
     assert!(reply.is_refusal());
-    assert!(reply.text().contains("\"8d\" is not a period"), "{}", reply.text());
+    assert!(
+        reply.text().contains("\"8d\" is not a period"),
+        "{}",
+        reply.text()
+    );
 
     // The gauges say the same, read from the store.
     let metrics = reqwest::get(format!("http://{}/metrics", bot.http_addr))
@@ -243,7 +290,11 @@ async fn stats_cover_only_apps_the_asker_may_deploy() {
     .await;
     let reply = bot.say("dave", "/stats").await;
     assert!(reply.is_refusal());
-    assert!(reply.text().contains("You may deploy no app from here"), "{}", reply.text());
+    assert!(
+        reply.text().contains("You may deploy no app from here"),
+        "{}",
+        reply.text()
+    );
     let reply = bot.say("dave", "/stats api").await;
     assert!(reply.is_refusal(), "{}", reply.text());
     let reply = bot.say("alice", "/stats api").await;
@@ -272,11 +323,9 @@ async fn the_digest_goes_once_a_week_across_a_restart() {
             .records()
             .into_iter()
             .filter_map(|r| match r {
-                releasebot::adapters::memory::Record::Post { target, message, .. }
-                    if target.channel == "digests" =>
-                {
-                    Some(message)
-                }
+                releasebot::adapters::memory::Record::Post {
+                    target, message, ..
+                } if target.channel == "digests" => Some(message),
                 _ => None,
             })
             .collect::<Vec<_>>()
@@ -289,7 +338,11 @@ async fn the_digest_goes_once_a_week_across_a_restart() {
     pass(7 * DAY).await;
     assert_eq!(digests(&bot).len(), 1);
     let first = &digests(&bot)[0];
-    assert!(first.text.starts_with("Weekly delivery digest"), "{}", first.text);
+    assert!(
+        first.text.starts_with("Weekly delivery digest"),
+        "{}",
+        first.text
+    );
     assert_eq!(first.files.len(), bot.engine.config().apps.len());
     let (size, _) = png_size_and_colour(&first.files[0].bytes);
     assert_eq!(size, (WIDTH, HEIGHT));
@@ -307,3 +360,35 @@ async fn the_digest_goes_once_a_week_across_a_restart() {
     assert_eq!(digests(&bot).len(), 2);
 }
 
+#[tokio::test]
+async fn the_terminal_writes_the_chart_to_a_file_and_prints_its_path() {
+    let (dir, config) = crate::cli::with_fast_config("stats");
+    let tmp = dir.0.join("tmp");
+    let mut cli = crate::cli::spawn_cli(
+        &["shell"],
+        &[
+            ("RELEASEBOT_CONFIG", config.as_str()),
+            ("TMPDIR", tmp.to_str().unwrap()),
+        ],
+        dir,
+    );
+    cli.send("/stats web 7d").await;
+    cli.expect(".png").await;
+    // Read before the run ends: its directory goes with it.
+    let out = cli.stdout();
+    assert!(out.contains("Delivery over the last 7 days"), "{out}");
+    let path = out
+        .lines()
+        .find_map(|l| l.strip_prefix("📎 "))
+        .unwrap_or_else(|| panic!("no path in {out}"));
+    assert!(
+        path.starts_with(tmp.join("releasebot").to_str().unwrap()),
+        "{path}"
+    );
+    assert!(path.ends_with(".png"), "{path}");
+    let (size, coloured) = png_size_and_colour(&std::fs::read(path).unwrap());
+    assert_eq!(size, (WIDTH, HEIGHT));
+    assert!(coloured > 500);
+    let (code, _, _) = cli.finish().await;
+    assert_eq!(code, 0);
+}

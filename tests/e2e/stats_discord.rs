@@ -29,7 +29,10 @@ async fn the_charts_are_attached_to_the_answer_and_to_a_post() {
         &[("name", json!("web")), ("period", json!("7d"))],
     );
     let answer = t.fake.answer(&token).await;
-    assert!(answer.starts_with("Delivery over the last 7 days"), "{answer}");
+    assert!(
+        answer.starts_with("Delivery over the last 7 days"),
+        "{answer}"
+    );
     let call = t
         .fake
         .calls()

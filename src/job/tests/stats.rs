@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 
 use crate::ids::AppId;
-use crate::job::stats::{AppStats, Period, PeriodLength, app_stats, build_starts, percentile};
+use crate::job::stats::{
+    AppStats, Period, PeriodLength, Trace, app_stats, build_starts, percentile,
+};
 use crate::job::{
     BuildProgress, DeployOrigin, DeployProgress, JobRecord, JobSpec, JobState, Outcome, Person,
     RunIntent, Upgrade,
@@ -93,9 +95,10 @@ fn build(id: u64, tag: &str, start: i64) -> JobRecord {
 }
 
 fn stats(records: &[JobRecord], now: i64) -> AppStats {
-    let builds = build_starts(records);
+    let traces: Vec<Trace> = records.iter().map(Trace::from).collect();
+    let builds = build_starts(&traces);
     let (current, previous) = PeriodLength::Week.periods(now);
-    app_stats(&app(), records, &builds, current, previous)
+    app_stats(&app(), &traces, &builds, current, previous)
 }
 
 #[test]
