@@ -140,7 +140,7 @@ impl From<&JobRecord> for Trace {
             created_ms: r.created_ms,
             ended_ms: r.ended_ms,
             build: r.build.as_ref().map(|b| BuildTrace {
-                intent: b.intent.clone(),
+                intent: b.intent,
                 started_here: b.started_here,
                 tag: b.tag.clone(),
             }),

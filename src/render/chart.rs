@@ -59,6 +59,9 @@ pub fn png(s: &AppStats) -> Result<Vec<u8>, ChartError> {
     encode(&rgb)
 }
 
+/// A layer of the stacked bars: its legend, its colour, its count of a day.
+type Layer = (&'static str, RGBColor, fn(&crate::job::stats::Day) -> usize);
+
 fn draw(s: &AppStats, rgb: &mut [u8]) -> Result<(), ChartError> {
     let root = BitMapBackend::with_buffer(rgb, (WIDTH, HEIGHT)).into_drawing_area();
     root.fill(&WHITE).map_err(draw_err)?;
@@ -122,7 +125,7 @@ fn draw(s: &AppStats, rgb: &mut [u8]) -> Result<(), ChartError> {
         .axis_desc_style((FAMILY, 20))
         .draw()
         .map_err(draw_err)?;
-    let stack: [(&str, RGBColor, fn(&crate::job::stats::Day) -> usize); 3] = [
+    let stack: [Layer; 3] = [
         ("succeeded", SUCCEEDED, |d| d.succeeded),
         ("rolled back", ROLLED_BACK, |d| d.rolled_back),
         ("failed", FAILED, |d| d.failed),

@@ -16,7 +16,8 @@ pub fn span(ms: i64) -> String {
 
 /// A signed change of a duration: `+1h 10m`, `−5m`, `±0s`.
 fn span_change(now: i64, before: i64) -> String {
-    let d = now - before;
+    // Under a second either way reads as no change, as the figures are shown.
+    let d = (now - before) / 1000 * 1000;
     match d.signum() {
         1 => format!("+{}", span(d)),
         -1 => format!("−{}", span(-d)),
@@ -164,5 +165,6 @@ mod tests {
         }
         assert_eq!(span_change(3_600_000, 600_000), "+50m");
         assert_eq!(span_change(0, 600_000), "−10m");
+        assert_eq!(span_change(120_400, 120_000), "±0s");
     }
 }
