@@ -85,14 +85,28 @@ pub struct Project {
     pub pipeline: PipelineRef,
     /// The branch built when none is named.
     pub branch: Branch,
-    /// The app `/release` deploys.
-    pub deploys: Option<AppName>,
+    /// The apps `/release` deploys, in the order listed (`deploys`: one name or a
+    /// list); empty when the project is only built.
+    pub deploys: Vec<AppName>,
+    /// Whether a release to several apps rolls them out one after another or all at
+    /// once (`rollout`).
+    pub rollout: Rollout,
     pub access: AccessRoles,
     /// Channel ids it may be used from; empty means any.
     pub channels: Vec<String>,
     /// A commit's page at the git provider, `{commit}` standing for the commit id
     /// (`commit_url`), for the links in change lists.
     pub commit_url: Option<String>,
+}
+
+/// How a release to several apps rolls them out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Rollout {
+    /// In the listed order, each once the one before it succeeded.
+    #[default]
+    Sequential,
+    /// All at once.
+    Parallel,
 }
 
 /// An app people deploy.
@@ -219,10 +233,7 @@ impl Config {
     pub fn builder_of(&self, app: &AppName) -> Option<&Project> {
         match self.apps.get(app).and_then(|a| a.built_by.as_ref()) {
             Some(project) => self.projects.get(project),
-            None => self
-                .projects
-                .values()
-                .find(|p| p.deploys.as_ref() == Some(app)),
+            None => self.projects.values().find(|p| p.deploys.contains(app)),
         }
     }
 
@@ -321,7 +332,7 @@ mod tests {
         let web = &c.projects[&ProjectName::parse("web").unwrap()];
         assert_eq!(web.pipeline.to_string(), "c-64wdm:p-5tfq9/p-tpk2x");
         assert_eq!(web.branch.as_str(), "master");
-        assert_eq!(web.deploys.as_ref().unwrap().as_str(), "web");
+        assert_eq!(web.deploys[0].as_str(), "web");
         let app = &c.apps[&AppName::parse("web").unwrap()];
         assert_eq!(app.policy.approvers, ["lead"]);
         assert_eq!(app.policy.votes, 1);
@@ -484,6 +495,14 @@ mod tests {
             (
                 "[projects.web]\ncluster=\"c-1\"\nproject=\"p-1\"\npipeline=\"p-2\"\ndeploys=\"nope\"\n",
                 "projects.web.deploys",
+            ),
+            (
+                "[projects.web]\ncluster=\"c-1\"\nproject=\"p-1\"\npipeline=\"p-2\"\ndeploys=[]\n",
+                "projects.web.deploys",
+            ),
+            (
+                "[projects.web]\ncluster=\"c-1\"\nproject=\"p-1\"\npipeline=\"p-2\"\nrollout=\"sideways\"\n",
+                "projects.web.rollout",
             ),
             (
                 "[apps.web]\ncluster=\"c-1\"\nproject=\"p-1\"\napp=\"a\"\nvotes=0\n",

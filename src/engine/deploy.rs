@@ -96,7 +96,7 @@ pub(super) async fn look_up_current(d: &mut Driver) {
 /// with; older pending requests for the same app are superseded by this one.
 pub(super) async fn request_approval(d: &mut Driver) {
     let r = d.record();
-    if let Some(app) = r.spec.app() {
+    for app in r.spec.apps() {
         d.engine.supersede_older(r.id, app).await;
     }
     let Some(thread) = r.messages.thread.clone() else {

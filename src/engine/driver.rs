@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tokio::time::Instant;
 
 use super::live::LiveJob;
-use super::{Engine, build, deploy};
+use super::{Engine, build, deploy, legs};
 use crate::chat::ChatError;
 use crate::job::machine::{self, Context, Event, Step};
 use crate::job::{JobRecord, Outcome};
@@ -91,6 +91,11 @@ pub(super) async fn run(engine: Engine, job: Arc<LiveJob>) {
                 deploy::follow_rollout(&mut d, wake_ms, poke_ms).await
             }
             Step::FetchLogs { at_ms } => deploy::fetch_logs(&mut d, at_ms).await,
+            Step::StartLeg { index } => {
+                d.tell_approved().await;
+                legs::start(&mut d, index).await
+            }
+            Step::AwaitLegs => legs::wait(&mut d).await,
         }
     }
     d.finish().await;
@@ -115,6 +120,9 @@ impl Driver {
         let config = &self.engine.inner.config;
         let r = self.job.lock();
         let app = r.spec.app().and_then(|a| config.apps.get(a));
+        if r.spec.has_legs() {
+            return self.release_context(config, &r);
+        }
         Context {
             settings: config.jobs.job(),
             project_configured: r
@@ -123,14 +131,19 @@ impl Driver {
                 .is_none_or(|p| config.projects.contains_key(p)),
             app_id: app.map(|a| a.rancher.app.clone()),
             approval: app.and_then(|a| a.policy.for_job(&r.spec)),
-            frozen: r.spec.app().and_then(|a| self.engine.frozen(a)).map(|f| {
-                crate::job::FrozenNow {
-                    by: f.by(),
-                    reason: f.reason(),
-                    until_ms: f.until_ms(),
-                }
-            }),
+            frozen: r.spec.app().and_then(|a| self.frozen_now(a)),
         }
+    }
+
+    /// The freeze on `app`, if one holds.
+    pub fn frozen_now(&self, app: &crate::names::AppName) -> Option<crate::job::FrozenNow> {
+        let f = self.engine.frozen(app)?;
+        Some(crate::job::FrozenNow {
+            app: app.clone(),
+            by: f.by(),
+            reason: f.reason(),
+            until_ms: f.until_ms(),
+        })
     }
 
     async fn next(&self) -> Step {

@@ -19,6 +19,7 @@ mod driver;
 mod freezes;
 mod incident;
 mod jobs;
+mod legs;
 mod lifecycle;
 mod live;
 mod messages;
@@ -306,6 +307,9 @@ impl Engine {
         let result = self
             .update(&job, |r| decisions::cancel(r, &actor.name, now))
             .await;
+        if result.is_ok() {
+            self.cancel_legs(&job.record(), &actor.name).await;
+        }
         job.wake.notify_one();
         result.map_err(|why| CancelError::Refused(id, why))
     }

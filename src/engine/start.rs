@@ -133,7 +133,7 @@ impl Engine {
     pub(super) async fn supersede_older(&self, newer: JobId, app: &crate::names::AppName) {
         let now = self.now();
         for job in self.inner.jobs.all() {
-            if job.id >= newer || job.lock().spec.app() != Some(app) {
+            if job.id >= newer || !job.lock().spec.apps().contains(&app) {
                 continue;
             }
             if self

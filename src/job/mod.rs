@@ -9,6 +9,7 @@ pub mod build;
 pub mod changes;
 pub mod decisions;
 pub mod incident;
+pub mod legs;
 pub mod machine;
 pub mod outcome;
 pub mod record;

@@ -136,6 +136,9 @@ pub struct JobRecord {
     pub messages: Messages,
     pub build: Option<BuildProgress>,
     pub deploy: Option<DeployProgress>,
+    /// A release to several apps: each app's leg, once the build produced the tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legs: Option<super::legs::Legs>,
     #[serde(default)]
     pub approval: Option<Approval>,
     pub queue: Option<QueuePlace>,
@@ -179,6 +182,7 @@ impl JobRecord {
             messages: Messages::default(),
             build,
             deploy: None,
+            legs: None,
             approval: None,
             queue: None,
             cancel: None,
@@ -209,7 +213,11 @@ impl JobRecord {
     pub fn deploy_tag(&self) -> Option<&VersionTag> {
         match &self.spec {
             JobSpec::Deploy { tag, .. } => Some(tag),
-            JobSpec::Release { .. } => self.deploy.as_ref().map(|d| &d.tag),
+            JobSpec::Release { .. } => self
+                .deploy
+                .as_ref()
+                .map(|d| &d.tag)
+                .or(self.legs.as_ref().map(|l| &l.tag)),
             JobSpec::Build { .. } => None,
         }
     }
@@ -254,7 +262,9 @@ impl JobRecord {
     pub fn image(&self) -> Option<&str> {
         match &self.spec {
             JobSpec::Deploy {
-                origin: super::spec::DeployOrigin::Promote { image, .. },
+                origin:
+                    super::spec::DeployOrigin::Promote { image, .. }
+                    | super::spec::DeployOrigin::Release { image, .. },
                 ..
             } => image.as_deref(),
             _ => self.build.as_ref().and_then(|b| b.image.as_deref()),

@@ -84,6 +84,8 @@ mod tests {
             project: ProjectName::parse(project).unwrap(),
             branch: Branch::parse(branch).unwrap(),
             app: AppName::parse(project).unwrap(),
+            more: Vec::new(),
+            parallel: false,
         }
     }
 

@@ -10,6 +10,7 @@
 mod changes;
 pub mod escape;
 mod incident;
+mod legs;
 mod lines;
 mod notices;
 mod outcome;

@@ -25,6 +25,7 @@ mod ops;
 mod paas_client;
 mod pressure;
 mod push;
+mod releases;
 mod restart;
 mod secrets;
 mod security;

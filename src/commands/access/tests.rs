@@ -217,6 +217,8 @@ fn a_job_is_read_only_by_who_may_read_all_it_names() {
             project: site,
             branch,
             app: web,
+            more: Vec::new(),
+            parallel: false,
         },
     );
     let developer = actor(&["developer"]);

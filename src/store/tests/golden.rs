@@ -118,11 +118,65 @@ fn cancelled_build() -> JobRecord {
     r
 }
 
+/// A release to two apps, all at once, that failed at the second; and its first leg.
+fn failed_release_to_two_apps() -> (JobRecord, JobRecord) {
+    let (api, worker) = (
+        AppName::parse("api").unwrap(),
+        AppName::parse("worker").unwrap(),
+    );
+    let tag = VersionTag::parse("master-4-abc1234").unwrap();
+    let spec = JobSpec::Release {
+        project: ProjectName::parse("shop").unwrap(),
+        branch: Branch::parse("master").unwrap(),
+        app: api.clone(),
+        more: vec![worker.clone()],
+        parallel: true,
+    };
+    let alice = Person {
+        id: "u1".into(),
+        name: "alice".into(),
+    };
+    let mut r = JobRecord::new(JobId(20), spec, alice.clone(), "releases", 20_000);
+    let mut l = crate::job::legs::Legs::new(tag.clone(), &[&api, &worker]);
+    l.apps[0].job = Some(JobId(21));
+    l.apps[0].from_tag = Some("master-3-0aa0aa0".into());
+    l.apps[0].state = Some(JobState::Succeeded);
+    l.apps[0].reached = true;
+    l.apps[0].outcome = Some(Outcome::Succeeded);
+    l.apps[0].logs = vec!["api ready".into()];
+    l.apps[1].job = Some(JobId(22));
+    l.apps[1].state = Some(JobState::Queued);
+    l.apps[1].behind = Some(JobId(19));
+    r.legs = Some(l);
+    r.end(
+        Outcome::LegFailed {
+            app: worker,
+            job: Some(JobId(22)),
+            outcome: Box::new(Outcome::ApprovalExpired { after_ms: 60_000 }),
+        },
+        30_000,
+    );
+    let leg = JobSpec::Deploy {
+        app: api,
+        tag,
+        origin: DeployOrigin::Release {
+            release: JobId(20),
+            project: ProjectName::parse("shop").unwrap(),
+            image: Some("harbor.example.com/shop:master-4-abc1234".into()),
+        },
+    };
+    let leg = JobRecord::new(JobId(21), leg, alice, "releases", 21_000);
+    (r, leg)
+}
+
 fn each() -> Vec<(&'static str, JobRecord)> {
+    let (release, leg) = failed_release_to_two_apps();
     vec![
         ("v3-release-awaiting-approval", record(1)),
         ("v3-failed-rollback", failed_rollback()),
         ("v3-cancelled-build", cancelled_build()),
+        ("v3-failed-release-to-two-apps", release),
+        ("v3-leg-of-a-release", leg),
     ]
 }
 
