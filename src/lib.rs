@@ -29,3 +29,4 @@ pub mod secret;
 pub mod shutdown;
 pub mod sim;
 pub mod store;
+pub mod turns;

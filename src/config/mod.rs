@@ -8,6 +8,7 @@
 //! without their passwords.
 
 mod apps;
+mod context;
 mod env;
 mod raw;
 #[cfg(test)]

@@ -21,7 +21,7 @@ impl Driver {
     }
 
     /// Holds the app's turn (a place in its deploy queue), joining it if need be.
-    fn hold_turn(&self) -> Option<super::deploy_queue::QueueTicket> {
+    fn hold_turn(&self) -> Option<crate::turns::QueueTicket> {
         let app = self.app()?;
         let held = self.job.handles().ticket.take();
         Some(held.unwrap_or_else(|| self.engine.inner.queues.join(&app.name, self.job.id)))

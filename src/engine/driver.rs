@@ -117,33 +117,11 @@ impl Driver {
 
     /// What the configuration says about this job's targets now.
     pub fn context(&self) -> Context {
-        let config = &self.engine.inner.config;
-        let r = self.job.lock();
-        let app = r.spec.app().and_then(|a| config.apps.get(a));
-        if r.spec.has_legs() {
-            return self.release_context(config, &r);
-        }
-        Context {
-            settings: config.jobs.job(),
-            project_configured: r
-                .spec
-                .project()
-                .is_none_or(|p| config.projects.contains_key(p)),
-            app_id: app.map(|a| a.rancher.app.clone()),
-            approval: app.and_then(|a| a.policy.for_job(&r.spec)),
-            frozen: r.spec.app().and_then(|a| self.frozen_now(a)),
-        }
-    }
-
-    /// The freeze on `app`, if one holds.
-    pub fn frozen_now(&self, app: &crate::names::AppName) -> Option<crate::job::FrozenNow> {
-        let f = self.engine.frozen(app)?;
-        Some(crate::job::FrozenNow {
-            app: app.clone(),
-            by: f.by(),
-            reason: f.reason(),
-            until_ms: f.until_ms(),
-        })
+        let spec = self.job.lock().spec.clone();
+        self.engine
+            .inner
+            .config
+            .job_context(&spec, |app| self.engine.frozen(app))
     }
 
     async fn next(&self) -> Step {

@@ -5,39 +5,13 @@
 use super::driver::Driver;
 use super::{Engine, JobRequest, StartError, Started};
 use crate::chat::Actor;
-use crate::config::Config;
-use crate::job::legs::{self, approval_policy};
-use crate::job::machine::{Context, Event};
+use crate::job::legs;
+use crate::job::machine::Event;
 use crate::job::{JobRecord, Outcome, PaasStep};
 use crate::names::{AppName, JobId};
 
 /// How far back an app's history is read for a leg started before a restart.
 const LOOK_BACK: usize = 20;
-
-impl Driver {
-    /// What the configuration says about a release to several apps: the first app
-    /// stands for all while every one is configured; one approval under the strictest
-    /// policy; the first freeze found on any of them.
-    pub fn release_context(&self, config: &Config, r: &JobRecord) -> Context {
-        let apps: Vec<_> = r
-            .spec
-            .apps()
-            .into_iter()
-            .filter_map(|a| config.apps.get(a))
-            .collect();
-        let all = apps.len() == r.spec.apps().len();
-        Context {
-            settings: config.jobs.job(),
-            project_configured: r
-                .spec
-                .project()
-                .is_none_or(|p| config.projects.contains_key(p)),
-            app_id: apps.first().filter(|_| all).map(|a| a.rancher.app.clone()),
-            approval: approval_policy(apps.iter().map(|a| &a.policy)),
-            frozen: r.spec.apps().into_iter().find_map(|a| self.frozen_now(a)),
-        }
-    }
-}
 
 /// Starts the leg at `index`, unless it was started before a restart the release did
 /// not record: then it follows that one.

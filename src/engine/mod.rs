@@ -8,13 +8,12 @@
 //! - `driver`: a job's task, step by step; `build` and `deploy` perform the steps,
 //!   following the PaaS through its watchers ([`crate::paas::watch`]) and showing the
 //!   job through message writers ([`crate::chat::writer`]).
-//! - [`deploy_queue`]: one deploy per app at a time.
+//! - [`crate::turns`]: one deploy per app at a time.
 //! - `votes`: votes from commands, buttons and reactions, live or read back.
 
 mod build;
 mod changes;
 mod deploy;
-pub mod deploy_queue;
 mod driver;
 mod freezes;
 mod incident;
@@ -43,7 +42,7 @@ use crate::paas::PaasClient;
 use crate::paas::watch::{WatchHub, WatchSettings};
 use crate::render::View;
 use crate::store::{Store, StoreError};
-use deploy_queue::AppQueues;
+use crate::turns::AppQueues;
 use jobs::Jobs;
 use live::LiveJob;
 

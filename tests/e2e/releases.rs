@@ -285,3 +285,30 @@ async fn a_release_cut_by_a_restart_between_its_apps_goes_on_with_one_upgrade_ea
     assert_eq!(legs[1].id, JobId(3));
     assert!(bot.engine.job_record(JobId(4)).await.is_none());
 }
+
+#[tokio::test(start_paused = true)]
+async fn cancelling_a_release_between_its_apps_starts_no_more_of_them() {
+    let config = demo_config(releasing(&["api", "worker"], Rollout::Sequential));
+    let bot = spawn_bot(Scenario::demo(), config).await;
+    let job = bot.start("alice", "/release api").await;
+    bot.wait_for(job, "rolling out its first app", |r| {
+        r.legs.as_ref().is_some_and(|l| l.apps[0].reached)
+    })
+    .await;
+    let reply = bot.say("alice", &format!("/cancel {job}")).await;
+    assert!(matches!(reply, Reply::Cancelling { .. }), "{reply:?}");
+    let r = bot.finished(job).await;
+    // The app rolling out finishes; the next one is never started.
+    let Some(Outcome::Cancelled { detail, .. }) = &r.outcome else {
+        panic!("not cancelled: {:?}", r.outcome);
+    };
+    assert_eq!(
+        detail,
+        &releasebot::job::Cancellation::BetweenApps {
+            deployed: vec![name("api")]
+        }
+    );
+    assert_eq!(tags(&bot, API).len(), 1);
+    assert!(tags(&bot, WORKER).is_empty());
+    assert!(r.legs.unwrap().apps[1].job.is_none());
+}
