@@ -424,38 +424,30 @@ impl Engine {
         });
     }
 
-    /// Waits until the job's latest state is written: retries while the database is
-    /// away, with back-off, and only while this replica may act. The state written no
-    /// longer says it waits for the database, and neither does the message.
+    /// Waits until the job's latest state is written, while the database is away and
+    /// only while this replica may act ([`Store::save_when_back`]). The state written
+    /// no longer says it waits for the database, and then neither does the message.
     async fn saved_later(&self, job: &Arc<LiveJob>) {
-        let backoff = crate::backoff::Backoff::store();
-        let mut attempt = 0u32;
-        let saved = loop {
-            attempt += 1;
-            tokio::time::sleep(backoff.delay(attempt)).await;
-            if !self.inner.lease.acting().await {
-                break Err(StoreError::Deposed {
-                    term: self.inner.store.fence_term().unwrap_or_default(),
-                });
-            }
-            let saving = {
+        let waiting = Some(Notice::WaitingForDatabase);
+        let saved = self
+            .inner
+            .store
+            .save_when_back(&self.inner.lease, || {
                 let mut r = job.lock();
-                if r.notice == Some(Notice::WaitingForDatabase) {
+                let noted = std::mem::take(&mut r.notice);
+                let saving = self.inner.store.save(&r);
+                r.notice = noted.or(waiting.clone());
+                saving
+            })
+            .await;
+        match &saved {
+            Ok(()) => {
+                tracing::info!(job = %job.id, "the job's state is recorded again");
+                let mut r = job.lock();
+                if r.notice == waiting {
                     r.notice = None;
                 }
-                self.inner.store.save(&r)
-            };
-            match saving.await {
-                Err(e) if e.is_outage() => {
-                    tracing::debug!(job = %job.id, error = %e, "the database is still away");
-                    let mut r = job.lock();
-                    r.notice.get_or_insert(Notice::WaitingForDatabase);
-                }
-                saved => break saved,
             }
-        };
-        match &saved {
-            Ok(()) => tracing::info!(job = %job.id, "the job's state is recorded again"),
             Err(StoreError::Deposed { .. }) => self.depose(),
             Err(e) => {
                 tracing::error!(job = %job.id, error = %e, "cannot record the job's state");
