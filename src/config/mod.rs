@@ -228,6 +228,18 @@ pub struct Config {
     pub source: String,
 }
 
+impl Project {
+    /// Its pipeline, as the PaaS client reads its builds.
+    pub fn builder(&self) -> crate::paas::builds::Builder<'_> {
+        crate::paas::builds::Builder {
+            project: self.name.as_str(),
+            pipeline: &self.pipeline,
+            branch: self.branch.as_str(),
+            commit_url: self.commit_url.as_deref(),
+        }
+    }
+}
+
 impl Config {
     /// The project whose pipeline builds `app`'s tags: its `built_by`, else the
     /// project whose `deploys` names it.

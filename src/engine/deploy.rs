@@ -245,23 +245,11 @@ async fn take_reading(d: &mut Driver) {
     };
     let observed = rx.borrow_and_update().clone();
     let after = *after;
-    match observed {
-        Observed::Seen(app, seq) if seq > after => d.apply(Event::AppSeen(app.snapshot())).await,
-        Observed::Seen(..) | Observed::Pending => {}
-        Observed::Trouble { error, failures } => {
-            d.apply(Event::PaasTrouble {
-                error: error.to_string(),
-                failures,
-            })
-            .await
-        }
-        Observed::Fatal(error) => {
-            d.apps = None;
-            return d.paas_failed(PaasStep::FollowRollout, error).await;
-        }
-    }
+    // Only readings made after the upgrade count.
+    let seen = |app: crate::paas::App, seq| (seq > after).then(|| Event::AppSeen(app.snapshot()));
+    let alive = d.observed(observed, PaasStep::FollowRollout, seen).await;
     let r = d.record();
-    if r.state.is_final() || r.deploy.as_ref().is_some_and(|x| x.rollout.done) {
+    if !alive || r.state.is_final() || r.deploy.as_ref().is_some_and(|x| x.rollout.done) {
         d.apps = None;
     }
 }

@@ -159,6 +159,33 @@ impl Driver {
         .await;
     }
 
+    /// Takes in what a watcher observed: `seen` says what a reading means to the job
+    /// (nothing, for one that does not count); failed polls are reported; a watcher
+    /// stopped for good ends the job at `step`. False once the watcher is of no use.
+    pub async fn observed<T>(
+        &self,
+        observed: Observed<T>,
+        step: crate::job::PaasStep,
+        seen: impl FnOnce(T, u64) -> Option<Event>,
+    ) -> bool {
+        let event = match observed {
+            Observed::Pending => None,
+            Observed::Seen(reading, seq) => seen(reading, seq),
+            Observed::Trouble { error, failures } => Some(Event::PaasTrouble {
+                error: error.to_string(),
+                failures,
+            }),
+            Observed::Fatal(error) => {
+                self.paas_failed(step, error).await;
+                return false;
+            }
+        };
+        if let Some(event) = event {
+            self.apply(event).await;
+        }
+        true
+    }
+
     pub async fn fail(&self, outcome: Outcome) {
         self.apply(Event::Failed(outcome)).await;
     }
