@@ -30,11 +30,11 @@ impl Handler for Rollback {
         name: "rollback",
         starts_job: true,
         usage: "/rollback <app|project> [versionTag]",
-        help: "deploy what ran before (or a tag that succeeded there)",
+        help: "deploy what ran before (or a tag that succeeded there); a project rolls back its latest release",
         options: &[
             OptionSpec::text(
                 "app",
-                "the app to roll back",
+                "the app to roll back (or a project that releases to several apps)",
                 true,
                 Completion::App(Action::Rollback),
             ),
