@@ -94,7 +94,7 @@ impl Handler for History {
             .map(|r| render::history_line(r, cx.engine.view()))
             .collect();
         if !freezes.is_empty() {
-            lines.push("freezes:".into());
+            lines.push("freezes and locks:".into());
             lines.extend(freezes
                     .iter()
                     .map(|f| render::freeze_line(f, cx.engine.view())));

@@ -40,7 +40,7 @@ impl Handler for Unfreeze {
         }
         let config = cx.engine.config();
         let may_lift = |f: &crate::freeze::Freeze| access::may_lift(config, cx.actor, f);
-        let lifted = match cx.engine.unfreeze(cx.actor, &self.scope, may_lift).await {
+        let lifted = match cx.engine.unfreeze(cx.actor, &self.scope, false, may_lift).await {
             Ok(lifted) => lifted,
             Err(NotLifted::Refused(denied)) => return Reply::Refused(Refusal::Denied(denied)),
             Err(NotLifted::Store(e)) => return Reply::Refused(Refusal::UnfreezeNotRecorded(e)),

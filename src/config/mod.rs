@@ -38,7 +38,7 @@ fn at(key: &str, problem: impl std::fmt::Display) -> ConfigError {
 }
 
 /// Roles allowed to run each command; `None` means everyone (for `rollback`,
-/// `promote` and `freeze`: whoever may deploy; for `read`: see
+/// `promote`, `freeze` and `lock`: whoever may deploy; for `read`: see
 /// [`crate::commands::access::app_readers`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccessRoles {
@@ -49,6 +49,8 @@ pub struct AccessRoles {
     pub rollback: Option<Vec<String>>,
     pub promote: Option<Vec<String>>,
     pub freeze: Option<Vec<String>>,
+    /// Who may lock an app for themselves (`/lock`).
+    pub lock: Option<Vec<String>>,
     /// Who may read an app's or a project's logs, history and jobs (`read`).
     pub read: Option<Vec<String>>,
 }
@@ -69,6 +71,7 @@ impl AccessRoles {
             rollback: incident(&self.rollback, &fallback.rollback),
             promote: incident(&self.promote, &fallback.promote),
             freeze: incident(&self.freeze, &fallback.freeze),
+            lock: incident(&self.lock, &fallback.lock),
             // Unset here and there, the readers follow from the other roles: the
             // access rules work that out, since it needs the app's approvers too.
             read: pick(&self.read, &fallback.read),
@@ -98,6 +101,9 @@ pub struct Project {
     /// A commit's page at the git provider, `{commit}` standing for the commit id
     /// (`commit_url`), for the links in change lists.
     pub commit_url: Option<String>,
+    /// Channel ids told in one line how each deploy to the apps it deploys ended
+    /// (`announce`).
+    pub announce: Vec<String>,
 }
 
 /// How a release to several apps rolls them out.
@@ -128,6 +134,11 @@ pub struct App {
     /// The project whose pipeline builds the app's tags (`built_by`), when no
     /// project's `deploys` names the app.
     pub built_by: Option<ProjectName>,
+    /// Channel ids told in one line how each deploy to it ended (`announce`).
+    pub announce: Vec<String>,
+    /// A successful rollback locks the app for whoever asked for it
+    /// (`lock_after_rollback`).
+    pub lock_after_rollback: bool,
 }
 
 /// Settings of the jobs themselves.
@@ -250,6 +261,31 @@ impl Config {
         }
     }
 
+    /// The projects whose `deploys` names `app`.
+    pub fn projects_deploying<'c>(&'c self, app: &'c AppName) -> impl Iterator<Item = &'c Project> {
+        self.projects
+            .values()
+            .filter(move |p| p.deploys.contains(app))
+    }
+
+    /// Where the end of a deploy to `app` is announced: its own `announce` channels,
+    /// then those of each project deploying it, each once.
+    pub fn announce_to(&self, app: &AppName) -> Vec<String> {
+        let own = self
+            .apps
+            .get(app)
+            .map(|a| a.announce.as_slice())
+            .unwrap_or_default();
+        let projects = self.projects_deploying(app).flat_map(|p| p.announce.iter());
+        let mut channels: Vec<String> = Vec::new();
+        for c in own.iter().chain(projects) {
+            if !channels.contains(c) {
+                channels.push(c.clone());
+            }
+        }
+        channels
+    }
+
     /// Every role the role lists name (not `[shell.users]`, which are the terminal's
     /// own), each with the keys naming it such as `[apps.web] approvers`, in a stable
     /// order; a role written in several cases is one.
@@ -275,6 +311,7 @@ impl Config {
                 ("rollback", &access.rollback),
                 ("promote", &access.promote),
                 ("freeze", &access.freeze),
+                ("lock", &access.lock),
                 ("read", &access.read),
             ] {
                 if let Some(roles) = roles {

@@ -92,6 +92,8 @@ struct RawProject {
     #[serde(default)]
     channels: Vec<String>,
     commit_url: Option<String>,
+    #[serde(default)]
+    announce: Vec<String>,
 }
 
 /// A commit link template: an http(s) URL with `{commit}` where the commit id goes.
@@ -165,6 +167,7 @@ struct RawAccess {
     rollback: Option<Vec<String>>,
     promote: Option<Vec<String>>,
     freeze: Option<Vec<String>>,
+    lock: Option<Vec<String>>,
     read: Option<Vec<String>>,
     #[serde(default = "admin")]
     admin: Vec<String>,
@@ -184,6 +187,7 @@ impl Default for RawAccess {
             rollback: None,
             promote: None,
             freeze: None,
+            lock: None,
             read: None,
             admin: admin(),
         }
@@ -401,6 +405,7 @@ impl RawConfig {
                     },
                     channels: channels(&k("channels"), p.channels)?,
                     commit_url: commit_url(&k("commit_url"), p.commit_url)?,
+                    announce: channels(&k("announce"), p.announce)?,
                 },
             );
         }
@@ -449,6 +454,7 @@ impl RawConfig {
                 rollback: roles("access.rollback", self.access.rollback)?,
                 promote: roles("access.promote", self.access.promote)?,
                 freeze: roles("access.freeze", self.access.freeze)?,
+                lock: roles("access.lock", self.access.lock)?,
                 read: roles("access.read", self.access.read)?,
             },
             admins: roles("access.admin", Some(self.access.admin))?.unwrap_or_default(),

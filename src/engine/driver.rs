@@ -121,7 +121,7 @@ impl Driver {
         self.engine
             .inner
             .config
-            .job_context(&spec, |app| self.engine.frozen(app))
+            .job_context(&spec, |app| self.engine.holds(app))
     }
 
     async fn next(&self) -> Step {

@@ -1,7 +1,8 @@
-//! Freezes as the engine keeps them: those that hold, in memory for the checks every
-//! job step makes, and in the store before anyone is told (so they survive restarts).
+//! Freezes and locks as the engine keeps them: those that hold, in memory for the checks
+//! every job step makes, and in the store before anyone is told (so they survive
+//! restarts).
 //!
-//! Putting a freeze on and lifting freezes take turns (an async lock, held across the
+//! Putting a freeze or lock on and lifting them take turns (an async lock, held across the
 //! store's write but never a runtime thread's), so the freezes an unfreeze was allowed
 //! to lift are exactly those it lifts: no command can add one between the check and the
 //! write (only the leading replica takes commands). The in-memory list's own lock is
@@ -34,6 +35,7 @@ impl Engine {
             at_ms: now,
             until_ms: now.saturating_add(lasting.as_millis().min(i64::MAX as u128) as i64),
             lifted: None,
+            holder: None,
         };
         let _turn = self.inner.freeze_turn.lock().await;
         f.id = self.inner.store.add_freeze(&f).await?;
@@ -42,12 +44,59 @@ impl Engine {
         Ok(f)
     }
 
-    /// Lifts the freezes of `scope` that hold (`all`: every one), if `may_lift` allows
-    /// each of them; otherwise lifts none and says why. Those lifted.
+    /// Locks `app` for `holder` for `lasting` (`None`: until unlocked); recorded before
+    /// it is answered. A lock that holds already refuses it, unless
+    /// `replace` (a rollback's lock) lifts that one first.
+    pub async fn lock(
+        &self,
+        holder: &Person,
+        app: &AppName,
+        lasting: Option<Duration>,
+        reason: &str,
+        replace: bool,
+    ) -> Result<Freeze, NotLocked> {
+        let now = self.now();
+        let until_ms = lasting.map_or(freeze::NO_END, |d| {
+            now.saturating_add(d.as_millis().min(i64::MAX as u128) as i64)
+        });
+        let scope = Scope::App(app.clone());
+        let _turn = self.inner.freeze_turn.lock().await;
+        let store = &self.inner.store;
+        let holding = store.holding_freezes(now).await?;
+        if let Some(held) = holding
+            .into_iter()
+            .find(|f| f.is_lock() && f.scope == scope)
+        {
+            if !replace {
+                return Err(NotLocked::Held(Box::new(held)));
+            }
+            store.lift_freezes(&scope, true, holder, now).await?;
+            self.holding().retain(|f| f.id != held.id);
+        }
+        let mut f = Freeze {
+            id: 0,
+            scope,
+            by: holder.clone(),
+            reason: reason.to_string(),
+            at_ms: now,
+            until_ms,
+            lifted: None,
+            holder: Some(holder.clone()),
+        };
+        f.id = store.add_freeze(&f).await?;
+        tracing::info!(%app, holder = %holder.name, until_ms, "lock");
+        self.holding().push(f.clone());
+        Ok(f)
+    }
+
+    /// Lifts the freezes (with `locks`: the locks) of `scope` that hold (`all`: every
+    /// one), if `may_lift` allows each of them; otherwise lifts none and says why.
+    /// Those lifted.
     pub async fn unfreeze<E>(
         &self,
         actor: &Actor,
         scope: &Scope,
+        locks: bool,
         may_lift: impl Fn(&Freeze) -> Result<(), E>,
     ) -> Result<Vec<Freeze>, NotLifted<E>> {
         let now = self.now();
@@ -62,34 +111,36 @@ impl Engine {
             .map_err(NotLifted::Store)?;
         for f in lifting
             .iter()
-            .filter(|f| *scope == Scope::All || f.scope == *scope)
+            .filter(|f| (*scope == Scope::All || f.scope == *scope) && f.is_lock() == locks)
         {
             may_lift(f).map_err(NotLifted::Refused)?;
         }
         let lifted = self
             .inner
             .store
-            .lift_freezes(scope, &person(actor), now)
+            .lift_freezes(scope, locks, &person(actor), now)
             .await
             .map_err(NotLifted::Store)?;
         let ids: Vec<i64> = lifted.iter().map(|f| f.id).collect();
         self.holding().retain(|f| !ids.contains(&f.id));
-        tracing::info!(scope = scope.as_str(), by = %actor.name, lifted = ids.len(), "unfreeze");
+        tracing::info!(scope = scope.as_str(), by = %actor.name, lifted = ids.len(), locks, "unfreeze");
         Ok(lifted)
     }
 
     /// Why `app` takes no deploys now, if it does not: a freeze someone put on, or one
     /// of its configured windows.
     pub fn frozen(&self, app: &AppName) -> Option<Frozen> {
-        let now = self.now();
-        let schedule = self
-            .inner
-            .config
-            .apps
-            .get(app)
-            .map(|a| a.freeze.clone())
-            .unwrap_or_default();
-        freeze::frozen(app, &self.holding(), &schedule, now)
+        freeze::frozen(app, &self.holding(), &self.schedule(app), self.now())
+    }
+
+    /// Every freeze and lock that holds on `app` now.
+    pub fn holds(&self, app: &AppName) -> Vec<Frozen> {
+        freeze::holding(app, &self.holding(), &self.schedule(app), self.now())
+    }
+
+    fn schedule(&self, app: &AppName) -> freeze::Schedule {
+        let app = self.inner.config.apps.get(app);
+        app.map(|a| a.freeze.clone()).unwrap_or_default()
     }
 
     /// The freezes people put on that hold now, oldest first.
@@ -117,6 +168,17 @@ pub enum NotLifted<E> {
     Refused(E),
     /// The store could not record the lifting, so the freezes still hold.
     Store(StoreError),
+}
+
+/// Why [`Engine::lock`] put no lock on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotLocked {
+    /// A lock holds already.
+    #[error("{} holds a lock on it", .0.by.name)]
+    Held(Box<Freeze>),
+    /// The store could not record it, so it does not hold.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 fn person(actor: &Actor) -> Person {

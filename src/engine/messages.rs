@@ -221,6 +221,10 @@ impl Driver {
         if let Some(writer) = summary {
             writer.finish(last).await;
         }
+        self.lock_after_rollback().await;
+        self.announce().await;
+        // As announced.
+        let record = self.record();
         if let Some(thread) = &record.messages.thread {
             let chat = self.engine.inner.chat.clone();
             // A thread the bot cannot reopen (locked): the result goes to the channel,

@@ -15,6 +15,7 @@ mod build;
 mod changes;
 mod deploy;
 mod driver;
+mod ending;
 mod freezes;
 mod incident;
 mod jobs;
@@ -77,7 +78,8 @@ pub enum StartError {
     Stopping,
     #[error("the new job could not be recorded: {0}")]
     NotRecorded(StoreError),
-    /// The app is frozen; only a rollback or an admin's override deploys to it.
+    /// The app is frozen (only a rollback or an admin's override deploys to it) or
+    /// locked (only its holder's deploys and rollbacks go).
     #[error("{app} is frozen")]
     Frozen {
         app: crate::names::AppName,
@@ -86,7 +88,7 @@ pub enum StartError {
 }
 
 pub use crate::job::decisions::{CancelError, VoteOutcome};
-pub use freezes::NotLifted;
+pub use freezes::{NotLifted, NotLocked};
 pub use incident::IncidentError;
 pub use start::JobRequest;
 

@@ -1,6 +1,6 @@
 //! Starting jobs, as the job domain's rules say (`job::start`): one job per request,
 //! except that a build or release is answered by an equal one already running; a
-//! deploy to a frozen app is refused unless it may pass the freeze.
+//! deploy to a frozen or locked app is refused unless it may pass the freeze or lock.
 
 use std::sync::Arc;
 
@@ -8,7 +8,7 @@ use super::live::LiveJob;
 use super::{Engine, StartError, Started, driver};
 use crate::chat::{Actor, Origin};
 use crate::job::decisions;
-use crate::job::start::{answered_by, builds, freeze_pass};
+use crate::job::start::{answered_by, blocking, builds};
 use crate::job::{FreezeOverride, JobRecord, JobSpec, Person};
 use crate::names::{Branch, JobId, ProjectName};
 
@@ -45,14 +45,16 @@ impl Engine {
             reason: reason.to_string(),
             at_ms: now,
         });
-        if let Some(app) = spec.app()
-            && let Some(frozen) = self.frozen(app)
-            && freeze_pass(&spec, freeze_override.as_ref()).is_none()
-        {
-            return Err(StartError::Frozen {
-                app: app.clone(),
-                frozen: Box::new(frozen),
-            });
+        if let Some(app) = spec.app() {
+            let holds = self.holds(app);
+            let weighed: Vec<_> = holds.iter().map(|f| f.now(app)).collect();
+            let found = blocking(&spec, &actor.id, freeze_override.as_ref(), &weighed);
+            if let Some(i) = found.and_then(|f| weighed.iter().position(|w| w == f)) {
+                return Err(StartError::Frozen {
+                    app: app.clone(),
+                    frozen: Box::new(holds[i].clone()),
+                });
+            }
         }
 
         let _guard = self.inner.jobs.start_lock.lock().await;

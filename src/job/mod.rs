@@ -8,6 +8,7 @@ pub mod audit;
 pub mod build;
 pub mod changes;
 pub mod decisions;
+pub mod ending;
 pub mod incident;
 pub mod legs;
 pub mod machine;

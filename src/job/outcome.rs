@@ -100,6 +100,13 @@ pub enum Outcome {
         reason: String,
         until_ms: Option<i64>,
     },
+    /// An app locked by someone else when the job reached it (`/lock`).
+    Locked {
+        app: AppName,
+        holder: String,
+        reason: String,
+        since_ms: i64,
+    },
 }
 
 /// What did not finish in time.

@@ -153,6 +153,10 @@ pub struct JobRecord {
     /// When it was last resumed after a restart or a takeover.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resumed: Option<Resumed>,
+    /// Its end was announced in the app's announcement channels (or is being: it is
+    /// recorded before the lines go, so no restart sends them twice).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub announced: bool,
     #[serde(skip)]
     pub audit: Vec<AuditEntry>,
 }
@@ -191,6 +195,7 @@ impl JobRecord {
             notice: None,
             freeze_override: None,
             resumed: None,
+            announced: false,
             audit: Vec::new(),
         };
         let detail = format!("{} {}", record.kind().as_str(), record.target());

@@ -19,9 +19,9 @@ mod view;
 mod votes;
 
 pub use changes::{changes, line as change_line};
-pub use incident::{freeze_line, frozen};
+pub use incident::{freeze_line, frozen, locked};
 pub use lines::{history_line, status_line};
-pub use notices::{approved, ended};
+pub use notices::{announcement, approved, ended};
 pub use outcome::{notice, outcome};
 pub use progress::{approval, progress, rollback_offer, summary, thread_title};
 pub use view::{Ui, View};

@@ -183,6 +183,17 @@ pub fn outcome(r: &JobRecord, view: &View) -> Option<String> {
                 t(reason)
             )
         }
+        Outcome::Locked {
+            app,
+            holder,
+            reason,
+            since_ms,
+        } => format!(
+            "{app} is locked by {} since {} ({}); nothing was deployed.",
+            t(holder),
+            super::date_time(*since_ms),
+            t(reason)
+        ),
     })
 }
 

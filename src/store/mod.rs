@@ -471,16 +471,17 @@ impl Store {
             .await
     }
 
-    /// Lifts the freezes of `scope` that hold at `at_ms` (`all`: every freeze); those
-    /// lifted.
+    /// Lifts the freezes (with `locks`: the locks) of `scope` that hold at `at_ms`
+    /// (`all`: every one); those lifted.
     pub async fn lift_freezes(
         &self,
         scope: &Scope,
+        locks: bool,
         by: &Person,
         at_ms: i64,
     ) -> Result<Vec<Freeze>, StoreError> {
-        self.call(freezes::lift(&self.db, scope, by, at_ms, self.fence_term()))
-            .await
+        let lifting = freezes::lift(&self.db, scope, locks, by, at_ms, self.fence_term());
+        self.call(lifting).await
     }
 
     /// The freezes that hold at `now_ms` (not lifted, not over), oldest first.
@@ -493,7 +494,7 @@ impl Store {
         .await
     }
 
-    /// The latest `n` freezes of `app` or of all apps, newest first.
+    /// The latest `n` freezes and locks of `app` or of all apps, newest first.
     pub async fn freeze_history(&self, app: &str, n: usize) -> Result<Vec<Freeze>, StoreError> {
         self.call(freezes::select(
             &self.db,

@@ -240,6 +240,8 @@ pub fn convert(
                 at_ms: a.at_ms,
                 by_replica: None,
             }),
+        // Announcements came later: none was made.
+        announced: false,
         audit,
     })
 }

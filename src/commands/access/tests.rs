@@ -277,6 +277,7 @@ fn freeze_by(who: &str, scope: Scope) -> Freeze {
         at_ms: 0,
         until_ms: 1,
         lifted: None,
+        holder: None,
     }
 }
 

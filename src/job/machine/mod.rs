@@ -72,18 +72,21 @@ pub struct Context {
     pub app_id: Option<AppId>,
     /// The approval a deploy needs; `None` when it needs none.
     pub approval: Option<ApprovalPolicy>,
-    /// A freeze on the app deployed, while one holds.
-    pub frozen: Option<FrozenNow>,
+    /// The freezes and locks that hold on the app deployed, oldest first.
+    pub frozen: Vec<FrozenNow>,
 }
 
-/// A freeze that holds on an app a job deploys to: which app, who put it on (or which
-/// window), why, and until when.
+/// A freeze or lock that holds on an app a job deploys to: which app, who put it on (or
+/// which window), why, since and until when, and for a lock the one person it lets
+/// through.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FrozenNow {
     pub app: crate::names::AppName,
     pub by: String,
     pub reason: String,
     pub until_ms: i64,
+    pub since_ms: i64,
+    pub holder: Option<super::Person>,
 }
 
 /// What the engine must do next.

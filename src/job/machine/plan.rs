@@ -11,7 +11,7 @@ use crate::job::outcome::{Cancellation, Outcome, Timed};
 use crate::job::record::JobRecord;
 use crate::job::rollout::{DeployProgress, Upgrade};
 use crate::job::spec::{DeployOrigin, JobSpec};
-use crate::job::start::{FreezePass, freeze_pass};
+use crate::job::start::{FreezePass, blocking, freeze_pass};
 use crate::job::state::JobState;
 use crate::names::{AppName, VersionTag};
 
@@ -227,33 +227,48 @@ pub(super) fn cancel_before_deploy(r: &mut JobRecord, now: i64) -> Option<Step> 
     Some(Step::Finish)
 }
 
-/// A freeze holds on the app: a rollback goes through it, as does a deploy an admin
-/// let through ([`freeze_pass`]); anything else ends without deploying. A pass is
-/// audited once.
+/// Freezes or locks hold on the app: a rollback goes through them, as does a deploy an
+/// admin let through a freeze or the holder's own deploy through their lock
+/// ([`freeze_pass`]); anything else ends without deploying. A rollback's or an
+/// override's pass is audited once.
 pub(super) fn plan_freeze(r: &mut JobRecord, cx: &Context, now: i64) -> Option<Step> {
-    let f = cx.frozen.as_ref()?;
-    let Some(pass) = freeze_pass(&r.spec, r.freeze_override.as_ref()) else {
-        r.end(
-            Outcome::Frozen {
-                app: f.app.clone(),
+    let requester = r.requester.id.clone();
+    if let Some(f) = blocking(&r.spec, &requester, r.freeze_override.as_ref(), &cx.frozen) {
+        let app = f.app.clone();
+        let outcome = match &f.holder {
+            Some(holder) => Outcome::Locked {
+                app,
+                holder: holder.name.clone(),
+                reason: f.reason.clone(),
+                since_ms: f.since_ms,
+            },
+            None => Outcome::Frozen {
+                app,
                 by: f.by.clone(),
                 reason: f.reason.clone(),
                 until_ms: Some(f.until_ms),
             },
-            now,
-        );
+        };
+        r.end(outcome, now);
         return Some(Step::Finish);
-    };
+    }
+    let (f, pass) = cx.frozen.iter().find_map(|f| {
+        match freeze_pass(&r.spec, &requester, r.freeze_override.as_ref(), f)? {
+            FreezePass::Holder => None,
+            pass => Some((f, pass)),
+        }
+    })?;
     let d = r.deploy.as_mut()?;
     if !d.waived.freeze {
         d.waived.freeze = true;
         let why = match pass {
-            FreezePass::Rollback => "a rollback may".to_string(),
             FreezePass::Overridden { by, reason } => format!("overridden by {by}: {reason}"),
+            _ => "a rollback may".to_string(),
         };
         let by = r.freeze_override.as_ref().map(|o| o.by.clone());
+        let what = if f.holder.is_some() { "lock" } else { "freeze" };
         let detail = format!(
-            "deploys through the freeze by {} ({}): {why}",
+            "deploys through the {what} by {} ({}): {why}",
             f.by, f.reason
         );
         r.audit(now, by.as_deref(), AuditAction::Waive, detail);

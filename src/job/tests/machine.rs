@@ -25,7 +25,7 @@ fn cx(approval: bool) -> Context {
             timeout: Duration::from_secs(600),
             allow_self_approval: false,
         }),
-        frozen: None,
+        frozen: Vec::new(),
     }
 }
 

@@ -169,6 +169,32 @@ fn failed_release_to_two_apps() -> (JobRecord, JobRecord) {
     (r, leg)
 }
 
+/// A deploy refused by another person's lock when it reached the app, its end
+/// announced.
+fn locked_deploy() -> JobRecord {
+    let spec = JobSpec::Deploy {
+        app: AppName::parse("web").unwrap(),
+        tag: VersionTag::parse("v2.0.0").unwrap(),
+        origin: DeployOrigin::Request,
+    };
+    let erin = Person {
+        id: "u5".into(),
+        name: "erin".into(),
+    };
+    let mut r = JobRecord::new(JobId(9), spec, erin, "ops", 20_000);
+    r.end(
+        Outcome::Locked {
+            app: AppName::parse("web").unwrap(),
+            holder: "carol".into(),
+            reason: "verifying the fix".into(),
+            since_ms: 19_000,
+        },
+        20_500,
+    );
+    r.announced = true;
+    r
+}
+
 fn each() -> Vec<(&'static str, JobRecord)> {
     let (release, leg) = failed_release_to_two_apps();
     vec![
@@ -177,6 +203,7 @@ fn each() -> Vec<(&'static str, JobRecord)> {
         ("v3-cancelled-build", cancelled_build()),
         ("v3-failed-release-to-two-apps", release),
         ("v3-leg-of-a-release", leg),
+        ("v3-locked-deploy", locked_deploy()),
     ]
 }
 
