@@ -115,7 +115,7 @@ impl Handler for Lock {
             .await
         {
             Ok(f) => Reply::Info(format!(
-                "{} Only your deploys to {} go now, and rollbacks; /unlock {} lifts it.",
+                "{}. Only your deploys to {} go now, and rollbacks; /unlock {} lifts it.",
                 crate::render::freeze_line(&f, cx.engine.view()),
                 self.app,
                 self.app

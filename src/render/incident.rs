@@ -58,10 +58,10 @@ pub fn freeze_line(f: &Freeze, view: &View) -> String {
             view.text(&f.reason)
         ),
         None => format!(
-            "❄ {what} frozen by {} at {} until {}: {}",
+            "❄ {what} frozen by {} at {}{}: {}",
             view.text(&f.by.name),
             date_time(f.at_ms),
-            date_time(f.until_ms),
+            until(f.until_ms),
             view.text(&f.reason)
         ),
     };
