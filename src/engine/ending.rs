@@ -45,12 +45,18 @@ impl Driver {
             tracing::warn!(job = %r.id, error = %e, "not announced: it could not be recorded");
             return;
         }
+        // One app of a release to several: its release has the thread and the approval.
+        let release = r
+            .spec
+            .leg_of()
+            .and_then(|id| self.engine.inner.jobs.get(id));
+        let release = release.map(|j| j.record());
         let chat = self.engine.inner.chat.clone();
-        let link = match &r.messages.thread {
+        let link = match &release.as_ref().unwrap_or(&r).messages.thread {
             Some(thread) => chat.link(thread).await,
             None => None,
         };
-        let line = render::announcement(&r, link, &self.engine.inner.view);
+        let line = render::announcement(&r, release.as_ref(), link, &self.engine.inner.view);
         for channel in channels {
             if let Err(e) = retrying(|| chat.post(&channel, &line)).await {
                 tracing::warn!(job = %r.id, %channel, error = %e, "could not announce the job's end");

@@ -25,7 +25,8 @@ pub struct JobRequest<'a> {
 
 impl Engine {
     /// Starts the job `request` asks for, or answers with the running job that serves
-    /// it; refuses a deploy to a frozen app that may not pass the freeze.
+    /// it; refuses a deploy to a frozen or locked app (a release: any of its apps) that
+    /// may not pass the freeze or lock.
     pub async fn start(&self, request: JobRequest<'_>) -> Result<Started, StartError> {
         if self.is_stopping() {
             return Err(StartError::Stopping);
@@ -45,7 +46,7 @@ impl Engine {
             reason: reason.to_string(),
             at_ms: now,
         });
-        if let Some(app) = spec.app() {
+        for app in spec.apps() {
             let holds = self.holds(app);
             let weighed: Vec<_> = holds.iter().map(|f| f.now(app)).collect();
             let found = blocking(&spec, &actor.id, freeze_override.as_ref(), &weighed);

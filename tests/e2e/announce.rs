@@ -120,6 +120,42 @@ async fn each_deploy_that_ends_is_announced_once_in_the_app_and_project_channels
     assert!(bot.record(second).announced && !bot.record(rejected).announced);
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_release_to_several_apps_announces_each_app_with_the_releases_thread() {
+    let bot = spawn_bot(
+        Scenario::demo(),
+        demo_config(|c| {
+            let shop = c
+                .projects
+                .get_mut(&ProjectName::parse("api").unwrap())
+                .unwrap();
+            shop.deploys = vec![
+                AppName::parse("api").unwrap(),
+                AppName::parse("worker").unwrap(),
+            ];
+            shop.announce = vec!["shop-news".into()];
+            let worker = c.apps.get_mut(&AppName::parse("worker").unwrap()).unwrap();
+            worker.announce = vec!["worker-news".into()];
+        }),
+    )
+    .await;
+    let job = bot.start("alice", "/release api").await;
+    assert_eq!(bot.finished(job).await.state, JobState::Succeeded);
+    let shop = lines(&bot, "shop-news");
+    assert_eq!(shop.len(), 2, "one line per app: {shop:?}");
+    for (line, app) in shop.iter().zip(["api", "worker"]) {
+        assert!(line.starts_with(&format!("✅ release {app} ")), "{line}");
+        assert!(
+            line.contains(" succeeded · asked by alice · no approval · "),
+            "{line}"
+        );
+        assert!(line.ends_with(&format!("{job} thread")), "{line}");
+    }
+    let worker = lines(&bot, "worker-news");
+    assert_eq!(worker.len(), 1);
+    assert!(worker[0].starts_with("✅ release worker "), "{}", worker[0]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_announcement_on_discord_links_the_thread_and_mentions_nobody() {
     let t = on_discord(FakeDiscord::start().await, |c| {

@@ -213,3 +213,33 @@ async fn without_lock_after_rollback_a_rollback_leaves_the_app_unlocked() {
     bot.finished(rollback).await;
     assert!(bot.engine.freezes().is_empty());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_release_to_several_apps_is_refused_when_one_of_them_is_locked_by_someone_else() {
+    let bot = spawn_bot(
+        Scenario::demo(),
+        demo_config(|c| {
+            let shop = c
+                .projects
+                .get_mut(&releasebot::names::ProjectName::parse("api").unwrap())
+                .unwrap();
+            shop.deploys = vec![
+                AppName::parse("api").unwrap(),
+                AppName::parse("worker").unwrap(),
+            ];
+        }),
+    )
+    .await;
+    info(
+        bot.say("carol", "/lock worker checking the queue consumer")
+            .await,
+    );
+    let text = refused(bot.say("alice", "/release api").await);
+    assert!(
+        text.starts_with("worker is locked by carol since "),
+        "{text}"
+    );
+    // Its holder releases.
+    let job = bot.start("carol", "/release api").await;
+    assert_eq!(bot.finished(job).await.state, JobState::Succeeded);
+}
