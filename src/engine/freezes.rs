@@ -26,27 +26,14 @@ impl Engine {
         lasting: Duration,
         reason: &str,
     ) -> Result<Freeze, StoreError> {
-        let now = self.now();
-        let mut f = Freeze {
-            id: 0,
-            scope,
-            by: person(actor),
-            reason: reason.to_string(),
-            at_ms: now,
-            until_ms: now.saturating_add(lasting.as_millis().min(i64::MAX as u128) as i64),
-            lifted: None,
-            holder: None,
-        };
         let _turn = self.inner.freeze_turn.lock().await;
-        f.id = self.inner.store.add_freeze(&f).await?;
-        tracing::info!(scope = f.scope.as_str(), by = %actor.name, until_ms = f.until_ms, "freeze");
-        self.holding().push(f.clone());
-        Ok(f)
+        self.put_on(person(actor), scope, Some(lasting), reason, None)
+            .await
     }
 
     /// Locks `app` for `holder` for `lasting` (`None`: until unlocked); recorded before
-    /// it is answered. A lock that holds already refuses it, unless
-    /// `replace` (a rollback's lock) lifts that one first.
+    /// it is answered. A lock that holds already refuses it, unless `replace` (a
+    /// rollback's lock) lifts that one first.
     pub async fn lock(
         &self,
         holder: &Person,
@@ -55,14 +42,10 @@ impl Engine {
         reason: &str,
         replace: bool,
     ) -> Result<Freeze, NotLocked> {
-        let now = self.now();
-        let until_ms = lasting.map_or(freeze::NO_END, |d| {
-            now.saturating_add(d.as_millis().min(i64::MAX as u128) as i64)
-        });
         let scope = Scope::App(app.clone());
         let _turn = self.inner.freeze_turn.lock().await;
         let store = &self.inner.store;
-        let holding = store.holding_freezes(now).await?;
+        let holding = store.holding_freezes(self.now()).await?;
         if let Some(held) = holding
             .into_iter()
             .find(|f| f.is_lock() && f.scope == scope)
@@ -70,21 +53,41 @@ impl Engine {
             if !replace {
                 return Err(NotLocked::Held(Box::new(held)));
             }
-            store.lift_freezes(&scope, true, holder, now).await?;
+            store.lift_freezes(&scope, true, holder, self.now()).await?;
             self.holding().retain(|f| f.id != held.id);
         }
+        let by = holder.clone();
+        Ok(self
+            .put_on(by, scope, lasting, reason, Some(holder.clone()))
+            .await?)
+    }
+
+    /// Records a freeze (with a `holder`, a lock) from now for `lasting` (`None`: until
+    /// lifted) and keeps it in force; the caller holds the turn.
+    async fn put_on(
+        &self,
+        by: Person,
+        scope: Scope,
+        lasting: Option<Duration>,
+        reason: &str,
+        holder: Option<Person>,
+    ) -> Result<Freeze, StoreError> {
+        let now = self.now();
         let mut f = Freeze {
             id: 0,
             scope,
-            by: holder.clone(),
+            by,
             reason: reason.to_string(),
             at_ms: now,
-            until_ms,
+            until_ms: lasting.map_or(freeze::NO_END, |d| {
+                now.saturating_add(d.as_millis().min(i64::MAX as u128) as i64)
+            }),
             lifted: None,
-            holder: Some(holder.clone()),
+            holder,
         };
-        f.id = store.add_freeze(&f).await?;
-        tracing::info!(%app, holder = %holder.name, until_ms, "lock");
+        f.id = self.inner.store.add_freeze(&f).await?;
+        let (scope, by, lock) = (f.scope.as_str(), &f.by.name, f.is_lock());
+        tracing::info!(scope, %by, until_ms = f.until_ms, lock, "freeze");
         self.holding().push(f.clone());
         Ok(f)
     }
