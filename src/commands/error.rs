@@ -165,6 +165,8 @@ pub enum Refusal {
     StaleButton(JobId),
     /// A lock could not be recorded, so it does not hold.
     LockNotRecorded(StoreError),
+    /// Lifting a lock could not be recorded, so it still holds.
+    UnlockNotRecorded(StoreError),
     /// `/lock` of an app a lock holds already.
     AlreadyLocked(Box<crate::freeze::Freeze>),
     /// `/unlock` of an app nobody holds a lock on.
@@ -236,6 +238,9 @@ impl Refusal {
             }
             Refusal::LockNotRecorded(e) => {
                 format!("The lock could not be recorded, so it does not hold ({e}).")
+            }
+            Refusal::UnlockNotRecorded(e) => {
+                format!("The unlocking could not be recorded, so the lock still holds ({e}).")
             }
             Refusal::AlreadyLocked(f) => format!(
                 "{} /unlock {} lifts it first.",

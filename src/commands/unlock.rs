@@ -45,7 +45,7 @@ impl Handler for Unlock {
         let lifted = match cx.engine.unfreeze(cx.actor, &scope, true, may_lift).await {
             Ok(lifted) => lifted,
             Err(NotLifted::Refused(denied)) => return Reply::Refused(Refusal::Denied(denied)),
-            Err(NotLifted::Store(e)) => return Reply::Refused(Refusal::UnfreezeNotRecorded(e)),
+            Err(NotLifted::Store(e)) => return Reply::Refused(Refusal::UnlockNotRecorded(e)),
         };
         let Some(f) = lifted.first() else {
             return Reply::Refused(Refusal::NotLocked {
@@ -56,7 +56,7 @@ impl Handler for Unlock {
         let mut text = format!(
             "Unlocked {} (locked by {} since {}); anyone who may deploy it can again.",
             self.app,
-            crate::render::View::default().text(&holder.name),
+            cx.engine.view().text(&holder.name),
             crate::render::time_of_day(f.at_ms)
         );
         // A freeze (or a window) may still hold.
