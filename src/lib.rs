@@ -15,6 +15,7 @@ pub mod config;
 pub mod discord;
 pub mod engine;
 pub mod freeze;
+pub mod holds;
 pub mod http;
 pub mod ids;
 pub mod job;

@@ -111,6 +111,7 @@ impl Handler for Lock {
         };
         match cx
             .engine
+            .holds()
             .lock(&holder, &self.app, self.lasting, &self.reason, false)
             .await
         {

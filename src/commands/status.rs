@@ -98,6 +98,7 @@ fn frozen(cx: &Context<'_>) -> Vec<String> {
     };
     let mut lines: Vec<String> = cx
         .engine
+        .holds()
         .freezes()
         .iter()
         .filter(|f| readable(&f.scope))
@@ -107,7 +108,7 @@ fn frozen(cx: &Context<'_>) -> Vec<String> {
         if !readable(&crate::freeze::Scope::App(app.clone())) {
             continue;
         }
-        for f in cx.engine.holds(app) {
+        for f in cx.engine.holds().holds(app) {
             if let crate::freeze::Frozen::Window(_) = f {
                 lines.push(format!("❄ {}", render::frozen(app, &f, view)));
             }

@@ -42,7 +42,7 @@ impl Handler for Unlock {
         let config = cx.engine.config();
         let may_lift = |f: &crate::freeze::Freeze| access::may_lift(config, cx.actor, f);
         let scope = Scope::App(self.app.clone());
-        let lifted = match cx.engine.unfreeze(cx.actor, &scope, true, may_lift).await {
+        let lifted = match cx.engine.holds().unfreeze(cx.actor, &scope, true, may_lift).await {
             Ok(lifted) => lifted,
             Err(NotLifted::Refused(denied)) => return Reply::Refused(Refusal::Denied(denied)),
             Err(NotLifted::Store(e)) => return Reply::Refused(Refusal::UnlockNotRecorded(e)),
@@ -60,7 +60,7 @@ impl Handler for Unlock {
             crate::render::time_of_day(f.at_ms)
         );
         // A freeze (or a window) may still hold.
-        if let Some(still) = cx.engine.frozen(&self.app) {
+        if let Some(still) = cx.engine.holds().frozen(&self.app) {
             text.push('\n');
             text.push_str(&crate::render::frozen(&self.app, &still, cx.engine.view()));
         }

@@ -121,7 +121,7 @@ impl Driver {
         self.engine
             .inner
             .config
-            .job_context(&spec, |app| self.engine.holds(app))
+            .job_context(&spec, |app| self.engine.inner.holds.holds(app))
     }
 
     async fn next(&self) -> Step {

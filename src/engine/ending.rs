@@ -18,9 +18,11 @@ impl Driver {
         let Some(lock) = ending::lock_after_rollback(&r, enabled) else {
             return;
         };
-        let locking = self
-            .engine
-            .lock(&lock.holder, &lock.app, None, &lock.reason, true);
+        let locking =
+            self.engine
+                .inner
+                .holds
+                .lock(&lock.holder, &lock.app, None, &lock.reason, true);
         if let Err(e) = locking.await {
             tracing::warn!(job = %r.id, error = %e, "could not lock the app after its rollback");
         }

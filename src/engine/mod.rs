@@ -16,7 +16,6 @@ mod changes;
 mod deploy;
 mod driver;
 mod ending;
-mod freezes;
 mod incident;
 mod jobs;
 mod legs;
@@ -34,6 +33,7 @@ use crate::chat::paced::PacedChat;
 use crate::chat::{Actor, Chat};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::holds::Holds;
 use crate::job::decisions::{self, CancelRefusal};
 use crate::job::{JobRecord, JobState, Notice};
 use crate::lease;
@@ -87,8 +87,8 @@ pub enum StartError {
     },
 }
 
+pub use crate::holds::{NotLifted, NotLocked};
 pub use crate::job::decisions::{CancelError, VoteOutcome};
-pub use freezes::{NotLifted, NotLocked};
 pub use incident::IncidentError;
 pub use start::JobRequest;
 
@@ -108,10 +108,8 @@ struct Inner {
     chat_connected: AtomicBool,
     /// Set once shutting down: no new commands are taken.
     stopping: AtomicBool,
-    /// The freezes people put on that hold (and some that have just ended).
-    freezes: Mutex<Vec<crate::freeze::Freeze>>,
-    /// Putting freezes on and lifting them take turns (`freezes.rs`).
-    freeze_turn: tokio::sync::Mutex<()>,
+    /// The freezes and locks in force.
+    holds: Arc<Holds>,
     /// Whether this process may act, among replicas sharing the store.
     lease: Arc<lease::LeaseClock>,
 }
@@ -128,7 +126,7 @@ impl Engine {
         let next_id = deps.store.next_job_id().await?;
         // Read once, so suggestions and `/status` never query the store as people type.
         let recent = deps.store.finished(256).await?;
-        let freezes = deps.store.holding_freezes(deps.clock.now_ms()).await?;
+        let holds = Holds::read(deps.store.clone(), deps.config.clone(), deps.clock).await?;
         let subscribe = deps.config.paas.subscribe;
         let settings = WatchSettings {
             interval: deps.config.jobs.poll_interval,
@@ -157,8 +155,7 @@ impl Engine {
                 push: Mutex::new(None),
                 chat_connected: AtomicBool::new(false),
                 stopping: AtomicBool::new(false),
-                freezes: Mutex::new(freezes),
-                freeze_turn: tokio::sync::Mutex::new(()),
+                holds: Arc::new(holds),
                 lease,
             }),
         };
@@ -224,6 +221,11 @@ impl Engine {
                 lease::Role::Alone | lease::Role::Leader { .. }
             ),
         }
+    }
+
+    /// The freezes and locks in force, which the freeze and lock commands change.
+    pub fn holds(&self) -> &Holds {
+        &self.inner.holds
     }
 
     pub fn config(&self) -> &Config {

@@ -47,7 +47,7 @@ impl Engine {
             at_ms: now,
         });
         for app in spec.apps() {
-            let holds = self.holds(app);
+            let holds = self.inner.holds.holds(app);
             let weighed: Vec<_> = holds.iter().map(|f| f.now(app)).collect();
             let found = blocking(&spec, &actor.id, freeze_override.as_ref(), &weighed);
             if let Some(i) = found.and_then(|f| weighed.iter().position(|w| w == f)) {

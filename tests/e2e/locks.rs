@@ -211,7 +211,7 @@ async fn without_lock_after_rollback_a_rollback_leaves_the_app_unlocked() {
     let rollback = bot.start("alice", "/rollback web").await;
     approve_as(&bot, "bob", rollback).await;
     bot.finished(rollback).await;
-    assert!(bot.engine.freezes().is_empty());
+    assert!(bot.engine.holds().freezes().is_empty());
 }
 
 #[tokio::test(start_paused = true)]

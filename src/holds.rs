@@ -1,6 +1,7 @@
-//! Freezes and locks as the engine keeps them: those that hold, in memory for the checks
-//! every job step makes, and in the store before anyone is told (so they survive
-//! restarts).
+//! The freezes and locks in force: those that hold, in memory for the checks every job
+//! step and every command makes, and in the store before anyone is told (so they
+//! survive restarts). The engine asks it at each step of a deploy; the freeze and lock
+//! commands change it.
 //!
 //! Putting a freeze or lock on and lifting them take turns (an async lock, held across the
 //! store's write but never a runtime thread's), so the freezes an unfreeze was allowed
@@ -8,16 +9,56 @@
 //! write (only the leading replica takes commands). The in-memory list's own lock is
 //! taken only to change it, after the write.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::Engine;
 use crate::chat::Actor;
+use crate::clock::Clock;
+use crate::config::Config;
 use crate::freeze::{self, Freeze, Frozen, Scope};
 use crate::job::Person;
 use crate::names::AppName;
-use crate::store::StoreError;
+use crate::store::{Store, StoreError};
 
-impl Engine {
+/// The freezes and locks people put on, and the configured windows.
+pub struct Holds {
+    store: Arc<Store>,
+    config: Arc<Config>,
+    clock: Clock,
+    /// Those that hold (and some that have just ended).
+    holding: Mutex<Vec<Freeze>>,
+    /// Putting freezes on and lifting them take turns.
+    turn: tokio::sync::Mutex<()>,
+}
+
+impl Holds {
+    /// The holds the store keeps, in force from now.
+    pub async fn read(
+        store: Arc<Store>,
+        config: Arc<Config>,
+        clock: Clock,
+    ) -> Result<Self, StoreError> {
+        let holding = store.holding_freezes(clock.now_ms()).await?;
+        Ok(Holds {
+            store,
+            config,
+            clock,
+            holding: Mutex::new(holding),
+            turn: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// Reads afresh those that hold (another replica may have changed them).
+    pub async fn reload(&self) -> Result<(), StoreError> {
+        let holding = self.store.holding_freezes(self.now()).await?;
+        *self.holding() = holding;
+        Ok(())
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
     /// Freezes `scope` for `lasting`, from now; recorded before it is answered.
     pub async fn freeze(
         &self,
@@ -26,7 +67,7 @@ impl Engine {
         lasting: Duration,
         reason: &str,
     ) -> Result<Freeze, StoreError> {
-        let _turn = self.inner.freeze_turn.lock().await;
+        let _turn = self.turn.lock().await;
         self.put_on(person(actor), scope, Some(lasting), reason, None)
             .await
     }
@@ -43,8 +84,8 @@ impl Engine {
         replace: bool,
     ) -> Result<Freeze, NotLocked> {
         let scope = Scope::App(app.clone());
-        let _turn = self.inner.freeze_turn.lock().await;
-        let store = &self.inner.store;
+        let _turn = self.turn.lock().await;
+        let store = &self.store;
         let holding = store.holding_freezes(self.now()).await?;
         if let Some(held) = holding
             .into_iter()
@@ -85,7 +126,7 @@ impl Engine {
             lifted: None,
             holder,
         };
-        f.id = self.inner.store.add_freeze(&f).await?;
+        f.id = self.store.add_freeze(&f).await?;
         let (scope, by, lock) = (f.scope.as_str(), &f.by.name, f.is_lock());
         tracing::info!(scope, %by, until_ms = f.until_ms, lock, "freeze");
         self.holding().push(f.clone());
@@ -103,11 +144,10 @@ impl Engine {
         may_lift: impl Fn(&Freeze) -> Result<(), E>,
     ) -> Result<Vec<Freeze>, NotLifted<E>> {
         let now = self.now();
-        let _turn = self.inner.freeze_turn.lock().await;
+        let _turn = self.turn.lock().await;
         // What the store is about to lift (`all`: every freeze that holds, an app: its
         // own), read from the store itself, which is what the lifting acts on.
         let lifting = self
-            .inner
             .store
             .holding_freezes(now)
             .await
@@ -119,7 +159,6 @@ impl Engine {
             may_lift(f).map_err(NotLifted::Refused)?;
         }
         let lifted = self
-            .inner
             .store
             .lift_freezes(scope, locks, &person(actor), now)
             .await
@@ -142,7 +181,7 @@ impl Engine {
     }
 
     fn schedule(&self, app: &AppName) -> freeze::Schedule {
-        let app = self.inner.config.apps.get(app);
+        let app = self.config.apps.get(app);
         app.map(|a| a.freeze.clone()).unwrap_or_default()
     }
 
@@ -156,15 +195,15 @@ impl Engine {
 
     /// The latest `n` freezes of `app` (and of all apps), newest first.
     pub async fn freeze_history(&self, app: &str, n: usize) -> Result<Vec<Freeze>, StoreError> {
-        self.inner.store.freeze_history(app, n).await
+        self.store.freeze_history(app, n).await
     }
 
     fn holding(&self) -> std::sync::MutexGuard<'_, Vec<Freeze>> {
-        self.inner.freezes.lock().unwrap_or_else(|e| e.into_inner())
+        self.holding.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
-/// Why [`Engine::unfreeze`] lifted nothing.
+/// Why [`Holds::unfreeze`] lifted nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NotLifted<E> {
     /// The caller's rule refused one of the freezes (another person's).
@@ -173,7 +212,7 @@ pub enum NotLifted<E> {
     Store(StoreError),
 }
 
-/// Why [`Engine::lock`] put no lock on.
+/// Why [`Holds::lock`] put no lock on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NotLocked {
     /// A lock holds already.
