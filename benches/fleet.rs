@@ -1210,6 +1210,8 @@ mod naive {
                 project: ProjectName::parse(name).expect("a project"),
                 branch: branch(),
                 app: AppName::parse(name).expect("an app"),
+                more: Vec::new(),
+                parallel: false,
             },
         };
         let _ = config;

@@ -50,6 +50,8 @@ fn job(i: u64, n: u64, now: i64) -> JobRecord {
             project: ProjectName::parse(app.as_str()).unwrap(),
             branch: Branch::parse("master").unwrap(),
             app: app.clone(),
+            more: Vec::new(),
+            parallel: false,
         },
         2 => JobSpec::Build {
             project: ProjectName::parse(app.as_str()).unwrap(),

@@ -311,6 +311,12 @@ pub trait Chat: Send + Sync {
         false
     }
 
+    /// A link to `thread` that anyone in the server can open (on Discord,
+    /// `https://discord.com/channels/<server>/<thread>`); the default: none.
+    async fn link(&self, _thread: &ThreadRef) -> Option<String> {
+        None
+    }
+
     /// Adds a person (by id) to a thread, so they follow it. The default does nothing.
     async fn add_to_thread(&self, _thread: &str, _user: &str) -> Result<(), ChatError> {
         Ok(())

@@ -135,6 +135,8 @@ pub enum Denied {
     JobUnreadable { job: JobId },
     /// A freeze someone else put on: only they or an admin may lift it.
     OthersFreeze { scope: String, by: String },
+    /// A lock someone else holds: only they or an admin may lift it.
+    OthersLock { app: String, holder: String },
 }
 
 /// A valid command that was not carried out.
@@ -161,6 +163,16 @@ pub enum Refusal {
     UnfreezeNotRecorded(StoreError),
     /// A button on a message that no longer offers it.
     StaleButton(JobId),
+    /// A lock could not be recorded, so it does not hold.
+    LockNotRecorded(StoreError),
+    /// Lifting a lock could not be recorded, so it still holds.
+    UnlockNotRecorded(StoreError),
+    /// `/lock` of an app a lock holds already.
+    AlreadyLocked(Box<crate::freeze::Freeze>),
+    /// `/unlock` of an app nobody holds a lock on.
+    NotLocked {
+        app: String,
+    },
     /// `/unfreeze` of something not frozen by anyone.
     NotFrozen {
         scope: String,
@@ -193,11 +205,17 @@ impl Refusal {
             Refusal::Denied(Denied::JobUnreadable { job }) => {
                 format!("{job} belongs to a project or app whose jobs you may not read from here.")
             }
+            Refusal::Denied(Denied::OthersLock { app, holder }) => format!(
+                "{holder} holds the lock on {app}, so only {holder} or an admin may unlock it; nothing was unlocked."
+            ),
             Refusal::Denied(Denied::OthersFreeze { scope, by }) => format!(
                 "{by} froze {scope}, so only {by} or an admin may lift that freeze; nothing was lifted."
             ),
             Refusal::NotConfigured { name } => format!("{name} is no longer configured."),
             Refusal::NotStarted(StartError::Stopping) => Refusal::Restarting.sentence(),
+            Refusal::NotStarted(StartError::Frozen { app, frozen }) if matches!(&**frozen, crate::freeze::Frozen::By(f) if f.is_lock()) => {
+                crate::render::frozen(app, frozen, &crate::render::View::default())
+            }
             Refusal::NotStarted(StartError::Frozen { app, frozen }) => format!(
                 "{} Only a rollback deploys to it now, or an admin who adds override: and a reason.",
                 crate::render::frozen(app, frozen, &crate::render::View::default())
@@ -228,6 +246,20 @@ impl Refusal {
             }
             Refusal::FreezeNotRecorded(e) => {
                 format!("The freeze could not be recorded, so it is not in force ({e}).")
+            }
+            Refusal::LockNotRecorded(e) => {
+                format!("The lock could not be recorded, so it does not hold ({e}).")
+            }
+            Refusal::UnlockNotRecorded(e) => {
+                format!("The unlocking could not be recorded, so the lock still holds ({e}).")
+            }
+            Refusal::AlreadyLocked(f) => format!(
+                "{} /unlock {} lifts it first.",
+                crate::render::locked(f.scope.as_str(), f, &crate::render::View::default()),
+                f.scope.as_str()
+            ),
+            Refusal::NotLocked { app } => {
+                format!("Nobody holds a lock on {app}; there is nothing to unlock.")
             }
             Refusal::NotFrozen { scope, windows } if windows.is_empty() => {
                 format!("Nobody has frozen {scope}; there is nothing to lift.")

@@ -108,6 +108,7 @@ impl Handler for Freeze {
         }
         match cx
             .engine
+            .holds()
             .freeze(cx.actor, self.scope.clone(), self.lasting, &self.reason).await
         {
             Ok(f) => Reply::Info(format!(

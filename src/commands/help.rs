@@ -63,7 +63,7 @@ fn projects(cx: &Context<'_>, action: Action) -> Vec<String> {
         .projects
         .values()
         .filter(|p| access::project(config, cx.actor, cx.channel, p, action).is_ok())
-        .filter(|p| action != Action::Release || p.deploys.is_some())
+        .filter(|p| action != Action::Release || !p.deploys.is_empty())
         .map(|p| p.name.to_string())
         .collect()
 }

@@ -80,7 +80,7 @@ impl Handler for History {
         // An app's freezes (and those of all apps) belong to its history too.
         let is_app = cx.engine.config().apps.keys().any(|a| a.as_str() == self.name);
         let freezes = match is_app {
-            true => match cx.engine.freeze_history(&self.name, self.count).await {
+            true => match cx.engine.holds().freeze_history(&self.name, self.count).await {
                 Ok(f) => f,
                 Err(e) => return Reply::Refused(Refusal::HistoryUnreadable(e)),
             },
@@ -94,7 +94,7 @@ impl Handler for History {
             .map(|r| render::history_line(r, cx.engine.view()))
             .collect();
         if !freezes.is_empty() {
-            lines.push("freezes:".into());
+            lines.push("freezes and locks:".into());
             lines.extend(freezes
                     .iter()
                     .map(|f| render::freeze_line(f, cx.engine.view())));

@@ -87,6 +87,8 @@ commands! {
     Promote => promote::Promote,
     Freeze => freeze::Freeze,
     Unfreeze => unfreeze::Unfreeze,
+    Lock => lock::Lock,
+    Unlock => unlock::Unlock,
     Logs => logs::Logs,
     Changes => changes::Changes,
     Stats => stats::Stats,

@@ -1,4 +1,5 @@
-//! `/release <project> [branch]`: build, then deploy the built tag to the project's app.
+//! `/release <project> [branch]`: build, then deploy the built tag to the project's app,
+//! or to each of its apps under one approval.
 
 use super::access::{self, Action};
 use super::spec::{Completion, OptionSpec, Spec};
@@ -44,7 +45,7 @@ impl Handler for Release {
 
     fn parse(args: &Args, config: &Config) -> Result<Self, ParseError> {
         let (p, branch) = project_and_branch(args, config)?;
-        if p.deploys.is_none() {
+        if p.deploys.is_empty() {
             return Err(ParseError::NothingToDeploy {
                 command: "release",
                 project: p.name.to_string(),
@@ -63,19 +64,29 @@ impl Handler for Release {
             Ok(project) => project,
             Err(refusal) => return Reply::Refused(refusal),
         };
-        let Some(app) = project.deploys.as_ref().and_then(|a| config.apps.get(a)) else {
+        // Whoever releases deploys to every app of the project.
+        let mut apps = Vec::new();
+        for name in &project.deploys {
+            let Some(app) = config.apps.get(name) else {
+                continue;
+            };
+            if let Err(denied) = access::app(config, cx.actor, cx.channel, app, Action::Deploy) {
+                return Reply::Refused(Refusal::Denied(denied));
+            }
+            apps.push(app.name.clone());
+        }
+        let Some((app, more)) = apps.split_first() else {
             return Reply::Invalid(ParseError::NothingToDeploy {
                 command: "release",
                 project: project.name.to_string(),
             });
         };
-        if let Err(denied) = access::app(config, cx.actor, cx.channel, app, Action::Deploy) {
-            return Reply::Refused(Refusal::Denied(denied));
-        }
         let spec = JobSpec::Release {
             project: self.project.clone(),
             branch: self.branch.clone(),
-            app: app.name.clone(),
+            app: app.clone(),
+            more: more.to_vec(),
+            parallel: project.rollout == crate::config::Rollout::Parallel,
         };
         match start_deploying(cx, spec, self.override_reason.as_deref()).await {
             Err(refusal) => Reply::Refused(refusal),

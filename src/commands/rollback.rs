@@ -11,25 +11,30 @@ use super::{
 use crate::config::Config;
 use crate::engine::Started;
 use crate::job::{DeployOrigin, JobSpec};
-use crate::names::{AppName, VersionTag};
+use crate::engine::IncidentError;
+use crate::job::legs;
+use crate::names::{AppName, JobId, ProjectName, VersionTag};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rollback {
     pub app: AppName,
     /// The tag to go back to; `None`: what ran before.
     pub tag: Option<VersionTag>,
+    /// `/rollback <project>` for a project that releases to several apps: every app
+    /// its latest release changed, each back to what ran before.
+    pub release: Option<ProjectName>,
 }
 
 impl Handler for Rollback {
     const SPEC: Spec = Spec {
         name: "rollback",
         starts_job: true,
-        usage: "/rollback <app> [versionTag]",
-        help: "deploy what ran before (or a tag that succeeded there)",
+        usage: "/rollback <app|project> [versionTag]",
+        help: "deploy what ran before (or a tag that succeeded there); a project rolls back its latest release",
         options: &[
             OptionSpec::text(
                 "app",
-                "the app to roll back",
+                "the app to roll back (or a project that releases to several apps)",
                 true,
                 Completion::App(Action::Rollback),
             ),
@@ -43,7 +48,19 @@ impl Handler for Rollback {
     };
 
     fn parse(args: &Args, config: &Config) -> Result<Self, ParseError> {
-        let a = app("rollback", &args.required("app")?, config)?;
+        let name = args.required("app")?;
+        let several = ProjectName::parse(&name)
+            .ok()
+            .and_then(|p| config.projects.get(&p))
+            .filter(|p| p.deploys.len() > 1);
+        if let (Some(project), None) = (several, args.text("version")) {
+            return Ok(Rollback {
+                app: project.deploys[0].clone(),
+                tag: None,
+                release: Some(project.name.clone()),
+            });
+        }
+        let a = app("rollback", &name, config)?;
         let tag = args
             .text("version")
             .map(|t| VersionTag::parse(&t).map_err(|e| invalid("rollback", e)))
@@ -51,10 +68,22 @@ impl Handler for Rollback {
         Ok(Rollback {
             app: a.name.clone(),
             tag,
+            release: None,
         })
     }
 
     async fn apply(self, cx: &Context<'_>) -> Reply {
+        if let Some(project) = &self.release {
+            return match cx.engine.history(project.as_str(), 20).await {
+                Ok(jobs) => match jobs.iter().find(|r| r.spec.has_legs()) {
+                    Some(release) => roll_back_release(cx, &release.id, &legs::changed(release)).await,
+                    None => Reply::Info(format!(
+                        "History shows no release of {project} to its apps, so there is nothing to roll back."
+                    )),
+                },
+                Err(e) => Reply::Refused(Refusal::Incident(IncidentError::History(e))),
+            };
+        }
         let app = match allowed_app(cx, &self.app, Action::Rollback) {
             Ok(app) => app,
             Err(refusal) => return Reply::Refused(refusal),
@@ -103,6 +132,18 @@ pub(super) async fn pressed(
         .as_ref()
         .and_then(|r| r.messages.progress.as_ref())
         .is_some_and(|m| m.message == target.message);
+    if let (Some(r), true) = (&record, carries) {
+        let apps = legs::rollback_offer(r);
+        if !apps.is_empty() {
+            let cx = Context {
+                engine,
+                actor,
+                channel: &r.channel,
+                origin: None,
+            };
+            return roll_back_release(&cx, &r.id, &apps).await;
+        }
+    }
     let offer = record.as_ref().and_then(crate::render::rollback_offer);
     let (Some(r), true, Some(tag)) = (&record, carries, offer) else {
         return Reply::Refused(Refusal::StaleButton(job));
@@ -124,5 +165,37 @@ pub(super) async fn pressed(
     match VersionTag::parse(&tag) {
         Ok(tag) => roll_back(&cx, app, tag).await,
         Err(e) => Reply::Invalid(invalid("rollback", e)),
+    }
+}
+
+/// Rolls back each app a release to several changed, each back to what ran before
+/// by `/rollback <app>`'s rule, as a rollback job of its own; says what started and
+/// what was refused.
+async fn roll_back_release(cx: &Context<'_>, release: &JobId, apps: &[AppName]) -> Reply {
+    let mut started: Vec<(JobId, String)> = Vec::new();
+    let mut refused: Vec<Reply> = Vec::new();
+    for name in apps {
+        let reply = match allowed_app(cx, name, Action::Rollback) {
+            Ok(app) => match cx.engine.rollback_target(name, None).await {
+                Ok(tag) => roll_back(cx, app, tag).await,
+                Err(e) => Reply::Refused(Refusal::Incident(e)),
+            },
+            Err(refusal) => Reply::Refused(refusal),
+        };
+        match reply {
+            Reply::Started { job, text } => started.push((job, text)),
+            other => refused.push(other),
+        }
+    }
+    let Some(&(first, _)) = started.first() else {
+        return refused.into_iter().next().unwrap_or_else(|| {
+            Reply::Info(format!("{release} changed no app, so there is nothing to roll back."))
+        });
+    };
+    let mut text: Vec<String> = started.into_iter().map(|(_, t)| t).collect();
+    text.extend(refused.iter().map(Reply::text));
+    Reply::Started {
+        job: first,
+        text: text.join(" "),
     }
 }

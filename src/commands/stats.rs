@@ -130,7 +130,7 @@ impl Stats {
                     .values()
                     .filter(|a| {
                         project.is_some_and(|p| {
-                            p.deploys.as_ref() == Some(&a.name) || a.built_by.as_ref() == Some(&p.name)
+                            p.deploys.contains(&a.name) || a.built_by.as_ref() == Some(&p.name)
                         })
                     })
                     .collect()

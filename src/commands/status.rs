@@ -88,8 +88,8 @@ impl Handler for Status {
     }
 }
 
-/// The freezes that hold now that the person may read: those people put on, and each
-/// app's window in force.
+/// The freezes and locks that hold now that the person may read: those people put on,
+/// and each app's window in force.
 fn frozen(cx: &Context<'_>) -> Vec<String> {
     let view = cx.engine.view();
     let config = cx.engine.config();
@@ -98,6 +98,7 @@ fn frozen(cx: &Context<'_>) -> Vec<String> {
     };
     let mut lines: Vec<String> = cx
         .engine
+        .holds()
         .freezes()
         .iter()
         .filter(|f| readable(&f.scope))
@@ -107,8 +108,10 @@ fn frozen(cx: &Context<'_>) -> Vec<String> {
         if !readable(&crate::freeze::Scope::App(app.clone())) {
             continue;
         }
-        if let Some(f @ crate::freeze::Frozen::Window(_)) = cx.engine.frozen(app) {
-            lines.push(format!("❄ {}", render::frozen(app, &f, view)));
+        for f in cx.engine.holds().holds(app) {
+            if let crate::freeze::Frozen::Window(_) = f {
+                lines.push(format!("❄ {}", render::frozen(app, &f, view)));
+            }
         }
     }
     lines

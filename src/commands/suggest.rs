@@ -56,7 +56,7 @@ pub fn projects(
         .projects
         .values()
         .filter(|p| access::project(config, actor, channel, p, action).is_ok())
-        .filter(|p| action != Action::Release || p.deploys.is_some())
+        .filter(|p| action != Action::Release || !p.deploys.is_empty())
         .map(|p| Suggestion::plain(p.name.as_str()));
     matching(names, typed)
 }
@@ -219,7 +219,7 @@ pub fn version_tags(
     let projects: Vec<_> = config
         .projects
         .values()
-        .filter(|p| p.deploys.as_ref().is_some_and(|a| a.as_str() == app))
+        .filter(|p| p.deploys.iter().any(|a| a.as_str() == app))
         .map(|p| &p.name)
         .collect();
     let mut out: Vec<Suggestion> = Vec::new();
@@ -339,6 +339,8 @@ mod tests {
                 project,
                 branch,
                 app: crate::names::AppName::parse("web").unwrap(),
+                more: Vec::new(),
+                parallel: false,
             },
             _ => crate::job::JobSpec::Build { project, branch },
         };

@@ -40,7 +40,7 @@ impl Handler for Unfreeze {
         }
         let config = cx.engine.config();
         let may_lift = |f: &crate::freeze::Freeze| access::may_lift(config, cx.actor, f);
-        let lifted = match cx.engine.unfreeze(cx.actor, &self.scope, may_lift).await {
+        let lifted = match cx.engine.holds().unfreeze(cx.actor, &self.scope, false, may_lift).await {
             Ok(lifted) => lifted,
             Err(NotLifted::Refused(denied)) => return Reply::Refused(Refusal::Denied(denied)),
             Err(NotLifted::Store(e)) => return Reply::Refused(Refusal::UnfreezeNotRecorded(e)),
@@ -68,7 +68,7 @@ impl Handler for Unfreeze {
         }
         // Another freeze (on all apps, or a window) may still hold.
         if let Scope::App(app) = &self.scope
-            && let Some(still) = cx.engine.frozen(app)
+            && let Some(still) = cx.engine.holds().frozen(app)
         {
             text.push('\n');
             text.push_str(&crate::render::frozen(app, &still, cx.engine.view()));

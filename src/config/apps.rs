@@ -36,6 +36,10 @@ pub(super) struct RawApp {
     freeze: Vec<String>,
     timezone: Option<String>,
     built_by: Option<String>,
+    #[serde(default)]
+    announce: Vec<String>,
+    #[serde(default)]
+    lock_after_rollback: bool,
 }
 
 /// Every app, checked; `promote_from` must name apps that exist.
@@ -116,6 +120,8 @@ fn one(key: &str, a: &RawApp) -> Result<App, ConfigError> {
         rollback_approval: a.rollback_approval.unwrap_or(true),
         promote_from,
         freeze,
+        announce: channels(&k("announce"), a.announce.clone())?,
+        lock_after_rollback: a.lock_after_rollback,
     })
 }
 

@@ -8,6 +8,7 @@
 //! without their passwords.
 
 mod apps;
+mod context;
 mod env;
 mod raw;
 #[cfg(test)]
@@ -37,7 +38,7 @@ fn at(key: &str, problem: impl std::fmt::Display) -> ConfigError {
 }
 
 /// Roles allowed to run each command; `None` means everyone (for `rollback`,
-/// `promote` and `freeze`: whoever may deploy; for `read`: see
+/// `promote`, `freeze` and `lock`: whoever may deploy; for `read`: see
 /// [`crate::commands::access::app_readers`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccessRoles {
@@ -48,6 +49,8 @@ pub struct AccessRoles {
     pub rollback: Option<Vec<String>>,
     pub promote: Option<Vec<String>>,
     pub freeze: Option<Vec<String>>,
+    /// Who may lock an app for themselves (`/lock`).
+    pub lock: Option<Vec<String>>,
     /// Who may read an app's or a project's logs, history and jobs (`read`).
     pub read: Option<Vec<String>>,
 }
@@ -68,6 +71,7 @@ impl AccessRoles {
             rollback: incident(&self.rollback, &fallback.rollback),
             promote: incident(&self.promote, &fallback.promote),
             freeze: incident(&self.freeze, &fallback.freeze),
+            lock: incident(&self.lock, &fallback.lock),
             // Unset here and there, the readers follow from the other roles: the
             // access rules work that out, since it needs the app's approvers too.
             read: pick(&self.read, &fallback.read),
@@ -85,14 +89,31 @@ pub struct Project {
     pub pipeline: PipelineRef,
     /// The branch built when none is named.
     pub branch: Branch,
-    /// The app `/release` deploys.
-    pub deploys: Option<AppName>,
+    /// The apps `/release` deploys, in the order listed (`deploys`: one name or a
+    /// list); empty when the project is only built.
+    pub deploys: Vec<AppName>,
+    /// Whether a release to several apps rolls them out one after another or all at
+    /// once (`rollout`).
+    pub rollout: Rollout,
     pub access: AccessRoles,
     /// Channel ids it may be used from; empty means any.
     pub channels: Vec<String>,
     /// A commit's page at the git provider, `{commit}` standing for the commit id
     /// (`commit_url`), for the links in change lists.
     pub commit_url: Option<String>,
+    /// Channel ids told in one line how each deploy to the apps it deploys ended
+    /// (`announce`).
+    pub announce: Vec<String>,
+}
+
+/// How a release to several apps rolls them out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Rollout {
+    /// In the listed order, each once the one before it succeeded.
+    #[default]
+    Sequential,
+    /// All at once.
+    Parallel,
 }
 
 /// An app people deploy.
@@ -113,6 +134,11 @@ pub struct App {
     /// The project whose pipeline builds the app's tags (`built_by`), when no
     /// project's `deploys` names the app.
     pub built_by: Option<ProjectName>,
+    /// Channel ids told in one line how each deploy to it ended (`announce`).
+    pub announce: Vec<String>,
+    /// A successful rollback locks the app for whoever asked for it
+    /// (`lock_after_rollback`).
+    pub lock_after_rollback: bool,
 }
 
 /// Settings of the jobs themselves.
@@ -223,17 +249,51 @@ pub struct Digest {
     pub every: crate::job::digest::Weekly,
 }
 
+impl Project {
+    /// Its pipeline, as the PaaS client reads its builds.
+    pub fn builder(&self) -> crate::paas::builds::Builder<'_> {
+        crate::paas::builds::Builder {
+            project: self.name.as_str(),
+            pipeline: &self.pipeline,
+            branch: self.branch.as_str(),
+            commit_url: self.commit_url.as_deref(),
+        }
+    }
+}
+
 impl Config {
     /// The project whose pipeline builds `app`'s tags: its `built_by`, else the
     /// project whose `deploys` names it.
     pub fn builder_of(&self, app: &AppName) -> Option<&Project> {
         match self.apps.get(app).and_then(|a| a.built_by.as_ref()) {
             Some(project) => self.projects.get(project),
-            None => self
-                .projects
-                .values()
-                .find(|p| p.deploys.as_ref() == Some(app)),
+            None => self.projects.values().find(|p| p.deploys.contains(app)),
         }
+    }
+
+    /// The projects whose `deploys` names `app`.
+    pub fn projects_deploying<'c>(&'c self, app: &'c AppName) -> impl Iterator<Item = &'c Project> {
+        self.projects
+            .values()
+            .filter(move |p| p.deploys.contains(app))
+    }
+
+    /// Where the end of a deploy to `app` is announced: its own `announce` channels,
+    /// then those of each project deploying it, each once.
+    pub fn announce_to(&self, app: &AppName) -> Vec<String> {
+        let own = self
+            .apps
+            .get(app)
+            .map(|a| a.announce.as_slice())
+            .unwrap_or_default();
+        let projects = self.projects_deploying(app).flat_map(|p| p.announce.iter());
+        let mut channels: Vec<String> = Vec::new();
+        for c in own.iter().chain(projects) {
+            if !channels.contains(c) {
+                channels.push(c.clone());
+            }
+        }
+        channels
     }
 
     /// Every role the role lists name (not `[shell.users]`, which are the terminal's
@@ -261,6 +321,7 @@ impl Config {
                 ("rollback", &access.rollback),
                 ("promote", &access.promote),
                 ("freeze", &access.freeze),
+                ("lock", &access.lock),
                 ("read", &access.read),
             ] {
                 if let Some(roles) = roles {
@@ -331,7 +392,7 @@ mod tests {
         let web = &c.projects[&ProjectName::parse("web").unwrap()];
         assert_eq!(web.pipeline.to_string(), "c-64wdm:p-5tfq9/p-tpk2x");
         assert_eq!(web.branch.as_str(), "master");
-        assert_eq!(web.deploys.as_ref().unwrap().as_str(), "web");
+        assert_eq!(web.deploys[0].as_str(), "web");
         let app = &c.apps[&AppName::parse("web").unwrap()];
         assert_eq!(app.policy.approvers, ["lead"]);
         assert_eq!(app.policy.votes, 1);
@@ -494,6 +555,14 @@ mod tests {
             (
                 "[projects.web]\ncluster=\"c-1\"\nproject=\"p-1\"\npipeline=\"p-2\"\ndeploys=\"nope\"\n",
                 "projects.web.deploys",
+            ),
+            (
+                "[projects.web]\ncluster=\"c-1\"\nproject=\"p-1\"\npipeline=\"p-2\"\ndeploys=[]\n",
+                "projects.web.deploys",
+            ),
+            (
+                "[projects.web]\ncluster=\"c-1\"\nproject=\"p-1\"\npipeline=\"p-2\"\nrollout=\"sideways\"\n",
+                "projects.web.rollout",
             ),
             (
                 "[apps.web]\ncluster=\"c-1\"\nproject=\"p-1\"\napp=\"a\"\nvotes=0\n",

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{AccessRoles, Config, ConfigError, JobSettings, PaasSettings, Project, at};
+use super::{
+    AccessRoles, App, Config, ConfigError, JobSettings, PaasSettings, Project, Rollout, at,
+};
 use crate::names::{AppName, Branch, ProjectName};
 use crate::paas::{ClusterId, PipelineId, PipelineRef, ProjectId, ProjectRef};
 
@@ -97,7 +99,8 @@ struct RawProject {
     pipeline: String,
     #[serde(default = "master")]
     branch: String,
-    deploys: Option<String>,
+    deploys: Option<OneOrMany>,
+    rollout: Option<String>,
     build: Option<Vec<String>>,
     release: Option<Vec<String>>,
     cancel: Option<Vec<String>>,
@@ -105,6 +108,8 @@ struct RawProject {
     #[serde(default)]
     channels: Vec<String>,
     commit_url: Option<String>,
+    #[serde(default)]
+    announce: Vec<String>,
 }
 
 /// A commit link template: an http(s) URL with `{commit}` where the commit id goes.
@@ -117,6 +122,51 @@ fn commit_url(key: &str, url: Option<String>) -> Result<Option<String>, ConfigEr
         return Err(at(key, "must say where the commit goes with {commit}"));
     }
     Ok(Some(url))
+}
+
+/// `deploys = "web"` or `deploys = ["web-api", "web-worker"]`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// The apps a project's `/release` deploys, in the order listed, each configured once.
+fn deploys(
+    key: &str,
+    d: Option<OneOrMany>,
+    apps: &BTreeMap<AppName, App>,
+) -> Result<Vec<AppName>, ConfigError> {
+    let names = match d {
+        None => Vec::new(),
+        Some(OneOrMany::One(name)) => vec![name],
+        Some(OneOrMany::Many(names)) if names.is_empty() => {
+            return Err(at(key, "names no app; leave it out instead"));
+        }
+        Some(OneOrMany::Many(names)) => names,
+    };
+    let mut out: Vec<AppName> = Vec::new();
+    for name in names {
+        let app = AppName::parse(&name).map_err(|e| at(key, e))?;
+        if !apps.contains_key(&app) {
+            return Err(at(key, format!("there is no [apps.{app}]")));
+        }
+        if out.contains(&app) {
+            return Err(at(key, format!("names {app} twice")));
+        }
+        out.push(app);
+    }
+    Ok(out)
+}
+
+/// `rollout = "sequential"` (the default) or `"parallel"`.
+fn rollout(key: &str, r: Option<String>) -> Result<Rollout, ConfigError> {
+    match r.as_deref() {
+        None | Some("sequential") => Ok(Rollout::Sequential),
+        Some("parallel") => Ok(Rollout::Parallel),
+        Some(_) => Err(at(key, "must be \"sequential\" or \"parallel\"")),
+    }
 }
 
 fn master() -> String {
@@ -133,6 +183,7 @@ struct RawAccess {
     rollback: Option<Vec<String>>,
     promote: Option<Vec<String>>,
     freeze: Option<Vec<String>>,
+    lock: Option<Vec<String>>,
     read: Option<Vec<String>>,
     #[serde(default = "admin")]
     admin: Vec<String>,
@@ -152,6 +203,7 @@ impl Default for RawAccess {
             rollback: None,
             promote: None,
             freeze: None,
+            lock: None,
             read: None,
             admin: admin(),
         }
@@ -350,16 +402,8 @@ impl RawConfig {
             let project = ProjectId::parse(&p.project).map_err(|e| at(&k("project"), e))?;
             let pipeline = PipelineId::parse(&p.pipeline).map_err(|e| at(&k("pipeline"), e))?;
             let branch = Branch::parse(&p.branch).map_err(|e| at(&k("branch"), e))?;
-            let deploys = match p.deploys {
-                Some(d) => {
-                    let app = AppName::parse(&d).map_err(|e| at(&k("deploys"), e))?;
-                    if !apps.contains_key(&app) {
-                        return Err(at(&k("deploys"), format!("there is no [apps.{d}]")));
-                    }
-                    Some(app)
-                }
-                None => None,
-            };
+            let deploys = deploys(&k("deploys"), p.deploys, &apps)?;
+            let rollout = rollout(&k("rollout"), p.rollout)?;
             projects.insert(
                 name.clone(),
                 Project {
@@ -367,6 +411,7 @@ impl RawConfig {
                     pipeline: PipelineRef::new(ProjectRef::new(cluster, project), pipeline),
                     branch,
                     deploys,
+                    rollout,
                     access: AccessRoles {
                         build: roles(&k("build"), p.build)?,
                         release: roles(&k("release"), p.release)?,
@@ -376,6 +421,7 @@ impl RawConfig {
                     },
                     channels: channels(&k("channels"), p.channels)?,
                     commit_url: commit_url(&k("commit_url"), p.commit_url)?,
+                    announce: channels(&k("announce"), p.announce)?,
                 },
             );
         }
@@ -424,6 +470,7 @@ impl RawConfig {
                 rollback: roles("access.rollback", self.access.rollback)?,
                 promote: roles("access.promote", self.access.promote)?,
                 freeze: roles("access.freeze", self.access.freeze)?,
+                lock: roles("access.lock", self.access.lock)?,
                 read: roles("access.read", self.access.read)?,
             },
             admins: roles("access.admin", Some(self.access.admin))?.unwrap_or_default(),

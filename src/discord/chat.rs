@@ -282,6 +282,13 @@ impl Chat for DiscordChat {
         message_id(&target.message).is_ok_and(|id| self.origins.token_for(id).is_some())
     }
 
+    /// The thread's link, in the server of the channel it hangs from.
+    async fn link(&self, thread: &ThreadRef) -> Option<String> {
+        let id = channel_id(&thread.thread).ok()?;
+        let guild = self.guild_of(channel_id(&thread.channel).ok()?).await?;
+        Some(format!("https://discord.com/channels/{guild}/{id}"))
+    }
+
     async fn post(&self, channel: &str, message: &Message) -> Result<MessageRef, ChatError> {
         const WHAT: &str = "post a message";
         let rest = self.rest_for(WHAT)?;

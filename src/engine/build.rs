@@ -4,7 +4,6 @@
 use super::driver::Driver;
 use crate::job::machine::{Event, StopResult};
 use crate::job::{Outcome, PaasStep, RunIntent};
-use crate::paas::watch::Observed;
 use crate::paas::{ExecutionId, ExecutionRef, PipelineRef, StopOutcome};
 
 impl Driver {
@@ -152,23 +151,10 @@ async fn take_reading(d: &mut Driver) {
         return;
     };
     let observed = rx.borrow_and_update().clone();
-    match observed {
-        Observed::Pending => {}
-        Observed::Seen(e, _) => d.apply(Event::ExecutionSeen(e.reading())).await,
-        Observed::Trouble { error, failures } => {
-            d.apply(Event::PaasTrouble {
-                error: error.to_string(),
-                failures,
-            })
-            .await
-        }
-        Observed::Fatal(error) => {
-            d.builds = None;
-            return d.paas_failed(PaasStep::FollowBuild, error).await;
-        }
-    }
+    let seen = |e: crate::paas::Execution, _| Some(Event::ExecutionSeen(e.reading()));
+    let alive = d.observed(observed, PaasStep::FollowBuild, seen).await;
     let r = d.record();
-    if r.state.is_final() || r.build.as_ref().is_some_and(|b| b.finished) {
+    if !alive || r.state.is_final() || r.build.as_ref().is_some_and(|b| b.finished) {
         d.builds = None;
     }
 }

@@ -6,7 +6,6 @@ use super::Engine;
 use crate::job::changes::{Changes, Unknowable};
 use crate::job::incident;
 use crate::names::AppName;
-use crate::paas::builds::Builder;
 
 impl Engine {
     /// The tag running on `app`: what the PaaS shows, else what history last deployed
@@ -45,33 +44,9 @@ impl Engine {
                 Unknowable::NoBuilder { app },
             );
         };
-        let builder = Builder {
-            project: project.name.as_str(),
-            pipeline: &project.pipeline,
-            branch: project.branch.as_str(),
-            commit_url: project.commit_url.as_deref(),
-        };
-        self.inner.paas.changes(&builder, running, to).await
-    }
-
-    /// Whether the pipeline that builds `app` was read and no build of it produced
-    /// `tag`: a deploy's answer says so at once (the deploy goes ahead; hotfix tags
-    /// are deployed by hand). The listing read here answers the job's own look-up.
-    pub async fn built_by_no_known_build(&self, app: &AppName, tag: &str) -> bool {
-        let Some(project) = self.inner.config.builder_of(app) else {
-            return false;
-        };
-        match self
-            .inner
+        self.inner
             .paas
-            .pipeline_builds(&project.pipeline, &[tag])
+            .changes(&project.builder(), running, to)
             .await
-        {
-            Ok(builds) => !builds.iter().any(|b| b.tag.as_deref() == Some(tag)),
-            Err(e) => {
-                tracing::debug!(error = %e, app = %app, "cannot read the builds to check a tag");
-                false
-            }
-        }
     }
 }

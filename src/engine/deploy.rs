@@ -21,7 +21,7 @@ impl Driver {
     }
 
     /// Holds the app's turn (a place in its deploy queue), joining it if need be.
-    fn hold_turn(&self) -> Option<super::deploy_queue::QueueTicket> {
+    fn hold_turn(&self) -> Option<crate::turns::QueueTicket> {
         let app = self.app()?;
         let held = self.job.handles().ticket.take();
         Some(held.unwrap_or_else(|| self.engine.inner.queues.join(&app.name, self.job.id)))
@@ -96,7 +96,7 @@ pub(super) async fn look_up_current(d: &mut Driver) {
 /// with; older pending requests for the same app are superseded by this one.
 pub(super) async fn request_approval(d: &mut Driver) {
     let r = d.record();
-    if let Some(app) = r.spec.app() {
+    for app in r.spec.apps() {
         d.engine.supersede_older(r.id, app).await;
     }
     let Some(thread) = r.messages.thread.clone() else {
@@ -245,23 +245,11 @@ async fn take_reading(d: &mut Driver) {
     };
     let observed = rx.borrow_and_update().clone();
     let after = *after;
-    match observed {
-        Observed::Seen(app, seq) if seq > after => d.apply(Event::AppSeen(app.snapshot())).await,
-        Observed::Seen(..) | Observed::Pending => {}
-        Observed::Trouble { error, failures } => {
-            d.apply(Event::PaasTrouble {
-                error: error.to_string(),
-                failures,
-            })
-            .await
-        }
-        Observed::Fatal(error) => {
-            d.apps = None;
-            return d.paas_failed(PaasStep::FollowRollout, error).await;
-        }
-    }
+    // Only readings made after the upgrade count.
+    let seen = |app: crate::paas::App, seq| (seq > after).then(|| Event::AppSeen(app.snapshot()));
+    let alive = d.observed(observed, PaasStep::FollowRollout, seen).await;
     let r = d.record();
-    if r.state.is_final() || r.deploy.as_ref().is_some_and(|x| x.rollout.done) {
+    if !alive || r.state.is_final() || r.deploy.as_ref().is_some_and(|x| x.rollout.done) {
         d.apps = None;
     }
 }

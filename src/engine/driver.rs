@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tokio::time::Instant;
 
 use super::live::LiveJob;
-use super::{Engine, build, deploy};
+use super::{Engine, build, deploy, legs};
 use crate::chat::ChatError;
 use crate::job::machine::{self, Context, Event, Step};
 use crate::job::{JobRecord, Outcome};
@@ -91,6 +91,11 @@ pub(super) async fn run(engine: Engine, job: Arc<LiveJob>) {
                 deploy::follow_rollout(&mut d, wake_ms, poke_ms).await
             }
             Step::FetchLogs { at_ms } => deploy::fetch_logs(&mut d, at_ms).await,
+            Step::StartLeg { index } => {
+                d.tell_approved().await;
+                legs::start(&mut d, index).await
+            }
+            Step::AwaitLegs => legs::wait(&mut d).await,
         }
     }
     d.finish().await;
@@ -112,25 +117,11 @@ impl Driver {
 
     /// What the configuration says about this job's targets now.
     pub fn context(&self) -> Context {
-        let config = &self.engine.inner.config;
-        let r = self.job.lock();
-        let app = r.spec.app().and_then(|a| config.apps.get(a));
-        Context {
-            settings: config.jobs.job(),
-            project_configured: r
-                .spec
-                .project()
-                .is_none_or(|p| config.projects.contains_key(p)),
-            app_id: app.map(|a| a.rancher.app.clone()),
-            approval: app.and_then(|a| a.policy.for_job(&r.spec)),
-            frozen: r.spec.app().and_then(|a| self.engine.frozen(a)).map(|f| {
-                crate::job::FrozenNow {
-                    by: f.by(),
-                    reason: f.reason(),
-                    until_ms: f.until_ms(),
-                }
-            }),
-        }
+        let spec = self.job.lock().spec.clone();
+        self.engine
+            .inner
+            .config
+            .job_context(&spec, |app| self.engine.inner.holds.holds(app))
     }
 
     async fn next(&self) -> Step {
@@ -166,6 +157,33 @@ impl Driver {
             error: error.to_string(),
         })
         .await;
+    }
+
+    /// Takes in what a watcher observed: `seen` says what a reading means to the job
+    /// (nothing, for one that does not count); failed polls are reported; a watcher
+    /// stopped for good ends the job at `step`. False once the watcher is of no use.
+    pub async fn observed<T>(
+        &self,
+        observed: Observed<T>,
+        step: crate::job::PaasStep,
+        seen: impl FnOnce(T, u64) -> Option<Event>,
+    ) -> bool {
+        let event = match observed {
+            Observed::Pending => None,
+            Observed::Seen(reading, seq) => seen(reading, seq),
+            Observed::Trouble { error, failures } => Some(Event::PaasTrouble {
+                error: error.to_string(),
+                failures,
+            }),
+            Observed::Fatal(error) => {
+                self.paas_failed(step, error).await;
+                return false;
+            }
+        };
+        if let Some(event) = event {
+            self.apply(event).await;
+        }
+        true
     }
 
     pub async fn fail(&self, outcome: Outcome) {

@@ -20,8 +20,7 @@ impl Engine {
         let (next_id, recent) = (store.next_job_id().await?, store.finished(256).await?);
         self.inner.jobs.catch_up(next_id, recent);
         let now = self.now();
-        let holding = store.holding_freezes(now).await?;
-        *self.inner.freezes.lock().unwrap_or_else(|e| e.into_inner()) = holding;
+        self.inner.holds.reload().await?;
         let took_over = match self.inner.lease.role() {
             crate::lease::Role::Leader { holder, term } if term > 1 => Some(holder),
             _ => None,

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::Notify;
 
-use super::deploy_queue::QueueTicket;
 use crate::chat::writer::ProgressWriter;
+use crate::turns::QueueTicket;
 
 /// A writer of one of a job's messages, rendering the job's record.
 pub(super) type Writer = ProgressWriter<JobRecord>;

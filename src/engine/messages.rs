@@ -79,12 +79,8 @@ impl Driver {
     /// approval may wait (the platform archives quiet threads, and nobody can vote in
     /// an archived one).
     fn keep_open(&self) -> Duration {
-        let r = self.record();
-        let config = &self.engine.inner.config;
-        r.spec
-            .app()
-            .and_then(|a| config.apps.get(a))
-            .and_then(|a| a.policy.for_job(&r.spec))
+        self.context()
+            .approval
             .map_or(Duration::ZERO, |p| p.timeout)
     }
 
@@ -225,6 +221,10 @@ impl Driver {
         if let Some(writer) = summary {
             writer.finish(last).await;
         }
+        self.lock_after_rollback().await;
+        self.announce().await;
+        // As announced.
+        let record = self.record();
         if let Some(thread) = &record.messages.thread {
             let chat = self.engine.inner.chat.clone();
             // A thread the bot cannot reopen (locked): the result goes to the channel,

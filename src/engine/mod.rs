@@ -8,18 +8,18 @@
 //! - `driver`: a job's task, step by step; `build` and `deploy` perform the steps,
 //!   following the PaaS through its watchers ([`crate::paas::watch`]) and showing the
 //!   job through message writers ([`crate::chat::writer`]).
-//! - [`deploy_queue`]: one deploy per app at a time.
+//! - [`crate::turns`]: one deploy per app at a time.
 //! - `votes`: votes from commands, buttons and reactions, live or read back.
 
 mod build;
 mod changes;
 mod deploy;
-pub mod deploy_queue;
 pub mod digest;
 mod driver;
-mod freezes;
+mod ending;
 mod incident;
 mod jobs;
+mod legs;
 mod lifecycle;
 mod live;
 mod messages;
@@ -35,6 +35,7 @@ use crate::chat::paced::PacedChat;
 use crate::chat::{Actor, Chat};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::holds::Holds;
 use crate::job::decisions::{self, CancelRefusal};
 use crate::job::{JobRecord, JobState, Notice};
 use crate::lease;
@@ -44,7 +45,7 @@ use crate::paas::PaasClient;
 use crate::paas::watch::{WatchHub, WatchSettings};
 use crate::render::View;
 use crate::store::{Store, StoreError};
-use deploy_queue::AppQueues;
+use crate::turns::AppQueues;
 use jobs::Jobs;
 use live::LiveJob;
 
@@ -79,7 +80,8 @@ pub enum StartError {
     Stopping,
     #[error("the new job could not be recorded: {0}")]
     NotRecorded(StoreError),
-    /// The app is frozen; only a rollback or an admin's override deploys to it.
+    /// The app is frozen (only a rollback or an admin's override deploys to it) or
+    /// locked (only its holder's deploys and rollbacks go).
     #[error("{app} is frozen")]
     Frozen {
         app: crate::names::AppName,
@@ -87,8 +89,8 @@ pub enum StartError {
     },
 }
 
+pub use crate::holds::{NotLifted, NotLocked};
 pub use crate::job::decisions::{CancelError, VoteOutcome};
-pub use freezes::NotLifted;
 pub use incident::IncidentError;
 pub use start::JobRequest;
 
@@ -108,10 +110,8 @@ struct Inner {
     chat_connected: AtomicBool,
     /// Set once shutting down: no new commands are taken.
     stopping: AtomicBool,
-    /// The freezes people put on that hold (and some that have just ended).
-    freezes: Mutex<Vec<crate::freeze::Freeze>>,
-    /// Putting freezes on and lifting them take turns (`freezes.rs`).
-    freeze_turn: tokio::sync::Mutex<()>,
+    /// The freezes and locks in force.
+    holds: Arc<Holds>,
     /// Whether this process may act, among replicas sharing the store.
     lease: Arc<lease::LeaseClock>,
 }
@@ -128,7 +128,7 @@ impl Engine {
         let next_id = deps.store.next_job_id().await?;
         // Read once, so suggestions and `/status` never query the store as people type.
         let recent = deps.store.finished(256).await?;
-        let freezes = deps.store.holding_freezes(deps.clock.now_ms()).await?;
+        let holds = Holds::read(deps.store.clone(), deps.config.clone(), deps.clock).await?;
         let subscribe = deps.config.paas.subscribe;
         let settings = WatchSettings {
             interval: deps.config.jobs.poll_interval,
@@ -157,8 +157,7 @@ impl Engine {
                 push: Mutex::new(None),
                 chat_connected: AtomicBool::new(false),
                 stopping: AtomicBool::new(false),
-                freezes: Mutex::new(freezes),
-                freeze_turn: tokio::sync::Mutex::new(()),
+                holds: Arc::new(holds),
                 lease,
             }),
         };
@@ -224,6 +223,11 @@ impl Engine {
                 lease::Role::Alone | lease::Role::Leader { .. }
             ),
         }
+    }
+
+    /// The freezes and locks in force, which the freeze and lock commands change.
+    pub fn holds(&self) -> &Holds {
+        &self.inner.holds
     }
 
     pub fn config(&self) -> &Config {
@@ -308,6 +312,9 @@ impl Engine {
         let result = self
             .update(&job, |r| decisions::cancel(r, &actor.name, now))
             .await;
+        if result.is_ok() {
+            self.cancel_legs(&job.record(), &actor.name).await;
+        }
         job.wake.notify_one();
         result.map_err(|why| CancelError::Refused(id, why))
     }
@@ -423,38 +430,30 @@ impl Engine {
         });
     }
 
-    /// Waits until the job's latest state is written: retries while the database is
-    /// away, with back-off, and only while this replica may act. The state written no
-    /// longer says it waits for the database, and neither does the message.
+    /// Waits until the job's latest state is written, while the database is away and
+    /// only while this replica may act ([`Store::save_when_back`]). The state written
+    /// no longer says it waits for the database, and then neither does the message.
     async fn saved_later(&self, job: &Arc<LiveJob>) {
-        let backoff = crate::backoff::Backoff::store();
-        let mut attempt = 0u32;
-        let saved = loop {
-            attempt += 1;
-            tokio::time::sleep(backoff.delay(attempt)).await;
-            if !self.inner.lease.acting().await {
-                break Err(StoreError::Deposed {
-                    term: self.inner.store.fence_term().unwrap_or_default(),
-                });
-            }
-            let saving = {
+        let waiting = Some(Notice::WaitingForDatabase);
+        let saved = self
+            .inner
+            .store
+            .save_when_back(&self.inner.lease, || {
                 let mut r = job.lock();
-                if r.notice == Some(Notice::WaitingForDatabase) {
+                let noted = std::mem::take(&mut r.notice);
+                let saving = self.inner.store.save(&r);
+                r.notice = noted.or(waiting.clone());
+                saving
+            })
+            .await;
+        match &saved {
+            Ok(()) => {
+                tracing::info!(job = %job.id, "the job's state is recorded again");
+                let mut r = job.lock();
+                if r.notice == waiting {
                     r.notice = None;
                 }
-                self.inner.store.save(&r)
-            };
-            match saving.await {
-                Err(e) if e.is_outage() => {
-                    tracing::debug!(job = %job.id, error = %e, "the database is still away");
-                    let mut r = job.lock();
-                    r.notice.get_or_insert(Notice::WaitingForDatabase);
-                }
-                saved => break saved,
             }
-        };
-        match &saved {
-            Ok(()) => tracing::info!(job = %job.id, "the job's state is recorded again"),
             Err(StoreError::Deposed { .. }) => self.depose(),
             Err(e) => {
                 tracing::error!(job = %job.id, error = %e, "cannot record the job's state");

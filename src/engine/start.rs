@@ -1,6 +1,6 @@
 //! Starting jobs, as the job domain's rules say (`job::start`): one job per request,
 //! except that a build or release is answered by an equal one already running; a
-//! deploy to a frozen app is refused unless it may pass the freeze.
+//! deploy to a frozen or locked app is refused unless it may pass the freeze or lock.
 
 use std::sync::Arc;
 
@@ -8,7 +8,7 @@ use super::live::LiveJob;
 use super::{Engine, StartError, Started, driver};
 use crate::chat::{Actor, Origin};
 use crate::job::decisions;
-use crate::job::start::{answered_by, builds, freeze_pass};
+use crate::job::start::{answered_by, blocking, builds};
 use crate::job::{FreezeOverride, JobRecord, JobSpec, Person};
 use crate::names::{Branch, JobId, ProjectName};
 
@@ -25,7 +25,8 @@ pub struct JobRequest<'a> {
 
 impl Engine {
     /// Starts the job `request` asks for, or answers with the running job that serves
-    /// it; refuses a deploy to a frozen app that may not pass the freeze.
+    /// it; refuses a deploy to a frozen or locked app (a release: any of its apps) that
+    /// may not pass the freeze or lock.
     pub async fn start(&self, request: JobRequest<'_>) -> Result<Started, StartError> {
         if self.is_stopping() {
             return Err(StartError::Stopping);
@@ -45,14 +46,16 @@ impl Engine {
             reason: reason.to_string(),
             at_ms: now,
         });
-        if let Some(app) = spec.app()
-            && let Some(frozen) = self.frozen(app)
-            && freeze_pass(&spec, freeze_override.as_ref()).is_none()
-        {
-            return Err(StartError::Frozen {
-                app: app.clone(),
-                frozen: Box::new(frozen),
-            });
+        for app in spec.apps() {
+            let holds = self.inner.holds.holds(app);
+            let weighed: Vec<_> = holds.iter().map(|f| f.now(app)).collect();
+            let found = blocking(&spec, &actor.id, freeze_override.as_ref(), &weighed);
+            if let Some(i) = found.and_then(|f| weighed.iter().position(|w| w == f)) {
+                return Err(StartError::Frozen {
+                    app: app.clone(),
+                    frozen: Box::new(holds[i].clone()),
+                });
+            }
         }
 
         let _guard = self.inner.jobs.start_lock.lock().await;
@@ -133,7 +136,7 @@ impl Engine {
     pub(super) async fn supersede_older(&self, newer: JobId, app: &crate::names::AppName) {
         let now = self.now();
         for job in self.inner.jobs.all() {
-            if job.id >= newer || job.lock().spec.app() != Some(app) {
+            if job.id >= newer || !job.lock().spec.apps().contains(&app) {
                 continue;
             }
             if self

@@ -1,14 +1,16 @@
 //! Freezes: times when an app takes no deploys. A freeze is put on by a person
 //! (`/freeze web 2h incident 4411`, or `all` apps) until a time or until lifted
 //! (`/unfreeze`), or recurs by the calendar (`[apps.<name>] freeze` windows in the
-//! app's time zone). Pure: the store keeps freezes, the engine asks [`frozen`] before
-//! deploying, and only a rollback or an admin's override passes a freeze.
+//! app's time zone). A lock (`/lock web verifying the fix`) is a freeze with one
+//! exception: its holder still deploys. Pure: the store keeps freezes and locks, the
+//! engine asks [`holding`] before deploying, and who passes which is the job domain's
+//! rule (`job::start::freeze_pass`).
 
 mod window;
 
 pub use window::{InForce, Schedule, Window, WindowError};
 
-use crate::job::Person;
+use crate::job::{FrozenNow, Person};
 use crate::names::AppName;
 
 /// What a freeze covers.
@@ -54,12 +56,22 @@ pub struct Freeze {
     pub until_ms: i64,
     /// Who lifted it early, and when.
     pub lifted: Option<(Person, i64)>,
+    /// A lock: the one person whose deploys still go (`/lock`); `None` for a freeze.
+    pub holder: Option<Person>,
 }
+
+/// The end of a freeze or lock that lasts until it is lifted.
+pub const NO_END: i64 = i64::MAX;
 
 impl Freeze {
     /// Whether it holds at `now_ms`.
     pub fn holds(&self, now_ms: i64) -> bool {
         self.lifted.is_none() && self.at_ms <= now_ms && now_ms < self.until_ms
+    }
+
+    /// Whether it is a lock (it has a holder).
+    pub fn is_lock(&self) -> bool {
+        self.holder.is_some()
     }
 }
 
@@ -94,6 +106,24 @@ impl Frozen {
             Frozen::Window(w) => w.until_ms,
         }
     }
+
+    /// It as the job domain weighs it, holding on `app`.
+    pub fn now(&self, app: &AppName) -> FrozenNow {
+        FrozenNow {
+            app: app.clone(),
+            by: self.by(),
+            reason: self.reason(),
+            until_ms: self.until_ms(),
+            since_ms: match self {
+                Frozen::By(f) => f.at_ms,
+                Frozen::Window(_) => 0,
+            },
+            holder: match self {
+                Frozen::By(f) => f.holder.clone(),
+                Frozen::Window(_) => None,
+            },
+        }
+    }
 }
 
 /// Whether `app` is frozen at `now_ms`, by the freezes people put on or by its
@@ -111,6 +141,18 @@ pub fn frozen(
         .map(Frozen::By);
     let by_calendar = schedule.in_force(now_ms).map(Frozen::Window);
     by_people.chain(by_calendar).max_by_key(Frozen::until_ms)
+}
+
+/// Every freeze and lock that holds on `app` at `now_ms`: those people put on, oldest
+/// first, then its window if one is in force.
+pub fn holding(app: &AppName, freezes: &[Freeze], schedule: &Schedule, now_ms: i64) -> Vec<Frozen> {
+    freezes
+        .iter()
+        .filter(|f| f.scope.covers(app) && f.holds(now_ms))
+        .cloned()
+        .map(Frozen::By)
+        .chain(schedule.in_force(now_ms).map(Frozen::Window))
+        .collect()
 }
 
 #[cfg(test)]
@@ -133,6 +175,7 @@ mod tests {
             at_ms,
             until_ms,
             lifted: None,
+            holder: None,
         }
     }
 

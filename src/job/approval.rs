@@ -43,12 +43,15 @@ impl ApprovalPolicy {
     }
 
     /// The approval `spec` needs under this policy: none where the policy asks none,
-    /// or for a rollback whose approval was waived when it was asked for.
+    /// for a rollback whose approval was waived when it was asked for, or for one app
+    /// of a release to several (the release was approved).
     pub fn for_job(&self, spec: &crate::job::JobSpec) -> Option<ApprovalPolicy> {
+        // A leg of a release to several apps was approved with its release.
         let waived = matches!(
             spec,
             crate::job::JobSpec::Deploy {
-                origin: crate::job::DeployOrigin::Rollback { waived: true },
+                origin: crate::job::DeployOrigin::Rollback { waived: true }
+                    | crate::job::DeployOrigin::Release { .. },
                 ..
             }
         );

@@ -85,12 +85,27 @@ pub enum Outcome {
         state: JobState,
         text: String,
     },
+    /// One app of a release to several did not deploy: the release ends naming it,
+    /// with how its leg (job `job`) ended.
+    LegFailed {
+        app: AppName,
+        /// `None` when it could not even start (a freeze that began meanwhile).
+        job: Option<JobId>,
+        outcome: Box<Outcome>,
+    },
     /// An app frozen when the job reached it (`/freeze`).
     Frozen {
         app: AppName,
         by: String,
         reason: String,
         until_ms: Option<i64>,
+    },
+    /// An app locked by someone else when the job reached it (`/lock`).
+    Locked {
+        app: AppName,
+        holder: String,
+        reason: String,
+        since_ms: i64,
     },
 }
 
@@ -152,6 +167,10 @@ pub enum Cancellation {
     WhileQueued,
     WhileAwaitingApproval,
     BeforeDeploy,
+    /// A release to several apps, between two of them: `deployed` went out.
+    BetweenApps {
+        deployed: Vec<AppName>,
+    },
 }
 
 impl Outcome {

@@ -136,6 +136,9 @@ pub struct JobRecord {
     pub messages: Messages,
     pub build: Option<BuildProgress>,
     pub deploy: Option<DeployProgress>,
+    /// A release to several apps: each app's leg, once the build produced the tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legs: Option<super::legs::Legs>,
     #[serde(default)]
     pub approval: Option<Approval>,
     pub queue: Option<QueuePlace>,
@@ -150,6 +153,10 @@ pub struct JobRecord {
     /// When it was last resumed after a restart or a takeover.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resumed: Option<Resumed>,
+    /// Its end was announced in the app's announcement channels (or is being: it is
+    /// recorded before the lines go, so no restart sends them twice).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub announced: bool,
     #[serde(skip)]
     pub audit: Vec<AuditEntry>,
 }
@@ -179,6 +186,7 @@ impl JobRecord {
             messages: Messages::default(),
             build,
             deploy: None,
+            legs: None,
             approval: None,
             queue: None,
             cancel: None,
@@ -187,6 +195,7 @@ impl JobRecord {
             notice: None,
             freeze_override: None,
             resumed: None,
+            announced: false,
             audit: Vec::new(),
         };
         let detail = format!("{} {}", record.kind().as_str(), record.target());
@@ -209,7 +218,11 @@ impl JobRecord {
     pub fn deploy_tag(&self) -> Option<&VersionTag> {
         match &self.spec {
             JobSpec::Deploy { tag, .. } => Some(tag),
-            JobSpec::Release { .. } => self.deploy.as_ref().map(|d| &d.tag),
+            JobSpec::Release { .. } => self
+                .deploy
+                .as_ref()
+                .map(|d| &d.tag)
+                .or(self.legs.as_ref().map(|l| &l.tag)),
             JobSpec::Build { .. } => None,
         }
     }
@@ -254,7 +267,9 @@ impl JobRecord {
     pub fn image(&self) -> Option<&str> {
         match &self.spec {
             JobSpec::Deploy {
-                origin: super::spec::DeployOrigin::Promote { image, .. },
+                origin:
+                    super::spec::DeployOrigin::Promote { image, .. }
+                    | super::spec::DeployOrigin::Release { image, .. },
                 ..
             } => image.as_deref(),
             _ => self.build.as_ref().and_then(|b| b.image.as_deref()),

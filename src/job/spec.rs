@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::names::{AppName, Branch, ProjectName, VersionTag};
+use crate::names::{AppName, Branch, JobId, ProjectName, VersionTag};
 
 /// What a job does, with exactly the fields that kind needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -13,11 +13,18 @@ pub enum JobSpec {
         project: ProjectName,
         branch: Branch,
     },
-    /// Build, then deploy exactly the tag the build produced to the project's app.
+    /// Build, then deploy exactly the tag the build produced to the project's app, or
+    /// to each of its apps: `app` first, then `more` in the order listed, each by a
+    /// deploy job of its own (a leg, [`DeployOrigin::Release`]) under one approval.
     Release {
         project: ProjectName,
         branch: Branch,
         app: AppName,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        more: Vec<AppName>,
+        /// Several apps roll out all at once rather than one after another.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        parallel: bool,
     },
     /// Upgrade an app to a version tag and report the rollout and logs.
     Deploy {
@@ -41,6 +48,14 @@ pub enum DeployOrigin {
     /// history knows it.
     Promote {
         from: AppName,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        image: Option<String>,
+    },
+    /// One app of a release to several (`release`, a job of its own): approved with
+    /// the release, shown in the release's message, deploying the tag it built.
+    Release {
+        release: JobId,
+        project: ProjectName,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         image: Option<String>,
     },
@@ -88,11 +103,38 @@ impl JobSpec {
         }
     }
 
-    /// The app deployed, for deploys and releases.
+    /// The app deployed, for deploys and releases to one app. A release to several
+    /// deploys none itself: its legs do.
     pub fn app(&self) -> Option<&AppName> {
         match self {
-            JobSpec::Release { app, .. } | JobSpec::Deploy { app, .. } => Some(app),
-            JobSpec::Build { .. } => None,
+            JobSpec::Release { app, more, .. } if more.is_empty() => Some(app),
+            JobSpec::Deploy { app, .. } => Some(app),
+            JobSpec::Release { .. } | JobSpec::Build { .. } => None,
+        }
+    }
+
+    /// Every app the job deploys to, in order: a release's apps, a deploy's one.
+    pub fn apps(&self) -> Vec<&AppName> {
+        match self {
+            JobSpec::Release { app, more, .. } => std::iter::once(app).chain(more).collect(),
+            JobSpec::Deploy { app, .. } => vec![app],
+            JobSpec::Build { .. } => Vec::new(),
+        }
+    }
+
+    /// Whether the job is a release to several apps, deploying through legs.
+    pub fn has_legs(&self) -> bool {
+        matches!(self, JobSpec::Release { more, .. } if !more.is_empty())
+    }
+
+    /// The release a leg belongs to, for one app of a release to several.
+    pub fn leg_of(&self) -> Option<JobId> {
+        match self {
+            JobSpec::Deploy {
+                origin: DeployOrigin::Release { release, .. },
+                ..
+            } => Some(*release),
+            _ => None,
         }
     }
 
@@ -108,6 +150,10 @@ impl JobSpec {
                 origin: DeployOrigin::Promote { .. },
                 ..
             } => "promote",
+            JobSpec::Deploy {
+                origin: DeployOrigin::Release { .. },
+                ..
+            } => "release",
             other => other.kind().as_str(),
         }
     }

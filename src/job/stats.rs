@@ -183,6 +183,8 @@ impl Deployment {
                 DeployOrigin::Request => DeploymentKind::Deploy,
                 DeployOrigin::Rollback { .. } => DeploymentKind::Rollback,
                 DeployOrigin::Promote { .. } => DeploymentKind::Promotion,
+                // One app's deploy within a release to several.
+                DeployOrigin::Release { .. } => DeploymentKind::Release,
             },
             JobSpec::Build { .. } => return None,
         };

@@ -51,3 +51,38 @@ pub fn approved(r: &JobRecord, view: &View) -> Option<Message> {
         ),
     ))
 }
+
+/// The line a job's end posts in the app's announcement channels, notifying nobody:
+/// "✅ deploy web v1.2.2 → v1.2.3 succeeded · asked by alice · approved by bob · 3m 12s
+/// · #12 thread" (the thread linked where the chat allows). One app of a release to
+/// several names the approvers and the thread of its `release`.
+pub fn announcement(
+    r: &JobRecord,
+    release: Option<&JobRecord>,
+    thread_link: Option<String>,
+    view: &View,
+) -> Message {
+    let shown = release.unwrap_or(r);
+    let app = r.spec.app().map(|a| a.to_string()).unwrap_or_default();
+    let from = r.deploy.as_ref().and_then(|d| d.from_tag.clone());
+    let to = r.deploy_tag().map(ToString::to_string);
+    let change = match (from, to) {
+        (Some(from), Some(to)) => format!(" {} → {}", view.text(&from), view.text(&to)),
+        (None, Some(to)) => format!(" → {}", view.text(&to)),
+        _ => String::new(),
+    };
+    let approvers: Vec<String> = shown.approvers().iter().map(|a| view.text(a)).collect();
+    let approved = match approvers.as_slice() {
+        [] => "no approval".to_string(),
+        names => format!("approved by {}", names.join(", ")),
+    };
+    let thread = view.link(&format!("{} thread", shown.id), thread_link);
+    Message::text(format!(
+        "{} {} {app}{change} {} · asked by {} · {approved} · {} · {thread}",
+        state_symbol(r.state),
+        r.spec.verb(),
+        r.state.as_str(),
+        view.text(&r.requester.name),
+        super::elapsed(r),
+    ))
+}

@@ -2,8 +2,21 @@
 
 use super::View;
 use crate::clock::short_duration;
-use crate::job::{Cancellation, ChatStep, JobRecord, Notice, Outcome, PaasStep, Timed};
+use crate::job::{
+    Cancellation, ChatStep, DeployOrigin, JobRecord, JobSpec, Notice, Outcome, PaasStep, Timed,
+};
+use crate::names::AppName;
 use std::time::Duration;
+
+/// `a, b and c`.
+pub(super) fn names(apps: &[AppName]) -> String {
+    let names: Vec<&str> = apps.iter().map(AppName::as_str).collect();
+    match names.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.to_string(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
+}
 
 fn limit(ms: u64) -> String {
     short_duration(Duration::from_millis(ms))
@@ -95,6 +108,13 @@ pub fn outcome(r: &JobRecord, view: &View) -> Option<String> {
             Cancellation::WhileAwaitingApproval | Cancellation::BeforeDeploy => {
                 format!("Cancelled by {by}; nothing was deployed.")
             }
+            Cancellation::BetweenApps { deployed } if deployed.is_empty() => {
+                format!("Cancelled by {by} before any app was deployed.")
+            }
+            Cancellation::BetweenApps { deployed } => format!(
+                "Cancelled by {by} after deploying {}; the other apps were not touched.",
+                names(deployed)
+            ),
         }},
         Outcome::PaasFailed { step, error } => {
             let error = t(error);
@@ -132,6 +152,20 @@ pub fn outcome(r: &JobRecord, view: &View) -> Option<String> {
             };
             format!("releasebot could not {what} in chat ({}).", t(error))
         }
+        Outcome::LegFailed { app, job, outcome } => {
+            // How the leg ended, said as its own message says it.
+            let mut leg = r.clone();
+            leg.spec = JobSpec::Deploy {
+                app: app.clone(),
+                tag: r.deploy_tag()?.clone(),
+                origin: DeployOrigin::Request,
+            };
+            leg.outcome = Some((**outcome).clone());
+            leg.legs = None;
+            let why = self::outcome(&leg, view).unwrap_or_default();
+            let job = job.map(|j| format!(" ({j})")).unwrap_or_default();
+            format!("The release stopped at {app}{job}, and no app after it was touched: {why}")
+        }
         Outcome::Recorded { text, .. } => t(text),
         Outcome::NotConfigured { name } => format!("{} is no longer configured.", t(name)),
         Outcome::Frozen {
@@ -149,6 +183,17 @@ pub fn outcome(r: &JobRecord, view: &View) -> Option<String> {
                 t(reason)
             )
         }
+        Outcome::Locked {
+            app,
+            holder,
+            reason,
+            since_ms,
+        } => format!(
+            "{app} is locked by {} since {} ({}); nothing was deployed.",
+            t(holder),
+            super::date_time(*since_ms),
+            t(reason)
+        ),
     })
 }
 

@@ -67,6 +67,15 @@ pub(super) fn headline(r: &JobRecord, who: &str, view: &View) -> String {
 /// What the deploy changes: `web: v1.2.2 → v1.2.3`, or `web → v1.2.3` when what runs
 /// now is unknown.
 pub(super) fn change(r: &JobRecord, view: &View) -> Option<String> {
+    if r.spec.has_legs() {
+        let apps: Vec<_> = r.spec.apps().into_iter().cloned().collect();
+        let tag = r.deploy_tag().map(|t| view.text(t.as_str()));
+        return Some(format!(
+            "{} → {}",
+            super::outcome::names(&apps),
+            tag.unwrap_or_else(|| "the tag it builds".into())
+        ));
+    }
     let app = r.spec.app()?;
     let tag = r.deploy_tag()?;
     let from = r
@@ -242,6 +251,7 @@ pub fn progress(r: &JobRecord, view: &View) -> Message {
         lines.push(line);
         lines.extend(change_list(r, view));
     }
+    lines.extend(super::legs::lines(r, view));
     if let Some(resumed) = &r.resumed {
         let how = match &resumed.by_replica {
             Some(holder) => format!("taken over by replica {}", view.text(holder)),
@@ -261,7 +271,18 @@ pub fn progress(r: &JobRecord, view: &View) -> Message {
             view.text(&tag)
         ));
     }
-    let head = lines.join("\n");
+    let undo = crate::job::legs::rollback_offer(r);
+    if let (false, Some(project)) = (undo.is_empty(), r.spec.project()) {
+        lines.push(format!(
+            "↩ /rollback {project} rolls {} back to what ran before.",
+            super::outcome::names(&undo)
+        ));
+    }
+    let mut head = lines.join("\n");
+    let room = view.style.max_chars.saturating_sub(head.chars().count()) * 3 / 4;
+    for logs in super::legs::logs(r, view, room) {
+        head = format!("{head}\n{logs}");
+    }
     let text = match &r.logs {
         Some(l) if l.missing => format!("{head}\nlogs  no logs available"),
         Some(l) if l.error.is_some() => format!(
@@ -295,6 +316,14 @@ pub fn progress(r: &JobRecord, view: &View) -> Message {
             style: ButtonStyle::Danger,
         });
     }
+    if !undo.is_empty() {
+        let label = format!("Roll back {}", super::outcome::names(&undo));
+        message.buttons.push(Button {
+            action: ButtonAction::Rollback(r.id),
+            label: label.chars().take(80).collect(),
+            style: ButtonStyle::Danger,
+        });
+    }
     message
 }
 
@@ -309,7 +338,7 @@ pub fn rollback_offer(r: &JobRecord) -> Option<String> {
 }
 
 /// The last lines that fit in `room` characters, each cut to 200 characters.
-fn log_block(lines: &[String], room: usize) -> Vec<String> {
+pub(super) fn log_block(lines: &[String], room: usize) -> Vec<String> {
     let mut kept: Vec<String> = Vec::new();
     let mut used = 0;
     for line in lines.iter().rev() {

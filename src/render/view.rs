@@ -75,7 +75,7 @@ impl View {
         }
     }
 
-    fn link(&self, text: &str, url: Option<String>) -> String {
+    pub(super) fn link(&self, text: &str, url: Option<String>) -> String {
         match url {
             Some(url) if self.style.links => format!("[{text}](<{url}>)"),
             _ => text.to_string(),

@@ -1,4 +1,4 @@
-//! Freezes in their own table: put on and lifted (fenced writes), and read back (those
+//! Freezes and locks (a freeze with a holder) in their own table: put on and lifted (fenced writes), and read back (those
 //! holding now, and an app's past ones for its history). Each statement is written once
 //! for both databases.
 
@@ -10,8 +10,7 @@ use super::jobs::Arg;
 use crate::freeze::{Freeze, Scope};
 use crate::job::Person;
 
-const COLUMNS: &str =
-    "id, scope, by_id, by_name, reason, at_ms, until_ms, lifted_by_id, lifted_by_name, lifted_ms";
+const COLUMNS: &str = "id, scope, by_id, by_name, reason, at_ms, until_ms, lifted_by_id, lifted_by_name, lifted_ms, holder_id, holder_name";
 
 /// A freeze's row, in [`COLUMNS`]' order.
 type Row = (
@@ -25,12 +24,31 @@ type Row = (
     Option<String>,
     Option<String>,
     Option<i64>,
+    Option<String>,
+    Option<String>,
 );
 
 fn freeze(r: Row) -> Result<Freeze, Failure> {
-    let (id, scope, by_id, by_name, reason, at_ms, until_ms, lifted_id, lifted_name, lifted_ms) = r;
+    let (
+        id,
+        scope,
+        by_id,
+        by_name,
+        reason,
+        at_ms,
+        until_ms,
+        lifted_id,
+        lifted_name,
+        lifted_ms,
+        holder_id,
+        holder_name,
+    ) = r;
     let lifted = match (lifted_id, lifted_name, lifted_ms) {
         (Some(id), Some(name), Some(at)) => Some((Person { id, name }, at)),
+        _ => None,
+    };
+    let holder = match (holder_id, holder_name) {
+        (Some(id), Some(name)) => Some(Person { id, name }),
         _ => None,
     };
     Ok(Freeze {
@@ -45,6 +63,7 @@ fn freeze(r: Row) -> Result<Freeze, Failure> {
         at_ms,
         until_ms,
         lifted,
+        holder,
     })
 }
 
@@ -54,8 +73,8 @@ pub(super) async fn insert(db: &Db, f: &Freeze, fence: Option<u64>) -> Result<i6
         let mut tx = c.begin().await?;
         tx.check_fence(fence).await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO freezes (scope, by_id, by_name, reason, at_ms, until_ms)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            "INSERT INTO freezes (scope, by_id, by_name, reason, at_ms, until_ms, holder_id, holder_name)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(f.scope.as_str())
         .bind(&f.by.id)
@@ -63,6 +82,8 @@ pub(super) async fn insert(db: &Db, f: &Freeze, fence: Option<u64>) -> Result<i6
         .bind(&f.reason)
         .bind(f.at_ms)
         .bind(f.until_ms)
+        .bind(f.holder.as_ref().map(|h| h.id.as_str()))
+        .bind(f.holder.as_ref().map(|h| h.name.as_str()))
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -70,18 +91,21 @@ pub(super) async fn insert(db: &Db, f: &Freeze, fence: Option<u64>) -> Result<i6
     })
 }
 
-/// Lifts the freezes of `scope` (`all`: every freeze) holding at `at_ms`; those lifted,
-/// oldest first.
+/// Lifts the freezes (or, with `locks`, the locks) of `scope` (`all`: every one)
+/// holding at `at_ms`; those lifted, oldest first.
 pub(super) async fn lift(
     db: &Db,
     scope: &Scope,
+    locks: bool,
     by: &Person,
     at_ms: i64,
     fence: Option<u64>,
 ) -> Result<Vec<Freeze>, Failure> {
+    let kind = if locks { "IS NOT NULL" } else { "IS NULL" };
     let update = format!(
         "UPDATE freezes SET lifted_by_id = $1, lifted_by_name = $2, lifted_ms = $3
          WHERE lifted_ms IS NULL AND until_ms > $3 AND ($4 = 'all' OR scope = $4)
+         AND holder_id {kind}
          RETURNING {COLUMNS}"
     );
     let rows: Vec<Row> = on_db!(db, |c| {

@@ -21,7 +21,7 @@ use super::failure::Failure;
 /// A migration: its version, its description and its SQL.
 type Step = (i64, &'static str, &'static str);
 
-const SQLITE: [Step; 5] = [
+const SQLITE: [Step; 6] = [
     (1, "jobs", include_str!("migrations/sqlite/0001_jobs.sql")),
     (
         2,
@@ -43,14 +43,20 @@ const SQLITE: [Step; 5] = [
         "approval in details",
         include_str!("migrations/sqlite/0005_approval_in_details.sql"),
     ),
+    (6, "locks", include_str!("migrations/sqlite/0006_locks.sql")),
 ];
 
-const POSTGRES: [Step; 2] = [
+const POSTGRES: [Step; 3] = [
     (1, "jobs", include_str!("migrations/postgres/0001_jobs.sql")),
     (
         2,
         "approval in details",
         include_str!("migrations/postgres/0002_approval_in_details.sql"),
+    ),
+    (
+        3,
+        "locks",
+        include_str!("migrations/postgres/0003_locks.sql"),
     ),
 ];
 

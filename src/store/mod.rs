@@ -337,7 +337,10 @@ impl Store {
     /// The record is taken now, and the write's place among the job's writes with it:
     /// call this while still holding whatever guards the record, release that, then
     /// await the write. Writes of one job land in the order they were asked for.
-    pub fn save(&self, r: &JobRecord) -> impl Future<Output = Result<(), StoreError>> + Send + '_ {
+    pub fn save(
+        &self,
+        r: &JobRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send + use<'_> {
         let record = r.clone();
         let turn = self.turns.take(r.id);
         async move {
@@ -346,6 +349,36 @@ impl Store {
             let result = self.write(&record).await;
             self.turns.end(turn);
             result
+        }
+    }
+
+    /// Writes a job the database did not take while it was away, once it is back:
+    /// `write` makes each try (a [`Self::save`] of the job's state as it stands then),
+    /// retried with back-off while the database stays away; gives up as `Deposed` once
+    /// `lease` says this replica may no longer act.
+    pub async fn save_when_back<W>(
+        &self,
+        lease: &crate::lease::LeaseClock,
+        mut write: impl FnMut() -> W,
+    ) -> Result<(), StoreError>
+    where
+        W: Future<Output = Result<(), StoreError>>,
+    {
+        let backoff = crate::backoff::Backoff::store();
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            tokio::time::sleep(backoff.delay(attempt)).await;
+            if !lease.acting().await {
+                let term = self.fence_term().unwrap_or_default();
+                return Err(StoreError::Deposed { term });
+            }
+            match write().await {
+                Err(e) if e.is_outage() => {
+                    tracing::debug!(error = %e, attempt, "the database is still away")
+                }
+                saved => return saved,
+            }
         }
     }
 
@@ -468,16 +501,17 @@ impl Store {
             .await
     }
 
-    /// Lifts the freezes of `scope` that hold at `at_ms` (`all`: every freeze); those
-    /// lifted.
+    /// Lifts the freezes (with `locks`: the locks) of `scope` that hold at `at_ms`
+    /// (`all`: every one); those lifted.
     pub async fn lift_freezes(
         &self,
         scope: &Scope,
+        locks: bool,
         by: &Person,
         at_ms: i64,
     ) -> Result<Vec<Freeze>, StoreError> {
-        self.call(freezes::lift(&self.db, scope, by, at_ms, self.fence_term()))
-            .await
+        let lifting = freezes::lift(&self.db, scope, locks, by, at_ms, self.fence_term());
+        self.call(lifting).await
     }
 
     /// The freezes that hold at `now_ms` (not lifted, not over), oldest first.
@@ -490,7 +524,7 @@ impl Store {
         .await
     }
 
-    /// The latest `n` freezes of `app` or of all apps, newest first.
+    /// The latest `n` freezes and locks of `app` or of all apps, newest first.
     pub async fn freeze_history(&self, app: &str, n: usize) -> Result<Vec<Freeze>, StoreError> {
         self.call(freezes::select(
             &self.db,

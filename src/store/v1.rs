@@ -132,6 +132,8 @@ pub fn convert(
             branch: Branch::parse(&name("branch", &j.branch)?)?,
         },
         ("release", Ok(Some(app))) => JobSpec::Release {
+            more: Vec::new(),
+            parallel: false,
             project: ProjectName::parse(&name("project", &j.project)?)?,
             branch: Branch::parse(&name("branch", &j.branch)?)?,
             app,
@@ -212,6 +214,7 @@ pub fn convert(
         },
         build,
         deploy,
+        legs: None,
         approval: j.approval,
         queue,
         cancel: None,
@@ -237,6 +240,8 @@ pub fn convert(
                 at_ms: a.at_ms,
                 by_replica: None,
             }),
+        // Announcements came later: none was made.
+        announced: false,
         audit,
     })
 }

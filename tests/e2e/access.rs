@@ -213,7 +213,7 @@ async fn read_roles_replace_the_default_readers() {
 #[tokio::test(start_paused = true)]
 async fn a_freeze_is_lifted_only_by_who_put_it_on_or_an_admin() {
     let bot = spawn_bot(Scenario::demo(), demo_config(|_| {})).await;
-    let frozen = |bot: &TestBot| bot.engine.frozen(&AppName::parse("web").unwrap());
+    let frozen = |bot: &TestBot| bot.engine.holds().frozen(&AppName::parse("web").unwrap());
     let froze = info(&bot.say("carol", "/freeze web 2h incident 4411").await);
     assert!(froze.contains("frozen by carol"), "{froze}");
 
@@ -246,12 +246,12 @@ async fn a_freeze_is_lifted_only_by_who_put_it_on_or_an_admin() {
         reply.text(),
         "carol froze all apps, so only carol or an admin may lift that freeze; nothing was lifted."
     );
-    assert_eq!(bot.engine.freezes().len(), 2, "nothing was lifted");
+    assert_eq!(bot.engine.holds().freezes().len(), 2, "nothing was lifted");
     let lifted = info(&bot.say("bob", "/unfreeze api").await);
     assert!(lifted.contains("Lifted 1 freeze"), "{lifted}");
     let lifted = info(&bot.say("carol", "/unfreeze all").await);
     assert!(lifted.contains("Lifted 1 freeze"), "{lifted}");
-    assert!(bot.engine.freezes().is_empty());
+    assert!(bot.engine.holds().freezes().is_empty());
 }
 
 #[tokio::test]

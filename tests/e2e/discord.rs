@@ -219,7 +219,8 @@ async fn a_build_is_acknowledged_then_followed_in_its_thread_to_the_image_and_ta
         names,
         [
             "build", "deploy", "release", "status", "history", "cancel", "approve", "reject",
-            "rollback", "promote", "freeze", "unfreeze", "logs", "changes", "stats", "help"
+            "rollback", "promote", "freeze", "unfreeze", "lock", "unlock", "logs", "changes",
+            "stats", "help"
         ],
         "every command is a slash command"
     );

@@ -407,7 +407,12 @@ async fn a_weekend_window_holds_on_the_local_clock_across_daylight_saving() {
     )
     .await;
     deploy(&bot, "alice", "v1.0.0").await;
-    assert!(bot.engine.frozen(&AppName::parse("web").unwrap()).is_none());
+    assert!(
+        bot.engine
+            .holds()
+            .frozen(&AppName::parse("web").unwrap())
+            .is_none()
+    );
 
     // Saturday 00:30 local: the window holds, until Monday 06:00 local = 04:00 UTC.
     let until = |t: &str| t.parse::<jiff::Timestamp>().unwrap().as_millisecond();

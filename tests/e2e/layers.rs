@@ -9,11 +9,11 @@ use std::path::Path;
 const LAYERS: &[&[&str]] = &[
     &[
         "names", "ids", "redact", "secret", "clock", "backoff", "lease", "shutdown", "location",
-        "metrics",
+        "turns", "metrics",
     ],
     &["job", "chat", "freeze", "paas", "render", "store", "sim"],
     &["config"],
-    &["engine"],
+    &["engine", "holds"],
     &["commands"],
     &["adapters", "discord", "http"],
     &["app"],

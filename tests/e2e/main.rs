@@ -1,6 +1,7 @@
 //! releasebot's integration tests: one binary, one module per area (one link step).
 
 mod access;
+mod announce;
 mod approvals;
 mod changes;
 mod chart;
@@ -21,10 +22,12 @@ mod helpers;
 mod http_hardening;
 mod incident;
 mod layers;
+mod locks;
 mod ops;
 mod paas_client;
 mod pressure;
 mod push;
+mod releases;
 mod restart;
 mod secrets;
 mod security;

@@ -420,6 +420,10 @@ impl Chat for PacedChat {
         self.inner.own_budget(target)
     }
 
+    async fn link(&self, thread: &ThreadRef) -> Option<String> {
+        self.inner.link(thread).await
+    }
+
     async fn react(&self, target: &MessageRef, emoji: &str) -> Result<(), ChatError> {
         self.admit(None, Urgency::Now, 1).await;
         self.fenced(self.inner.react(target, emoji)).await

@@ -24,6 +24,7 @@ pub enum Action {
     Rollback,
     Promote,
     Freeze,
+    Lock,
 }
 
 impl Action {
@@ -36,6 +37,7 @@ impl Action {
             Action::Rollback => "Rolling back",
             Action::Promote => "Promoting into",
             Action::Freeze => "Freezing",
+            Action::Lock => "Locking",
         }
     }
 
@@ -48,6 +50,7 @@ impl Action {
             Action::Rollback => access.rollback.as_ref(),
             Action::Promote => access.promote.as_ref(),
             Action::Freeze => access.freeze.as_ref(),
+            Action::Lock => access.lock.as_ref(),
         }
     }
 }
@@ -304,11 +307,19 @@ pub fn read_scope(config: &Config, actor: &Actor, channel: &str, scope: &Scope) 
     }
 }
 
-/// May `actor` lift `freeze`? Whoever put it on may, and an admin; nobody else, so a
-/// freeze called for an incident is not lifted by someone else who may merely freeze.
+/// May `actor` lift `freeze`? Whoever put it on (a lock: its holder) may, and an admin;
+/// nobody else, so a freeze called for an incident is not lifted by someone else who
+/// may merely freeze, nor a lock by someone it stops.
 pub fn may_lift(config: &Config, actor: &Actor, freeze: &Freeze) -> Result<(), Denied> {
-    if freeze.by.id == actor.id || is_admin(config, actor) {
+    let owner = freeze.holder.as_ref().unwrap_or(&freeze.by);
+    if owner.id == actor.id || is_admin(config, actor) {
         return Ok(());
+    }
+    if freeze.is_lock() {
+        return Err(Denied::OthersLock {
+            app: freeze.scope.as_str().to_string(),
+            holder: owner.name.clone(),
+        });
     }
     Err(Denied::OthersFreeze {
         scope: match &freeze.scope {

@@ -217,6 +217,8 @@ fn a_job_is_read_only_by_who_may_read_all_it_names() {
             project: site,
             branch,
             app: web,
+            more: Vec::new(),
+            parallel: false,
         },
     );
     let developer = actor(&["developer"]);
@@ -275,6 +277,7 @@ fn freeze_by(who: &str, scope: Scope) -> Freeze {
         at_ms: 0,
         until_ms: 1,
         lifted: None,
+        holder: None,
     }
 }
 

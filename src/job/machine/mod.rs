@@ -11,6 +11,7 @@
 
 mod observe;
 mod plan;
+mod release;
 
 use std::time::Duration;
 
@@ -71,17 +72,21 @@ pub struct Context {
     pub app_id: Option<AppId>,
     /// The approval a deploy needs; `None` when it needs none.
     pub approval: Option<ApprovalPolicy>,
-    /// A freeze on the app deployed, while one holds.
-    pub frozen: Option<FrozenNow>,
+    /// The freezes and locks that hold on the app deployed, oldest first.
+    pub frozen: Vec<FrozenNow>,
 }
 
-/// A freeze that holds on the app a job deploys to: who put it on (or which window),
-/// why, and until when.
+/// A freeze or lock that holds on an app a job deploys to: which app, who put it on (or
+/// which window), why, since and until when, and for a lock the one person it lets
+/// through.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FrozenNow {
+    pub app: crate::names::AppName,
     pub by: String,
     pub reason: String,
     pub until_ms: i64,
+    pub since_ms: i64,
+    pub holder: Option<super::Person>,
 }
 
 /// What the engine must do next.
@@ -119,6 +124,11 @@ pub enum Step {
     FollowRollout { wake_ms: i64, poke_ms: Option<i64> },
     /// Read the deploy logs at `at_ms`.
     FetchLogs { at_ms: i64 },
+    /// A release to several apps: start the deploy of the app at `index` (or find the
+    /// one started before a restart).
+    StartLeg { index: usize },
+    /// A release to several apps: wait until a running leg changes.
+    AwaitLegs,
     /// The job has ended: deliver its final messages.
     Finish,
 }
@@ -167,6 +177,13 @@ pub enum Event {
     /// Where a rollback of the app would go, for a deploy that went wrong after
     /// reaching it (see [`crate::job::incident::rollback_target`]).
     RollbackFound(VersionTag),
+    /// A release to several apps started the leg at `index` as job `job`.
+    LegStarted {
+        index: usize,
+        job: JobId,
+    },
+    /// The legs' records as they stand.
+    LegsSeen(Vec<crate::job::JobRecord>),
     /// The engine could not go on.
     Failed(Outcome),
 }

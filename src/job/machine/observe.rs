@@ -52,6 +52,19 @@ pub fn apply(r: &mut JobRecord, event: Event, now: i64, cx: &Context) {
             }
         }
         Event::ExecutionSeen(execution) => seen_execution(r, &execution, now, cx),
+        Event::LegStarted { index, job } => {
+            let Some(leg) = r.legs.as_mut().and_then(|l| l.apps.get_mut(index)) else {
+                return;
+            };
+            leg.job = Some(job);
+            let detail = format!("{} deploys as {job}", leg.app);
+            r.audit(now, None, AuditAction::DeployStart, detail);
+        }
+        Event::LegsSeen(records) => {
+            if let Some(legs) = r.legs.as_mut() {
+                crate::job::legs::seen(legs, &records);
+            }
+        }
         // One failed poll is weather; from the second in a row the message says so.
         Event::PaasTrouble { error, failures } if failures >= TROUBLE_AFTER => {
             r.notice = Some(Notice::PaasUnreachable { error })
@@ -175,6 +188,10 @@ pub(super) fn finish_build(r: &mut JobRecord, now: i64, cx: &Context) {
         }
     };
     match cx.app_id.clone() {
+        // A release to several apps deploys through its legs, each to this tag.
+        Some(_) if r.spec.has_legs() => {
+            r.legs = Some(crate::job::legs::Legs::new(tag, &r.spec.apps()))
+        }
         Some(app_id) => r.deploy = Some(DeployProgress::new(app_id, tag)),
         None => {
             let name = r.spec.app().map(ToString::to_string).unwrap_or_default();

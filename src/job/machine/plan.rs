@@ -11,9 +11,9 @@ use crate::job::outcome::{Cancellation, Outcome, Timed};
 use crate::job::record::JobRecord;
 use crate::job::rollout::{DeployProgress, Upgrade};
 use crate::job::spec::{DeployOrigin, JobSpec};
-use crate::job::start::{FreezePass, freeze_pass};
+use crate::job::start::{FreezePass, blocking, freeze_pass};
 use crate::job::state::JobState;
-use crate::names::VersionTag;
+use crate::names::{AppName, VersionTag};
 
 /// Decides what the job does next. Decisions that need only the record and the clock
 /// (a deadline passed, a cancel asked for, an approval decided) are made here.
@@ -31,7 +31,11 @@ fn state_for(step: &Step) -> Option<JobState> {
         Step::FollowBuild { .. } | Step::StopBuild { .. } => JobState::Building,
         Step::RequestApproval | Step::AwaitApproval { .. } => JobState::AwaitingApproval,
         Step::AwaitTurn => JobState::Queued,
-        Step::Upgrade | Step::RecoverUpgrade | Step::FollowRollout { .. } => JobState::Deploying,
+        Step::Upgrade
+        | Step::RecoverUpgrade
+        | Step::FollowRollout { .. }
+        | Step::StartLeg { .. }
+        | Step::AwaitLegs => JobState::Deploying,
         Step::FetchLogs { .. } => JobState::FetchingLogs,
         Step::OpenMessages | Step::LookUpCurrent | Step::Finish => return None,
     })
@@ -41,7 +45,8 @@ fn plan(r: &mut JobRecord, now: i64, cx: &Context) -> Step {
     if r.state.is_final() {
         return Step::Finish;
     }
-    if r.messages.progress.is_none() {
+    // One app of a release to several is shown in its release's message.
+    if r.messages.progress.is_none() && r.spec.leg_of().is_none() {
         return Step::OpenMessages;
     }
     if r.build.as_ref().is_some_and(|b| !b.finished) {
@@ -55,6 +60,9 @@ fn plan(r: &mut JobRecord, now: i64, cx: &Context) -> Step {
     if let JobSpec::Build { .. } = r.spec {
         r.end(Outcome::Succeeded, now);
         return Step::Finish;
+    }
+    if r.spec.has_legs() {
+        return super::release::plan(r, now, cx);
     }
     plan_deploy(r, now, cx)
 }
@@ -132,20 +140,7 @@ fn plan_deploy(r: &mut JobRecord, now: i64, cx: &Context) -> Step {
         return Step::Finish;
     };
     if r.deploy.is_none() {
-        // A release's deploy starts when its build succeeds; one recorded by an older
-        // releasebot may have only the build's tag.
-        let built = r
-            .build
-            .as_ref()
-            .and_then(|b| b.tag.as_deref())
-            .and_then(|t| VersionTag::parse(t).ok());
-        let Some(tag) = r.deploy_tag().cloned().or(built) else {
-            let build = r
-                .build
-                .as_ref()
-                .and_then(|b| b.execution_name())
-                .unwrap_or_default();
-            r.end(Outcome::NoVersionTag { build }, now);
+        let Some(tag) = tag_to_deploy(r, now) else {
             return Step::Finish;
         };
         r.deploy = Some(DeployProgress::new(app_id, tag));
@@ -160,26 +155,8 @@ fn plan_deploy(r: &mut JobRecord, now: i64, cx: &Context) -> Step {
             return plan_rollout(r, &d, intent_ms, at_ms, now, cx);
         }
     }
-    if let Some(cancel) = r.cancel.clone() {
-        if let Some(a) = r.approval.as_mut() {
-            a.close(ApprovalStatus::Cancelled {
-                by: cancel.by.clone(),
-                at_ms: cancel.at_ms,
-            });
-        }
-        let detail = match r.state {
-            JobState::AwaitingApproval => Cancellation::WhileAwaitingApproval,
-            JobState::Queued => Cancellation::WhileQueued,
-            _ => Cancellation::BeforeDeploy,
-        };
-        r.end(
-            Outcome::Cancelled {
-                by: cancel.by,
-                detail,
-            },
-            now,
-        );
-        return Step::Finish;
+    if let Some(step) = cancel_before_deploy(r, now) {
+        return step;
     }
     if !d.looked_up {
         return Step::LookUpCurrent;
@@ -189,7 +166,8 @@ fn plan_deploy(r: &mut JobRecord, now: i64, cx: &Context) -> Step {
     }
     waive_rollback_approval(r, now);
     if let Some(policy) = cx.approval.clone()
-        && let Some(step) = plan_approval(r, &d, policy, now)
+        && let Some(app) = r.spec.app().cloned()
+        && let Some(step) = plan_approval(r, &app, &d.tag, d.from_tag.clone(), policy, now)
     {
         return step;
     }
@@ -203,34 +181,94 @@ fn plan_deploy(r: &mut JobRecord, now: i64, cx: &Context) -> Step {
     Step::Upgrade
 }
 
-/// A freeze holds on the app: a rollback goes through it, as does a deploy an admin
-/// let through ([`freeze_pass`]); anything else ends without deploying. A pass is
-/// audited once.
-fn plan_freeze(r: &mut JobRecord, cx: &Context, now: i64) -> Option<Step> {
-    let f = cx.frozen.as_ref()?;
-    let Some(pass) = freeze_pass(&r.spec, r.freeze_override.as_ref()) else {
-        let app = r.spec.app().cloned()?;
-        r.end(
-            Outcome::Frozen {
+/// The tag a release deploys once its build succeeded (a deploy's own); `None`, the
+/// job ended, when the build produced none. One recorded by an older releasebot may
+/// have only the build's tag.
+pub(super) fn tag_to_deploy(r: &mut JobRecord, now: i64) -> Option<VersionTag> {
+    let built = r
+        .build
+        .as_ref()
+        .and_then(|b| b.tag.as_deref())
+        .and_then(|t| VersionTag::parse(t).ok());
+    if let Some(tag) = r.deploy_tag().cloned().or(built) {
+        return Some(tag);
+    }
+    let build = r
+        .build
+        .as_ref()
+        .and_then(|b| b.execution_name())
+        .unwrap_or_default();
+    r.end(Outcome::NoVersionTag { build }, now);
+    None
+}
+
+/// A cancel asked for before anything was deployed ends the job, closing its
+/// approval request.
+pub(super) fn cancel_before_deploy(r: &mut JobRecord, now: i64) -> Option<Step> {
+    let cancel = r.cancel.clone()?;
+    if let Some(a) = r.approval.as_mut() {
+        a.close(ApprovalStatus::Cancelled {
+            by: cancel.by.clone(),
+            at_ms: cancel.at_ms,
+        });
+    }
+    let detail = match r.state {
+        JobState::AwaitingApproval => Cancellation::WhileAwaitingApproval,
+        JobState::Queued => Cancellation::WhileQueued,
+        _ => Cancellation::BeforeDeploy,
+    };
+    r.end(
+        Outcome::Cancelled {
+            by: cancel.by,
+            detail,
+        },
+        now,
+    );
+    Some(Step::Finish)
+}
+
+/// Freezes or locks hold on the app: a rollback goes through them, as does a deploy an
+/// admin let through a freeze or the holder's own deploy through their lock
+/// ([`freeze_pass`]); anything else ends without deploying. A rollback's or an
+/// override's pass is audited once.
+pub(super) fn plan_freeze(r: &mut JobRecord, cx: &Context, now: i64) -> Option<Step> {
+    let requester = r.requester.id.clone();
+    if let Some(f) = blocking(&r.spec, &requester, r.freeze_override.as_ref(), &cx.frozen) {
+        let app = f.app.clone();
+        let outcome = match &f.holder {
+            Some(holder) => Outcome::Locked {
+                app,
+                holder: holder.name.clone(),
+                reason: f.reason.clone(),
+                since_ms: f.since_ms,
+            },
+            None => Outcome::Frozen {
                 app,
                 by: f.by.clone(),
                 reason: f.reason.clone(),
                 until_ms: Some(f.until_ms),
             },
-            now,
-        );
+        };
+        r.end(outcome, now);
         return Some(Step::Finish);
-    };
+    }
+    let (f, pass) = cx.frozen.iter().find_map(|f| {
+        match freeze_pass(&r.spec, &requester, r.freeze_override.as_ref(), f)? {
+            FreezePass::Holder => None,
+            pass => Some((f, pass)),
+        }
+    })?;
     let d = r.deploy.as_mut()?;
     if !d.waived.freeze {
         d.waived.freeze = true;
         let why = match pass {
-            FreezePass::Rollback => "a rollback may".to_string(),
             FreezePass::Overridden { by, reason } => format!("overridden by {by}: {reason}"),
+            _ => "a rollback may".to_string(),
         };
         let by = r.freeze_override.as_ref().map(|o| o.by.clone());
+        let what = if f.holder.is_some() { "lock" } else { "freeze" };
         let detail = format!(
-            "deploys through the freeze by {} ({}): {why}",
+            "deploys through the {what} by {} ({}): {why}",
             f.by, f.reason
         );
         r.audit(now, by.as_deref(), AuditAction::Waive, detail);
@@ -260,25 +298,26 @@ fn waive_rollback_approval(r: &mut JobRecord, now: i64) {
 }
 
 /// The approval a deploy needs; `None` once it is given.
-fn plan_approval(
+pub(super) fn plan_approval(
     r: &mut JobRecord,
-    d: &DeployProgress,
+    app: &AppName,
+    tag: &VersionTag,
+    from_tag: Option<String>,
     policy: ApprovalPolicy,
     now: i64,
 ) -> Option<Step> {
     let image = r.image().map(str::to_string);
-    let app = r.spec.app().cloned()?;
     let fresh = r
         .approval
         .as_ref()
-        .is_none_or(|a| !a.covers(&app, &d.tag, image.as_deref()));
+        .is_none_or(|a| !a.covers(app, tag, image.as_deref()));
     if fresh {
         r.approval = Some(Approval::new(
             Request {
-                app: &app,
-                tag: &d.tag,
+                app,
+                tag,
                 image,
-                from_tag: d.from_tag.clone(),
+                from_tag,
                 requester_id: &r.requester.id,
                 requester: &r.requester.name,
             },

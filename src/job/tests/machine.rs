@@ -25,7 +25,7 @@ fn cx(approval: bool) -> Context {
             timeout: Duration::from_secs(600),
             allow_self_approval: false,
         }),
-        frozen: None,
+        frozen: Vec::new(),
     }
 }
 
@@ -34,6 +34,8 @@ fn release() -> JobRecord {
         project: ProjectName::parse("web").unwrap(),
         branch: Branch::parse("master").unwrap(),
         app: AppName::parse("web").unwrap(),
+        more: Vec::new(),
+        parallel: false,
     };
     with_messages(JobRecord::new(JobId(1), spec, alice(), "releases", 0))
 }

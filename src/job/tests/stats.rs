@@ -243,3 +243,27 @@ fn jobs_that_never_reached_the_paas_or_other_apps_do_not_count() {
     assert_eq!(c.failure_rate(), None);
     let _ = HashMap::<String, i64>::new();
 }
+
+/// A release to several apps deploys through a deploy job per app (a leg): each leg is
+/// a deployment of its app, and the release itself, of no one app, is none; its build
+/// is the build behind the legs' lead time.
+#[test]
+fn each_app_of_a_release_to_several_counts_by_its_leg() {
+    let mut parent = build(1, "v1", 8 * D);
+    parent.spec = JobSpec::Release {
+        project: ProjectName::parse("web").unwrap(),
+        branch: Branch::parse("main").unwrap(),
+        app: AppName::parse("api").unwrap(),
+        more: vec![app()],
+        parallel: false,
+    };
+    let origin = DeployOrigin::Release {
+        release: JobId(1),
+        project: ProjectName::parse("web").unwrap(),
+        image: None,
+    };
+    let leg = deployment(2, origin, "v1", None, 8 * D + H, 8 * D + 3 * H, true);
+    let c = stats(&[parent, leg], 14 * D).current;
+    assert_eq!((c.deployments, c.succeeded), (1, 1));
+    assert_eq!(c.lead.unwrap().median_ms, 3 * H);
+}

@@ -118,11 +118,92 @@ fn cancelled_build() -> JobRecord {
     r
 }
 
+/// A release to two apps, all at once, that failed at the second; and its first leg.
+fn failed_release_to_two_apps() -> (JobRecord, JobRecord) {
+    let (api, worker) = (
+        AppName::parse("api").unwrap(),
+        AppName::parse("worker").unwrap(),
+    );
+    let tag = VersionTag::parse("master-4-abc1234").unwrap();
+    let spec = JobSpec::Release {
+        project: ProjectName::parse("shop").unwrap(),
+        branch: Branch::parse("master").unwrap(),
+        app: api.clone(),
+        more: vec![worker.clone()],
+        parallel: true,
+    };
+    let alice = Person {
+        id: "u1".into(),
+        name: "alice".into(),
+    };
+    let mut r = JobRecord::new(JobId(20), spec, alice.clone(), "releases", 20_000);
+    let mut l = crate::job::legs::Legs::new(tag.clone(), &[&api, &worker]);
+    l.apps[0].job = Some(JobId(21));
+    l.apps[0].from_tag = Some("master-3-0aa0aa0".into());
+    l.apps[0].state = Some(JobState::Succeeded);
+    l.apps[0].reached = true;
+    l.apps[0].outcome = Some(Outcome::Succeeded);
+    l.apps[0].logs = vec!["api ready".into()];
+    l.apps[1].job = Some(JobId(22));
+    l.apps[1].state = Some(JobState::Queued);
+    l.apps[1].behind = Some(JobId(19));
+    r.legs = Some(l);
+    r.end(
+        Outcome::LegFailed {
+            app: worker,
+            job: Some(JobId(22)),
+            outcome: Box::new(Outcome::ApprovalExpired { after_ms: 60_000 }),
+        },
+        30_000,
+    );
+    let leg = JobSpec::Deploy {
+        app: api,
+        tag,
+        origin: DeployOrigin::Release {
+            release: JobId(20),
+            project: ProjectName::parse("shop").unwrap(),
+            image: Some("harbor.example.com/shop:master-4-abc1234".into()),
+        },
+    };
+    let leg = JobRecord::new(JobId(21), leg, alice, "releases", 21_000);
+    (r, leg)
+}
+
+/// A deploy refused by another person's lock when it reached the app, its end
+/// announced.
+fn locked_deploy() -> JobRecord {
+    let spec = JobSpec::Deploy {
+        app: AppName::parse("web").unwrap(),
+        tag: VersionTag::parse("v2.0.0").unwrap(),
+        origin: DeployOrigin::Request,
+    };
+    let erin = Person {
+        id: "u5".into(),
+        name: "erin".into(),
+    };
+    let mut r = JobRecord::new(JobId(9), spec, erin, "ops", 20_000);
+    r.end(
+        Outcome::Locked {
+            app: AppName::parse("web").unwrap(),
+            holder: "carol".into(),
+            reason: "verifying the fix".into(),
+            since_ms: 19_000,
+        },
+        20_500,
+    );
+    r.announced = true;
+    r
+}
+
 fn each() -> Vec<(&'static str, JobRecord)> {
+    let (release, leg) = failed_release_to_two_apps();
     vec![
         ("v3-release-awaiting-approval", record(1)),
         ("v3-failed-rollback", failed_rollback()),
         ("v3-cancelled-build", cancelled_build()),
+        ("v3-failed-release-to-two-apps", release),
+        ("v3-leg-of-a-release", leg),
+        ("v3-locked-deploy", locked_deploy()),
     ]
 }
 

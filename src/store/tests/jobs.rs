@@ -115,6 +115,7 @@ async fn freezes_are_kept_lifted_and_read_back(db: &Fresh) {
         at_ms: 100,
         until_ms,
         lifted: None,
+        holder: None,
     };
     let web = Scope::App(AppName::parse("web").unwrap());
     let api = Scope::App(AppName::parse("api").unwrap());
@@ -132,7 +133,7 @@ async fn freezes_are_kept_lifted_and_read_back(db: &Fresh) {
         "all ended at 500"
     );
 
-    let lifted = store.lift_freezes(&web, &carol, 300).await.unwrap();
+    let lifted = store.lift_freezes(&web, false, &carol, 300).await.unwrap();
     assert_eq!(lifted.len(), 1);
     assert_eq!(lifted[0].lifted, Some((carol.clone(), 300)));
     let holding: Vec<Scope> = store
@@ -145,7 +146,7 @@ async fn freezes_are_kept_lifted_and_read_back(db: &Fresh) {
     assert_eq!(holding, [api, Scope::All]);
     assert_eq!(
         store
-            .lift_freezes(&Scope::All, &carol, 450)
+            .lift_freezes(&Scope::All, false, &carol, 450)
             .await
             .unwrap()
             .len(),
@@ -153,10 +154,37 @@ async fn freezes_are_kept_lifted_and_read_back(db: &Fresh) {
     );
     assert!(store.holding_freezes(460).await.unwrap().is_empty());
 
-    // web's history: its own freeze and the one on all apps, newest first.
+    // A lock: its holder is kept; lifting freezes leaves it, lifting locks lifts it.
+    let dave = Person {
+        id: "4".into(),
+        name: "dave".into(),
+    };
+    let lock = Freeze {
+        by: dave.clone(),
+        holder: Some(dave.clone()),
+        at_ms: 470,
+        until_ms: i64::MAX,
+        ..freeze(web.clone(), 0)
+    };
+    store.add_freeze(&lock).await.unwrap();
+    store.add_freeze(&freeze(web.clone(), 2000)).await.unwrap();
+    let lifted = store.lift_freezes(&web, false, &carol, 480).await.unwrap();
+    assert_eq!(lifted.len(), 1);
+    assert_eq!(lifted[0].holder, None);
+    let holding = store.holding_freezes(490).await.unwrap();
+    assert_eq!(holding.len(), 1);
+    assert_eq!(holding[0].holder, Some(dave.clone()));
+    assert_eq!(holding[0].until_ms, i64::MAX);
+    let lifted = store.lift_freezes(&web, true, &carol, 495).await.unwrap();
+    assert_eq!(lifted.len(), 1);
+    assert_eq!(lifted[0].holder, Some(dave));
+    assert!(store.holding_freezes(500).await.unwrap().is_empty());
+
+    // web's history: its own freezes and lock and the one on all apps, newest first.
     let log = store.freeze_history("web", 10).await.unwrap();
-    assert_eq!(log.len(), 2);
-    assert_eq!(log[0].scope, Scope::All);
+    assert_eq!(log.len(), 4);
+    assert_eq!(log[3].scope, web);
+    assert_eq!(log[2].scope, Scope::All);
     assert!(log.iter().all(|f| f.lifted.is_some()));
 }
 

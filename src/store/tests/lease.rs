@@ -39,6 +39,7 @@ async fn a_lone_store_takes_keeps_and_hands_over_the_lease(db: &Fresh) {
             at_ms: 1,
             until_ms: 2,
             lifted: None,
+            holder: None,
         })
         .await
         .unwrap();

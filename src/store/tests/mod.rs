@@ -54,6 +54,8 @@ pub(super) fn record(id: u64) -> JobRecord {
         project: ProjectName::parse("web").unwrap(),
         branch: Branch::parse("master").unwrap(),
         app: AppName::parse("web").unwrap(),
+        more: Vec::new(),
+        parallel: false,
     };
     let requester = Person {
         id: "u1".into(),

@@ -34,6 +34,7 @@ fn freeze() -> crate::freeze::Freeze {
         at_ms: 100,
         until_ms: 1000,
         lifted: None,
+        holder: None,
     }
 }
 
@@ -88,7 +89,7 @@ async fn after_the_ttl_another_takes_over_and_the_first_is_deposed() {
     assert_eq!(a.add_freeze(&freeze()).await, Err(deposed.clone()));
     let carol = freeze().by;
     assert_eq!(
-        a.lift_freezes(&web, &carol, 200).await,
+        a.lift_freezes(&web, false, &carol, 200).await,
         Err(deposed.clone())
     );
     assert_eq!(a.meta("new", || "value".into()).await, Err(deposed.clone()));

@@ -54,6 +54,8 @@ pub const APP: u64 = 901;
 pub const GUILD: u64 = 800;
 /// The #releases channel.
 pub const CHANNEL: u64 = 700;
+/// The #announcements channel, where only the bot posts.
+pub const ANNOUNCEMENTS: u64 = 720;
 pub const DEVELOPER: u64 = 101;
 pub const LEAD: u64 = 102;
 pub const ADMIN: u64 = 103;

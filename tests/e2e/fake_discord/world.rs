@@ -7,8 +7,9 @@ use serde_json::{Value, json};
 use serenity::all::Permissions;
 
 use super::{
-    ADMIN, APP, BOT, BOT_ROLE, CHANNEL, DEVELOPER, GUILD, LEAD, MEMBERS, OTHER_ADMIN,
-    OTHER_BOT_ROLE, OTHER_CHANNEL, OTHER_GUILD, OTHER_LEAD, OTHER_MEMBERS, Posted, checked,
+    ADMIN, ANNOUNCEMENTS, APP, BOT, BOT_ROLE, CHANNEL, DEVELOPER, GUILD, LEAD, MEMBERS,
+    OTHER_ADMIN, OTHER_BOT_ROLE, OTHER_CHANNEL, OTHER_GUILD, OTHER_LEAD, OTHER_MEMBERS, Posted,
+    checked,
 };
 
 /// Everyone the fake knows, in every server: name and user id.
@@ -198,6 +199,13 @@ impl World {
             Channel::Text {
                 guild: GUILD,
                 name: "releases",
+            },
+        );
+        channels.insert(
+            ANNOUNCEMENTS,
+            Channel::Text {
+                guild: GUILD,
+                name: "announcements",
             },
         );
         channels.insert(

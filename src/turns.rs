@@ -1,5 +1,6 @@
-//! The per-app deploy queues: at most one deploy per app at a time, the others wait in
-//! order of arrival and can see who is ahead of them.
+//! Taking turns: the per-app deploy queues. At most one deploy per app at a time, the
+//! others wait in order of arrival and can see who is ahead of them; a ticket dropped
+//! lets the next one go. A foundation the engine holds its jobs' places in.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
