@@ -9,8 +9,8 @@ use plotters::style::FontStyle;
 
 use crate::job::stats::AppStats;
 
-/// The chart's size in pixels: wide enough to read at Discord's preview size (it
-/// scales images down to about 550 pixels wide), with text to match.
+/// The chart's size in pixels, its text at least 22 pixels high: Discord previews an
+/// image at about 550 pixels wide, where that text still reads at 12.
 pub const WIDTH: u32 = 1000;
 pub const HEIGHT: u32 = 500;
 
@@ -73,6 +73,8 @@ fn draw(s: &AppStats, rgb: &mut [u8]) -> Result<(), ChartError> {
         .max()
         .unwrap_or(0)
         .max(1);
+    // Room above the bars for the legend.
+    let top = (most as f64 * 1.45).ceil();
     let hours = |ms: i64| ms as f64 / 3_600_000.0;
     let longest = s
         .days
@@ -86,11 +88,11 @@ fn draw(s: &AppStats, rgb: &mut [u8]) -> Result<(), ChartError> {
         s.period.days()
     );
     let mut chart = ChartBuilder::on(&root)
-        .caption(title, (FAMILY, 30))
+        .caption(title, (FAMILY, 34))
         .margin(16)
-        .x_label_area_size(44)
-        .y_label_area_size(56)
-        .right_y_label_area_size(64)
+        .x_label_area_size(48)
+        .y_label_area_size(64)
+        .right_y_label_area_size(76)
         .build_cartesian_2d(
             -0.5f64..days as f64 - 0.5,
             0f64..(most as f64 * 1.45).ceil(),
@@ -110,19 +112,19 @@ fn draw(s: &AppStats, rgb: &mut [u8]) -> Result<(), ChartError> {
                 .map(|ms| day_label(*ms))
                 .unwrap_or_default()
         })
-        .y_labels(most.min(10) + 1)
+        .y_labels((top as usize).min(10) + 1)
         .y_label_formatter(&|y| format!("{y:.0}"))
         .y_desc("deployments")
-        .label_style((FAMILY, 20))
-        .axis_desc_style((FAMILY, 20))
+        .label_style((FAMILY, 24))
+        .axis_desc_style((FAMILY, 24))
         .draw()
         .map_err(draw_err)?;
     chart
         .configure_secondary_axes()
         .y_desc("lead time (hours)")
         .y_label_formatter(&|y| format!("{y:.1}"))
-        .label_style((FAMILY, 20))
-        .axis_desc_style((FAMILY, 20))
+        .label_style((FAMILY, 24))
+        .axis_desc_style((FAMILY, 24))
         .draw()
         .map_err(draw_err)?;
     let stack: [Layer; 3] = [
@@ -166,7 +168,7 @@ fn draw(s: &AppStats, rgb: &mut [u8]) -> Result<(), ChartError> {
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperLeft)
-        .label_font((FAMILY, 18))
+        .label_font((FAMILY, 22))
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK.mix(0.3))
         .draw()
