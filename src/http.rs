@@ -141,7 +141,7 @@ async fn readyz(State(s): State<Arc<HttpState>>) -> Response {
     let role = s.engine.lease().role();
     match &role {
         Role::Standby { .. } => {
-            let store = s.engine.store_writable().await.map_err(NotReady::from);
+            let store = s.engine.store().ping().await.map_err(NotReady::from);
             let head = format!("{}\n", role.describe());
             return s.report(&[("store", store)]).response(&head);
         }
@@ -168,7 +168,7 @@ async fn readyz(State(s): State<Arc<HttpState>>) -> Response {
         }
         .map_err(NotReady::from)
     };
-    let store = s.engine.store_writable().await.map_err(NotReady::from);
+    let store = s.engine.store().ping().await.map_err(NotReady::from);
     let head = match role {
         Role::Leader { .. } => format!("{}\n", role.describe()),
         _ => String::new(),
@@ -223,7 +223,8 @@ async fn delivery(s: &HttpState) -> String {
     let apps: Vec<_> = s.engine.config().apps.keys().cloned().collect();
     let mut all = Vec::new();
     for length in crate::job::stats::PeriodLength::ALL {
-        match s.engine.stats(&apps, length).await {
+        let now = s.engine.clock().now_ms();
+        match crate::delivery::figures(s.engine.store(), &apps, length, now).await {
             Ok(stats) => all.extend(stats.iter().map(|a| gauges(a, length.as_str()))),
             Err(e) => {
                 tracing::warn!(error = %e, "the delivery gauges could not be read");

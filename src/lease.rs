@@ -56,6 +56,11 @@ impl LeaseClock {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Whether this process leads (alone on its store, or holding the lease).
+    pub fn leads(&self) -> bool {
+        matches!(self.role(), Role::Alone | Role::Leader { .. })
+    }
+
     pub fn role(&self) -> Role {
         self.lock().0.clone()
     }

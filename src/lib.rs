@@ -12,6 +12,7 @@ pub mod chat;
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod delivery;
 pub mod discord;
 pub mod engine;
 pub mod freeze;

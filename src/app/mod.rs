@@ -323,7 +323,15 @@ impl App {
         }
         let adapter_task = tokio::spawn(adapter.run(engine.clone(), shutdown.clone()));
         // Started once this replica leads (a standby waited for the lease above).
-        tokio::spawn(engine.clone().digests(shutdown.clone()));
+        let digests = crate::delivery::digest::Digests {
+            config: Arc::new(engine.config().clone()),
+            store: engine.store().clone(),
+            chat: engine.chat(),
+            view: engine.view().clone(),
+            lease: engine.lease().clone(),
+            clock: engine.clock(),
+        };
+        tokio::spawn(digests.run(shutdown.clone()));
         let leadership = leadership.map(|(leadership, lease)| {
             let keep = tokio::spawn(leadership.clone().keep(lease, engine.clone()));
             (leadership, keep)

@@ -51,10 +51,12 @@ impl Handler for Changes {
     }
 
     async fn apply(self, cx: &Context<'_>) -> Reply {
-        if let Err(refusal) = allowed_app(cx, &self.app, Action::Deploy) {
-            return Reply::Refused(refusal);
-        }
-        let running = cx.engine.running_now(&self.app).await;
+        let app = match allowed_app(cx, &self.app, Action::Deploy) {
+            Ok(app) => app,
+            Err(refusal) => return Reply::Refused(refusal),
+        };
+        let live = cx.engine.paas().get_app(&app.rancher).await;
+        let running = cx.engine.running_given(&self.app, live).await;
         let to = self.tag.as_ref().map(VersionTag::as_str);
         let changes = cx.engine.changes(&self.app, running.as_deref(), to).await;
         let view = cx.engine.view();

@@ -3,7 +3,8 @@
 //! [`super::Reply::text`] turns them into the one sentence the person reads, here at
 //! the chat edge and nowhere else.
 
-use crate::engine::{IncidentError, StartError};
+use super::incident::IncidentError;
+use crate::engine::StartError;
 use crate::job::decisions::CancelError;
 use crate::job::incident::{PromoteRefusal, RollbackRefusal};
 use crate::names::JobId;

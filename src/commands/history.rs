@@ -72,7 +72,7 @@ impl Handler for History {
         if let Err(denied) = access::read_history(config, cx.actor, cx.channel, &self.name) {
             return Reply::Refused(Refusal::Denied(denied));
         }
-        let mut jobs = match cx.engine.history(&self.name, self.count).await {
+        let mut jobs = match cx.engine.store().history(&self.name, self.count).await {
             Ok(jobs) => jobs,
             Err(e) => return Reply::Refused(Refusal::HistoryUnreadable(e)),
         };

@@ -12,6 +12,7 @@
 pub mod access;
 pub mod args;
 mod error;
+mod incident;
 pub mod spec;
 pub mod suggest;
 

@@ -74,7 +74,7 @@ impl Handler for Promote {
             Ok(app) => app,
             Err(refusal) => return Reply::Refused(refusal),
         };
-        let promotion = match cx.engine.promotion(&self.from).await {
+        let promotion = match super::incident::promotion(cx.engine, &self.from).await {
             Ok(p) => p,
             Err(e) => return Reply::Refused(Refusal::Incident(e)),
         };

@@ -11,7 +11,7 @@ use super::{
 use crate::config::Config;
 use crate::engine::Started;
 use crate::job::{DeployOrigin, JobSpec};
-use crate::engine::IncidentError;
+use super::incident::{IncidentError, rollback_target};
 use crate::job::legs;
 use crate::names::{AppName, JobId, ProjectName, VersionTag};
 
@@ -74,7 +74,7 @@ impl Handler for Rollback {
 
     async fn apply(self, cx: &Context<'_>) -> Reply {
         if let Some(project) = &self.release {
-            return match cx.engine.history(project.as_str(), 20).await {
+            return match cx.engine.store().history(project.as_str(), 20).await {
                 Ok(jobs) => match jobs.iter().find(|r| r.spec.has_legs()) {
                     Some(release) => roll_back_release(cx, &release.id, &legs::changed(release)).await,
                     None => Reply::Info(format!(
@@ -88,7 +88,7 @@ impl Handler for Rollback {
             Ok(app) => app,
             Err(refusal) => return Reply::Refused(refusal),
         };
-        let tag = match cx.engine.rollback_target(&self.app, self.tag.as_ref()).await {
+        let tag = match rollback_target(cx.engine, &self.app, self.tag.as_ref()).await {
             Ok(tag) => tag,
             Err(e) => return Reply::Refused(Refusal::Incident(e)),
         };
@@ -176,7 +176,7 @@ async fn roll_back_release(cx: &Context<'_>, release: &JobId, apps: &[AppName]) 
     let mut refused: Vec<Reply> = Vec::new();
     for name in apps {
         let reply = match allowed_app(cx, name, Action::Rollback) {
-            Ok(app) => match cx.engine.rollback_target(name, None).await {
+            Ok(app) => match rollback_target(cx.engine, name, None).await {
                 Ok(tag) => roll_back(cx, app, tag).await,
                 Err(e) => Reply::Refused(Refusal::Incident(e)),
             },

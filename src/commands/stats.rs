@@ -83,7 +83,9 @@ impl Handler for Stats {
             Ok(apps) => apps,
             Err(refusal) => return Reply::Refused(refusal),
         };
-        let all = match cx.engine.stats(&apps, self.period).await {
+        let now = cx.engine.clock().now_ms();
+        let store = cx.engine.store();
+        let all = match crate::delivery::figures(store, &apps, self.period, now).await {
             Ok(all) => all,
             Err(e) => return Reply::Refused(Refusal::HistoryUnreadable(e)),
         };

@@ -8,16 +8,9 @@ use crate::job::incident;
 use crate::names::AppName;
 
 impl Engine {
-    /// The tag running on `app`: what the PaaS shows, else what history last deployed
-    /// there successfully ([`incident::running_now`]).
-    pub async fn running_now(&self, app: &AppName) -> Option<String> {
-        let config = self.inner.config.apps.get(app)?;
-        let live = self.inner.paas.get_app(&config.rancher).await;
-        self.running_given(app, live).await
-    }
-
-    /// What runs on `app` by the domain's rule, given what reading it answered.
-    pub(super) async fn running_given(
+    /// What runs on `app` by the domain's rule ([`incident::running_now`]), given what
+    /// reading it answered: what the PaaS shows, else what history last deployed there.
+    pub async fn running_given(
         &self,
         app: &AppName,
         live: Result<crate::paas::App, crate::paas::PaasError>,

@@ -3,9 +3,7 @@
 //! channels.
 
 use super::driver::Driver;
-use crate::chat::{Chat, retrying};
 use crate::job::ending;
-use crate::render;
 
 impl Driver {
     /// Locks the app for whoever rolled it back, where `lock_after_rollback` says so;
@@ -53,16 +51,8 @@ impl Driver {
             .leg_of()
             .and_then(|id| self.engine.inner.jobs.get(id));
         let release = release.map(|j| j.record());
-        let chat = self.engine.inner.chat.clone();
-        let link = match &release.as_ref().unwrap_or(&r).messages.thread {
-            Some(thread) => chat.link(thread).await,
-            None => None,
-        };
-        let line = render::announcement(&r, release.as_ref(), link, &self.engine.inner.view);
-        for channel in channels {
-            if let Err(e) = retrying(|| chat.post(&channel, &line)).await {
-                tracing::warn!(job = %r.id, %channel, error = %e, "could not announce the job's end");
-            }
-        }
+        let chat: std::sync::Arc<dyn crate::chat::Chat> = self.engine.inner.chat.clone();
+        let view = &self.engine.inner.view;
+        crate::delivery::announce(&chat, &channels, view, &r, release.as_ref()).await;
     }
 }

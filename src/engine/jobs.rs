@@ -23,9 +23,8 @@ pub(super) struct Jobs {
     /// Approval message id → its job.
     approval_messages: DashMap<String, JobId>,
     next_id: AtomicU64,
-    /// Serialises "is an equal build running?" with starting one.
     /// Starts take turns (an async lock: a start writes its new job before it lets the
-    /// next one look for a running equal).
+    /// next one look for a running equal build).
     pub start_lock: tokio::sync::Mutex<()>,
     /// Rings whenever a job changes, starts or ends.
     pub changed: Notify,

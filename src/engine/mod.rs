@@ -5,16 +5,15 @@
 //! chat platform (`docs/architecture.md`).
 //!
 //! - `jobs`: the registry of live and recent jobs.
-//! - `driver`: a job's task, step by step; `build` and `deploy` perform the steps,
-//!   following the PaaS through its watchers ([`crate::paas::watch`]) and showing the
-//!   job through message writers ([`crate::chat::writer`]).
-//! - [`crate::turns`]: one deploy per app at a time.
+//! - `driver`: a job's task, step by step; `build`, `deploy` and `legs` (a release to
+//!   several apps) perform the steps, following the PaaS through its watchers
+//!   ([`crate::paas::watch`]) and showing the job through message writers
+//!   ([`crate::chat::writer`]); `ending`, what a job's end sets off.
 //! - `votes`: votes from commands, buttons and reactions, live or read back.
 
 mod build;
 mod changes;
 mod deploy;
-pub mod digest;
 mod driver;
 mod ending;
 mod incident;
@@ -24,7 +23,6 @@ mod lifecycle;
 mod live;
 mod messages;
 mod start;
-pub mod stats;
 mod votes;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -91,7 +89,6 @@ pub enum StartError {
 
 pub use crate::holds::{NotLifted, NotLocked};
 pub use crate::job::decisions::{CancelError, VoteOutcome};
-pub use incident::IncidentError;
 pub use start::JobRequest;
 
 struct Inner {
@@ -192,11 +189,6 @@ impl Engine {
         self.inner.chat_connected.load(Ordering::Relaxed)
     }
 
-    /// Whether the store takes writes (for `/readyz`).
-    pub async fn store_writable(&self) -> Result<(), StoreError> {
-        self.inner.store.ping().await
-    }
-
     /// The engine's gauges, for `/metrics`.
     pub fn gauges(&self) -> Gauges {
         let mut jobs = std::collections::BTreeMap::new();
@@ -218,10 +210,7 @@ impl Engine {
             executions_watched,
             apps_watched,
             polls: self.inner.watch.polls(),
-            leader: matches!(
-                self.inner.lease.role(),
-                lease::Role::Alone | lease::Role::Leader { .. }
-            ),
+            leader: self.inner.lease.leads(),
         }
     }
 
@@ -249,6 +238,16 @@ impl Engine {
 
     fn now(&self) -> i64 {
         self.inner.clock.now_ms()
+    }
+
+    pub fn clock(&self) -> Clock {
+        self.inner.clock
+    }
+
+    /// The chat the engine posts through: paced to the platform's limits, acting only
+    /// while the lease lets this replica.
+    pub fn chat(&self) -> Arc<dyn Chat> {
+        self.inner.chat.clone()
     }
 
     /// A job's record, live or finished (from the store when it is not in memory).
@@ -292,11 +291,6 @@ impl Engine {
         all.sort_by_key(|r| std::cmp::Reverse(r.id));
         all.dedup_by_key(|r| r.id);
         all
-    }
-
-    /// The latest `n` jobs of a project or app, newest first (from the store).
-    pub async fn history(&self, name: &str, n: usize) -> Result<Vec<JobRecord>, StoreError> {
-        self.inner.store.history(name, n).await
     }
 
     /// Cancels a job: stops a running build, withdraws a queued or pending request.

@@ -13,7 +13,7 @@ const LAYERS: &[&[&str]] = &[
     ],
     &["job", "chat", "freeze", "paas", "render", "store", "sim"],
     &["config"],
-    &["engine", "holds"],
+    &["engine", "holds", "delivery"],
     &["commands"],
     &["adapters", "discord", "http"],
     &["app"],

@@ -109,7 +109,7 @@ async fn one_release_rolls_the_built_tag_out_to_each_app_one_after_another() {
         );
     }
     // Each app's history shows its own deploy, as any deploy.
-    let history = bot.engine.history("worker", 5).await.unwrap();
+    let history = bot.engine.store().history("worker", 5).await.unwrap();
     assert_eq!(history[0].id, legs[1].id);
 }
 

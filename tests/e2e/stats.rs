@@ -149,11 +149,11 @@ async fn stats_of_two_weeks_match_the_figures_worked_out_by_hand() {
     let (lead1, lead2) = (ended(&r1) - built_at(&r1), ended(&r2) - built_at(&r2));
     let restore_before = ended(&r2) - ended(&f1);
 
-    let all = bot
-        .engine
-        .stats(std::slice::from_ref(&api), PeriodLength::Week)
-        .await
-        .unwrap();
+    let (store, now) = (bot.engine.store(), bot.engine.clock().now_ms());
+    let all =
+        releasebot::delivery::figures(store, std::slice::from_ref(&api), PeriodLength::Week, now)
+            .await
+            .unwrap();
     let now = &all[0].current;
     assert_eq!((now.deployments, now.succeeded, now.rollbacks), (4, 4, 1));
     assert!((now.per_week - 4.0).abs() < 1e-9);

@@ -4,16 +4,29 @@
 //! the store (`meta`), so no restart sends one twice or skips one, and only the replica
 //! that leads sends (its chat calls and store writes are fenced by the lease).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::chat::{Chat, Message};
-use crate::config::Digest;
+use crate::clock::Clock;
+use crate::config::{Config, Digest};
 use crate::job::digest::Due;
 use crate::job::stats::PeriodLength;
+use crate::lease::LeaseClock;
+use crate::render::View;
 use crate::shutdown::Shutdown;
-use crate::store::StoreError;
+use crate::store::{Store, StoreError};
 
-use super::Engine;
+/// What the digest is sent with: the chat the engine posts through (paced, and
+/// acting only while the lease lets this replica), the store it reads and records in.
+pub struct Digests {
+    pub config: Arc<Config>,
+    pub store: Arc<Store>,
+    pub chat: Arc<dyn Chat>,
+    pub view: View,
+    pub lease: Arc<LeaseClock>,
+    pub clock: Clock,
+}
 
 /// The key in `meta` of the slot last sent (milliseconds since the epoch).
 pub const SENT_KEY: &str = "stats_digest_sent";
@@ -21,14 +34,14 @@ pub const SENT_KEY: &str = "stats_digest_sent";
 /// The longest the digest task sleeps before looking again.
 const LOOK_AGAIN: Duration = Duration::from_secs(3600);
 
-impl Engine {
+impl Digests {
     /// Sends the digest at each slot until `shutdown`; nothing without `[stats] digest`.
-    pub async fn digests(self, shutdown: Shutdown) {
-        let Some(digest) = self.config().digest.clone() else {
+    pub async fn run(self, shutdown: Shutdown) {
+        let Some(digest) = self.config.digest.clone() else {
             return;
         };
         loop {
-            let now = self.now();
+            let now = self.clock.now_ms();
             let wait = match self.digest_step(&digest, now).await {
                 Ok(Some(next_ms)) => Duration::from_millis((next_ms - now).max(0) as u64),
                 Ok(None) => LOOK_AGAIN,
@@ -41,18 +54,15 @@ impl Engine {
                 () = tokio::time::sleep(wait.min(LOOK_AGAIN)) => {}
                 () = shutdown.wait() => return,
             }
-            if self.is_stopping() {
-                return;
-            }
         }
     }
 
     /// Sends the digest if its slot is due and not yet sent; when to look next.
     async fn digest_step(&self, digest: &Digest, now: i64) -> Result<Option<i64>, StoreError> {
-        if !self.lease().may_act() {
+        if !self.lease.may_act() {
             return Ok(None);
         }
-        let store = self.store();
+        let store = &self.store;
         let Some(latest) = digest.every.latest(now) else {
             return Ok(None);
         };
@@ -75,8 +85,9 @@ impl Engine {
     }
 
     async fn send_digest(&self, digest: &Digest) {
-        let apps: Vec<_> = self.config().apps.keys().cloned().collect();
-        let all = match self.stats(&apps, PeriodLength::Week).await {
+        let apps: Vec<_> = self.config.apps.keys().cloned().collect();
+        let now = self.clock.now_ms();
+        let all = match super::figures(&self.store, &apps, PeriodLength::Week, now).await {
             Ok(all) => all,
             Err(e) => {
                 tracing::warn!(error = %e, "the delivery digest was not sent: the history cannot be read");
@@ -85,14 +96,11 @@ impl Engine {
         };
         let title = "Weekly delivery digest: the last 7 days, against the 7 days before:";
         let message = Message {
-            text: crate::render::fit(
-                crate::render::stats(title, &all),
-                self.view().style.max_chars,
-            ),
+            text: crate::render::fit(crate::render::stats(title, &all), self.view.style.max_chars),
             files: crate::render::chart::attachments(&all),
             ..Message::default()
         };
-        let chat = self.inner.chat.clone();
+        let chat = self.chat.clone();
         let posted = crate::chat::retrying(|| chat.post(&digest.channel, &message)).await;
         match posted {
             Ok(_) => tracing::info!(channel = %digest.channel, "delivery digest sent"),

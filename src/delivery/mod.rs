@@ -1,30 +1,24 @@
-//! Delivery stats read from the store: each app's jobs since the previous period's
-//! start, and the builds behind their tags, handed to the job domain's figures.
+//! How the team delivers: the figures read from the store (each app's jobs since the
+//! previous period's start, and the builds behind their tags, handed to the job
+//! domain's rules in [`crate::job::stats`]), for `/stats`, the `/metrics` gauges and
+//! the weekly digest ([`digest`]); and the line each deploy's end sends to the channels
+//! the rest of the company reads ([`announce`]). Nothing here runs jobs.
+
+mod announce;
+pub mod digest;
+
+pub use announce::announce;
 
 use crate::job::stats::{AppStats, PeriodLength, app_stats, build_starts};
 use crate::names::AppName;
 use crate::store::StoreError;
 
-use super::Engine;
-
 /// How far before the previous period a build is still looked for: a tag deployed in
 /// the period may have been built this long before it.
 pub const BUILD_LOOKBACK_MS: i64 = 90 * 24 * 60 * 60 * 1000;
 
-impl Engine {
-    /// The delivery figures of `apps` over the period of `length` ending now and the
-    /// one before it, from the store (never from counters a restart resets).
-    pub async fn stats(
-        &self,
-        apps: &[AppName],
-        length: PeriodLength,
-    ) -> Result<Vec<AppStats>, StoreError> {
-        stats_at(self.store(), apps, length, self.now()).await
-    }
-}
-
 /// The delivery figures of `apps` over the period of `length` ending at `now_ms`.
-pub async fn stats_at(
+pub async fn figures(
     store: &crate::store::Store,
     apps: &[AppName],
     length: PeriodLength,
