@@ -4,7 +4,7 @@
 
 use super::access;
 use super::spec::{Completion, Kind, OptionSpec, Spec};
-use super::{Args, Context, Handler, ParseError, Refusal, Reply, invalid, unknown};
+use super::{Args, Context, Handler, ParseError, Refusal, Reply, invalid, project_or_app};
 use crate::config::Config;
 use crate::render;
 
@@ -39,19 +39,7 @@ impl Handler for History {
 
     fn parse(args: &Args, config: &Config) -> Result<Self, ParseError> {
         let name = args.required("name")?;
-        let known = config.projects.keys().any(|p| p.as_str() == name)
-            || config.apps.keys().any(|a| a.as_str() == name);
-        if !known {
-            let mut names: Vec<&str> = config
-                .projects
-                .keys()
-                .map(|p| p.as_str())
-                .chain(config.apps.keys().map(|a| a.as_str()))
-                .collect();
-            names.sort();
-            names.dedup();
-            return Err(unknown("history", "project or app", &name, &names));
-        }
+        project_or_app("history", "project or app", &name, config)?;
         let count = match args.text("count") {
             Some(n) => match n.parse::<usize>() {
                 Ok(n) if (1..=50).contains(&n) => n,

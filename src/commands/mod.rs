@@ -362,6 +362,20 @@ fn project<'c>(
     })
 }
 
+/// A configured project or app's name, or the refusal naming the closest ones.
+fn project_or_app(
+    command: &'static str,
+    kind: &'static str,
+    raw: &str,
+    config: &Config,
+) -> Result<(), ParseError> {
+    let names = config.project_and_app_names();
+    match names.contains(&raw) {
+        true => Ok(()),
+        false => Err(unknown(command, kind, raw, &names)),
+    }
+}
+
 /// A configured app, or the refusal naming the closest ones.
 fn app<'c>(command: &'static str, raw: &str, config: &'c Config) -> Result<&'c App, ParseError> {
     let found = AppName::parse(raw).ok().and_then(|a| config.apps.get(&a));

@@ -7,7 +7,7 @@
 
 use super::access::{self, Action};
 use super::spec::{Completion, OptionSpec, Spec};
-use super::{Args, Context, Handler, ParseError, Refusal, Reply, invalid, unknown};
+use super::{Args, Context, Handler, ParseError, Refusal, Reply, invalid, project_or_app};
 use crate::config::Config;
 use crate::job::stats::PeriodLength;
 use crate::names::AppName;
@@ -61,19 +61,7 @@ impl Handler for Stats {
             })?,
         };
         if let Some(name) = &name {
-            let known = config.projects.keys().any(|p| p.as_str() == name)
-                || config.apps.keys().any(|a| a.as_str() == name);
-            if !known {
-                let mut names: Vec<&str> = config
-                    .projects
-                    .keys()
-                    .map(|p| p.as_str())
-                    .chain(config.apps.keys().map(|a| a.as_str()))
-                    .collect();
-                names.sort();
-                names.dedup();
-                return Err(unknown("stats", "app or project", name, &names));
-            }
+            project_or_app("stats", "app or project", name, config)?;
         }
         Ok(Stats { name, period })
     }

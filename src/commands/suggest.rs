@@ -164,14 +164,7 @@ pub fn promote_sources(config: &Config, to: Option<&str>, typed: &str) -> Vec<Su
 
 /// The projects and apps `/history` knows.
 pub fn history_targets(config: &Config, typed: &str) -> Vec<Suggestion> {
-    let mut names: Vec<&str> = config
-        .projects
-        .keys()
-        .map(|p| p.as_str())
-        .chain(config.apps.keys().map(|a| a.as_str()))
-        .collect();
-    names.sort();
-    names.dedup();
+    let names = config.project_and_app_names();
     matching(names.into_iter().map(Suggestion::plain), typed)
 }
 

@@ -262,6 +262,17 @@ impl Project {
 }
 
 impl Config {
+    /// Every project's and app's name, sorted, each once.
+    pub fn project_and_app_names(&self) -> Vec<&str> {
+        let projects = self.projects.keys().map(|p| p.as_str());
+        let mut names: Vec<&str> = projects
+            .chain(self.apps.keys().map(|a| a.as_str()))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
     /// The project whose pipeline builds `app`'s tags: its `built_by`, else the
     /// project whose `deploys` names it.
     pub fn builder_of(&self, app: &AppName) -> Option<&Project> {

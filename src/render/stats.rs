@@ -50,6 +50,23 @@ fn deployments(now: &Figures, before: &Figures) -> String {
     )
 }
 
+/// The period before: its figure, and how the median changed since.
+fn was(
+    now: Option<&Spread>,
+    before: Option<&Spread>,
+    figure: impl Fn(&Spread) -> String,
+) -> String {
+    match (now, before) {
+        (Some(n), Some(b)) => format!(
+            "before {} ({})",
+            figure(b),
+            span_change(n.median_ms, b.median_ms)
+        ),
+        (_, Some(b)) => format!("before {}", figure(b)),
+        (_, None) => "before none".into(),
+    }
+}
+
 fn lead(now: &Figures, before: &Figures) -> String {
     let unknown = match now.unknown_builds {
         0 => String::new(),
@@ -59,15 +76,7 @@ fn lead(now: &Figures, before: &Figures) -> String {
         ),
     };
     let figure = |s: &Spread| format!("median {}, p90 {}", span(s.median_ms), span(s.high_ms));
-    let was = match (&now.lead, &before.lead) {
-        (Some(n), Some(b)) => format!(
-            "before {} ({})",
-            figure(b),
-            span_change(n.median_ms, b.median_ms)
-        ),
-        (_, Some(b)) => format!("before {}", figure(b)),
-        (_, None) => "before none".into(),
-    };
+    let was = was(now.lead.as_ref(), before.lead.as_ref(), figure);
     match &now.lead {
         Some(s) => format!(
             "lead time (build → live): {} over {} deploy{}{unknown}; {was}",
@@ -108,15 +117,7 @@ fn restore(now: &Figures, before: &Figures) -> String {
         n => format!("; {n} not restored yet"),
     };
     let figure = |s: &Spread| format!("median {}, worst {}", span(s.median_ms), span(s.high_ms));
-    let was = match (&now.restore, &before.restore) {
-        (Some(n), Some(b)) => format!(
-            "before {} ({})",
-            figure(b),
-            span_change(n.median_ms, b.median_ms)
-        ),
-        (_, Some(b)) => format!("before {}", figure(b)),
-        (_, None) => "before none".into(),
-    };
+    let was = was(now.restore.as_ref(), before.restore.as_ref(), figure);
     match &now.restore {
         Some(s) => format!("time to restore: {}{open}; {was}", figure(s)),
         None => format!("time to restore: none{open}; {was}"),

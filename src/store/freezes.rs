@@ -6,7 +6,7 @@ use sqlx::Connection;
 
 use super::db::{Db, Dialect, on_db};
 use super::failure::Failure;
-use super::jobs::Arg;
+use super::jobs::{Arg, bound};
 use crate::freeze::{Freeze, Scope};
 use crate::job::Person;
 
@@ -133,13 +133,7 @@ pub(super) async fn lift(
 pub(super) async fn select(db: &Db, condition: &str, args: &[Arg]) -> Result<Vec<Freeze>, Failure> {
     let sql = format!("SELECT {COLUMNS} FROM freezes WHERE {condition}");
     let rows: Vec<Row> = on_db!(db, |c| {
-        let mut q = sqlx::query_as(&sql);
-        for a in args {
-            q = match a {
-                Arg::Int(i) => q.bind(*i),
-                Arg::Text(t) => q.bind(t.as_str()),
-            };
-        }
+        let q = bound!(sqlx::query_as(&sql), args);
         Ok(q.fetch_all(&mut *c).await?)
     })?;
     rows.into_iter().map(freeze).collect()

@@ -20,6 +20,21 @@ pub(super) enum Arg {
     Text(String),
 }
 
+/// `query` with each of `args` bound in turn.
+macro_rules! bound {
+    ($query:expr, $args:expr) => {{
+        let mut q = $query;
+        for a in $args {
+            q = match a {
+                $crate::store::jobs::Arg::Int(i) => q.bind(*i),
+                $crate::store::jobs::Arg::Text(t) => q.bind(t.as_str()),
+            };
+        }
+        q
+    }};
+}
+pub(super) use bound;
+
 /// Which jobs a read selects: a condition on `jobs` (with its order and limit) and its
 /// arguments.
 pub(super) struct Selection {
@@ -123,24 +138,12 @@ pub(super) async fn select(
     let (rows, entries) = on_db!(db, |c| {
         let mut tx = c.begin().await?;
         tx.snapshot().await?;
-        let mut q = sqlx::query_as::<_, JobRow>(&jobs);
-        for a in &selection.args {
-            q = match a {
-                Arg::Int(i) => q.bind(*i),
-                Arg::Text(t) => q.bind(t.as_str()),
-            };
-        }
+        let q = bound!(sqlx::query_as::<_, JobRow>(&jobs), &selection.args);
         let rows = q.fetch_all(&mut *tx).await?;
         let entries = match rows.is_empty() {
             true => Vec::new(),
             false => {
-                let mut q = sqlx::query_as::<_, AuditRow>(&audit);
-                for a in &selection.args {
-                    q = match a {
-                        Arg::Int(i) => q.bind(*i),
-                        Arg::Text(t) => q.bind(t.as_str()),
-                    };
-                }
+                let q = bound!(sqlx::query_as::<_, AuditRow>(&audit), &selection.args);
                 q.fetch_all(&mut *tx).await?
             }
         };
@@ -159,13 +162,7 @@ pub(super) async fn select_traces(
 ) -> Result<Vec<crate::job::stats::Trace>, Failure> {
     let jobs = format!("SELECT id, details FROM jobs WHERE {condition}");
     let rows = on_db!(db, |c| {
-        let mut q = sqlx::query_as::<_, JobRow>(&jobs);
-        for a in args {
-            q = match a {
-                Arg::Int(i) => q.bind(*i),
-                Arg::Text(t) => q.bind(t.as_str()),
-            };
-        }
+        let q = bound!(sqlx::query_as::<_, JobRow>(&jobs), args);
         Ok(q.fetch_all(&mut *c).await?)
     })?;
     rows.into_iter()

@@ -89,14 +89,7 @@ async fn each_deploy_that_ends_is_announced_once_in_the_app_and_project_channels
     );
 
     // Failures too.
-    let sim = bot.sim.simulator();
-    let mut spec = Scenario::demo()
-        .apps
-        .into_iter()
-        .find(|a| a.app == "project-deploy")
-        .unwrap();
-    spec.fail = Some(HELM_ERROR.into());
-    sim.upsert_app(spec).unwrap();
+    crate::helpers::upgrades_fail(&bot, "project-deploy", Some(HELM_ERROR));
     let failed = bot.start("alice", "/deploy web v1.2.4").await;
     assert_eq!(vote(&bot, failed, APPROVE).await, JobState::Failed);
     let news = lines(&bot, "web-news");

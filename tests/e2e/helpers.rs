@@ -365,3 +365,15 @@ impl TestBot {
         .await
     }
 }
+
+/// Makes every later upgrade of the demo app `app` (its Rancher name) fail with `error`,
+/// or succeed again (`None`), in the simulator.
+pub fn upgrades_fail(bot: &TestBot, app: &str, error: Option<&str>) {
+    let mut spec = Scenario::demo()
+        .apps
+        .into_iter()
+        .find(|a| a.app == app)
+        .unwrap();
+    spec.fail = error.map(str::to_string);
+    bot.sim.simulator().upsert_app(spec).unwrap();
+}

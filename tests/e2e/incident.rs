@@ -42,14 +42,7 @@ async fn approve(bot: &TestBot, job: JobId) {
 
 /// Makes every later upgrade of web fail (or succeed again) in the simulator.
 fn web_fails(bot: &TestBot, fail: bool) {
-    let sim = bot.sim.simulator();
-    let mut spec = Scenario::demo()
-        .apps
-        .into_iter()
-        .find(|a| a.app == "project-deploy")
-        .unwrap();
-    spec.fail = fail.then(|| HELM_ERROR.to_string());
-    sim.upsert_app(spec).unwrap();
+    crate::helpers::upgrades_fail(bot, "project-deploy", fail.then_some(HELM_ERROR));
 }
 
 fn info(reply: Reply) -> String {

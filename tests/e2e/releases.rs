@@ -38,13 +38,7 @@ fn releasing(apps: &[&str], rollout: Rollout) -> impl FnOnce(&mut Config) {
 
 /// Makes every later upgrade of the worker fail (or succeed again) in the simulator.
 fn worker_fails(bot: &TestBot, fail: bool) {
-    let mut spec = Scenario::demo()
-        .apps
-        .into_iter()
-        .find(|a| a.app == "worker-deploy")
-        .unwrap();
-    spec.fail = fail.then(|| HELM_ERROR.to_string());
-    bot.sim.simulator().upsert_app(spec).unwrap();
+    crate::helpers::upgrades_fail(bot, "worker-deploy", fail.then_some(HELM_ERROR));
 }
 
 /// The legs of release `job`, in the order of its apps, as their records stand.
