@@ -165,13 +165,40 @@ pub(super) async fn select_traces(
         let q = bound!(sqlx::query_as::<_, JobRow>(&jobs), args);
         Ok(q.fetch_all(&mut *c).await?)
     })?;
-    rows.into_iter()
-        .map(|(id, details)| {
-            let job = JobId(id as u64);
-            stored::decode_trace(job, &details).map_err(|e| Failure::Unreadable(job, e.to_string()))
-        })
-        .collect()
+    // Thousands of rows are decoded off the runtime's threads, a share on each core.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let share = rows.len().div_ceil(cores).max(DECODED_TOGETHER);
+    let mut rows = rows.into_iter();
+    let mut decoding = Vec::new();
+    loop {
+        let chunk: Vec<JobRow> = rows.by_ref().take(share).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        decoding.push(tokio::task::spawn_blocking(move || {
+            chunk
+                .into_iter()
+                .map(|(id, details)| {
+                    let job = JobId(id as u64);
+                    stored::decode_trace(job, &details)
+                        .map_err(|e| Failure::Unreadable(job, e.to_string()))
+                })
+                .collect::<Result<Vec<_>, Failure>>()
+        }));
+    }
+    let mut traces = Vec::new();
+    for chunk in decoding {
+        let decoded = chunk
+            .await
+            .map_err(|e| Failure::Damaged(format!("decoding stopped: {e}")))?;
+        traces.extend(decoded?);
+    }
+    Ok(traces)
 }
+
+/// Rows decoded on one thread at least, below which sharing them out costs more than
+/// it saves.
+const DECODED_TOGETHER: usize = 256;
 
 fn assemble(rows: Vec<JobRow>, entries: Vec<AuditRow>) -> Result<Vec<JobRecord>, Failure> {
     let mut trails: HashMap<i64, Vec<AuditEntry>> = HashMap::new();

@@ -45,10 +45,7 @@ pub enum DecodeError {
 /// What the delivery figures need of a job (`crate::job::stats::Trace`), read from its
 /// `details` without the rest; an older form is read whole and converted.
 pub fn decode_trace(id: JobId, details: &str) -> Result<Trace, DecodeError> {
-    if let Ok(Peek {
-        v: Some(2 | VERSION),
-    }) = serde_json::from_str::<Peek>(details)
-    {
+    if let Some(2 | VERSION) = version(details) {
         let mut t: Trace = serde_json::from_str(details)?;
         t.id = id;
         return Ok(t);
@@ -76,15 +73,25 @@ struct Peek {
     v: Option<u64>,
 }
 
+/// The version a `details` says it is in: read from its start, where it is written
+/// first (`{"v":3,`, or PostgreSQL's `{"v": 3, `), else from the whole text.
+fn version(details: &str) -> Option<u64> {
+    let at_start = details
+        .strip_prefix("{\"v\":")
+        .map(str::trim_start)
+        .and_then(|rest| {
+            let end = rest.find(|c: char| !c.is_ascii_digit())?;
+            rest[..end].parse().ok()
+        });
+    at_start.or_else(|| serde_json::from_str::<Peek>(details).ok().and_then(|p| p.v))
+}
+
 /// A job from its row's `details` and its audit trail, whatever version wrote it.
 pub fn decode(id: JobId, details: &str, audit: Vec<AuditEntry>) -> Result<JobRecord, DecodeError> {
     // Today's form is read straight from the text (the version beside the record's
     // fields is ignored by the record's serde form); only an older one goes through a
     // JSON tree to be converted.
-    if let Ok(Peek {
-        v: Some(2 | VERSION),
-    }) = serde_json::from_str::<Peek>(details)
-    {
+    if let Some(2 | VERSION) = version(details) {
         let mut r: JobRecord = serde_json::from_str(details)?;
         r.id = id;
         r.audit = audit;
@@ -123,6 +130,15 @@ mod tests {
             r#"{{"requester_id": "1", "requester": "ann", "channel": "c", "created_ms": 1,
                 "updated_ms": 1, {fields}}}"#
         )
+    }
+
+    #[test]
+    fn the_version_is_read_from_the_start_or_from_anywhere() {
+        assert_eq!(version(r#"{"v":3,"spec":{}}"#), Some(3));
+        assert_eq!(version(r#"{"v": 2, "spec": {}}"#), Some(2));
+        assert_eq!(version(r#"{"spec": {}, "v": 3}"#), Some(3));
+        assert_eq!(version(r#"{"spec": {}}"#), None);
+        assert_eq!(version(r#"{"v":"x"}"#), None);
     }
 
     #[test]
