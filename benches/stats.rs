@@ -153,7 +153,7 @@ async fn main() {
         let mut text = String::new();
         for _ in 0..runs {
             let t = Instant::now();
-            let all = releasebot::delivery::figures(&store, &apps, length, now)
+            let all = releasebot::delivery::figures(&store, &apps, length, now, None)
                 .await
                 .unwrap();
             text = releasebot::render::stats("Delivery", &all);

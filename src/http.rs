@@ -224,7 +224,12 @@ async fn delivery(s: &HttpState) -> String {
     let mut all = Vec::new();
     for length in crate::job::stats::PeriodLength::ALL {
         let now = s.engine.clock().now_ms();
-        match crate::delivery::figures(s.engine.store(), &apps, length, now).await {
+        let pipelines = crate::delivery::Pipelines {
+            config: s.engine.config(),
+            paas: s.engine.paas(),
+        };
+        match crate::delivery::figures(s.engine.store(), &apps, length, now, Some(pipelines)).await
+        {
             Ok(stats) => all.extend(stats.iter().map(|a| gauges(a, length.as_str()))),
             Err(e) => {
                 tracing::warn!(error = %e, "the delivery gauges could not be read");

@@ -330,6 +330,7 @@ impl App {
             view: engine.view().clone(),
             lease: engine.lease().clone(),
             clock: engine.clock(),
+            paas: engine.paas().clone(),
         };
         tokio::spawn(digests.run(shutdown.clone()));
         let leadership = leadership.map(|(leadership, lease)| {

@@ -72,8 +72,12 @@ impl Handler for Stats {
             Err(refusal) => return Reply::Refused(refusal),
         };
         let now = cx.engine.clock().now_ms();
-        let store = cx.engine.store();
-        let all = match crate::delivery::figures(store, &apps, self.period, now).await {
+        let (store, period) = (cx.engine.store(), self.period);
+        let pipelines = crate::delivery::Pipelines {
+            config: cx.engine.config(),
+            paas: cx.engine.paas(),
+        };
+        let all = match crate::delivery::figures(store, &apps, period, now, Some(pipelines)).await {
             Ok(all) => all,
             Err(e) => return Reply::Refused(Refusal::HistoryUnreadable(e)),
         };

@@ -26,6 +26,8 @@ pub struct Digests {
     pub view: View,
     pub lease: Arc<LeaseClock>,
     pub clock: Clock,
+    /// Where the builds of tags built outside releasebot are read.
+    pub paas: crate::paas::PaasClient,
 }
 
 /// The key in `meta` of the slot last sent (milliseconds since the epoch).
@@ -87,7 +89,12 @@ impl Digests {
     async fn send_digest(&self, digest: &Digest) {
         let apps: Vec<_> = self.config.apps.keys().cloned().collect();
         let now = self.clock.now_ms();
-        let all = match super::figures(&self.store, &apps, PeriodLength::Week, now).await {
+        let pipelines = super::Pipelines {
+            config: &self.config,
+            paas: &self.paas,
+        };
+        let week = PeriodLength::Week;
+        let all = match super::figures(&self.store, &apps, week, now, Some(pipelines)).await {
             Ok(all) => all,
             Err(e) => {
                 tracing::warn!(error = %e, "the delivery digest was not sent: the history cannot be read");

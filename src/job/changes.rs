@@ -28,6 +28,8 @@ const SHORT_COMMIT: usize = 7;
 pub struct PipelineBuild {
     pub execution: ExecutionId,
     pub branch: Option<String>,
+    /// When the execution started, as the PaaS says.
+    pub started_ms: Option<i64>,
     /// The tag it produced, for a build that succeeded with one.
     pub tag: Option<String>,
     pub commit: Option<String>,
@@ -270,6 +272,7 @@ mod tests {
 
     fn build(run: u64, tag: Option<&str>) -> PipelineBuild {
         PipelineBuild {
+            started_ms: None,
             execution: ExecutionId::new(
                 ProjectId::parse("p-1").unwrap(),
                 PipelineId::parse("p-2").unwrap(),

@@ -158,6 +158,7 @@ mod tests {
 
     fn build(run: u64) -> PipelineBuild {
         PipelineBuild {
+            started_ms: None,
             execution: ExecutionId::new(
                 ProjectId::parse("p-1").unwrap(),
                 PipelineId::parse("p-2").unwrap(),

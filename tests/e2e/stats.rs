@@ -1,7 +1,8 @@
 //! `/stats`, the weekly digest and the delivery gauges, against the simulator with the
 //! clock under control: a real history of releases, a failed deploy, a rollback and a
 //! deploy of a tag no build made, across two weeks; each figure is worked out here by
-//! hand from the jobs' own times.
+//! hand from the jobs' own times. A tag built by a pipeline run outside releasebot gets
+//! its lead time from the PaaS's builds.
 
 use std::time::Duration;
 
@@ -150,10 +151,15 @@ async fn stats_of_two_weeks_match_the_figures_worked_out_by_hand() {
     let restore_before = ended(&r2) - ended(&f1);
 
     let (store, now) = (bot.engine.store(), bot.engine.clock().now_ms());
-    let all =
-        releasebot::delivery::figures(store, std::slice::from_ref(&api), PeriodLength::Week, now)
-            .await
-            .unwrap();
+    let all = releasebot::delivery::figures(
+        store,
+        std::slice::from_ref(&api),
+        PeriodLength::Week,
+        now,
+        None,
+    )
+    .await
+    .unwrap();
     let now = &all[0].current;
     assert_eq!((now.deployments, now.succeeded, now.rollbacks), (4, 4, 1));
     assert!((now.per_week - 4.0).abs() < 1e-9);
@@ -392,4 +398,73 @@ async fn the_terminal_writes_the_chart_to_a_file_and_prints_its_path() {
     assert!(coloured > 500);
     let (code, _, _) = cli.finish().await;
     assert_eq!(code, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_tag_built_outside_releasebot_has_its_lead_time_from_the_pipeline_run() {
+    use releasebot::delivery::{Pipelines, figures};
+    use releasebot::paas::{BuildStatus, ExecutionRef};
+    let bot = spawn_bot_on(
+        Scenario::demo(),
+        quiet(|_| {}),
+        std::sync::Arc::new(releasebot::store::Store::open_in_memory().await.unwrap()),
+    )
+    .await;
+    let api = AppName::parse("api").unwrap();
+    // Someone runs the pipeline from Rancher's own UI, and deploys what it built.
+    let pipeline = bot
+        .engine
+        .config()
+        .builder_of(&api)
+        .unwrap()
+        .pipeline
+        .clone();
+    let paas = bot.engine.paas();
+    let run = paas
+        .run_pipeline(&pipeline, "master", None, None)
+        .await
+        .unwrap();
+    let target = ExecutionRef::new(pipeline.project.clone(), run.id.clone());
+    let built = loop {
+        let e = paas.get_execution(&target).await.unwrap();
+        if e.status() == BuildStatus::Succeeded && e.deployable_tag().is_some() {
+            break e;
+        }
+        pass(Duration::from_secs(10)).await;
+    };
+    let tag = built.deployable_tag().unwrap().to_string();
+    let started = releasebot::clock::to_ms(built.started.unwrap());
+    pass(HOUR).await;
+    let job = bot.start("alice", &format!("/deploy api {tag}")).await;
+    let r = bot.finished(job).await;
+    assert_eq!(r.state, JobState::Succeeded, "{}", bot.progress(job));
+
+    let (store, now) = (bot.engine.store(), bot.clock.now_ms());
+    let apps = std::slice::from_ref(&api);
+    // History alone knows no build of it: counted, left out of lead time.
+    let alone = figures(store, apps, PeriodLength::Week, now, None)
+        .await
+        .unwrap();
+    assert_eq!(alone[0].current.unknown_builds, 1);
+    assert!(alone[0].current.lead.is_none());
+    // The pipeline's builds on the PaaS say when it started.
+    let pipelines = Pipelines {
+        config: bot.engine.config(),
+        paas,
+    };
+    let read = figures(store, apps, PeriodLength::Week, now, Some(pipelines))
+        .await
+        .unwrap();
+    let lead = read[0].current.lead.as_ref().expect("a lead time");
+    assert_eq!(read[0].current.unknown_builds, 0);
+    assert_eq!(lead.median_ms, ended(&r) - started);
+    // So does the command.
+    let Reply::Files { text, .. } = bot.say("alice", "/stats api 7d").await else {
+        panic!("no answer");
+    };
+    assert!(
+        text.contains(&format!("median {}", span(lead.median_ms))),
+        "{text}"
+    );
+    assert!(!text.contains("no known build"), "{text}");
 }

@@ -64,6 +64,7 @@ impl Execution {
         PipelineBuild {
             execution: self.id.clone(),
             branch: self.branch.clone(),
+            started_ms: self.started.map(crate::clock::to_ms),
             tag: self
                 .deployable_tag()
                 .filter(|_| succeeded)
