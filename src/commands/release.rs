@@ -81,6 +81,10 @@ impl Handler for Release {
                 project: project.name.to_string(),
             });
         };
+        let to = match more.is_empty() {
+            true => String::new(),
+            false => format!(" to {}", crate::render::and_list(&apps)),
+        };
         let spec = JobSpec::Release {
             project: self.project.clone(),
             branch: self.branch.clone(),
@@ -93,7 +97,7 @@ impl Handler for Release {
             Ok(Started::New(job)) => Reply::Started {
                 job,
                 text: format!(
-                    "Started {job}: release {}@{}; follow it in its thread.",
+                    "Started {job}: release {}@{}{to}; follow it in its thread.",
                     self.project, self.branch
                 ),
             },

@@ -24,7 +24,7 @@ pub use changes::{changes, line as change_line};
 pub use incident::{freeze_line, frozen, locked};
 pub use lines::{history_line, status_line};
 pub use notices::{announcement, approved, ended};
-pub use outcome::{notice, outcome};
+pub use outcome::{names as and_list, notice, outcome};
 pub use progress::{approval, progress, rollback_offer, summary, thread_title};
 pub use stats::stats;
 pub use view::{Ui, View};

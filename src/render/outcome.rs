@@ -9,7 +9,7 @@ use crate::names::AppName;
 use std::time::Duration;
 
 /// `a, b and c`.
-pub(super) fn names(apps: &[AppName]) -> String {
+pub fn names(apps: &[AppName]) -> String {
     let names: Vec<&str> = apps.iter().map(AppName::as_str).collect();
     match names.split_last() {
         None => String::new(),

@@ -63,7 +63,14 @@ fn built(r: &JobRecord) -> String {
 async fn one_release_rolls_the_built_tag_out_to_each_app_one_after_another() {
     let config = demo_config(releasing(&["api", "worker"], Rollout::Sequential));
     let bot = spawn_bot(Scenario::demo(), config).await;
-    let job = bot.start("alice", "/release api").await;
+    let reply = bot.say("alice", "/release api").await;
+    let Reply::Started { job, text } = reply else {
+        panic!("not started: {reply:?}");
+    };
+    assert!(
+        text.contains("release api@master to api and worker"),
+        "{text}"
+    );
     let r = bot.finished(job).await;
     assert_eq!(r.state, JobState::Succeeded, "{}", bot.progress(job));
     let tag = built(&r);
