@@ -32,3 +32,4 @@ pub mod shutdown;
 pub mod sim;
 pub mod store;
 pub mod turns;
+pub mod weekly;

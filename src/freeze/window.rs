@@ -4,11 +4,10 @@
 //! weekend was 63 or 62 hours long that week.
 
 use jiff::civil::DateTime;
-use jiff::tz::{AmbiguousOffset, TimeZone};
+use jiff::tz::AmbiguousOffset;
 use jiff::{Timestamp, ToSpan};
 
-const DAY: u32 = 24 * 60;
-const WEEK: u32 = 7 * DAY;
+use crate::weekly::{DAY, WEEK, WeeklyError, Zone, moment};
 
 /// Why a window or a time zone was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -25,6 +24,17 @@ pub enum WindowError {
     TimeZone(String),
 }
 
+impl From<WeeklyError> for WindowError {
+    fn from(e: WeeklyError) -> Self {
+        match e {
+            WeeklyError::Format(s) => WindowError::Format(s),
+            WeeklyError::Day(s) => WindowError::Day(s),
+            WeeklyError::Time(s) => WindowError::Time(s),
+            WeeklyError::TimeZone(s) => WindowError::TimeZone(s),
+        }
+    }
+}
+
 /// One weekly window, from a day and time to a day and time (the end not included).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Window {
@@ -33,48 +43,6 @@ pub struct Window {
     end: u32,
     /// As written, for messages.
     text: String,
-}
-
-/// `Mon`…`Sun` (or the full name), any case.
-fn day(word: &str) -> Result<u32, WindowError> {
-    const DAYS: [&str; 7] = [
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-    ];
-    let lower = word.to_ascii_lowercase();
-    DAYS.iter()
-        .position(|d| lower.len() >= 3 && d.starts_with(&lower))
-        .map(|i| i as u32)
-        .ok_or_else(|| WindowError::Day(word.to_string()))
-}
-
-/// `08:00` → minutes since midnight; `24:00` is the end of the day.
-fn time(word: &str) -> Result<u32, WindowError> {
-    let bad = || WindowError::Time(word.to_string());
-    let (h, m) = word.split_once(':').ok_or_else(bad)?;
-    let digits = |s: &str| !s.is_empty() && s.len() <= 2 && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(h) || m.len() != 2 || !digits(m) {
-        return Err(bad());
-    }
-    let (h, m): (u32, u32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
-    match (h, m) {
-        (0..=23, 0..=59) | (24, 0) => Ok(h * 60 + m),
-        _ => Err(bad()),
-    }
-}
-
-/// `Fri 16:00` → minutes since Monday 00:00 (a week's end wraps to 0).
-fn moment(text: &str) -> Result<u32, WindowError> {
-    let mut words = text.split_whitespace();
-    let (Some(d), Some(t), None) = (words.next(), words.next(), words.next()) else {
-        return Err(WindowError::Format(text.to_string()));
-    };
-    Ok((day(d)? * DAY + time(t)?) % WEEK)
 }
 
 impl Window {
@@ -117,27 +85,17 @@ pub struct InForce {
 }
 
 /// An app's recurring windows in its time zone.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Schedule {
     windows: Vec<Window>,
-    tz: TimeZone,
-    tz_name: String,
+    zone: Zone,
 }
-
-impl PartialEq for Schedule {
-    fn eq(&self, other: &Self) -> bool {
-        self.windows == other.windows && self.tz_name == other.tz_name
-    }
-}
-
-impl Eq for Schedule {}
 
 impl Default for Schedule {
     fn default() -> Self {
         Schedule {
             windows: Vec::new(),
-            tz: TimeZone::UTC,
-            tz_name: "UTC".into(),
+            zone: Zone::utc(),
         }
     }
 }
@@ -150,12 +108,9 @@ fn minute_of_week(dt: DateTime) -> u32 {
 impl Schedule {
     /// Windows in the IANA time zone `timezone` (`UTC` when `None`).
     pub fn new(windows: Vec<Window>, timezone: Option<&str>) -> Result<Schedule, WindowError> {
-        let name = timezone.unwrap_or("UTC").trim();
-        let tz = TimeZone::get(name).map_err(|_| WindowError::TimeZone(name.to_string()))?;
         Ok(Schedule {
             windows,
-            tz,
-            tz_name: name.to_string(),
+            zone: Zone::parse(timezone)?,
         })
     }
 
@@ -168,13 +123,13 @@ impl Schedule {
     }
 
     pub fn timezone(&self) -> &str {
-        &self.tz_name
+        &self.zone.name
     }
 
     /// The window in force at `now_ms`, if any, with the latest end among those in force.
     pub fn in_force(&self, now_ms: i64) -> Option<InForce> {
         let now = Timestamp::from_millisecond(now_ms).ok()?;
-        let local = now.to_zoned_datetime(self.tz.clone()).datetime();
+        let local = now.to_zoned_datetime(self.zone.tz.clone()).datetime();
         let minute = minute_of_week(local);
         self.windows
             .iter()
@@ -183,7 +138,7 @@ impl Schedule {
             .max_by_key(|(_, until)| *until)
             .map(|(w, until_ms)| InForce {
                 window: w.text.clone(),
-                timezone: self.tz_name.clone(),
+                timezone: self.zone.name.clone(),
                 until_ms,
             })
     }
@@ -204,13 +159,13 @@ impl Schedule {
         let rest = target_minutes % DAY;
         let date = start_of_minute.date().checked_add(days.days()).ok()?;
         let at = date.at((rest / 60) as i8, (rest % 60) as i8, 0, 0);
-        let ambiguous = self.tz.to_ambiguous_zoned_datetime(at);
+        let ambiguous = self.zone.tz.to_ambiguous_zoned_datetime(at);
         let end = match ambiguous.offset() {
             // The end falls in a skipped hour: the clock passes it when it jumps.
             AmbiguousOffset::Gap { .. } => {
                 // The earlier reading is still before the jump; the jump follows it.
                 let before_gap = ambiguous.earlier().ok()?.timestamp();
-                self.tz.following(before_gap).next()?.timestamp()
+                self.zone.tz.following(before_gap).next()?.timestamp()
             }
             // Shown twice (an hour repeated): the first time it shows.
             _ => ambiguous.earlier().ok()?.timestamp(),
@@ -222,6 +177,7 @@ impl Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jiff::tz::TimeZone;
 
     fn at(tz: &str, y: i16, mo: i8, d: i8, h: i8, mi: i8) -> i64 {
         let tz = TimeZone::get(tz).unwrap();

@@ -4,7 +4,8 @@
 
 use jiff::Timestamp;
 use jiff::civil::{DateTime, Time};
-use jiff::tz::TimeZone;
+
+use crate::weekly::{DAY, WeeklyError, Zone, moment};
 
 /// Why a digest schedule was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -21,14 +22,13 @@ pub struct Weekly {
     /// Days after Monday (0 = Monday).
     day: i8,
     time: Time,
-    tz: TimeZone,
+    zone: Zone,
     every: String,
-    tz_name: String,
 }
 
 impl PartialEq for Weekly {
     fn eq(&self, other: &Self) -> bool {
-        self.every == other.every && self.tz_name == other.tz_name
+        self.every == other.every && self.zone == other.zone
     }
 }
 
@@ -48,46 +48,26 @@ pub enum Due {
 
 impl Weekly {
     pub fn parse(every: &str, timezone: Option<&str>) -> Result<Weekly, DigestError> {
-        let bad = || DigestError::Every(every.to_string());
-        let mut words = every.split_whitespace();
-        let (Some(day), Some(time), None) = (words.next(), words.next(), words.next()) else {
-            return Err(bad());
-        };
-        const DAYS: [&str; 7] = [
-            "monday",
-            "tuesday",
-            "wednesday",
-            "thursday",
-            "friday",
-            "saturday",
-            "sunday",
-        ];
-        let lower = day.to_ascii_lowercase();
-        let day = DAYS
-            .iter()
-            .position(|d| lower.len() >= 3 && d.starts_with(&lower))
-            .ok_or_else(bad)? as i8;
-        let (h, m) = time.split_once(':').ok_or_else(bad)?;
-        let two = |s: &str| (1..=2).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
-        if !two(h) || m.len() != 2 || !two(m) {
-            return Err(bad());
-        }
-        let (h, m): (i8, i8) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
-        let time = Time::new(h, m, 0, 0).map_err(|_| bad())?;
-        let name = timezone.unwrap_or("UTC").trim();
-        let tz = TimeZone::get(name).map_err(|_| DigestError::TimeZone(name.to_string()))?;
+        let bad = |_| DigestError::Every(every.to_string());
+        let minute = moment(every).map_err(bad)?;
+        let (day, of_day) = (minute / DAY, minute % DAY);
+        let time = Time::new((of_day / 60) as i8, (of_day % 60) as i8, 0, 0)
+            .map_err(|_| DigestError::Every(every.to_string()))?;
+        let zone = Zone::parse(timezone).map_err(|e| match e {
+            WeeklyError::TimeZone(name) => DigestError::TimeZone(name),
+            _ => DigestError::Every(every.to_string()),
+        })?;
         Ok(Weekly {
-            day,
+            day: day as i8,
             time,
-            tz,
+            zone,
             every: every.trim().to_string(),
-            tz_name: name.to_string(),
         })
     }
 
     /// As written: `Mon 09:00 Europe/Berlin`.
     pub fn describe(&self) -> String {
-        format!("{} {}", self.every, self.tz_name)
+        format!("{} {}", self.every, self.zone.name)
     }
 
     /// The instant the wall clock shows the slot's day and time in the week of
@@ -99,6 +79,7 @@ impl Weekly {
             .checked_add(jiff::Span::new().days(7 * weeks - back))
             .ok()?;
         let zoned = self
+            .zone
             .tz
             .to_ambiguous_zoned_datetime(date.to_datetime(self.time))
             .compatible()
@@ -110,7 +91,7 @@ impl Weekly {
     pub fn latest(&self, now_ms: i64) -> Option<i64> {
         let local = Timestamp::from_millisecond(now_ms)
             .ok()?
-            .to_zoned_datetime(self.tz.clone())
+            .to_zoned_datetime(self.zone.tz.clone())
             .datetime();
         [0, -1, -2]
             .into_iter()
@@ -122,7 +103,7 @@ impl Weekly {
     pub fn next(&self, now_ms: i64) -> Option<i64> {
         let local = Timestamp::from_millisecond(now_ms)
             .ok()?
-            .to_zoned_datetime(self.tz.clone())
+            .to_zoned_datetime(self.zone.tz.clone())
             .datetime();
         [0, 1, 2]
             .into_iter()

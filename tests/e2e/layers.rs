@@ -9,7 +9,7 @@ use std::path::Path;
 const LAYERS: &[&[&str]] = &[
     &[
         "names", "ids", "redact", "secret", "clock", "backoff", "lease", "shutdown", "location",
-        "turns", "metrics",
+        "turns", "weekly", "metrics",
     ],
     &["job", "chat", "freeze", "paas", "render", "store", "sim"],
     &["config"],
