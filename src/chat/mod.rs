@@ -243,6 +243,14 @@ impl ChatError {
         }
     }
 
+    /// The platform asked to wait `after` before trying again.
+    pub fn rate_limited(message: impl Into<String>, after: Duration) -> Self {
+        ChatError {
+            retry_after: Some(after),
+            ..ChatError::transient(message)
+        }
+    }
+
     pub fn permanent(message: impl Into<String>) -> Self {
         ChatError {
             message: message.into(),

@@ -291,14 +291,7 @@ mod tests {
     async fn failed_edits_are_retried_until_delivered() {
         let chat = MemoryChat::new();
         let target = chat.post("t", &Message::text("0")).await.unwrap();
-        chat.fail_next_edits(
-            3,
-            ChatError {
-                message: "429".into(),
-                retry_after: Some(Duration::from_secs(2)),
-                permanent: false,
-            },
-        );
+        chat.fail_next_edits(3, ChatError::rate_limited("429", Duration::from_secs(2)));
         chat.fail_next_edits(2, ChatError::transient("502"));
         let writer = ProgressWriter::spawn(
             paced(&chat),
@@ -315,14 +308,7 @@ mod tests {
     async fn an_edit_waits_as_long_as_the_platform_asks_however_long() {
         let chat = MemoryChat::new();
         let target = chat.post("t", &Message::text("0")).await.unwrap();
-        chat.fail_next_edits(
-            1,
-            ChatError {
-                message: "429".into(),
-                retry_after: Some(Duration::from_secs(45)),
-                permanent: false,
-            },
-        );
+        chat.fail_next_edits(1, ChatError::rate_limited("429", Duration::from_secs(45)));
         let start = Instant::now();
         let writer = ProgressWriter::spawn(
             paced(&chat),

@@ -117,11 +117,12 @@ impl Driver {
 
     /// What the configuration says about this job's targets now.
     pub fn context(&self) -> Context {
-        let spec = self.job.lock().spec.clone();
+        let r = self.job.lock();
+        let holds = &self.engine.inner.holds;
         self.engine
             .inner
             .config
-            .job_context(&spec, |app| self.engine.inner.holds.holds(app))
+            .job_context(&r.spec, |app| holds.holds(app))
     }
 
     async fn next(&self) -> Step {

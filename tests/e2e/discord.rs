@@ -690,6 +690,18 @@ fn retries_of_429s(calls: &[Call]) -> Vec<(Call, Duration)> {
         .collect()
 }
 
+/// Every rate-limited call was tried again `least` after it at the earliest.
+fn retried_after(retried: &[(Call, Duration)], least: Duration) {
+    for (limited, waited) in retried {
+        assert!(
+            *waited >= least,
+            "{} {} retried after {waited:?}, before {least:?}",
+            limited.method,
+            limited.path
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rate_limited_edit_waits_and_still_delivers_the_final_state() {
     // Over TLS as discord.com, with serenity's own rate limiter, as in production.
@@ -720,14 +732,7 @@ async fn a_rate_limited_edit_waits_and_still_delivers_the_final_state() {
         .await;
     let retried = retries_of_429s(&t.fake.calls());
     assert_eq!(retried.len(), 2, "{retried:#?}");
-    for (limited, waited) in retried {
-        assert!(
-            waited >= Duration::from_millis(300),
-            "{} {} retried after {waited:?}",
-            limited.method,
-            limited.path
-        );
-    }
+    retried_after(&retried, Duration::from_millis(300));
     t.stop().await;
 }
 
@@ -780,14 +785,7 @@ async fn a_429_is_waited_out_for_as_long_as_discord_asks() {
         paths.contains(&("PATCH", edit.as_str())) && paths.contains(&("POST", post.as_str())),
         "{paths:?}"
     );
-    for (limited, waited) in retried {
-        assert!(
-            waited >= Duration::from_secs(3),
-            "{} {} retried after {waited:?}, before Discord's 3 s",
-            limited.method,
-            limited.path
-        );
-    }
+    retried_after(&retried, Duration::from_secs(3));
     t.stop().await;
 }
 

@@ -169,11 +169,7 @@ async fn a_chat_refusing_edits_for_a_while_still_gets_the_final_state() {
         .await;
     bot.chat.fail_next_edits(
         15,
-        ChatError {
-            message: "429 Too Many Requests".into(),
-            retry_after: Some(Duration::from_secs(3)),
-            permanent: false,
-        },
+        ChatError::rate_limited("429 Too Many Requests", Duration::from_secs(3)),
     );
     bot.chat
         .fail_next_edits(15, ChatError::transient("502 Bad Gateway"));

@@ -84,6 +84,12 @@ struct World {
 }
 
 impl World {
+    /// `user` types the slash command `name` with `options`; it is answered.
+    async fn ask(&self, user: &str, name: &str, options: &[(&str, serde_json::Value)]) {
+        let token = self.fake.command(user, name, options);
+        self.fake.answer(&token).await;
+    }
+
     async fn new(test: &str) -> Option<World> {
         let pg = TempPg::new(test).await?;
         Some(World {
@@ -262,10 +268,8 @@ async fn a_leader_killed_during_a_build_is_taken_over_and_the_release_runs_once(
         return;
     };
     let (a, b) = w.pair().await;
-    let token = w
-        .fake
-        .command("alice", "release", &[("project", json!("web"))]);
-    w.fake.answer(&token).await;
+    w.ask("alice", "release", &[("project", json!("web"))])
+        .await;
     let thread = w.thread(1).await;
     w.until("start the build", |s| s.stats().total_runs() == 1)
         .await;
@@ -295,12 +299,12 @@ async fn a_vote_given_while_the_leader_is_dead_counts_with_the_new_one() {
         return;
     };
     let (a, b) = w.pair().await;
-    let token = w.fake.command(
+    w.ask(
         "alice",
         "deploy",
         &[("app", json!("web")), ("version", json!("v2.0.0"))],
-    );
-    w.fake.answer(&token).await;
+    )
+    .await;
     let thread = w.thread(1).await;
     let approval = w.approval(thread).await;
     a.kill().await;
@@ -328,12 +332,12 @@ async fn a_leader_killed_while_its_upgrade_is_answered_upgrades_at_most_once() {
         fault: Fault::Slow { ms: 60_000 },
         times: 1,
     });
-    let token = w.fake.command(
+    w.ask(
         "alice",
         "deploy",
         &[("app", json!("api")), ("version", json!("v3.1.4"))],
-    );
-    w.fake.answer(&token).await;
+    )
+    .await;
     let thread = w.thread(1).await;
     w.until("carry the upgrade out", |s| {
         s.rollouts("p-5tfq9:api-deploy").len() == 1
@@ -359,16 +363,13 @@ async fn a_leader_paused_past_its_lease_changes_nothing_when_it_wakes() {
     let config = fast_config().replace("[paas]\n", "[paas]\nrequest_timeout = \"60s\"\n");
     let (a, b) = w.pair_with(&config).await;
     // #1 builds; #2 waits for a vote.
-    let token = w
-        .fake
-        .command("alice", "build", &[("project", json!("api"))]);
-    w.fake.answer(&token).await;
-    let token = w.fake.command(
+    w.ask("alice", "build", &[("project", json!("api"))]).await;
+    w.ask(
         "alice",
         "deploy",
         &[("app", json!("web")), ("version", json!("v2.0.0"))],
-    );
-    w.fake.answer(&token).await;
+    )
+    .await;
     let build = w.thread(1).await;
     let pending = w.thread(2).await;
     w.approval(pending).await;
@@ -382,12 +383,12 @@ async fn a_leader_paused_past_its_lease_changes_nothing_when_it_wakes() {
         fault: Fault::Slow { ms: 2_000 },
         times: 1,
     });
-    let token = w.fake.command(
+    w.ask(
         "alice",
         "deploy",
         &[("app", json!("api")), ("version", json!("v3.1.4"))],
-    );
-    w.fake.answer(&token).await;
+    )
+    .await;
     let upgrading = w.thread(3).await;
     w.until("read api before upgrading it", |s| s.stats().faults == 1)
         .await;
@@ -507,16 +508,13 @@ async fn a_rolling_restart_of_both_replicas_loses_no_command() {
 /// #1 builds api and #2 deploys it (no approval needed): once the build runs and the
 /// upgrade is sent, their threads.
 async fn build_and_deploy_api(w: &World) -> (u64, u64) {
-    let token = w
-        .fake
-        .command("alice", "build", &[("project", json!("api"))]);
-    w.fake.answer(&token).await;
-    let token = w.fake.command(
+    w.ask("alice", "build", &[("project", json!("api"))]).await;
+    w.ask(
         "alice",
         "deploy",
         &[("app", json!("api")), ("version", json!("v3.1.4"))],
-    );
-    w.fake.answer(&token).await;
+    )
+    .await;
     let (build, deploy) = (w.thread(1).await, w.thread(2).await);
     w.until("start the build and the upgrade", |s| {
         s.stats().total_runs() == 1 && s.stats().total_upgrades() == 1

@@ -199,10 +199,10 @@ impl PacedChat {
             return Ok(());
         }
         if self.lease.lapsed() {
-            return Err(ChatError {
-                retry_after: Some(Duration::from_secs(1)),
-                ..ChatError::transient("this replica is renewing its lease, so it waits")
-            });
+            return Err(ChatError::rate_limited(
+                "this replica is renewing its lease, so it waits",
+                Duration::from_secs(1),
+            ));
         }
         Err(ChatError::permanent(
             "this replica does not hold the lease, so it changes nothing in chat",

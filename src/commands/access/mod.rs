@@ -71,6 +71,33 @@ fn check(
     own: &AccessRoles,
     channels: &[String],
 ) -> Result<(), Denied> {
+    let access = own.or(&config.access);
+    // No roles named, or an empty list: everyone.
+    let roles = action.roles(&access).filter(|r| !r.is_empty()).cloned();
+    gate(
+        config,
+        actor,
+        channel,
+        name,
+        channels,
+        action.gerund(),
+        roles,
+    )
+}
+
+/// The one gate every rule passes through: from one of `channels` (when it has any;
+/// they bind admins too, as for every command: they say where an app's matters are
+/// discussed), then an admin, or a holder of one of `roles` (when any are named),
+/// `doing` what the refusal says.
+fn gate(
+    config: &Config,
+    actor: &Actor,
+    channel: &str,
+    name: &str,
+    channels: &[String],
+    doing: &'static str,
+    roles: Option<Vec<String>>,
+) -> Result<(), Denied> {
     if !channels.is_empty() && !channels.iter().any(|c| c == channel) {
         return Err(Denied::WrongChannel {
             name: name.to_string(),
@@ -79,12 +106,11 @@ fn check(
     if is_admin(config, actor) {
         return Ok(());
     }
-    let access = own.or(&config.access);
-    match action.roles(&access) {
-        Some(roles) if !roles.is_empty() && !actor.has_any_role(roles) => Err(Denied::NeedsRole {
-            doing: action.gerund(),
+    match roles {
+        Some(roles) if !actor.has_any_role(&roles) => Err(Denied::NeedsRole {
+            doing,
             name: name.to_string(),
-            roles: roles.clone(),
+            roles,
         }),
         _ => Ok(()),
     }
@@ -196,24 +222,7 @@ fn read(
     readers: Option<Vec<String>>,
     channels: &[String],
 ) -> Result<(), Denied> {
-    // The channels bind admins too, as they do for every command: they say where an
-    // app's matters are discussed.
-    if !channels.is_empty() && !channels.iter().any(|c| c == channel) {
-        return Err(Denied::WrongChannel {
-            name: name.to_string(),
-        });
-    }
-    if is_admin(config, actor) {
-        return Ok(());
-    }
-    match readers {
-        Some(roles) if !actor.has_any_role(&roles) => Err(Denied::NeedsRole {
-            doing: READING,
-            name: name.to_string(),
-            roles,
-        }),
-        _ => Ok(()),
-    }
+    gate(config, actor, channel, name, channels, READING, readers)
 }
 
 /// May `actor` read `app`'s logs, history, jobs and changes from `channel`? The rule of
