@@ -44,12 +44,8 @@ pub(super) async fn start(d: &mut Driver, index: usize) {
         }
         // Stopping: the next start resumes the release here.
         Err(StartError::Stopping) => return,
-        Err(StartError::Frozen { app, frozen }) => Outcome::Frozen {
-            app,
-            by: frozen.by(),
-            reason: frozen.reason(),
-            until_ms: Some(frozen.until_ms()),
-        },
+        // A freeze, or another person's lock, that began while the release ran.
+        Err(StartError::Frozen { app, frozen }) => frozen.now(&app).refusal(),
         Err(StartError::NotRecorded(e)) => Outcome::NotRecorded {
             step: PaasStep::Upgrade,
             error: e.to_string(),

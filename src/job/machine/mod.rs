@@ -89,6 +89,27 @@ pub struct FrozenNow {
     pub holder: Option<super::Person>,
 }
 
+impl FrozenNow {
+    /// How a job this freeze or lock stops ends: frozen, or locked by its holder.
+    pub fn refusal(&self) -> Outcome {
+        let app = self.app.clone();
+        match &self.holder {
+            Some(holder) => Outcome::Locked {
+                app,
+                holder: holder.name.clone(),
+                reason: self.reason.clone(),
+                since_ms: self.since_ms,
+            },
+            None => Outcome::Frozen {
+                app,
+                by: self.by.clone(),
+                reason: self.reason.clone(),
+                until_ms: Some(self.until_ms),
+            },
+        }
+    }
+}
+
 /// What the engine must do next.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {

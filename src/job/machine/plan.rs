@@ -234,22 +234,7 @@ pub(super) fn cancel_before_deploy(r: &mut JobRecord, now: i64) -> Option<Step> 
 pub(super) fn plan_freeze(r: &mut JobRecord, cx: &Context, now: i64) -> Option<Step> {
     let requester = r.requester.id.clone();
     if let Some(f) = blocking(&r.spec, &requester, r.freeze_override.as_ref(), &cx.frozen) {
-        let app = f.app.clone();
-        let outcome = match &f.holder {
-            Some(holder) => Outcome::Locked {
-                app,
-                holder: holder.name.clone(),
-                reason: f.reason.clone(),
-                since_ms: f.since_ms,
-            },
-            None => Outcome::Frozen {
-                app,
-                by: f.by.clone(),
-                reason: f.reason.clone(),
-                until_ms: Some(f.until_ms),
-            },
-        };
-        r.end(outcome, now);
+        r.end(f.refusal(), now);
         return Some(Step::Finish);
     }
     let (f, pass) = cx.frozen.iter().find_map(|f| {
